@@ -1,0 +1,72 @@
+/* The env seam: every socket, file, directory and mapping operation of the
+ * library goes through this struct of function pointers (as SQLite's VFS and
+ * LevelDB's Env), so a test or the simulator can supply its own OS.
+ *
+ * Conventions (as POSIX): handles are non-negative ints; a failing call
+ * returns -1 (or NULL) and sets errno. Sockets are non-blocking. */
+#ifndef TCPSHM_ENV_H
+#define TCPSHM_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tcpshm_env {
+    void *ctx; /* passed to every call */
+
+    /* ---- files and directories ---- */
+    /* Opens path read-write; with create != 0 creates it (must not exist) with mode. */
+    int (*file_open)(void *ctx, const char *path, int create, unsigned mode);
+    int (*file_size)(void *ctx, int fd, uint64_t *size);
+    int (*file_resize)(void *ctx, int fd, uint64_t size); /* new bytes read as zero */
+    int (*file_close)(void *ctx, int fd);
+    int (*rename)(void *ctx, const char *from, const char *to); /* atomic replace */
+    int (*remove)(void *ctx, const char *path);
+    int (*mkdir)(void *ctx, const char *path, unsigned mode); /* EEXIST if present */
+
+    /* ---- shared mappings (of an open file) ---- */
+    void *(*map)(void *ctx, int fd, size_t size); /* shared, read-write; NULL on failure */
+    int (*unmap)(void *ctx, void *addr, size_t size);
+
+    /* ---- TCP sockets ---- */
+    /* A listening socket on a numeric IPv4 or IPv6 address (port 0: any free port). */
+    int (*listen)(void *ctx, const char *addr, uint16_t port, int backlog);
+    int (*local_port)(void *ctx, int fd); /* the bound port, or -1 */
+    int (*accept)(void *ctx, int listen_fd); /* -1/EAGAIN when none is waiting */
+    /* Starts a connection to a numeric address; the handle is usable at once,
+     * connect_result tells when the connection is made. */
+    int (*connect)(void *ctx, const char *addr, uint16_t port);
+    /* 0 connected, EINPROGRESS still connecting, else the errno it failed with. */
+    int (*connect_result)(void *ctx, int fd);
+    ssize_t (*send)(void *ctx, int fd, const void *buf, size_t len); /* never raises SIGPIPE */
+    ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len); /* 0 = peer closed */
+    int (*set_nodelay)(void *ctx, int fd, int on);
+    /* Makes the next sock_close abort the connection (the peer sees a reset). */
+    int (*sock_reset)(void *ctx, int fd);
+    int (*sock_close)(void *ctx, int fd);
+} tcpshm_env;
+
+/* The real OS. */
+const tcpshm_env *tcpshm_env_posix(void);
+
+/* ---- crash sites ----
+ * In the fault build (TCPSHM_FAULTS) the library has crash sites named
+ * tcpshm/crash/<where> at every point where a kill would leave persisted state
+ * half-updated; when such a libfiu point is enabled the crash hook is called.
+ * The default hook calls _exit(TCPSHM_CRASH_EXIT_CODE): the process dies
+ * without cleanup, as under SIGKILL, and its mapped memory stays as it is.
+ * A hook that returns makes the process die by the default as well, so the
+ * simulator's hook must longjmp. */
+#define TCPSHM_CRASH_EXIT_CODE 86
+typedef void (*tcpshm_crash_hook)(const char *site, void *user);
+/* NULL restores the default. Not thread-safe: set it before starting. */
+void tcpshm_set_crash_hook(tcpshm_crash_hook hook, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

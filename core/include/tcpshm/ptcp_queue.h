@@ -1,0 +1,139 @@
+/* The persistent send queue of one TCP connection, in a mapped file
+ * <dir>/<local>_<remote>.ptcp. It holds the messages pushed and not yet
+ * acknowledged by the peer (encoded as on the wire, each padded to 8 bytes),
+ * their sequence range, and this side's own ack of the peer's stream
+ * (my_ack: how many of the peer's messages were popped).
+ *
+ * Crash safety: the file's state lives in two record slots and a selector;
+ * every change (push, ack, pop, compaction, reset) writes the inactive slot
+ * and then flips the selector with one release store. A process killed at
+ * any instruction leaves either the old or the new state, never a mix, so
+ * reopening yields the state of the last call that returned (or of the one
+ * in progress). A file that is truncated, foreign or inconsistent is
+ * rejected with a reason, never misread.
+ *
+ * Threading: one queue is used by one thread at a time. The send position
+ * is not persisted: after open it is at the oldest unacknowledged message,
+ * as a login's rewind would put it. */
+#ifndef TCPSHM_PTCP_QUEUE_H
+#define TCPSHM_PTCP_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcpshm/env.h"
+#include "tcpshm/error.h"
+#include "tcpshm/frame.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tcpshm_ptcp_queue_config {
+    uint32_t capacity;     /* bytes of message space, multiple of 8, >= max_msg_size */
+    uint32_t max_msg_size; /* largest padded message, multiple of 8, in [16, 65536] */
+    bool little_endian;    /* wire byte order of the stored headers */
+    unsigned file_mode;    /* permissions of a new file; 0 means 0600 */
+} tcpshm_ptcp_queue_config;
+
+/* State kept in the file; a copy of the active record slot. */
+typedef struct tcpshm_ptcp_state {
+    uint32_t read_idx;  /* byte offset of the oldest unacknowledged message */
+    uint32_t write_idx; /* byte offset after the newest message */
+    uint32_t read_seq;  /* seq of the message at read_idx (= peer's ack) */
+    uint32_t write_seq; /* seq the next pushed message gets */
+    uint32_t my_ack;    /* messages of the peer's stream popped so far */
+    uint32_t reserved[3];
+} tcpshm_ptcp_state;
+
+/* Fields are private; the struct is public so it can be embedded (no
+ * allocation happens at open). */
+typedef struct tcpshm_ptcp_queue {
+    const tcpshm_env *env;
+    struct tcpshm_ptcp_file *file; /* the mapping */
+    uint64_t map_size;
+    uint8_t *data;
+    tcpshm_ptcp_state st; /* copy of the active record */
+    uint32_t send_idx;    /* runtime: next byte to send */
+    uint32_t send_seq;    /* runtime: seq of the message at send_idx */
+    uint32_t sent_seq;    /* runtime: messages sent completely */
+    uint32_t alloc_size;  /* size of the message reserved by alloc, 0 if none */
+    tcpshm_ptcp_queue_config cfg;
+} tcpshm_ptcp_queue;
+
+/* The file name of a pair: "<dir>/<local>_<remote>.ptcp". 0 or TCPSHM_E_ARG
+ * if it does not fit in out_size. */
+int tcpshm_ptcp_queue_path(char *out, size_t out_size, const char *dir, const char *local,
+                           const char *remote);
+
+/* Opens the pair's file, creating it (atomically, via a temporary file and
+ * rename) if it does not exist. Names are checked (tcpshm_name_check with
+ * TCPSHM_NAME_MAX + 1). An existing file is verified completely: header
+ * (magic, version, byte order, capacity, names) and state (indices, message
+ * sizes, sequence range); any mismatch is TCPSHM_E_CORRUPT with the reason. */
+int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const char *dir,
+                           const char *local, const char *remote,
+                           const tcpshm_ptcp_queue_config *cfg, tcpshm_error *err);
+
+/* Verifies a file's bytes without opening a queue (what open checks). The
+ * config supplies the expected capacity and byte order; names NULL = any. */
+int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local,
+                             const char *remote, const tcpshm_ptcp_queue_config *cfg,
+                             tcpshm_error *err);
+
+void tcpshm_ptcp_queue_close(tcpshm_ptcp_queue *q);
+
+/* Reserves room for a message with body_size bytes and returns its header
+ * (size set, in host order) followed by the body, 8-byte aligned; the caller
+ * sets msg_type (non-zero) and the body, then calls push. Returns NULL when
+ * the message is larger than max_msg_size, or when it does not fit now: the
+ * tail is full and compaction would have to overwrite unacknowledged bytes
+ * (so at least half the capacity is unacknowledged). Calling alloc again
+ * before push returns the same place. May move the queued bytes (compaction):
+ * pointers from sendable() are invalid after alloc. */
+tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_size);
+
+/* Commits the message alloc returned: stamps ack_seq = my_ack, encodes the
+ * header in the wire byte order and persists it. Returns its seq. */
+uint32_t tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q);
+
+/* The bytes not yet sent: *data and the length (0 if all sent). */
+uint32_t tcpshm_ptcp_queue_sendable(const tcpshm_ptcp_queue *q, const uint8_t **data);
+
+/* n bytes of the sendable range went out (n <= the sendable length). */
+void tcpshm_ptcp_queue_mark_sent(tcpshm_ptcp_queue *q, uint32_t n);
+
+/* The peer acknowledged everything before seq. Stale (not newer than what
+ * was acknowledged) is ignored and returns 0; beyond the last message sent
+ * completely is TCPSHM_E_BAD_ACK and changes nothing. */
+int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err);
+
+/* As at login: frees up to the peer's ack (which may be beyond what this
+ * process sent, when the peer received it before a restart) and puts the
+ * send position at the oldest unacknowledged message. The ack must lie in
+ * [seq_start, seq_end] (wrap-aware), else TCPSHM_E_BAD_ACK. */
+int tcpshm_ptcp_queue_rewind(tcpshm_ptcp_queue *q, uint32_t peer_ack, tcpshm_error *err);
+
+/* A new connection (the peer has a new name): drops every queued message and
+ * resets both sequence numbers and my_ack to 0, in one persisted step. */
+void tcpshm_ptcp_queue_reset(tcpshm_ptcp_queue *q);
+
+/* Sequence range of the queued (unacknowledged) messages: [start, end). */
+static inline uint32_t tcpshm_ptcp_queue_seq_start(const tcpshm_ptcp_queue *q) { return q->st.read_seq; }
+static inline uint32_t tcpshm_ptcp_queue_seq_end(const tcpshm_ptcp_queue *q) { return q->st.write_seq; }
+/* Seq of the next message to send completely. */
+static inline uint32_t tcpshm_ptcp_queue_sent_seq(const tcpshm_ptcp_queue *q) { return q->sent_seq; }
+
+/* This side's ack of the peer's stream, and its persisted increment (one
+ * popped message). */
+static inline uint32_t tcpshm_ptcp_queue_my_ack(const tcpshm_ptcp_queue *q) { return q->st.my_ack; }
+void tcpshm_ptcp_queue_popped(tcpshm_ptcp_queue *q);
+
+/* Iterates over the queued messages, oldest first: pass NULL to start, the
+ * previous result to continue; NULL at the end. Headers are wire-encoded. */
+const uint8_t *tcpshm_ptcp_queue_next(const tcpshm_ptcp_queue *q, const uint8_t *prev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

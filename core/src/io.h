@@ -1,0 +1,45 @@
+/* The only way core code reaches the env: one wrapper per env call, each
+ * carrying the libfiu failure point of faults/catalogue.c. With FIU_ENABLE
+ * off (the release library) the points compile to nothing.
+ *
+ * Failure points and what they do when enabled (failnum > 1 is used as the
+ * errno; failinfo, when set, is a byte count for the short variants):
+ *   tcpshm/net/reset       send or recv: abort the connection, fail ECONNRESET
+ *   tcpshm/net/send        send fails (default EPIPE)
+ *   tcpshm/net/send/short  send passes only part of the bytes (default half)
+ *   tcpshm/net/recv        recv fails (default ECONNRESET)
+ *   tcpshm/net/recv/short  recv reads only part of what fits (default half)
+ *   tcpshm/net/accept      accept fails (default ECONNABORTED)
+ *   tcpshm/net/connect     connect fails (default ECONNREFUSED)
+ *   tcpshm/net/listen      listen fails (default EADDRINUSE)
+ *   tcpshm/file/open       file open fails (default EACCES)
+ *   tcpshm/file/resize     file resize fails (default ENOSPC)
+ *   tcpshm/file/rename     rename fails (default EIO)
+ *   tcpshm/file/map        map fails (default ENOMEM)
+ */
+#ifndef TCPSHM_IO_H
+#define TCPSHM_IO_H
+
+#include "tcpshm/env.h"
+
+int tcpshm_io_file_open(const tcpshm_env *env, const char *path, int create, unsigned mode);
+int tcpshm_io_file_size(const tcpshm_env *env, int fd, uint64_t *size);
+int tcpshm_io_file_resize(const tcpshm_env *env, int fd, uint64_t size);
+int tcpshm_io_file_close(const tcpshm_env *env, int fd);
+int tcpshm_io_rename(const tcpshm_env *env, const char *from, const char *to);
+int tcpshm_io_remove(const tcpshm_env *env, const char *path);
+int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode);
+void *tcpshm_io_map(const tcpshm_env *env, int fd, size_t size);
+int tcpshm_io_unmap(const tcpshm_env *env, void *addr, size_t size);
+
+int tcpshm_io_listen(const tcpshm_env *env, const char *addr, uint16_t port, int backlog);
+int tcpshm_io_local_port(const tcpshm_env *env, int fd);
+int tcpshm_io_accept(const tcpshm_env *env, int listen_fd);
+int tcpshm_io_connect(const tcpshm_env *env, const char *addr, uint16_t port);
+int tcpshm_io_connect_result(const tcpshm_env *env, int fd);
+ssize_t tcpshm_io_send(const tcpshm_env *env, int fd, const void *buf, size_t len);
+ssize_t tcpshm_io_recv(const tcpshm_env *env, int fd, void *buf, size_t len);
+int tcpshm_io_set_nodelay(const tcpshm_env *env, int fd, int on);
+int tcpshm_io_sock_close(const tcpshm_env *env, int fd);
+
+#endif
