@@ -5,6 +5,10 @@
 
 int tcpshm_name_check(const char *name, size_t name_size, const char *what, tcpshm_error *err)
 {
+    if (!what)
+        what = "name";
+    if (name_size == 0)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "%s: the name field size is 0", what);
     if (!name || name[0] == '\0')
         return tcpshm_fail(err, TCPSHM_E_NAME, 0, "%s is empty", what);
     size_t len = strnlen(name, name_size);

@@ -1,1 +1,472 @@
-typedef int placeholder_t; /* to be written */
+/* The persistent send queue: one mapped file, a checked header, two record
+ * slots and a selector (see tcpshm/ptcp_queue.h for the crash-safety rule). */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crash.h"
+#include "error_set.h"
+#include "io.h"
+#include "tcpshm/names.h"
+#include "tcpshm/ptcp_queue.h"
+
+#define PTCP_MAGIC "TSHMPTCP"
+#define PTCP_VERSION 1u
+#define PTCP_ENDIAN_MARK 0x01020304u
+#define PTCP_NAME_FIELD 64u
+#define PTCP_HEADER_SIZE 256u
+
+/* The file header, in the host's byte order (the file never leaves the host;
+ * endian_mark rejects one that did). Message bytes follow at
+ * PTCP_HEADER_SIZE, headers encoded in the wire byte order. */
+struct tcpshm_ptcp_file {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t endian_mark;
+    uint32_t wire_little; /* 1 little-endian, 0 big-endian */
+    uint32_t capacity;
+    uint32_t reserved0;
+    char local[PTCP_NAME_FIELD];
+    char remote[PTCP_NAME_FIELD];
+    uint32_t active; /* which slot is current: written last, with release order */
+    uint32_t reserved1[7];
+    tcpshm_ptcp_state slot[2];
+};
+
+_Static_assert(sizeof(tcpshm_ptcp_state) == 32, "record slot is 32 bytes");
+_Static_assert(offsetof(struct tcpshm_ptcp_file, active) == 160, "selector offset");
+_Static_assert(offsetof(struct tcpshm_ptcp_file, slot) == 192, "slots offset");
+_Static_assert(sizeof(struct tcpshm_ptcp_file) == PTCP_HEADER_SIZE, "header size");
+
+static uint32_t stored_size(const uint8_t *msg, bool little)
+{
+    tcpshm_msg_header h;
+    tcpshm_header_decode(msg, little, &h);
+    return h.size;
+}
+
+/* ---- the one way state changes: stage the inactive slot, then flip ---- */
+
+static void stage(tcpshm_ptcp_queue *q, const tcpshm_ptcp_state *ns)
+{
+    q->file->slot[1u - q->file->active] = *ns;
+}
+
+static void commit(tcpshm_ptcp_queue *q)
+{
+    uint32_t next = 1u - q->file->active;
+    __atomic_store_n(&q->file->active, next, __ATOMIC_RELEASE);
+    q->st = q->file->slot[next];
+}
+
+/* ---- verification of untrusted file bytes ---- */
+
+static int check_name_field(const char *field, const char *what, tcpshm_error *err)
+{
+    if (memchr(field, '\0', PTCP_NAME_FIELD) == NULL)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s field is not NUL-terminated", what);
+    return 0;
+}
+
+static int verify_state(const uint8_t *data, uint32_t cap, bool little, const tcpshm_ptcp_state *st,
+                        tcpshm_error *err)
+{
+    if (st->read_idx > st->write_idx || st->write_idx > cap || st->read_idx % 8 || st->write_idx % 8)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "indices out of range: read %u, write %u, capacity %u", st->read_idx,
+                           st->write_idx, cap);
+    if ((int32_t)(st->write_seq - st->read_seq) < 0)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "acknowledged seq %u is newer than anything queued (next seq %u)",
+                           st->read_seq, st->write_seq);
+    uint32_t pos = st->read_idx, n = 0;
+    while (pos < st->write_idx) {
+        tcpshm_msg_header h;
+        tcpshm_header_decode(data + pos, little, &h);
+        if (h.size < TCPSHM_HEADER_SIZE)
+            return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                               "message %u at offset %u has size %u, below the header size", n,
+                               pos, h.size);
+        uint32_t padded = tcpshm_padded_size(h.size);
+        if (padded > st->write_idx - pos)
+            return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                               "message %u at offset %u (size %u) runs past the end of the queued "
+                               "bytes at %u", n, pos, h.size, st->write_idx);
+        if (h.msg_type == TCPSHM_MSG_HEARTBEAT)
+            return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                               "message %u at offset %u has type 0 (heartbeats are never queued)",
+                               n, pos);
+        pos += padded;
+        n++;
+    }
+    if (n != st->write_seq - st->read_seq)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "seq range [%u, %u) says %u messages but %u are queued", st->read_seq,
+                           st->write_seq, st->write_seq - st->read_seq, n);
+    return 0;
+}
+
+static int check_config(const tcpshm_ptcp_queue_config *cfg, tcpshm_error *err)
+{
+    if (cfg->max_msg_size < 16 || cfg->max_msg_size > 65536 || cfg->max_msg_size % 8)
+        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
+                           "max_msg_size %u must be a multiple of 8 in [16, 65536]",
+                           cfg->max_msg_size);
+    if (cfg->capacity < cfg->max_msg_size || cfg->capacity > TCPSHM_PTCP_MAX_CAPACITY ||
+        cfg->capacity % 8)
+        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
+                           "queue capacity %u must be a multiple of 8 in [max_msg_size %u, %u]",
+                           cfg->capacity, cfg->max_msg_size, TCPSHM_PTCP_MAX_CAPACITY);
+    return 0;
+}
+
+int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local,
+                             const char *remote, const tcpshm_ptcp_queue_config *cfg,
+                             tcpshm_error *err)
+{
+    const struct tcpshm_ptcp_file *f = bytes;
+    if (size < PTCP_HEADER_SIZE)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "truncated: %llu bytes, smaller than the %u-byte header",
+                           (unsigned long long)size, PTCP_HEADER_SIZE);
+    if (memcmp(f->magic, PTCP_MAGIC, sizeof f->magic) != 0)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "not a tcpshm queue file (bad magic)");
+    if (f->endian_mark != PTCP_ENDIAN_MARK)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "written on a host of another byte order (mark 0x%08x)", f->endian_mark);
+    if (f->version != PTCP_VERSION)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "unsupported format version %u (this build reads version %u)",
+                           f->version, PTCP_VERSION);
+    if (f->header_size != PTCP_HEADER_SIZE)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "header size %u, expected %u",
+                           f->header_size, PTCP_HEADER_SIZE);
+    if (f->wire_little > 1)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "byte order field %u is neither 0 nor 1",
+                           f->wire_little);
+    if (cfg && (f->wire_little == 1) != cfg->little_endian)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "stores %s-endian headers but the configuration says %s-endian",
+                           f->wire_little ? "little" : "big", cfg->little_endian ? "little" : "big");
+    if (cfg && f->capacity != cfg->capacity)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "capacity %u differs from the configured %u",
+                           f->capacity, cfg->capacity);
+    if (f->capacity % 8 || f->capacity > TCPSHM_PTCP_MAX_CAPACITY)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "capacity %u is not a valid capacity",
+                           f->capacity);
+    uint64_t want = (uint64_t)PTCP_HEADER_SIZE + f->capacity;
+    if (size != want)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "%s: %llu bytes, expected %llu for capacity %u",
+                           size < want ? "truncated" : "too long", (unsigned long long)size,
+                           (unsigned long long)want, f->capacity);
+    int rc = check_name_field(f->local, "local name", err);
+    if (!rc)
+        rc = check_name_field(f->remote, "remote name", err);
+    if (rc)
+        return rc;
+    if ((local && strcmp(local, f->local) != 0) || (remote && strcmp(remote, f->remote) != 0))
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "belongs to the pair (%.63s, %.63s), not (%.63s, %.63s)", f->local,
+                           f->remote, local ? local : f->local, remote ? remote : f->remote);
+    if (f->active > 1)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "record selector %u is neither 0 nor 1",
+                           f->active);
+    tcpshm_ptcp_state st = f->slot[f->active];
+    return verify_state((const uint8_t *)bytes + PTCP_HEADER_SIZE, f->capacity,
+                        f->wire_little == 1, &st, err);
+}
+
+/* ---- open / create / close ---- */
+
+int tcpshm_ptcp_queue_path(char *out, size_t out_size, const char *dir, const char *local,
+                           const char *remote)
+{
+    int n = snprintf(out, out_size, "%s/%s_%s.ptcp", dir, local, remote);
+    return (n < 0 || (size_t)n >= out_size) ? TCPSHM_E_ARG : 0;
+}
+
+/* Creates the file under a temporary name, initialises it and renames it
+ * into place, so the final name never shows a half-made file. Returns the
+ * open descriptor of the final file, or -1 with err set. */
+static int create_file(const tcpshm_env *env, const char *path, const char *local,
+                       const char *remote, const tcpshm_ptcp_queue_config *cfg, tcpshm_error *err)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        tcpshm_fail(err, TCPSHM_E_ARG, 0, "path too long: %s", path);
+        return -1;
+    }
+    (void)tcpshm_io_remove(env, tmp); /* left over from a creation that was killed */
+    int fd = tcpshm_io_file_open(env, tmp, 1, cfg->file_mode ? cfg->file_mode : 0600);
+    if (fd < 0) {
+        tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create %s", tmp);
+        return -1;
+    }
+    uint64_t size = (uint64_t)PTCP_HEADER_SIZE + cfg->capacity;
+    if (tcpshm_io_file_resize(env, fd, size) != 0) {
+        tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot size %s to %llu bytes", tmp,
+                    (unsigned long long)size);
+        goto fail;
+    }
+    struct tcpshm_ptcp_file *f = tcpshm_io_map(env, fd, PTCP_HEADER_SIZE);
+    if (!f) {
+        tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot map %s", tmp);
+        goto fail;
+    }
+    memset(f, 0, sizeof *f);
+    memcpy(f->magic, PTCP_MAGIC, sizeof f->magic);
+    f->version = PTCP_VERSION;
+    f->header_size = PTCP_HEADER_SIZE;
+    f->endian_mark = PTCP_ENDIAN_MARK;
+    f->wire_little = cfg->little_endian ? 1u : 0u;
+    f->capacity = cfg->capacity;
+    memcpy(f->local, local, strlen(local) + 1);
+    memcpy(f->remote, remote, strlen(remote) + 1);
+    (void)tcpshm_io_unmap(env, f, PTCP_HEADER_SIZE);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/create_before_rename");
+    if (tcpshm_io_rename(env, tmp, path) != 0) {
+        tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot rename %s to %s", tmp, path);
+        goto fail;
+    }
+    return fd;
+fail:
+    (void)tcpshm_io_file_close(env, fd);
+    (void)tcpshm_io_remove(env, tmp);
+    return -1;
+}
+
+int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const char *dir,
+                           const char *local, const char *remote,
+                           const tcpshm_ptcp_queue_config *cfg, tcpshm_error *err)
+{
+    memset(q, 0, sizeof *q);
+    int rc = check_config(cfg, err);
+    if (!rc)
+        rc = tcpshm_name_check(local, TCPSHM_NAME_MAX + 1, "local name", err);
+    if (!rc)
+        rc = tcpshm_name_check(remote, TCPSHM_NAME_MAX + 1, "remote name", err);
+    if (rc)
+        return rc;
+    char path[4096];
+    if (tcpshm_ptcp_queue_path(path, sizeof path - 8, dir, local, remote) != 0)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "queue path for %s_%s in %s is too long", local,
+                           remote, dir);
+    if (tcpshm_io_mkdir(env, dir, 0700) != 0 && errno != EEXIST)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create directory %s", dir);
+
+    int fd = tcpshm_io_file_open(env, path, 0, 0);
+    if (fd < 0 && errno == ENOENT)
+        fd = create_file(env, path, local, remote, cfg, err);
+    else if (fd < 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot open %s", path);
+    if (fd < 0)
+        return err ? err->code : TCPSHM_E_SYSTEM;
+
+    uint64_t size = 0;
+    if (tcpshm_io_file_size(env, fd, &size) != 0) {
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot stat %s", path);
+        goto out;
+    }
+    if (size < PTCP_HEADER_SIZE || size > (uint64_t)PTCP_HEADER_SIZE + TCPSHM_PTCP_MAX_CAPACITY) {
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: %llu bytes, not a queue file size",
+                         size < PTCP_HEADER_SIZE ? "truncated" : "too long",
+                         (unsigned long long)size);
+        goto out;
+    }
+    void *map = tcpshm_io_map(env, fd, (size_t)size);
+    if (!map) {
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot map %s", path);
+        goto out;
+    }
+    rc = tcpshm_ptcp_queue_verify(map, size, local, remote, cfg, err);
+    if (rc) {
+        (void)tcpshm_io_unmap(env, map, (size_t)size);
+        goto out;
+    }
+    q->env = env;
+    q->file = map;
+    q->map_size = size;
+    q->data = (uint8_t *)map + PTCP_HEADER_SIZE;
+    q->cfg = *cfg;
+    q->st = q->file->slot[q->file->active];
+    q->send_idx = q->sent_idx = q->st.read_idx;
+    q->sent_seq = q->st.read_seq;
+out:
+    (void)tcpshm_io_file_close(env, fd); /* the mapping outlives the descriptor */
+    if (rc == TCPSHM_E_CORRUPT && err) {
+        /* Name the file in the reason: "<path>: <what is wrong>". */
+        char reason[sizeof err->text];
+        memcpy(reason, err->text, sizeof reason);
+        (void)tcpshm_fail(err, rc, 0, "%s: %s", path, reason);
+    }
+    return rc;
+}
+
+void tcpshm_ptcp_queue_close(tcpshm_ptcp_queue *q)
+{
+    if (q->file)
+        (void)tcpshm_io_unmap(q->env, q->file, (size_t)q->map_size);
+    memset(q, 0, sizeof *q);
+}
+
+/* ---- push side ---- */
+
+tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_size)
+{
+    uint32_t size = TCPSHM_HEADER_SIZE + (uint32_t)body_size;
+    uint32_t padded = tcpshm_padded_size(size);
+    if (size > TCPSHM_MAX_MSG_SIZE || padded > q->cfg.max_msg_size)
+        return NULL;
+    uint32_t cap = q->cfg.capacity;
+    if (q->st.write_idx + padded > cap) {
+        /* Compaction: move the live region [read, write) to the front. Only
+         * when the copy cannot overwrite live bytes, so a kill during the
+         * copy leaves the old record pointing at intact data. */
+        uint32_t read = q->st.read_idx, live = q->st.write_idx - read;
+        if (live > read || live + padded > cap)
+            return NULL;
+        memmove(q->data, q->data + read, live);
+        tcpshm_ptcp_state ns = q->st;
+        ns.read_idx = 0;
+        ns.write_idx = live;
+        stage(q, &ns);
+        TCPSHM_CRASH_SITE("tcpshm/crash/queue/compact_before_publish");
+        commit(q);
+        TCPSHM_CRASH_SITE("tcpshm/crash/queue/compact_after_publish");
+        q->send_idx -= read;
+        q->sent_idx -= read;
+    }
+    tcpshm_msg_header *h = (tcpshm_msg_header *)(void *)(q->data + q->st.write_idx);
+    h->size = (uint16_t)size;
+    h->msg_type = 0;
+    h->ack_seq = 0;
+    q->alloc_size = size;
+    return h;
+}
+
+int tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q, tcpshm_error *err)
+{
+    if (q->alloc_size == 0)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "push without a successful alloc");
+    uint8_t *msg = q->data + q->st.write_idx;
+    tcpshm_msg_header h;
+    memcpy(&h, msg, sizeof h);
+    if (h.msg_type == TCPSHM_MSG_HEARTBEAT)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "message type 0 is reserved for heartbeats");
+    /* Trust our own record of the size, not the header the caller could touch. */
+    h.size = (uint16_t)q->alloc_size;
+    h.ack_seq = q->st.my_ack;
+    tcpshm_header_encode(&h, msg, q->cfg.little_endian);
+    uint32_t padded = tcpshm_padded_size(q->alloc_size);
+    memset(msg + q->alloc_size, 0, padded - q->alloc_size);
+    tcpshm_ptcp_state ns = q->st;
+    ns.write_idx += padded;
+    ns.write_seq++;
+    stage(q, &ns);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_before_publish");
+    commit(q);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_after_publish");
+    q->alloc_size = 0;
+    return 0;
+}
+
+/* ---- send side ---- */
+
+uint32_t tcpshm_ptcp_queue_sendable(const tcpshm_ptcp_queue *q, const uint8_t **data)
+{
+    *data = q->data + q->send_idx;
+    return q->st.write_idx - q->send_idx;
+}
+
+void tcpshm_ptcp_queue_mark_sent(tcpshm_ptcp_queue *q, uint32_t n)
+{
+    uint32_t left = q->st.write_idx - q->send_idx;
+    q->send_idx += n < left ? n : left;
+    while (q->sent_idx < q->send_idx) {
+        uint32_t padded = tcpshm_padded_size(stored_size(q->data + q->sent_idx, q->cfg.little_endian));
+        if (q->sent_idx + padded > q->send_idx)
+            break;
+        q->sent_idx += padded;
+        q->sent_seq++;
+    }
+}
+
+/* Frees every message before seq (which lies in [read_seq, write_seq]) in one
+ * persisted step; an emptied queue also moves back to offset 0. */
+static void free_to(tcpshm_ptcp_queue *q, uint32_t seq)
+{
+    tcpshm_ptcp_state ns = q->st;
+    for (uint32_t i = 0, n = seq - q->st.read_seq; i < n; i++)
+        ns.read_idx += tcpshm_padded_size(stored_size(q->data + ns.read_idx, q->cfg.little_endian));
+    ns.read_seq = seq;
+    /* Everything acknowledged was sent, so the send position is at write too. */
+    bool to_front = ns.read_idx == ns.write_idx && q->alloc_size == 0;
+    if (to_front)
+        ns.read_idx = ns.write_idx = 0;
+    stage(q, &ns);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/ack_before_publish");
+    commit(q);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/ack_after_publish");
+    if (to_front)
+        q->send_idx = q->sent_idx = 0;
+}
+
+int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
+{
+    if ((int32_t)(seq - q->st.read_seq) <= 0)
+        return 0; /* stale or repeated: nothing new */
+    if ((int32_t)(seq - q->sent_seq) > 0)
+        return tcpshm_fail(err, TCPSHM_E_BAD_ACK, 0,
+                           "Bad ack: %u is beyond the last message sent (next seq %u)", seq,
+                           q->sent_seq);
+    free_to(q, seq);
+    return 0;
+}
+
+int tcpshm_ptcp_queue_rewind(tcpshm_ptcp_queue *q, uint32_t peer_ack, tcpshm_error *err)
+{
+    if (peer_ack - q->st.read_seq > q->st.write_seq - q->st.read_seq)
+        return tcpshm_fail(err, TCPSHM_E_BAD_ACK, 0,
+                           "Bad ack: %u is outside the queued range [%u, %u]", peer_ack,
+                           q->st.read_seq, q->st.write_seq);
+    if (peer_ack != q->st.read_seq)
+        free_to(q, peer_ack);
+    q->send_idx = q->sent_idx = q->st.read_idx;
+    q->sent_seq = q->st.read_seq;
+    return 0;
+}
+
+void tcpshm_ptcp_queue_reset(tcpshm_ptcp_queue *q)
+{
+    tcpshm_ptcp_state ns;
+    memset(&ns, 0, sizeof ns);
+    stage(q, &ns);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/reset_before_publish");
+    commit(q);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/reset_after_publish");
+    q->send_idx = q->sent_idx = 0;
+    q->sent_seq = 0;
+    q->alloc_size = 0;
+}
+
+void tcpshm_ptcp_queue_popped(tcpshm_ptcp_queue *q)
+{
+    tcpshm_ptcp_state ns = q->st;
+    ns.my_ack++;
+    stage(q, &ns);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/pop_before_publish");
+    commit(q);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/pop_after_publish");
+}
+
+const uint8_t *tcpshm_ptcp_queue_next(const tcpshm_ptcp_queue *q, const uint8_t *prev)
+{
+    uint32_t pos = q->st.read_idx;
+    if (prev)
+        pos = (uint32_t)(prev - q->data) + tcpshm_padded_size(stored_size(prev, q->cfg.little_endian));
+    return pos < q->st.write_idx ? q->data + pos : NULL;
+}

@@ -26,7 +26,7 @@ enum tcpshm_code {
 typedef struct tcpshm_error {
     int code;      /* one of enum tcpshm_code */
     int sys_errno; /* errno of the failed OS call, 0 if none */
-    char text[192];
+    char text[256];
 } tcpshm_error;
 
 /* A short fixed name for a code ("corrupt file", "bad ack", ...). */

@@ -55,8 +55,8 @@ typedef struct tcpshm_ptcp_queue {
     uint8_t *data;
     tcpshm_ptcp_state st; /* copy of the active record */
     uint32_t send_idx;    /* runtime: next byte to send */
-    uint32_t send_seq;    /* runtime: seq of the message at send_idx */
-    uint32_t sent_seq;    /* runtime: messages sent completely */
+    uint32_t sent_idx;    /* runtime: end of the last message sent completely */
+    uint32_t sent_seq;    /* runtime: seq of the first message not sent completely */
     uint32_t alloc_size;  /* size of the message reserved by alloc, 0 if none */
     tcpshm_ptcp_queue_config cfg;
 } tcpshm_ptcp_queue;
@@ -83,6 +83,9 @@ int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local
 
 void tcpshm_ptcp_queue_close(tcpshm_ptcp_queue *q);
 
+/* Capacity bounds: a multiple of 8 in [max_msg_size, 1 GiB]. */
+#define TCPSHM_PTCP_MAX_CAPACITY (1u << 30)
+
 /* Reserves room for a message with body_size bytes and returns its header
  * (size set, in host order) followed by the body, 8-byte aligned; the caller
  * sets msg_type (non-zero) and the body, then calls push. Returns NULL when
@@ -94,8 +97,10 @@ void tcpshm_ptcp_queue_close(tcpshm_ptcp_queue *q);
 tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_size);
 
 /* Commits the message alloc returned: stamps ack_seq = my_ack, encodes the
- * header in the wire byte order and persists it. Returns its seq. */
-uint32_t tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q);
+ * header in the wire byte order, zeroes the padding and persists it; its seq
+ * is seq_end - 1 afterwards. TCPSHM_E_ARG if nothing was allocated or the
+ * msg_type is 0 (reserved for heartbeats); nothing is queued then. */
+int tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q, tcpshm_error *err);
 
 /* The bytes not yet sent: *data and the length (0 if all sent). */
 uint32_t tcpshm_ptcp_queue_sendable(const tcpshm_ptcp_queue *q, const uint8_t **data);
@@ -115,7 +120,8 @@ int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
 int tcpshm_ptcp_queue_rewind(tcpshm_ptcp_queue *q, uint32_t peer_ack, tcpshm_error *err);
 
 /* A new connection (the peer has a new name): drops every queued message and
- * resets both sequence numbers and my_ack to 0, in one persisted step. */
+ * any allocation, and resets both sequence numbers and my_ack to 0, in one
+ * persisted step. */
 void tcpshm_ptcp_queue_reset(tcpshm_ptcp_queue *q);
 
 /* Sequence range of the queued (unacknowledged) messages: [start, end). */
