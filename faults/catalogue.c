@@ -1,1 +1,88 @@
-typedef int placeholder_t; /* to be written */
+/* The failure-point catalogue: every libfiu point compiled into the core
+ * (tcpshm_fi). tests/test_fault_catalogue.c checks that this table and the
+ * fiu_fail(...) / TCPSHM_CRASH_SITE(...) names in core/src are the same set;
+ * faults/README.md shows the same table. */
+#include <string.h>
+
+#include "catalogue.h"
+
+#define CRASH_EFFECT "crash hook (default _exit(86))"
+
+const tcpshm_fault_point tcpshm_fault_catalogue[] = {
+    /* ---- network (core/src/io.c) ---- */
+    {"tcpshm/net/reset",
+     "abort the connection (SO_LINGER {1,0}, the close sends a reset); the call fails with ECONNRESET",
+     "tcpshm_io_send and tcpshm_io_recv, before the send/recv points"},
+    {"tcpshm/net/send",
+     "send fails with errno failnum if > 1, else EPIPE",
+     "tcpshm_io_send: every send on a TCP connection"},
+    {"tcpshm/net/send/short",
+     "send passes only part of the bytes: failinfo bytes clamped to [1, len-1], else half; only when len > 1",
+     "tcpshm_io_send: every send on a TCP connection"},
+    {"tcpshm/net/recv",
+     "recv fails with errno failnum if > 1, else ECONNRESET",
+     "tcpshm_io_recv: every recv on a TCP connection"},
+    {"tcpshm/net/recv/short",
+     "recv reads at most part of what fits: failinfo bytes clamped to [1, len-1], else half; only when len > 1",
+     "tcpshm_io_recv: every recv on a TCP connection"},
+    {"tcpshm/net/accept",
+     "accept fails with errno failnum if > 1, else ECONNABORTED",
+     "tcpshm_io_accept: the server taking a new connection"},
+    {"tcpshm/net/connect",
+     "connect fails at once with errno failnum if > 1, else ECONNREFUSED",
+     "tcpshm_io_connect: the client starting a connection"},
+    {"tcpshm/net/listen",
+     "listen fails with errno failnum if > 1, else EADDRINUSE",
+     "tcpshm_io_listen: the server opening its listening socket"},
+
+    /* ---- files and mappings (core/src/io.c) ---- */
+    {"tcpshm/file/open",
+     "file open fails with errno failnum if > 1, else EACCES",
+     "tcpshm_io_file_open: opening or creating a queue file"},
+    {"tcpshm/file/resize",
+     "file resize fails with errno failnum if > 1, else ENOSPC",
+     "tcpshm_io_file_resize: sizing a new queue file"},
+    {"tcpshm/file/rename",
+     "rename fails with errno failnum if > 1, else EIO",
+     "tcpshm_io_rename: publishing a new queue file under its final name"},
+    {"tcpshm/file/map",
+     "map fails (returns NULL) with errno failnum if > 1, else ENOMEM",
+     "tcpshm_io_map: mapping a queue file"},
+
+    /* ---- crash sites (core/src/ptcp_queue.c) ---- */
+    {"tcpshm/crash/queue/create_before_rename", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_open, creating: new queue file initialised under its temporary name, not yet renamed"},
+    {"tcpshm/crash/queue/push_before_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_push: message bytes written, record not flipped"},
+    {"tcpshm/crash/queue/push_after_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_push: record flipped (message queued), push not yet returned"},
+    {"tcpshm/crash/queue/compact_before_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_alloc, compacting: live region copied to the front, record not flipped"},
+    {"tcpshm/crash/queue/compact_after_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_alloc, compacting: record flipped to the compacted layout, send positions not yet moved"},
+    {"tcpshm/crash/queue/ack_before_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_ack or _rewind: advanced read position staged in the inactive record, record not flipped"},
+    {"tcpshm/crash/queue/ack_after_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_ack or _rewind: record flipped (acknowledged messages freed), send positions not yet updated"},
+    {"tcpshm/crash/queue/pop_before_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_popped: incremented my_ack staged in the inactive record, record not flipped"},
+    {"tcpshm/crash/queue/pop_after_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_popped: record flipped (my_ack persisted), not yet returned"},
+    {"tcpshm/crash/queue/reset_before_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_reset: emptied state staged in the inactive record, record not flipped"},
+    {"tcpshm/crash/queue/reset_after_publish", CRASH_EFFECT,
+     "tcpshm_ptcp_queue_reset: record flipped (queue empty, seqs and my_ack 0), send positions not yet cleared"},
+};
+
+const size_t tcpshm_fault_catalogue_len =
+    sizeof tcpshm_fault_catalogue / sizeof tcpshm_fault_catalogue[0];
+
+const tcpshm_fault_point *tcpshm_fault_find(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (size_t i = 0; i < tcpshm_fault_catalogue_len; i++)
+        if (strcmp(tcpshm_fault_catalogue[i].name, name) == 0)
+            return &tcpshm_fault_catalogue[i];
+    return NULL;
+}

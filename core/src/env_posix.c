@@ -1,1 +1,302 @@
-typedef int placeholder_t; /* to be written */
+/* tcpshm_env_posix(): the env seam over the real OS (POSIX plus the Linux
+ * accept4/SOCK_NONBLOCK/SOCK_CLOEXEC/MSG_NOSIGNAL extensions).
+ *
+ * No output, no clock reads, no threads, no allocation: addresses are numeric
+ * only (inet_pton, never getaddrinfo). Every descriptor is close-on-exec and
+ * every socket is non-blocking. */
+#define _GNU_SOURCE /* accept4 */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h> /* rename */
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "tcpshm/env.h"
+
+/* ---- files and directories ---- */
+
+static int posix_file_open(void *ctx, const char *path, int create, unsigned mode)
+{
+    (void)ctx;
+    int flags = O_RDWR | O_CLOEXEC;
+    if (create)
+        flags |= O_CREAT | O_EXCL;
+    int fd;
+    do
+        fd = open(path, flags, (mode_t)mode);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+static int posix_file_size(void *ctx, int fd, uint64_t *size)
+{
+    (void)ctx;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if (st.st_size < 0) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int posix_file_resize(void *ctx, int fd, uint64_t size)
+{
+    (void)ctx;
+    if (size > (uint64_t)INT64_MAX) { /* off_t is 64-bit under glibc on LP64 */
+        errno = EFBIG;
+        return -1;
+    }
+    int rc;
+    do
+        rc = ftruncate(fd, (off_t)size);
+    while (rc != 0 && errno == EINTR);
+    return rc;
+}
+
+static int posix_file_close(void *ctx, int fd)
+{
+    (void)ctx;
+    return close(fd); /* never retried on EINTR: the fd is gone on Linux */
+}
+
+static int posix_rename(void *ctx, const char *from, const char *to)
+{
+    (void)ctx;
+    return rename(from, to);
+}
+
+static int posix_remove(void *ctx, const char *path)
+{
+    (void)ctx;
+    return unlink(path);
+}
+
+static int posix_mkdir(void *ctx, const char *path, unsigned mode)
+{
+    (void)ctx;
+    return mkdir(path, (mode_t)mode);
+}
+
+/* ---- shared mappings ---- */
+
+static void *posix_map(void *ctx, int fd, size_t size)
+{
+    (void)ctx;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static int posix_unmap(void *ctx, void *addr, size_t size)
+{
+    (void)ctx;
+    return munmap(addr, size);
+}
+
+/* ---- TCP sockets ---- */
+
+/* Fills ss from a numeric address ("1.2.3.4", or IPv6 when it contains ':').
+ * Returns the address length, or 0 with errno EINVAL. */
+static socklen_t make_addr(struct sockaddr_storage *ss, const char *addr, uint16_t port)
+{
+    memset(ss, 0, sizeof *ss);
+    if (addr == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    if (strchr(addr, ':') != NULL) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        if (inet_pton(AF_INET6, addr, &a6->sin6_addr) != 1) {
+            errno = EINVAL;
+            return 0;
+        }
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        return (socklen_t)sizeof *a6;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    if (inet_pton(AF_INET, addr, &a4->sin_addr) != 1) {
+        errno = EINVAL;
+        return 0;
+    }
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    return (socklen_t)sizeof *a4;
+}
+
+/* Closes fd keeping the errno of the failure that led here; returns -1. */
+static int close_keep_errno(int fd)
+{
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+static int posix_listen(void *ctx, const char *addr, uint16_t port, int backlog)
+{
+    (void)ctx;
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(&ss, addr, port);
+    if (len == 0)
+        return -1;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, (socklen_t)sizeof one) != 0)
+        return close_keep_errno(fd);
+    if (bind(fd, (const struct sockaddr *)&ss, len) != 0)
+        return close_keep_errno(fd);
+    if (listen(fd, backlog) != 0)
+        return close_keep_errno(fd);
+    return fd;
+}
+
+static int posix_local_port(void *ctx, int fd)
+{
+    (void)ctx;
+    struct sockaddr_storage ss;
+    socklen_t len = (socklen_t)sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return (int)ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return (int)ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    errno = EAFNOSUPPORT;
+    return -1;
+}
+
+static int posix_accept(void *ctx, int listen_fd)
+{
+    (void)ctx;
+    int fd;
+    do
+        fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+static int posix_connect(void *ctx, const char *addr, uint16_t port)
+{
+    (void)ctx;
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(&ss, addr, port);
+    if (len == 0)
+        return -1;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (const struct sockaddr *)&ss, len) == 0)
+        return fd;
+    /* EINTR: the connection goes on asynchronously, as EINPROGRESS. */
+    if (errno == EINPROGRESS || errno == EINTR)
+        return fd;
+    return close_keep_errno(fd);
+}
+
+static int posix_connect_result(void *ctx, int fd)
+{
+    (void)ctx;
+    struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+    int n = poll(&p, 1, 0);
+    if (n < 0)
+        return errno == EINTR ? EINPROGRESS : errno;
+    if (n == 0)
+        return EINPROGRESS;
+    int err = 0;
+    socklen_t len = (socklen_t)sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return errno;
+    if (err != 0)
+        return err;
+    /* SO_ERROR is cleared once read: a socket whose failure was already
+     * reported has no peer, so a repeated call does not turn into 0. */
+    struct sockaddr_storage peer;
+    socklen_t plen = (socklen_t)sizeof peer;
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+        return errno;
+    return 0;
+}
+
+static ssize_t posix_send(void *ctx, int fd, const void *buf, size_t len)
+{
+    (void)ctx;
+    ssize_t n;
+    do
+        n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static ssize_t posix_recv(void *ctx, int fd, void *buf, size_t len)
+{
+    (void)ctx;
+    ssize_t n;
+    do
+        n = recv(fd, buf, len, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static int posix_set_nodelay(void *ctx, int fd, int on)
+{
+    (void)ctx;
+    int v = on ? 1 : 0;
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, (socklen_t)sizeof v);
+}
+
+static int posix_sock_reset(void *ctx, int fd)
+{
+    (void)ctx;
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, (socklen_t)sizeof l);
+}
+
+static int posix_sock_close(void *ctx, int fd)
+{
+    (void)ctx;
+    return close(fd);
+}
+
+static const tcpshm_env posix_env = {
+    .ctx = NULL,
+    .file_open = posix_file_open,
+    .file_size = posix_file_size,
+    .file_resize = posix_file_resize,
+    .file_close = posix_file_close,
+    .rename = posix_rename,
+    .remove = posix_remove,
+    .mkdir = posix_mkdir,
+    .map = posix_map,
+    .unmap = posix_unmap,
+    .listen = posix_listen,
+    .local_port = posix_local_port,
+    .accept = posix_accept,
+    .connect = posix_connect,
+    .connect_result = posix_connect_result,
+    .send = posix_send,
+    .recv = posix_recv,
+    .set_nodelay = posix_set_nodelay,
+    .sock_reset = posix_sock_reset,
+    .sock_close = posix_sock_close,
+};
+
+const tcpshm_env *tcpshm_env_posix(void)
+{
+    return &posix_env;
+}

@@ -1,1 +1,182 @@
-typedef int placeholder_t; /* to be written */
+/* The env wrappers of io.h: each forwards to env->fn(env->ctx, ...) and, in
+ * the fault build (FIU_ENABLE), first consults its libfiu failure point.
+ *
+ * A point's failnum > 1 is the errno to fail with; failnum 1 means the
+ * point's default errno. For the short variants the point's failinfo, when
+ * non-NULL, is (uintptr_t) a byte count clamped to [1, len-1], else half the
+ * length (at least 1); they only apply when len > 1.
+ *
+ * Without FIU_ENABLE fiu_fail() is the constant 0 and fiu_failinfo() NULL, so
+ * every fault branch and every point name compile away. Each name is written
+ * as a full literal inside fiu_fail(...): tests/test_fault_catalogue.c finds
+ * the points by that pattern. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fiu_local.h"
+#include "io.h"
+
+/* Sets errno from a point's failnum (or its default) and returns -1. */
+static int fail_with(int failnum, int default_errno)
+{
+    errno = failnum > 1 ? failnum : default_errno;
+    return -1;
+}
+
+/* The shortened length for a short point (send/short, recv/short), len > 1. */
+static size_t short_len(size_t len, const void *failinfo)
+{
+    size_t n;
+    if (failinfo != NULL) {
+        n = (size_t)(uintptr_t)failinfo;
+        if (n < 1)
+            n = 1;
+        if (n > len - 1)
+            n = len - 1;
+    } else {
+        n = len / 2;
+        if (n < 1)
+            n = 1;
+    }
+    return n;
+}
+
+/* ---- files and directories ---- */
+
+int tcpshm_io_file_open(const tcpshm_env *env, const char *path, int create, unsigned mode)
+{
+    int f = fiu_fail("tcpshm/file/open");
+    if (f)
+        return fail_with(f, EACCES);
+    return env->file_open(env->ctx, path, create, mode);
+}
+
+int tcpshm_io_file_size(const tcpshm_env *env, int fd, uint64_t *size)
+{
+    return env->file_size(env->ctx, fd, size);
+}
+
+int tcpshm_io_file_resize(const tcpshm_env *env, int fd, uint64_t size)
+{
+    int f = fiu_fail("tcpshm/file/resize");
+    if (f)
+        return fail_with(f, ENOSPC);
+    return env->file_resize(env->ctx, fd, size);
+}
+
+int tcpshm_io_file_close(const tcpshm_env *env, int fd)
+{
+    return env->file_close(env->ctx, fd);
+}
+
+int tcpshm_io_rename(const tcpshm_env *env, const char *from, const char *to)
+{
+    int f = fiu_fail("tcpshm/file/rename");
+    if (f)
+        return fail_with(f, EIO);
+    return env->rename(env->ctx, from, to);
+}
+
+int tcpshm_io_remove(const tcpshm_env *env, const char *path)
+{
+    return env->remove(env->ctx, path);
+}
+
+int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode)
+{
+    return env->mkdir(env->ctx, path, mode);
+}
+
+void *tcpshm_io_map(const tcpshm_env *env, int fd, size_t size)
+{
+    int f = fiu_fail("tcpshm/file/map");
+    if (f) {
+        fail_with(f, ENOMEM);
+        return NULL;
+    }
+    return env->map(env->ctx, fd, size);
+}
+
+int tcpshm_io_unmap(const tcpshm_env *env, void *addr, size_t size)
+{
+    return env->unmap(env->ctx, addr, size);
+}
+
+/* ---- TCP sockets ---- */
+
+int tcpshm_io_listen(const tcpshm_env *env, const char *addr, uint16_t port, int backlog)
+{
+    int f = fiu_fail("tcpshm/net/listen");
+    if (f)
+        return fail_with(f, EADDRINUSE);
+    return env->listen(env->ctx, addr, port, backlog);
+}
+
+int tcpshm_io_local_port(const tcpshm_env *env, int fd)
+{
+    return env->local_port(env->ctx, fd);
+}
+
+int tcpshm_io_accept(const tcpshm_env *env, int listen_fd)
+{
+    int f = fiu_fail("tcpshm/net/accept");
+    if (f)
+        return fail_with(f, ECONNABORTED);
+    return env->accept(env->ctx, listen_fd);
+}
+
+int tcpshm_io_connect(const tcpshm_env *env, const char *addr, uint16_t port)
+{
+    int f = fiu_fail("tcpshm/net/connect");
+    if (f)
+        return fail_with(f, ECONNREFUSED);
+    return env->connect(env->ctx, addr, port);
+}
+
+int tcpshm_io_connect_result(const tcpshm_env *env, int fd)
+{
+    return env->connect_result(env->ctx, fd);
+}
+
+ssize_t tcpshm_io_send(const tcpshm_env *env, int fd, const void *buf, size_t len)
+{
+    if (fiu_fail("tcpshm/net/reset")) {
+        /* Abort the connection: the caller closes it on ECONNRESET and the
+         * close then sends a reset to the peer. */
+        env->sock_reset(env->ctx, fd);
+        errno = ECONNRESET;
+        return -1;
+    }
+    int f = fiu_fail("tcpshm/net/send");
+    if (f)
+        return fail_with(f, EPIPE);
+    if (len > 1 && fiu_fail("tcpshm/net/send/short"))
+        len = short_len(len, fiu_failinfo());
+    return env->send(env->ctx, fd, buf, len);
+}
+
+ssize_t tcpshm_io_recv(const tcpshm_env *env, int fd, void *buf, size_t len)
+{
+    if (fiu_fail("tcpshm/net/reset")) {
+        env->sock_reset(env->ctx, fd);
+        errno = ECONNRESET;
+        return -1;
+    }
+    int f = fiu_fail("tcpshm/net/recv");
+    if (f)
+        return fail_with(f, ECONNRESET);
+    if (len > 1 && fiu_fail("tcpshm/net/recv/short"))
+        len = short_len(len, fiu_failinfo());
+    return env->recv(env->ctx, fd, buf, len);
+}
+
+int tcpshm_io_set_nodelay(const tcpshm_env *env, int fd, int on)
+{
+    return env->set_nodelay(env->ctx, fd, on);
+}
+
+int tcpshm_io_sock_close(const tcpshm_env *env, int fd)
+{
+    return env->sock_close(env->ctx, fd);
+}
