@@ -182,7 +182,7 @@ static bool drain_reports(int fd, kw_outcome *out, char *carry_buf, size_t *carr
 
 int kw_run_child(const char *dir, const tcpshm_ptcp_queue_config *cfg, uint64_t seed,
                  uint32_t max_ops, const char *crash_site, uint32_t crash_hit,
-                 uint32_t kill_after_us, kw_outcome *out)
+                 uint32_t kill_after_reports, uint32_t kill_delay_us, kw_outcome *out)
 {
     memset(out, 0, sizeof *out);
     int fds[2];
@@ -201,11 +201,13 @@ int kw_run_child(const char *dir, const tcpshm_ptcp_queue_config *cfg, uint64_t 
     close(fds[1]);
     char carry_buf[sizeof(kw_progress)];
     size_t carry = 0;
-    uint64_t deadline = kill_after_us ? now_us() + kill_after_us : 0;
+    uint64_t deadline = 0; /* when to kill, once the reports are in */
     for (;;) {
         int timeout = -1;
-        if (deadline && !out->killed) {
+        if (kill_after_reports && !out->killed && out->reports >= kill_after_reports) {
             uint64_t t = now_us();
+            if (!deadline)
+                deadline = t + kill_delay_us;
             if (t >= deadline) {
                 kill(pid, SIGKILL);
                 out->killed = true;

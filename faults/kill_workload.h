@@ -57,11 +57,14 @@ typedef struct kw_outcome {
     uint32_t reports; /* how many reports arrived */
 } kw_outcome;
 
-/* Forks a child running kw_child_run, collects its reports, and SIGKILLs it
- * after kill_after_us microseconds (0: never; wait for it to end). */
+/* Forks a child running kw_child_run and collects its reports. With
+ * kill_after_reports > 0 it SIGKILLs the child kill_delay_us microseconds
+ * after that many reports arrived: counting reports rather than time keeps
+ * the amount of work per kill the same on a slow machine or under Valgrind,
+ * and the delay puts the kill at an arbitrary instruction. */
 int kw_run_child(const char *dir, const tcpshm_ptcp_queue_config *cfg, uint64_t seed,
                  uint32_t max_ops, const char *crash_site, uint32_t crash_hit,
-                 uint32_t kill_after_us, kw_outcome *out);
+                 uint32_t kill_after_reports, uint32_t kill_delay_us, kw_outcome *out);
 
 /* Reopens the queue after the child died and checks it: the file opens
  * (no corruption), contents carry their patterns, and the state equals the

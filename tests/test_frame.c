@@ -778,6 +778,7 @@ Test(parser, space_moves_unconsumed_to_front)
     tcpshm_frame_parser p;
     init_ok(&p, 128, 64, true);
     uint8_t s[128];
+    memset(s, 0xa5, sizeof s); /* the 10 bytes of the 3rd message are defined filler */
     uint32_t off = 0;
     off += put_msg(s + off, 40, 1, 1, true); /* 40 */
     off += put_msg(s + off, 60, 2, 2, true); /* 64 -> 104 */

@@ -30,20 +30,21 @@ Test(ptcp_crash, sigkill_at_random_moments)
     const tcpshm_ptcp_queue_config cfg = kw_config();
     kw_progress state = {0, 0, 0, KW_NONE};
     uint64_t rng = 20261126;
-    const int rounds = 120;
+    const int rounds = 300;
     int progressed = 0;
     uint64_t reports = 0;
     for (int round = 0; round < rounds; round++) {
         uint64_t seed = kw_rand(&rng);
-        uint32_t after_us = 200 + (uint32_t)(kw_rand(&rng) % 4000);
+        uint32_t after_reports = 1 + (uint32_t)(kw_rand(&rng) % 3000);
+        uint32_t delay_us = (uint32_t)(kw_rand(&rng) % 300);
         kw_outcome o;
-        cr_assert_eq(kw_run_child(dir, &cfg, seed, 100000000u, NULL, 0, after_us, &o), 0);
+        cr_assert_eq(kw_run_child(dir, &cfg, seed, 100000000u, NULL, 0, after_reports, delay_us, &o), 0);
         cr_assert(o.killed && WIFSIGNALED(o.wait_status) && WTERMSIG(o.wait_status) == SIGKILL,
                   "round %d: the child was to die by SIGKILL (status 0x%x)", round, o.wait_status);
         kw_progress before = state;
         char what[96];
-        snprintf(what, sizeof what, "round %d (seed %llu, kill after %u us)", round,
-                 (unsigned long long)seed, after_us);
+        snprintf(what, sizeof what, "round %d (seed %llu, kill %u us after report %u)", round,
+                 (unsigned long long)seed, delay_us, after_reports);
         check_after_death(&cfg, &state, &o, what);
         reports += o.reports;
         if (state.seq_end != before.seq_end || state.seq_start != before.seq_start)
@@ -72,7 +73,7 @@ Test(ptcp_crash, crash_hook_at_every_queue_site)
         for (size_t h = 0; h < sizeof hits / sizeof hits[0]; h++) {
             kw_outcome o;
             uint64_t seed = kw_rand(&rng);
-            cr_assert_eq(kw_run_child(dir, &cfg, seed, 400000, queue_sites[s], hits[h], 0, &o), 0);
+            cr_assert_eq(kw_run_child(dir, &cfg, seed, 400000, queue_sites[s], hits[h], 0, 0, &o), 0);
             cr_assert(WIFEXITED(o.wait_status) && WEXITSTATUS(o.wait_status) == TCPSHM_CRASH_EXIT_CODE,
                       "%s hit %u: the child should have died at the site (status 0x%x)",
                       queue_sites[s], hits[h], o.wait_status);
@@ -89,13 +90,13 @@ Test(ptcp_crash, crash_while_creating_the_file)
     const tcpshm_ptcp_queue_config cfg = kw_config();
     kw_progress state = {0, 0, 0, KW_NONE};
     kw_outcome o;
-    cr_assert_eq(kw_run_child(dir, &cfg, 1, 1000, "tcpshm/crash/queue/create_before_rename", 1, 0, &o), 0);
+    cr_assert_eq(kw_run_child(dir, &cfg, 1, 1000, "tcpshm/crash/queue/create_before_rename", 1, 0, 0, &o), 0);
     cr_assert(WIFEXITED(o.wait_status) && WEXITSTATUS(o.wait_status) == TCPSHM_CRASH_EXIT_CODE,
               "status 0x%x", o.wait_status);
     cr_assert(!o.have_last, "the child died before it could report");
     check_after_death(&cfg, &state, &o, "after a crash inside create");
     /* and the queue works normally afterwards */
-    cr_assert_eq(kw_run_child(dir, &cfg, 2, 1000, NULL, 0, 0, &o), 0);
+    cr_assert_eq(kw_run_child(dir, &cfg, 2, 1000, NULL, 0, 0, 0, &o), 0);
     cr_assert(WIFEXITED(o.wait_status) && WEXITSTATUS(o.wait_status) == 0, "status 0x%x", o.wait_status);
     check_after_death(&cfg, &state, &o, "after a normal run");
 }
