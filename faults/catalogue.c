@@ -72,6 +72,14 @@ const tcpshm_fault_point tcpshm_fault_catalogue[] = {
      "tcpshm_ptcp_queue_reset: emptied state staged in the inactive record, record not flipped"},
     {"tcpshm/crash/queue/reset_after_publish", CRASH_EFFECT,
      "tcpshm_ptcp_queue_reset: record flipped (queue empty, seqs and my_ack 0), send positions not yet cleared"},
+    {"tcpshm/crash/login/server_after_reset", CRASH_EFFECT,
+     "server poll_tcp, login step 5: the queue of a client that last saw another server name was reset, response not sent"},
+    {"tcpshm/crash/login/server_after_rewind", CRASH_EFFECT,
+     "server poll_tcp, login step 7: queue freed up to the client's ack, response not sent"},
+    {"tcpshm/crash/login/client_after_reset", CRASH_EFFECT,
+     "client, status 0 from a new server name: the new pair's queue was reset, lastserver not yet recorded"},
+    {"tcpshm/crash/login/client_lastserver_before_rename", CRASH_EFFECT,
+     "client: new <client>.lastserver written under its temporary name, not yet renamed"},
 };
 
 const size_t tcpshm_fault_catalogue_len =

@@ -273,6 +273,16 @@ static int posix_sock_close(void *ctx, int fd)
     return close(fd);
 }
 
+static int posix_wait_io(void *ctx, int fd, int want_write, int timeout_ms)
+{
+    (void)ctx;
+    struct pollfd pfd = {.fd = fd, .events = (short)(want_write ? POLLOUT : POLLIN)};
+    int r = poll(&pfd, 1, timeout_ms);
+    if (r < 0)
+        return errno == EINTR ? 0 : -1;
+    return r > 0;
+}
+
 static const tcpshm_env posix_env = {
     .ctx = NULL,
     .file_open = posix_file_open,
@@ -294,6 +304,7 @@ static const tcpshm_env posix_env = {
     .set_nodelay = posix_set_nodelay,
     .sock_reset = posix_sock_reset,
     .sock_close = posix_sock_close,
+    .wait_io = posix_wait_io,
 };
 
 const tcpshm_env *tcpshm_env_posix(void)

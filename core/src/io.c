@@ -180,3 +180,8 @@ int tcpshm_io_sock_close(const tcpshm_env *env, int fd)
 {
     return env->sock_close(env->ctx, fd);
 }
+
+int tcpshm_io_wait(const tcpshm_env *env, int fd, int want_write, int timeout_ms)
+{
+    return env->wait_io(env->ctx, fd, want_write, timeout_ms);
+}

@@ -41,5 +41,6 @@ ssize_t tcpshm_io_send(const tcpshm_env *env, int fd, const void *buf, size_t le
 ssize_t tcpshm_io_recv(const tcpshm_env *env, int fd, void *buf, size_t len);
 int tcpshm_io_set_nodelay(const tcpshm_env *env, int fd, int on);
 int tcpshm_io_sock_close(const tcpshm_env *env, int fd);
+int tcpshm_io_wait(const tcpshm_env *env, int fd, int want_write, int timeout_ms);
 
 #endif

@@ -48,6 +48,9 @@ typedef struct tcpshm_env {
     /* Makes the next sock_close abort the connection (the peer sees a reset). */
     int (*sock_reset)(void *ctx, int fd);
     int (*sock_close)(void *ctx, int fd);
+    /* Waits up to timeout_ms for fd to become readable (or writable when
+     * want_write); 1 ready, 0 not yet. Only blocking convenience calls use it. */
+    int (*wait_io)(void *ctx, int fd, int want_write, int timeout_ms);
 } tcpshm_env;
 
 /* The real OS. */

@@ -1,0 +1,57 @@
+/* Runtime configuration of a server or client, validated at create time. */
+#ifndef TCPSHM_CONFIG_H
+#define TCPSHM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcpshm/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Widest login / login-response user data a configuration may choose. */
+#define TCPSHM_MAX_USER_DATA 256u
+
+typedef struct tcpshm_config {
+    /* Wire compatibility with tcpshm's default configuration needs name_size
+     * 16, both user-data sizes 1 and little-endian. */
+    uint32_t name_size;                /* bytes of a name field, NUL included; [2, 64] */
+    uint32_t login_user_data_size;     /* [1, TCPSHM_MAX_USER_DATA] */
+    uint32_t login_rsp_user_data_size; /* [1, TCPSHM_MAX_USER_DATA] */
+    bool little_endian;                /* byte order of every wire integer */
+
+    uint32_t queue_size;    /* persistent send queue capacity in bytes, per connection */
+    uint32_t recv_buf_size; /* receive buffer per connection, >= max_msg_size */
+    uint32_t max_msg_size;  /* largest padded message accepted or sent, [80, 65536] */
+
+    /* Times are in the caller's units (whatever `now` is passed in, e.g. ns). */
+    int64_t heartbeat_interval; /* send a heartbeat after this long without sending */
+    int64_t connection_timeout; /* close with "Timeout" after this long without receiving */
+    int64_t new_conn_timeout;   /* server: drop a connection not logged in after this long */
+
+    bool tcp_nodelay;
+
+    /* Server only. */
+    uint32_t max_new_conns;     /* connections accepted but not yet logged in, at once */
+    uint32_t accepts_per_poll;  /* accept() calls per poll_ctl at most */
+    uint32_t tcp_groups;        /* number of TCP connection groups, >= 1 */
+    uint32_t tcp_conns_per_group; /* client slots per group, >= 1 */
+
+    unsigned file_mode; /* permissions of new files; 0 means 0600 */
+} tcpshm_config;
+
+/* tcpshm-compatible defaults: names 16, user data 1/1, little-endian, 1 MiB
+ * queue, 64 KiB receive buffer and messages up to 4096 bytes, heartbeat 1 s,
+ * timeout 10 s and new-connection timeout 3 s in nanoseconds, TCP_NODELAY on,
+ * 1 group of 16 clients, 8 pending logins, 4 accepts per poll. */
+void tcpshm_config_default(tcpshm_config *c);
+
+/* 0, or TCPSHM_E_CONFIG naming the first bad field and its allowed range. */
+int tcpshm_config_check(const tcpshm_config *c, tcpshm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,88 @@
+/* The server framework: a listening socket, logins (WIRE.md), and client
+ * connections in groups that the application polls, possibly each in its
+ * own thread.
+ *
+ * Threads. poll_ctl and each group's poll_tcp(grp) may run in different
+ * threads, one thread per call site at a time:
+ *  - poll_ctl owns the listening socket and the connections not yet logged
+ *    in: it accepts, assembles logins, runs login steps 1-4 of WIRE.md
+ *    (name check, on_new_connection, slot, opening the queue file — only for
+ *    a client seen for the first time, whose slot no group thread can see
+ *    yet), times out and reports rejected logins. Its callbacks:
+ *    on_system_error, on_new_connection, on_client_file_error,
+ *    on_login_rejected.
+ *  - poll_tcp(grp) owns that group's connections: it finishes logins (steps
+ *    5-7: reset on a new server name, the sequence check, the response and
+ *    the resend), runs heartbeats and timeouts, delivers messages and reports
+ *    disconnects. Its callbacks: on_seq_mismatch, on_logon, on_disconnect,
+ *    on_msg. The application pushes to a group's connections from the
+ *    thread that polls that group.
+ * The two hand a login over through one atomic state word per client slot
+ * (release/acquire); nothing else is shared and no lock is taken. A client
+ * keeps the slot (and group) of its first login for the server's lifetime. */
+#ifndef TCPSHM_SERVER_H
+#define TCPSHM_SERVER_H
+
+#include "tcpshm/config.h"
+#include "tcpshm/conn.h"
+#include "tcpshm/env.h"
+#include "tcpshm/error.h"
+#include "tcpshm/login.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tcpshm_server tcpshm_server;
+
+typedef struct tcpshm_server_callbacks {
+    void *user;
+    /* poll_ctl: an accept or another OS call of the server failed. */
+    void (*on_system_error)(void *user, const char *what, int sys_errno);
+    /* poll_ctl: a client with a valid name asks to log in. Return its group
+     * (0 .. tcp_groups-1) or -1 to reject; on reject *reject_text may point
+     * to a reason (cut to 31 characters; NULL gives "Login Reject").
+     * rsp_user_data (login_rsp_user_data_size bytes, zeroed) goes back in the
+     * response. NULL callback: every login goes to group 0. */
+    int (*on_new_connection)(void *user, const tcpshm_login *login, uint8_t *rsp_user_data,
+                             const char **reject_text);
+    /* poll_ctl: the queue file of a client could not be opened. */
+    void (*on_client_file_error)(void *user, const char *client_name, const tcpshm_error *err);
+    /* poll_ctl: a connection was dropped before its login completed, with
+     * why (bad first bytes, timeout, rejected login ...). client_name is ""
+     * when no valid login arrived. */
+    void (*on_login_rejected)(void *user, const char *client_name, const char *reason);
+    /* poll_tcp: the sequence ranges do not agree; the login was refused with
+     * status 1 and nothing was discarded. */
+    void (*on_seq_mismatch)(void *user, tcpshm_conn *conn, const tcpshm_seq_mismatch *m);
+    /* poll_tcp: a client logged in; unacknowledged messages are being resent. */
+    void (*on_logon)(void *user, tcpshm_conn *conn, uint32_t grp);
+    /* poll_tcp: a logged-in connection closed. */
+    void (*on_disconnect)(void *user, tcpshm_conn *conn, const char *reason, int sys_errno);
+    /* poll_tcp: a message arrived; pop it to consume it, else it comes again. */
+    void (*on_msg)(void *user, tcpshm_conn *conn, tcpshm_msg_header *msg);
+} tcpshm_server_callbacks;
+
+/* Allocates everything the server will use (the only allocation). env NULL
+ * means tcpshm_env_posix(). The config is copied and checked. */
+int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tcpshm_env *env,
+                         const char *server_name, const char *dir,
+                         const tcpshm_server_callbacks *cb, tcpshm_error *err);
+
+/* Listens on a numeric IPv4 or IPv6 address; port 0 picks a free port. */
+int tcpshm_server_start(tcpshm_server *s, const char *addr, uint16_t port, tcpshm_error *err);
+uint16_t tcpshm_server_port(const tcpshm_server *s);
+
+void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now);
+void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp);
+
+/* The connection of a client that logged in at least once, or NULL. */
+tcpshm_conn *tcpshm_server_find_conn(tcpshm_server *s, const char *client_name);
+
+/* Closes every socket and queue file and frees the server (no callbacks). */
+void tcpshm_server_destroy(tcpshm_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

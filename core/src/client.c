@@ -1,0 +1,305 @@
+/* The client: a login state machine (connect, send the login, read the
+ * response) driven by poll_tcp, then the connection itself. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "conn_internal.h"
+#include "crash.h"
+#include "error_set.h"
+#include "io.h"
+#include "lastserver.h"
+#include "tcpshm/client.h"
+
+struct tcpshm_client {
+    tcpshm_config cfg;
+    const tcpshm_env *env;
+    tcpshm_client_callbacks cb;
+    char name[TCPSHM_NAME_MAX + 1];
+    char dir[4096];
+    char last_server[TCPSHM_NAME_MAX + 1]; /* as persisted */
+    tcpshm_client_state state;
+    int64_t attempt_start;
+    tcpshm_conn conn;
+    uint8_t *rx_buf;
+};
+
+int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tcpshm_env *env,
+                         const char *client_name, const char *dir,
+                         const tcpshm_client_callbacks *cb, tcpshm_error *err)
+{
+    *out = NULL;
+    int rc = tcpshm_config_check(cfg, err);
+    if (!rc)
+        rc = tcpshm_name_check(client_name, cfg->name_size, "client name", err);
+    if (rc)
+        return rc;
+    if (strlen(dir) >= sizeof((tcpshm_client *)0)->dir)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "directory path too long");
+    tcpshm_client *cl = tcpshm_mem_alloc(sizeof *cl);
+    uint8_t *rx = tcpshm_mem_alloc(cfg->recv_buf_size);
+    if (!cl || !rx) {
+        tcpshm_mem_free(cl);
+        tcpshm_mem_free(rx);
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for the client");
+    }
+    cl->cfg = *cfg;
+    cl->env = env ? env : tcpshm_env_posix();
+    if (cb)
+        cl->cb = *cb;
+    memcpy(cl->name, client_name, strlen(client_name) + 1);
+    memcpy(cl->dir, dir, strlen(dir) + 1);
+    cl->rx_buf = rx;
+    tcpshm_conn_init(&cl->conn, &cl->cfg, cl->env, cl->name, rx);
+    *out = cl;
+    return 0;
+}
+
+void tcpshm_client_destroy(tcpshm_client *cl)
+{
+    if (!cl)
+        return;
+    tcpshm_conn_fail(&cl->conn, "Client stopped", 0);
+    tcpshm_conn_close_queue(&cl->conn);
+    tcpshm_mem_free(cl->rx_buf);
+    tcpshm_mem_free(cl);
+}
+
+tcpshm_client_state tcpshm_client_get_state(const tcpshm_client *cl) { return cl->state; }
+tcpshm_conn *tcpshm_client_conn(tcpshm_client *cl) { return cl->conn.q_open ? &cl->conn : NULL; }
+const char *tcpshm_client_last_server(const tcpshm_client *cl) { return cl->last_server; }
+
+/* A login attempt ends without a logged-in connection. */
+static void attempt_failed(tcpshm_client *cl, const char *reason, int sys_errno)
+{
+    tcpshm_conn_fail(&cl->conn, reason, sys_errno);
+    cl->state = TCPSHM_CLIENT_IDLE;
+    if (cl->cb.on_system_error)
+        cl->cb.on_system_error(cl->cb.user, reason, sys_errno);
+}
+
+int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,
+                        const uint8_t *login_user_data, int64_t now, tcpshm_error *err)
+{
+    if (cl->state != TCPSHM_CLIENT_IDLE)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "a login is already under way or done");
+    if (use_shm)
+        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0, "the shared-memory transport is not built yet");
+    int rc = tcpshm_lastserver_read(cl->env, cl->dir, cl->name, cl->last_server, err);
+    if (rc)
+        return rc;
+    if (cl->last_server[0]) {
+        rc = tcpshm_conn_open_queue(&cl->conn, cl->dir, cl->last_server, err);
+        if (rc)
+            return rc;
+    }
+    tcpshm_login lg;
+    memset(&lg, 0, sizeof lg);
+    if (cl->conn.q_open) {
+        lg.ack_seq = tcpshm_ptcp_queue_my_ack(&cl->conn.q);
+        lg.client_seq_start = tcpshm_ptcp_queue_seq_start(&cl->conn.q);
+        lg.client_seq_end = tcpshm_ptcp_queue_seq_end(&cl->conn.q);
+    }
+    if (login_user_data)
+        memcpy(lg.user_data, login_user_data, cl->cfg.login_user_data_size);
+    lg.use_shm = 0;
+    memcpy(lg.client_name, cl->name, sizeof lg.client_name);
+    memcpy(lg.last_server_name, cl->last_server, sizeof lg.last_server_name);
+    uint8_t msg[TCPSHM_LOGIN_MAX_BYTES];
+    uint32_t len = tcpshm_login_encode(&cl->cfg, &lg, msg);
+
+    int fd = tcpshm_io_connect(cl->env, addr, port);
+    if (fd < 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot connect to %s port %u", addr, port);
+    tcpshm_conn_attach(&cl->conn, fd, now);
+    (void)tcpshm_conn_send_ctrl(&cl->conn, msg, len);
+    cl->attempt_start = now;
+    cl->state = TCPSHM_CLIENT_CONNECTING;
+    return 0;
+}
+
+/* Status 0: adopt the server's name (a new one starts a new connection),
+ * free what it acknowledged, resend the rest. */
+static void login_accepted(tcpshm_client *cl, const tcpshm_login_rsp *rsp)
+{
+    tcpshm_conn *c = &cl->conn;
+    tcpshm_error err;
+    if (strcmp(cl->last_server, rsp->server_name) != 0) {
+        if (tcpshm_name_check(rsp->server_name, cl->cfg.name_size, "server name", &err) != 0 ||
+            tcpshm_conn_open_queue(c, cl->dir, rsp->server_name, &err) != 0) {
+            attempt_failed(cl, err.text, err.sys_errno);
+            return;
+        }
+        tcpshm_ptcp_queue_reset(&c->q);
+        TCPSHM_CRASH_SITE("tcpshm/crash/login/client_after_reset");
+        if (tcpshm_lastserver_write(cl->env, cl->dir, cl->name, rsp->server_name, cl->cfg.file_mode,
+                                    &err) != 0) {
+            attempt_failed(cl, err.text, err.sys_errno);
+            return;
+        }
+        memcpy(cl->last_server, rsp->server_name, sizeof cl->last_server);
+    }
+    tcpshm_ptcp_queue *q = &c->q;
+    uint32_t my_ack = tcpshm_ptcp_queue_my_ack(q);
+    if (!tcpshm_seq_ranges_consistent(tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q),
+                                      rsp->ack_seq, rsp->server_seq_start, rsp->server_seq_end,
+                                      my_ack)) {
+        tcpshm_seq_mismatch m = {tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q), my_ack,
+                                 rsp->server_seq_start, rsp->server_seq_end, rsp->ack_seq};
+        tcpshm_conn_fail(c, "Seq number mismatch", 0);
+        cl->state = TCPSHM_CLIENT_IDLE;
+        if (cl->cb.on_seq_mismatch)
+            cl->cb.on_seq_mismatch(cl->cb.user, c, &m);
+        return;
+    }
+    (void)tcpshm_ptcp_queue_rewind(q, rsp->ack_seq, NULL);
+    c->established = true;
+    cl->state = TCPSHM_CLIENT_LOGGED_IN;
+    if (cl->cb.on_login_success)
+        cl->cb.on_login_success(cl->cb.user, c, rsp);
+    (void)tcpshm_conn_flush(c);
+}
+
+/* Reads the response (it may come in pieces) and acts on it. */
+static void await_response(tcpshm_client *cl, int64_t now)
+{
+    tcpshm_conn *c = &cl->conn;
+    if (!tcpshm_conn_poll_io(c, now)) {
+        cl->state = TCPSHM_CLIENT_IDLE;
+        if (cl->cb.on_system_error)
+            cl->cb.on_system_error(cl->cb.user, c->close_reason, c->close_errno);
+        return;
+    }
+    tcpshm_msg_header *h;
+    tcpshm_error err;
+    int rc = tcpshm_frame_parser_scan(&c->rx, &h, &err);
+    if (rc == 0) {
+        if (now - cl->attempt_start > cl->cfg.new_conn_timeout)
+            attempt_failed(cl, "Timeout waiting for the login response", 0);
+        return;
+    }
+    if (rc < 0) {
+        attempt_failed(cl, err.text, 0);
+        return;
+    }
+    /* Decode from the wire form: re-encode the (host-order) header first. */
+    uint8_t msg[TCPSHM_LOGIN_MAX_BYTES];
+    uint32_t padded = tcpshm_padded_size(h->size);
+    tcpshm_login_rsp rsp;
+    if (padded > sizeof msg) {
+        attempt_failed(cl, "Bad login response: too large", 0);
+        return;
+    }
+    memcpy(msg, h, padded);
+    tcpshm_header_encode(h, msg, cl->cfg.little_endian);
+    tcpshm_frame_parser_pop(&c->rx);
+    if (tcpshm_login_rsp_decode(&cl->cfg, msg, padded, &rsp, &err) != 0) {
+        attempt_failed(cl, err.text, 0);
+        return;
+    }
+    if (rsp.status == TCPSHM_LOGIN_ERROR) {
+        tcpshm_conn_fail(c, "Login rejected", 0);
+        cl->state = TCPSHM_CLIENT_IDLE;
+        if (cl->cb.on_login_reject)
+            cl->cb.on_login_reject(cl->cb.user, &rsp);
+        return;
+    }
+    if (rsp.status == TCPSHM_LOGIN_SEQ_MISMATCH) {
+        uint32_t s0 = 0, s1 = 0, ack = 0;
+        if (c->q_open) {
+            s0 = tcpshm_ptcp_queue_seq_start(&c->q);
+            s1 = tcpshm_ptcp_queue_seq_end(&c->q);
+            ack = tcpshm_ptcp_queue_my_ack(&c->q);
+        }
+        tcpshm_seq_mismatch m = {s0, s1, ack, rsp.server_seq_start, rsp.server_seq_end, rsp.ack_seq};
+        tcpshm_conn_fail(c, "Seq number mismatch", 0);
+        cl->state = TCPSHM_CLIENT_IDLE;
+        if (cl->cb.on_seq_mismatch)
+            cl->cb.on_seq_mismatch(cl->cb.user, c, &m);
+        return;
+    }
+    login_accepted(cl, &rsp);
+}
+
+static void deliver_cb(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    tcpshm_client *cl = user;
+    cl->cb.on_msg(cl->cb.user, c, m);
+}
+
+void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now)
+{
+    tcpshm_conn *c = &cl->conn;
+    switch (cl->state) {
+    case TCPSHM_CLIENT_IDLE:
+        return;
+    case TCPSHM_CLIENT_CONNECTING: {
+        c->now = now;
+        int r = tcpshm_io_connect_result(cl->env, c->fd);
+        if (r == EINPROGRESS) {
+            if (now - cl->attempt_start > cl->cfg.new_conn_timeout)
+                attempt_failed(cl, "Timeout connecting", ETIMEDOUT);
+            return;
+        }
+        if (r != 0) {
+            attempt_failed(cl, "Connect error", r);
+            return;
+        }
+        c->last_recv = now; /* the link is up: the receive timeout counts from here */
+        cl->state = TCPSHM_CLIENT_LOGGING_IN;
+        if (!tcpshm_conn_flush(c)) {
+            cl->state = TCPSHM_CLIENT_IDLE;
+            if (cl->cb.on_system_error)
+                cl->cb.on_system_error(cl->cb.user, c->close_reason, c->close_errno);
+            return;
+        }
+        await_response(cl, now);
+        if (cl->state != TCPSHM_CLIENT_LOGGED_IN)
+            return;
+        break;
+    }
+    case TCPSHM_CLIENT_LOGGING_IN:
+        await_response(cl, now);
+        if (cl->state != TCPSHM_CLIENT_LOGGED_IN)
+            return;
+        break;
+    case TCPSHM_CLIENT_LOGGED_IN:
+        break;
+    }
+    bool up = tcpshm_conn_poll_io(c, now);
+    if (cl->cb.on_msg)
+        tcpshm_conn_deliver(c, deliver_cb, cl);
+    if (!up) {
+        cl->state = TCPSHM_CLIENT_IDLE;
+        if (cl->cb.on_disconnect)
+            cl->cb.on_disconnect(cl->cb.user, c, c->close_reason, c->close_errno);
+    }
+}
+
+int tcpshm_client_connect(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,
+                          const uint8_t *login_user_data, int64_t timeout,
+                          int64_t (*clock)(void *clock_user), void *clock_user, tcpshm_error *err)
+{
+    int64_t start = clock(clock_user);
+    int rc = tcpshm_client_login(cl, addr, port, use_shm, login_user_data, start, err);
+    if (rc)
+        return rc;
+    for (;;) {
+        int64_t now = clock(clock_user);
+        tcpshm_client_poll_tcp(cl, now);
+        if (cl->state == TCPSHM_CLIENT_LOGGED_IN)
+            return 0;
+        if (cl->state == TCPSHM_CLIENT_IDLE) {
+            int e = 0;
+            const char *why = tcpshm_conn_close_reason(&cl->conn, &e);
+            return tcpshm_fail(err, TCPSHM_E_SYSTEM, e, "login failed: %s", why[0] ? why : "refused");
+        }
+        if (now - start > timeout) {
+            tcpshm_conn_fail(&cl->conn, "Timeout", ETIMEDOUT);
+            cl->state = TCPSHM_CLIENT_IDLE;
+            return tcpshm_fail(err, TCPSHM_E_SYSTEM, ETIMEDOUT, "login timed out");
+        }
+        (void)tcpshm_io_wait(cl->env, cl->conn.fd, cl->state == TCPSHM_CLIENT_CONNECTING, 1);
+    }
+}

@@ -1,0 +1,19 @@
+/* <dir>/<client>.lastserver: the name of the server a client last logged in
+ * to. Written under a temporary name and renamed into place, so a kill
+ * leaves the old name or the new one; read back with every field checked. */
+#ifndef TCPSHM_LASTSERVER_H
+#define TCPSHM_LASTSERVER_H
+
+#include "tcpshm/env.h"
+#include "tcpshm/error.h"
+#include "tcpshm/names.h"
+
+/* name[0] = '\0' and 0 when there is no file; TCPSHM_E_CORRUPT for a file
+ * that is not a lastserver file or holds an unusable name. */
+int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *client,
+                           char name[TCPSHM_NAME_MAX + 1], tcpshm_error *err);
+
+int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *client,
+                            const char *name, unsigned file_mode, tcpshm_error *err);
+
+#endif

@@ -1,0 +1,407 @@
+/* The server: accept and log in (poll_ctl), serve groups (poll_tcp). See
+ * tcpshm/server.h for which thread touches what. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "conn_internal.h"
+#include "crash.h"
+#include "error_set.h"
+#include "io.h"
+#include "tcpshm/server.h"
+
+/* Slot states; the word is written with release and read with acquire.
+ * poll_ctl moves FREE or OFFLINE to LOGIN_PENDING; poll_tcp moves
+ * LOGIN_PENDING to LIVE or OFFLINE and LIVE to OFFLINE. */
+enum { SLOT_FREE, SLOT_OFFLINE, SLOT_LOGIN_PENDING, SLOT_LIVE };
+
+typedef struct slot {
+    tcpshm_conn conn;
+    uint32_t state;
+    /* handed from poll_ctl to poll_tcp with LOGIN_PENDING */
+    int login_fd;
+    tcpshm_login login;
+    uint8_t rsp_user_data[TCPSHM_MAX_USER_DATA];
+} slot;
+
+/* An accepted connection whose login is being assembled. */
+typedef struct pending {
+    int fd; /* -1: unused */
+    int64_t since;
+    uint32_t got;
+    uint8_t buf[TCPSHM_LOGIN_MAX_BYTES]; /* room for any configured login */
+} pending;
+
+struct tcpshm_server {
+    tcpshm_config cfg;
+    const tcpshm_env *env;
+    tcpshm_server_callbacks cb;
+    char name[TCPSHM_NAME_MAX + 1];
+    char dir[4096];
+    int listen_fd;
+    uint16_t port;
+    pending *pend;
+    slot *slots;
+    uint8_t *rx_bufs;
+};
+
+static uint32_t load_state(const slot *sl) { return __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE); }
+static void store_state(slot *sl, uint32_t st) { __atomic_store_n(&sl->state, st, __ATOMIC_RELEASE); }
+
+static uint32_t nslots(const tcpshm_server *s) { return s->cfg.tcp_groups * s->cfg.tcp_conns_per_group; }
+
+int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tcpshm_env *env,
+                         const char *server_name, const char *dir,
+                         const tcpshm_server_callbacks *cb, tcpshm_error *err)
+{
+    *out = NULL;
+    int rc = tcpshm_config_check(cfg, err);
+    if (!rc)
+        rc = tcpshm_name_check(server_name, cfg->name_size, "server name", err);
+    if (rc)
+        return rc;
+    if (strlen(dir) >= sizeof((tcpshm_server *)0)->dir)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "directory path too long");
+    tcpshm_server *s = tcpshm_mem_alloc(sizeof *s);
+    if (!s)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for the server");
+    s->cfg = *cfg;
+    s->env = env ? env : tcpshm_env_posix();
+    if (cb)
+        s->cb = *cb;
+    memcpy(s->name, server_name, strlen(server_name) + 1);
+    memcpy(s->dir, dir, strlen(dir) + 1);
+    s->listen_fd = -1;
+    uint32_t n = nslots(s);
+    s->pend = tcpshm_mem_alloc(sizeof(pending) * cfg->max_new_conns);
+    s->slots = tcpshm_mem_alloc(sizeof(slot) * n);
+    s->rx_bufs = tcpshm_mem_alloc((size_t)cfg->recv_buf_size * n);
+    if (!s->pend || !s->slots || !s->rx_bufs) {
+        tcpshm_server_destroy(s);
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for %u connections", n);
+    }
+    for (uint32_t i = 0; i < cfg->max_new_conns; i++)
+        s->pend[i].fd = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        tcpshm_conn_init(&s->slots[i].conn, &s->cfg, s->env, s->name,
+                         s->rx_bufs + (size_t)i * cfg->recv_buf_size);
+        s->slots[i].login_fd = -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int tcpshm_server_start(tcpshm_server *s, const char *addr, uint16_t port, tcpshm_error *err)
+{
+    if (s->listen_fd >= 0)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "server already started");
+    int fd = tcpshm_io_listen(s->env, addr, port, 64);
+    if (fd < 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot listen on %s port %u", addr, port);
+    int p = tcpshm_io_local_port(s->env, fd);
+    if (p < 0) {
+        int e = errno;
+        (void)tcpshm_io_sock_close(s->env, fd);
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, e, "cannot read the listening port");
+    }
+    s->listen_fd = fd;
+    s->port = (uint16_t)p;
+    return 0;
+}
+
+uint16_t tcpshm_server_port(const tcpshm_server *s) { return s->port; }
+
+void tcpshm_server_destroy(tcpshm_server *s)
+{
+    if (!s)
+        return;
+    if (s->listen_fd >= 0)
+        (void)tcpshm_io_sock_close(s->env, s->listen_fd);
+    if (s->pend)
+        for (uint32_t i = 0; i < s->cfg.max_new_conns; i++)
+            if (s->pend[i].fd >= 0)
+                (void)tcpshm_io_sock_close(s->env, s->pend[i].fd);
+    if (s->slots) {
+        for (uint32_t i = 0; i < nslots(s); i++) {
+            slot *sl = &s->slots[i];
+            if (sl->login_fd >= 0 && load_state(sl) == SLOT_LOGIN_PENDING)
+                (void)tcpshm_io_sock_close(s->env, sl->login_fd);
+            tcpshm_conn_fail(&sl->conn, "Server stopped", 0);
+            tcpshm_conn_close_queue(&sl->conn);
+        }
+    }
+    tcpshm_mem_free(s->rx_bufs);
+    tcpshm_mem_free(s->slots);
+    tcpshm_mem_free(s->pend);
+    tcpshm_mem_free(s);
+}
+
+/* ---- poll_ctl: accept, assemble, steps 1-4 ---- */
+
+static void drop_pending(tcpshm_server *s, pending *p, const char *client, const char *reason)
+{
+    (void)tcpshm_io_sock_close(s->env, p->fd);
+    p->fd = -1;
+    if (s->cb.on_login_rejected)
+        s->cb.on_login_rejected(s->cb.user, client, reason);
+}
+
+/* Sends a refusing response once (best effort: the socket is new and
+ * empty, so the 72 bytes normally go at once) and drops the connection. */
+static void reject(tcpshm_server *s, pending *p, const tcpshm_login *login, uint8_t status,
+                   const char *text)
+{
+    tcpshm_login_rsp rsp;
+    memset(&rsp, 0, sizeof rsp);
+    rsp.status = status;
+    memcpy(rsp.server_name, s->name, strlen(s->name) + 1);
+    snprintf(rsp.error_msg, sizeof rsp.error_msg, "%s", text);
+    uint8_t out[TCPSHM_LOGIN_MAX_BYTES];
+    uint32_t len = tcpshm_login_rsp_encode(&s->cfg, &rsp, out);
+    (void)tcpshm_io_send(s->env, p->fd, out, len);
+    drop_pending(s, p, login->client_name, text);
+}
+
+static slot *find_slot(tcpshm_server *s, const char *client)
+{
+    for (uint32_t i = 0; i < nslots(s); i++) {
+        slot *sl = &s->slots[i];
+        if (load_state(sl) != SLOT_FREE && strcmp(sl->conn.remote, client) == 0)
+            return sl;
+    }
+    return NULL;
+}
+
+static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login)
+{
+    /* 1. a name that can be a file name */
+    if (tcpshm_name_check(login->client_name, s->cfg.name_size, "client name", NULL) != 0) {
+        reject(s, p, login, TCPSHM_LOGIN_ERROR, "Invalid client name");
+        return;
+    }
+    /* 2. the application decides */
+    uint8_t rsp_ud[TCPSHM_MAX_USER_DATA];
+    memset(rsp_ud, 0, sizeof rsp_ud);
+    const char *reject_text = NULL;
+    int grp = s->cb.on_new_connection
+                  ? s->cb.on_new_connection(s->cb.user, login, rsp_ud, &reject_text)
+                  : 0;
+    if (grp < 0) {
+        reject(s, p, login, TCPSHM_LOGIN_ERROR, reject_text ? reject_text : "Login Reject");
+        return;
+    }
+    if ((uint32_t)grp >= s->cfg.tcp_groups) {
+        if (s->cb.on_system_error)
+            s->cb.on_system_error(s->cb.user, "on_new_connection returned a group out of range", 0);
+        reject(s, p, login, TCPSHM_LOGIN_ERROR, "Login Reject");
+        return;
+    }
+    /* 3. the client's slot, or a free one in the chosen group */
+    slot *sl = find_slot(s, login->client_name);
+    if (sl) {
+        uint32_t st = load_state(sl);
+        if (st == SLOT_LIVE || st == SLOT_LOGIN_PENDING) {
+            reject(s, p, login, TCPSHM_LOGIN_ERROR, "Already logged on");
+            return;
+        }
+    } else {
+        slot *base = &s->slots[(uint32_t)grp * s->cfg.tcp_conns_per_group];
+        for (uint32_t i = 0; i < s->cfg.tcp_conns_per_group && !sl; i++)
+            if (load_state(&base[i]) == SLOT_FREE)
+                sl = &base[i];
+        if (!sl) {
+            reject(s, p, login, TCPSHM_LOGIN_ERROR, "Max client cnt exceeded");
+            return;
+        }
+        /* 4. the pair's queue file; the slot is FREE, so no group thread looks at it */
+        tcpshm_error err;
+        if (tcpshm_conn_open_queue(&sl->conn, s->dir, login->client_name, &err) != 0) {
+            if (s->cb.on_client_file_error)
+                s->cb.on_client_file_error(s->cb.user, login->client_name, &err);
+            reject(s, p, login, TCPSHM_LOGIN_ERROR, "System error");
+            return;
+        }
+    }
+    sl->login_fd = p->fd;
+    sl->login = *login;
+    memcpy(sl->rsp_user_data, rsp_ud, sizeof rsp_ud);
+    p->fd = -1;
+    store_state(sl, SLOT_LOGIN_PENDING); /* hands everything above to poll_tcp */
+}
+
+/* Reads the rest of a login (never past it: later bytes belong to the
+ * connection) and handles it once whole. */
+static void serve_pending(tcpshm_server *s, pending *p, int64_t now)
+{
+    uint32_t want = tcpshm_padded_size(tcpshm_login_size(&s->cfg));
+    while (p->got < want) {
+        ssize_t n = tcpshm_io_recv(s->env, p->fd, p->buf + p->got, want - p->got);
+        if (n == 0) {
+            drop_pending(s, p, "", "Remote close before login");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                break;
+            drop_pending(s, p, "", "Read error before login");
+            return;
+        }
+        p->got += (uint32_t)n;
+        if (p->got >= TCPSHM_HEADER_SIZE && p->got - (uint32_t)n < TCPSHM_HEADER_SIZE) {
+            /* judge the header as soon as it is there */
+            tcpshm_msg_header h;
+            tcpshm_header_decode(p->buf, s->cfg.little_endian, &h);
+            char why[96];
+            if (h.msg_type != TCPSHM_MSG_LOGIN || h.size != tcpshm_login_size(&s->cfg)) {
+                snprintf(why, sizeof why, "Bad login: type %u size %u, expected type 1 size %u",
+                         h.msg_type, h.size, tcpshm_login_size(&s->cfg));
+                drop_pending(s, p, "", why);
+                return;
+            }
+        }
+    }
+    if (p->got == want) {
+        tcpshm_login login;
+        tcpshm_error err;
+        if (tcpshm_login_decode(&s->cfg, p->buf, want, &login, &err) != 0) {
+            drop_pending(s, p, "", err.text);
+            return;
+        }
+        handle_login(s, p, &login);
+        return;
+    }
+    if (now - p->since > s->cfg.new_conn_timeout)
+        drop_pending(s, p, "", "Timeout before login");
+}
+
+static void accept_new(tcpshm_server *s, int64_t now)
+{
+    for (uint32_t i = 0; i < s->cfg.accepts_per_poll; i++) {
+        int fd = tcpshm_io_accept(s->env, s->listen_fd);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && s->cb.on_system_error)
+                s->cb.on_system_error(s->cb.user, "accept", errno);
+            return;
+        }
+        pending *p = NULL;
+        for (uint32_t k = 0; k < s->cfg.max_new_conns && !p; k++)
+            if (s->pend[k].fd < 0)
+                p = &s->pend[k];
+        if (!p) {
+            (void)tcpshm_io_sock_close(s->env, fd);
+            if (s->cb.on_login_rejected)
+                s->cb.on_login_rejected(s->cb.user, "", "Too many connections logging in");
+            continue;
+        }
+        p->fd = fd;
+        p->since = now;
+        p->got = 0;
+    }
+}
+
+void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now)
+{
+    if (s->listen_fd >= 0)
+        accept_new(s, now);
+    for (uint32_t k = 0; k < s->cfg.max_new_conns; k++)
+        if (s->pend[k].fd >= 0)
+            serve_pending(s, &s->pend[k], now);
+}
+
+/* ---- poll_tcp: steps 5-7, then the live connection ---- */
+
+static void send_response_once(tcpshm_server *s, int fd, const tcpshm_login_rsp *rsp)
+{
+    uint8_t out[TCPSHM_LOGIN_MAX_BYTES];
+    uint32_t len = tcpshm_login_rsp_encode(&s->cfg, rsp, out);
+    (void)tcpshm_io_send(s->env, fd, out, len);
+}
+
+static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
+{
+    tcpshm_conn *c = &sl->conn;
+    tcpshm_login *lg = &sl->login;
+    int fd = sl->login_fd;
+    sl->login_fd = -1;
+    uint32_t client_ack = lg->ack_seq, client_start = lg->client_seq_start, client_end = lg->client_seq_end;
+    /* 5. a client that last talked to another server name is a new connection */
+    if (strcmp(lg->last_server_name, s->name) != 0) {
+        tcpshm_ptcp_queue_reset(&c->q);
+        TCPSHM_CRASH_SITE("tcpshm/crash/login/server_after_reset");
+        client_ack = client_start = client_end = 0;
+    }
+    tcpshm_login_rsp rsp;
+    memset(&rsp, 0, sizeof rsp);
+    rsp.ack_seq = tcpshm_ptcp_queue_my_ack(&c->q);
+    rsp.server_seq_start = tcpshm_ptcp_queue_seq_start(&c->q);
+    rsp.server_seq_end = tcpshm_ptcp_queue_seq_end(&c->q);
+    memcpy(rsp.user_data, sl->rsp_user_data, sizeof rsp.user_data);
+    memcpy(rsp.server_name, s->name, strlen(s->name) + 1);
+    /* 6. both ranges must agree */
+    if (!tcpshm_seq_ranges_consistent(rsp.server_seq_start, rsp.server_seq_end, client_ack,
+                                      client_start, client_end, rsp.ack_seq)) {
+        rsp.status = TCPSHM_LOGIN_SEQ_MISMATCH;
+        snprintf(rsp.error_msg, sizeof rsp.error_msg, "Seq number mismatch");
+        send_response_once(s, fd, &rsp);
+        (void)tcpshm_io_sock_close(s->env, fd);
+        store_state(sl, SLOT_OFFLINE);
+        tcpshm_seq_mismatch m = {rsp.server_seq_start, rsp.server_seq_end, rsp.ack_seq,
+                                 client_start, client_end, client_ack};
+        if (s->cb.on_seq_mismatch)
+            s->cb.on_seq_mismatch(s->cb.user, c, &m);
+        return;
+    }
+    /* 7. accept: free what the client has, resend the rest after the response */
+    (void)tcpshm_ptcp_queue_rewind(&c->q, client_ack, NULL);
+    TCPSHM_CRASH_SITE("tcpshm/crash/login/server_after_rewind");
+    rsp.server_seq_start = tcpshm_ptcp_queue_seq_start(&c->q);
+    rsp.status = TCPSHM_LOGIN_OK;
+    uint8_t out[TCPSHM_LOGIN_MAX_BYTES];
+    uint32_t len = tcpshm_login_rsp_encode(&s->cfg, &rsp, out);
+    tcpshm_conn_attach(c, fd, now);
+    (void)tcpshm_conn_send_ctrl(c, out, len); /* fits: config_check bounds it */
+    c->established = true;
+    store_state(sl, SLOT_LIVE);
+    if (s->cb.on_logon)
+        s->cb.on_logon(s->cb.user, c, grp);
+    (void)tcpshm_conn_flush(c);
+}
+
+static void deliver_cb(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    tcpshm_server *s = user;
+    s->cb.on_msg(s->cb.user, c, m);
+}
+
+void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp)
+{
+    if (grp >= s->cfg.tcp_groups)
+        return;
+    slot *base = &s->slots[grp * s->cfg.tcp_conns_per_group];
+    for (uint32_t i = 0; i < s->cfg.tcp_conns_per_group; i++) {
+        slot *sl = &base[i];
+        uint32_t st = load_state(sl);
+        if (st == SLOT_LOGIN_PENDING) {
+            finish_login(s, sl, grp, now);
+            st = load_state(sl);
+        }
+        if (st != SLOT_LIVE)
+            continue;
+        tcpshm_conn *c = &sl->conn;
+        bool up = tcpshm_conn_poll_io(c, now);
+        if (s->cb.on_msg)
+            tcpshm_conn_deliver(c, deliver_cb, s);
+        if (!up) {
+            store_state(sl, SLOT_OFFLINE);
+            if (s->cb.on_disconnect)
+                s->cb.on_disconnect(s->cb.user, c, c->close_reason, c->close_errno);
+        }
+    }
+}
+
+tcpshm_conn *tcpshm_server_find_conn(tcpshm_server *s, const char *client_name)
+{
+    slot *sl = find_slot(s, client_name);
+    return sl ? &sl->conn : NULL;
+}
