@@ -109,8 +109,9 @@ static void srv_mismatch(void *user, tcpshm_conn *c, const tcpshm_seq_mismatch *
 static void srv_logon(void *user, tcpshm_conn *c, uint32_t grp)
 {
     th *h = user;
-    (void)c, (void)grp;
+    (void)c;
     h->srv_side.logons++;
+    h->srv_side.last_grp = grp;
 }
 
 static void srv_disconnect(void *user, tcpshm_conn *c, const char *reason, int e)
@@ -287,7 +288,7 @@ void th_poll(th *h, int64_t step_ns)
             tcpshm_server_poll_tcp(h->srv, h->now, g);
     }
     for (uint32_t i = 0; i < h->nclients; i++)
-        if (h->clients[i].cl)
+        if (h->clients[i].cl && !h->clients[i].paused)
             tcpshm_client_poll_tcp(h->clients[i].cl, h->now);
 }
 

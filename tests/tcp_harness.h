@@ -23,6 +23,7 @@ typedef struct th_side {
     uint32_t next_expected;  /* next sequence number expected in received messages */
     uint32_t received;       /* messages popped */
     uint32_t bad;            /* out-of-order or corrupted messages */
+    uint32_t last_grp;       /* group of the last logon (server side) */
     char bad_text[160];
 } th_side;
 
@@ -47,6 +48,7 @@ typedef struct th {
         char name[64];
         char dir[300];
         th_side side;
+        bool paused;         /* th_poll skips this client (a silent peer) */
     } clients[TH_MAX_CLIENTS];
     uint32_t nclients;
 } th;
