@@ -109,6 +109,14 @@ Test(tcp_recovery, server_side_close_mid_stream)
 
 /* libfiu decisions from our own counter, never from libfiu's clock-seeded random. */
 static unsigned fault_calls, fault_every;
+static bool reset_armed; /* the next send or recv resets the connection */
+static int reset_when_armed(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+    (void)name, (void)failnum, (void)failinfo, (void)flags;
+    bool fire = reset_armed;
+    reset_armed = false;
+    return fire;
+}
 static int every_nth(const char *name, int *failnum, void **failinfo, unsigned *flags)
 {
     (void)name, (void)failnum, (void)failinfo, (void)flags;
@@ -125,12 +133,13 @@ Test(tcp_recovery, resets_and_short_writes_both_ways)
     fault_every = 3;
     cr_assert_eq(fiu_enable_external("tcpshm/net/send/short", 1, NULL, 0, every_nth), 0);
     cr_assert_eq(fiu_enable_external("tcpshm/net/recv/short", 1, NULL, 0, every_nth), 0);
+    cr_assert_eq(fiu_enable_external("tcpshm/net/reset", 1, NULL, 0, reset_when_armed), 0);
     const uint32_t n = 2000;
     uint32_t sent = 0;
     uint32_t resets = 0;
     for (int round = 0; round < 400000 && h.clients[0].side.received < n; round++) {
         if (h.clients[0].side.received / 300 > resets) {
-            fiu_enable("tcpshm/net/reset", 1, NULL, FIU_ONETIME);
+            reset_armed = true;
             resets++;
         }
         if (tcpshm_client_get_state(h.clients[0].cl) == TCPSHM_CLIENT_IDLE)
