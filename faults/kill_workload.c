@@ -77,10 +77,10 @@ static int crash_on_nth_hit(const char *name, int *failnum, void **failinfo, uns
     return crash_countdown > 0 && --crash_countdown == 0;
 }
 
-static void report(int fd, const tcpshm_ptcp_queue *q, enum kw_op next)
+static void report(int fd, const tcpshm_ptcp_queue *q, enum kw_op next, uint32_t arg)
 {
     kw_progress p = {tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q),
-                     tcpshm_ptcp_queue_my_ack(q), (uint32_t)next};
+                     tcpshm_ptcp_queue_my_ack(q), (uint32_t)next, arg};
     if (write(fd, &p, sizeof p) != (ssize_t)sizeof p)
         _exit(3);
 }
@@ -113,10 +113,20 @@ void kw_child_run(const char *dir, const tcpshm_ptcp_queue_config *cfg, uint64_t
         uint64_t r = kw_rand(&rng) % 1000;
         enum kw_op op = r < 450 ? KW_PUSH : r < 700 ? KW_SEND : r < 880 ? KW_ACK
                       : r < 990 ? KW_POP : r < 999 ? KW_REWIND : KW_RESET;
-        report(progress_fd, &q, op);
         uint32_t start = tcpshm_ptcp_queue_seq_start(&q);
         const uint8_t *p;
-        uint32_t n;
+        uint32_t n, target = 0;
+        /* the seq an ack or rewind frees up to is chosen, and reported, first */
+        if (op == KW_ACK) {
+            n = tcpshm_ptcp_queue_sent_seq(&q) - start;
+            if (lagging_acks && n > 1)
+                n = 1;
+            target = start + (uint32_t)(kw_rand(&rng) % (n + 1u));
+        } else if (op == KW_REWIND) {
+            n = tcpshm_ptcp_queue_seq_end(&q) - start;
+            target = start + (uint32_t)(kw_rand(&rng) % (n + 1u));
+        }
+        report(progress_fd, &q, op, target);
         switch (op) {
         case KW_PUSH:
             kw_push(&q, tcpshm_ptcp_queue_seq_end(&q), random_body(&rng, cfg->max_msg_size));
@@ -127,18 +137,14 @@ void kw_child_run(const char *dir, const tcpshm_ptcp_queue_config *cfg, uint64_t
                 tcpshm_ptcp_queue_mark_sent(&q, (uint32_t)(kw_rand(&rng) % n) + 1);
             break;
         case KW_ACK:
-            n = tcpshm_ptcp_queue_sent_seq(&q) - start;
-            if (lagging_acks && n > 1)
-                n = 1;
-            if (tcpshm_ptcp_queue_ack(&q, start + (uint32_t)(kw_rand(&rng) % (n + 1u)), NULL) != 0)
+            if (tcpshm_ptcp_queue_ack(&q, target, NULL) != 0)
                 _exit(3);
             break;
         case KW_POP:
             tcpshm_ptcp_queue_popped(&q);
             break;
         case KW_REWIND:
-            n = tcpshm_ptcp_queue_seq_end(&q) - start;
-            if (tcpshm_ptcp_queue_rewind(&q, start + (uint32_t)(kw_rand(&rng) % (n + 1u)), NULL) != 0)
+            if (tcpshm_ptcp_queue_rewind(&q, target, NULL) != 0)
                 _exit(3);
             break;
         case KW_RESET:
@@ -148,7 +154,7 @@ void kw_child_run(const char *dir, const tcpshm_ptcp_queue_config *cfg, uint64_t
             break;
         }
     }
-    report(progress_fd, &q, KW_NONE);
+    report(progress_fd, &q, KW_NONE, 0);
     _exit(0);
 }
 
@@ -239,7 +245,7 @@ int kw_verify(const char *dir, const tcpshm_ptcp_queue_config *cfg, const kw_pro
     }
     int rc = kw_check_contents(&q, why, why_size);
     kw_progress p = {tcpshm_ptcp_queue_seq_start(&q), tcpshm_ptcp_queue_seq_end(&q),
-                     tcpshm_ptcp_queue_my_ack(&q), KW_NONE};
+                     tcpshm_ptcp_queue_my_ack(&q), KW_NONE, 0};
     tcpshm_ptcp_queue_close(&q);
     if (rc)
         return rc;
@@ -254,8 +260,7 @@ int kw_verify(const char *dir, const tcpshm_ptcp_queue_config *cfg, const kw_pro
         break;
     case KW_ACK:
     case KW_REWIND:
-        done = (int32_t)(p.seq_start - e->seq_start) > 0 && (int32_t)(p.seq_end - p.seq_start) >= 0 &&
-               p.seq_end == e->seq_end && p.my_ack == e->my_ack;
+        done = p.seq_start == e->arg && p.seq_end == e->seq_end && p.my_ack == e->my_ack;
         break;
     case KW_POP:
         done = p.seq_start == e->seq_start && p.seq_end == e->seq_end && p.my_ack == e->my_ack + 1;

@@ -35,6 +35,7 @@ enum kw_op { KW_NONE, KW_PUSH, KW_SEND, KW_ACK, KW_POP, KW_REWIND, KW_RESET };
 typedef struct kw_progress {
     uint32_t seq_start, seq_end, my_ack;
     uint32_t next_op; /* enum kw_op */
+    uint32_t arg;     /* for KW_ACK and KW_REWIND: the seq it frees up to */
 } kw_progress;
 
 /* Runs in a forked child: opens the queue in dir and performs up to max_ops

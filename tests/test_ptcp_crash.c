@@ -28,7 +28,7 @@ static void check_after_death(const tcpshm_ptcp_queue_config *cfg, kw_progress *
 Test(ptcp_crash, sigkill_at_random_moments)
 {
     const tcpshm_ptcp_queue_config cfg = kw_config();
-    kw_progress state = {0, 0, 0, KW_NONE};
+    kw_progress state = {0, 0, 0, KW_NONE, 0};
     uint64_t rng = 20261126;
     const int rounds = 300;
     int progressed = 0;
@@ -66,7 +66,7 @@ static const char *const queue_sites[] = {
 Test(ptcp_crash, crash_hook_at_every_queue_site)
 {
     const tcpshm_ptcp_queue_config cfg = kw_config();
-    kw_progress state = {0, 0, 0, KW_NONE};
+    kw_progress state = {0, 0, 0, KW_NONE, 0};
     uint64_t rng = 7;
     const uint32_t hits[] = {1, 2, 5, 17, 40};
     for (size_t s = 0; s < sizeof queue_sites / sizeof queue_sites[0]; s++) {
@@ -88,7 +88,7 @@ Test(ptcp_crash, crash_hook_at_every_queue_site)
 Test(ptcp_crash, crash_while_creating_the_file)
 {
     const tcpshm_ptcp_queue_config cfg = kw_config();
-    kw_progress state = {0, 0, 0, KW_NONE};
+    kw_progress state = {0, 0, 0, KW_NONE, 0};
     kw_outcome o;
     cr_assert_eq(kw_run_child(dir, &cfg, 1, 1000, "tcpshm/crash/queue/create_before_rename", 1, 0, 0, &o), 0);
     cr_assert(WIFEXITED(o.wait_status) && WEXITSTATUS(o.wait_status) == TCPSHM_CRASH_EXIT_CODE,

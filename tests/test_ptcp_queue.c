@@ -473,3 +473,38 @@ Test(ptcp_queue, verify_accepts_good_bytes_and_names_nothing_on_success)
                  TCPSHM_E_CORRUPT);
     munmap(m, (size_t)st.st_size);
 }
+
+Test(ptcp_queue, corrupt_message_larger_than_the_configured_maximum)
+{
+    make_file_with_messages(); /* 28-byte messages */
+    open_q();
+    cr_assert(push_test_msg(&q, 3, 200));
+    tcpshm_ptcp_queue_close(&q);
+    cfg.max_msg_size = 128; /* the peer could never take the stored message */
+    expect_corrupt("larger than max_msg_size 128");
+}
+
+Test(ptcp_queue, a_failed_alloc_leaves_nothing_to_push)
+{
+    open_q();
+    cr_assert_not_null(tcpshm_ptcp_queue_alloc(&q, 16));
+    cr_assert_null(tcpshm_ptcp_queue_alloc(&q, (uint16_t)cfg.max_msg_size));
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_push(&q, &err), TCPSHM_E_ARG, "the earlier allocation was replaced");
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 0);
+}
+
+Test(ptcp_queue, verify_reads_unaligned_bytes)
+{
+    make_file_with_messages();
+    char path[512];
+    path_of(path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    static uint8_t buf[DATA_OFF + 1024 + 1];
+    cr_assert_eq(fread(buf + 1, 1, DATA_OFF + 1024, f), DATA_OFF + 1024);
+    fclose(f);
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_verify(buf + 1, DATA_OFF + 1024, "server", "client", &cfg, &err), 0,
+                 "%s", err.text);
+}

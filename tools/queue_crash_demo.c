@@ -104,7 +104,7 @@ int main(int argc, char **argv)
         }
     }
     const tcpshm_ptcp_queue_config cfg = kw_config();
-    kw_progress state = {0, 0, 0, KW_NONE};
+    kw_progress state = {0, 0, 0, KW_NONE, 0};
     uint64_t rng = seed, ops = 0, by_signal = 0, by_site = 0, site_hits[NSITES] = {0};
     printf("queue_crash_demo: %llu kills, seed %llu, queue %s/%s_%s.ptcp (capacity %u)\n",
            (unsigned long long)kills, (unsigned long long)seed, dir, KW_LOCAL, KW_REMOTE, cfg.capacity);

@@ -191,7 +191,11 @@ void tcpshm_frame_parser_pop(tcpshm_frame_parser *p)
     tcpshm_msg_header *h = tcpshm_frame_parser_front(p);
     if (!h)
         return;
-    p->head += tcpshm_padded_size(h->size);
+    /* The header is the application's to read, but a caller that wrote
+     * to it must not move head past the scanned messages. */
+    uint32_t padded = tcpshm_padded_size(h->size);
+    uint32_t left = p->scan - p->head;
+    p->head += (h->size < TCPSHM_HEADER_SIZE || padded > left) ? left : padded;
     /* The resting state is reached lazily in space(), so a pointer space()
      * returned earlier stays valid across pops. */
 }

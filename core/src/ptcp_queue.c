@@ -70,8 +70,8 @@ static int check_name_field(const char *field, const char *what, tcpshm_error *e
     return 0;
 }
 
-static int verify_state(const uint8_t *data, uint32_t cap, bool little, const tcpshm_ptcp_state *st,
-                        tcpshm_error *err)
+static int verify_state(const uint8_t *data, uint32_t cap, bool little, uint32_t max_msg_size,
+                        const tcpshm_ptcp_state *st, tcpshm_error *err)
 {
     if (st->read_idx > st->write_idx || st->write_idx > cap || st->read_idx % 8 || st->write_idx % 8)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
@@ -90,6 +90,10 @@ static int verify_state(const uint8_t *data, uint32_t cap, bool little, const tc
                                "message %u at offset %u has size %u, below the header size", n,
                                pos, h.size);
         uint32_t padded = tcpshm_padded_size(h.size);
+        if (padded > max_msg_size)
+            return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                               "message %u at offset %u (size %u) is larger than max_msg_size %u",
+                               n, pos, h.size, max_msg_size);
         if (padded > st->write_idx - pos)
             return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
                                "message %u at offset %u (size %u) runs past the end of the queued "
@@ -126,11 +130,14 @@ int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local
                              const char *remote, const tcpshm_ptcp_queue_config *cfg,
                              tcpshm_error *err)
 {
-    const struct tcpshm_ptcp_file *f = bytes;
     if (size < PTCP_HEADER_SIZE)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
                            "truncated: %llu bytes, smaller than the %u-byte header",
                            (unsigned long long)size, PTCP_HEADER_SIZE);
+    /* A copy: the bytes may come from anywhere (a fuzzer, a dump), unaligned. */
+    struct tcpshm_ptcp_file copy;
+    memcpy(&copy, bytes, sizeof copy);
+    const struct tcpshm_ptcp_file *f = &copy;
     if (memcmp(f->magic, PTCP_MAGIC, sizeof f->magic) != 0)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "not a tcpshm queue file (bad magic)");
     if (f->endian_mark != PTCP_ENDIAN_MARK)
@@ -176,7 +183,7 @@ int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local
                            f->active);
     tcpshm_ptcp_state st = f->slot[f->active];
     return verify_state((const uint8_t *)bytes + PTCP_HEADER_SIZE, f->capacity,
-                        f->wire_little == 1, &st, err);
+                        f->wire_little == 1, cfg ? cfg->max_msg_size : 65536u, &st, err);
 }
 
 /* ---- open / create / close ---- */
@@ -317,6 +324,7 @@ void tcpshm_ptcp_queue_close(tcpshm_ptcp_queue *q)
 
 tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_size)
 {
+    q->alloc_size = 0; /* a new alloc replaces an earlier one, also when it fails */
     uint32_t size = TCPSHM_HEADER_SIZE + (uint32_t)body_size;
     uint32_t padded = tcpshm_padded_size(size);
     if (size > TCPSHM_MAX_MSG_SIZE || padded > q->cfg.max_msg_size)

@@ -90,10 +90,13 @@ void tcpshm_ptcp_queue_close(tcpshm_ptcp_queue *q);
  * (size set, in host order) followed by the body, 8-byte aligned; the caller
  * sets msg_type (non-zero) and the body, then calls push. Returns NULL when
  * the message is larger than max_msg_size, or when it does not fit now: the
- * tail is full and compaction would have to overwrite unacknowledged bytes
- * (so at least half the capacity is unacknowledged). Calling alloc again
- * before push returns the same place. May move the queued bytes (compaction):
- * pointers from sendable() are invalid after alloc. */
+ * tail is full and compaction cannot make room without its copy
+ * overwriting unacknowledged bytes (so roughly half the capacity or more is
+ * unacknowledged) — retry after the peer acknowledges. A new alloc replaces
+ * the previous one (its bytes are not kept), and a NULL result leaves
+ * nothing allocated. May move the queued bytes (compaction): pointers from
+ * sendable() or next() are invalid after alloc. After push the message
+ * belongs to the queue: do not write through the header again. */
 tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_size);
 
 /* Commits the message alloc returned: stamps ack_seq = my_ack, encodes the
