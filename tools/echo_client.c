@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "tcpshm/client.h"
 
 #define ECHO_MSG_TYPE 1000u
@@ -410,17 +411,6 @@ static void usage(FILE *out, const char *prog)
             prog);
 }
 
-static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *name = NULL, *server = "127.0.0.1", *dir_opt = NULL;
@@ -443,41 +433,28 @@ int main(int argc, char **argv)
         case 'd': dir_opt = optarg; break;
         case 'S': shm = true; break;
         case 'p':
-            if (parse_u64(optarg, 1, 65535, &port)) {
-                fprintf(stderr, "%s: --port wants a number in [1, 65535], not '%s'\n", argv[0], optarg);
+            if (cli_u64(argv[0], "port", optarg, 1, 65535, &port))
                 return 2;
-            }
             break;
         case 'c':
-            if (parse_u64(optarg, 1, UINT32_MAX, &count)) {
-                fprintf(stderr, "%s: --count wants a number in [1, 4294967295], not '%s'\n", argv[0],
-                        optarg);
+            if (cli_u64(argv[0], "count", optarg, 1, UINT32_MAX, &count))
                 return 2;
-            }
             break;
         case 'm':
-            if (parse_u64(optarg, 16, 4096, &max_size)) {
-                fprintf(stderr, "%s: --max-size wants a number of bytes in [16, 4096] (header "
-                                "included; at most the max_msg_size 4096), not '%s'\n",
-                        argv[0], optarg);
+            /* bytes, header included; at most the max_msg_size 4096 */
+            if (cli_u64(argv[0], "max-size", optarg, 16, 4096, &max_size))
                 return 2;
-            }
             break;
         case 's':
-            if (parse_u64(optarg, 0, UINT64_MAX, &seed)) {
-                fprintf(stderr, "%s: --seed wants a non-negative number, not '%s'\n", argv[0], optarg);
+            if (cli_u64(argv[0], "seed", optarg, 0, UINT64_MAX, &seed))
                 return 2;
-            }
             break;
         case 'h': usage(stdout, argv[0]); return 0;
         default: usage(stderr, argv[0]); return 2;
         }
     }
-    if (optind != argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
-        usage(stderr, argv[0]);
+    if (cli_no_operands(argv[0], argc, argv, optind, usage))
         return 2;
-    }
     if (!name) {
         fprintf(stderr, "%s: --name is required\n", argv[0]);
         usage(stderr, argv[0]);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli.h"
 #include "tcpshm/server.h"
 
 static volatile sig_atomic_t g_stop;
@@ -183,17 +184,6 @@ static void usage(FILE *out, const char *prog)
             prog, prog);
 }
 
-static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi)
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *name = "server", *dir = "./server";
@@ -210,25 +200,18 @@ int main(int argc, char **argv)
         switch (c) {
         case 'l': addr = optarg; break;
         case 'p':
-            if (parse_u32(optarg, 1, 65535, &port)) {
-                fprintf(stderr, "%s: --port wants a number in [1, 65535], not '%s'\n", argv[0], optarg);
+            if (cli_u32(argv[0], "port", optarg, 1, 65535, &port))
                 return 2;
-            }
             break;
         case 'n': name = optarg; break;
         case 'd': dir = optarg; break;
         case 't':
-            if (parse_u32(optarg, 1, 1024, &tcp_groups)) {
-                fprintf(stderr, "%s: --tcp-groups wants a number in [1, 1024], not '%s'\n", argv[0],
-                        optarg);
+            if (cli_u32(argv[0], "tcp-groups", optarg, 1, 1024, &tcp_groups))
                 return 2;
-            }
             break;
         case 's':
-            if (parse_u32(optarg, 0, 1024, &shm_groups)) {
-                fprintf(stderr, "%s: --shm-groups wants a number, not '%s'\n", argv[0], optarg);
+            if (cli_u32(argv[0], "shm-groups", optarg, 0, 1024, &shm_groups))
                 return 2;
-            }
             if (shm_groups != 0) {
                 fprintf(stderr, "%s: --shm-groups %u: the SHM transport is not built yet; only 0 is "
                                 "accepted for now\n", argv[0], shm_groups);
@@ -239,11 +222,8 @@ int main(int argc, char **argv)
         default: usage(stderr, argv[0]); return 2;
         }
     }
-    if (optind != argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
-        usage(stderr, argv[0]);
+    if (cli_no_operands(argv[0], argc, argv, optind, usage))
         return 2;
-    }
 
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "kill_workload.h"
 
 static const char *const sites[] = {
@@ -45,17 +46,6 @@ static void usage(FILE *out, const char *prog)
             prog);
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     uint64_t kills = 200, seed = 1;
@@ -70,16 +60,12 @@ int main(int argc, char **argv)
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
         case 'k':
-            if (parse_u64(optarg, &kills) || kills == 0 || kills > 1000000) {
-                fprintf(stderr, "%s: --kills wants a number in [1, 1000000], not '%s'\n", argv[0], optarg);
+            if (cli_u64(argv[0], "kills", optarg, 1, 1000000, &kills))
                 return 2;
-            }
             break;
         case 's':
-            if (parse_u64(optarg, &seed)) {
-                fprintf(stderr, "%s: --seed wants a non-negative number, not '%s'\n", argv[0], optarg);
+            if (cli_u64(argv[0], "seed", optarg, 0, UINT64_MAX, &seed))
                 return 2;
-            }
             break;
         case 'd': dir_opt = optarg; break;
         case 'q': quiet = 1; break;
@@ -87,11 +73,8 @@ int main(int argc, char **argv)
         default: usage(stderr, argv[0]); return 2;
         }
     }
-    if (optind != argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
-        usage(stderr, argv[0]);
+    if (cli_no_operands(argv[0], argc, argv, optind, usage))
         return 2;
-    }
 
     char dir[4096];
     if (dir_opt) {
