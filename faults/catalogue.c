@@ -48,8 +48,11 @@ const tcpshm_fault_point tcpshm_fault_catalogue[] = {
     {"tcpshm/file/map",
      "map fails (returns NULL) with errno failnum if > 1, else ENOMEM",
      "tcpshm_io_map: mapping a queue file"},
+    {"tcpshm/shm/open",
+     "shared-memory segment open fails with errno failnum if > 1, else EACCES",
+     "tcpshm_io_shm_open: opening or creating an SHM queue segment"},
 
-    /* ---- crash sites (core/src/ptcp_queue.c) ---- */
+    /* ---- crash sites ---- */
     {"tcpshm/crash/queue/create_before_rename", CRASH_EFFECT,
      "tcpshm_ptcp_queue_open, creating: new queue file initialised under its temporary name, not yet renamed"},
     {"tcpshm/crash/queue/push_before_publish", CRASH_EFFECT,

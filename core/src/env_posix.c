@@ -38,6 +38,25 @@ static int posix_file_open(void *ctx, const char *path, int create, unsigned mod
     return fd;
 }
 
+static int posix_shm_open(void *ctx, const char *name, int create, unsigned mode)
+{
+    (void)ctx;
+    int flags = O_RDWR | O_CLOEXEC;
+    if (create)
+        flags |= O_CREAT | O_EXCL;
+    int fd;
+    do
+        fd = shm_open(name, flags, (mode_t)mode);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+static int posix_shm_unlink(void *ctx, const char *name)
+{
+    (void)ctx;
+    return shm_unlink(name);
+}
+
 static int posix_file_size(void *ctx, int fd, uint64_t *size)
 {
     (void)ctx;
@@ -292,6 +311,8 @@ static const tcpshm_env posix_env = {
     .rename = posix_rename,
     .remove = posix_remove,
     .mkdir = posix_mkdir,
+    .shm_open = posix_shm_open,
+    .shm_unlink = posix_shm_unlink,
     .map = posix_map,
     .unmap = posix_unmap,
     .listen = posix_listen,

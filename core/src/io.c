@@ -185,3 +185,16 @@ int tcpshm_io_wait(const tcpshm_env *env, int fd, int want_write, int timeout_ms
 {
     return env->wait_io(env->ctx, fd, want_write, timeout_ms);
 }
+
+int tcpshm_io_shm_open(const tcpshm_env *env, const char *name, int create, unsigned mode)
+{
+    int f = fiu_fail("tcpshm/shm/open");
+    if (f)
+        return fail_with(f, EACCES);
+    return env->shm_open(env->ctx, name, create, mode);
+}
+
+int tcpshm_io_shm_unlink(const tcpshm_env *env, const char *name)
+{
+    return env->shm_unlink(env->ctx, name);
+}

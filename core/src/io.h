@@ -16,6 +16,7 @@
  *   tcpshm/file/resize     file resize fails (default ENOSPC)
  *   tcpshm/file/rename     rename fails (default EIO)
  *   tcpshm/file/map        map fails (default ENOMEM)
+ *   tcpshm/shm/open        shared-memory segment open fails (default EACCES)
  */
 #ifndef TCPSHM_IO_H
 #define TCPSHM_IO_H
@@ -29,6 +30,8 @@ int tcpshm_io_file_close(const tcpshm_env *env, int fd);
 int tcpshm_io_rename(const tcpshm_env *env, const char *from, const char *to);
 int tcpshm_io_remove(const tcpshm_env *env, const char *path);
 int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode);
+int tcpshm_io_shm_open(const tcpshm_env *env, const char *name, int create, unsigned mode);
+int tcpshm_io_shm_unlink(const tcpshm_env *env, const char *name);
 void *tcpshm_io_map(const tcpshm_env *env, int fd, size_t size);
 int tcpshm_io_unmap(const tcpshm_env *env, void *addr, size_t size);
 

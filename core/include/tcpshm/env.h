@@ -28,6 +28,11 @@ typedef struct tcpshm_env {
     int (*remove)(void *ctx, const char *path);
     int (*mkdir)(void *ctx, const char *path, unsigned mode); /* EEXIST if present */
 
+    /* ---- shared-memory segments: host-wide names ("/tcpshm_a_b"); the
+     * handle works with file_size, file_resize, map and file_close ---- */
+    int (*shm_open)(void *ctx, const char *name, int create, unsigned mode);
+    int (*shm_unlink)(void *ctx, const char *name);
+
     /* ---- shared mappings (of an open file) ---- */
     void *(*map)(void *ctx, int fd, size_t size); /* shared, read-write; NULL on failure */
     int (*unmap)(void *ctx, void *addr, size_t size);
