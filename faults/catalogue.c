@@ -83,6 +83,14 @@ const tcpshm_fault_point tcpshm_fault_catalogue[] = {
      "client, status 0 from a new server name: the new pair's queue was reset, lastserver not yet recorded"},
     {"tcpshm/crash/login/client_lastserver_before_rename", CRASH_EFFECT,
      "client: new <client>.lastserver written under its temporary name, not yet renamed"},
+    {"tcpshm/crash/shm/push_before_publish", CRASH_EFFECT,
+     "shm push: message written in its slot, slot word not stored"},
+    {"tcpshm/crash/shm/push_after_publish", CRASH_EFFECT,
+     "shm push: slot (and wrap marker) published, producer position not recorded (recovered at open)"},
+    {"tcpshm/crash/shm/pop_before_publish", CRASH_EFFECT,
+     "shm pop: consumer position not yet stored"},
+    {"tcpshm/crash/shm/pop_after_publish", CRASH_EFFECT,
+     "shm pop: consumer position stored, pop not yet returned"},
 };
 
 const size_t tcpshm_fault_catalogue_len =

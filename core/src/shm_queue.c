@@ -1,0 +1,298 @@
+/* The SPSC shared-memory queue (see tcpshm/shm_queue.h). */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crash.h"
+#include "error_set.h"
+#include "io.h"
+#include "tcpshm/shm_queue.h"
+
+#define SHM_MAGIC "TSHMSHMQ"
+#define SHM_VERSION 1u
+#define SHM_ENDIAN_MARK 0x01020304u
+#define WRAP_MARK 1u
+
+struct tcpshm_shm_segment {
+    /* line 0: set once at creation */
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t capacity;
+    uint32_t endian_mark;
+    uint32_t reserved0[10];
+    /* line 1: written by the producer only, after each push */
+    uint64_t wstate; /* wcount << 32 | wpos */
+    uint64_t reserved1[7];
+    /* line 2: written by the consumer only, after each pop */
+    uint64_t rstate; /* rcount << 32 | rpos */
+    uint64_t reserved2[7];
+};
+
+_Static_assert(sizeof(struct tcpshm_shm_segment) == TCPSHM_SHM_HEADER_SIZE, "segment header size");
+_Static_assert(offsetof(struct tcpshm_shm_segment, wstate) == 64, "producer line");
+_Static_assert(offsetof(struct tcpshm_shm_segment, rstate) == 128, "consumer line");
+
+static uint64_t pack(uint32_t count, uint32_t pos) { return (uint64_t)count << 32 | pos; }
+static uint32_t count_of(uint64_t w) { return (uint32_t)(w >> 32); }
+static uint32_t pos_of(uint64_t w) { return (uint32_t)w; }
+
+static uint64_t *slot_word(const tcpshm_shm_queue *q, uint32_t pos)
+{
+    return (uint64_t *)(void *)(q->data + pos);
+}
+
+static uint64_t load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void store(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+int tcpshm_shm_queue_name(char *out, size_t out_size, const char *from, const char *to)
+{
+    int n = snprintf(out, out_size, "/tcpshm_%s_%s", from, to);
+    return (n < 0 || (size_t)n >= out_size) ? TCPSHM_E_ARG : 0;
+}
+
+/* A slot length read from shared memory is usable when it is a multiple of
+ * 8 holding at least the slot word and a header, and fits before `end`. */
+static bool slot_len_ok(uint32_t len, uint32_t pos, uint32_t cap)
+{
+    return len % 8 == 0 && len >= TCPSHM_SHM_SLOT_OVERHEAD + TCPSHM_HEADER_SIZE && len <= cap - pos;
+}
+
+/* The producer recovers slots it published but did not record. */
+static void recover_producer(tcpshm_shm_queue *q)
+{
+    for (int i = 0; i < 2; i++) {
+        uint64_t w = load(slot_word(q, q->wpos));
+        if (count_of(w) != q->wcount)
+            return;
+        uint32_t len = (uint32_t)w, pos = q->wpos;
+        if (len == WRAP_MARK) {
+            /* the message after a marker is published before the marker */
+            uint64_t w0 = load(slot_word(q, 0));
+            if (count_of(w0) != q->wcount || !slot_len_ok((uint32_t)w0, 0, q->cap))
+                return;
+            pos = 0;
+            len = (uint32_t)w0;
+        } else if (!slot_len_ok(len, pos, q->cap)) {
+            return;
+        }
+        q->wpos = (pos + len) % q->cap;
+        q->wcount++;
+        store(&q->seg->wstate, pack(q->wcount, q->wpos));
+    }
+}
+
+int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char *name,
+                          uint32_t capacity, uint32_t max_msg_size, bool producer, bool create,
+                          unsigned mode, tcpshm_error *err)
+{
+    memset(q, 0, sizeof *q);
+    if (capacity % 8 || max_msg_size % 8 || max_msg_size < 16 || max_msg_size > 65536 ||
+        capacity < 2 * (max_msg_size + TCPSHM_SHM_SLOT_OVERHEAD) || capacity > (1u << 30))
+        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
+                           "shm queue capacity %u must be a multiple of 8 in [2 * (max_msg_size %u + 8), 1 GiB]",
+                           capacity, max_msg_size);
+    uint64_t want = (uint64_t)TCPSHM_SHM_HEADER_SIZE + capacity;
+    bool created = false;
+    int fd = tcpshm_io_shm_open(env, name, 0, 0);
+    if (fd < 0 && errno == ENOENT && create) {
+        fd = tcpshm_io_shm_open(env, name, 1, mode ? mode : 0600);
+        created = fd >= 0;
+    }
+    if (fd < 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot open shared memory %s", name);
+    int rc = 0;
+    uint64_t size = 0;
+    if (tcpshm_io_file_size(env, fd, &size) != 0)
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot stat shared memory %s", name);
+    /* size 0: just created, or its creator died before sizing it */
+    else if (size == 0 && tcpshm_io_file_resize(env, fd, want) != 0)
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot size shared memory %s", name);
+    else if (size == 0)
+        size = want;
+    else if (size != want)
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: %llu bytes, expected %llu for capacity %u", name,
+                         (unsigned long long)size, (unsigned long long)want, capacity);
+    struct tcpshm_shm_segment *seg = NULL;
+    if (!rc && !(seg = tcpshm_io_map(env, fd, (size_t)want)))
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot map shared memory %s", name);
+    (void)tcpshm_io_file_close(env, fd);
+    if (rc) {
+        if (created)
+            (void)tcpshm_io_shm_unlink(env, name);
+        return rc;
+    }
+    static const char zero_magic[8];
+    if (memcmp(seg->magic, zero_magic, 8) == 0 && seg->version == 0) {
+        /* new, or its creator died before writing the header: set it up */
+        seg->version = SHM_VERSION;
+        seg->header_size = TCPSHM_SHM_HEADER_SIZE;
+        seg->capacity = capacity;
+        seg->endian_mark = SHM_ENDIAN_MARK;
+        seg->wstate = seg->rstate = 0;
+        memcpy(seg->magic, SHM_MAGIC, 8); /* last: the header is complete */
+    }
+    if (memcmp(seg->magic, SHM_MAGIC, 8) != 0)
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: not a tcpshm queue segment (bad magic)", name);
+    else if (seg->version != SHM_VERSION)
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: version %u, this build reads %u", name,
+                         seg->version, SHM_VERSION);
+    else if (seg->endian_mark != SHM_ENDIAN_MARK || seg->header_size != TCPSHM_SHM_HEADER_SIZE)
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: foreign header", name);
+    else if (seg->capacity != capacity)
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: capacity %u differs from the configured %u", name,
+                         seg->capacity, capacity);
+    /* The producer's recorded count may trail the consumer's by the slots it
+     * published but did not record before a kill (recovered below). */
+    uint64_t ws = load(&seg->wstate), rs = load(&seg->rstate);
+    if (!rc && (pos_of(ws) >= capacity || pos_of(ws) % 8 || pos_of(rs) >= capacity || pos_of(rs) % 8 ||
+                (int32_t)(count_of(ws) - count_of(rs)) < -2 ||
+                (int32_t)(count_of(ws) - count_of(rs)) > (int32_t)(capacity / 16)))
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                         "%s: positions out of range (write %u@%u, read %u@%u, capacity %u)", name,
+                         count_of(ws), pos_of(ws), count_of(rs), pos_of(rs), capacity);
+    if (rc) {
+        (void)tcpshm_io_unmap(env, seg, (size_t)want);
+        return rc;
+    }
+    q->env = env;
+    q->seg = seg;
+    q->map_size = want;
+    q->data = (uint8_t *)seg + TCPSHM_SHM_HEADER_SIZE;
+    q->cap = capacity;
+    q->max_msg_size = max_msg_size;
+    q->producer = producer;
+    q->wcount = count_of(ws);
+    q->wpos = pos_of(ws);
+    q->seen_rcount = q->rcount = count_of(rs);
+    q->seen_rpos = q->rpos = pos_of(rs);
+    if (producer)
+        recover_producer(q);
+    return 0;
+}
+
+void tcpshm_shm_queue_close(tcpshm_shm_queue *q)
+{
+    if (q->seg)
+        (void)tcpshm_io_unmap(q->env, q->seg, (size_t)q->map_size);
+    memset(q, 0, sizeof *q);
+}
+
+void tcpshm_shm_queue_reset(tcpshm_shm_queue *q)
+{
+    /* Old slots must not match the restarted seqs: clear them first. */
+    memset(q->data, 0, q->cap);
+    store(&q->seg->wstate, 0);
+    store(&q->seg->rstate, 0);
+    q->wpos = q->wcount = q->rpos = q->rcount = 0;
+    q->seen_rpos = q->seen_rcount = 0;
+    q->alloc_len = q->front_len = 0;
+}
+
+/* ---- producer ---- */
+
+/* Bytes the producer may write from wpos on, as far as it knows. */
+static uint32_t free_bytes(const tcpshm_shm_queue *q)
+{
+    if (q->seen_rcount == q->wcount)
+        return q->cap; /* empty: the consumer is at wpos */
+    return (q->seen_rpos + q->cap - q->wpos) % q->cap; /* 0 when full */
+}
+
+tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_size)
+{
+    q->alloc_len = 0;
+    uint32_t size = TCPSHM_HEADER_SIZE + (uint32_t)body_size;
+    if (size > TCPSHM_MAX_MSG_SIZE || tcpshm_padded_size(size) > q->max_msg_size)
+        return NULL;
+    uint32_t len = TCPSHM_SHM_SLOT_OVERHEAD + tcpshm_padded_size(size);
+    bool wrap = q->wpos + len > q->cap;
+    uint32_t need = wrap ? q->cap - q->wpos + len : len;
+    if (free_bytes(q) < need) {
+        /* looks full: only now read the consumer's line */
+        uint64_t rs = load(&q->seg->rstate);
+        q->seen_rcount = count_of(rs);
+        q->seen_rpos = pos_of(rs);
+        if (free_bytes(q) < need)
+            return NULL;
+    }
+    q->alloc_pos = wrap ? 0 : q->wpos;
+    q->alloc_len = len;
+    q->alloc_size = size;
+    q->alloc_wrap = wrap;
+    tcpshm_msg_header *h = (tcpshm_msg_header *)(void *)(q->data + q->alloc_pos + TCPSHM_SHM_SLOT_OVERHEAD);
+    h->size = (uint16_t)size;
+    h->msg_type = 0;
+    h->ack_seq = 0;
+    return h;
+}
+
+int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
+{
+    if (!q->alloc_len)
+        return TCPSHM_E_ARG;
+    tcpshm_msg_header *h = (tcpshm_msg_header *)(void *)(q->data + q->alloc_pos + TCPSHM_SHM_SLOT_OVERHEAD);
+    if (h->msg_type == TCPSHM_MSG_HEARTBEAT)
+        return TCPSHM_E_ARG;
+    h->size = (uint16_t)q->alloc_size; /* ours, whatever the caller did to it */
+    TCPSHM_CRASH_SITE("tcpshm/crash/shm/push_before_publish");
+    store(slot_word(q, q->alloc_pos), pack(q->wcount, q->alloc_len));
+    if (q->alloc_wrap) /* after the message, so a reader never finds an empty slot behind it */
+        store(slot_word(q, q->wpos), pack(q->wcount, WRAP_MARK));
+    TCPSHM_CRASH_SITE("tcpshm/crash/shm/push_after_publish");
+    q->wpos = (q->alloc_pos + q->alloc_len) % q->cap;
+    q->wcount++;
+    store(&q->seg->wstate, pack(q->wcount, q->wpos));
+    q->alloc_len = 0;
+    return 0;
+}
+
+/* ---- consumer ---- */
+
+tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm_error *err)
+{
+    *bad = false;
+    uint32_t pos = q->rpos;
+    uint64_t w = load(slot_word(q, pos));
+    if (count_of(w) != q->rcount || (uint32_t)w == 0)
+        return NULL;
+    uint32_t len = (uint32_t)w;
+    if (len == WRAP_MARK) {
+        if (pos == 0) {
+            *bad = true;
+            tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "Bad shm message: wrap marker at offset 0");
+            return NULL;
+        }
+        pos = 0;
+        w = load(slot_word(q, 0));
+        if (count_of(w) != q->rcount)
+            return NULL;
+        len = (uint32_t)w;
+    }
+    const tcpshm_msg_header *h = (const tcpshm_msg_header *)(const void *)(q->data + pos + TCPSHM_SHM_SLOT_OVERHEAD);
+    if (!slot_len_ok(len, pos, q->cap) || len - TCPSHM_SHM_SLOT_OVERHEAD > q->max_msg_size ||
+        h->size < TCPSHM_HEADER_SIZE || tcpshm_padded_size(h->size) != len - TCPSHM_SHM_SLOT_OVERHEAD) {
+        *bad = true;
+        tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                    "Bad shm message: seq %u at offset %u has slot length %u and size %u", q->rcount, pos,
+                    len, h->size);
+        return NULL;
+    }
+    q->front_pos = pos;
+    q->front_len = len;
+    return (tcpshm_msg_header *)(void *)(q->data + pos + TCPSHM_SHM_SLOT_OVERHEAD);
+}
+
+void tcpshm_shm_queue_pop(tcpshm_shm_queue *q)
+{
+    if (!q->front_len)
+        return;
+    uint32_t pos = (q->front_pos + q->front_len) % q->cap;
+    TCPSHM_CRASH_SITE("tcpshm/crash/shm/pop_before_publish");
+    store(&q->seg->rstate, pack(q->rcount + 1, pos));
+    TCPSHM_CRASH_SITE("tcpshm/crash/shm/pop_after_publish");
+    q->rcount++;
+    q->rpos = pos;
+    q->front_len = 0;
+}
