@@ -1,0 +1,220 @@
+#include "fuzz_common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcpshm/names.h"
+#include "tcpshm/ptcp_queue.h"
+#include "venv.h"
+
+void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "\n%s:%d: check failed: %s\n  ", file, line, cond);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    fflush(stderr);
+    abort();
+}
+
+void fz_config(uint8_t sel, tcpshm_config *c)
+{
+    tcpshm_config_default(c);
+    switch (sel % 4u) {
+    case 1:
+        c->little_endian = false;
+        break;
+    case 2:
+        c->name_size = 8;
+        c->login_user_data_size = 4;
+        c->login_rsp_user_data_size = 2;
+        break;
+    case 3:
+        c->name_size = 32;
+        c->little_endian = false;
+        break;
+    default:
+        break;
+    }
+    c->max_msg_size = 128;
+    c->recv_buf_size = 512;
+    c->queue_size = 1024;
+    c->heartbeat_interval = 100;
+    c->connection_timeout = 1000;
+    c->new_conn_timeout = 300;
+    c->tcp_groups = 1;
+    c->tcp_conns_per_group = 3;
+    c->max_new_conns = 4;
+    c->accepts_per_poll = 4;
+}
+
+static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+static bool any_prefix(const char *s, const char *const *list)
+{
+    for (; list && *list; list++)
+        if (has_prefix(s, *list))
+            return true;
+    return false;
+}
+
+static const char *const disconnect_reasons[] = {
+    "Remote close", "Read error", "Send error", "Timeout", "Request close",
+    "Msg size larger than recv buf max size", "Bad ack", "Bad frame", NULL};
+
+bool fz_disconnect_reason_ok(const char *reason) { return any_prefix(reason, disconnect_reasons); }
+
+static const char *const reject_reasons[] = {
+    "Remote close before login", "Read error before login", "Bad login: ", "login: ",
+    "Timeout before login", "Invalid client name", "Login Reject", "Already logged on",
+    "Max client cnt exceeded", "System error", "Too many connections logging in", NULL};
+
+bool fz_login_reject_reason_ok(const char *reason, const char *const *app_texts)
+{
+    if (any_prefix(reason, reject_reasons))
+        return true;
+    for (; app_texts && *app_texts; app_texts++)
+        if (strcmp(reason, *app_texts) == 0)
+            return true;
+    return false;
+}
+
+static const char *const client_reasons[] = {
+    "Timeout", "Connect error", "Remote close", "Read error", "Send error", "Request close", "Bad frame",
+    "Msg size larger than recv buf max size", "Bad login response", "login response: ",
+    "server name ", "cannot ", NULL};
+
+bool fz_client_error_reason_ok(const char *reason) { return any_prefix(reason, client_reasons); }
+
+/* ---- the server model ---- */
+
+static void reject(fz_srv_expect *out, const char *reason, bool response)
+{
+    out->outcome = FZ_SRV_REJECTED;
+    snprintf(out->reason, sizeof out->reason, "%s", reason);
+    out->response = response;
+}
+
+void fz_expect_server(const fz_srv_model *m, const uint8_t *b, size_t n, fz_srv_expect *out)
+{
+    const tcpshm_config *cfg = m->cfg;
+    memset(out, 0, sizeof *out);
+    uint32_t lsize = tcpshm_login_size(cfg), lpad = tcpshm_padded_size(lsize);
+    if (n < TCPSHM_HEADER_SIZE) {
+        out->outcome = FZ_SRV_PENDING;
+        return;
+    }
+    tcpshm_msg_header h;
+    tcpshm_header_decode(b, cfg->little_endian, &h);
+    if (h.msg_type != TCPSHM_MSG_LOGIN || h.size != lsize) {
+        char why[128];
+        snprintf(why, sizeof why, "Bad login: type %u size %u, expected type 1 size %u", h.msg_type,
+                 h.size, lsize);
+        reject(out, why, false);
+        return;
+    }
+    if (n < lpad) {
+        out->outcome = FZ_SRV_PENDING;
+        return;
+    }
+    tcpshm_error err;
+    memset(&err, 0, sizeof err);
+    if (tcpshm_login_decode(cfg, b, lpad, &out->login, &err) != 0) {
+        reject(out, err.text, false);
+        return;
+    }
+    out->decoded = true;
+    const tcpshm_login *lg = &out->login;
+    /* 1. a name that can be a file name */
+    if (tcpshm_name_check(lg->client_name, cfg->name_size, NULL, NULL) != 0) {
+        reject(out, "Invalid client name", true);
+        return;
+    }
+    /* 2. the application */
+    const char *text = NULL;
+    int grp = m->decide(m->user, lg, &text);
+    if (grp < 0) {
+        /* the callback gets the whole text, the response the text cut to its field */
+        reject(out, text ? text : "Login Reject", true);
+        return;
+    }
+    if ((uint32_t)grp >= cfg->tcp_groups) {
+        reject(out, "Login Reject", true);
+        return;
+    }
+    /* 3. the slot (the targets leave room for every name they use) */
+    if (m->name_busy(m->user, lg->client_name)) {
+        reject(out, "Already logged on", true);
+        return;
+    }
+    /* 5./6. a queue with nothing unacknowledged: seq, seq; my_ack */
+    uint32_t seq = 0, my_ack = 0; /* a queue created now is empty */
+    (void)m->queue_state(m->user, lg->client_name, &seq, &my_ack);
+    uint32_t cack = lg->ack_seq, cstart = lg->client_seq_start, cend = lg->client_seq_end;
+    if (strcmp(lg->last_server_name, m->server_name) != 0) {
+        /* a new connection: the server resets its side, the client's numbers count as 0 */
+        seq = my_ack = 0;
+        cack = cstart = cend = 0;
+    }
+    if (!fz_in_range(cack, seq, seq) || !fz_in_range(my_ack, cstart, cend)) {
+        out->outcome = FZ_SRV_MISMATCH;
+        return;
+    }
+    /* 7. logged in: the rest of the bytes are frames on the connection */
+    out->outcome = FZ_SRV_LOGGED_IN;
+    out->after = FZ_AFTER_UP;
+    size_t pos = lpad;
+    while (n - pos >= TCPSHM_HEADER_SIZE) {
+        tcpshm_header_decode(b + pos, cfg->little_endian, &h);
+        if (h.size < TCPSHM_HEADER_SIZE) {
+            out->after = FZ_AFTER_DISCONNECT;
+            out->disc_reason = "Bad frame";
+            return;
+        }
+        uint32_t padded = tcpshm_padded_size(h.size);
+        if (padded > cfg->max_msg_size) {
+            out->after = FZ_AFTER_DISCONNECT;
+            out->disc_reason = "Msg size larger than recv buf max size";
+            return;
+        }
+        if (n - pos < padded)
+            return;
+        /* nothing was ever sent on this stream beyond seq: a newer ack is bad */
+        if ((int32_t)(h.ack_seq - seq) > 0) {
+            out->after = FZ_AFTER_DISCONNECT;
+            out->disc_reason = "Bad ack";
+            return;
+        }
+        if (h.msg_type != TCPSHM_MSG_HEARTBEAT)
+            out->msgs++;
+        pos += padded;
+    }
+}
+
+bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *local,
+                   const char *remote, const tcpshm_config *cfg, uint32_t *seq_start,
+                   uint32_t *seq_end, uint32_t *my_ack)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
+    if (!venv_file_data(v, path, NULL))
+        return false;
+    uint32_t was = venv_owner(v);
+    venv_set_owner(v, as);
+    tcpshm_ptcp_queue q;
+    tcpshm_ptcp_queue_config qc = {cfg->queue_size, cfg->max_msg_size, cfg->little_endian, 0};
+    tcpshm_error err;
+    memset(&err, 0, sizeof err);
+    int rc = tcpshm_ptcp_queue_open(&q, venv_env(v), dir, local, remote, &qc, &err);
+    FZ_CHECK(rc == 0, "%s exists but does not open: %s", path, err.text);
+    *seq_start = tcpshm_ptcp_queue_seq_start(&q);
+    *seq_end = tcpshm_ptcp_queue_seq_end(&q);
+    *my_ack = tcpshm_ptcp_queue_my_ack(&q);
+    tcpshm_ptcp_queue_close(&q);
+    venv_set_owner(v, was);
+    return true;
+}

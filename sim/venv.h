@@ -1,0 +1,128 @@
+/* venv — an in-memory tcpshm_env: files, directories, shared mappings and TCP
+ * sockets of a virtual machine room, for the simulator and the fuzzers.
+ *
+ * Deterministic and single-threaded: no real I/O, no clock, no randomness of
+ * its own. The same sequence of calls gives the same results, bit for bit
+ * (handles are the lowest free number, ports are picked in order, nothing
+ * depends on addresses or time). It allocates with malloc; it is test code.
+ *
+ * Owners. Every handle (file descriptor, socket) and every mapping is tagged
+ * with the owner that was current when it was made — a virtual process id the
+ * caller sets with venv_set_owner before it lets a process run. A handle can
+ * only be used by its owner (others get EBADF), so one process cannot touch
+ * another's sockets by accident. venv_kill(owner) is a process death: its
+ * sockets are reset (the peers see ECONNRESET), its listening sockets close,
+ * its file handles close; files and their contents stay, and so do its
+ * mappings (the bytes live in the file, like MAP_SHARED pages of a dead
+ * process), until they are unmapped by that owner or the venv is destroyed.
+ * Give a restarted process a new owner id: calls that a dead incarnation's
+ * leftover code makes (e.g. the object's destroy) then fail with EBADF and
+ * cannot touch the new one's handles.
+ *
+ * Files. A path names a file or a directory. Paths are plain strings with
+ * '/' separators ("dir/x.ptcp", "/a/b"); repeated and trailing slashes are
+ * ignored, "." and ".." are not interpreted. The roots "" (relative) and "/"
+ * always exist. As POSIX: open without create needs an existing regular file
+ * (ENOENT, EISDIR); create needs an absent name (EEXIST) in an existing
+ * directory (ENOENT, ENOTDIR); mkdir gives EEXIST if the name exists;
+ * rename atomically replaces a file (EISDIR onto a directory; renaming a
+ * directory moves everything under it, onto an absent name or an empty
+ * directory); remove unlinks a file (EISDIR for a directory). A removed or
+ * replaced file lives on while it is open or mapped (an inode). File data is
+ * one heap buffer allocated when the file is resized; map returns a pointer
+ * into it, so the address is fixed for the mapping's life, and every mapping
+ * of a file shares it (coherent by construction). Hence: a mapping may not
+ * exceed the file's size (EINVAL, where POSIX would give SIGBUS on access),
+ * and a mapped file cannot be resized (EBUSY). A buffer is exactly the
+ * file's size, so AddressSanitizer catches an access past the end.
+ *
+ * Sockets. Hosts are numeric addresses as strings ("127.0.0.1", "::1"; checked
+ * with inet_pton); a listener on "0.0.0.0" or "::" takes connections to any
+ * host. listen on port 0 takes the lowest free port from
+ * first_ephemeral_port. connect returns a handle at once; the connection is
+ * made at once (or, while connects are held, when venv_release_connects runs)
+ * if a listener with room in its backlog is there, else it is refused
+ * (connect_result gives ECONNREFUSED: a full backlog refuses rather than
+ * retrying as Linux does). A connection is two byte streams, one per
+ * direction, each holding at most stream_capacity bytes: send writes what
+ * fits (short writes) and fails with EAGAIN when nothing fits; recv reads
+ * what is there, EAGAIN when nothing is and the peer is still open, 0 (EOF)
+ * after the peer closed and everything was read. sock_reset then sock_close
+ * aborts the connection: the peer's unread bytes are discarded and its recv
+ * and send fail with ECONNRESET. send after the peer closed fails with EPIPE.
+ * Closing a listener resets the connections in its backlog. wait_io never
+ * waits: it reports whether the socket is ready now. */
+#ifndef TCPSHM_SIM_VENV_H
+#define TCPSHM_SIM_VENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcpshm/env.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct venv venv;
+
+typedef struct venv_options {
+    uint32_t stream_capacity;      /* bytes per direction of a new connection; 0: 65536 */
+    uint16_t first_ephemeral_port; /* first port listen(port 0) and connects take; 0: 40000 */
+} venv_options;
+
+/* NULL options: the defaults. NULL if out of memory. */
+venv *venv_create(const venv_options *opt);
+/* Frees everything: files, sockets, mappings (pointers from map become invalid). */
+void venv_destroy(venv *v);
+
+/* The env to give to the core; ctx is v. Valid until venv_destroy. */
+const tcpshm_env *venv_env(venv *v);
+
+/* ---- owners (virtual processes) ---- */
+/* Handles and mappings made from now on belong to owner; only owner may use them. */
+void venv_set_owner(venv *v, uint32_t owner);
+uint32_t venv_owner(const venv *v);
+/* Process death: every socket of owner is reset and closed, its listeners
+ * and file handles are closed. Files and mappings stay. */
+void venv_kill(venv *v, uint32_t owner);
+/* Network failure: every established or pending connection with an end
+ * owned by owner is reset at both ends (both see ECONNRESET); the handles
+ * stay open until their owners close them. Listeners are untouched. */
+void venv_break(venv *v, uint32_t owner);
+
+/* ---- connection control ---- */
+/* Capacity per direction of connections made from now on (>= 1). */
+void venv_set_stream_capacity(venv *v, uint32_t capacity);
+/* While held, new connects stay in progress (connect_result EINPROGRESS). */
+void venv_hold_connects(venv *v, bool hold);
+/* Makes every held connect, oldest first: connected if a listener has room,
+ * else refused. Returns how many were made (connected or refused). */
+uint32_t venv_release_connects(venv *v);
+
+/* ---- direct file access, for setting up and checking (no owner, no handle) ---- */
+/* Creates or replaces the file at path with len bytes (the parent directory
+ * must exist; a mapped file of that name is replaced by a new inode, the
+ * mapping keeps the old one). 0, or -1 with errno. */
+int venv_file_write(venv *v, const char *path, const void *data, size_t len);
+/* The bytes of the file at path and its size, or NULL (a file of size 0
+ * gives a non-NULL pointer). Valid until the file is resized or freed. */
+const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len);
+/* The permission bits a file or directory was created with, or -1. */
+int venv_file_mode(const venv *v, const char *path);
+/* Calls fn for every name (files and directories), in creation order. */
+void venv_list(const venv *v, void (*fn)(void *user, const char *path, bool is_dir, size_t size),
+               void *user);
+
+/* ---- introspection, for leak checks and tests ---- */
+/* Open handles (files, sockets, listeners) and live mappings of owner. */
+uint32_t venv_handle_count(const venv *v, uint32_t owner);
+uint32_t venv_mapping_count(const venv *v, uint32_t owner);
+/* Bytes waiting to be received by the socket handle fd (any owner), or -1. */
+long venv_sock_pending(const venv *v, int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

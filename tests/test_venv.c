@@ -1,0 +1,595 @@
+/* sim/venv.c: the in-memory env. Files and directories with POSIX-like
+ * semantics, mappings at fixed addresses, sockets with bounded streams (short
+ * writes, EAGAIN, EOF, resets), owners and process kills, determinism; then
+ * the real core (queue, server, client) running on it. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tcpshm/client.h"
+#include "tcpshm/ptcp_queue.h"
+#include "tcpshm/server.h"
+#include "venv.h"
+
+static venv *v;
+static const tcpshm_env *E;
+
+static void setup(void)
+{
+    venv_options o = {.stream_capacity = 64, .first_ephemeral_port = 5000};
+    v = venv_create(&o);
+    cr_assert_not_null(v);
+    E = venv_env(v);
+    cr_assert_eq(E->ctx, v);
+}
+static void teardown(void) { venv_destroy(v); }
+
+TestSuite(venv, .init = setup, .fini = teardown, .timeout = 60);
+
+#define CALL(fn, ...) E->fn(E->ctx, __VA_ARGS__)
+
+/* ----------------------------------------------------------------- files */
+
+Test(venv, every_member_is_set)
+{
+#define SET(m) cr_assert(E->m != NULL, #m)
+    SET(file_open); SET(file_size); SET(file_resize); SET(file_close); SET(rename);
+    SET(remove); SET(mkdir); SET(map); SET(unmap); SET(listen); SET(local_port); SET(accept);
+    SET(connect); SET(connect_result); SET(send); SET(recv); SET(set_nodelay); SET(sock_reset);
+    SET(sock_close); SET(wait_io);
+#undef SET
+}
+
+Test(venv, open_create_semantics)
+{
+    cr_assert_eq(CALL(file_open, "f", 0, 0), -1);
+    cr_assert_eq(errno, ENOENT);
+    int fd = CALL(file_open, "f", 1, 0640);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(venv_file_mode(v, "f"), 0640);
+    cr_assert_eq(CALL(file_open, "f", 1, 0600), -1);
+    cr_assert_eq(errno, EEXIST);
+    int fd2 = CALL(file_open, "f", 0, 0);
+    cr_assert_geq(fd2, 0);
+    cr_assert_neq(fd, fd2);
+    uint64_t size = 99;
+    cr_assert_eq(CALL(file_size, fd, &size), 0);
+    cr_assert_eq(size, 0);
+    /* a missing parent, a parent that is a file */
+    cr_assert_eq(CALL(file_open, "nodir/x", 1, 0600), -1);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(CALL(file_open, "f/x", 1, 0600), -1);
+    cr_assert_eq(errno, ENOTDIR);
+    cr_assert_eq(CALL(file_close, fd), 0);
+    cr_assert_eq(CALL(file_close, fd), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(CALL(file_close, fd2), 0);
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}
+
+Test(venv, directories)
+{
+    cr_assert_eq(CALL(mkdir, "d", 0700), 0);
+    cr_assert_eq(CALL(mkdir, "d", 0700), -1);
+    cr_assert_eq(errno, EEXIST);
+    cr_assert_eq(CALL(mkdir, "d//", 0700), -1, "trailing and repeated slashes name the same dir");
+    cr_assert_eq(errno, EEXIST);
+    cr_assert_eq(CALL(mkdir, "x/y", 0700), -1);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(CALL(mkdir, "/abs", 0755), 0);
+    cr_assert_eq(venv_file_mode(v, "/abs"), 0755);
+    cr_assert_eq(CALL(mkdir, "/", 0755), -1);
+    cr_assert_eq(errno, EEXIST);
+    cr_assert_eq(CALL(file_open, "d", 0, 0), -1);
+    cr_assert_eq(errno, EISDIR);
+    cr_assert_eq(CALL(remove, "d"), -1);
+    cr_assert_eq(errno, EISDIR);
+    int fd = CALL(file_open, "d//f", 1, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(CALL(file_close, fd), 0);
+    cr_assert_not_null(venv_file_data(v, "d/f", NULL));
+}
+
+Test(venv, resize_zero_fills_and_keeps_bytes)
+{
+    int fd = CALL(file_open, "f", 1, 0600);
+    cr_assert_eq(CALL(file_resize, fd, 100), 0);
+    uint8_t *m = CALL(map, fd, 100);
+    cr_assert_not_null(m);
+    cr_assert_eq((uintptr_t)m % 64, 0, "mappings are aligned");
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(m[i], 0);
+    memset(m, 0xAB, 100);
+    cr_assert_eq(CALL(file_resize, fd, 200), -1, "a mapped file keeps its size");
+    cr_assert_eq(errno, EBUSY);
+    cr_assert_eq(CALL(unmap, m, 100), 0);
+    cr_assert_eq(CALL(file_resize, fd, 200), 0);
+    size_t len = 0;
+    const uint8_t *d = venv_file_data(v, "f", &len);
+    cr_assert_eq(len, 200);
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(d[i], i < 100 ? 0xAB : 0, "byte %d", i);
+    cr_assert_eq(CALL(file_resize, fd, 10), 0);
+    d = venv_file_data(v, "f", &len);
+    cr_assert_eq(len, 10);
+    cr_assert_eq(d[9], 0xAB);
+    cr_assert_eq(CALL(file_close, fd), 0);
+}
+
+Test(venv, mappings_are_fixed_and_shared)
+{
+    int fd = CALL(file_open, "f", 1, 0600);
+    cr_assert_eq(CALL(file_resize, fd, 64), 0);
+    uint8_t *a = CALL(map, fd, 64);
+    uint8_t *b = CALL(map, fd, 32);
+    cr_assert_not_null(a);
+    cr_assert_eq(a, b, "one buffer per file");
+    cr_assert_null(CALL(map, fd, 65));
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_null(CALL(map, fd, 0));
+    cr_assert_eq(CALL(file_close, fd), 0, "the mapping outlives the descriptor");
+    a[3] = 7;
+    cr_assert_eq(venv_file_data(v, "f", NULL)[3], 7);
+    cr_assert_eq(venv_mapping_count(v, 0), 2);
+    cr_assert_eq(CALL(unmap, a, 48), -1, "unmap needs the mapped size");
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(CALL(unmap, b, 32), 0);
+    cr_assert_eq(CALL(unmap, a, 64), 0);
+    cr_assert_eq(CALL(unmap, a, 64), -1);
+    cr_assert_eq(venv_mapping_count(v, 0), 0);
+}
+
+Test(venv, removed_file_lives_while_mapped)
+{
+    int fd = CALL(file_open, "f", 1, 0600);
+    cr_assert_eq(CALL(file_resize, fd, 16), 0);
+    uint8_t *m = CALL(map, fd, 16);
+    cr_assert_eq(CALL(file_close, fd), 0);
+    cr_assert_eq(CALL(remove, "f"), 0);
+    cr_assert_null(venv_file_data(v, "f", NULL));
+    cr_assert_eq(CALL(remove, "f"), -1);
+    cr_assert_eq(errno, ENOENT);
+    m[15] = 1; /* still valid memory (ASan would complain otherwise) */
+    cr_assert_eq(CALL(unmap, m, 16), 0);
+}
+
+Test(venv, rename_replaces_atomically)
+{
+    cr_assert_eq(venv_file_write(v, "a", "new", 3), 0);
+    cr_assert_eq(venv_file_write(v, "b", "old!", 4), 0);
+    int fd = CALL(file_open, "b", 0, 0);
+    uint8_t *old = CALL(map, fd, 4);
+    cr_assert_eq(CALL(rename, "a", "b"), 0);
+    size_t len;
+    const uint8_t *d = venv_file_data(v, "b", &len);
+    cr_assert_eq(len, 3);
+    cr_assert_eq(memcmp(d, "new", 3), 0);
+    cr_assert_null(venv_file_data(v, "a", NULL));
+    cr_assert_eq(memcmp(old, "old!", 4), 0, "the replaced inode stays for its mapping");
+    cr_assert_eq(CALL(unmap, old, 4), 0);
+    cr_assert_eq(CALL(file_close, fd), 0);
+    cr_assert_eq(CALL(rename, "missing", "c"), -1);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(CALL(rename, "b", "nodir/c"), -1);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(CALL(mkdir, "d", 0700), 0);
+    cr_assert_eq(CALL(rename, "b", "d"), -1);
+    cr_assert_eq(errno, EISDIR);
+    cr_assert_eq(CALL(rename, "b", "b"), 0);
+}
+
+Test(venv, rename_directory_moves_its_entries)
+{
+    cr_assert_eq(CALL(mkdir, "d", 0700), 0);
+    cr_assert_eq(CALL(mkdir, "d/s", 0700), 0);
+    cr_assert_eq(venv_file_write(v, "d/s/f", "x", 1), 0);
+    cr_assert_eq(CALL(mkdir, "e", 0700), 0);
+    cr_assert_eq(CALL(rename, "d", "d/s/t"), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(CALL(rename, "d", "e"), 0, "onto an empty directory");
+    cr_assert_not_null(venv_file_data(v, "e/s/f", NULL));
+    cr_assert_null(venv_file_data(v, "d/s/f", NULL));
+    cr_assert_eq(CALL(mkdir, "g", 0700), 0);
+    cr_assert_eq(CALL(rename, "g", "e"), -1);
+    cr_assert_eq(errno, ENOTEMPTY);
+}
+
+typedef struct listing {
+    char names[16][32];
+    int n;
+} listing;
+
+static void collect(void *user, const char *path, bool is_dir, size_t size)
+{
+    listing *l = user;
+    (void)size;
+    snprintf(l->names[l->n++], 32, "%s%s", path, is_dir ? "/" : "");
+}
+
+Test(venv, list_in_creation_order)
+{
+    cr_assert_eq(CALL(mkdir, "d", 0700), 0);
+    cr_assert_eq(venv_file_write(v, "d/b", "", 0), 0);
+    cr_assert_eq(venv_file_write(v, "d/a", "1", 1), 0);
+    listing l = {.n = 0};
+    venv_list(v, collect, &l);
+    cr_assert_eq(l.n, 3);
+    cr_assert_str_eq(l.names[0], "d/");
+    cr_assert_str_eq(l.names[1], "d/b");
+    cr_assert_str_eq(l.names[2], "d/a");
+    size_t len = 9;
+    cr_assert_not_null(venv_file_data(v, "d/b", &len), "an empty file has data");
+    cr_assert_eq(len, 0);
+}
+
+/* --------------------------------------------------------------- sockets */
+
+/* A connected pair: listener of owner 1 on "10.0.0.1":port, client of owner 2. */
+typedef struct pair {
+    int lfd, cfd, sfd;
+} pair;
+
+static pair make_pair(uint16_t port)
+{
+    pair p;
+    venv_set_owner(v, 1);
+    p.lfd = CALL(listen, "10.0.0.1", port, 4);
+    cr_assert_geq(p.lfd, 0);
+    venv_set_owner(v, 2);
+    p.cfd = CALL(connect, "10.0.0.1", (uint16_t)(port ? port : 5000));
+    cr_assert_geq(p.cfd, 0);
+    cr_assert_eq(CALL(connect_result, p.cfd), 0);
+    venv_set_owner(v, 1);
+    p.sfd = CALL(accept, p.lfd);
+    cr_assert_geq(p.sfd, 0);
+    return p;
+}
+
+Test(venv, listen_ports)
+{
+    int a = CALL(listen, "0.0.0.0", 0, 1);
+    int b = CALL(listen, "::", 0, 1);
+    cr_assert_eq(CALL(local_port, a), 5000);
+    cr_assert_eq(CALL(local_port, b), 5001);
+    cr_assert_eq(CALL(listen, "127.0.0.1", 5001, 1), -1);
+    cr_assert_eq(errno, EADDRINUSE);
+    cr_assert_eq(CALL(listen, "localhost", 7000, 1), -1, "numeric addresses only");
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(CALL(accept, a), -1);
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(CALL(wait_io, a, 0, 1000), 0);
+    cr_assert_eq(CALL(sock_close, a), 0);
+    cr_assert_eq(CALL(listen, "127.0.0.1", 0, 1), a, "lowest free handle, lowest free port");
+    cr_assert_eq(CALL(local_port, a), 5000);
+}
+
+Test(venv, connect_accept_and_streams)
+{
+    pair p = make_pair(7000);
+    cr_assert_eq(CALL(set_nodelay, p.sfd, 1), 0);
+    /* capacity 64: a 100-byte send is short, then EAGAIN */
+    uint8_t out[100], in[100];
+    for (int i = 0; i < 100; i++)
+        out[i] = (uint8_t)i;
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(wait_io, p.cfd, 1, 0), 1);
+    cr_assert_eq(CALL(send, p.cfd, out, 100), 64);
+    cr_assert_eq(CALL(send, p.cfd, out + 64, 36), -1);
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(CALL(wait_io, p.cfd, 1, 0), 0);
+    cr_assert_eq(venv_sock_pending(v, p.sfd), 64);
+    venv_set_owner(v, 1);
+    cr_assert_eq(CALL(wait_io, p.sfd, 0, 0), 1);
+    cr_assert_eq(CALL(recv, p.sfd, in, 10), 10);
+    cr_assert_eq(CALL(recv, p.sfd, in + 10, 100), 54);
+    cr_assert_eq(CALL(recv, p.sfd, in, 100), -1);
+    cr_assert_eq(errno, EAGAIN);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(send, p.cfd, out + 64, 36), 36, "the ring wraps around");
+    venv_set_owner(v, 1);
+    cr_assert_eq(CALL(recv, p.sfd, in + 64, 100), 36);
+    cr_assert_eq(memcmp(in, out, 100), 0);
+    /* the other direction, then a normal close: data first, then EOF */
+    cr_assert_eq(CALL(send, p.sfd, "hi", 2), 2);
+    cr_assert_eq(CALL(sock_close, p.sfd), 0);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(recv, p.cfd, in, 100), 2);
+    cr_assert_eq(CALL(recv, p.cfd, in, 100), 0, "EOF");
+    cr_assert_eq(CALL(send, p.cfd, "x", 1), -1);
+    cr_assert_eq(errno, EPIPE);
+    cr_assert_eq(CALL(sock_close, p.cfd), 0);
+}
+
+Test(venv, reset_then_close_gives_econnreset)
+{
+    pair p = make_pair(7000);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(send, p.cfd, "abc", 3), 3);
+    venv_set_owner(v, 1);
+    cr_assert_eq(CALL(send, p.sfd, "unread", 6), 6);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(sock_reset, p.cfd), 0);
+    cr_assert_eq(CALL(sock_close, p.cfd), 0);
+    venv_set_owner(v, 1);
+    uint8_t b[8];
+    cr_assert_eq(CALL(recv, p.sfd, b, 8), -1, "a reset discards what was not read");
+    cr_assert_eq(errno, ECONNRESET);
+    cr_assert_eq(CALL(send, p.sfd, "x", 1), -1);
+    cr_assert_eq(errno, ECONNRESET);
+    cr_assert_eq(CALL(wait_io, p.sfd, 0, 0), 1);
+    cr_assert_eq(CALL(sock_close, p.sfd), 0);
+}
+
+Test(venv, refused_and_backlog)
+{
+    venv_set_owner(v, 2);
+    int c = CALL(connect, "10.0.0.1", 7000);
+    cr_assert_geq(c, 0);
+    cr_assert_eq(CALL(connect_result, c), ECONNREFUSED, "nobody listens");
+    cr_assert_eq(CALL(send, c, "x", 1), -1);
+    cr_assert_eq(errno, ENOTCONN);
+    cr_assert_eq(CALL(sock_close, c), 0);
+    venv_set_owner(v, 1);
+    int l = CALL(listen, "10.0.0.1", 7000, 2);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(connect_result, CALL(connect, "10.0.0.2", 7000)), ECONNREFUSED, "other host");
+    int a = CALL(connect, "10.0.0.1", 7000), b = CALL(connect, "10.0.0.1", 7000);
+    int d = CALL(connect, "10.0.0.1", 7000);
+    cr_assert_eq(CALL(connect_result, a), 0);
+    cr_assert_eq(CALL(connect_result, b), 0);
+    cr_assert_eq(CALL(connect_result, d), ECONNREFUSED, "backlog of 2 is full");
+    cr_assert_eq(CALL(send, a, "early", 5), 5, "data may come before accept");
+    cr_assert_eq(CALL(sock_close, a), 0);
+    venv_set_owner(v, 1);
+    int s = CALL(accept, l);
+    cr_assert_geq(s, 0);
+    uint8_t buf[8];
+    cr_assert_eq(CALL(recv, s, buf, 8), 5);
+    cr_assert_eq(CALL(recv, s, buf, 8), 0);
+    /* closing the listener resets what it never accepted */
+    cr_assert_eq(CALL(sock_close, l), 0);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(recv, b, buf, 8), -1);
+    cr_assert_eq(errno, ECONNRESET);
+}
+
+Test(venv, held_connects)
+{
+    venv_set_owner(v, 1);
+    int l = CALL(listen, "10.0.0.1", 7000, 4);
+    venv_hold_connects(v, true);
+    venv_set_owner(v, 2);
+    int a = CALL(connect, "10.0.0.1", 7000);
+    int b = CALL(connect, "10.0.0.1", 7001);
+    cr_assert_eq(CALL(connect_result, a), EINPROGRESS);
+    cr_assert_eq(CALL(wait_io, a, 1, 0), 0);
+    uint8_t x;
+    cr_assert_eq(CALL(recv, a, &x, 1), -1);
+    cr_assert_eq(errno, EAGAIN);
+    venv_set_owner(v, 1);
+    cr_assert_eq(CALL(accept, l), -1);
+    cr_assert_eq(venv_release_connects(v), 2);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(connect_result, a), 0);
+    cr_assert_eq(CALL(connect_result, b), ECONNREFUSED);
+    venv_set_owner(v, 1);
+    cr_assert_geq(CALL(accept, l), 0);
+}
+
+Test(venv, owners_are_isolated)
+{
+    pair p = make_pair(7000);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(send, p.sfd, "x", 1), -1, "owner 2 may not use owner 1's socket");
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(CALL(sock_close, p.lfd), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(venv_handle_count(v, 1), 2);
+    cr_assert_eq(venv_handle_count(v, 2), 1);
+}
+
+Test(venv, kill_resets_sockets_and_keeps_files)
+{
+    venv_set_owner(v, 1);
+    cr_assert_eq(CALL(mkdir, "srv", 0700), 0);
+    int fd = CALL(file_open, "srv/q", 1, 0600);
+    cr_assert_eq(CALL(file_resize, fd, 32), 0);
+    uint8_t *m = CALL(map, fd, 32);
+    m[0] = 42;
+    pair p = make_pair(7000);
+    venv_kill(v, 1);
+    cr_assert_eq(venv_handle_count(v, 1), 0);
+    cr_assert_eq(venv_mapping_count(v, 1), 1, "mappings stay");
+    cr_assert_eq(venv_file_data(v, "srv/q", NULL)[0], 42, "files stay");
+    venv_set_owner(v, 2);
+    uint8_t b[4];
+    cr_assert_eq(CALL(recv, p.cfd, b, 4), -1);
+    cr_assert_eq(errno, ECONNRESET);
+    cr_assert_eq(CALL(connect_result, CALL(connect, "10.0.0.1", 7000)), ECONNREFUSED,
+                 "the listener died too");
+    /* the dead process's leftovers fail harmlessly */
+    venv_set_owner(v, 1);
+    cr_assert_eq(CALL(sock_close, p.sfd), -1);
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(CALL(unmap, m, 32), 0);
+    /* a restart under a new owner listens again */
+    venv_set_owner(v, 3);
+    cr_assert_geq(CALL(listen, "10.0.0.1", 7000, 4), 0);
+}
+
+Test(venv, break_resets_both_ends)
+{
+    pair p = make_pair(7000);
+    venv_set_owner(v, 2);
+    cr_assert_eq(CALL(send, p.cfd, "abc", 3), 3);
+    venv_break(v, 2);
+    uint8_t b[4];
+    cr_assert_eq(CALL(recv, p.cfd, b, 4), -1);
+    cr_assert_eq(errno, ECONNRESET);
+    venv_set_owner(v, 1);
+    cr_assert_eq(CALL(recv, p.sfd, b, 4), -1);
+    cr_assert_eq(errno, ECONNRESET);
+    cr_assert_eq(venv_handle_count(v, 1), 2, "handles stay open until closed");
+}
+
+/* The same calls give the same handles, ports and bytes. */
+static uint64_t script(void)
+{
+    venv_options o = {.stream_capacity = 10};
+    venv *w = venv_create(&o);
+    const tcpshm_env *e = venv_env(w);
+    uint64_t h = 1469598103934665603ull;
+    int l = e->listen(w, "127.0.0.1", 0, 3);
+    for (int i = 0; i < 3; i++) {
+        int c = e->connect(w, "127.0.0.1", (uint16_t)e->local_port(w, l));
+        int s = e->accept(w, l);
+        ssize_t n = e->send(w, c, "0123456789abcdef", 16);
+        uint32_t x = (uint32_t)(c * 131 + s * 7 + (int)n + e->local_port(w, c));
+        h = (h ^ x) * 1099511628211u;
+        if (i == 1)
+            e->sock_close(w, s);
+    }
+    venv_destroy(w);
+    return h;
+}
+
+Test(venv, deterministic) { cr_assert_eq(script(), script()); }
+
+/* -------------------------------------------------------- the real core */
+
+Test(venv, persistent_queue_survives_a_kill)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    venv_set_owner(v, 1);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, E, "dir", "a", "b", &qc, &err), 0, "%s", err.text);
+    for (int i = 0; i < 5; i++) {
+        tcpshm_msg_header *m = tcpshm_ptcp_queue_alloc(&q, 10);
+        cr_assert_not_null(m);
+        m->msg_type = 9;
+        cr_assert_eq(tcpshm_ptcp_queue_push(&q, NULL), 0);
+    }
+    tcpshm_ptcp_queue_popped(&q);
+    venv_kill(v, 1); /* no close: the process is gone */
+    cr_assert_eq(venv_file_mode(v, "dir/a_b.ptcp"), 0600);
+    cr_assert_null(venv_file_data(v, "dir/a_b.ptcp.tmp", NULL), "the temporary was renamed");
+    venv_set_owner(v, 2);
+    tcpshm_ptcp_queue r;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&r, E, "dir", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&r), 5);
+    cr_assert_eq(tcpshm_ptcp_queue_my_ack(&r), 1);
+    tcpshm_ptcp_queue_close(&r);
+    cr_assert_eq(venv_mapping_count(v, 2), 0);
+    venv_set_owner(v, 1);
+    tcpshm_ptcp_queue_close(&q); /* the dead incarnation's mapping */
+    cr_assert_eq(venv_mapping_count(v, 1), 0);
+}
+
+typedef struct app {
+    int logons, msgs, disconnects;
+    uint32_t last_body;
+} app;
+
+static void srv_logon(void *u, tcpshm_conn *c, uint32_t grp)
+{
+    (void)c, (void)grp;
+    ((app *)u)->logons++;
+}
+static void srv_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    app *a = u;
+    memcpy(&a->last_body, m + 1, 4);
+    a->msgs++;
+    tcpshm_conn_pop(c);
+}
+static void srv_disc(void *u, tcpshm_conn *c, const char *reason, int e)
+{
+    (void)c, (void)reason, (void)e;
+    ((app *)u)->disconnects++;
+}
+static void cl_ok(void *u, tcpshm_conn *c, const tcpshm_login_rsp *r)
+{
+    (void)c, (void)r;
+    ((app *)u)->logons++;
+}
+
+static void poll_all(tcpshm_server *s, tcpshm_client *cl, int64_t now)
+{
+    venv_set_owner(v, 1);
+    tcpshm_server_poll_ctl(s, now);
+    tcpshm_server_poll_tcp(s, now, 0);
+    venv_set_owner(v, 2);
+    tcpshm_client_poll_tcp(cl, now);
+}
+
+Test(venv, server_and_client_log_in_and_recover_from_a_kill)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.queue_size = 4096;
+    cfg.recv_buf_size = 1024;
+    cfg.max_msg_size = 256;
+    cfg.tcp_conns_per_group = 2;
+    app sa = {0}, ca = {0};
+    tcpshm_server_callbacks scb = {.user = &sa, .on_logon = srv_logon, .on_msg = srv_msg,
+                                   .on_disconnect = srv_disc};
+    tcpshm_client_callbacks ccb = {.user = &ca, .on_login_success = cl_ok};
+    tcpshm_error err = {0};
+    tcpshm_server *s;
+    tcpshm_client *cl;
+    venv_set_owner(v, 1);
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, E, "server", "srv", &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), 0, "%s", err.text);
+    venv_set_owner(v, 2);
+    cr_assert_eq(tcpshm_client_create(&cl, &cfg, E, "client", "cli", &ccb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, false, NULL, 0, &err), 0, "%s", err.text);
+    int64_t now = 0;
+    for (int i = 0; i < 10 && tcpshm_client_get_state(cl) != TCPSHM_CLIENT_LOGGED_IN; i++)
+        poll_all(s, cl, now += 1000);
+    cr_assert_eq(tcpshm_client_get_state(cl), TCPSHM_CLIENT_LOGGED_IN);
+    cr_assert_eq(sa.logons, 1);
+    cr_assert_str_eq(tcpshm_client_last_server(cl), "server");
+    /* 20 messages of 100 bytes through 64-byte streams: short sends throughout */
+    tcpshm_conn *c = tcpshm_client_conn(cl);
+    for (uint32_t i = 0; i < 20; i++) {
+        tcpshm_msg_header *m = tcpshm_conn_alloc(c, 92);
+        cr_assert_not_null(m);
+        m->msg_type = 5;
+        memcpy(m + 1, &i, 4);
+        cr_assert_eq(tcpshm_conn_push(c), 0);
+        poll_all(s, cl, now += 1000);
+    }
+    for (int i = 0; i < 40 && sa.msgs < 20; i++)
+        poll_all(s, cl, now += 1000);
+    cr_assert_eq(sa.msgs, 20);
+    cr_assert_eq(sa.last_body, 19);
+    /* kill the client (no destroy), restart it over the same files */
+    venv_kill(v, 2);
+    for (int i = 0; i < 3; i++)
+        poll_all(s, cl, now += 1000);
+    cr_assert_eq(sa.disconnects, 1);
+    venv_set_owner(v, 2);
+    tcpshm_client_destroy(cl); /* only frees memory: its handles are gone */
+    venv_set_owner(v, 3);
+    cr_assert_eq(tcpshm_client_create(&cl, &cfg, E, "client", "cli", &ccb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, false, NULL, now, &err), 0, "%s", err.text);
+    cr_assert_str_eq(tcpshm_client_last_server(cl), "server");
+    for (int i = 0; i < 10 && tcpshm_client_get_state(cl) != TCPSHM_CLIENT_LOGGED_IN; i++) {
+        venv_set_owner(v, 1);
+        tcpshm_server_poll_ctl(s, now);
+        tcpshm_server_poll_tcp(s, now, 0);
+        venv_set_owner(v, 3);
+        tcpshm_client_poll_tcp(cl, now += 1000);
+    }
+    cr_assert_eq(tcpshm_client_get_state(cl), TCPSHM_CLIENT_LOGGED_IN);
+    cr_assert_eq(sa.logons, 2);
+    cr_assert_eq(tcpshm_conn_my_ack(tcpshm_server_find_conn(s, "client")), 20);
+    cr_assert_eq(tcpshm_conn_seq_end(tcpshm_client_conn(cl)), 20, "the client's stream goes on");
+    tcpshm_client_destroy(cl);
+    venv_set_owner(v, 1);
+    tcpshm_server_destroy(s);
+    cr_assert_eq(venv_handle_count(v, 1) + venv_handle_count(v, 3), 0);
+    cr_assert_eq(venv_mapping_count(v, 1) + venv_mapping_count(v, 3), 0);
+}
