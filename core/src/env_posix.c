@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,30 +26,30 @@
 
 /* ---- files and directories ---- */
 
-static int posix_file_open(void *ctx, const char *path, int create, unsigned mode)
+/* Opens a file or an shm segment read-write (created exclusively when asked),
+ * retrying on EINTR: the two differ only in the call. */
+static int open_rdwr(const char *path, int create, unsigned mode, bool shm)
 {
-    (void)ctx;
     int flags = O_RDWR | O_CLOEXEC;
     if (create)
         flags |= O_CREAT | O_EXCL;
     int fd;
     do
-        fd = open(path, flags, (mode_t)mode);
+        fd = shm ? shm_open(path, flags, (mode_t)mode) : open(path, flags, (mode_t)mode);
     while (fd < 0 && errno == EINTR);
     return fd;
+}
+
+static int posix_file_open(void *ctx, const char *path, int create, unsigned mode)
+{
+    (void)ctx;
+    return open_rdwr(path, create, mode, false);
 }
 
 static int posix_shm_open(void *ctx, const char *name, int create, unsigned mode)
 {
     (void)ctx;
-    int flags = O_RDWR | O_CLOEXEC;
-    if (create)
-        flags |= O_CREAT | O_EXCL;
-    int fd;
-    do
-        fd = shm_open(name, flags, (mode_t)mode);
-    while (fd < 0 && errno == EINTR);
-    return fd;
+    return open_rdwr(name, create, mode, true);
 }
 
 static int posix_shm_unlink(void *ctx, const char *name)
