@@ -200,6 +200,14 @@ static uint32_t free_bytes(const tcpshm_shm_queue *q)
     return (q->seen_rpos + q->cap - q->wpos) % q->cap; /* 0 when full */
 }
 
+/* A message needs its slot, the unused tail before a wrap, and 8 more bytes
+ * for the zero word that ends the queue (see push): so the queue is never
+ * filled up to the consumer's slot word. */
+static uint32_t bytes_needed(uint32_t wpos, uint32_t len, uint32_t cap, bool wrap)
+{
+    return (wrap ? cap - wpos + len : len) + TCPSHM_SHM_SLOT_OVERHEAD;
+}
+
 tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_size)
 {
     q->alloc_len = 0;
@@ -208,7 +216,7 @@ tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_siz
         return NULL;
     uint32_t len = TCPSHM_SHM_SLOT_OVERHEAD + tcpshm_padded_size(size);
     bool wrap = q->wpos + len > q->cap;
-    uint32_t need = wrap ? q->cap - q->wpos + len : len;
+    uint32_t need = bytes_needed(q->wpos, len, q->cap, wrap);
     if (free_bytes(q) < need) {
         /* looks full: only now read the consumer's line */
         uint64_t rs = load(&q->seg->rstate);
@@ -236,12 +244,17 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
     if (h->msg_type == TCPSHM_MSG_HEARTBEAT)
         return TCPSHM_E_ARG;
     h->size = (uint16_t)q->alloc_size; /* ours, whatever the caller did to it */
+    uint32_t next = (q->alloc_pos + q->alloc_len) % q->cap;
+    /* The consumer polls the word at `next` once this message is popped.
+     * Until the next push it holds stale bytes of older messages, which can
+     * by chance look like a slot with the expected seq: zero it first. */
+    __atomic_store_n(slot_word(q, next), 0, __ATOMIC_RELAXED);
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/push_before_publish");
     store(slot_word(q, q->alloc_pos), pack(q->wcount, q->alloc_len));
     if (q->alloc_wrap) /* after the message, so a reader never finds an empty slot behind it */
         store(slot_word(q, q->wpos), pack(q->wcount, WRAP_MARK));
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/push_after_publish");
-    q->wpos = (q->alloc_pos + q->alloc_len) % q->cap;
+    q->wpos = next;
     q->wcount++;
     store(&q->seg->wstate, pack(q->wcount, q->wpos));
     q->alloc_len = 0;

@@ -15,7 +15,10 @@
  *
  * Crash safety: each side's position (count << 32 | offset) is one 64-bit
  * word written with one store after each push or pop; a slot is visible
- * only once its word carries the expected seq. A producer killed after
+ * only once its word carries the expected seq. Before publishing a slot
+ * the producer zeroes the word after it (the queue keeps 8 bytes free for
+ * it), so the word the consumer polls next never holds stale bytes that
+ * could pass for the next slot. A producer killed after
  * publishing but before recording finds the published slot again at open.
  * So a kill of either side at any instruction loses, duplicates or tears
  * nothing. A message that does not fit before the end leaves a wrap marker
