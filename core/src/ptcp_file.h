@@ -1,0 +1,40 @@
+/* The layout of a persistent queue file <dir>/<local>_<remote>.ptcp: shared
+ * by ptcp_queue.c (which owns it) and ptcp_inspect.c (which reads it). */
+#ifndef TCPSHM_PTCP_FILE_H
+#define TCPSHM_PTCP_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcpshm/ptcp_queue.h"
+
+#define PTCP_MAGIC "TSHMPTCP"
+#define PTCP_VERSION 1u
+#define PTCP_ENDIAN_MARK 0x01020304u
+#define PTCP_NAME_FIELD 64u
+#define PTCP_HEADER_SIZE 256u
+
+/* The file header, in the host's byte order (the file never leaves the host;
+ * endian_mark rejects one that did). Message bytes follow at
+ * PTCP_HEADER_SIZE, headers encoded in the wire byte order. */
+struct tcpshm_ptcp_file {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t endian_mark;
+    uint32_t wire_little; /* 1 little-endian, 0 big-endian */
+    uint32_t capacity;
+    uint32_t reserved0;
+    char local[PTCP_NAME_FIELD];
+    char remote[PTCP_NAME_FIELD];
+    uint32_t active; /* which slot is current: written last, with release order */
+    uint32_t reserved1[7];
+    tcpshm_ptcp_state slot[2];
+};
+
+_Static_assert(sizeof(tcpshm_ptcp_state) == 32, "record slot is 32 bytes");
+_Static_assert(offsetof(struct tcpshm_ptcp_file, active) == 160, "selector offset");
+_Static_assert(offsetof(struct tcpshm_ptcp_file, slot) == 192, "slots offset");
+_Static_assert(sizeof(struct tcpshm_ptcp_file) == PTCP_HEADER_SIZE, "header size");
+
+#endif
