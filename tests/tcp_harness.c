@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tcp_harness.h"
@@ -64,8 +65,9 @@ static int srv_new_conn(void *user, const tcpshm_login *login, uint8_t *rsp_ud, 
             *reject = h->reject_text;
         return h->reject_group;
     }
-    if (h->route_by_len)
-        return (int)(strlen(login->client_name) % h->cfg.tcp_groups);
+    uint32_t groups = login->use_shm ? h->cfg.shm_groups : h->cfg.tcp_groups;
+    if (h->route_by_len && groups)
+        return (int)(strlen(login->client_name) % groups);
     return 0;
 }
 
@@ -88,6 +90,7 @@ static void srv_file_error(void *user, const char *client, const tcpshm_error *e
     (void)client;
     h->srv_side.file_errors++;
     note(&h->srv_side, err->text);
+    snprintf(h->srv_side.last_file_error, sizeof h->srv_side.last_file_error, "%s", err->text);
 }
 
 static void srv_login_rejected(void *user, const char *client, const char *reason)
@@ -211,6 +214,8 @@ void th_init(th *h)
     h->cfg.connection_timeout = 1000 * 1000000LL;
     h->cfg.new_conn_timeout = 1000 * 1000000LL;
     h->cfg.tcp_conns_per_group = 4;
+    h->cfg.shm_conns_per_group = 4;
+    h->cfg.shm_queue_size = 16 * 1024;
     h->now = 1000000000LL;
     h->client_consume = true;
 }
@@ -218,6 +223,11 @@ void th_init(th *h)
 void th_start_server(th *h, const char *name)
 {
     snprintf(h->server_name, sizeof h->server_name, "%s", name);
+    bool known = false;
+    for (uint32_t i = 0; i < h->nserver_names; i++)
+        known = known || strcmp(h->server_names[i], name) == 0;
+    if (!known && h->nserver_names < 4)
+        snprintf(h->server_names[h->nserver_names++], sizeof h->server_names[0], "%s", name);
     tcpshm_server_callbacks cb = {
         .user = h, .on_system_error = srv_system_error, .on_new_connection = srv_new_conn,
         .on_client_file_error = srv_file_error, .on_login_rejected = srv_login_rejected,
@@ -274,7 +284,7 @@ void th_recreate_client(th *h, uint32_t i) { create_client(h, i); }
 void th_login(th *h, uint32_t i)
 {
     tcpshm_error err = {0};
-    cr_assert_eq(tcpshm_client_login(h->clients[i].cl, "127.0.0.1", h->port, false, NULL, h->now, &err), 0,
+    cr_assert_eq(tcpshm_client_login(h->clients[i].cl, "127.0.0.1", h->port, h->use_shm, NULL, h->now, &err), 0,
                  "login: %s", err.text);
 }
 
@@ -286,10 +296,14 @@ void th_poll(th *h, int64_t step_ns)
         tcpshm_server_poll_ctl(h->srv, h->now);
         for (uint32_t g = 0; g < h->cfg.tcp_groups; g++)
             tcpshm_server_poll_tcp(h->srv, h->now, g);
+        for (uint32_t g = 0; g < h->cfg.shm_groups; g++)
+            tcpshm_server_poll_shm(h->srv, h->now, g);
     }
     for (uint32_t i = 0; i < h->nclients; i++)
-        if (h->clients[i].cl && !h->clients[i].paused)
+        if (h->clients[i].cl && !h->clients[i].paused) {
             tcpshm_client_poll_tcp(h->clients[i].cl, h->now);
+            tcpshm_client_poll_shm(h->clients[i].cl);
+        }
 }
 
 bool th_pump_until(th *h, bool (*cond)(th *h, void *arg), void *arg, int max_rounds)
@@ -316,6 +330,14 @@ void th_fini(th *h)
             tcpshm_client_destroy(h->clients[i].cl);
     if (h->srv)
         tcpshm_server_destroy(h->srv);
+    for (uint32_t i = 0; i < h->nclients; i++)
+        for (uint32_t k = 0; k < h->nserver_names; k++) {
+            char seg[160];
+            snprintf(seg, sizeof seg, "/tcpshm_%s_%s", h->clients[i].name, h->server_names[k]);
+            shm_unlink(seg);
+            snprintf(seg, sizeof seg, "/tcpshm_%s_%s", h->server_names[k], h->clients[i].name);
+            shm_unlink(seg);
+        }
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
     cr_assert_eq(system(cmd), 0);

@@ -1,5 +1,6 @@
-/* A loopback test bed for the TCP framework: one server (port chosen by the
- * kernel) and up to TH_MAX_CLIENTS clients in one thread, a virtual clock
+/* A loopback test bed for the TCP framework (and SHM, with use_shm): one
+ * server (port chosen by the kernel) and up to TH_MAX_CLIENTS clients in one
+ * thread, a virtual clock
  * the tests advance, and a record of every callback. Messages carry a
  * sequence number and a body derived from it, so receivers can check order
  * and content. */
@@ -19,6 +20,7 @@
 typedef struct th_side {
     uint32_t logons, disconnects, rejects, mismatches, system_errors, file_errors;
     char last_reason[300];   /* last disconnect / reject / error text */
+    char last_file_error[300]; /* server: the last on_client_file_error text */
     tcpshm_seq_mismatch last_mismatch;
     uint32_t next_expected;  /* next sequence number expected in received messages */
     uint32_t received;       /* messages popped */
@@ -43,6 +45,9 @@ typedef struct th {
     bool use_fixed_group;
     const char *reject_text;
     bool route_by_len;       /* group = strlen(name) % tcp_groups */
+    bool use_shm;            /* clients log in with use_shm (th_poll also polls SHM) */
+    char server_names[4][64]; /* every name the server had, to unlink SHM segments */
+    uint32_t nserver_names;
     struct th_client {
         tcpshm_client *cl;
         char name[64];
@@ -65,7 +70,8 @@ void th_destroy_client(th *h, uint32_t i);
 void th_recreate_client(th *h, uint32_t i);
 /* Starts a login of client i to the server. */
 void th_login(th *h, uint32_t i);
-/* One round: poll_ctl, every group, every client; the clock advances by step_ns. */
+/* One round: poll_ctl, every group (TCP and SHM), every client (poll_tcp,
+ * and poll_shm when use_shm); the clock advances by step_ns. */
 void th_poll(th *h, int64_t step_ns);
 /* Polls (sleeping 50 us between rounds) until cond(h, arg) or max_rounds. */
 bool th_pump_until(th *h, bool (*cond)(th *h, void *arg), void *arg, int max_rounds);

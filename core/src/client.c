@@ -1,5 +1,13 @@
 /* The client: a login state machine (connect, send the login, read the
- * response) driven by poll_tcp, then the connection itself. */
+ * response) driven by poll_tcp, then the connection itself (TCP, or SHM
+ * with poll_shm delivering, possibly from another thread).
+ *
+ * SHM and threads: poll_shm reads the segments only while shm_live is set;
+ * poll_tcp clears it when the link drops, and only then may a later login
+ * swap the segments (a new server name). poll_shm raises shm_busy before it
+ * looks at shm_live (both seq_cst, as in Dekker's algorithm), so once
+ * poll_tcp sees shm_live clear and shm_busy clear, poll_shm is not using
+ * the segments and will not until shm_live is set again. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,12 +70,29 @@ void tcpshm_client_destroy(tcpshm_client *cl)
         return;
     tcpshm_conn_fail(&cl->conn, "Client stopped", 0);
     tcpshm_conn_close_queue(&cl->conn);
+    tcpshm_conn_close_shm(&cl->conn);
     tcpshm_mem_free(cl->rx_buf);
     tcpshm_mem_free(cl);
 }
 
 tcpshm_client_state tcpshm_client_get_state(const tcpshm_client *cl) { return cl->state; }
-tcpshm_conn *tcpshm_client_conn(tcpshm_client *cl) { return cl->conn.q_open ? &cl->conn : NULL; }
+tcpshm_conn *tcpshm_client_conn(tcpshm_client *cl) { return tcpshm_conn_has_state(&cl->conn) ? &cl->conn : NULL; }
+
+/* True while poll_shm may be looking at the segments (see the top). */
+static bool shm_in_use(const tcpshm_conn *c)
+{
+    return __atomic_load_n(&c->shm_live, __ATOMIC_SEQ_CST) || __atomic_load_n(&c->shm_busy, __ATOMIC_SEQ_CST);
+}
+
+/* Opens the pair's persistent state for the transport of this login. */
+static int open_state(tcpshm_client *cl, const char *server, tcpshm_error *err)
+{
+    if (!cl->conn.shm)
+        return tcpshm_conn_open_queue(&cl->conn, cl->dir, server, err);
+    if (cl->conn.shm_open && strcmp(cl->conn.remote, server) != 0 && shm_in_use(&cl->conn))
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "poll_shm is delivering; try again");
+    return tcpshm_conn_open_shm(&cl->conn, server, err);
+}
 const char *tcpshm_client_last_server(const tcpshm_client *cl) { return cl->last_server; }
 
 /* A login attempt ends without a logged-in connection. */
@@ -84,26 +109,21 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
 {
     if (cl->state != TCPSHM_CLIENT_IDLE)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "a login is already under way or done");
-    if (use_shm)
-        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0, "the shared-memory transport is not built yet");
     int rc = tcpshm_lastserver_read(cl->env, cl->dir, cl->name, cl->last_server, err);
     if (rc)
         return rc;
+    cl->conn.shm = use_shm;
     if (cl->last_server[0]) {
-        rc = tcpshm_conn_open_queue(&cl->conn, cl->dir, cl->last_server, err);
+        rc = open_state(cl, cl->last_server, err);
         if (rc)
             return rc;
     }
     tcpshm_login lg;
     memset(&lg, 0, sizeof lg);
-    if (cl->conn.q_open) {
-        lg.ack_seq = tcpshm_ptcp_queue_my_ack(&cl->conn.q);
-        lg.client_seq_start = tcpshm_ptcp_queue_seq_start(&cl->conn.q);
-        lg.client_seq_end = tcpshm_ptcp_queue_seq_end(&cl->conn.q);
-    }
+    tcpshm_conn_seq_state(&cl->conn, &lg.client_seq_start, &lg.client_seq_end, &lg.ack_seq);
     if (login_user_data)
         memcpy(lg.user_data, login_user_data, cl->cfg.login_user_data_size);
-    lg.use_shm = 0;
+    lg.use_shm = use_shm ? 1 : 0;
     memcpy(lg.client_name, cl->name, sizeof lg.client_name);
     memcpy(lg.last_server_name, cl->last_server, sizeof lg.last_server_name);
     uint8_t msg[TCPSHM_LOGIN_MAX_BYTES];
@@ -127,11 +147,14 @@ static void login_accepted(tcpshm_client *cl, const tcpshm_login_rsp *rsp)
     tcpshm_error err;
     if (strcmp(cl->last_server, rsp->server_name) != 0) {
         if (tcpshm_name_check(rsp->server_name, cl->cfg.name_size, "server name", &err) != 0 ||
-            tcpshm_conn_open_queue(c, cl->dir, rsp->server_name, &err) != 0) {
+            open_state(cl, rsp->server_name, &err) != 0) {
             attempt_failed(cl, err.text, err.sys_errno);
             return;
         }
-        tcpshm_ptcp_queue_reset(&c->q);
+        /* SHM: the server emptied the pair's segments before answering and
+         * may already be pushing into them, so the client must not. */
+        if (!c->shm)
+            tcpshm_ptcp_queue_reset(&c->q);
         TCPSHM_CRASH_SITE("tcpshm/crash/login/client_after_reset");
         if (tcpshm_lastserver_write(cl->env, cl->dir, cl->name, rsp->server_name, cl->cfg.file_mode,
                                     &err) != 0) {
@@ -140,22 +163,29 @@ static void login_accepted(tcpshm_client *cl, const tcpshm_login_rsp *rsp)
         }
         memcpy(cl->last_server, rsp->server_name, sizeof cl->last_server);
     }
-    tcpshm_ptcp_queue *q = &c->q;
-    uint32_t my_ack = tcpshm_ptcp_queue_my_ack(q);
-    if (!tcpshm_seq_ranges_consistent(tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q),
-                                      rsp->ack_seq, rsp->server_seq_start, rsp->server_seq_end,
-                                      my_ack)) {
-        tcpshm_seq_mismatch m = {tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q), my_ack,
-                                 rsp->server_seq_start, rsp->server_seq_end, rsp->ack_seq};
-        tcpshm_conn_fail(c, "Seq number mismatch", 0);
-        cl->state = TCPSHM_CLIENT_IDLE;
-        if (cl->cb.on_seq_mismatch)
-            cl->cb.on_seq_mismatch(cl->cb.user, c, &m);
-        return;
+    /* TCP: the ranges must agree, then resend what the server lacks. SHM:
+     * both sides see the same segments, which the server checked; the
+     * server may already be consuming, so our view here may be newer. */
+    if (!c->shm) {
+        tcpshm_ptcp_queue *q = &c->q;
+        uint32_t my_ack = tcpshm_ptcp_queue_my_ack(q);
+        if (!tcpshm_seq_ranges_consistent(tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q),
+                                          rsp->ack_seq, rsp->server_seq_start, rsp->server_seq_end,
+                                          my_ack)) {
+            tcpshm_seq_mismatch m = {tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q), my_ack,
+                                     rsp->server_seq_start, rsp->server_seq_end, rsp->ack_seq};
+            tcpshm_conn_fail(c, "Seq number mismatch", 0);
+            cl->state = TCPSHM_CLIENT_IDLE;
+            if (cl->cb.on_seq_mismatch)
+                cl->cb.on_seq_mismatch(cl->cb.user, c, &m);
+            return;
+        }
+        (void)tcpshm_ptcp_queue_rewind(q, rsp->ack_seq, NULL);
     }
-    (void)tcpshm_ptcp_queue_rewind(q, rsp->ack_seq, NULL);
     c->established = true;
     cl->state = TCPSHM_CLIENT_LOGGED_IN;
+    if (c->shm)
+        __atomic_store_n(&c->shm_live, 1, __ATOMIC_SEQ_CST);
     if (cl->cb.on_login_success)
         cl->cb.on_login_success(cl->cb.user, c, rsp);
     (void)tcpshm_conn_flush(c);
@@ -206,12 +236,8 @@ static void await_response(tcpshm_client *cl, int64_t now)
         return;
     }
     if (rsp.status == TCPSHM_LOGIN_SEQ_MISMATCH) {
-        uint32_t s0 = 0, s1 = 0, ack = 0;
-        if (c->q_open) {
-            s0 = tcpshm_ptcp_queue_seq_start(&c->q);
-            s1 = tcpshm_ptcp_queue_seq_end(&c->q);
-            ack = tcpshm_ptcp_queue_my_ack(&c->q);
-        }
+        uint32_t s0, s1, ack;
+        tcpshm_conn_seq_state(c, &s0, &s1, &ack);
         tcpshm_seq_mismatch m = {s0, s1, ack, rsp.server_seq_start, rsp.server_seq_end, rsp.ack_seq};
         tcpshm_conn_fail(c, "Seq number mismatch", 0);
         cl->state = TCPSHM_CLIENT_IDLE;
@@ -268,13 +294,23 @@ void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now)
         break;
     }
     bool up = tcpshm_conn_poll_io(c, now);
-    if (cl->cb.on_msg)
+    if (cl->cb.on_msg && !c->shm) /* SHM messages come through poll_shm */
         tcpshm_conn_deliver(c, deliver_cb, cl);
     if (!up) {
         cl->state = TCPSHM_CLIENT_IDLE;
+        __atomic_store_n(&c->shm_live, 0, __ATOMIC_SEQ_CST);
         if (cl->cb.on_disconnect)
             cl->cb.on_disconnect(cl->cb.user, c, c->close_reason, c->close_errno);
     }
+}
+
+void tcpshm_client_poll_shm(tcpshm_client *cl)
+{
+    tcpshm_conn *c = &cl->conn;
+    __atomic_store_n(&c->shm_busy, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&c->shm_live, __ATOMIC_SEQ_CST) && cl->cb.on_msg)
+        tcpshm_conn_deliver(c, deliver_cb, cl);
+    __atomic_store_n(&c->shm_busy, 0, __ATOMIC_RELEASE);
 }
 
 int tcpshm_client_connect(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,

@@ -23,6 +23,9 @@ void tcpshm_config_default(tcpshm_config *c)
         .accepts_per_poll = 4,
         .tcp_groups = 1,
         .tcp_conns_per_group = 16,
+        .shm_groups = 1,
+        .shm_conns_per_group = 16,
+        .shm_queue_size = 1u << 20,
         .file_mode = 0600,
     };
 }
@@ -61,6 +64,12 @@ int tcpshm_config_check(const tcpshm_config *c, tcpshm_error *err)
     RANGE(accepts_per_poll, 1, 65536);
     RANGE(tcp_groups, 1, 1024);
     RANGE(tcp_conns_per_group, 1, 65536);
+    RANGE(shm_groups, 0, 1024);
+    RANGE(shm_conns_per_group, 1, 65536);
+    RANGE(shm_queue_size, 2 * (c->max_msg_size + 8), 1u << 30);
+    if (c->shm_queue_size % 8)
+        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0, "config: shm_queue_size %u is not a multiple of 8",
+                           c->shm_queue_size);
     if (c->file_mode & ~0777u)
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0, "config: file_mode %o has bits beyond 0777",
                            c->file_mode);

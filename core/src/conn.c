@@ -1,5 +1,7 @@
-/* One connection over TCP: send (control bytes, then queued messages),
- * heartbeats, receive and parse, acknowledgements, timeouts, delivery. */
+/* One connection: over TCP, send (control bytes, then queued messages),
+ * heartbeats, receive and parse, acknowledgements, timeouts, delivery; over
+ * SHM, the same API on two shared-memory queues, with TCP for the login
+ * and heartbeats only. */
 #include <errno.h>
 #include <string.h>
 
@@ -21,6 +23,12 @@ void tcpshm_conn_init(tcpshm_conn *c, const tcpshm_config *cfg, const tcpshm_env
                                    cfg->little_endian, NULL);
 }
 
+static void set_remote(tcpshm_conn *c, const char *remote)
+{
+    memset(c->remote, 0, sizeof c->remote);
+    memcpy(c->remote, remote, strnlen(remote, TCPSHM_NAME_MAX));
+}
+
 int tcpshm_conn_open_queue(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err)
 {
     if (c->q_open && strcmp(c->remote, remote) == 0)
@@ -31,10 +39,71 @@ int tcpshm_conn_open_queue(tcpshm_conn *c, const char *dir, const char *remote, 
     int rc = tcpshm_ptcp_queue_open(&c->q, c->env, dir, c->local, remote, &qc, err);
     if (rc)
         return rc;
-    memset(c->remote, 0, sizeof c->remote);
-    memcpy(c->remote, remote, strnlen(remote, TCPSHM_NAME_MAX));
+    set_remote(c, remote);
     c->q_open = true;
     return 0;
+}
+
+int tcpshm_conn_open_shm(tcpshm_conn *c, const char *remote, tcpshm_error *err)
+{
+    c->shm = true;
+    if (c->shm_open && strcmp(c->remote, remote) == 0)
+        return 0;
+    tcpshm_conn_close_shm(c);
+    char out_name[2 * TCPSHM_NAME_MAX + 16], in_name[2 * TCPSHM_NAME_MAX + 16];
+    if (tcpshm_shm_queue_name(out_name, sizeof out_name, c->local, remote) != 0 ||
+        tcpshm_shm_queue_name(in_name, sizeof in_name, remote, c->local) != 0)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "shared-memory names too long");
+    const tcpshm_config *cfg = c->cfg;
+    int rc = tcpshm_shm_queue_open(&c->shm_out, c->env, out_name, cfg->shm_queue_size, cfg->max_msg_size,
+                                   true, true, cfg->file_mode, err);
+    if (rc)
+        return rc;
+    rc = tcpshm_shm_queue_open(&c->shm_in, c->env, in_name, cfg->shm_queue_size, cfg->max_msg_size, false,
+                               true, cfg->file_mode, err);
+    if (rc) {
+        tcpshm_shm_queue_close(&c->shm_out);
+        return rc;
+    }
+    set_remote(c, remote);
+    c->shm_open = true;
+    __atomic_store_n(&c->shm_failed, 0, __ATOMIC_RELAXED);
+    return 0;
+}
+
+void tcpshm_conn_close_shm(tcpshm_conn *c)
+{
+    if (c->shm_open) {
+        tcpshm_shm_queue_close(&c->shm_out);
+        tcpshm_shm_queue_close(&c->shm_in);
+    }
+    c->shm_open = false;
+}
+
+void tcpshm_conn_reset_shm(tcpshm_conn *c)
+{
+    if (!c->shm_open)
+        return;
+    tcpshm_shm_queue_reset(&c->shm_out);
+    tcpshm_shm_queue_reset(&c->shm_in);
+    __atomic_store_n(&c->shm_failed, 0, __ATOMIC_RELAXED);
+}
+
+bool tcpshm_conn_has_state(const tcpshm_conn *c) { return c->shm ? c->shm_open : c->q_open; }
+
+void tcpshm_conn_seq_state(const tcpshm_conn *c, uint32_t *start, uint32_t *end, uint32_t *ack)
+{
+    *start = *end = *ack = 0;
+    if (c->shm && c->shm_open) {
+        /* shared, so any thread may ask: counts published in the segments */
+        *start = tcpshm_shm_queue_consumer_count(&c->shm_out);
+        *end = tcpshm_shm_queue_pushed(&c->shm_out);
+        *ack = tcpshm_shm_queue_consumer_count(&c->shm_in);
+    } else if (!c->shm && c->q_open) {
+        *start = tcpshm_ptcp_queue_seq_start(&c->q);
+        *end = tcpshm_ptcp_queue_seq_end(&c->q);
+        *ack = tcpshm_ptcp_queue_my_ack(&c->q);
+    }
 }
 
 void tcpshm_conn_close_queue(tcpshm_conn *c)
@@ -51,7 +120,7 @@ void tcpshm_conn_attach(tcpshm_conn *c, int fd, int64_t now)
     c->ctrl_len = c->ctrl_sent = 0;
     c->now = c->last_send = c->last_recv = now;
     c->established = false;
-    c->close_requested = false;
+    __atomic_store_n(&c->close_requested, false, __ATOMIC_RELAXED);
     c->close_reason[0] = '\0';
     c->close_errno = 0;
     if (c->cfg->tcp_nodelay)
@@ -130,7 +199,9 @@ bool tcpshm_conn_flush(tcpshm_conn *c)
 static void send_heartbeat(tcpshm_conn *c)
 {
     uint8_t hb[TCPSHM_HEADER_SIZE];
-    tcpshm_msg_header h = {TCPSHM_HEADER_SIZE, TCPSHM_MSG_HEARTBEAT, tcpshm_ptcp_queue_my_ack(&c->q)};
+    uint32_t start, end, ack;
+    tcpshm_conn_seq_state(c, &start, &end, &ack);
+    tcpshm_msg_header h = {TCPSHM_HEADER_SIZE, TCPSHM_MSG_HEARTBEAT, ack};
     tcpshm_header_encode(&h, hb, c->cfg->little_endian);
     if (tcpshm_conn_send_ctrl(c, hb, sizeof hb))
         (void)tcpshm_conn_flush(c);
@@ -143,6 +214,15 @@ static bool scan_received(tcpshm_conn *c)
     tcpshm_error err;
     int rc;
     while ((rc = tcpshm_frame_parser_scan(&c->rx, &h, &err)) == 1) {
+        if (c->shm) {
+            /* SHM: TCP carries heartbeats only; acks mean nothing here */
+            if (h->msg_type != TCPSHM_MSG_HEARTBEAT) {
+                tcpshm_conn_fail(c, "Bad frame: application message over TCP in SHM mode", 0);
+                return false;
+            }
+            tcpshm_frame_parser_pop(&c->rx);
+            continue;
+        }
         if (tcpshm_ptcp_queue_ack(&c->q, h->ack_seq, &err) != 0) {
             /* The message that broke the protocol is not delivered; the
              * ones scanned before it still are. */
@@ -195,8 +275,12 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
     c->now = now;
     if (c->fd < 0)
         return false;
-    if (c->close_requested) {
+    if (__atomic_load_n(&c->close_requested, __ATOMIC_RELAXED)) {
         tcpshm_conn_fail(c, "Request close", 0);
+        return false;
+    }
+    if (__atomic_load_n(&c->shm_failed, __ATOMIC_ACQUIRE)) {
+        tcpshm_conn_fail(c, c->shm_fail_reason, 0);
         return false;
     }
     if (!tcpshm_conn_flush(c))
@@ -204,7 +288,7 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
     if (c->established && now - c->last_send >= c->cfg->heartbeat_interval &&
         c->ctrl_sent == c->ctrl_len) {
         const uint8_t *p;
-        if (tcpshm_ptcp_queue_sendable(&c->q, &p) == 0)
+        if (c->shm || tcpshm_ptcp_queue_sendable(&c->q, &p) == 0)
             send_heartbeat(c);
         if (c->fd < 0)
             return false;
@@ -223,7 +307,7 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
 void tcpshm_conn_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user)
 {
     tcpshm_msg_header *m;
-    while (!c->close_requested && (m = tcpshm_conn_front(c)) != NULL) {
+    while (!__atomic_load_n(&c->close_requested, __ATOMIC_RELAXED) && (m = tcpshm_conn_front(c)) != NULL) {
         uint64_t pops = c->pops;
         cb(user, c, m);
         if (c->pops == pops)
@@ -235,24 +319,54 @@ void tcpshm_conn_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user)
 
 tcpshm_msg_header *tcpshm_conn_alloc(tcpshm_conn *c, uint16_t body_size)
 {
+    if (c->shm) {
+        if (!c->shm_open)
+            return NULL;
+        tcpshm_msg_header *h = tcpshm_shm_queue_alloc(&c->shm_out, body_size);
+        if (h) /* as over TCP: our ack at the time of the push */
+            h->ack_seq = tcpshm_shm_queue_consumer_count(&c->shm_in);
+        return h;
+    }
     return c->q_open ? tcpshm_ptcp_queue_alloc(&c->q, body_size) : NULL;
 }
 
 int tcpshm_conn_push_more(tcpshm_conn *c)
 {
+    if (c->shm)
+        return c->shm_open ? tcpshm_shm_queue_push(&c->shm_out) : TCPSHM_E_ARG;
     return c->q_open ? tcpshm_ptcp_queue_push(&c->q, NULL) : TCPSHM_E_ARG;
 }
 
 int tcpshm_conn_push(tcpshm_conn *c)
 {
     int rc = tcpshm_conn_push_more(c);
-    if (rc == 0 && c->fd >= 0)
+    if (rc == 0 && !c->shm && c->fd >= 0)
         (void)tcpshm_conn_flush(c);
     return rc;
 }
 
+/* SHM front: a malformed slot from the peer closes the connection (the TCP
+ * side's next poll does it, with this reason). */
+static tcpshm_msg_header *shm_front(tcpshm_conn *c)
+{
+    if (!c->shm_open || __atomic_load_n(&c->shm_failed, __ATOMIC_ACQUIRE))
+        return NULL;
+    bool bad;
+    tcpshm_error err;
+    tcpshm_msg_header *h = tcpshm_shm_queue_front(&c->shm_in, &bad, &err);
+    if (bad) {
+        size_t n = strnlen(err.text, sizeof c->shm_fail_reason - 1);
+        memcpy(c->shm_fail_reason, err.text, n);
+        c->shm_fail_reason[n] = '\0';
+        __atomic_store_n(&c->shm_failed, 1, __ATOMIC_RELEASE);
+    }
+    return h;
+}
+
 tcpshm_msg_header *tcpshm_conn_front(tcpshm_conn *c)
 {
+    if (c->shm)
+        return shm_front(c);
     if (!c->q_open)
         return NULL;
     for (;;) {
@@ -267,14 +381,23 @@ void tcpshm_conn_pop(tcpshm_conn *c)
 {
     if (!tcpshm_conn_front(c))
         return;
-    tcpshm_frame_parser_pop(&c->rx);
-    tcpshm_ptcp_queue_popped(&c->q);
+    if (c->shm) {
+        tcpshm_shm_queue_pop(&c->shm_in);
+    } else {
+        tcpshm_frame_parser_pop(&c->rx);
+        tcpshm_ptcp_queue_popped(&c->q);
+    }
     c->pops++;
 }
 
-void tcpshm_conn_close(tcpshm_conn *c) { c->close_requested = true; }
+void tcpshm_conn_close(tcpshm_conn *c) { __atomic_store_n(&c->close_requested, true, __ATOMIC_RELAXED); }
 
-bool tcpshm_conn_is_connected(const tcpshm_conn *c) { return c->fd >= 0 && c->established; }
+bool tcpshm_conn_is_connected(const tcpshm_conn *c)
+{
+    if (c->shm)
+        return __atomic_load_n(&c->shm_live, __ATOMIC_ACQUIRE) != 0;
+    return c->fd >= 0 && c->established;
+}
 
 const char *tcpshm_conn_close_reason(const tcpshm_conn *c, int *sys_errno)
 {
@@ -285,8 +408,25 @@ const char *tcpshm_conn_close_reason(const tcpshm_conn *c, int *sys_errno)
 
 const char *tcpshm_conn_local_name(const tcpshm_conn *c) { return c->local; }
 const char *tcpshm_conn_remote_name(const tcpshm_conn *c) { return c->remote; }
-uint32_t tcpshm_conn_seq_start(const tcpshm_conn *c) { return c->q_open ? tcpshm_ptcp_queue_seq_start(&c->q) : 0; }
-uint32_t tcpshm_conn_seq_end(const tcpshm_conn *c) { return c->q_open ? tcpshm_ptcp_queue_seq_end(&c->q) : 0; }
-uint32_t tcpshm_conn_my_ack(const tcpshm_conn *c) { return c->q_open ? tcpshm_ptcp_queue_my_ack(&c->q) : 0; }
+uint32_t tcpshm_conn_seq_start(const tcpshm_conn *c)
+{
+    uint32_t start, end, ack;
+    tcpshm_conn_seq_state(c, &start, &end, &ack);
+    return start;
+}
+
+uint32_t tcpshm_conn_seq_end(const tcpshm_conn *c)
+{
+    uint32_t start, end, ack;
+    tcpshm_conn_seq_state(c, &start, &end, &ack);
+    return end;
+}
+
+uint32_t tcpshm_conn_my_ack(const tcpshm_conn *c)
+{
+    uint32_t start, end, ack;
+    tcpshm_conn_seq_state(c, &start, &end, &ack);
+    return ack;
+}
 void tcpshm_conn_set_user(tcpshm_conn *c, void *user) { c->user = user; }
 void *tcpshm_conn_user(const tcpshm_conn *c) { return c->user; }

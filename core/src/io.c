@@ -88,6 +88,11 @@ int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode)
     return env->mkdir(env->ctx, path, mode);
 }
 
+int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path)
+{
+    return tcpshm_io_mkdir(env, path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 void *tcpshm_io_map(const tcpshm_env *env, int fd, size_t size)
 {
     int f = fiu_fail("tcpshm/file/map");

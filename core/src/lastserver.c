@@ -68,6 +68,8 @@ int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *
     char path[4096], tmp[4096];
     if (path_of(path, sizeof path, dir, client, "") || path_of(tmp, sizeof tmp, dir, client, ".tmp"))
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lastserver path too long");
+    if (tcpshm_io_ensure_dir(env, dir) != 0) /* SHM clients have no queue file to make it */
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create directory %s", dir);
     (void)tcpshm_io_remove(env, tmp);
     int fd = tcpshm_io_file_open(env, tmp, 1, file_mode ? file_mode : 0600);
     if (fd < 0)

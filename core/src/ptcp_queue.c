@@ -234,7 +234,7 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
     if (tcpshm_ptcp_queue_path(path, sizeof path - 8, dir, local, remote) != 0)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "queue path for %s_%s in %s is too long", local,
                            remote, dir);
-    if (tcpshm_io_mkdir(env, dir, 0700) != 0 && errno != EEXIST)
+    if (tcpshm_io_ensure_dir(env, dir) != 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create directory %s", dir);
 
     int fd = tcpshm_io_file_open(env, path, 0, 0);

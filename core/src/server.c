@@ -1,5 +1,5 @@
-/* The server: accept and log in (poll_ctl), serve groups (poll_tcp). See
- * tcpshm/server.h for which thread touches what. */
+/* The server: accept and log in (poll_ctl), serve groups (poll_tcp,
+ * poll_shm). See tcpshm/server.h for which thread touches what. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +12,10 @@
 #include "tcpshm/server.h"
 
 /* Slot states; the word is written with release and read with acquire.
- * poll_ctl moves FREE or OFFLINE to LOGIN_PENDING; poll_tcp moves
- * LOGIN_PENDING to LIVE or OFFLINE and LIVE to OFFLINE. */
+ * poll_ctl moves FREE or OFFLINE to LOGIN_PENDING; the group's poll (TCP
+ * or SHM) moves LOGIN_PENDING to LIVE or OFFLINE. LIVE to OFFLINE: poll_tcp
+ * for a TCP slot, poll_ctl (which keeps the TCP side of SHM slots) for an
+ * SHM slot. TCP slots come first in the array, then SHM slots. */
 enum { SLOT_FREE, SLOT_OFFLINE, SLOT_LOGIN_PENDING, SLOT_LIVE };
 
 typedef struct slot {
@@ -49,7 +51,18 @@ struct tcpshm_server {
 static uint32_t load_state(const slot *sl) { return __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE); }
 static void store_state(slot *sl, uint32_t st) { __atomic_store_n(&sl->state, st, __ATOMIC_RELEASE); }
 
-static uint32_t nslots(const tcpshm_server *s) { return s->cfg.tcp_groups * s->cfg.tcp_conns_per_group; }
+static uint32_t ntcp(const tcpshm_server *s) { return s->cfg.tcp_groups * s->cfg.tcp_conns_per_group; }
+static uint32_t nslots(const tcpshm_server *s)
+{
+    return ntcp(s) + s->cfg.shm_groups * s->cfg.shm_conns_per_group;
+}
+
+/* The first slot of a group and the group's size. */
+static slot *group_base(tcpshm_server *s, bool shm, uint32_t grp, uint32_t *count)
+{
+    *count = shm ? s->cfg.shm_conns_per_group : s->cfg.tcp_conns_per_group;
+    return &s->slots[(shm ? ntcp(s) : 0) + grp * *count];
+}
 
 int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tcpshm_env *env,
                          const char *server_name, const char *dir,
@@ -129,6 +142,7 @@ void tcpshm_server_destroy(tcpshm_server *s)
                 (void)tcpshm_io_sock_close(s->env, sl->login_fd);
             tcpshm_conn_fail(&sl->conn, "Server stopped", 0);
             tcpshm_conn_close_queue(&sl->conn);
+            tcpshm_conn_close_shm(&sl->conn);
         }
     }
     tcpshm_mem_free(s->rx_bufs);
@@ -191,7 +205,12 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
         reject(s, p, login, TCPSHM_LOGIN_ERROR, reject_text ? reject_text : "Login Reject");
         return;
     }
-    if ((uint32_t)grp >= s->cfg.tcp_groups) {
+    bool shm = login->use_shm != 0;
+    if (shm && s->cfg.shm_groups == 0) {
+        reject(s, p, login, TCPSHM_LOGIN_ERROR, "Shared memory not enabled");
+        return;
+    }
+    if ((uint32_t)grp >= (shm ? s->cfg.shm_groups : s->cfg.tcp_groups)) {
         if (s->cb.on_system_error)
             s->cb.on_system_error(s->cb.user, "on_new_connection returned a group out of range", 0);
         reject(s, p, login, TCPSHM_LOGIN_ERROR, "Login Reject");
@@ -205,18 +224,27 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
             reject(s, p, login, TCPSHM_LOGIN_ERROR, "Already logged on");
             return;
         }
+        /* Its messages wait in the other transport's queue: switching
+         * would strand them until it switches back. */
+        if (sl->conn.shm != shm) {
+            reject(s, p, login, TCPSHM_LOGIN_ERROR, shm ? "Logged in over TCP before" : "Logged in over SHM before");
+            return;
+        }
     } else {
-        slot *base = &s->slots[(uint32_t)grp * s->cfg.tcp_conns_per_group];
-        for (uint32_t i = 0; i < s->cfg.tcp_conns_per_group && !sl; i++)
+        uint32_t count;
+        slot *base = group_base(s, shm, (uint32_t)grp, &count);
+        for (uint32_t i = 0; i < count && !sl; i++)
             if (load_state(&base[i]) == SLOT_FREE)
                 sl = &base[i];
         if (!sl) {
             reject(s, p, login, TCPSHM_LOGIN_ERROR, "Max client cnt exceeded");
             return;
         }
-        /* 4. the pair's queue file; the slot is FREE, so no group thread looks at it */
+        /* 4. the pair's queue file or segments; the slot is FREE, so no
+         * group thread looks at it */
         tcpshm_error err;
-        if (tcpshm_conn_open_queue(&sl->conn, s->dir, login->client_name, &err) != 0) {
+        if ((shm ? tcpshm_conn_open_shm(&sl->conn, login->client_name, &err)
+                 : tcpshm_conn_open_queue(&sl->conn, s->dir, login->client_name, &err)) != 0) {
             if (s->cb.on_client_file_error)
                 s->cb.on_client_file_error(s->cb.user, login->client_name, &err);
             reject(s, p, login, TCPSHM_LOGIN_ERROR, "System error");
@@ -227,7 +255,7 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
     sl->login = *login;
     memcpy(sl->rsp_user_data, rsp_ud, sizeof rsp_ud);
     p->fd = -1;
-    store_state(sl, SLOT_LOGIN_PENDING); /* hands everything above to poll_tcp */
+    store_state(sl, SLOT_LOGIN_PENDING); /* hands everything above to the group's poll */
 }
 
 /* Reads the rest of a login (never past it: later bytes belong to the
@@ -300,16 +328,8 @@ static void accept_new(tcpshm_server *s, int64_t now)
     }
 }
 
-void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now)
-{
-    if (s->listen_fd >= 0)
-        accept_new(s, now);
-    for (uint32_t k = 0; k < s->cfg.max_new_conns; k++)
-        if (s->pend[k].fd >= 0)
-            serve_pending(s, &s->pend[k], now);
-}
 
-/* ---- poll_tcp: steps 5-7, then the live connection ---- */
+/* ---- the group polls: steps 5-7, then the live connection ---- */
 
 static void send_response_once(tcpshm_server *s, int fd, const tcpshm_login_rsp *rsp)
 {
@@ -327,15 +347,16 @@ static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
     uint32_t client_ack = lg->ack_seq, client_start = lg->client_seq_start, client_end = lg->client_seq_end;
     /* 5. a client that last talked to another server name is a new connection */
     if (strcmp(lg->last_server_name, s->name) != 0) {
-        tcpshm_ptcp_queue_reset(&c->q);
+        if (c->shm)
+            tcpshm_conn_reset_shm(c);
+        else
+            tcpshm_ptcp_queue_reset(&c->q);
         TCPSHM_CRASH_SITE("tcpshm/crash/login/server_after_reset");
         client_ack = client_start = client_end = 0;
     }
     tcpshm_login_rsp rsp;
     memset(&rsp, 0, sizeof rsp);
-    rsp.ack_seq = tcpshm_ptcp_queue_my_ack(&c->q);
-    rsp.server_seq_start = tcpshm_ptcp_queue_seq_start(&c->q);
-    rsp.server_seq_end = tcpshm_ptcp_queue_seq_end(&c->q);
+    tcpshm_conn_seq_state(c, &rsp.server_seq_start, &rsp.server_seq_end, &rsp.ack_seq);
     memcpy(rsp.user_data, sl->rsp_user_data, sizeof rsp.user_data);
     memcpy(rsp.server_name, s->name, strlen(s->name) + 1);
     /* 6. both ranges must agree */
@@ -352,20 +373,25 @@ static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
             s->cb.on_seq_mismatch(s->cb.user, c, &m);
         return;
     }
-    /* 7. accept: free what the client has, resend the rest after the response */
-    (void)tcpshm_ptcp_queue_rewind(&c->q, client_ack, NULL);
-    TCPSHM_CRASH_SITE("tcpshm/crash/login/server_after_rewind");
-    rsp.server_seq_start = tcpshm_ptcp_queue_seq_start(&c->q);
+    /* 7. accept: free what the client has, resend the rest after the
+     * response (SHM: the segments hold the unconsumed messages already) */
+    if (!c->shm) {
+        (void)tcpshm_ptcp_queue_rewind(&c->q, client_ack, NULL);
+        TCPSHM_CRASH_SITE("tcpshm/crash/login/server_after_rewind");
+        rsp.server_seq_start = tcpshm_ptcp_queue_seq_start(&c->q);
+    }
     rsp.status = TCPSHM_LOGIN_OK;
     uint8_t out[TCPSHM_LOGIN_MAX_BYTES];
     uint32_t len = tcpshm_login_rsp_encode(&s->cfg, &rsp, out);
     tcpshm_conn_attach(c, fd, now);
     (void)tcpshm_conn_send_ctrl(c, out, len); /* fits: config_check bounds it */
     c->established = true;
+    /* before LIVE: from then on poll_ctl owns the socket of an SHM slot */
+    (void)tcpshm_conn_flush(c);
+    __atomic_store_n(&c->shm_live, 1, __ATOMIC_RELEASE);
     store_state(sl, SLOT_LIVE);
     if (s->cb.on_logon)
         s->cb.on_logon(s->cb.user, c, grp);
-    (void)tcpshm_conn_flush(c);
 }
 
 static void deliver_cb(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
@@ -374,12 +400,61 @@ static void deliver_cb(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     s->cb.on_msg(s->cb.user, c, m);
 }
 
+/* A live connection closed: the slot keeps the client's state. */
+static void went_offline(tcpshm_server *s, slot *sl)
+{
+    tcpshm_conn *c = &sl->conn;
+    __atomic_store_n(&c->shm_live, 0, __ATOMIC_RELEASE);
+    store_state(sl, SLOT_OFFLINE);
+    if (s->cb.on_disconnect)
+        s->cb.on_disconnect(s->cb.user, c, c->close_reason, c->close_errno);
+}
+
+/* poll_ctl's share of SHM slots: their TCP side (heartbeats, timeouts). */
+static void poll_shm_links(tcpshm_server *s, int64_t now)
+{
+    slot *base = &s->slots[ntcp(s)];
+    uint32_t n = nslots(s) - ntcp(s);
+    for (uint32_t i = 0; i < n; i++)
+        if (load_state(&base[i]) == SLOT_LIVE && !tcpshm_conn_poll_io(&base[i].conn, now))
+            went_offline(s, &base[i]);
+}
+
+void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now)
+{
+    if (s->listen_fd >= 0)
+        accept_new(s, now);
+    for (uint32_t k = 0; k < s->cfg.max_new_conns; k++)
+        if (s->pend[k].fd >= 0)
+            serve_pending(s, &s->pend[k], now);
+    poll_shm_links(s, now);
+}
+
+void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp)
+{
+    if (grp >= s->cfg.shm_groups)
+        return;
+    uint32_t count;
+    slot *base = group_base(s, true, grp, &count);
+    for (uint32_t i = 0; i < count; i++) {
+        slot *sl = &base[i];
+        uint32_t st = load_state(sl);
+        if (st == SLOT_LOGIN_PENDING) {
+            finish_login(s, sl, grp, now);
+            st = load_state(sl);
+        }
+        if (st == SLOT_LIVE && s->cb.on_msg)
+            tcpshm_conn_deliver(&sl->conn, deliver_cb, s);
+    }
+}
+
 void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp)
 {
     if (grp >= s->cfg.tcp_groups)
         return;
-    slot *base = &s->slots[grp * s->cfg.tcp_conns_per_group];
-    for (uint32_t i = 0; i < s->cfg.tcp_conns_per_group; i++) {
+    uint32_t count;
+    slot *base = group_base(s, false, grp, &count);
+    for (uint32_t i = 0; i < count; i++) {
         slot *sl = &base[i];
         uint32_t st = load_state(sl);
         if (st == SLOT_LOGIN_PENDING) {
@@ -392,11 +467,8 @@ void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp)
         bool up = tcpshm_conn_poll_io(c, now);
         if (s->cb.on_msg)
             tcpshm_conn_deliver(c, deliver_cb, s);
-        if (!up) {
-            store_state(sl, SLOT_OFFLINE);
-            if (s->cb.on_disconnect)
-                s->cb.on_disconnect(s->cb.user, c, c->close_reason, c->close_errno);
-        }
+        if (!up)
+            went_offline(s, sl);
     }
 }
 

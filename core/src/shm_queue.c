@@ -16,7 +16,7 @@
 
 struct tcpshm_shm_segment {
     /* line 0: set once at creation */
-    char magic[8];
+    _Alignas(8) char magic[8];
     uint32_t version;
     uint32_t header_size;
     uint32_t capacity;
@@ -123,17 +123,27 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
             (void)tcpshm_io_shm_unlink(env, name);
         return rc;
     }
-    static const char zero_magic[8];
-    if (memcmp(seg->magic, zero_magic, 8) == 0 && seg->version == 0) {
-        /* new, or its creator died before writing the header: set it up */
-        seg->version = SHM_VERSION;
+    /* New (all zero), or its creator died before finishing the header: the
+     * process that wins the version word sets it up, magic last. Both peers
+     * may open a new segment at once; the loser sees no magic yet and is
+     * told to try again. */
+    uint32_t no_version = 0;
+    uint64_t magic_word;
+    memcpy(&magic_word, SHM_MAGIC, 8);
+    if (__atomic_load_n((uint64_t *)(void *)seg->magic, __ATOMIC_ACQUIRE) == 0 &&
+        __atomic_compare_exchange_n(&seg->version, &no_version, SHM_VERSION, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
         seg->header_size = TCPSHM_SHM_HEADER_SIZE;
         seg->capacity = capacity;
         seg->endian_mark = SHM_ENDIAN_MARK;
         seg->wstate = seg->rstate = 0;
-        memcpy(seg->magic, SHM_MAGIC, 8); /* last: the header is complete */
+        __atomic_store_n((uint64_t *)(void *)seg->magic, magic_word, __ATOMIC_RELEASE);
     }
-    if (memcmp(seg->magic, SHM_MAGIC, 8) != 0)
+    uint64_t magic_now = __atomic_load_n((uint64_t *)(void *)seg->magic, __ATOMIC_ACQUIRE);
+    if (magic_now == 0 && __atomic_load_n(&seg->version, __ATOMIC_ACQUIRE) == SHM_VERSION)
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "%s: being created by another process, try again",
+                         name);
+    else if (magic_now != magic_word)
         rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: not a tcpshm queue segment (bad magic)", name);
     else if (seg->version != SHM_VERSION)
         rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: version %u, this build reads %u", name,
@@ -170,6 +180,11 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
     if (producer)
         recover_producer(q);
     return 0;
+}
+
+uint32_t tcpshm_shm_queue_consumer_count(const tcpshm_shm_queue *q)
+{
+    return count_of(load(&q->seg->rstate));
 }
 
 void tcpshm_shm_queue_close(tcpshm_shm_queue *q)

@@ -1,7 +1,12 @@
 /* The client framework: a non-blocking login driven by poll_tcp, the one
  * connection it gives, and the persisted name of the server it last logged
- * in to (<dir>/<client>.lastserver). Every call and callback happens in the
- * thread that calls poll_tcp. */
+ * in to (<dir>/<client>.lastserver).
+ *
+ * Threads. Over TCP every call and callback happens in the thread that
+ * calls poll_tcp. Over SHM (login with use_shm), poll_tcp keeps the login,
+ * heartbeats and timeouts, and poll_shm delivers the messages (on_msg); it
+ * may run in its own thread. Push from one thread at a time (e.g. from
+ * on_msg in the poll_shm thread). */
 #ifndef TCPSHM_CLIENT_H
 #define TCPSHM_CLIENT_H
 
@@ -38,7 +43,8 @@ typedef struct tcpshm_client_callbacks {
     void (*on_login_success)(void *user, tcpshm_conn *conn, const tcpshm_login_rsp *rsp);
     /* A logged-in connection closed. */
     void (*on_disconnect)(void *user, tcpshm_conn *conn, const char *reason, int sys_errno);
-    /* A message arrived; pop it to consume it, else it comes again. */
+    /* A message arrived (from poll_tcp, or poll_shm over SHM); pop it to
+     * consume it, else it comes again. */
     void (*on_msg)(void *user, tcpshm_conn *conn, tcpshm_msg_header *msg);
 } tcpshm_client_callbacks;
 
@@ -50,11 +56,17 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
 /* Starts a login to a numeric address: reads the last server name, opens
  * that pair's queue, starts connecting. Non-blocking: poll_tcp drives the
  * rest and reports through the callbacks. login_user_data may be NULL
- * (zeros); use_shm must be false until the SHM transport exists. */
+ * (zeros). use_shm: the data goes through two shared-memory segments
+ * "/tcpshm_<client>_<server>" and "/tcpshm_<server>_<client>" (created
+ * with file_mode, both sides need the same shm_queue_size), TCP carries the
+ * login and heartbeats only; the server must be on this host. */
 int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,
                         const uint8_t *login_user_data, int64_t now, tcpshm_error *err);
 
 void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now);
+/* SHM: delivers the messages waiting in shared memory while logged in
+ * (nothing otherwise). Any thread, one at a time. */
+void tcpshm_client_poll_shm(tcpshm_client *cl);
 
 /* Blocking convenience: login, then poll until logged in, failed, or
  * timeout has passed on the caller's clock (clock(clock_user) gives `now`).

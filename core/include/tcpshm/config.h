@@ -38,14 +38,21 @@ typedef struct tcpshm_config {
     uint32_t accepts_per_poll;  /* accept() calls per poll_ctl at most */
     uint32_t tcp_groups;        /* number of TCP connection groups, >= 1 */
     uint32_t tcp_conns_per_group; /* client slots per group, >= 1 */
+    uint32_t shm_groups;          /* SHM connection groups; 0: logins with use_shm refused */
+    uint32_t shm_conns_per_group; /* client slots per SHM group, >= 1 */
+    /* Both sides. */
+    uint32_t shm_queue_size; /* bytes of each direction's shared-memory queue;
+                                both peers must agree (a segment of another
+                                capacity is refused) */
 
-    unsigned file_mode; /* permissions of new files; 0 means 0600 */
+    unsigned file_mode; /* permissions of new files and shm segments; 0 means 0600 */
 } tcpshm_config;
 
 /* tcpshm-compatible defaults: names 16, user data 1/1, little-endian, 1 MiB
  * queue, 64 KiB receive buffer and messages up to 4096 bytes, heartbeat 1 s,
  * timeout 10 s and new-connection timeout 3 s in nanoseconds, TCP_NODELAY on,
- * 1 group of 16 clients, 8 pending logins, 4 accepts per poll. */
+ * 1 group of 16 clients, 8 pending logins, 4 accepts per poll; SHM: 1 group
+ * of 16 clients, 1 MiB per direction. */
 void tcpshm_config_default(tcpshm_config *c);
 
 /* 0, or TCPSHM_E_CONFIG naming the first bad field and its allowed range. */

@@ -17,9 +17,19 @@
  *    disconnects. Its callbacks: on_seq_mismatch, on_logon, on_disconnect,
  *    on_msg. The application pushes to a group's connections from the
  *    thread that polls that group.
- * The two hand a login over through one atomic state word per client slot
+ *  - poll_shm(grp) owns that SHM group's connections (clients that logged
+ *    in with use_shm): it finishes their logins (steps 5-7; a new server
+ *    name empties both segments), delivers messages from shared memory and
+ *    is where the application pushes to them. Its callbacks: on_seq_mismatch,
+ *    on_logon, on_msg. The TCP side of a live SHM connection (heartbeats,
+ *    timeouts, the peer going away) is kept by poll_ctl, which therefore
+ *    also reports SHM disconnects (on_disconnect).
+ * They hand a login over through one atomic state word per client slot
  * (release/acquire); nothing else is shared and no lock is taken. A client
- * keeps the slot (and group) of its first login for the server's lifetime. */
+ * keeps the slot (and group) of its first login for the server's lifetime,
+ * and its transport: a client that logged in over TCP and comes back over
+ * SHM (or the other way) is refused, because its unconsumed messages wait
+ * in the other transport's queue. */
 #ifndef TCPSHM_SERVER_H
 #define TCPSHM_SERVER_H
 
@@ -40,26 +50,27 @@ typedef struct tcpshm_server_callbacks {
     /* poll_ctl: an accept or another OS call of the server failed. */
     void (*on_system_error)(void *user, const char *what, int sys_errno);
     /* poll_ctl: a client with a valid name asks to log in. Return its group
-     * (0 .. tcp_groups-1) or -1 to reject; on reject *reject_text may point
+     * (0 .. tcp_groups-1, or 0 .. shm_groups-1 when login->use_shm) or -1 to
+     * reject; on reject *reject_text may point
      * to a reason (cut to 31 characters; NULL gives "Login Reject").
      * rsp_user_data (login_rsp_user_data_size bytes, zeroed) goes back in the
      * response. NULL callback: every login goes to group 0. */
     int (*on_new_connection)(void *user, const tcpshm_login *login, uint8_t *rsp_user_data,
                              const char **reject_text);
-    /* poll_ctl: the queue file of a client could not be opened. */
+    /* poll_ctl: the queue file (or SHM segments) of a client could not be opened. */
     void (*on_client_file_error)(void *user, const char *client_name, const tcpshm_error *err);
     /* poll_ctl: a connection was dropped before its login completed, with
      * why (bad first bytes, timeout, rejected login ...). client_name is ""
      * when no valid login arrived. */
     void (*on_login_rejected)(void *user, const char *client_name, const char *reason);
-    /* poll_tcp: the sequence ranges do not agree; the login was refused with
+    /* poll_tcp / poll_shm: the sequence ranges do not agree; the login was refused with
      * status 1 and nothing was discarded. */
     void (*on_seq_mismatch)(void *user, tcpshm_conn *conn, const tcpshm_seq_mismatch *m);
-    /* poll_tcp: a client logged in; unacknowledged messages are being resent. */
+    /* poll_tcp / poll_shm: a client logged in; unacknowledged messages are being resent. */
     void (*on_logon)(void *user, tcpshm_conn *conn, uint32_t grp);
-    /* poll_tcp: a logged-in connection closed. */
+    /* poll_tcp (TCP) / poll_ctl (SHM): a logged-in connection closed. */
     void (*on_disconnect)(void *user, tcpshm_conn *conn, const char *reason, int sys_errno);
-    /* poll_tcp: a message arrived; pop it to consume it, else it comes again. */
+    /* poll_tcp / poll_shm: a message arrived; pop it to consume it, else it comes again. */
     void (*on_msg)(void *user, tcpshm_conn *conn, tcpshm_msg_header *msg);
 } tcpshm_server_callbacks;
 
@@ -75,6 +86,9 @@ uint16_t tcpshm_server_port(const tcpshm_server *s);
 
 void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now);
 void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp);
+/* Serves SHM group grp (0 .. shm_groups-1): logins handed over by
+ * poll_ctl, then every message waiting in shared memory. */
+void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp);
 
 /* The connection of a client that logged in at least once, or NULL. */
 tcpshm_conn *tcpshm_server_find_conn(tcpshm_server *s, const char *client_name);
