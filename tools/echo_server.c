@@ -9,8 +9,9 @@
  * (seq_end > my_ack), only pops it. Pop-then-push would lose the echo when
  * killed in between.
  *
- * One thread: poll_ctl, then poll_tcp of every group, with a monotonic clock
- * in nanoseconds as `now`. Events go to stdout, one line each, with the time. */
+ * One thread: poll_ctl, then poll_tcp and poll_shm of every group, with a
+ * monotonic clock in nanoseconds as `now`. Clients choose TCP or SHM at login
+ * (echo_client --shm); the echo rule is the same for both. Events go to stdout, one line each, with the time. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -60,7 +61,7 @@ static void logf_(const char *fmt, ...)
 }
 
 typedef struct app {
-    uint32_t groups;
+    uint32_t tcp_groups, shm_groups;
     uint64_t echoed;   /* echoes pushed by this process */
     uint64_t activity; /* messages handled in the current loop round */
 } app;
@@ -92,8 +93,13 @@ static int cb_new_connection(void *user, const tcpshm_login *login, uint8_t *rsp
                              const char **reject_text)
 {
     app *a = user;
-    (void)rsp_user_data, (void)reject_text;
-    return (int)(name_hash(login->client_name) % a->groups);
+    (void)rsp_user_data;
+    uint32_t groups = login->use_shm ? a->shm_groups : a->tcp_groups;
+    if (groups == 0) {
+        *reject_text = "SHM off: --shm-groups 0";
+        return -1;
+    }
+    return (int)(name_hash(login->client_name) % groups);
 }
 
 static void cb_file_error(void *user, const char *client, const tcpshm_error *err)
@@ -172,7 +178,8 @@ static void usage(FILE *out, const char *prog)
             "                   starts brand-new connections: old unsent messages are dropped\n"
             "  --dir DIR        directory of the persistent queues (default ./server)\n"
             "  --tcp-groups N   number of TCP connection groups, 1-1024 (default 1)\n"
-            "  --shm-groups N   number of SHM groups; only 0 for now (SHM is not built yet)\n"
+            "  --shm-groups N   number of SHM connection groups, 0-1024 (default 1; 0 refuses\n"
+            "                   clients that log in with --shm)\n"
             "  --help           this text\n"
             "\n"
             "Failure points (libfiu) can be switched on with fiu-run, e.g. crash sites:\n"
@@ -187,7 +194,7 @@ static void usage(FILE *out, const char *prog)
 int main(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *name = "server", *dir = "./server";
-    uint32_t port = 12345, tcp_groups = 1, shm_groups = 0;
+    uint32_t port = 12345, tcp_groups = 1, shm_groups = 1;
     static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
                                          {"port", required_argument, 0, 'p'},
                                          {"name", required_argument, 0, 'n'},
@@ -212,11 +219,6 @@ int main(int argc, char **argv)
         case 's':
             if (cli_u32(argv[0], "shm-groups", optarg, 0, 1024, &shm_groups))
                 return 2;
-            if (shm_groups != 0) {
-                fprintf(stderr, "%s: --shm-groups %u: the SHM transport is not built yet; only 0 is "
-                                "accepted for now\n", argv[0], shm_groups);
-                return 2;
-            }
             break;
         case 'h': usage(stdout, argv[0]); return 0;
         default: usage(stderr, argv[0]); return 2;
@@ -230,6 +232,8 @@ int main(int argc, char **argv)
     /* Echoes wait in the queue until the client acknowledges them. */
     cfg.queue_size = 8u << 20;
     cfg.tcp_groups = tcp_groups;
+    cfg.shm_groups = shm_groups;
+    cfg.shm_queue_size = 8u << 20;
     tcpshm_error err = {0};
     if (tcpshm_name_check(name, cfg.name_size, "server name", &err) != 0) {
         fprintf(stderr, "%s: --name '%s': %s\n", argv[0], name, err.text);
@@ -240,7 +244,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    app a = {.groups = tcp_groups};
+    app a = {.tcp_groups = tcp_groups, .shm_groups = shm_groups};
     tcpshm_server_callbacks cb = {
         .user = &a, .on_system_error = cb_system_error, .on_new_connection = cb_new_connection,
         .on_client_file_error = cb_file_error, .on_login_rejected = cb_login_rejected,
@@ -267,8 +271,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     tcpshm_set_crash_hook(on_crash_site, NULL);
 
-    logf_("echo_server %s listening on %s port %u, dir %s, %u tcp group%s", name, addr,
-          tcpshm_server_port(s), dir, tcp_groups, tcp_groups == 1 ? "" : "s");
+    logf_("echo_server %s listening on %s port %u, dir %s, %u tcp group%s, %u shm group%s", name, addr,
+          tcpshm_server_port(s), dir, tcp_groups, tcp_groups == 1 ? "" : "s", shm_groups,
+          shm_groups == 1 ? "" : "s");
 
     /* Spin while messages flow; after a while without any, sleep a little
      * per round so an idle server does not hold a core. */
@@ -279,6 +284,8 @@ int main(int argc, char **argv)
         tcpshm_server_poll_ctl(s, now);
         for (uint32_t g = 0; g < tcp_groups; g++)
             tcpshm_server_poll_tcp(s, now, g);
+        for (uint32_t g = 0; g < shm_groups; g++)
+            tcpshm_server_poll_shm(s, now, g);
         if (a.activity) {
             idle_rounds = 0;
         } else if (++idle_rounds > 2000) {
