@@ -1,0 +1,199 @@
+/* The fault plan: swarm choice of kinds and rates, and the libfiu external
+ * callback that decides every point from the plan's seeded PRNG. */
+#include <errno.h>
+#include <fiu-control.h>
+#include <fiu.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "plan.h"
+
+const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
+                                             "short-read", "io-error", "eagain", "partition", "file"};
+
+/* Rates (ppm) a swarm picks from, per kind. Point kinds count per
+ * evaluation of a point (sends and receives are many), scheduler kinds per
+ * step, rename per restart. */
+static const uint32_t scales[FP_KINDS][3] = {
+    [FP_DISCONNECT] = {1000, 4000, 15000},  [FP_KILL] = {500, 2000, 8000},
+    [FP_CRASH] = {200, 1000, 5000},         [FP_RENAME] = {50000, 150000, 300000},
+    [FP_SHORT_WRITE] = {10000, 100000, 500000}, [FP_SHORT_READ] = {10000, 100000, 500000},
+    [FP_IO_ERROR] = {300, 2000, 10000},     [FP_EAGAIN] = {1000, 5000, 20000},
+    [FP_PARTITION] = {300, 1000, 3000},     [FP_FILE] = {20000, 100000, 300000},
+};
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint32_t fp_below(fp_plan *p, uint32_t n) { return (uint32_t)(splitmix(&p->rng) % n); }
+
+static bool chance(fp_plan *p, fp_kind k)
+{
+    return (p->on >> k & 1u) && fp_below(p, 1000000u) < p->ppm[k];
+}
+
+int fp_parse_kinds(const char *list, uint32_t *mask, bool *swarm, char *why, size_t why_size)
+{
+    *mask = 0;
+    *swarm = false;
+    if (strcmp(list, "all") == 0) {
+        *mask = FP_ALL_KINDS;
+        return 0;
+    }
+    if (strcmp(list, "swarm") == 0) {
+        *mask = FP_ALL_KINDS;
+        *swarm = true;
+        return 0;
+    }
+    if (strcmp(list, "none") == 0)
+        return 0;
+    const char *s = list;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        int found = -1;
+        for (int k = 0; k < FP_KINDS; k++)
+            if (strlen(fp_kind_names[k]) == n && strncmp(s, fp_kind_names[k], n) == 0)
+                found = k;
+        if (found < 0) {
+            snprintf(why, why_size, "unknown fault kind \"%.*s\" (kinds: see --help)", (int)n, s);
+            return -1;
+        }
+        *mask |= 1u << found;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return 0;
+}
+
+void fp_kinds_text(uint32_t mask, char *out, size_t n)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (int k = 0; k < FP_KINDS; k++)
+        if (mask >> k & 1u) {
+            int w = snprintf(out + at, n - at, "%s%s", at ? "," : "", fp_kind_names[k]);
+            if (w < 0 || (size_t)w >= n - at)
+                return;
+            at += (size_t)w;
+        }
+    if (at == 0)
+        snprintf(out, n, "none");
+}
+
+void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
+{
+    memset(p, 0, sizeof *p);
+    p->rng = seed ^ 0x6a09e667f3bcc909ull;
+    (void)splitmix(&p->rng);
+    if (swarm) {
+        for (int k = 0; k < FP_KINDS; k++)
+            if ((allowed >> k & 1u) && fp_below(p, 5) < 3)
+                p->on |= 1u << k;
+        if (p->on == 0 && allowed != 0) {
+            int k;
+            do
+                k = (int)fp_below(p, FP_KINDS);
+            while (!(allowed >> k & 1u));
+            p->on = 1u << k;
+        }
+    } else {
+        p->on = allowed;
+    }
+    for (int k = 0; k < FP_KINDS; k++)
+        p->ppm[k] = scales[k][fp_below(p, 3)];
+}
+
+bool fp_roll(fp_plan *p, fp_kind k)
+{
+    if (!p->active || !chance(p, k))
+        return false;
+    p->fired[k]++;
+    return true;
+}
+
+static fp_plan *g_plan;
+
+static int fire(fp_plan *p, fp_kind k, const char *name, int failnum, int *out_failnum)
+{
+    p->fired[k]++;
+    *out_failnum = failnum;
+    if (p->on_fire)
+        p->on_fire(p->user, k, name, failnum);
+    return 1;
+}
+
+/* The libfiu external callback of every point: names are the literals of
+ * core/src (io.c, the crash sites), so a few characters tell them apart. */
+static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+    (void)flags;
+    fp_plan *p = g_plan;
+    if (!p || !p->active)
+        return 0;
+    const char *n = name + 7; /* after "tcpshm/" */
+    if (strncmp(n, "net/", 4) == 0) {
+        n += 4;
+        bool send = strncmp(n, "send", 4) == 0, recv = strncmp(n, "recv", 4) == 0;
+        bool is_short = (send || recv) && n[4] == '/';
+        if ((send || recv) && !is_short && p->block_io) {
+            /* partition or storm: nothing moves, nothing is counted here */
+            *failnum = EAGAIN;
+            return 1;
+        }
+        if (is_short) {
+            fp_kind k = send ? FP_SHORT_WRITE : FP_SHORT_READ;
+            if (!chance(p, k))
+                return 0;
+            /* a byte count: 1 to 64 (clamped below the length by io.c) or half */
+            uint32_t r = fp_below(p, 80);
+            *failinfo = r < 64 ? (void *)(uintptr_t)(r + 1u) : NULL;
+            return fire(p, k, name, 1, failnum);
+        }
+        if (strcmp(n, "reset") == 0)
+            return chance(p, FP_DISCONNECT) && fp_below(p, 8) == 0 ? fire(p, FP_DISCONNECT, name, 1, failnum) : 0;
+        if (send || recv || strcmp(n, "accept") == 0 || strcmp(n, "connect") == 0) {
+            if (!chance(p, FP_IO_ERROR))
+                return 0;
+            static const int send_errs[] = {1, EPIPE, ECONNRESET, EIO, EINTR, EAGAIN};
+            static const int recv_errs[] = {1, ECONNRESET, EIO, ETIMEDOUT, EINTR, EAGAIN};
+            static const int other_errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE};
+            int e = send ? send_errs[fp_below(p, 6)] : recv ? recv_errs[fp_below(p, 6)] : other_errs[fp_below(p, 4)];
+            return fire(p, FP_IO_ERROR, name, e, failnum);
+        }
+        return 0; /* listen: the server must be able to start */
+    }
+    if (strncmp(n, "file/", 5) == 0) {
+        if (!chance(p, FP_FILE))
+            return 0;
+        static const int errs[] = {1, EACCES, EIO, ENOSPC, EMFILE, ENOMEM};
+        return fire(p, FP_FILE, name, errs[fp_below(p, 6)], failnum);
+    }
+    if (strncmp(n, "crash/", 6) == 0 && strncmp(n + 6, "shm/", 4) != 0) {
+        if (!chance(p, FP_CRASH))
+            return 0;
+        return fire(p, FP_CRASH, name, 1, failnum);
+    }
+    return 0; /* shm points: the simulator runs TCP only for now */
+}
+
+int fp_install(fp_plan *p)
+{
+    static bool enabled;
+    g_plan = p;
+    if (enabled)
+        return 0;
+    if (fiu_init(0) != 0)
+        return -1;
+    for (size_t i = 0; i < tcpshm_fault_catalogue_len; i++)
+        if (fiu_enable_external(tcpshm_fault_catalogue[i].name, 1, NULL, 0, fp_point_cb) != 0)
+            return -1;
+    enabled = true;
+    return 0;
+}

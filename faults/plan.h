@@ -1,0 +1,77 @@
+/* The fault plan of the simulator: which fault kinds a run has, how often
+ * each fires, and the decisions for every libfiu point of the core, made
+ * through fiu_enable_external callbacks from the plan's own seeded PRNG
+ * (never libfiu's random mode, which is seeded from the clock). The same
+ * seed and the same sequence of point evaluations give the same decisions.
+ *
+ * Two kinds of decision:
+ *  - point decisions (short writes and reads, send/recv/accept/connect
+ *    errors, resets, file failures, crash sites, and EAGAIN while the
+ *    running node is partitioned or in an EAGAIN storm) are taken inside the
+ *    core, in fp_point_cb, each time a point is evaluated;
+ *  - scheduler decisions (kill a node, break its connections, start a
+ *    partition or a storm, restart under a new name) are taken by the
+ *    simulator between steps with fp_roll. */
+#ifndef TCPSHM_FAULTS_PLAN_H
+#define TCPSHM_FAULTS_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum fp_kind {
+    FP_DISCONNECT,  /* venv_break / conn close between steps, tcpshm/net/reset inside */
+    FP_KILL,        /* a node killed between steps (a random moment) */
+    FP_CRASH,       /* a node killed at a tcpshm/crash/ site (the crash hook) */
+    FP_RENAME,      /* a killed node restarts under a new name (a new stream) */
+    FP_SHORT_WRITE, /* tcpshm/net/send/short */
+    FP_SHORT_READ,  /* tcpshm/net/recv/short */
+    FP_IO_ERROR,    /* tcpshm/net/send, recv, accept, connect fail with an errno */
+    FP_EAGAIN,      /* a storm: every send and recv of one node gives EAGAIN for a while */
+    FP_PARTITION,   /* the same, long enough for heartbeat timeouts */
+    FP_FILE,        /* tcpshm/file/open, resize, rename, map fail (at login, queue open) */
+    FP_KINDS
+} fp_kind;
+
+#define FP_ALL_KINDS ((1u << FP_KINDS) - 1u)
+
+extern const char *const fp_kind_names[FP_KINDS];
+
+typedef struct fp_plan {
+    uint64_t rng;
+    uint32_t on;           /* bit per kind: the kinds this run has */
+    uint32_t ppm[FP_KINDS]; /* rate per opportunity, parts per million */
+    bool active;           /* false: nothing fires (set-up, settle phase, inspection) */
+    bool block_io;         /* the running node is partitioned or in a storm: send/recv EAGAIN */
+    uint64_t fired[FP_KINDS];
+    /* Told about every point decision that fired (for the trace); may be NULL. */
+    void (*on_fire)(void *user, fp_kind kind, const char *point, int failnum);
+    void *user;
+} fp_plan;
+
+/* "all", "none", "swarm" or a comma list of kind names. *mask gets the
+ * kinds, *swarm whether each seed picks a subset of them. 0, or -1 with a
+ * message in why. */
+int fp_parse_kinds(const char *list, uint32_t *mask, bool *swarm, char *why, size_t why_size);
+
+/* A plan from the seed: with swarm, each kind of allowed is on with
+ * probability 3/5 (at least one when allowed is not empty), else every kind
+ * of allowed is on; each kind on gets a rate picked from its scale. */
+void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm);
+
+/* Makes p the plan that the libfiu callbacks consult (one at a time) and,
+ * the first time, enables every point of the catalogue with the callback.
+ * 0, or -1 if libfiu refused. */
+int fp_install(fp_plan *p);
+
+/* A scheduler decision of kind k: true (and counted) with the kind's rate,
+ * never when the kind is off or the plan inactive. */
+bool fp_roll(fp_plan *p, fp_kind k);
+
+/* A number from the plan's PRNG in [0, n). */
+uint32_t fp_below(fp_plan *p, uint32_t n);
+
+/* "disconnect,kill,..." of a mask, into out. */
+void fp_kinds_text(uint32_t mask, char *out, size_t n);
+
+#endif

@@ -1,0 +1,213 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checker.h"
+
+void chk_init(chk *c)
+{
+    memset(c, 0, sizeof *c);
+    c->violation_stream = -1;
+}
+
+void chk_fini(chk *c)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        free(c->s[i].recs);
+    free(c->s);
+    memset(c, 0, sizeof *c);
+}
+
+void chk_fail(chk *c, int sid, const char *fmt, ...)
+{
+    if (c->violated)
+        return;
+    c->violated = true;
+    c->violation_stream = sid;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->violation, sizeof c->violation, fmt, ap);
+    va_end(ap);
+}
+
+int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint32_t base)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->s[i].dir == dir && strcmp(c->s[i].server, server) == 0 && strcmp(c->s[i].client, client) == 0)
+            return (int)i;
+    if (c->n == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 16;
+        chk_stream *s = realloc(c->s, cap * sizeof *s);
+        if (!s)
+            abort();
+        c->s = s;
+        c->cap = cap;
+    }
+    chk_stream *s = &c->s[c->n];
+    memset(s, 0, sizeof *s);
+    snprintf(s->server, sizeof s->server, "%s", server);
+    snprintf(s->client, sizeof s->client, "%s", client);
+    s->dir = dir;
+    s->base = base;
+    return (int)c->n++;
+}
+
+void chk_close_server(chk *c, const char *server)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        if (strcmp(c->s[i].server, server) == 0)
+            c->s[i].closed = true;
+}
+
+void chk_close_client(chk *c, const char *client)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        if (strcmp(c->s[i].client, client) == 0)
+            c->s[i].closed = true;
+}
+
+const char *chk_stream_name(const chk *c, int sid, char *out, unsigned n)
+{
+    if (sid < 0 || (uint32_t)sid >= c->n) {
+        snprintf(out, n, "-");
+        return out;
+    }
+    const chk_stream *s = &c->s[sid];
+    snprintf(out, n, "#%d %s %s %s", sid, s->dir == CHK_C2S ? s->client : s->server, "->",
+             s->dir == CHK_C2S ? s->server : s->client);
+    return out;
+}
+
+static void append(chk *c, chk_stream *s, chk_rec r)
+{
+    if (s->pushed == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 64;
+        chk_rec *n = realloc(s->recs, cap * sizeof *n);
+        if (!n)
+            abort();
+        s->recs = n;
+        s->cap = cap;
+    }
+    s->recs[s->pushed++] = r;
+    c->pushes++;
+}
+
+void chk_push_begin(chk *c, int sid, uint32_t seq, const wl_msg *m)
+{
+    chk_stream *s = &c->s[sid];
+    if (seq != s->base + s->pushed)
+        chk_fail(c, sid, "push: the queue's next seq is %u but %u messages were pushed on this stream "
+                         "(a push that returned was lost, or the queue was reset)",
+                 seq, s->pushed);
+    s->push_pending = true;
+    s->pending = (chk_rec){m->size, m->checksum, (uint16_t)m->kind};
+    s->pending_echo_of = m->echo_of;
+}
+
+/* The echo rule: an echo answers the request at the front of its paired
+ * stream, once. */
+static void echo_pushed(chk *c, chk_stream *s2c, uint32_t echo_of)
+{
+    int req = -1;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->s[i].dir == CHK_C2S && strcmp(c->s[i].server, s2c->server) == 0 &&
+            strcmp(c->s[i].client, s2c->client) == 0)
+            req = (int)i;
+    if (req < 0) {
+        chk_fail(c, (int)(s2c - c->s), "echo of %u pushed but the client never pushed on this pair", echo_of);
+        return;
+    }
+    chk_stream *r = &c->s[req];
+    uint32_t k = echo_of - r->base;
+    if (k < r->echo_next)
+        chk_fail(c, req, "request %u echoed twice", echo_of);
+    else if (k >= r->pushed || r->recs[k].kind != WL_REQUEST)
+        chk_fail(c, req, "echo of %u, which is not a request that was pushed", echo_of);
+    else if (k != r->popped)
+        chk_fail(c, req, "echo of %u while the next request to handle is %u", echo_of, r->base + r->popped);
+    else
+        r->echo_next = k + 1;
+}
+
+void chk_push_done(chk *c, int sid)
+{
+    chk_stream *s = &c->s[sid];
+    if (!s->push_pending)
+        return;
+    s->push_pending = false;
+    append(c, s, s->pending);
+    if (s->pending.kind == WL_ECHO)
+        echo_pushed(c, s, s->pending_echo_of);
+}
+
+void chk_push_resolve(chk *c, int sid, bool persisted)
+{
+    if (persisted)
+        chk_push_done(c, sid);
+    c->s[sid].push_pending = false;
+}
+
+bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size)
+{
+    chk_stream *s = &c->s[sid];
+    wl_msg m;
+    uint32_t want = s->base + s->popped;
+    if (wl_parse(body, size, &m) != 0) {
+        chk_fail(c, sid, "pop: message %u is corrupted (checksum or size %u)", want, size);
+        return false;
+    }
+    if (m.stream != (uint32_t)sid) {
+        chk_fail(c, sid, "pop: a message of stream %u (seq %u) arrived on this stream", m.stream, m.seq);
+        return false;
+    }
+    if (m.seq != want) {
+        chk_fail(c, sid, "pop: got seq %u, expected %u (%s)", m.seq, want,
+                 (int32_t)(m.seq - want) < 0 ? "duplicate" : "gap: messages lost");
+        return false;
+    }
+    if (s->popped >= s->pushed) {
+        chk_fail(c, sid, "pop: seq %u was never pushed (pushed %u)", m.seq, s->pushed);
+        return false;
+    }
+    const chk_rec *r = &s->recs[s->popped];
+    if (r->size != size || r->checksum != m.checksum || r->kind != m.kind) {
+        chk_fail(c, sid, "pop: seq %u differs from what was pushed (size %u/%u, checksum %08x/%08x)", m.seq,
+                 size, r->size, m.checksum, r->checksum);
+        return false;
+    }
+    return true;
+}
+
+void chk_pop_begin(chk *c, int sid) { c->s[sid].pop_pending = true; }
+
+void chk_pop_done(chk *c, int sid)
+{
+    chk_stream *s = &c->s[sid];
+    if (!s->pop_pending)
+        return;
+    s->pop_pending = false;
+    if (s->dir == CHK_C2S && s->popped < s->pushed && s->recs[s->popped].kind == WL_REQUEST &&
+        s->echo_next <= s->popped)
+        chk_fail(c, sid, "request %u popped without its echo", s->base + s->popped);
+    s->popped++;
+    c->pops++;
+}
+
+void chk_pop_resolve(chk *c, int sid, bool persisted)
+{
+    if (persisted)
+        chk_pop_done(c, sid);
+    c->s[sid].pop_pending = false;
+}
+
+bool chk_settled(const chk *c, int *first_open)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        if (!c->s[i].closed && c->s[i].popped != c->s[i].pushed) {
+            if (first_open)
+                *first_open = (int)i;
+            return false;
+        }
+    return true;
+}

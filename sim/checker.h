@@ -1,0 +1,77 @@
+/* The omniscient checker: outside the nodes, it records per directed stream
+ * every push that returned and every pop that returned (or that a crash cut
+ * short but the reopened file says persisted), and checks:
+ *  safety   each pop is the next message pushed on its stream: same seq,
+ *           size and checksum (no gap, duplicate, reordering, corruption);
+ *           the queue's seq_end agrees with the pushes; every request is
+ *           echoed exactly once, before it is popped;
+ *  liveness (chk_settled) every open stream popped everything pushed.
+ * A stream is (server name, client name, direction); a new name is a new
+ * stream, and the streams of a name that is gone are closed (no liveness).
+ * The first violation is kept (text and stream); later ones are ignored. */
+#ifndef TCPSHM_SIM_CHECKER_H
+#define TCPSHM_SIM_CHECKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "workload.h"
+
+enum { CHK_C2S = 0, CHK_S2C = 1 };
+
+typedef struct chk_rec {
+    uint32_t size, checksum;
+    uint16_t kind;
+} chk_rec;
+
+typedef struct chk_stream {
+    char server[24], client[24];
+    int dir;
+    bool closed;
+    uint32_t base;             /* seq of the first message */
+    uint32_t pushed, popped;   /* counts */
+    chk_rec *recs;             /* one per push */
+    uint32_t cap;
+    uint32_t echo_next;        /* C2S: requests before this seq were echoed */
+    /* a push or pop in flight (a crash may cut it short) */
+    bool push_pending, pop_pending;
+    chk_rec pending;
+    uint32_t pending_echo_of;
+} chk_stream;
+
+typedef struct chk {
+    chk_stream *s;
+    uint32_t n, cap;
+    bool violated;
+    int violation_stream;
+    char violation[512];
+    uint64_t pushes, pops;
+} chk;
+
+void chk_init(chk *c);
+void chk_fini(chk *c);
+/* The stream (server, client, dir), created (starting at seq base) if absent. */
+int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint32_t base);
+/* Closes every stream of that server name / client name. */
+void chk_close_server(chk *c, const char *server);
+void chk_close_client(chk *c, const char *client);
+const char *chk_stream_name(const chk *c, int sid, char *out, unsigned n);
+
+/* A push about to be made: seq must be the queue's seq_end. */
+void chk_push_begin(chk *c, int sid, uint32_t seq, const wl_msg *m);
+/* The push returned. */
+void chk_push_done(chk *c, int sid);
+/* A message at the front of sid, about to be popped: must be the next one. */
+bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size);
+void chk_pop_begin(chk *c, int sid);
+void chk_pop_done(chk *c, int sid);
+/* After a crash: the push / pop in flight persisted or not (from the file). */
+void chk_push_resolve(chk *c, int sid, bool persisted);
+void chk_pop_resolve(chk *c, int sid, bool persisted);
+
+void chk_fail(chk *c, int sid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Every open stream popped everything pushed. */
+bool chk_settled(const chk *c, int *first_open_stream);
+
+#endif

@@ -1,0 +1,235 @@
+/* The run: the swarm's choice of sizes and rates, the step loop under the
+ * virtual clock, the faults taken between steps, then the settle phase
+ * (faults off) and its liveness bound. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+static uint32_t pick(sim_rng *r, const uint32_t *v, uint32_t n) { return v[sim_rng_below(r, n)]; }
+
+static uint32_t round8(uint32_t x) { return (x + 7u) & ~7u; }
+
+/* Sizes, windows, timeouts and the number of clients, from the seed. The
+ * queue and receive buffer are sized from the windows so that an echo
+ * server always gets room eventually (README: flow control). */
+static void shape(sim *s, sim_rng *r)
+{
+    static const uint32_t msg_sizes[] = {80, 128, 256, 1024};
+    static const uint32_t caps[] = {17, 64, 200, 4096, 65536};
+    tcpshm_config *c = &s->cfg;
+    tcpshm_config_default(c);
+    c->max_msg_size = pick(r, msg_sizes, 4);
+    s->max_body = c->max_msg_size - 8u;
+    if (sim_rng_below(r, 2))
+        s->max_body = WL_MIN_BODY + sim_rng_below(r, s->max_body - WL_MIN_BODY + 1u);
+    s->win_c = sim_rng_range(r, 1, 8);
+    s->win_s = sim_rng_range(r, 1, 8);
+    uint32_t unit = c->max_msg_size;
+    c->queue_size = round8(2u * (2u * s->win_c + s->win_s + 2u) * unit * sim_rng_range(r, 1, 3));
+    c->recv_buf_size = round8((s->win_c + 2u) * unit + sim_rng_below(r, 4) * unit);
+    c->little_endian = sim_rng_below(r, 4) != 0;
+    c->heartbeat_interval = sim_rng_range(r, 20, 200);
+    c->connection_timeout = c->heartbeat_interval * sim_rng_range(r, 3, 8);
+    c->new_conn_timeout = sim_rng_range(r, 200, 800);
+    c->tcp_groups = 1;
+    c->tcp_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN;
+    c->max_new_conns = sim_rng_range(r, 1, 4);
+    c->accepts_per_poll = sim_rng_range(r, 1, 4);
+    s->nnodes = 1u + sim_rng_range(r, 1, SIM_MAX_CLIENTS);
+    s->push_ppm = pick(r, (const uint32_t[]){100000, 300000, 700000}, 3);
+    s->max_dt = sim_rng_range(r, 1, 10);
+    venv_options vo = {.stream_capacity = pick(r, caps, 5)};
+    s->v = venv_create(&vo);
+    s->env = venv_env(s->v);
+}
+
+static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
+{
+    sim *s = user;
+    trace_event(&s->tr, s->now, TR_FAULT, (uint32_t)kind, (uint32_t)failnum, 0, point + 7);
+}
+
+/* Faults the scheduler takes between steps. */
+static void step_faults(sim *s)
+{
+    node *n = &s->nodes[sim_rng_below(&s->rng, s->nnodes)];
+    if (!n->alive)
+        return;
+    if (fp_roll(&s->plan, FP_KILL)) {
+        node_kill(s, n, false);
+        return;
+    }
+    if (fp_roll(&s->plan, FP_DISCONNECT)) {
+        if (fp_below(&s->plan, 2)) {
+            venv_break(s->v, n->owner);
+            trace_event(&s->tr, s->now, TR_BREAK, (uint32_t)n->idx, 0, 0, NULL);
+        } else {
+            tcpshm_conn *c = NULL;
+            uint32_t which = 0;
+            if (n->idx == 0 && n->npeers) {
+                which = fp_below(&s->plan, n->npeers);
+                c = n->peers[which].conn;
+            } else if (n->idx > 0) {
+                c = tcpshm_client_conn(n->cl);
+            }
+            if (c) {
+                tcpshm_conn_close(c); /* closed cleanly at its next poll */
+                trace_event(&s->tr, s->now, TR_CLOSE, (uint32_t)n->idx, which, 0, NULL);
+            }
+        }
+    }
+    bool part = fp_roll(&s->plan, FP_PARTITION);
+    if ((part || fp_roll(&s->plan, FP_EAGAIN)) && n->block_until <= s->now) {
+        int64_t len = part ? s->cfg.connection_timeout * (int64_t)fp_below(&s->plan, 3) + s->cfg.connection_timeout +
+                                 1
+                           : 1 + (int64_t)fp_below(&s->plan, (uint32_t)s->cfg.heartbeat_interval);
+        n->block_until = s->now + len;
+        trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
+    }
+}
+
+static bool all_ready(sim *s)
+{
+    if (!s->nodes[0].alive)
+        return false;
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        if (!node_client_ready(s, &s->nodes[i]))
+            return false;
+    return chk_settled(&s->chk, NULL);
+}
+
+static void report(sim *s, sim_result *r, FILE *out)
+{
+    chk_stream_name(&s->chk, s->chk.violation_stream, r->stream, sizeof r->stream);
+    snprintf(r->what, sizeof r->what, "%s", s->chk.violation);
+    r->violated = true;
+    if (!out)
+        return;
+    fprintf(out, "VIOLATION (seed %llu, t=%lld): %s\n  stream: %s\n  last events:\n",
+            (unsigned long long)s->p->seed, (long long)s->now, r->what, r->stream);
+    trace_dump_last(&s->tr, out, 30, "    ");
+}
+
+void sim_run(const sim_params *p, sim_result *r, FILE *out)
+{
+    sim *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    memset(r, 0, sizeof *r);
+    s->p = p;
+    sim_rng shape_rng = sim_rng_make(p->seed, 1);
+    s->rng = sim_rng_make(p->seed, 2);
+    shape(s, &shape_rng);
+    fp_plan_init(&s->plan, p->seed, p->kinds, p->swarm);
+    s->plan.on_fire = on_fire;
+    s->plan.user = s;
+    if (fp_install(&s->plan) != 0)
+        abort();
+    chk_init(&s->chk);
+    trace_init(&s->tr, p->trace_file);
+    s->next_owner = 100;
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        node *n = &s->nodes[i];
+        n->idx = (int)i;
+        if (i == 0) {
+            snprintf(n->name, sizeof n->name, "srv0");
+            snprintf(n->dir, sizeof n->dir, "srv");
+        } else {
+            snprintf(n->name, sizeof n->name, "c%ug0", i);
+            snprintf(n->dir, sizeof n->dir, "%s", n->name);
+        }
+        node_start(s, n);
+    }
+    uint32_t order[1 + SIM_MAX_CLIENTS];
+    int64_t deadline = 0;
+    uint32_t step = 0;
+    s->plan.active = true;
+    for (;; step++) {
+        bool faulting = step < p->steps && (p->time_limit == 0 || s->now < p->time_limit);
+        if (!faulting && !s->settle) {
+            /* faults stop; every node comes back; everything must settle */
+            s->settle = true;
+            s->plan.active = false;
+            for (uint32_t i = 0; i < s->nnodes; i++) {
+                s->nodes[i].block_until = 0;
+                if (!s->nodes[i].alive && s->nodes[i].restart_at > s->now)
+                    s->nodes[i].restart_at = s->now;
+            }
+            deadline = s->now + 4 * s->cfg.connection_timeout + 4 * s->cfg.new_conn_timeout +
+                       20 * s->cfg.heartbeat_interval + 2000;
+            trace_event(&s->tr, s->now, TR_SETTLE, 0, 0, (uint32_t)deadline, NULL);
+        }
+        s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
+        if (faulting)
+            step_faults(s);
+        for (uint32_t i = 0; i < s->nnodes; i++) {
+            node *n = &s->nodes[i];
+            if (!n->alive && n->restart_at <= s->now)
+                node_start(s, n);
+            order[i] = i;
+        }
+        for (uint32_t i = s->nnodes - 1; i > 0; i--) {
+            uint32_t j = sim_rng_below(&s->rng, i + 1), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (uint32_t i = 0; i < s->nnodes && !s->chk.violated; i++)
+            if (s->nodes[order[i]].alive)
+                node_step(s, &s->nodes[order[i]]);
+        if (s->chk.violated) {
+            report(s, r, out);
+            break;
+        }
+        if (s->settle && all_ready(s))
+            break;
+        if (s->settle && s->now > deadline) {
+            int open = -1;
+            if (!chk_settled(&s->chk, &open)) {
+                chk_stream *st = &s->chk.s[open];
+                chk_fail(&s->chk, open, "liveness: %u of %u messages popped %lld time units after the faults stopped",
+                         st->popped, st->pushed, (long long)(s->now - deadline + (deadline - s->now)));
+            } else {
+                for (uint32_t i = 1; i < s->nnodes; i++)
+                    if (!node_client_ready(s, &s->nodes[i])) {
+                        chk_fail(&s->chk, -1, "liveness: client %s is not logged in with its queues acknowledged "
+                                              "by the deadline (state %d)",
+                                 s->nodes[i].name,
+                                 s->nodes[i].alive ? (int)tcpshm_client_get_state(s->nodes[i].cl) : -1);
+                        break;
+                    }
+            }
+            r->liveness = true;
+            report(s, r, out);
+            break;
+        }
+    }
+    r->hash = s->tr.hash;
+    r->pushes = s->chk.pushes;
+    r->pops = s->chk.pops;
+    r->events = s->tr.count;
+    memcpy(r->fired, s->plan.fired, sizeof r->fired);
+    r->kinds_on = s->plan.on;
+    r->clients = s->nnodes - 1;
+    r->steps = step;
+    r->vtime = s->now;
+    /* tear down: every live node, then the machine room */
+    s->plan.active = false;
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        node *n = &s->nodes[i];
+        if (!n->alive)
+            continue;
+        venv_set_owner(s->v, n->owner);
+        if (i == 0) {
+            for (uint32_t k = 0; k < n->npeers; k++)
+                s->env->unmap(s->env->ctx, n->peers[k].rec, sizeof(app_rec));
+            tcpshm_server_destroy(n->srv);
+        } else {
+            tcpshm_client_destroy(n->cl);
+        }
+    }
+    fp_install(NULL);
+    venv_destroy(s->v);
+    chk_fini(&s->chk);
+    free(s);
+}

@@ -1,0 +1,42 @@
+/* The deterministic simulator: one server and N clients of the real core
+ * (tcpshm_fi) on venv, stepped in a seeded order under a virtual clock, with
+ * the fault plan's faults, the workload and the checker. A run is a pure
+ * function of (seed, parameters, build). */
+#ifndef TCPSHM_SIM_SIM_H
+#define TCPSHM_SIM_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "plan.h"
+
+typedef struct sim_params {
+    uint64_t seed;
+    uint32_t steps;     /* steps of the fault phase */
+    int64_t time_limit; /* or until this virtual time (0: no limit) */
+    uint32_t kinds;     /* fault kinds allowed */
+    bool swarm;         /* each seed picks a subset of kinds */
+    FILE *trace_file;   /* every event, or NULL */
+    bool push_unrecorded; /* clients push while their queue's server name is not recorded */
+} sim_params;
+
+typedef struct sim_result {
+    bool violated;
+    bool liveness; /* the violation is a liveness one */
+    char what[600];
+    char stream[96];
+    uint64_t hash;
+    uint64_t pushes, pops, events;
+    uint64_t fired[FP_KINDS];
+    uint32_t kinds_on;
+    uint32_t clients;
+    uint32_t steps;
+    int64_t vtime;
+} sim_result;
+
+/* Runs one seed. On a violation, writes the report (the invariant, the
+ * stream, the last trace events) to report when not NULL. */
+void sim_run(const sim_params *p, sim_result *r, FILE *report);
+
+#endif

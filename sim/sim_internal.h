@@ -1,0 +1,78 @@
+/* The simulator's state, shared by node.c (the nodes and their application)
+ * and scheduler.c (the loop, faults between steps, settle phase). */
+#ifndef TCPSHM_SIM_INTERNAL_H
+#define TCPSHM_SIM_INTERNAL_H
+
+#include <setjmp.h>
+
+#include "checker.h"
+#include "plan.h"
+#include "rng.h"
+#include "sim.h"
+#include "tcpshm/client.h"
+#include "tcpshm/server.h"
+#include "trace.h"
+#include "venv.h"
+
+#define SIM_MAX_CLIENTS 4
+#define SIM_MAX_GEN 4 /* names a node may have in a run */
+#define SIM_PORT 7000
+#define SIM_PEEK_OWNER 7u
+
+typedef struct app_rec { /* the echo server's write-ahead record, in a mapped file */
+    uint32_t k1;         /* 1 + seq of the request being echoed, 0: none */
+    uint32_t e;          /* the queue's seq_end before the echo was pushed */
+} app_rec;
+
+typedef struct peer { /* the server application's view of one client name */
+    char name[24];
+    tcpshm_conn *conn;
+    int c2s, s2c; /* checker streams */
+    app_rec *rec;
+} peer;
+
+typedef struct node {
+    int idx; /* 0: the server, 1..: clients */
+    bool alive;
+    uint32_t owner, gen;
+    char name[24], dir[24];
+    tcpshm_server *srv;
+    tcpshm_client *cl;
+    int64_t restart_at, next_login, block_until;
+    bool partitioned;
+    /* server */
+    peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN];
+    uint32_t npeers;
+    /* client: the streams of the pair (last server, me) */
+    char server[24];
+    int c2s, s2c;
+    /* an operation a crash may cut short: stream ids, -1 none */
+    int pend_push, pend_pop;
+} node;
+
+typedef struct sim {
+    const sim_params *p;
+    venv *v;
+    const tcpshm_env *env;
+    tcpshm_config cfg;
+    sim_rng rng;  /* scheduling and workload */
+    fp_plan plan; /* faults */
+    chk chk;
+    trace tr;
+    int64_t now;
+    node nodes[1 + SIM_MAX_CLIENTS];
+    uint32_t nnodes;
+    uint32_t next_owner;
+    jmp_buf *jmp;
+    bool settle;
+    /* workload shape (swarm) */
+    uint32_t win_c, win_s, push_ppm, max_body, max_dt;
+} sim;
+
+/* node.c */
+void node_start(sim *s, node *n);
+void node_kill(sim *s, node *n, bool crashed);
+void node_step(sim *s, node *n);
+bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
+
+#endif

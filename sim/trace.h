@@ -1,0 +1,54 @@
+/* The event trace of a run: every event updates a 64-bit hash (the trace
+ * hash that --check-determinism compares), the last TRACE_RING events are
+ * kept for a violation report, and with a file every event is written as a
+ * line. Events are small structs; text is made only when printed. */
+#ifndef TCPSHM_SIM_TRACE_H
+#define TCPSHM_SIM_TRACE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define TRACE_RING 48
+
+typedef enum tr_type {
+    TR_START,      /* node a started (owner b, generation c) */
+    TR_KILL,       /* node a killed between steps */
+    TR_CRASH,      /* node a killed at a crash site */
+    TR_FAULT,      /* a point fired: kind a, errno b, point name in s */
+    TR_BREAK,      /* node a's connections reset (venv_break) */
+    TR_CLOSE,      /* node a closed a connection (conn close), b = peer index */
+    TR_PART_ON,    /* node a partitioned (b = 1) or in an EAGAIN storm (b = 0) until c */
+    TR_PART_OFF,   /* node a's partition or storm over */
+    TR_LOGIN,      /* client a logged in (b = my_ack, c = seq_end) */
+    TR_LOGIN_FAIL, /* client a: login failed (b = errno), reason in s */
+    TR_DISC,       /* node a: connection closed, reason in s */
+    TR_PUSH,       /* stream a, seq b, size c */
+    TR_POP,        /* stream a, seq b, size c */
+    TR_ECHO_SKIP,  /* stream a: echo of b already queued, pop only */
+    TR_SETTLE,     /* faults off, settle phase begins */
+    TR_MISMATCH,   /* node a: sequence mismatch callback */
+    TR_REJECT,     /* node a: login rejected, reason in s */
+    TR_TYPES
+} tr_type;
+
+typedef struct tr_event {
+    int64_t now;
+    uint32_t type, a, b, c;
+    const char *s; /* static or stored text (only for the ring / file) */
+} tr_event;
+
+typedef struct trace {
+    uint64_t hash;
+    uint64_t count;
+    tr_event ring[TRACE_RING];
+    char ring_text[TRACE_RING][48]; /* copies of s */
+    FILE *file;                     /* every event, or NULL */
+} trace;
+
+void trace_init(trace *t, FILE *file);
+void trace_event(trace *t, int64_t now, tr_type type, uint32_t a, uint32_t b, uint32_t c, const char *s);
+/* Writes the last n events (oldest first), each line prefixed. */
+void trace_dump_last(const trace *t, FILE *out, unsigned n, const char *prefix);
+void trace_format(const tr_event *e, char *out, size_t n);
+
+#endif

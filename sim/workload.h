@@ -1,0 +1,35 @@
+/* The workload's messages: sequence-numbered and checksummed.
+ *
+ * Body (little-endian, at least WL_MIN_BODY bytes):
+ *   0  u32 stream id (the checker's)     4  u32 seq in that stream
+ *   8  u16 kind (enum wl_kind)          10  u16 0
+ *  12  u32 echo_of: for WL_ECHO, the seq of the request it answers
+ *  16  u32 checksum: FNV-1a of bytes [0, 16) and [20, size)
+ *  20  filler derived from (stream, seq)
+ * A message is identified by (stream, seq) and its checksum covers every
+ * other byte, so any corruption, loss, duplicate or reordering shows. */
+#ifndef TCPSHM_SIM_WORKLOAD_H
+#define TCPSHM_SIM_WORKLOAD_H
+
+#include <stdint.h>
+
+#define WL_MIN_BODY 20u
+#define WL_MSG_TYPE 0x5157u
+
+typedef enum wl_kind {
+    WL_ONEWAY = 1,  /* client -> server or server -> client, popped as is */
+    WL_REQUEST = 2, /* client -> server: the server answers with exactly one echo */
+    WL_ECHO = 3     /* server -> client: the answer to a request */
+} wl_kind;
+
+typedef struct wl_msg {
+    uint32_t stream, seq, kind, echo_of, checksum, size; /* size: body bytes */
+} wl_msg;
+
+/* Fills body (m->size bytes) and sets m->checksum. */
+void wl_fill(uint8_t *body, wl_msg *m);
+/* Reads the fields of a received body of size bytes; returns 0, or -1 if it
+ * is too short or its checksum does not match its bytes. */
+int wl_parse(const uint8_t *body, uint32_t size, wl_msg *m);
+
+#endif
