@@ -13,6 +13,7 @@
 #include "fuzz_common.h"
 #include "tcpshm/login.h"
 #include "tcpshm/ptcp_queue.h"
+#include "tcpshm/shm_queue.h"
 #include "venv.h"
 
 static const char *g_out;
@@ -336,6 +337,65 @@ static void gen_queue_file(void)
     }
 }
 
+/* ---- shm_segment: [config][segment image][ops] ---- */
+
+static void gen_shm_segment(void)
+{
+    static const struct {
+        const char *name;
+        uint8_t cfg; /* capacity index | max index << 2 */
+        int pushes, pops;
+    } c[] = {
+        {"empty-256", 0x00, 0, 0},       {"three-queued-1024", 0x0a, 3, 0}, {"popped-some-512", 0x05, 9, 4},
+        {"wrapped-256", 0x04, 40, 37},   {"full-1024", 0x0e, 60, 0},       {"wrapped-4096", 0x0f, 400, 390},
+    };
+    static const uint32_t caps[4] = {256, 512, 1024, 4096}, maxes[4] = {16, 32, 64, 128};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        uint32_t cap = caps[c[i].cfg & 3], max = maxes[(c[i].cfg >> 2) & 3];
+        while (cap < 2 * (max + 8))
+            max /= 2;
+        venv *v = venv_create(NULL);
+        tcpshm_env env;
+        fz_shm_env(v, &env);
+        tcpshm_shm_queue prod, cons;
+        tcpshm_error err;
+        if (tcpshm_shm_queue_open(&prod, &env, "/tcpshm_peer_me", cap, max, true, true, 0, &err) != 0 ||
+            tcpshm_shm_queue_open(&cons, &env, "/tcpshm_peer_me", cap, max, false, false, 0, &err) != 0) {
+            fprintf(stderr, "gen_corpus: %s\n", err.text);
+            exit(1);
+        }
+        for (int k = 0, popped = 0; k < c[i].pushes; k++) {
+            tcpshm_msg_header *h = tcpshm_shm_queue_alloc(&prod, (uint16_t)((uint32_t)k % (max - 7)));
+            if (!h)
+                break; /* full */
+            h->msg_type = (uint16_t)(3 + k % 4);
+            (void)tcpshm_shm_queue_push(&prod);
+            /* pop as we go, so later pushes wrap */
+            if (popped < c[i].pops && k >= c[i].pushes - c[i].pops - 1) {
+                bool bad;
+                if (tcpshm_shm_queue_front(&cons, &bad, NULL)) {
+                    tcpshm_shm_queue_pop(&cons);
+                    popped++;
+                }
+            }
+        }
+        char path[300];
+        fz_shm_path(path, sizeof path, "/tcpshm_peer_me");
+        size_t len;
+        const uint8_t *d = venv_file_data(v, path, &len);
+        buf b = {.n = 0};
+        put8(&b, c[i].cfg);
+        put(&b, d, len);
+        /* ops: fronts and pops, pushes, a hostile byte, reopen, front twice */
+        static const uint8_t ops[] = {8, 8, 3, 20, 7, 8, 3, 0, 5, 8, 9, 3, 40, 4, 200, 0, 7, 8, 7, 6, 3, 1, 8};
+        put(&b, ops, sizeof ops);
+        write_file("shm_segment", c[i].name, &b);
+        tcpshm_shm_queue_close(&prod);
+        tcpshm_shm_queue_close(&cons);
+        venv_destroy(v);
+    }
+}
+
 /* ---- stateful: [sel][ops] ---- */
 
 static void gen_stateful(void)
@@ -409,6 +469,7 @@ int main(int argc, char **argv)
     gen_login_server();
     gen_login_client();
     gen_queue_file();
+    gen_shm_segment();
     gen_stateful();
     printf("gen_corpus: %u files in %s\n", g_count, g_out);
     return 0;
