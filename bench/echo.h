@@ -1,0 +1,27 @@
+/* Echo round trips through the library: the caller's thread (pinned to
+ * cpu_a) sends a size-byte message carrying a sequence number and busy-polls
+ * until the echo is back; the server side runs on cpu_b. n samples in ns
+ * after warmup round trips; *allocs gets the allocation calls made in the
+ * process while the n samples ran (steady state). 0, or -1 after printing
+ * why. */
+#ifndef TCPSHM_BENCH_ECHO_H
+#define TCPSHM_BENCH_ECHO_H
+
+#include <stdint.h>
+
+#include "bench.h"
+
+int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, int64_t *samples,
+                 uint32_t n, uint32_t warmup, uint64_t *allocs);
+
+int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, int64_t *samples,
+                 uint32_t n, uint32_t warmup, uint64_t *allocs);
+
+/* What the SHM rows go through ("connection API" or the queue alone). */
+const char *echo_shm_layer(void);
+
+/* The echo of a server: push the echo, then pop (as tools/echo_server). */
+#include "tcpshm/conn.h"
+void echo_server_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m);
+
+#endif

@@ -1,0 +1,293 @@
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "floors.h"
+
+/* ---- cache-line ping-pong ---- */
+
+typedef struct line {
+    _Alignas(64) uint64_t seq;
+    unsigned char body[56];
+} line;
+
+typedef struct cl_pair {
+    line ping, pong;
+    uint32_t size, total;
+    int cpu;
+} cl_pair;
+
+static void *cl_echoer(void *arg)
+{
+    cl_pair *p = arg;
+    uint32_t body = p->size > 8 ? p->size - 8 : 0;
+    unsigned char tmp[56];
+    for (uint64_t k = 1; k <= p->total; k++) {
+        while (__atomic_load_n(&p->ping.seq, __ATOMIC_ACQUIRE) != k)
+            bench_relax();
+        memcpy(tmp, p->ping.body, body);
+        memcpy(p->pong.body, tmp, body);
+        __atomic_store_n(&p->pong.seq, k, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+int floor_cacheline_echo(const bench_opts *o, uint32_t size, int64_t *samples, uint32_t n,
+                         uint32_t warmup)
+{
+    if (size > 64) {
+        fprintf(stderr, "tcpshm-bench: the cache-line floor takes messages up to 64 bytes\n");
+        return -1;
+    }
+    static cl_pair p; /* static: no allocation, aligned */
+    memset(&p, 0, sizeof p);
+    p.size = size;
+    p.total = n + warmup;
+    uint32_t body = size > 8 ? size - 8 : 0;
+    pthread_t t;
+    if (bench_spawn(&t, o->cpu_b, cl_echoer, &p) != 0)
+        return -1;
+    unsigned char msg[56] = {0};
+    for (uint64_t k = 1; k <= p.total; k++) {
+        memcpy(msg, &k, sizeof k < body ? sizeof k : body);
+        int64_t t0 = bench_now();
+        memcpy(p.ping.body, msg, body);
+        __atomic_store_n(&p.ping.seq, k, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&p.pong.seq, __ATOMIC_ACQUIRE) != k)
+            bench_relax();
+        memcpy(msg, p.pong.body, body);
+        int64_t t1 = bench_now();
+        if (k > warmup)
+            samples[k - warmup - 1] = t1 - t0;
+    }
+    pthread_join(t, NULL);
+    return 0;
+}
+
+/* ---- loopback TCP ---- */
+
+static int nonblock_nodelay(int fd)
+{
+    int one = 1;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+        return -1;
+    return 0;
+}
+
+int floor_tcp_pair(int *a, int *b)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0), c = -1, s = -1;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 1) != 0 ||
+        getsockname(l, (struct sockaddr *)&sa, &len) != 0)
+        goto fail;
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa) != 0)
+        goto fail;
+    s = accept(l, NULL, NULL);
+    if (s < 0 || nonblock_nodelay(c) != 0 || nonblock_nodelay(s) != 0)
+        goto fail;
+    close(l);
+    *a = c;
+    *b = s;
+    return 0;
+fail:
+    fprintf(stderr, "tcpshm-bench: loopback TCP pair: %s\n", strerror(errno));
+    if (l >= 0)
+        close(l);
+    if (c >= 0)
+        close(c);
+    if (s >= 0)
+        close(s);
+    return -1;
+}
+
+/* Busy-polls until len bytes arrived; -1 on error or EOF. */
+static int recv_all(int fd, unsigned char *p, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = recv(fd, p + got, len - got, 0);
+        if (r > 0)
+            got += (size_t)r;
+        else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return -1;
+    }
+    return 0;
+}
+
+static int send_all(int fd, const unsigned char *p, size_t len)
+{
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t r = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
+        if (r > 0)
+            sent += (size_t)r;
+        else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct tcp_echo {
+    int fd;
+    uint32_t size, total;
+    int failed;
+} tcp_echo;
+
+static void *tcp_echoer(void *arg)
+{
+    tcp_echo *e = arg;
+    unsigned char buf[4096];
+    for (uint32_t k = 0; k < e->total; k++)
+        if (recv_all(e->fd, buf, e->size) != 0 || send_all(e->fd, buf, e->size) != 0) {
+            e->failed = 1;
+            break;
+        }
+    return NULL;
+}
+
+int floor_tcp_echo(const bench_opts *o, uint32_t size, int64_t *samples, uint32_t n,
+                   uint32_t warmup)
+{
+    int a, b;
+    if (size > 4096 || floor_tcp_pair(&a, &b) != 0)
+        return -1;
+    tcp_echo e = {b, size, n + warmup, 0};
+    pthread_t t;
+    int rc = 0;
+    if (bench_spawn(&t, o->cpu_b, tcp_echoer, &e) != 0) {
+        close(a);
+        close(b);
+        return -1;
+    }
+    unsigned char msg[4096] = {0};
+    for (uint32_t k = 0; rc == 0 && k < e.total; k++) {
+        memcpy(msg, &k, sizeof k);
+        int64_t t0 = bench_now();
+        if (send_all(a, msg, size) != 0 || recv_all(a, msg, size) != 0) {
+            fprintf(stderr, "tcpshm-bench: TCP floor: %s\n", strerror(errno));
+            rc = -1;
+            shutdown(a, SHUT_RDWR);
+            break;
+        }
+        int64_t t1 = bench_now();
+        if (k >= warmup)
+            samples[k - warmup] = t1 - t0;
+    }
+    pthread_join(t, NULL);
+    close(a);
+    close(b);
+    return rc || e.failed ? -1 : 0;
+}
+
+/* ---- streaming floors ---- */
+
+int floor_ring_memcpy(const bench_opts *o, uint32_t size, uint64_t msgs, uint32_t ring_cap,
+                      double *msgs_per_s)
+{
+    (void)o;
+    unsigned char *ring = aligned_alloc(64, ring_cap);
+    if (!ring) {
+        fprintf(stderr, "tcpshm-bench: out of memory\n");
+        return -1;
+    }
+    memset(ring, 0, ring_cap);
+    unsigned char msg[2048];
+    memset(msg, 0x5a, sizeof msg);
+    uint32_t pos = 0;
+    int64_t t0 = bench_now();
+    for (uint64_t k = 0; k < msgs; k++) {
+        if (pos + size > ring_cap)
+            pos = 0;
+        memcpy(msg, &k, sizeof k);
+        memcpy(ring + pos, msg, size);
+        /* keep the compiler from merging or dropping the copies */
+        __asm__ __volatile__("" : : "r"(ring) : "memory");
+        pos += size;
+    }
+    int64_t t1 = bench_now();
+    free(ring);
+    *msgs_per_s = (double)msgs * 1e9 / (double)(t1 - t0);
+    return 0;
+}
+
+typedef struct tcp_sink {
+    int fd;
+    uint64_t bytes, warm_bytes;
+    int64_t t_start, t_end;
+    int failed;
+} tcp_sink;
+
+static void *tcp_sinker(void *arg)
+{
+    tcp_sink *s = arg;
+    static unsigned char buf[1 << 16]; /* the library's default recv_buf_size */
+    uint64_t got = 0;
+    while (got < s->bytes) {
+        ssize_t r = recv(s->fd, buf, sizeof buf, 0);
+        if (r > 0) {
+            if (got < s->warm_bytes && got + (uint64_t)r >= s->warm_bytes)
+                s->t_start = bench_now();
+            got += (uint64_t)r;
+        } else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            s->failed = 1;
+            return NULL;
+        }
+    }
+    s->t_end = bench_now();
+    return NULL;
+}
+
+int floor_tcp_stream(const bench_opts *o, uint32_t size, uint64_t msgs, double *msgs_per_s)
+{
+    int a, b;
+    if (floor_tcp_pair(&a, &b) != 0)
+        return -1;
+    uint64_t warm = msgs / 10;
+    tcp_sink s = {b, (msgs + warm) * size, warm * size, 0, 0, 0};
+    pthread_t t;
+    int rc = 0;
+    if (bench_spawn(&t, o->cpu_b, tcp_sinker, &s) != 0) {
+        close(a);
+        close(b);
+        return -1;
+    }
+    static unsigned char chunk[65536];
+    uint32_t per = (uint32_t)(sizeof chunk / size) * size; /* whole messages per send */
+    for (uint32_t off = 0; off + size <= per; off += size) {
+        memset(chunk + off, 0x5a, size);
+        memcpy(chunk + off, &size, sizeof size);
+    }
+    uint64_t left = s.bytes;
+    while (rc == 0 && left > 0) {
+        size_t len = left < per ? (size_t)left : per;
+        if (send_all(a, chunk, len) != 0) {
+            fprintf(stderr, "tcpshm-bench: TCP stream floor: %s\n", strerror(errno));
+            rc = -1;
+        }
+        left -= len;
+    }
+    if (rc)
+        shutdown(a, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(a);
+    close(b);
+    if (rc || s.failed)
+        return -1;
+    *msgs_per_s = (double)msgs * 1e9 / (double)(s.t_end - s.t_start);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/* A server and a client of the real library in one process: the server
+ * polled by its own pinned thread with the recommended loop (poll_ctl, then
+ * poll_tcp of each group, a fresh clock reading per round), the client
+ * logged in and polled by the caller. Used by the TCP echo and stream rows. */
+#ifndef TCPSHM_BENCH_LIB_TCP_H
+#define TCPSHM_BENCH_LIB_TCP_H
+
+#include "bench.h"
+#include "tcpshm/client.h"
+#include "tcpshm/server.h"
+
+typedef void (*lib_msg_fn)(void *user, tcpshm_conn *c, tcpshm_msg_header *m);
+
+typedef struct lib_tcp {
+    tcpshm_server *srv;
+    tcpshm_client *cl;
+    tcpshm_conn *conn; /* the client's connection once logged in */
+    pthread_t thread;
+    int stop;          /* atomic: the server thread ends */
+    int running;
+    uint32_t groups;
+    char dir[512];
+} lib_tcp;
+
+/* Creates both in fresh directories under dir, starts the server thread on
+ * o->cpu_b and logs the client in. 0, or -1 after printing why. */
+int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_config *cfg,
+                 lib_msg_fn server_msg, void *server_user, lib_msg_fn client_msg,
+                 void *client_user);
+
+/* Stops the server thread, destroys both, removes the directories. */
+void lib_tcp_close(lib_tcp *L);
+
+/* The server thread loop on its own (the scaling rows use it with their own
+ * clients): polls srv until *stop. */
+typedef struct lib_server_loop {
+    tcpshm_server *srv;
+    uint32_t groups;
+    int *stop;
+} lib_server_loop;
+void *lib_server_thread(void *arg);
+
+/* Callbacks that report the unexpected to stderr. */
+void lib_report_system_error(void *user, const char *what, int sys_errno);
+void lib_report_disconnect(void *user, tcpshm_conn *c, const char *reason, int sys_errno);
+
+#endif

@@ -1,0 +1,276 @@
+/* The three outputs: the table, --json and --plot's SVG. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc_count.h"
+#include "results.h"
+
+static double ratio(double lib, double floor) { return floor > 0 ? lib / floor : 0; }
+
+static const char *fmt_ns(char *buf, size_t n, double ns)
+{
+    if (ns >= 1e6)
+        snprintf(buf, n, "%.2f ms", ns / 1e6);
+    else if (ns >= 1e4)
+        snprintf(buf, n, "%.1f us", ns / 1e3);
+    else
+        snprintf(buf, n, "%.0f ns", ns);
+    return buf;
+}
+
+static const char *fmt_rate(char *buf, size_t n, double mps, uint32_t size)
+{
+    snprintf(buf, n, "%6.2f M/s %7.1f MB/s", mps / 1e6, mps * size / 1e6);
+    return buf;
+}
+
+static void echo_rows(FILE *out, const char *name, const echo_result *e, double target)
+{
+    static const struct { int idx; const char *label; } rows[] = {
+        {STATS_P50, "p50"}, {STATS_P99, "p99"}, {STATS_P999, "p99.9"}, {STATS_MAX, "max"}};
+    if (!e->ok) {
+        fprintf(out, "%-5s echo        (failed: see stderr)\n", name);
+        return;
+    }
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char a[32], b[32], t[32] = "";
+        double lib = e->lib.ns[rows[i].idx], fl = e->floor.ns[rows[i].idx];
+        if (rows[i].idx == STATS_P50)
+            snprintf(t, sizeof t, "<= %.2fx %s", target, ratio(lib, fl) <= target ? "met" : "MISSED");
+        fprintf(out, "%-5s echo %-6s %12s %12s %8.2fx  %s\n", name, rows[i].label,
+                fmt_ns(a, sizeof a, lib), fmt_ns(b, sizeof b, fl), ratio(lib, fl), t);
+    }
+}
+
+void report_table(FILE *out, const results *r)
+{
+    const bench_opts *o = &r->opts;
+    fprintf(out, "tcpshm-bench: medians of %u rounds; echo: %u samples per round after %u warm-up, "
+                 "%u-byte messages; CPUs %d,%d\n",
+            o->rounds, o->samples, o->warmup, o->msg_size, o->cpu_a, o->cpu_b);
+    fprintf(out, "SHM rows through: %s\n\n", r->shm_layer);
+    fprintf(out, "%-17s %12s %12s %9s  %s\n", "echo round trip", "library", "floor", "ratio",
+            "target (p50)");
+    echo_rows(out, "tcp", &r->tcp_echo, 1.05);
+    echo_rows(out, "shm", &r->shm_echo, 1.3);
+    fprintf(out, "  floors: tcp = raw non-blocking loopback TCP ping-pong (TCP_NODELAY), shm = raw "
+                 "cache-line ping-pong, same threads and message size\n");
+
+    if (r->nsizes) {
+        fprintf(out, "\n%-17s %-26s %-26s %7s\n", "one-way stream", "library", "floor", "ratio");
+        for (uint32_t i = 0; i < r->nsizes; i++) {
+            const stream_result *s[2] = {&r->tcp_stream[i], &r->shm_stream[i]};
+            const char *name[2] = {"tcp", "shm"};
+            for (int k = 0; k < 2; k++) {
+                char a[48], b[48];
+                if (!s[k]->ok) {
+                    fprintf(out, "%-5s %4u B         (failed: see stderr)\n", name[k], s[k]->size);
+                    continue;
+                }
+                fprintf(out, "%-5s %4u B       %-26s %-26s %6.2fx\n", name[k], s[k]->size,
+                        fmt_rate(a, sizeof a, s[k]->lib_mps, s[k]->size),
+                        fmt_rate(b, sizeof b, s[k]->floor_mps, s[k]->size),
+                        ratio(s[k]->lib_mps, s[k]->floor_mps));
+            }
+        }
+        fprintf(out, "  floors: tcp = raw loopback TCP stream in 64 KiB sends; shm = one thread "
+                     "memcpy-ing the messages into a 1 MiB ring. ratio = library / floor (1 = as fast)\n");
+    }
+
+    if (r->nscaling) {
+        fprintf(out, "\n%-17s %14s %12s %12s   (medians of %u rounds; no floor)\n",
+                "tcp scaling", "echoes/s", "p50", "p99", r->scaling_rounds);
+        for (uint32_t i = 0; i < r->nscaling; i++) {
+            const scaling_result *s = &r->scaling[i];
+            char a[32], b[32];
+            if (s->skipped || !s->ok) {
+                fprintf(out, "%5u clients     %s\n", s->clients,
+                        s->skipped ? "(skipped: file-descriptor limit, see stderr)"
+                                   : "(failed: see stderr)");
+                continue;
+            }
+            fprintf(out, "%5u clients     %14.0f %12s %12s\n", s->clients, s->echoes_per_s,
+                    fmt_ns(a, sizeof a, s->p50_ns), fmt_ns(b, sizeof b, s->p99_ns));
+        }
+        fprintf(out, "  one echo in flight per client; every client polled by one thread, the "
+                     "server by another\n");
+    }
+    if (!alloc_count_enabled()) {
+        fprintf(out, "\nallocations in steady state: not counted (the interposer is compiled "
+                     "out under ThreadSanitizer)\n");
+        return;
+    }
+    fprintf(out, "\nallocations in steady state: %llu (expected 0; the interposer counted %llu "
+                 "outside the measured phases: set-up and teardown)\n",
+            (unsigned long long)r->allocs, (unsigned long long)r->allocs_other);
+}
+
+/* ---- JSON ---- */
+
+static void json_echo(FILE *out, const char *name, const echo_result *e, double target,
+                      const char *layer, int last)
+{
+    static const struct { int idx; const char *key; } keys[] = {
+        {STATS_P50, "p50"}, {STATS_P90, "p90"}, {STATS_P99, "p99"}, {STATS_P999, "p999"},
+        {STATS_MAX, "max"}};
+    fprintf(out, "  \"%s\": {\n    \"echo\": {\"ok\": %s, \"layer\": \"%s\"", name,
+            e->ok ? "true" : "false", layer);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        double lib = e->lib.ns[keys[i].idx], fl = e->floor.ns[keys[i].idx];
+        fprintf(out, ", \"%s_ns\": %.0f, \"floor_%s_ns\": %.0f, \"%s_ratio\": %.4f", keys[i].key,
+                lib, keys[i].key, fl, keys[i].key, ratio(lib, fl));
+    }
+    fprintf(out, ", \"p50_target_ratio\": %.2f, \"samples\": %llu}", target,
+            (unsigned long long)e->lib.count);
+    (void)last;
+}
+
+static void json_stream(FILE *out, const stream_result *s, uint32_t n)
+{
+    fprintf(out, ",\n    \"stream\": [");
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(out, "%s\n      {\"size\": %u, \"ok\": %s, \"msgs_per_s\": %.0f, \"mb_per_s\": %.2f, "
+                     "\"floor_msgs_per_s\": %.0f, \"floor_mb_per_s\": %.2f, \"ratio\": %.4f}",
+                i ? "," : "", s[i].size, s[i].ok ? "true" : "false", s[i].lib_mps,
+                s[i].lib_mps * s[i].size / 1e6, s[i].floor_mps, s[i].floor_mps * s[i].size / 1e6,
+                ratio(s[i].lib_mps, s[i].floor_mps));
+    fprintf(out, "%s]", n ? "\n    " : "");
+}
+
+void report_json(FILE *out, const results *r)
+{
+    const bench_opts *o = &r->opts;
+    fprintf(out, "{\n  \"config\": {\"rounds\": %u, \"samples\": %u, \"warmup\": %u, "
+                 "\"msg_size\": %u, \"stream_msgs\": %llu, \"cpus\": [%d, %d]},\n",
+            o->rounds, o->samples, o->warmup, o->msg_size, (unsigned long long)o->stream_msgs,
+            o->cpu_a, o->cpu_b);
+    json_echo(out, "tcp", &r->tcp_echo, 1.05, "connection API", 0);
+    json_stream(out, r->tcp_stream, r->nsizes);
+    fprintf(out, ",\n    \"scaling\": [");
+    for (uint32_t i = 0; i < r->nscaling; i++) {
+        const scaling_result *s = &r->scaling[i];
+        fprintf(out, "%s\n      {\"clients\": %u, \"ok\": %s, \"skipped\": %s, \"echoes_per_s\": %.0f, "
+                     "\"p50_ns\": %.0f, \"p99_ns\": %.0f}",
+                i ? "," : "", s->clients, s->ok ? "true" : "false", s->skipped ? "true" : "false",
+                s->echoes_per_s, s->p50_ns, s->p99_ns);
+    }
+    fprintf(out, "%s]\n  },\n", r->nscaling ? "\n    " : "");
+    json_echo(out, "shm", &r->shm_echo, 1.3, r->shm_layer, 1);
+    json_stream(out, r->shm_stream, r->nsizes);
+    if (!alloc_count_enabled())
+        fprintf(out, "\n  },\n  \"allocations_counted\": false,");
+    else
+        fprintf(out, "\n  },\n  \"allocations_counted\": true,");
+    fprintf(out, "\n  \"allocations_steady_state\": %llu,\n  \"allocations_outside_measurement\": %llu,\n"
+                 "  \"failures\": %d\n}\n",
+            (unsigned long long)r->allocs, (unsigned long long)r->allocs_other, r->failures);
+}
+
+/* ---- SVG: latency (log) against percentile (log of 1 / (1 - p)) ---- */
+
+#define W 900.0
+#define H 560.0
+#define L 90.0
+#define R 200.0
+#define T 50.0
+#define B 70.0
+
+static double xpos(int i)
+{
+    double p = stats_pcts[i];
+    double v = p >= 100 ? 5.5 : -log10(1 - p / 100); /* max drawn after 99.999 */
+    return L + v / 5.5 * (W - L - R);
+}
+
+int report_svg(const char *path, const results *r)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "tcpshm-bench: --plot %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    const struct { const lat_summary *s; const char *name, *color, *dash; int ok; } curves[] = {
+        {&r->tcp_echo.lib, "TCP library", "#d62728", "", r->tcp_echo.ok},
+        {&r->tcp_echo.floor, "TCP floor (raw socket)", "#d62728", "6,4", r->tcp_echo.ok},
+        {&r->shm_echo.lib, "SHM library", "#1f77b4", "", r->shm_echo.ok},
+        {&r->shm_echo.floor, "SHM floor (cache line)", "#1f77b4", "6,4", r->shm_echo.ok}};
+    double lo = 1e18, hi = 0;
+    for (size_t c = 0; c < 4; c++)
+        for (int i = 0; curves[c].ok && i < STATS_NPCT; i++) {
+            double v = curves[c].s->ns[i];
+            if (v > 0 && v < lo)
+                lo = v;
+            if (v > hi)
+                hi = v;
+        }
+    if (hi <= 0) {
+        lo = 10;
+        hi = 1e5;
+    }
+    double ylo = floor(log10(lo)), yhi = ceil(log10(hi));
+    if (yhi <= ylo)
+        yhi = ylo + 1;
+#define YPOS(v) (T + (H - T - B) * (1 - (log10(v) - ylo) / (yhi - ylo)))
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+               "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+               "<text x=\"%.0f\" y=\"28\" font-size=\"16\">tcpshm-bench: echo round trip, %u-byte "
+               "messages (medians of %u rounds)</text>\n",
+            W, H, W, H, L, r->opts.msg_size, r->opts.rounds);
+    for (double d = ylo; d <= yhi + 1e-9; d += 1) {
+        double y = T + (H - T - B) * (1 - (d - ylo) / (yhi - ylo));
+        char lab[32];
+        fmt_ns(lab, sizeof lab, pow(10, d));
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
+                   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                L, y, W - R, y, L - 6, y + 4, lab);
+    }
+    for (int i = 0; i < STATS_NPCT; i++) {
+        double x = xpos(i);
+        if (i > 0 && i < STATS_NPCT - 1 && xpos(i) - xpos(i - 1) < 18)
+            continue; /* labels too close together */
+        char lab[16];
+        if (stats_pcts[i] >= 100)
+            snprintf(lab, sizeof lab, "max");
+        else
+            snprintf(lab, sizeof lab, "%g", stats_pcts[i]);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n"
+                   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+                x, T, x, H - B, x, H - B + 18, lab);
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">percentile</text>\n"
+               "<text x=\"20\" y=\"%.1f\" transform=\"rotate(-90 20 %.1f)\" "
+               "text-anchor=\"middle\">round trip</text>\n"
+               "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+               "stroke=\"#888\"/>\n",
+            (L + W - R) / 2, H - B + 45, (T + H - B) / 2, (T + H - B) / 2, L, T, W - L - R,
+            H - T - B);
+    for (size_t c = 0; c < 4; c++) {
+        double ly = T + 20 + 22 * (double)c;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                   "stroke-width=\"2\" stroke-dasharray=\"%s\"/>\n"
+                   "<text x=\"%.1f\" y=\"%.1f\">%s%s</text>\n",
+                W - R + 12, ly, W - R + 40, ly, curves[c].color, curves[c].dash, W - R + 46,
+                ly + 4, curves[c].name, curves[c].ok ? "" : " (failed)");
+        if (!curves[c].ok)
+            continue;
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                   "stroke-dasharray=\"%s\" points=\"",
+                curves[c].color, curves[c].dash);
+        for (int i = 0; i < STATS_NPCT; i++) {
+            double v = curves[c].s->ns[i] > 0 ? curves[c].s->ns[i] : pow(10, ylo);
+            fprintf(f, "%.1f,%.1f ", xpos(i), YPOS(v));
+        }
+        fprintf(f, "\"/>\n");
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">SHM: %s</text>\n</svg>\n", L, H - 8,
+            r->shm_layer);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "tcpshm-bench: --plot %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,189 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc_count.h"
+#include "lib_tcp.h"
+#include "shm_pair.h"
+#include "stream.h"
+
+/* ---- the receiving side, shared by both transports ---- */
+
+typedef struct sink {
+    uint64_t warm, total; /* messages before measuring; all messages */
+    uint64_t received;    /* atomic: written by the receiver */
+    uint64_t next_seq;
+    int64_t t_start, t_end;
+    uint64_t a_start;     /* allocation count when measuring began */
+    int bad;
+} sink;
+
+/* One message arrived: checks its sequence number, times the stream. */
+static void sink_take(sink *s, const tcpshm_msg_header *m)
+{
+    uint64_t seq = 0;
+    memcpy(&seq, m + 1, sizeof seq);
+    if (seq != s->next_seq)
+        s->bad = 1;
+    s->next_seq++;
+    uint64_t r = s->received + 1;
+    if (r == s->warm) {
+        s->t_start = bench_now();
+        s->a_start = alloc_count();
+    }
+    if (r == s->total)
+        s->t_end = bench_now();
+    __atomic_store_n(&s->received, r, __ATOMIC_RELEASE);
+}
+
+static void tcp_sink_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    sink_take(user, m);
+    tcpshm_conn_pop(c);
+}
+
+static void unexpected_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    (void)user, (void)m;
+    tcpshm_conn_pop(c);
+}
+
+static int finish(sink *s, const char *what, uint64_t msgs, uint64_t a_end, double *msgs_per_s,
+                  uint64_t *allocs)
+{
+    *allocs = a_end - s->a_start;
+    if (s->bad) {
+        fprintf(stderr, "tcpshm-bench: %s stream: a message arrived out of order\n", what);
+        return -1;
+    }
+    *msgs_per_s = (double)msgs * 1e9 / (double)(s->t_end - s->t_start);
+    return 0;
+}
+
+/* What the producer copies into each message: the whole body, as the
+ * floors copy every byte (the sequence number goes in its first 8). */
+static unsigned char payload[4096];
+
+static void fill(tcpshm_msg_header *m, uint16_t body, uint64_t seq)
+{
+    m->msg_type = 1;
+    memcpy(payload, &seq, sizeof seq);
+    memcpy(m + 1, payload, body);
+}
+
+uint64_t stream_msgs_for(const bench_opts *o, uint32_t size)
+{
+    uint64_t msgs = o->stream_msgs, min = o->stream_min_bytes / size;
+    return msgs > min ? msgs : min;
+}
+
+/* ---- TCP through the connection API ---- */
+
+int stream_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t msgs,
+                   double *msgs_per_s, uint64_t *allocs)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.queue_size = 8u << 20;
+    cfg.heartbeat_interval = STREAM_TCP_HEARTBEAT_NS;
+    uint64_t warm = msgs / 10 ? msgs / 10 : 1;
+    static sink s;
+    memset(&s, 0, sizeof s);
+    s.warm = warm;
+    s.total = warm + msgs;
+    lib_tcp L;
+    if (lib_tcp_open(&L, o, dir, &cfg, tcp_sink_msg, &s, unexpected_msg, NULL) != 0)
+        return -1;
+    uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
+    uint64_t seq = 0;
+    int rc = 0;
+    while (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total) {
+        uint32_t queued = 0;
+        while (seq < s.total && queued < STREAM_TCP_BATCH) {
+            tcpshm_msg_header *m = tcpshm_conn_alloc(L.conn, body);
+            if (!m)
+                break; /* full until the receiver's next heartbeat acknowledges */
+            fill(m, body, seq);
+            tcpshm_conn_push_more(L.conn);
+            seq++;
+            queued += size;
+        }
+        tcpshm_client_poll_tcp(L.cl, bench_now());
+        if (!tcpshm_conn_is_connected(L.conn)) {
+            fprintf(stderr, "tcpshm-bench: TCP stream: the connection closed\n");
+            rc = -1;
+            break;
+        }
+    }
+    uint64_t a_end = alloc_count(); /* before the teardown, which allocates */
+    lib_tcp_close(&L);
+    return rc ? rc : finish(&s, "TCP", msgs, a_end, msgs_per_s, allocs);
+}
+
+/* ---- SHM ---- */
+
+typedef struct shm_reader {
+    shm_pair *p;
+    sink *s;
+    int stop;
+} shm_reader;
+
+static void *shm_reader_thread(void *arg)
+{
+    shm_reader *r = arg;
+    tcpshm_error err;
+    bool bad = false;
+    while (r->s->received < r->s->total && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        tcpshm_msg_header *m = tcpshm_shm_queue_front(&r->p->c2s_cons, &bad, &err);
+        if (!m) {
+            if (bad) {
+                r->s->bad = 1;
+                __atomic_store_n(&r->s->received, r->s->total, __ATOMIC_RELEASE);
+                return NULL;
+            }
+            bench_relax();
+            continue;
+        }
+        sink_take(r->s, m);
+        tcpshm_shm_queue_pop(&r->p->c2s_cons);
+    }
+    return NULL;
+}
+
+int stream_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t msgs,
+                   double *msgs_per_s, uint64_t *allocs)
+{
+    (void)dir;
+    static shm_pair p;
+    static sink s;
+    memset(&s, 0, sizeof s);
+    uint64_t warm = msgs / 10 ? msgs / 10 : 1;
+    s.warm = warm;
+    s.total = warm + msgs;
+    if (shm_pair_open(&p, STREAM_SHM_QUEUE, 4096) != 0)
+        return -1;
+    shm_reader r = {&p, &s, 0};
+    pthread_t t;
+    if (bench_spawn(&t, o->cpu_b, shm_reader_thread, &r) != 0) {
+        shm_pair_close(&p);
+        return -1;
+    }
+    uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
+    for (uint64_t seq = 0; seq < s.total;) {
+        tcpshm_msg_header *m = tcpshm_shm_queue_alloc(&p.c2s_prod, body);
+        if (!m) {
+            if (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) >= s.total)
+                break; /* the reader gave up */
+            bench_relax();
+            continue;
+        }
+        fill(m, body, seq);
+        tcpshm_shm_queue_push(&p.c2s_prod);
+        seq++;
+    }
+    while (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total)
+        bench_relax();
+    uint64_t a_end = alloc_count();
+    pthread_join(t, NULL);
+    shm_pair_close(&p);
+    return finish(&s, "SHM", msgs, a_end, msgs_per_s, allocs);
+}
