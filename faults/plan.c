@@ -108,6 +108,18 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
     }
     for (int k = 0; k < FP_KINDS; k++)
         p->ppm[k] = scales[k][fp_below(p, 3)];
+    /* Half the seeds with crashes focus on one TCP crash site: rare sites
+     * (compaction, reset, login) then fire in most of those runs. */
+    if (fp_below(p, 2)) {
+        const char *sites[64];
+        uint32_t n = 0;
+        for (size_t i = 0; i < tcpshm_fault_catalogue_len && n < 64; i++)
+            if (strncmp(tcpshm_fault_catalogue[i].name, "tcpshm/crash/", 13) == 0 &&
+                strncmp(tcpshm_fault_catalogue[i].name + 13, "shm/", 4) != 0)
+                sites[n++] = tcpshm_fault_catalogue[i].name;
+        if (n)
+            p->crash_focus = sites[fp_below(p, n)];
+    }
 }
 
 bool fp_roll(fp_plan *p, fp_kind k)
@@ -176,7 +188,8 @@ static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned
         return fire(p, FP_FILE, name, errs[fp_below(p, 6)], failnum);
     }
     if (strncmp(n, "crash/", 6) == 0 && strncmp(n + 6, "shm/", 4) != 0) {
-        if (!chance(p, FP_CRASH))
+        bool focus = p->crash_focus && strcmp(name, p->crash_focus) == 0;
+        if (!((p->on >> FP_CRASH & 1u) && focus ? fp_below(p, 1000000u) < 100000u : chance(p, FP_CRASH)))
             return 0;
         return fire(p, FP_CRASH, name, 1, failnum);
     }

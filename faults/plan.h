@@ -43,6 +43,7 @@ typedef struct fp_plan {
     uint32_t ppm[FP_KINDS]; /* rate per opportunity, parts per million */
     bool active;           /* false: nothing fires (set-up, settle phase, inspection) */
     bool block_io;         /* the running node is partitioned or in a storm: send/recv EAGAIN */
+    const char *crash_focus; /* one crash site fires far more often (swarm), or NULL */
     uint64_t fired[FP_KINDS];
     /* Told about every point decision that fired (for the trace); may be NULL. */
     void (*on_fire)(void *user, fp_kind kind, const char *point, int failnum);

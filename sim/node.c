@@ -65,6 +65,13 @@ static void pop_checked(sim *s, node *n, tcpshm_conn *c, int sid, uint32_t seq, 
 static bool peek(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_end,
                  uint32_t *my_ack, char *why, size_t why_size)
 {
+    char path[128];
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
+    if (!venv_file_data(s->v, path, &len)) { /* open would create it */
+        snprintf(why, why_size, "%s does not exist", path);
+        return false;
+    }
     bool was = s->plan.active;
     s->plan.active = false;
     uint32_t owner = venv_owner(s->v);
@@ -91,7 +98,7 @@ static node *server_of(sim *s) { return &s->nodes[0]; }
 
 static app_rec *map_rec(sim *s, node *n, const char *client)
 {
-    char path[96];
+    char path[128];
     snprintf(path, sizeof path, "%s/%s_%s.app", n->dir, n->name, client);
     void *ctx = s->env->ctx;
     int fd = s->env->file_open(ctx, path, 0, 0);
@@ -432,9 +439,33 @@ static void resolve(sim *s, node *n)
     n->pend_push = n->pend_pop = -1;
 }
 
+/* Every queue file the dead node had open must still open (verify): a kill
+ * at any instruction leaves the old or the new state, never a broken file. */
+static void check_files(sim *s, node *n, char remotes[][24], uint32_t nr)
+{
+    for (uint32_t i = 0; i < nr && !s->chk.violated; i++) {
+        uint32_t seq_end, my_ack;
+        char why[256], path[128];
+        size_t len;
+        snprintf(path, sizeof path, "%.23s/%.23s_%.23s.ptcp", n->dir, n->name, remotes[i]);
+        if (venv_file_data(s->v, path, &len) && !peek(s, n->dir, n->name, remotes[i], &seq_end, &my_ack, why, sizeof why)) {
+            int sid = chk_stream_id(&s->chk, n->idx == 0 ? n->name : remotes[i], n->idx == 0 ? remotes[i] : n->name,
+                                    n->idx == 0 ? CHK_S2C : CHK_C2S, 0);
+            chk_fail(&s->chk, sid, "after %s died its queue file does not open: %s", n->name, why);
+        }
+    }
+}
+
 void node_kill(sim *s, node *n, bool crashed)
 {
     trace_event(&s->tr, s->now, crashed ? TR_CRASH : TR_KILL, (uint32_t)n->idx, n->owner, 0, n->name);
+    char remotes[SIM_MAX_CLIENTS * SIM_MAX_GEN][24];
+    uint32_t nr = 0;
+    if (n->idx == 0)
+        for (uint32_t i = 0; i < n->npeers; i++)
+            memcpy(remotes[nr++], n->peers[i].name, 24);
+    else if (n->server[0])
+        memcpy(remotes[nr++], n->server, 24);
     bool was = s->plan.active;
     s->plan.active = false;
     venv_kill(s->v, n->owner);
@@ -453,6 +484,7 @@ void node_kill(sim *s, node *n, bool crashed)
     }
     s->plan.active = was;
     resolve(s, n);
+    check_files(s, n, remotes, nr);
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
     if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME)) {

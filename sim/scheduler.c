@@ -26,7 +26,11 @@ static void shape(sim *s, sim_rng *r)
     s->win_c = sim_rng_range(r, 1, 8);
     s->win_s = sim_rng_range(r, 1, 8);
     uint32_t unit = c->max_msg_size;
-    c->queue_size = round8(2u * (2u * s->win_c + s->win_s + 2u) * unit * sim_rng_range(r, 1, 3));
+    /* roomy, or tight (alloc refuses often, compaction runs often) */
+    if (sim_rng_below(r, 2))
+        c->queue_size = round8(2u * (2u * s->win_c + s->win_s + 2u) * unit * sim_rng_range(r, 1, 3));
+    else
+        c->queue_size = round8(unit * sim_rng_range(r, 1, 4) + sim_rng_below(r, unit));
     c->recv_buf_size = round8((s->win_c + 2u) * unit + sim_rng_below(r, 4) * unit);
     c->little_endian = sim_rng_below(r, 4) != 0;
     c->heartbeat_interval = sim_rng_range(r, 20, 200);
@@ -187,8 +191,9 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             int open = -1;
             if (!chk_settled(&s->chk, &open)) {
                 chk_stream *st = &s->chk.s[open];
-                chk_fail(&s->chk, open, "liveness: %u of %u messages popped %lld time units after the faults stopped",
-                         st->popped, st->pushed, (long long)(s->now - deadline + (deadline - s->now)));
+                chk_fail(&s->chk, open, "liveness: %u of %u messages popped by t=%lld, the deadline after the "
+                                        "faults stopped",
+                         st->popped, st->pushed, (long long)deadline);
             } else {
                 for (uint32_t i = 1; i < s->nnodes; i++)
                     if (!node_client_ready(s, &s->nodes[i])) {
