@@ -112,7 +112,11 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
     int rc = tcpshm_lastserver_read(cl->env, cl->dir, cl->name, cl->last_server, err);
     if (rc)
         return rc;
-    cl->conn.shm = use_shm;
+    if (cl->conn.shm != use_shm) { /* poll_shm reads it: change it only while poll_shm keeps off */
+        if (shm_in_use(&cl->conn))
+            return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "poll_shm is delivering; try again");
+        cl->conn.shm = use_shm;
+    }
     if (cl->last_server[0]) {
         rc = open_state(cl, cl->last_server, err);
         if (rc)

@@ -46,7 +46,6 @@ int tcpshm_conn_open_queue(tcpshm_conn *c, const char *dir, const char *remote, 
 
 int tcpshm_conn_open_shm(tcpshm_conn *c, const char *remote, tcpshm_error *err)
 {
-    c->shm = true;
     if (c->shm_open && strcmp(c->remote, remote) == 0)
         return 0;
     tcpshm_conn_close_shm(c);

@@ -78,8 +78,8 @@ void tcpshm_conn_fail(tcpshm_conn *c, const char *reason, int sys_errno);
 typedef void (*tcpshm_msg_cb)(void *user, tcpshm_conn *c, tcpshm_msg_header *msg);
 void tcpshm_conn_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user);
 
-/* SHM: opens (creating if needed) both segments of the pair local/remote,
- * or keeps them if open for that remote. */
+/* SHM (c->shm set by the caller): opens (creating if needed) both segments
+ * of the pair local/remote, or keeps them if open for that remote. */
 int tcpshm_conn_open_shm(tcpshm_conn *c, const char *remote, tcpshm_error *err);
 void tcpshm_conn_close_shm(tcpshm_conn *c);
 /* SHM: empties both segments (a new server name: a new connection). */

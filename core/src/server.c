@@ -243,6 +243,7 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
         /* 4. the pair's queue file or segments; the slot is FREE, so no
          * group thread looks at it */
         tcpshm_error err;
+        sl->conn.shm = shm;
         if ((shm ? tcpshm_conn_open_shm(&sl->conn, login->client_name, &err)
                  : tcpshm_conn_open_queue(&sl->conn, s->dir, login->client_name, &err)) != 0) {
             if (s->cb.on_client_file_error)
