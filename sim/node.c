@@ -498,7 +498,7 @@ void node_kill(sim *s, node *n, bool crashed)
             snprintf(n->name, sizeof n->name, "srv%u", n->gen);
         } else {
             snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, n->gen);
-            snprintf(n->dir, sizeof n->dir, "%s", n->name);
+            memcpy(n->dir, n->name, sizeof n->dir); /* both char[24] */
         }
     }
 }

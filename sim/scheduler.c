@@ -141,7 +141,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             snprintf(n->dir, sizeof n->dir, "srv");
         } else {
             snprintf(n->name, sizeof n->name, "c%ug0", i);
-            snprintf(n->dir, sizeof n->dir, "%s", n->name);
+            memcpy(n->dir, n->name, sizeof n->dir); /* both char[24] */
         }
         node_start(s, n);
     }

@@ -38,6 +38,7 @@ static void usage(FILE *f, const char *prog)
             "  --check-determinism  run each seed twice and compare the trace hashes\n"
             "  --json               print the summary as JSON on stdout\n"
             "  --quiet              no per-seed lines, no progress line\n"
+            "  --stop               end a sweep at its first violation\n"
             "  --push-unrecorded    clients also push while their queue's server name is not\n"
             "                       recorded yet (shows a known core bug, see sim/README.md)\n"
             "  --list-faults        print the failure-point catalogue\n"
@@ -75,7 +76,7 @@ int main(int argc, char **argv)
     const char *prog = argv[0];
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0;
     const char *faults = "swarm", *trace_path = NULL;
-    bool range = false, determinism = false, json = false, quiet = false, unrecorded = false;
+    bool range = false, determinism = false, json = false, quiet = false, unrecorded = false, stop = false;
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
                                          {"steps", required_argument, 0, 'n'},
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"push-unrecorded", no_argument, 0, 'u'},
+                                         {"stop", no_argument, 0, 'x'},
                                          {"list-faults", no_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -135,6 +137,9 @@ int main(int argc, char **argv)
             break;
         case 'u':
             unrecorded = true;
+            break;
+        case 'x':
+            stop = true;
             break;
         case 'l':
             for (size_t i = 0; i < tcpshm_fault_catalogue_len; i++)
@@ -205,8 +210,10 @@ int main(int argc, char **argv)
         if (tty)
             fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", seed - seed_a + 1, nseeds,
                     failed);
-        if (seed == seed_b)
+        if (seed == seed_b || (stop && (r.violated || nondet))) {
+            nseeds = seed - seed_a + 1;
             break;
+        }
     }
     if (tty)
         fputc('\n', stderr);
