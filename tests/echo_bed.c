@@ -251,7 +251,8 @@ static void program_argv(bed *b, char **argv, size_t cap, char *const prog[])
     size_t n = 0;
     if (b->nfiu) {
         argv[n++] = "fiu-run";
-        argv[n++] = "-x";
+        if (!b->fiu_no_x)
+            argv[n++] = "-x";
         argv[n++] = "-f"; /* no control FIFOs under /tmp */
         argv[n++] = "";
         for (int i = 0; i < b->nfiu; i++) {

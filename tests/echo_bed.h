@@ -23,6 +23,7 @@ typedef struct bed {
     bool shm;                /* pass the SHM option to both programs */
     const char *fiu_cmds[BED_MAX_FIU]; /* run both under fiu-run -x with these -c commands */
     int nfiu;
+    bool fiu_no_x;           /* fiu-run without -x (libfiu's POSIX wrappers crash ASan builds) */
     bool keep;               /* keep the directory after a pass too */
     bool verbose;            /* log every kill */
 

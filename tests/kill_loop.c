@@ -28,7 +28,7 @@ static const char *const CRASH_SITES[] = {
 
 typedef struct options {
     uint64_t messages, kills, seed, rename_every, max_size, kill_pct, wait_s;
-    bool seed_given, shm, keep, quiet, crash_sites;
+    bool seed_given, shm, keep, quiet, crash_sites, fiu_no_x;
     const char *fiu[BED_MAX_FIU];
     int nfiu;
     const char *server_bin, *client_bin;
@@ -38,7 +38,7 @@ static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
             "usage: %s [--messages N] [--kills N] [--seed S] [--rename-server-every K] [--shm]\n"
-            "          [--fiu CMD]... [--crash-sites] [--kill-pct P] [--max-size B] [--wait S]\n"
+            "          [--fiu CMD]... [--crash-sites] [--fiu-no-x] [--kill-pct P] [--max-size B] [--wait S]\n"
             "          [--keep] [--quiet] [--echo-server PATH] [--echo-client PATH]\n"
             "\n"
             "Runs echo_server and echo_client as real processes over 127.0.0.1 on a free port it\n"
@@ -64,6 +64,8 @@ static void usage(FILE *out, const char *prog)
             "                    'enable_random name=tcpshm/net/send/short,probability=0.05'; a\n"
             "                    program that dies at a crash site (exit 86) is restarted\n"
             "  --crash-sites     --fiu with every tcpshm/crash/ site on at a small probability\n"
+            "  --fiu-no-x        fiu-run without -x (its POSIX wrappers): libfiu's malloc wrapper\n"
+            "                    crashes ASan builds, so an ASan build of kill_loop never uses -x\n"
             "  --kill-pct P      a kill moment really kills P%% of the time (default 100)\n"
             "  --max-size B      largest message, header included, 16-4096 (default 1024)\n"
             "  --wait S          seconds the last client may take after the last kill (default 120)\n"
@@ -91,6 +93,8 @@ static void replay_line(char *out, size_t n, const char *prog, const options *o)
         k += snprintf(out + k, n - (size_t)k, " --shm");
     if (o->crash_sites)
         k += snprintf(out + k, n - (size_t)k, " --crash-sites");
+    if (o->fiu_no_x)
+        k += snprintf(out + k, n - (size_t)k, " --fiu-no-x");
     for (int i = o->crash_sites ? 4 : 0; i < o->nfiu; i++)
         k += snprintf(out + k, n - (size_t)k, " --fiu '%s'", o->fiu[i]);
     if (strcmp(o->server_bin, ECHO_SERVER) != 0)
@@ -108,6 +112,7 @@ static int parse(int argc, char **argv, options *o)
                                        {"shm", no_argument, 0, 'S'},
                                        {"fiu", required_argument, 0, 'f'},
                                        {"crash-sites", no_argument, 0, 'c'},
+                                       {"fiu-no-x", no_argument, 0, 'X'},
                                        {"kill-pct", required_argument, 0, 'p'},
                                        {"max-size", required_argument, 0, 'b'},
                                        {"wait", required_argument, 0, 'w'},
@@ -149,6 +154,7 @@ static int parse(int argc, char **argv, options *o)
         case 'p': if (cli_u64(p, "kill-pct", optarg, 1, 100, &o->kill_pct)) return 2; break;
         case 'b': if (cli_u64(p, "max-size", optarg, 16, 4096, &o->max_size)) return 2; break;
         case 'w': if (cli_u64(p, "wait", optarg, 1, 3600, &o->wait_s)) return 2; break;
+        case 'X': o->fiu_no_x = true; break;
         case 'K': o->keep = true; break;
         case 'q': o->quiet = true; break;
         case 'E': o->server_bin = optarg; break;
@@ -253,6 +259,13 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
+#if defined(__SANITIZE_ADDRESS__)
+    o.fiu_no_x = true; /* the echo programs of this build have ASan too */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    o.fiu_no_x = true;
+#endif
+#endif
     if (!o.seed_given) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -274,6 +287,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.nfiu; i++)
         b->fiu_cmds[i] = o.fiu[i];
     b->nfiu = o.nfiu;
+    b->fiu_no_x = o.fiu_no_x;
     b->kill_pct = (uint32_t)o.kill_pct;
     b->keep = o.keep;
     b->verbose = !o.quiet;
