@@ -141,20 +141,77 @@ static int fire(fp_plan *p, fp_kind k, const char *name, int failnum, int *out_f
     return 1;
 }
 
-/* The libfiu external callback of every point: names are the literals of
- * core/src (io.c, the crash sites), so a few characters tell them apart. */
+/* What a point is, from its name (the literals of core/src: io.c and the
+ * crash sites). */
+enum pclass { P_SEND, P_RECV, P_SEND_SHORT, P_RECV_SHORT, P_RESET, P_ACCEPT, P_CONNECT, P_FILE, P_CRASH, P_NONE };
+
+static enum pclass classify(const char *name)
+{
+    const char *n = name + 7; /* after "tcpshm/" */
+    if (strncmp(n, "net/", 4) == 0) {
+        n += 4;
+        if (strcmp(n, "send") == 0)
+            return P_SEND;
+        if (strcmp(n, "recv") == 0)
+            return P_RECV;
+        if (strcmp(n, "send/short") == 0)
+            return P_SEND_SHORT;
+        if (strcmp(n, "recv/short") == 0)
+            return P_RECV_SHORT;
+        if (strcmp(n, "reset") == 0)
+            return P_RESET;
+        if (strcmp(n, "accept") == 0)
+            return P_ACCEPT;
+        if (strcmp(n, "connect") == 0)
+            return P_CONNECT;
+        return P_NONE; /* listen: the server must be able to start */
+    }
+    if (strncmp(n, "file/", 5) == 0)
+        return P_FILE;
+    if (strncmp(n, "crash/", 6) == 0 && strncmp(n + 6, "shm/", 4) != 0)
+        return P_CRASH;
+    return P_NONE; /* shm points: the simulator runs TCP only for now */
+}
+
+/* libfiu passes the call site's literal, always the same pointer for a
+ * site: classify each pointer once (the strcmps showed in profiles). */
+static struct {
+    const char *name;
+    enum pclass cls;
+    const char *focus_of; /* the crash focus `focus` was computed for */
+    bool focus;
+} cache[128];
+
+static enum pclass class_of(const char *name, const char *crash_focus, bool *focus)
+{
+    size_t h = ((uintptr_t)name >> 3) % 128u;
+    if (cache[h].name != name) {
+        cache[h].name = name;
+        cache[h].cls = classify(name);
+        cache[h].focus_of = NULL;
+        cache[h].focus = false;
+    }
+    if (cache[h].cls == P_CRASH && cache[h].focus_of != crash_focus) {
+        cache[h].focus_of = crash_focus;
+        cache[h].focus = crash_focus && strcmp(name, crash_focus) == 0;
+    }
+    *focus = cache[h].cls == P_CRASH && crash_focus && cache[h].focus;
+    return cache[h].cls;
+}
+
+/* The libfiu external callback of every point. */
 static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned *flags)
 {
     (void)flags;
     fp_plan *p = g_plan;
     if (!p || !p->active)
         return 0;
-    const char *n = name + 7; /* after "tcpshm/" */
-    if (strncmp(n, "net/", 4) == 0) {
-        n += 4;
-        bool send = strncmp(n, "send", 4) == 0, recv = strncmp(n, "recv", 4) == 0;
-        bool is_short = (send || recv) && n[4] == '/';
-        if ((send || recv) && !is_short && p->block_io) {
+    bool focus;
+    enum pclass cls = class_of(name, p->crash_focus, &focus);
+    if (cls <= P_RESET) {
+        bool send = cls == P_SEND || cls == P_SEND_SHORT;
+        bool is_short = cls == P_SEND_SHORT || cls == P_RECV_SHORT;
+        if ((cls == P_SEND || cls == P_RECV) && p->block_io) {
             /* partition or storm: nothing moves, nothing is counted here */
             *failnum = EAGAIN;
             return 1;
@@ -168,27 +225,28 @@ static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned
             *failinfo = r < 64 ? (void *)(uintptr_t)(r + 1u) : NULL;
             return fire(p, k, name, 1, failnum);
         }
-        if (strcmp(n, "reset") == 0)
+        if (cls == P_RESET)
             return chance(p, FP_DISCONNECT) && fp_below(p, 8) == 0 ? fire(p, FP_DISCONNECT, name, 1, failnum) : 0;
-        if (send || recv || strcmp(n, "accept") == 0 || strcmp(n, "connect") == 0) {
-            if (!chance(p, FP_IO_ERROR))
-                return 0;
-            static const int send_errs[] = {1, EPIPE, ECONNRESET, EIO, EINTR, EAGAIN};
-            static const int recv_errs[] = {1, ECONNRESET, EIO, ETIMEDOUT, EINTR, EAGAIN};
-            static const int other_errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE};
-            int e = send ? send_errs[fp_below(p, 6)] : recv ? recv_errs[fp_below(p, 6)] : other_errs[fp_below(p, 4)];
-            return fire(p, FP_IO_ERROR, name, e, failnum);
-        }
-        return 0; /* listen: the server must be able to start */
+        if (!chance(p, FP_IO_ERROR))
+            return 0;
+        static const int send_errs[] = {1, EPIPE, ECONNRESET, EIO, EINTR, EAGAIN};
+        static const int recv_errs[] = {1, ECONNRESET, EIO, ETIMEDOUT, EINTR, EAGAIN};
+        int e = send ? send_errs[fp_below(p, 6)] : recv_errs[fp_below(p, 6)];
+        return fire(p, FP_IO_ERROR, name, e, failnum);
     }
-    if (strncmp(n, "file/", 5) == 0) {
+    if (cls == P_ACCEPT || cls == P_CONNECT) {
+        if (!chance(p, FP_IO_ERROR))
+            return 0;
+        static const int errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE};
+        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, 4)], failnum);
+    }
+    if (cls == P_FILE) {
         if (!chance(p, FP_FILE))
             return 0;
         static const int errs[] = {1, EACCES, EIO, ENOSPC, EMFILE, ENOMEM};
         return fire(p, FP_FILE, name, errs[fp_below(p, 6)], failnum);
     }
-    if (strncmp(n, "crash/", 6) == 0 && strncmp(n + 6, "shm/", 4) != 0) {
-        bool focus = p->crash_focus && strcmp(name, p->crash_focus) == 0;
+    if (cls == P_CRASH) {
         if (!((p->on >> FP_CRASH & 1u) && focus ? fp_below(p, 1000000u) < 100000u : chance(p, FP_CRASH)))
             return 0;
         return fire(p, FP_CRASH, name, 1, failnum);
