@@ -92,17 +92,9 @@ bool tcpshm_conn_has_state(const tcpshm_conn *c) { return c->shm ? c->shm_open :
 
 void tcpshm_conn_seq_state(const tcpshm_conn *c, uint32_t *start, uint32_t *end, uint32_t *ack)
 {
-    *start = *end = *ack = 0;
-    if (c->shm && c->shm_open) {
-        /* shared, so any thread may ask: counts published in the segments */
-        *start = tcpshm_shm_queue_consumer_count(&c->shm_out);
-        *end = tcpshm_shm_queue_pushed(&c->shm_out);
-        *ack = tcpshm_shm_queue_consumer_count(&c->shm_in);
-    } else if (!c->shm && c->q_open) {
-        *start = tcpshm_ptcp_queue_seq_start(&c->q);
-        *end = tcpshm_ptcp_queue_seq_end(&c->q);
-        *ack = tcpshm_ptcp_queue_my_ack(&c->q);
-    }
+    *start = tcpshm_conn_seq_start(c);
+    *end = tcpshm_conn_seq_end(c);
+    *ack = tcpshm_conn_my_ack(c);
 }
 
 void tcpshm_conn_close_queue(tcpshm_conn *c)
@@ -198,9 +190,7 @@ bool tcpshm_conn_flush(tcpshm_conn *c)
 static void send_heartbeat(tcpshm_conn *c)
 {
     uint8_t hb[TCPSHM_HEADER_SIZE];
-    uint32_t start, end, ack;
-    tcpshm_conn_seq_state(c, &start, &end, &ack);
-    tcpshm_msg_header h = {TCPSHM_HEADER_SIZE, TCPSHM_MSG_HEARTBEAT, ack};
+    tcpshm_msg_header h = {TCPSHM_HEADER_SIZE, TCPSHM_MSG_HEARTBEAT, tcpshm_conn_my_ack(c)};
     tcpshm_header_encode(&h, hb, c->cfg->little_endian);
     if (tcpshm_conn_send_ctrl(c, hb, sizeof hb))
         (void)tcpshm_conn_flush(c);
@@ -407,25 +397,28 @@ const char *tcpshm_conn_close_reason(const tcpshm_conn *c, int *sys_errno)
 
 const char *tcpshm_conn_local_name(const tcpshm_conn *c) { return c->local; }
 const char *tcpshm_conn_remote_name(const tcpshm_conn *c) { return c->remote; }
+/* Over SHM each number is a count published in a segment, so any thread
+ * may ask; seq_end and my_ack read lines this side writes, only seq_start
+ * reads the peer's (keep it off hot paths). */
 uint32_t tcpshm_conn_seq_start(const tcpshm_conn *c)
 {
-    uint32_t start, end, ack;
-    tcpshm_conn_seq_state(c, &start, &end, &ack);
-    return start;
+    if (c->shm)
+        return c->shm_open ? tcpshm_shm_queue_consumer_count(&c->shm_out) : 0;
+    return c->q_open ? tcpshm_ptcp_queue_seq_start(&c->q) : 0;
 }
 
 uint32_t tcpshm_conn_seq_end(const tcpshm_conn *c)
 {
-    uint32_t start, end, ack;
-    tcpshm_conn_seq_state(c, &start, &end, &ack);
-    return end;
+    if (c->shm)
+        return c->shm_open ? tcpshm_shm_queue_producer_count(&c->shm_out) : 0;
+    return c->q_open ? tcpshm_ptcp_queue_seq_end(&c->q) : 0;
 }
 
 uint32_t tcpshm_conn_my_ack(const tcpshm_conn *c)
 {
-    uint32_t start, end, ack;
-    tcpshm_conn_seq_state(c, &start, &end, &ack);
-    return ack;
+    if (c->shm)
+        return c->shm_open ? tcpshm_shm_queue_consumer_count(&c->shm_in) : 0;
+    return c->q_open ? tcpshm_ptcp_queue_my_ack(&c->q) : 0;
 }
 void tcpshm_conn_set_user(tcpshm_conn *c, void *user) { c->user = user; }
 void *tcpshm_conn_user(const tcpshm_conn *c) { return c->user; }

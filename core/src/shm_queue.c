@@ -187,6 +187,11 @@ uint32_t tcpshm_shm_queue_consumer_count(const tcpshm_shm_queue *q)
     return count_of(load(&q->seg->rstate));
 }
 
+uint32_t tcpshm_shm_queue_producer_count(const tcpshm_shm_queue *q)
+{
+    return count_of(load(&q->seg->wstate));
+}
+
 void tcpshm_shm_queue_close(tcpshm_shm_queue *q)
 {
     if (q->seg)

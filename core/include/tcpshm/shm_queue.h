@@ -94,9 +94,10 @@ tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm
 /* Consumes the message front() returned; one store persists it. */
 void tcpshm_shm_queue_pop(tcpshm_shm_queue *q);
 
-/* The consumer's popped count as published in the segment: either side,
- * any thread (one atomic load). */
+/* The consumer's popped count and the producer's pushed count as published
+ * in the segment: either side, any thread (one atomic load each). */
 uint32_t tcpshm_shm_queue_consumer_count(const tcpshm_shm_queue *q);
+uint32_t tcpshm_shm_queue_producer_count(const tcpshm_shm_queue *q);
 
 /* Messages pushed so far (producer) and popped so far (consumer). */
 static inline uint32_t tcpshm_shm_queue_pushed(const tcpshm_shm_queue *q) { return q->wcount; }
