@@ -221,33 +221,4 @@ bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *loc
 
 /* ---- shared-memory segments on the venv ---- */
 
-static const tcpshm_env *g_shm_base; /* venv's own env (one venv at a time) */
-
-void fz_shm_path(char *out, size_t n, const char *name)
-{
-    snprintf(out, n, "%s/%s", FZ_SHM_DIR, name[0] == '/' ? name + 1 : name);
-}
-
-static int shm_open_as_file(void *ctx, const char *name, int create, unsigned mode)
-{
-    char path[300];
-    fz_shm_path(path, sizeof path, name);
-    if (create)
-        (void)g_shm_base->mkdir(ctx, FZ_SHM_DIR, 0700);
-    return g_shm_base->file_open(ctx, path, create, mode);
-}
-
-static int shm_unlink_file(void *ctx, const char *name)
-{
-    char path[300];
-    fz_shm_path(path, sizeof path, name);
-    return g_shm_base->remove(ctx, path);
-}
-
-void fz_shm_env(struct venv *v, tcpshm_env *out)
-{
-    g_shm_base = venv_env(v);
-    *out = *g_shm_base;
-    out->shm_open = shm_open_as_file;
-    out->shm_unlink = shm_unlink_file;
-}
+void fz_shm_path(char *out, size_t n, const char *name) { snprintf(out, n, "%s%s", VENV_SHM_DIR, name); }

@@ -133,13 +133,8 @@ bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *loc
                    const char *remote, const tcpshm_config *cfg, uint32_t *seq_start,
                    uint32_t *seq_end, uint32_t *my_ack);
 
-/* ---- shared-memory segments on the venv ----
- * venv has files, not shm: this env is venv's with shm_open/shm_unlink
- * mapped onto files FZ_SHM_DIR/<name without its '/'>. */
-#define FZ_SHM_DIR "shm"
-#include "tcpshm/env.h"
-void fz_shm_env(struct venv *v, tcpshm_env *out);
-/* The venv path of segment name ("/tcpshm_a_b" -> "shm/tcpshm_a_b"). */
+/* ---- shared-memory segments on the venv ---- */
+/* The venv path of segment name ("/tcpshm_a_b" -> VENV_SHM_DIR "/tcpshm_a_b"). */
 void fz_shm_path(char *out, size_t n, const char *name);
 
 #endif

@@ -1,6 +1,7 @@
 /* fuzz_shm_segment: a shared-memory queue segment with arbitrary contents
  * (what a crashed, buggy or hostile peer process could leave or write) is
- * opened by the consumer and the producer on the in-memory env and used.
+ * opened by the consumer and the producer on the in-memory env (where a
+ * segment is a file under VENV_SHM_DIR) and used.
  *
  * Input: [config][segment image][operations]. Config bits 0-1 choose the
  * capacity (256 512 1024 4096), bits 2-3 max_msg_size (16 32 64 128, lowered
@@ -31,7 +32,7 @@ static const uint32_t maxes[4] = {16, 32, 64, 128};
 
 typedef struct ctx {
     venv *v;
-    tcpshm_env env;
+    const tcpshm_env *env;
     uint32_t cap, max;
     tcpshm_shm_queue prod, cons;
     bool prod_open, cons_open;
@@ -51,7 +52,7 @@ static void open_side(ctx *c, bool producer)
 {
     tcpshm_error err = {0};
     tcpshm_shm_queue *q = producer ? &c->prod : &c->cons;
-    int rc = tcpshm_shm_queue_open(q, &c->env, SEG_NAME, c->cap, c->max, producer, false, 0, &err);
+    int rc = tcpshm_shm_queue_open(q, c->env, SEG_NAME, c->cap, c->max, producer, false, 0, &err);
     if (rc == 0) {
         if (producer)
             c->prod_open = true;
@@ -138,14 +139,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c.max /= 2;
     c.v = venv_create(NULL);
     FZ_CHECK(c.v != NULL, "venv");
-    fz_shm_env(c.v, &c.env);
+    c.env = venv_env(c.v);
     /* the segment as the peer left it */
     size_t seg_len = TCPSHM_SHM_HEADER_SIZE + c.cap, got = 0;
     static uint8_t image[TCPSHM_SHM_HEADER_SIZE + 4096];
     memset(image, 0, sizeof image);
     const uint8_t *src = fz_bytes(&in, seg_len, &got);
     memcpy(image, src, got);
-    (void)c.env.mkdir(c.env.ctx, FZ_SHM_DIR, 0700);
+    (void)c.env->mkdir(c.env->ctx, "/dev", 0755);
+    (void)c.env->mkdir(c.env->ctx, VENV_SHM_DIR, 0755);
     char path[300];
     fz_shm_path(path, sizeof path, SEG_NAME);
     FZ_CHECK(venv_file_write(c.v, path, image, seg_len) == 0, "venv_file_write");

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -934,6 +935,38 @@ static int v_wait_io(void *ctx, int fd, int want_write, int timeout_ms)
 
 /* ------------------------------------------------------------- public */
 
+/* ---- shared-memory segments: files under VENV_SHM_DIR, as on Linux ---- */
+
+static int shm_path(char *out, size_t n, const char *name)
+{
+    if (name[0] != '/' || name[1] == '\0' || strchr(name + 1, '/')) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf(out, n, "%s%s", VENV_SHM_DIR, name);
+    return 0;
+}
+
+static int v_shm_open(void *ctx, const char *name, int create, unsigned mode)
+{
+    char path[512];
+    if (shm_path(path, sizeof path, name) != 0)
+        return -1;
+    if (create) { /* the directory is there on a real host */
+        (void)v_mkdir(ctx, "/dev", 0755);
+        (void)v_mkdir(ctx, VENV_SHM_DIR, 0755);
+    }
+    return v_file_open(ctx, path, create, mode);
+}
+
+static int v_shm_unlink(void *ctx, const char *name)
+{
+    char path[512];
+    if (shm_path(path, sizeof path, name) != 0)
+        return -1;
+    return v_remove(ctx, path);
+}
+
 venv *venv_create(const venv_options *opt)
 {
     venv *v = calloc(1, sizeof *v);
@@ -952,6 +985,8 @@ venv *venv_create(const venv_options *opt)
         .rename = v_rename,
         .remove = v_remove,
         .mkdir = v_mkdir,
+        .shm_open = v_shm_open,
+        .shm_unlink = v_shm_unlink,
         .map = v_map,
         .unmap = v_unmap,
         .listen = v_listen,

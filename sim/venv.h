@@ -36,6 +36,11 @@
  * and a mapped file cannot be resized (EBUSY). A buffer is exactly the
  * file's size, so AddressSanitizer catches an access past the end.
  *
+ * Shared-memory segments. shm_open("/name") opens the file VENV_SHM_DIR
+ * "/name" (creating the directory if needed); shm_unlink removes it. So a
+ * segment is a file like any other: it survives kills, maps coherently, and
+ * venv_file_data shows it.
+ *
  * Sockets. Hosts are numeric addresses as strings ("127.0.0.1", "::1"; checked
  * with inet_pton); a listener on "0.0.0.0" or "::" takes connections to any
  * host. listen on port 0 takes the lowest free port from
@@ -66,6 +71,8 @@ extern "C" {
 #endif
 
 typedef struct venv venv;
+
+#define VENV_SHM_DIR "/dev/shm" /* where shm_open's segments live */
 
 typedef struct venv_options {
     uint32_t stream_capacity;      /* bytes per direction of a new connection; 0: 65536 */

@@ -37,7 +37,7 @@ Test(venv, every_member_is_set)
     SET(file_open); SET(file_size); SET(file_resize); SET(file_close); SET(rename);
     SET(remove); SET(mkdir); SET(map); SET(unmap); SET(listen); SET(local_port); SET(accept);
     SET(connect); SET(connect_result); SET(send); SET(recv); SET(set_nodelay); SET(sock_reset);
-    SET(sock_close); SET(wait_io);
+    SET(sock_close); SET(wait_io); SET(shm_open); SET(shm_unlink);
 #undef SET
 }
 
@@ -152,6 +152,37 @@ Test(venv, removed_file_lives_while_mapped)
     cr_assert_eq(errno, ENOENT);
     m[15] = 1; /* still valid memory (ASan would complain otherwise) */
     cr_assert_eq(CALL(unmap, m, 16), 0);
+}
+
+Test(venv, shm_segments_are_files_that_survive_kills)
+{
+    venv_set_owner(v, 1);
+    int fd = CALL(shm_open, "/tcpshm_a_b", 1, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(CALL(file_resize, fd, 64), 0);
+    uint8_t *m = CALL(map, fd, 64);
+    cr_assert_not_null(m);
+    m[7] = 42;
+    venv_kill(v, 1);
+    size_t len = 0;
+    const uint8_t *d = venv_file_data(v, VENV_SHM_DIR "/tcpshm_a_b", &len);
+    cr_assert_not_null(d);
+    cr_assert_eq(len, 64);
+    cr_assert_eq(d[7], 42, "the segment keeps what the dead process wrote");
+    cr_assert_eq(venv_file_mode(v, VENV_SHM_DIR "/tcpshm_a_b"), 0600);
+    venv_set_owner(v, 2);
+    int fd2 = CALL(shm_open, "/tcpshm_a_b", 0, 0);
+    cr_assert_geq(fd2, 0);
+    cr_assert_eq(CALL(shm_open, "/tcpshm_a_b", 1, 0600), -1, "create needs an absent name");
+    cr_assert_eq(errno, EEXIST);
+    cr_assert_eq(CALL(file_close, fd2), 0);
+    cr_assert_eq(CALL(shm_unlink, "/tcpshm_a_b"), 0);
+    cr_assert_eq(CALL(shm_open, "/tcpshm_a_b", 0, 0), -1);
+    cr_assert_eq(errno, ENOENT);
+    cr_assert_eq(CALL(shm_open, "no_slash", 1, 0600), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(CALL(shm_open, "/a/b", 1, 0600), -1);
+    cr_assert_eq(errno, EINVAL);
 }
 
 Test(venv, rename_replaces_atomically)
