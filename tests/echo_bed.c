@@ -503,6 +503,25 @@ void bed_rename_server(bed *b, const char *new_name, bool with_client)
     restart_dead(b);
 }
 
+void bed_wait_login(bed *b, int seconds)
+{
+    int64_t deadline = bed_now_ms() + (int64_t)seconds * 1000 * b->slow;
+    for (;;) {
+        reap(b);
+        if (b->cl_done)
+            return;
+        char last[32];
+        bed_last_login(b, b->cl_err_from, last, sizeof last);
+        if (strcmp(last, b->srv_name) == 0)
+            return;
+        restart_dead(b);
+        if (bed_now_ms() > deadline)
+            bed_fail(b, "the client %s did not log in to %s within %d s", b->cl_name, b->srv_name,
+                     seconds * b->slow);
+        bed_msleep(2);
+    }
+}
+
 void bed_new_client(bed *b, const char *cl_name)
 {
     reap(b);

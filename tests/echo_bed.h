@@ -64,6 +64,10 @@ bool bed_random_kill(bed *b);
  * server under new_name. */
 void bed_rename_server(bed *b, const char *new_name, bool with_client);
 
+/* Waits (restarting what dies) until the running client has logged in to
+ * the server under its current name, or has finished. */
+void bed_wait_login(bed *b, int seconds);
+
 /* Starts a new client run under another name (after the last one finished). */
 void bed_new_client(bed *b, const char *cl_name);
 

@@ -55,8 +55,9 @@ static void usage(FILE *out, const char *prog)
             "  --kills N         SIGKILLs to send (default 100)\n"
             "  --seed S          seed of the schedule and the message pattern (default: the clock)\n"
             "  --rename-server-every K\n"
-            "                    every K kills the server restarts under a new name (srv0, srv1...):\n"
-            "                    a brand-new connection (WIRE.md login step 5); the client must say\n"
+            "                    every K kills the server restarts under a new name (srv0, srv1...),\n"
+            "                    once the client has logged in to the current one: a brand-new\n"
+            "                    connection (WIRE.md login step 5); the client must say\n"
             "                    'server name changed from OLD to NEW: ... starting over from 0' at\n"
             "                    its next login and still finish every message\n"
             "  --shm             pass the SHM option to both programs; exit 2 if they refuse it\n"
@@ -310,6 +311,14 @@ int main(int argc, char **argv)
         if (o.rename_every && b->kills > 0 && (uint64_t)b->kills % o.rename_every == 0 && last_rename_at != b->kills) {
             if (g_nren == MAX_RENAMES)
                 bed_fail(b, "too many renames in one client run");
+            /* a rename only tests something once the client knows the old name */
+            bed_wait_login(b, 30);
+            if (b->cl_done) {
+                round_done(b, &o);
+                snprintf(name, sizeof name, "%.12sc%d", b->tag, ++round);
+                bed_new_client(b, name);
+                bed_wait_login(b, 30);
+            }
             rename_ev *ev = &g_ren[g_nren++];
             bed_last_login(b, b->cl_err_from, ev->from, sizeof ev->from);
             ev->err_at = bed_file_size(b->cl_err);
