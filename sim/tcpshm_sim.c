@@ -176,12 +176,14 @@ int main(int argc, char **argv)
         p.trace_file = tf;
         sim_result r;
         sim_run(&p, &r, stderr);
+        bool same = true;
         if (determinism) {
             sim_params q = p;
             q.trace_file = NULL;
             sim_result r2;
             sim_run(&q, &r2, NULL);
             if (r2.hash != r.hash) {
+                same = false;
                 nondet++;
                 fprintf(stderr, "seed %" PRIu64 ": NOT DETERMINISTIC: trace hash %016" PRIx64 " then %016" PRIx64 "\n",
                         seed, r.hash, r2.hash);
@@ -204,9 +206,10 @@ int main(int argc, char **argv)
         }
         if ((!range || r.violated) && !quiet)
             printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
-                   " popped, %u clients, %u steps, t=%lld, faults: %s\n",
+                   " popped, %u clients, %u steps, t=%lld, faults: %s%s\n",
                    seed, r.violated ? (r.liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION") : "ok", r.hash,
-                   r.pushes, r.pops, r.clients, r.steps, (long long)r.vtime, kinds);
+                   r.pushes, r.pops, r.clients, r.steps, (long long)r.vtime, kinds,
+                   determinism && same ? " (run twice: same trace hash)" : "");
         if (tty)
             fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", seed - seed_a + 1, nseeds,
                     failed);
