@@ -1,10 +1,12 @@
-/* shm_conn_stress: the SHM transport through the real server and client,
- * with every poll in the thread the API allows: the main thread runs
+/* conn_stress: echoes through the real server and client with every poll
+ * in the thread the API allows. SHM (default): the main thread runs
  * poll_ctl, the client's poll_tcp and the pushes; one thread runs the
  * server's poll_shm (an echo: push, then pop); one runs the client's
- * poll_shm (checks every echo: order and bytes). The client drops its link
- * every --reconnect-every echoes, so logins, segment reuse and the
- * poll_tcp / poll_shm handshake run under load. A plain program so that
+ * poll_shm (checks every echo: order and bytes). TCP (--tcp): one thread
+ * runs the server's poll_tcp(0) (the echo), the main thread poll_ctl and the
+ * whole client. The client drops its link every --reconnect-every echoes,
+ * so logins, the poll_ctl -> group handoff and (SHM) the poll_tcp /
+ * poll_shm handshake run under load. A plain program so that
  * ThreadSanitizer can run it (ci/tsan). Exit 0 when every echo came back
  * once, in order and intact. */
 #include <getopt.h>
@@ -57,11 +59,17 @@ static void srv_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     tcpshm_conn_pop(c);
 }
 
-static void *server_shm_thread(void *arg)
+static bool g_tcp; /* set before the threads start */
+
+static void *server_group_thread(void *arg)
 {
     tcpshm_server *s = arg;
     while (!__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
-        tcpshm_server_poll_shm(s, __atomic_load_n(&g_now, __ATOMIC_RELAXED), 0);
+        int64_t now = __atomic_load_n(&g_now, __ATOMIC_RELAXED);
+        if (g_tcp)
+            tcpshm_server_poll_tcp(s, now, 0);
+        else
+            tcpshm_server_poll_shm(s, now, 0);
         sched_yield(); /* three busy threads may share two cores */
     }
     return NULL;
@@ -101,10 +109,11 @@ static void *client_shm_thread(void *arg)
 static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
-            "usage: %s [--messages N] [--reconnect-every N] [--seconds S]\n"
-            "Echoes N messages over the SHM transport (server and client in this process, each\n"
-            "poll in its own thread) and checks each echo; the client drops its link every\n"
-            "--reconnect-every echoes (0: never).\n"
+            "usage: %s [--tcp] [--messages N] [--reconnect-every N] [--seconds S]\n"
+            "Echoes N messages over the SHM transport, or TCP with --tcp (server and client in\n"
+            "this process, the polls in their own threads) and checks each echo; the client\n"
+            "drops its link every --reconnect-every echoes (0: never).\n"
+            "  --tcp                 TCP instead of shared memory\n"
             "  --messages N          default 200000\n"
             "  --reconnect-every N   default 20000\n"
             "  --seconds S           give up after S seconds (default 300)\n"
@@ -114,9 +123,10 @@ static void usage(FILE *out, const char *prog)
 
 int main(int argc, char **argv)
 {
-    const char *prog = "shm_conn_stress";
+    const char *prog = "conn_stress";
     uint32_t n = 200000, reconnect_every = 20000, seconds = 300;
-    static const struct option opts[] = {{"messages", required_argument, 0, 'n'},
+    static const struct option opts[] = {{"tcp", no_argument, 0, 't'},
+                                         {"messages", required_argument, 0, 'n'},
                                          {"reconnect-every", required_argument, 0, 'r'},
                                          {"seconds", required_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
@@ -124,6 +134,7 @@ int main(int argc, char **argv)
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         int rc = 0;
         switch (c) {
+        case 't': g_tcp = true; break;
         case 'n': rc = cli_u32(prog, "--messages", optarg, 1, 1u << 30, &n); break;
         case 'r': rc = cli_u32(prog, "--reconnect-every", optarg, 0, 1u << 30, &reconnect_every); break;
         case 's': rc = cli_u32(prog, "--seconds", optarg, 1, 86400, &seconds); break;
@@ -141,7 +152,7 @@ int main(int argc, char **argv)
     char dir[64], srv_dir[96], cl_dir[96], srv_name[16], cl_name[16];
     snprintf(dir, sizeof dir, "/tmp/tcpshm-connstress-XXXXXX");
     if (!mkdtemp(dir)) {
-        perror("shm_conn_stress: mkdtemp");
+        perror("conn_stress: mkdtemp");
         return 1;
     }
     snprintf(srv_dir, sizeof srv_dir, "%s/server", dir);
@@ -152,6 +163,7 @@ int main(int argc, char **argv)
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
     cfg.shm_queue_size = 8192; /* small: full-queue paths and wrap-around */
+    cfg.queue_size = 64 * 1024;
     cfg.max_msg_size = 256;
     tcpshm_error err = {0};
     tcpshm_server_callbacks scb = {.on_msg = srv_msg};
@@ -161,14 +173,14 @@ int main(int argc, char **argv)
     if (tcpshm_server_create(&s, &cfg, NULL, srv_name, srv_dir, &scb, &err) != 0 ||
         tcpshm_server_start(s, "127.0.0.1", 0, &err) != 0 ||
         tcpshm_client_create(&cl, &cfg, NULL, cl_name, cl_dir, &ccb, &err) != 0) {
-        fprintf(stderr, "shm_conn_stress: %s\n", err.text);
+        fprintf(stderr, "conn_stress: %s\n", err.text);
         return 1;
     }
     uint16_t port = tcpshm_server_port(s);
     pthread_t ts, tc;
-    if (pthread_create(&ts, NULL, server_shm_thread, s) != 0 ||
-        pthread_create(&tc, NULL, client_shm_thread, cl) != 0) {
-        fprintf(stderr, "shm_conn_stress: cannot create threads\n");
+    if (pthread_create(&ts, NULL, server_group_thread, s) != 0 ||
+        (!g_tcp && pthread_create(&tc, NULL, client_shm_thread, cl) != 0)) {
+        fprintf(stderr, "conn_stress: cannot create threads\n");
         return 1;
     }
 
@@ -180,20 +192,20 @@ int main(int argc, char **argv)
         __atomic_store_n(&g_now, now, __ATOMIC_RELAXED);
         uint32_t ok = __atomic_load_n(&g_echoes_ok, __ATOMIC_ACQUIRE);
         if (__atomic_load_n(&g_failed, __ATOMIC_ACQUIRE)) {
-            fprintf(stderr, "shm_conn_stress: FAIL: %s\n", g_why);
+            fprintf(stderr, "conn_stress: FAIL: %s\n", g_why);
             rc = 1;
             break;
         }
         if (ok == n)
             break;
         if (now > deadline) {
-            fprintf(stderr, "shm_conn_stress: FAIL: %u of %u echoes after %u s\n", ok, n, seconds);
+            fprintf(stderr, "conn_stress: FAIL: %u of %u echoes after %u s\n", ok, n, seconds);
             rc = 1;
             break;
         }
         tcpshm_server_poll_ctl(s, now);
         if (tcpshm_client_get_state(cl) == TCPSHM_CLIENT_IDLE) {
-            if (tcpshm_client_login(cl, "127.0.0.1", port, true, NULL, now, &err) == 0)
+            if (tcpshm_client_login(cl, "127.0.0.1", port, !g_tcp, NULL, now, &err) == 0)
                 logins++;
         } else {
             tcpshm_client_poll_tcp(cl, now);
@@ -221,7 +233,8 @@ int main(int argc, char **argv)
     }
     __atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
     pthread_join(ts, NULL);
-    pthread_join(tc, NULL);
+    if (!g_tcp)
+        pthread_join(tc, NULL);
     tcpshm_client_destroy(cl);
     tcpshm_server_destroy(s);
     char seg[64];
@@ -232,9 +245,9 @@ int main(int argc, char **argv)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
-        fprintf(stderr, "shm_conn_stress: could not remove %s\n", dir);
+        fprintf(stderr, "conn_stress: could not remove %s\n", dir);
     if (rc == 0)
-        printf("shm_conn_stress: %u echoes verified over %u logins in %.1f s\n", n, logins,
+        printf("conn_stress: %u echoes verified over %u logins in %.1f s\n", n, logins,
                (double)(mono_ns() - start) / 1e9);
     return rc;
 }
