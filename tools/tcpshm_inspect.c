@@ -227,7 +227,8 @@ static void inspect_dir(const char *dir, const opts *o, tally *t)
             abort();
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n > 1)
+        qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
