@@ -46,6 +46,10 @@ int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint3
     }
     chk_stream *s = &c->s[c->n];
     memset(s, 0, sizeof *s);
+    /* e.g. a client still connected to a renamed server pushes on the old pair */
+    for (uint32_t i = 0; i < c->ngone; i++)
+        if (strcmp(c->gone[i], server) == 0 || strcmp(c->gone[i], client) == 0)
+            s->closed = true;
     snprintf(s->server, sizeof s->server, "%s", server);
     snprintf(s->client, sizeof s->client, "%s", client);
     s->dir = dir;
@@ -53,8 +57,17 @@ int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint3
     return (int)c->n++;
 }
 
+static void gone(chk *c, const char *name)
+{
+    if (c->ngone < sizeof c->gone / sizeof c->gone[0])
+        snprintf(c->gone[c->ngone++], sizeof c->gone[0], "%s", name);
+    else
+        chk_fail(c, -1, "checker: too many names");
+}
+
 void chk_close_server(chk *c, const char *server)
 {
+    gone(c, server);
     for (uint32_t i = 0; i < c->n; i++)
         if (strcmp(c->s[i].server, server) == 0)
             c->s[i].closed = true;
@@ -62,6 +75,7 @@ void chk_close_server(chk *c, const char *server)
 
 void chk_close_client(chk *c, const char *client)
 {
+    gone(c, client);
     for (uint32_t i = 0; i < c->n; i++)
         if (strcmp(c->s[i].client, client) == 0)
             c->s[i].closed = true;

@@ -46,6 +46,8 @@ typedef struct chk {
     int violation_stream;
     char violation[512];
     uint64_t pushes, pops;
+    char gone[64][24]; /* names that are gone: their streams, even new ones, are closed */
+    uint32_t ngone;
 } chk;
 
 void chk_init(chk *c);

@@ -96,14 +96,16 @@ static bool peek(sim *s, const char *dir, const char *local, const char *remote,
 
 static node *server_of(sim *s) { return &s->nodes[0]; }
 
-static app_rec *map_rec(sim *s, node *n, const char *client)
+static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
 {
+    bool created = false;
     char path[128];
     snprintf(path, sizeof path, "%s/%s_%s.app", n->dir, n->name, client);
     void *ctx = s->env->ctx;
     int fd = s->env->file_open(ctx, path, 0, 0);
     if (fd < 0 && errno == ENOENT) {
         fd = s->env->file_open(ctx, path, 1, 0600);
+        created = fd >= 0;
         if (fd >= 0 && s->env->file_resize(ctx, fd, sizeof(app_rec)) != 0) {
             s->env->file_close(ctx, fd);
             fd = -1;
@@ -116,6 +118,8 @@ static app_rec *map_rec(sim *s, node *n, const char *client)
         fprintf(stderr, "tcpshm-sim: cannot map %s\n", path);
         abort();
     }
+    if (created) /* names no request (zeros would name request 0) */
+        ((app_rec *)m)->k = my_ack - 1u;
     return m;
 }
 
@@ -142,9 +146,10 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         p = &n->peers[n->npeers++];
         memset(p, 0, sizeof *p);
         snprintf(p->name, sizeof p->name, "%s", name);
-        p->c2s = chk_stream_id(&s->chk, n->name, name, CHK_C2S, 0);
-        p->s2c = chk_stream_id(&s->chk, n->name, name, CHK_S2C, 0);
-        p->rec = map_rec(s, n, name);
+        uint32_t base = sim_pair_base(s, n->name, name);
+        p->c2s = chk_stream_id(&s->chk, n->name, name, CHK_C2S, base);
+        p->s2c = chk_stream_id(&s->chk, n->name, name, CHK_S2C, base);
+        p->rec = map_rec(s, n, name, tcpshm_conn_my_ack(c));
     }
     p->conn = c;
     tcpshm_conn_set_user(c, p);
@@ -180,13 +185,13 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
         return;
     }
     if (w.kind == WL_REQUEST) {
-        if (p->rec->k1 == w.seq + 1u && tcpshm_conn_seq_end(c) != p->rec->e) {
+        if (p->rec->k == w.seq && tcpshm_conn_seq_end(c) != p->rec->e) {
             trace_event(&s->tr, s->now, TR_ECHO_SKIP, (uint32_t)p->s2c, w.seq, 0, NULL);
         } else {
             tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)size);
             if (!h)
                 return; /* queue full: not popped, it comes again */
-            uint64_t rec = (uint64_t)(w.seq + 1u) | (uint64_t)tcpshm_conn_seq_end(c) << 32;
+            uint64_t rec = (uint64_t)w.seq | (uint64_t)tcpshm_conn_seq_end(c) << 32;
             __atomic_store_n((uint64_t *)(void *)p->rec, rec, __ATOMIC_RELEASE);
             push_alloced(s, n, c, h, p->s2c, WL_ECHO, w.seq);
         }
@@ -223,7 +228,7 @@ static void s_rejected(void *u, const char *name, const char *reason)
 
 static void server_app(sim *s, node *n)
 {
-    if (s->settle)
+    if (s->settle || s->bootstrap)
         return;
     for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
         peer *p = &n->peers[i];
@@ -231,7 +236,7 @@ static void server_app(sim *s, node *n)
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window) */
-        if (!c || tcpshm_conn_my_ack(c) == 0 || p->rec->k1 == tcpshm_conn_my_ack(c) + 1u ||
+        if (!c || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
             !sim_rng_ppm(&s->rng, s->push_ppm))
             continue;
@@ -248,8 +253,9 @@ static void client_streams(sim *s, node *n, const char *server)
     if (n->c2s >= 0 && strcmp(n->server, server) == 0)
         return;
     snprintf(n->server, sizeof n->server, "%s", server);
-    n->c2s = chk_stream_id(&s->chk, server, n->name, CHK_C2S, 0);
-    n->s2c = chk_stream_id(&s->chk, server, n->name, CHK_S2C, 0);
+    uint32_t base = sim_pair_base(s, server, n->name);
+    n->c2s = chk_stream_id(&s->chk, server, n->name, CHK_C2S, base);
+    n->s2c = chk_stream_id(&s->chk, server, n->name, CHK_S2C, base);
 }
 
 static node *client_node(tcpshm_conn *c) { return tcpshm_conn_user(c); }
@@ -343,7 +349,7 @@ static void c_login_x(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 static void client_app(sim *s, node *n)
 {
     tcpshm_conn *c = tcpshm_client_conn(n->cl);
-    if (s->settle || !c)
+    if (s->settle || s->bootstrap || !c)
         return;
     /* The queue belongs to the pair (me, its remote name). After a login to
      * a new server name whose record failed (lastserver write), that is the

@@ -1,10 +1,12 @@
 /* The run: the swarm's choice of sizes and rates, the step loop under the
  * virtual clock, the faults taken between steps, then the settle phase
  * (faults off) and its liveness bound. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_internal.h"
+#include "tcpshm/ptcp_queue.h"
 
 static uint32_t pick(sim_rng *r, const uint32_t *v, uint32_t n) { return v[sim_rng_below(r, n)]; }
 
@@ -44,6 +46,9 @@ static void shape(sim *s, sim_rng *r)
     s->push_ppm = pick(r, (const uint32_t[]){100000, 300000, 700000}, 3);
     s->max_dt = sim_rng_range(r, 1, 10);
     venv_options vo = {.stream_capacity = pick(r, caps, 5)};
+    /* a quarter of the runs start their first pairs just below the u32 wrap */
+    if (sim_rng_below(r, 4) == 0)
+        s->wrap_base = 0u - sim_rng_range(r, 1, 300);
     s->v = venv_create(&vo);
     s->env = venv_env(s->v);
 }
@@ -91,6 +96,76 @@ static void step_faults(sim *s)
         n->block_until = s->now + len;
         trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
     }
+}
+
+uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
+{
+    size_t n = strlen(client);
+    return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
+}
+
+/* Sets both record slots of a queue file to an empty queue at seq base with
+ * my_ack base. Depends on the file format version 1 (selector at byte 160,
+ * two 32-byte tcpshm_ptcp_state slots at 192: static assertions in
+ * ptcp_queue.c); the caller verifies the result by reopening the file. */
+static void patch_queue(sim *s, const char *path, uint32_t base)
+{
+    void *ctx = s->env->ctx;
+    venv_set_owner(s->v, SIM_PEEK_OWNER);
+    int fd = s->env->file_open(ctx, path, 0, 0);
+    uint64_t size = 0;
+    uint8_t *m = fd >= 0 && s->env->file_size(ctx, fd, &size) == 0 ? s->env->map(ctx, fd, (size_t)size) : NULL;
+    if (!m || size < 256) {
+        fprintf(stderr, "tcpshm-sim: cannot map %s to move it near the wrap\n", path);
+        abort();
+    }
+    tcpshm_ptcp_state st;
+    memset(&st, 0, sizeof st);
+    st.read_seq = st.write_seq = st.my_ack = base;
+    memcpy(m + 192, &st, sizeof st);
+    memcpy(m + 224, &st, sizeof st);
+    s->env->unmap(ctx, m, (size_t)size);
+    s->env->file_close(ctx, fd);
+}
+
+/* A wrap run: the first logins happen without faults or pushes, every node
+ * is killed, the pairs' queue files are moved to wrap_base, and the nodes
+ * restart; the run proper then crosses the wrap within a few hundred
+ * messages per stream. */
+static bool bootstrap_wrap(sim *s)
+{
+    s->bootstrap = true;
+    s->plan.active = false;
+    bool ready = false;
+    for (int i = 0; i < 20000 && !ready; i++) {
+        s->now += 1;
+        for (uint32_t k = 0; k < s->nnodes; k++)
+            node_step(s, &s->nodes[k]);
+        ready = true;
+        for (uint32_t k = 1; k < s->nnodes; k++)
+            ready = ready && tcpshm_client_get_state(s->nodes[k].cl) == TCPSHM_CLIENT_LOGGED_IN;
+    }
+    if (!ready)
+        return false;
+    for (uint32_t k = 0; k < s->nnodes; k++)
+        node_kill(s, &s->nodes[k], false);
+    for (uint32_t k = 1; k < s->nnodes; k++) {
+        char path[96];
+        const char *c = s->nodes[k].name;
+        snprintf(path, sizeof path, "%s/%s_srv0.ptcp", s->nodes[k].dir, c);
+        patch_queue(s, path, s->wrap_base);
+        snprintf(path, sizeof path, "%s/srv0_%s.ptcp", s->nodes[0].dir, c);
+        patch_queue(s, path, s->wrap_base);
+        /* the echo records were made for seq 0: start them again */
+        snprintf(path, sizeof path, "%s/srv0_%s.app", s->nodes[0].dir, c);
+        s->env->remove(s->env->ctx, path);
+    }
+    chk_fini(&s->chk);
+    chk_init(&s->chk);
+    for (uint32_t k = 0; k < s->nnodes; k++)
+        node_start(s, &s->nodes[k]);
+    s->bootstrap = false;
+    return true;
 }
 
 static bool all_ready(sim *s)
@@ -148,8 +223,10 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     uint32_t order[1 + SIM_MAX_CLIENTS];
     int64_t deadline = 0;
     uint32_t step = 0;
+    if (s->wrap_base && !bootstrap_wrap(s))
+        chk_fail(&s->chk, -1, "the fault-free first logins of a wrap run did not complete");
     s->plan.active = true;
-    for (;; step++) {
+    for (; !s->chk.violated; step++) {
         bool faulting = step < p->steps && (p->time_limit == 0 || s->now < p->time_limit);
         if (!faulting && !s->settle) {
             /* faults stop; every node comes back; everything must settle */
@@ -209,6 +286,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             break;
         }
     }
+    if (s->chk.violated && !r->violated)
+        report(s, r, out);
     r->hash = s->tr.hash;
     r->pushes = s->chk.pushes;
     r->pops = s->chk.pops;

@@ -20,7 +20,7 @@
 #define SIM_PEEK_OWNER 7u
 
 typedef struct app_rec { /* the echo server's write-ahead record, in a mapped file */
-    uint32_t k1;         /* 1 + seq of the request being echoed, 0: none */
+    uint32_t k;          /* seq of the request being echoed (created as my_ack - 1: none) */
     uint32_t e;          /* the queue's seq_end before the echo was pushed */
 } app_rec;
 
@@ -67,6 +67,8 @@ typedef struct sim {
     bool settle;
     /* workload shape (swarm) */
     uint32_t win_c, win_s, push_ppm, max_body, max_dt;
+    uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
+    bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
 } sim;
 
 /* node.c */
@@ -74,5 +76,7 @@ void node_start(sim *s, node *n);
 void node_kill(sim *s, node *n, bool crashed);
 void node_step(sim *s, node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
+/* The seq a new stream starts at: wrap_base for the pairs of the first names. */
+uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
 
 #endif
