@@ -137,6 +137,9 @@ void bed_fail(bed *b, const char *fmt, ...)
     dump_tail(b->cl_out, 10);
     dump_tail(b->cl_err, 30);
     dump_tail(b->srv_log, 30);
+    char kills[300];
+    snprintf(kills, sizeof kills, "%s/kills.log", b->dir);
+    dump_tail(kills, 5);
     fprintf(stderr, "kill_loop: the directory %s is kept (and any SHM segment /dev/shm/tcpshm_*%s*; "
                     "tcpshm-inspect DIR/server DIR/client-* shows the queues)\n", b->dir, b->tag);
     fprintf(stderr, "kill_loop: replay (the same schedule; the exact moments depend on the machine):\n  %s\n",
@@ -411,6 +414,26 @@ static bool kill_client(bed *b)
 
 /* ---- the bed ---- */
 
+/* Every kill goes to DIR/kills.log, and to stdout when verbose. */
+static void log_kill(bed *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_kill(bed *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (b->verbose)
+        fputs(line, stdout);
+    char path[300];
+    snprintf(path, sizeof path, "%s/kills.log", b->dir);
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fputs(line, f);
+        fclose(f);
+    }
+}
+
 static void set_client(bed *b, const char *cl_name)
 {
     snprintf(b->cl_name, sizeof b->cl_name, "%s", cl_name);
@@ -466,17 +489,26 @@ bool bed_random_kill(bed *b)
     bool really = bed_rnd_in(b, 1, 100) <= b->kill_pct;
     bool srv = really && b->srv > 0 && (r < 4 || r >= 8 || b->cl_done);
     bool cl = really && b->cl > 0 && r >= 4;
+    pid_t killed_srv_pid = srv ? b->srv : 0, killed_cl_pid = cl ? b->cl : 0;
     bool killed_cl = cl && kill_client(b);
     bool killed_srv = srv && kill_server(b);
+    if (!killed_cl)
+        killed_cl_pid = 0;
+    if (!killed_srv)
+        killed_srv_pid = 0;
     if (killed_cl && killed_srv)
         b->both_kills++;
     bool killed = killed_cl || killed_srv;
     if (killed) {
         b->kills++;
-        if (b->verbose)
-            printf("kill %d at %.3f s (%u ms after the last): %s\n", b->kills,
-                   (double)(bed_now_ms() - b->t0) / 1000.0, wait,
-                   killed_cl && killed_srv ? "server and client" : killed_srv ? "server" : "client");
+        char who[96];
+        if (killed_cl && killed_srv)
+            snprintf(who, sizeof who, "server and client (pids %d, %d)", (int)killed_srv_pid, (int)killed_cl_pid);
+        else
+            snprintf(who, sizeof who, "%s (pid %d)", killed_srv ? "server" : "client",
+                     (int)(killed_srv ? killed_srv_pid : killed_cl_pid));
+        log_kill(b, "kill %d at %.3f s (%u ms after the last): %s\n", b->kills,
+                 (double)(bed_now_ms() - b->t0) / 1000.0, wait, who);
     }
     bed_msleep(bed_rnd_in(b, 0, 30) * (uint32_t)b->slow);
     reap(b);
@@ -493,10 +525,9 @@ void bed_rename_server(bed *b, const char *new_name, bool with_client)
         b->kills++;
     if (killed_cl && killed_srv)
         b->both_kills++;
-    if (b->verbose)
-        printf("kill %d at %.3f s: %s, the server restarts as %s (was %s)\n", b->kills,
-               (double)(bed_now_ms() - b->t0) / 1000.0, killed_cl ? "server and client" : "server", new_name,
-               b->srv_name);
+    log_kill(b, "kill %d at %.3f s: %s, the server restarts as %s (was %s)\n", b->kills,
+             (double)(bed_now_ms() - b->t0) / 1000.0, killed_cl ? "server and client" : "server", new_name,
+             b->srv_name);
     snprintf(b->srv_name, sizeof b->srv_name, "%s", new_name);
     bed_msleep(bed_rnd_in(b, 0, 30) * (uint32_t)b->slow);
     reap(b);
