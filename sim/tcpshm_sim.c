@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "catalogue.h"
@@ -38,7 +40,8 @@ static void usage(FILE *f, const char *prog)
             "  --check-determinism  run each seed twice and compare the trace hashes\n"
             "  --json               print the summary as JSON on stdout\n"
             "  --quiet              no per-seed lines, no progress line\n"
-            "  --stop               end a sweep at its first violation\n"
+            "  --stop               end a sweep at its first violation (with --jobs: each job's)\n"
+            "  --jobs N             run a sweep in N processes (1-64; default 1)\n"
             "  --push-unrecorded    clients also push while their queue's server name is not\n"
             "                       recorded yet (shows a known core bug, see sim/README.md)\n"
             "  --list-faults        print the failure-point catalogue\n"
@@ -69,12 +72,209 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-static double cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
+/* CPU time of this process and of its waited-for children (--jobs). */
+static double cpu_seconds(void)
+{
+    struct rusage a, b;
+    getrusage(RUSAGE_SELF, &a);
+    getrusage(RUSAGE_CHILDREN, &b);
+    return (double)(a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec) +
+           (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec + b.ru_stime.tv_usec) / 1e6;
+}
+
+/* One sweep's totals and settings. */
+typedef struct sweep {
+    const char *prog, *faults;
+    sim_params *p;
+    uint64_t steps, tlimit;
+    bool range, quiet, determinism, unrecorded, stop, tty;
+    uint64_t seed_a, seed_b, total, done, failed, nondet, pushes, pops, first_fail;
+    uint64_t fired[FP_KINDS], sweep_hash;
+} sweep;
+
+/* What one seed gave; children of --jobs send these through a pipe. */
+typedef struct seed_rec {
+    uint64_t seed;
+    sim_result r;
+    bool nondet;
+} seed_rec;
+
+static void run_seed(sweep *w, uint64_t seed, seed_rec *rec, FILE *report)
+{
+    sim_params q = *w->p;
+    q.seed = seed;
+    memset(rec, 0, sizeof *rec);
+    rec->seed = seed;
+    sim_run(&q, &rec->r, report);
+    if (w->determinism) {
+        q.trace_file = NULL;
+        sim_result r2;
+        sim_run(&q, &r2, NULL);
+        if (r2.hash != rec->r.hash) {
+            rec->nondet = true;
+            fprintf(report, "seed %" PRIu64 ": NOT DETERMINISTIC: trace hash %016" PRIx64 " then %016" PRIx64 "\n",
+                    seed, rec->r.hash, r2.hash);
+        }
+    }
+}
+
+/* Order-independent (--jobs): a sum of mixed per-seed hashes. */
+static uint64_t mix_seed_hash(uint64_t seed, uint64_t h)
+{
+    uint64_t z = h ^ (seed * 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void account(sweep *w, const seed_rec *rec)
+{
+    const sim_result *r = &rec->r;
+    w->done++;
+    w->pushes += r->pushes;
+    w->pops += r->pops;
+    for (int k = 0; k < FP_KINDS; k++)
+        w->fired[k] += r->fired[k];
+    w->sweep_hash += mix_seed_hash(rec->seed, r->hash);
+    if (rec->nondet)
+        w->nondet++;
+    char kinds[160], tl[40] = "";
+    fp_kinds_text(r->kinds_on, kinds, sizeof kinds);
+    if (r->violated) {
+        if (!w->failed || rec->seed < w->first_fail)
+            w->first_fail = rec->seed;
+        w->failed++;
+        if (w->tlimit)
+            snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
+        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s --trace trace.txt\n",
+                w->prog, rec->seed, w->steps, tl, w->faults, w->unrecorded ? " --push-unrecorded" : "");
+    }
+    if ((!w->range || r->violated) && !w->quiet)
+        printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
+               " popped, %u clients, %u steps, t=%lld, faults: %s%s\n",
+               rec->seed, r->violated ? (r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION") : "ok", r->hash,
+               r->pushes, r->pops, r->clients, r->steps, (long long)r->vtime, kinds,
+               w->determinism && !rec->nondet ? " (run twice: same trace hash)" : "");
+    if (w->tty)
+        fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", w->done, w->total, w->failed);
+}
+
+/* --jobs: child j runs the seeds a + j, a + j + J, ... and writes one
+ * seed_rec per seed to its pipe; its violation reports go to stderr in one
+ * write each. The parent accounts for the records as they come. */
+static void run_parallel(sweep *w, uint32_t jobs)
+{
+    int fds[64];
+    pid_t pids[64];
+    uint32_t n = 0;
+    fflush(stdout);
+    fflush(stderr);
+    for (uint32_t j = 0; j < jobs && w->seed_a + j <= w->seed_b; j++) {
+        int pfd[2];
+        if (pipe(pfd) != 0) {
+            perror("pipe");
+            exit(2);
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("fork");
+            exit(2);
+        }
+        if (pid == 0) {
+            close(pfd[0]);
+            for (uint64_t seed = w->seed_a + j; seed <= w->seed_b; seed += jobs) {
+                char *buf = NULL;
+                size_t len = 0;
+                FILE *rep = open_memstream(&buf, &len);
+                seed_rec rec;
+                run_seed(w, seed, &rec, rep ? rep : stderr);
+                if (rep) {
+                    fclose(rep);
+                    if (len)
+                        fwrite(buf, 1, len, stderr);
+                    free(buf);
+                }
+                if (write(pfd[1], &rec, sizeof rec) != (ssize_t)sizeof rec)
+                    _exit(3);
+                if ((w->stop && (rec.r.violated || rec.nondet)) || seed + jobs < seed)
+                    break;
+            }
+            _exit(0);
+        }
+        close(pfd[1]);
+        fds[n] = pfd[0];
+        pids[n++] = pid;
+    }
+    for (uint32_t open_fds = n; open_fds > 0;) {
+        struct pollfd pf[64];
+        for (uint32_t i = 0; i < n; i++)
+            pf[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        if (poll(pf, n, -1) < 0 && errno != EINTR) {
+            perror("poll");
+            exit(2);
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            seed_rec rec;
+            ssize_t got = read(fds[i], &rec, sizeof rec);
+            if (got == (ssize_t)sizeof rec) {
+                account(w, &rec);
+            } else {
+                close(fds[i]);
+                fds[i] = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int st;
+        if (waitpid(pids[i], &st, 0) == pids[i] && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            fprintf(stderr, "%s: job %u ended abnormally (status 0x%x)\n", w->prog, i, st);
+            w->failed++;
+        }
+    }
+}
+
+static void summary(const sweep *w, bool json, double cpu)
+{
+    if (json) {
+        printf("{\"seeds\": %" PRIu64 ", \"first_seed\": %" PRIu64 ", \"violations\": %" PRIu64
+               ", \"first_violation\": %" PRIu64 ", \"nondeterministic\": %" PRIu64 ", \"pushed\": %" PRIu64
+               ", \"popped\": %" PRIu64 ", \"cpu_seconds\": %.3f, \"hash\": \"%016" PRIx64 "\", \"faults\": {",
+               w->done, w->seed_a, w->failed, w->failed ? w->first_fail : 0, w->nondet, w->pushes, w->pops, cpu,
+               w->sweep_hash);
+        for (int k = 0; k < FP_KINDS; k++)
+            printf("%s\"%s\": %" PRIu64, k ? ", " : "", fp_kind_names[k], w->fired[k]);
+        printf("}}\n");
+        return;
+    }
+    if (!w->range)
+        return;
+    printf("\n%-22s\n", "seeds");
+    printf("  %-20s %" PRIu64 " (%" PRIu64 "-%" PRIu64 ")\n", "run", w->done, w->seed_a, w->seed_b);
+    printf("  %-20s %" PRIu64 "%s\n", "violations", w->failed, w->failed ? "  <-- FAIL" : "");
+    if (w->failed)
+        printf("  %-20s %" PRIu64 "\n", "first failing seed", w->first_fail);
+    if (w->determinism)
+        printf("  %-20s %" PRIu64 "\n", "nondeterministic", w->nondet);
+    printf("  %-20s %016" PRIx64 "\n", "sweep hash", w->sweep_hash);
+    printf("%-22s\n", "messages");
+    printf("  %-20s %" PRIu64 "\n  %-20s %" PRIu64 "\n", "pushed", w->pushes, "popped", w->pops);
+    printf("%-22s\n", "faults fired");
+    for (int k = 0; k < FP_KINDS; k++)
+        printf("  %-20s %" PRIu64 "\n", fp_kind_names[k], w->fired[k]);
+    double runs = (double)w->done * (w->determinism ? 2 : 1);
+    printf("%-22s\n", "speed");
+    printf("  %-20s %.2f\n", "cpu seconds", cpu);
+    printf("  %-20s %.1f\n", "seeds / cpu-s", cpu > 0 ? runs / cpu : 0.0);
+    printf("  %-20s %.0f\n", "msgs / cpu-s", cpu > 0 ? (double)w->pops * (w->determinism ? 2 : 1) / cpu : 0.0);
+}
 
 int main(int argc, char **argv)
 {
     const char *prog = argv[0];
-    uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0;
+    uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
     bool range = false, determinism = false, json = false, quiet = false, unrecorded = false, stop = false;
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
@@ -88,6 +288,7 @@ int main(int argc, char **argv)
                                          {"quiet", no_argument, 0, 'q'},
                                          {"push-unrecorded", no_argument, 0, 'u'},
                                          {"stop", no_argument, 0, 'x'},
+                                         {"jobs", required_argument, 0, 'J'},
                                          {"list-faults", no_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -141,6 +342,10 @@ int main(int argc, char **argv)
         case 'x':
             stop = true;
             break;
+        case 'J':
+            if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
+                return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
+            break;
         case 'l':
             for (size_t i = 0; i < tcpshm_fault_catalogue_len; i++)
                 printf("%-52s %s\n%-52s   at: %s\n", tcpshm_fault_catalogue[i].name,
@@ -159,7 +364,7 @@ int main(int argc, char **argv)
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return usage_error(prog, "%s", why);
-    if (trace_path && (range && seed_a != seed_b))
+    if (trace_path && range && seed_a != seed_b)
         return usage_error(prog, "--trace takes one seed (%s)", "use --seed");
     FILE *tf = NULL;
     if (trace_path && !(tf = fopen(trace_path, "w"))) {
@@ -167,86 +372,27 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    bool tty = isatty(2) && !quiet && range;
-    uint64_t nseeds = seed_b - seed_a + 1, failed = 0, nondet = 0, pushes = 0, pops = 0;
-    uint64_t fired[FP_KINDS] = {0}, sweep_hash = 0xcbf29ce484222325ull, first_fail = 0;
+    sweep w = {.prog = prog, .p = &p, .faults = faults, .steps = steps, .tlimit = tlimit, .range = range,
+               .quiet = quiet, .determinism = determinism, .unrecorded = unrecorded, .stop = stop,
+               .tty = isatty(2) && !quiet && range, .seed_a = seed_a, .seed_b = seed_b,
+               .total = seed_b - seed_a + 1, .sweep_hash = 0};
     double t0 = cpu_seconds();
-    for (uint64_t seed = seed_a;; seed++) {
-        p.seed = seed;
-        p.trace_file = tf;
-        sim_result r;
-        sim_run(&p, &r, stderr);
-        bool same = true;
-        if (determinism) {
-            sim_params q = p;
-            q.trace_file = NULL;
-            sim_result r2;
-            sim_run(&q, &r2, NULL);
-            if (r2.hash != r.hash) {
-                same = false;
-                nondet++;
-                fprintf(stderr, "seed %" PRIu64 ": NOT DETERMINISTIC: trace hash %016" PRIx64 " then %016" PRIx64 "\n",
-                        seed, r.hash, r2.hash);
-            }
+    p.trace_file = tf;
+    if (jobs > 1 && range)
+        run_parallel(&w, (uint32_t)jobs);
+    else
+        for (uint64_t seed = seed_a;; seed++) {
+            seed_rec rec;
+            run_seed(&w, seed, &rec, stderr);
+            account(&w, &rec);
+            if (seed == seed_b || (stop && (rec.r.violated || rec.nondet)))
+                break;
         }
-        pushes += r.pushes;
-        pops += r.pops;
-        for (int k = 0; k < FP_KINDS; k++)
-            fired[k] += r.fired[k];
-        sweep_hash = (sweep_hash ^ r.hash) * 0x100000001b3ull;
-        char kinds[160];
-        fp_kinds_text(r.kinds_on, kinds, sizeof kinds);
-        if (r.violated) {
-            if (!failed)
-                first_fail = seed;
-            failed++;
-            fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s%s --faults %s%s --trace trace.txt\n",
-                    prog, seed, steps, tlimit ? " --time " : "", tlimit ? (snprintf(why, sizeof why, "%" PRIu64, tlimit), why) : "",
-                    faults, unrecorded ? " --push-unrecorded" : "");
-        }
-        if ((!range || r.violated) && !quiet)
-            printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
-                   " popped, %u clients, %u steps, t=%lld, faults: %s%s\n",
-                   seed, r.violated ? (r.liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION") : "ok", r.hash,
-                   r.pushes, r.pops, r.clients, r.steps, (long long)r.vtime, kinds,
-                   determinism && same ? " (run twice: same trace hash)" : "");
-        if (tty)
-            fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", seed - seed_a + 1, nseeds,
-                    failed);
-        if (seed == seed_b || (stop && (r.violated || nondet))) {
-            nseeds = seed - seed_a + 1;
-            break;
-        }
-    }
-    if (tty)
+    if (w.tty)
         fputc('\n', stderr);
     double cpu = cpu_seconds() - t0;
     if (tf)
         fclose(tf);
-    if (json) {
-        printf("{\"seeds\": %" PRIu64 ", \"first_seed\": %" PRIu64 ", \"violations\": %" PRIu64
-               ", \"first_violation\": %" PRIu64 ", \"nondeterministic\": %" PRIu64 ", \"pushed\": %" PRIu64
-               ", \"popped\": %" PRIu64 ", \"cpu_seconds\": %.3f, \"hash\": \"%016" PRIx64 "\", \"faults\": {",
-               nseeds, seed_a, failed, failed ? first_fail : 0, nondet, pushes, pops, cpu, sweep_hash);
-        for (int k = 0; k < FP_KINDS; k++)
-            printf("%s\"%s\": %" PRIu64, k ? ", " : "", fp_kind_names[k], fired[k]);
-        printf("}}\n");
-    } else if (range) {
-        printf("\n%-22s %s\n", "seeds", "");
-        printf("  %-20s %" PRIu64 " (%" PRIu64 "-%" PRIu64 ")\n", "run", nseeds, seed_a, seed_b);
-        printf("  %-20s %" PRIu64 "%s\n", "violations", failed, failed ? "  <-- FAIL" : "");
-        if (determinism)
-            printf("  %-20s %" PRIu64 "\n", "nondeterministic", nondet);
-        printf("  %-20s %016" PRIx64 "\n", "sweep hash", sweep_hash);
-        printf("%-22s\n", "messages");
-        printf("  %-20s %" PRIu64 "\n  %-20s %" PRIu64 "\n", "pushed", pushes, "popped", pops);
-        printf("%-22s\n", "faults fired");
-        for (int k = 0; k < FP_KINDS; k++)
-            printf("  %-20s %" PRIu64 "\n", fp_kind_names[k], fired[k]);
-        printf("%-22s\n", "speed");
-        printf("  %-20s %.2f\n", "cpu seconds", cpu);
-        printf("  %-20s %.1f\n", "seeds / cpu-s", cpu > 0 ? (double)nseeds * (determinism ? 2 : 1) / cpu : 0.0);
-        printf("  %-20s %.0f\n", "msgs / cpu-s", cpu > 0 ? (double)pops * (determinism ? 2 : 1) / cpu : 0.0);
-    }
-    return failed || nondet ? 1 : 0;
+    summary(&w, json, cpu);
+    return w.failed || w.nondet ? 1 : 0;
 }
