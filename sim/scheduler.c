@@ -183,6 +183,8 @@ static void report(sim *s, sim_result *r, FILE *out)
     chk_stream_name(&s->chk, s->chk.violation_stream, r->stream, sizeof r->stream);
     snprintf(r->what, sizeof r->what, "%s", s->chk.violation);
     r->violated = true;
+    if (s->p->trace_file)
+        fflush(s->p->trace_file); /* whatever happens to the process next */
     if (!out)
         return;
     fprintf(out, "VIOLATION (seed %llu, t=%lld): %s\n  stream: %s\n  last events:\n",
