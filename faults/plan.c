@@ -94,7 +94,7 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
     (void)splitmix(&p->rng);
     if (swarm) {
         for (int k = 0; k < FP_KINDS; k++)
-            if ((allowed >> k & 1u) && fp_below(p, 5) < 3)
+            if (fp_below(p, 5) < 3 && (allowed >> k & 1u))
                 p->on |= 1u << k;
         if (p->on == 0 && allowed != 0) {
             int k;
@@ -104,6 +104,10 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
             p->on = 1u << k;
         }
     } else {
+        /* the same draws as a swarm, so that --faults <the kinds a swarm
+         * seed picked> replays that seed exactly (what --shrink starts from) */
+        for (int k = 0; k < FP_KINDS; k++)
+            (void)fp_below(p, 5);
         p->on = allowed;
     }
     for (int k = 0; k < FP_KINDS; k++)

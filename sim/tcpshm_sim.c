@@ -42,6 +42,8 @@ static void usage(FILE *f, const char *prog)
             "  --quiet              no per-seed lines, no progress line\n"
             "  --stop               end a sweep at its first violation (with --jobs: each job's)\n"
             "  --jobs N             run a sweep in N processes (1-64; default 1)\n"
+            "  --shrink             with --seed of a failing run: drop fault kinds and halve\n"
+            "                       the steps while it still fails, print the smallest run\n"
             "  --push-unrecorded    clients also push while their queue's server name is not\n"
             "                       recorded yet (shows a known core bug, see sim/README.md)\n"
             "  --list-faults        print the failure-point catalogue\n"
@@ -236,6 +238,60 @@ static void run_parallel(sweep *w, uint32_t jobs)
     }
 }
 
+/* --shrink: from a failing seed, drop fault kinds one at a time and halve
+ * the steps while the run still fails (any violation), then replay the
+ * smallest run found with its report. An explicit --faults list makes the
+ * same draws as the swarm that picked it, so the start is the same run. */
+static int shrink(sweep *w, uint64_t seed)
+{
+    sim_params q = *w->p;
+    q.seed = seed;
+    q.trace_file = NULL;
+    sim_result r;
+    sim_run(&q, &r, NULL);
+    if (!r.violated) {
+        printf("seed %" PRIu64 " does not fail: nothing to shrink\n", seed);
+        return 0;
+    }
+    q.kinds = r.kinds_on;
+    q.swarm = false;
+    uint32_t runs = 1;
+    for (int k = 0; k < FP_KINDS; k++) {
+        if (!(q.kinds >> k & 1u))
+            continue;
+        sim_params t = q;
+        t.kinds &= ~(1u << k);
+        sim_run(&t, &r, NULL);
+        runs++;
+        if (r.violated) {
+            q = t;
+            printf("  without %-12s still fails\n", fp_kind_names[k]);
+        } else {
+            printf("  without %-12s passes: %s stays\n", fp_kind_names[k], fp_kind_names[k]);
+        }
+    }
+    while (q.steps > 10) {
+        sim_params t = q;
+        t.steps = q.steps / 2;
+        sim_run(&t, &r, NULL);
+        runs++;
+        if (!r.violated)
+            break;
+        q = t;
+        printf("  %u steps: still fails\n", q.steps);
+    }
+    char kinds[160], tl[40] = "";
+    fp_kinds_text(q.kinds, kinds, sizeof kinds);
+    if (w->tlimit)
+        snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
+    sim_run(&q, &r, stderr);
+    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s%s  (trace hash %016" PRIx64
+           ", %s)\n",
+           runs + 1, w->prog, seed, q.steps, tl, kinds, w->unrecorded ? " --push-unrecorded" : "", r.hash,
+           r.violated ? "fails" : "PASSES: the shrink is not reproducible");
+    return r.violated ? 1 : 2;
+}
+
 static void summary(const sweep *w, bool json, double cpu)
 {
     if (json) {
@@ -277,6 +333,7 @@ int main(int argc, char **argv)
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
     bool range = false, determinism = false, json = false, quiet = false, unrecorded = false, stop = false;
+    bool do_shrink = false;
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
                                          {"steps", required_argument, 0, 'n'},
@@ -289,6 +346,7 @@ int main(int argc, char **argv)
                                          {"push-unrecorded", no_argument, 0, 'u'},
                                          {"stop", no_argument, 0, 'x'},
                                          {"jobs", required_argument, 0, 'J'},
+                                         {"shrink", no_argument, 0, 'k'},
                                          {"list-faults", no_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -342,6 +400,9 @@ int main(int argc, char **argv)
         case 'x':
             stop = true;
             break;
+        case 'k':
+            do_shrink = true;
+            break;
         case 'J':
             if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
                 return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
@@ -378,6 +439,14 @@ int main(int argc, char **argv)
                .total = seed_b - seed_a + 1, .sweep_hash = 0};
     double t0 = cpu_seconds();
     p.trace_file = tf;
+    if (do_shrink) {
+        if (range && seed_a != seed_b)
+            return usage_error(prog, "--shrink takes one seed (%s)", "use --seed");
+        int rc = shrink(&w, seed_a);
+        if (tf)
+            fclose(tf);
+        return rc ? 1 : 0;
+    }
     if (jobs > 1 && range)
         run_parallel(&w, (uint32_t)jobs);
     else
