@@ -199,6 +199,17 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     pop_checked(s, n, c, p->c2s, w.seq, size);
 }
 
+/* The group of a client: FNV-1a of its name, as tools/echo_server does. */
+static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
+{
+    sim *s = u;
+    (void)rsp_user_data, (void)reject_text;
+    uint32_t h = 2166136261u;
+    for (const char *p = lg->client_name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return (int)(h % s->cfg.tcp_groups);
+}
+
 static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     sim *s = u;
@@ -393,7 +404,8 @@ void node_start(sim *s, node *n)
     tcpshm_error err;
     int rc;
     if (n->idx == 0) {
-        tcpshm_server_callbacks cb = {.user = s, .on_login_rejected = s_rejected, .on_seq_mismatch = s_mismatch,
+        tcpshm_server_callbacks cb = {.user = s, .on_new_connection = s_new_conn,
+                                      .on_login_rejected = s_rejected, .on_seq_mismatch = s_mismatch,
                                       .on_logon = s_logon, .on_disconnect = s_disc, .on_msg = s_msg};
         rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, n->dir, &cb, &err);
         if (rc == 0)
@@ -513,7 +525,10 @@ static void step_body(sim *s, node *n)
 {
     if (n->idx == 0) {
         tcpshm_server_poll_ctl(n->srv, s->now);
-        tcpshm_server_poll_tcp(n->srv, s->now, 0);
+        /* the groups in a seeded order (as threads would interleave them) */
+        uint32_t g0 = sim_rng_below(&s->rng, s->cfg.tcp_groups);
+        for (uint32_t g = 0; g < s->cfg.tcp_groups; g++)
+            tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % s->cfg.tcp_groups);
         if (!s->chk.violated)
             server_app(s, n);
     } else {

@@ -38,7 +38,6 @@ static void shape(sim *s, sim_rng *r)
     c->heartbeat_interval = sim_rng_range(r, 20, 200);
     c->connection_timeout = c->heartbeat_interval * sim_rng_range(r, 3, 8);
     c->new_conn_timeout = sim_rng_range(r, 200, 800);
-    c->tcp_groups = 1;
     c->tcp_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN;
     c->max_new_conns = sim_rng_range(r, 1, 4);
     c->accepts_per_poll = sim_rng_range(r, 1, 4);
@@ -49,6 +48,7 @@ static void shape(sim *s, sim_rng *r)
     /* a quarter of the runs start their first pairs just below the u32 wrap */
     if (sim_rng_below(r, 4) == 0)
         s->wrap_base = 0u - sim_rng_range(r, 1, 300);
+    c->tcp_groups = sim_rng_range(r, 1, 3); /* clients spread by a hash of their name */
     s->v = venv_create(&vo);
     s->env = venv_env(s->v);
 }
