@@ -11,8 +11,11 @@
 
 #include "bench.h"
 
-int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, int64_t *samples,
-                 uint32_t n, uint32_t warmup, uint64_t *allocs);
+/* ctl_every: the server thread calls poll_ctl every this many rounds (1:
+ * the recommended loop; ECHO_CTL_DIAG for the diagnostic row). */
+#define ECHO_CTL_DIAG 64u
+int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
+                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
 
 int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, int64_t *samples,
                  uint32_t n, uint32_t warmup, uint64_t *allocs);

@@ -36,14 +36,14 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     tcpshm_conn_pop(c);
 }
 
-int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, int64_t *samples,
-                 uint32_t n, uint32_t warmup, uint64_t *allocs)
+int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
+                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs)
 {
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
     echo_client e = {0, 0, 0};
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, echo_server_msg, NULL, client_msg, &e) != 0)
+    if (lib_tcp_open(&L, o, dir, &cfg, ctl_every, echo_server_msg, NULL, client_msg, &e) != 0)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
     uint64_t a0 = 0;

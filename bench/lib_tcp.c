@@ -27,10 +27,14 @@ static void report_login_rejected(void *user, const char *client, const char *re
 void *lib_server_thread(void *arg)
 {
     lib_server_loop *l = arg;
+    uint32_t every = l->ctl_every ? l->ctl_every : 1, round = 0;
     /* the recommended loop: a fresh clock reading, poll_ctl, every group */
     while (!__atomic_load_n(l->stop, __ATOMIC_ACQUIRE)) {
         int64_t now = bench_now();
-        tcpshm_server_poll_ctl(l->srv, now);
+        if (++round >= every) {
+            tcpshm_server_poll_ctl(l->srv, now);
+            round = 0;
+        }
         for (uint32_t g = 0; g < l->groups; g++)
             tcpshm_server_poll_tcp(l->srv, now, g);
     }
@@ -40,8 +44,8 @@ void *lib_server_thread(void *arg)
 static lib_server_loop g_loop; /* one library pair at a time */
 
 int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_config *cfg,
-                 lib_msg_fn server_msg, void *server_user, lib_msg_fn client_msg,
-                 void *client_user)
+                 uint32_t ctl_every, lib_msg_fn server_msg, void *server_user,
+                 lib_msg_fn client_msg, void *client_user)
 {
     memset(L, 0, sizeof *L);
     char sdir[600], cdir[600];
@@ -73,7 +77,7 @@ int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_
         return -1;
     }
     L->groups = cfg->tcp_groups;
-    g_loop = (lib_server_loop){L->srv, L->groups, &L->stop};
+    g_loop = (lib_server_loop){L->srv, L->groups, &L->stop, ctl_every};
     if (bench_spawn(&L->thread, o->cpu_b, lib_server_thread, &g_loop) != 0) {
         lib_tcp_close(L);
         return -1;

@@ -23,10 +23,12 @@ typedef struct lib_tcp {
 } lib_tcp;
 
 /* Creates both in fresh directories under dir, starts the server thread on
- * o->cpu_b and logs the client in. 0, or -1 after printing why. */
+ * o->cpu_b and logs the client in. ctl_every: the server thread calls
+ * poll_ctl every this many loop rounds (1: every round, the recommended
+ * loop; more is the diagnostic row). 0, or -1 after printing why. */
 int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_config *cfg,
-                 lib_msg_fn server_msg, void *server_user, lib_msg_fn client_msg,
-                 void *client_user);
+                 uint32_t ctl_every, lib_msg_fn server_msg, void *server_user,
+                 lib_msg_fn client_msg, void *client_user);
 
 /* Stops the server thread, destroys both, removes the directories. */
 void lib_tcp_close(lib_tcp *L);
@@ -37,6 +39,7 @@ typedef struct lib_server_loop {
     tcpshm_server *srv;
     uint32_t groups;
     int *stop;
+    uint32_t ctl_every; /* poll_ctl every this many rounds (0 or 1: every round) */
 } lib_server_loop;
 void *lib_server_thread(void *arg);
 

@@ -117,13 +117,15 @@ static int64_t *g_samples;
 static void run_echo(results *res, const char *base)
 {
     const bench_opts *o = &res->opts;
-    static lat_summary tl[MAX_ROUNDS], tf[MAX_ROUNDS], sl[MAX_ROUNDS], sf[MAX_ROUNDS];
-    int tcp_ok = 1, shm_ok = 1;
+    static lat_summary tl[MAX_ROUNDS], tf[MAX_ROUNDS], sl[MAX_ROUNDS], sf[MAX_ROUNDS],
+        td[MAX_ROUNDS];
+    int tcp_ok = 1, shm_ok = 1, diag_ok = 1;
     char dir[512];
     for (uint32_t r = 0; r < o->rounds; r++) {
         uint64_t allocs = 0;
-        progress("echo round %u/%u: cache-line floor, SHM (%s), TCP floor, TCP library", r + 1,
-                 o->rounds, res->shm_layer);
+        progress("echo round %u/%u: cache-line floor, SHM (%s), TCP floor, TCP library, TCP "
+                 "library with poll_ctl every %u rounds", r + 1, o->rounds, res->shm_layer,
+                 ECHO_CTL_DIAG);
         if (floor_cacheline_echo(o, o->msg_size, g_samples, o->samples, o->warmup) != 0)
             shm_ok = 0;
         stats_summarize(g_samples, o->samples, &sf[r]);
@@ -136,20 +138,29 @@ static void run_echo(results *res, const char *base)
             tcp_ok = 0;
         stats_summarize(g_samples, o->samples, &tf[r]);
         snprintf(dir, sizeof dir, "%s/tcp-echo-%u", base, r);
-        if (echo_tcp_run(o, dir, o->msg_size, g_samples, o->samples, o->warmup, &allocs) != 0)
+        if (echo_tcp_run(o, dir, o->msg_size, 1, g_samples, o->samples, o->warmup, &allocs) != 0)
             tcp_ok = 0;
         res->allocs += allocs;
         stats_summarize(g_samples, o->samples, &tl[r]);
+        snprintf(dir, sizeof dir, "%s/tcp-echo-diag-%u", base, r);
+        if (echo_tcp_run(o, dir, o->msg_size, ECHO_CTL_DIAG, g_samples, o->samples, o->warmup,
+                         &allocs) != 0)
+            diag_ok = 0;
+        res->allocs += allocs;
+        stats_summarize(g_samples, o->samples, &td[r]);
         if (!tcp_ok || !shm_ok)
             break;
     }
     res->tcp_echo.ok = tcp_ok;
     res->shm_echo.ok = shm_ok;
+    res->tcp_echo_diag.ok = diag_ok && tcp_ok;
+    stats_median_summary(td, o->rounds, &res->tcp_echo_diag.lib);
+    stats_median_summary(tf, o->rounds, &res->tcp_echo_diag.floor);
     stats_median_summary(tl, o->rounds, &res->tcp_echo.lib);
     stats_median_summary(tf, o->rounds, &res->tcp_echo.floor);
     stats_median_summary(sl, o->rounds, &res->shm_echo.lib);
     stats_median_summary(sf, o->rounds, &res->shm_echo.floor);
-    res->failures += !tcp_ok + !shm_ok;
+    res->failures += !tcp_ok + !shm_ok + !diag_ok;
 }
 
 static void run_stream(results *res, const char *base)

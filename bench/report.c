@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc_count.h"
+#include "echo.h"
 #include "results.h"
 
 static double ratio(double lib, double floor) { return floor > 0 ? lib / floor : 0; }
@@ -54,6 +55,13 @@ void report_table(FILE *out, const results *r)
     fprintf(out, "%-17s %12s %12s %9s  %s\n", "echo round trip", "library", "floor", "ratio",
             "target (p50)");
     echo_rows(out, "tcp", &r->tcp_echo, 1.05);
+    if (r->tcp_echo_diag.ok) {
+        char a[32], b[32];
+        double lib = r->tcp_echo_diag.lib.ns[STATS_P50], fl = r->tcp_echo_diag.floor.ns[STATS_P50];
+        fprintf(out, "%-17s %12s %12s %8.2fx  diagnostic: server calls poll_ctl every %uth round\n",
+                "tcp   echo p50 *", fmt_ns(a, sizeof a, lib), fmt_ns(b, sizeof b, fl), ratio(lib, fl),
+                ECHO_CTL_DIAG);
+    }
     echo_rows(out, "shm", &r->shm_echo, 1.3);
     fprintf(out, "  floors: tcp = raw non-blocking loopback TCP ping-pong (TCP_NODELAY), shm = raw "
                  "cache-line ping-pong, same threads and message size\n");
@@ -147,6 +155,11 @@ void report_json(FILE *out, const results *r)
             o->rounds, o->samples, o->warmup, o->msg_size, (unsigned long long)o->stream_msgs,
             o->cpu_a, o->cpu_b);
     json_echo(out, "tcp", &r->tcp_echo, 1.05, "connection API", 0);
+    fprintf(out, ",\n    \"echo_poll_ctl_every_%u\": {\"ok\": %s, \"p50_ns\": %.0f, "
+                 "\"floor_p50_ns\": %.0f, \"p50_ratio\": %.4f}",
+            ECHO_CTL_DIAG, r->tcp_echo_diag.ok ? "true" : "false", r->tcp_echo_diag.lib.ns[STATS_P50],
+            r->tcp_echo_diag.floor.ns[STATS_P50],
+            ratio(r->tcp_echo_diag.lib.ns[STATS_P50], r->tcp_echo_diag.floor.ns[STATS_P50]));
     json_stream(out, r->tcp_stream, r->nsizes);
     fprintf(out, ",\n    \"scaling\": [");
     for (uint32_t i = 0; i < r->nscaling; i++) {

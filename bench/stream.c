@@ -91,7 +91,7 @@ int stream_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t
     s.warm = warm;
     s.total = warm + msgs;
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, tcp_sink_msg, &s, unexpected_msg, NULL) != 0)
+    if (lib_tcp_open(&L, o, dir, &cfg, 1, tcp_sink_msg, &s, unexpected_msg, NULL) != 0)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
     uint64_t seq = 0;
