@@ -1,7 +1,8 @@
-/* The nodes: a server and clients of the real core on venv, their
- * application (the workload's pushes, pops and echoes), and what a kill
- * does to them. Every call into the core runs inside node_step (or a
- * callback under it), where a crash site longjmps back to. */
+/* The nodes: a server and clients of the real core on venv, started,
+ * stepped and killed (their application is in app.c). Every call into the
+ * core runs inside node_step (or a callback under it), where a crash site
+ * longjmps back to. After a death the checker learns from the files what a
+ * cut-short push or pop left, and every queue file must still open. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,44 +21,6 @@ static void crash_hook(const char *site, void *user)
     /* a crash outside a node's step would be a simulator bug: die loudly */
     fprintf(stderr, "tcpshm-sim: crash site %s fired outside a node step\n", site);
     abort();
-}
-
-/* ------------------------------------------------------------ helpers */
-
-static uint32_t body_size(sim *s) { return sim_rng_range(&s->rng, WL_MIN_BODY, s->max_body); }
-
-/* Fills and pushes a message allocated at h on stream sid. */
-static void push_alloced(sim *s, node *n, tcpshm_conn *c, tcpshm_msg_header *h, int sid, uint32_t kind,
-                         uint32_t echo_of)
-{
-    wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), kind, echo_of, 0, (uint32_t)h->size - 8u};
-    h->msg_type = WL_MSG_TYPE;
-    wl_fill((uint8_t *)(h + 1), &m);
-    chk_push_begin(&s->chk, sid, m.seq, &m);
-    n->pend_push = sid;
-    int rc = tcpshm_conn_push(c);
-    n->pend_push = -1;
-    if (rc != 0) {
-        chk_fail(&s->chk, sid, "push of seq %u failed (%d)", m.seq, rc);
-        return;
-    }
-    chk_push_done(&s->chk, sid);
-    if (tcpshm_conn_seq_end(c) != m.seq + 1u)
-        chk_fail(&s->chk, sid, "push of seq %u returned but seq_end is %u", m.seq, tcpshm_conn_seq_end(c));
-    trace_event(&s->tr, s->now, TR_PUSH, (uint32_t)sid, m.seq, m.size, NULL);
-}
-
-static void pop_checked(sim *s, node *n, tcpshm_conn *c, int sid, uint32_t seq, uint32_t size)
-{
-    uint32_t before = tcpshm_conn_my_ack(c);
-    chk_pop_begin(&s->chk, sid);
-    n->pend_pop = sid;
-    tcpshm_conn_pop(c);
-    n->pend_pop = -1;
-    chk_pop_done(&s->chk, sid);
-    if (tcpshm_conn_my_ack(c) != before + 1u)
-        chk_fail(&s->chk, sid, "pop of seq %u: my_ack went from %u to %u", seq, before, tcpshm_conn_my_ack(c));
-    trace_event(&s->tr, s->now, TR_POP, (uint32_t)sid, seq, size, NULL);
 }
 
 /* The persisted state of a pair's queue, read by a separate owner with the
@@ -92,297 +55,6 @@ static bool peek(sim *s, const char *dir, const char *local, const char *remote,
     return rc == 0;
 }
 
-/* ------------------------------------------------------------ server */
-
-static node *server_of(sim *s) { return &s->nodes[0]; }
-
-static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
-{
-    bool created = false;
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s_%s.app", n->dir, n->name, client);
-    void *ctx = s->env->ctx;
-    int fd = s->env->file_open(ctx, path, 0, 0);
-    if (fd < 0 && errno == ENOENT) {
-        fd = s->env->file_open(ctx, path, 1, 0600);
-        created = fd >= 0;
-        if (fd >= 0 && s->env->file_resize(ctx, fd, sizeof(app_rec)) != 0) {
-            s->env->file_close(ctx, fd);
-            fd = -1;
-        }
-    }
-    void *m = fd >= 0 ? s->env->map(ctx, fd, sizeof(app_rec)) : NULL;
-    if (fd >= 0)
-        s->env->file_close(ctx, fd);
-    if (!m) {
-        fprintf(stderr, "tcpshm-sim: cannot map %s\n", path);
-        abort();
-    }
-    if (created) /* names no request (zeros would name request 0) */
-        ((app_rec *)m)->k = my_ack - 1u;
-    return m;
-}
-
-static peer *find_peer(node *n, const char *name)
-{
-    for (uint32_t i = 0; i < n->npeers; i++)
-        if (strcmp(n->peers[i].name, name) == 0)
-            return &n->peers[i];
-    return NULL;
-}
-
-static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
-{
-    sim *s = u;
-    node *n = server_of(s);
-    (void)grp;
-    const char *name = tcpshm_conn_remote_name(c);
-    peer *p = find_peer(n, name);
-    if (!p) {
-        if (n->npeers == sizeof n->peers / sizeof n->peers[0]) {
-            chk_fail(&s->chk, -1, "simulator: too many client names");
-            return;
-        }
-        p = &n->peers[n->npeers++];
-        memset(p, 0, sizeof *p);
-        snprintf(p->name, sizeof p->name, "%s", name);
-        uint32_t base = sim_pair_base(s, n->name, name);
-        p->c2s = chk_stream_id(&s->chk, n->name, name, CHK_C2S, base);
-        p->s2c = chk_stream_id(&s->chk, n->name, name, CHK_S2C, base);
-        p->rec = map_rec(s, n, name, tcpshm_conn_my_ack(c));
-    }
-    p->conn = c;
-    tcpshm_conn_set_user(c, p);
-}
-
-/* Echo rule (push, then pop, with a write-ahead record): the echo of
- * request k is pushed before k is popped; just before pushing, the record
- * {k+1, seq_end} is stored with one 8-byte store. A kill between push and
- * pop redelivers k: the record names k and seq_end moved past e, so the
- * echo is queued already: pop only. A kill before the push persisted leaves
- * seq_end == e: push again. One-way pushes wait while the record names the
- * unpopped front message, so seq_end cannot move for another reason. */
-static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
-{
-    sim *s = u;
-    node *n = server_of(s);
-    peer *p = tcpshm_conn_user(c);
-    if (!p || s->chk.violated)
-        return;
-    const uint8_t *body = (const uint8_t *)(m + 1);
-    uint32_t size = (uint32_t)m->size - 8u;
-    if (m->msg_type != WL_MSG_TYPE) {
-        chk_fail(&s->chk, p->c2s, "pop: message type %u, not the workload's", m->msg_type);
-        return;
-    }
-    if (!chk_front_ok(&s->chk, p->c2s, body, size))
-        return;
-    wl_msg w;
-    (void)wl_parse(body, size, &w);
-    if (w.seq != tcpshm_conn_my_ack(c)) {
-        chk_fail(&s->chk, p->c2s, "the server's my_ack is %u but the next message is seq %u",
-                 tcpshm_conn_my_ack(c), w.seq);
-        return;
-    }
-    if (w.kind == WL_REQUEST) {
-        if (p->rec->k == w.seq && tcpshm_conn_seq_end(c) != p->rec->e) {
-            trace_event(&s->tr, s->now, TR_ECHO_SKIP, (uint32_t)p->s2c, w.seq, 0, NULL);
-        } else {
-            tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)size);
-            if (!h)
-                return; /* queue full: not popped, it comes again */
-            uint64_t rec = (uint64_t)w.seq | (uint64_t)tcpshm_conn_seq_end(c) << 32;
-            __atomic_store_n((uint64_t *)(void *)p->rec, rec, __ATOMIC_RELEASE);
-            push_alloced(s, n, c, h, p->s2c, WL_ECHO, w.seq);
-        }
-    }
-    pop_checked(s, n, c, p->c2s, w.seq, size);
-}
-
-/* The group of a client: FNV-1a of its name, as tools/echo_server does. */
-static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
-{
-    sim *s = u;
-    (void)rsp_user_data, (void)reject_text;
-    uint32_t h = 2166136261u;
-    for (const char *p = lg->client_name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return (int)(h % s->cfg.tcp_groups);
-}
-
-static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
-{
-    sim *s = u;
-    (void)c, (void)e;
-    trace_event(&s->tr, s->now, TR_DISC, 0, 0, 0, reason);
-}
-
-static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
-{
-    sim *s = u;
-    peer *p = find_peer(server_of(s), tcpshm_conn_remote_name(c));
-    trace_event(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL);
-    /* both sides only acknowledge what the other persisted: a mismatch
-     * means persisted state was lost */
-    chk_fail(&s->chk, p ? p->c2s : -1,
-             "server: sequence mismatch with %s: server [%u, %u) ack %u, client [%u, %u) ack %u",
-             tcpshm_conn_remote_name(c), m->local_seq_start, m->local_seq_end, m->local_ack,
-             m->remote_seq_start, m->remote_seq_end, m->remote_ack);
-}
-
-static void s_rejected(void *u, const char *name, const char *reason)
-{
-    sim *s = u;
-    (void)name;
-    trace_event(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason);
-}
-
-static void server_app(sim *s, node *n)
-{
-    if (s->settle || s->bootstrap)
-        return;
-    for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
-        peer *p = &n->peers[i];
-        tcpshm_conn *c = p->conn;
-        /* one-way pushes only once the server popped one of the client's
-         * messages (my_ack > 0): that proves the client recorded this
-         * server's name (README: the first-login window) */
-        if (!c || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
-            tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
-            !sim_rng_ppm(&s->rng, s->push_ppm))
-            continue;
-        tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
-        if (h)
-            push_alloced(s, n, c, h, p->s2c, WL_ONEWAY, 0);
-    }
-}
-
-/* ------------------------------------------------------------ client */
-
-static void client_streams(sim *s, node *n, const char *server)
-{
-    if (n->c2s >= 0 && strcmp(n->server, server) == 0)
-        return;
-    snprintf(n->server, sizeof n->server, "%s", server);
-    uint32_t base = sim_pair_base(s, server, n->name);
-    n->c2s = chk_stream_id(&s->chk, server, n->name, CHK_C2S, base);
-    n->s2c = chk_stream_id(&s->chk, server, n->name, CHK_S2C, base);
-}
-
-static node *client_node(tcpshm_conn *c) { return tcpshm_conn_user(c); }
-
-static void c_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
-{
-    sim *s = u;
-    node *n = client_node(c);
-    if (!n || s->chk.violated)
-        return;
-    client_streams(s, n, tcpshm_conn_remote_name(c));
-    const uint8_t *body = (const uint8_t *)(m + 1);
-    uint32_t size = (uint32_t)m->size - 8u;
-    if (m->msg_type != WL_MSG_TYPE) {
-        chk_fail(&s->chk, n->s2c, "pop: message type %u, not the workload's", m->msg_type);
-        return;
-    }
-    if (!chk_front_ok(&s->chk, n->s2c, body, size))
-        return;
-    wl_msg w;
-    (void)wl_parse(body, size, &w);
-    if (w.seq != tcpshm_conn_my_ack(c)) {
-        chk_fail(&s->chk, n->s2c, "client %s: my_ack is %u but the next message is seq %u", n->name,
-                 tcpshm_conn_my_ack(c), w.seq);
-        return;
-    }
-    pop_checked(s, n, c, n->s2c, w.seq, size);
-}
-
-static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
-{
-    sim *s = u;
-    node *n = client_node(c);
-    client_streams(s, n, rsp->server_name);
-    trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
-                rsp->server_name);
-}
-
-/* The client callbacks that get no connection find their node through
- * the user pointer of the callbacks: one struct per client node. */
-typedef struct client_ctx {
-    sim *s;
-    node *n;
-} client_ctx;
-static client_ctx g_ctx[1 + SIM_MAX_CLIENTS];
-
-static void c_syserr(void *u, const char *reason, int e)
-{
-    client_ctx *x = u;
-    trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
-}
-
-static void c_reject(void *u, const tcpshm_login_rsp *rsp)
-{
-    client_ctx *x = u;
-    trace_event(&x->s->tr, x->s->now, TR_REJECT, (uint32_t)x->n->idx, 0, 0, rsp->error_msg);
-}
-
-static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
-{
-    client_ctx *x = u;
-    (void)c;
-    trace_event(&x->s->tr, x->s->now, TR_MISMATCH, (uint32_t)x->n->idx, m->local_seq_end, m->remote_seq_end, NULL);
-    chk_fail(&x->s->chk, x->n->c2s,
-             "client %s: sequence mismatch: client [%u, %u) ack %u, server [%u, %u) ack %u", x->n->name,
-             m->local_seq_start, m->local_seq_end, m->local_ack, m->remote_seq_start, m->remote_seq_end,
-             m->remote_ack);
-}
-
-static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
-{
-    client_ctx *x = u;
-    (void)c, (void)e;
-    trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
-}
-
-/* The wrappers give the sim to the message and login callbacks. */
-static void c_msg_x(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
-{
-    client_ctx *x = u;
-    tcpshm_conn_set_user(c, x->n);
-    c_msg(x->s, c, m);
-}
-static void c_login_x(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
-{
-    client_ctx *x = u;
-    tcpshm_conn_set_user(c, x->n);
-    c_login(x->s, c, rsp);
-}
-
-static void client_app(sim *s, node *n)
-{
-    tcpshm_conn *c = tcpshm_client_conn(n->cl);
-    if (s->settle || s->bootstrap || !c)
-        return;
-    /* The queue belongs to the pair (me, its remote name). After a login to
-     * a new server name whose record failed (lastserver write), that is the
-     * new name while the recorded one is still the old: the next login goes
-     * back to the old pair and the new one is reset again, dropping what
-     * was pushed meanwhile (a core bug, README: known core issues). The
-     * application therefore pushes only while the two agree, unless
-     * --push-unrecorded asks to show the bug. */
-    const char *remote = tcpshm_conn_remote_name(c);
-    if (!s->p->push_unrecorded && strcmp(remote, tcpshm_client_last_server(n->cl)) != 0)
-        return;
-    client_streams(s, n, remote);
-    for (int i = 0; i < 2 && !s->chk.violated; i++) {
-        if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->rng, s->push_ppm))
-            return;
-        tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
-        if (!h)
-            return;
-        push_alloced(s, n, c, h, n->c2s, sim_rng_below(&s->rng, 2) ? WL_REQUEST : WL_ONEWAY, 0);
-    }
-}
-
 /* ------------------------------------------------------------ lifecycle */
 
 void node_start(sim *s, node *n)
@@ -404,17 +76,14 @@ void node_start(sim *s, node *n)
     tcpshm_error err;
     int rc;
     if (n->idx == 0) {
-        tcpshm_server_callbacks cb = {.user = s, .on_new_connection = s_new_conn,
-                                      .on_login_rejected = s_rejected, .on_seq_mismatch = s_mismatch,
-                                      .on_logon = s_logon, .on_disconnect = s_disc, .on_msg = s_msg};
+        tcpshm_server_callbacks cb;
+        app_server_callbacks(s, &cb);
         rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, n->dir, &cb, &err);
         if (rc == 0)
             rc = tcpshm_server_start(n->srv, "127.0.0.1", SIM_PORT, &err);
     } else {
-        g_ctx[n->idx] = (client_ctx){s, n};
-        tcpshm_client_callbacks cb = {.user = &g_ctx[n->idx], .on_system_error = c_syserr,
-                                      .on_login_reject = c_reject, .on_seq_mismatch = c_mismatch,
-                                      .on_login_success = c_login_x, .on_disconnect = c_disc, .on_msg = c_msg_x};
+        tcpshm_client_callbacks cb;
+        app_client_callbacks(s, n, &cb);
         rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, n->dir, &cb, &err);
     }
     s->plan.active = was;
@@ -491,11 +160,9 @@ void node_kill(sim *s, node *n, bool crashed)
      * handles are closed), its files and their bytes stay */
     venv_set_owner(s->v, n->owner);
     if (n->idx == 0) {
-        for (uint32_t i = 0; i < n->npeers; i++)
-            s->env->unmap(s->env->ctx, n->peers[i].rec, sizeof(app_rec));
+        app_server_forget(s, n);
         tcpshm_server_destroy(n->srv);
         n->srv = NULL;
-        n->npeers = 0;
     } else {
         tcpshm_client_destroy(n->cl);
         n->cl = NULL;
@@ -530,7 +197,7 @@ static void step_body(sim *s, node *n)
         for (uint32_t g = 0; g < s->cfg.tcp_groups; g++)
             tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % s->cfg.tcp_groups);
         if (!s->chk.violated)
-            server_app(s, n);
+            app_server(s, n);
     } else {
         if (tcpshm_client_get_state(n->cl) == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
             tcpshm_error err;
@@ -540,7 +207,7 @@ static void step_body(sim *s, node *n)
         }
         tcpshm_client_poll_tcp(n->cl, s->now);
         if (!s->chk.violated)
-            client_app(s, n);
+            app_client(s, n);
     }
 }
 
@@ -565,7 +232,7 @@ bool node_client_ready(sim *s, node *n)
     if (!n->alive || tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_LOGGED_IN)
         return false;
     tcpshm_conn *c = tcpshm_client_conn(n->cl);
-    node *sv = server_of(s);
+    node *sv = &s->nodes[0];
     if (!c || !sv->alive)
         return false;
     tcpshm_conn *sc = tcpshm_server_find_conn(sv->srv, n->name);

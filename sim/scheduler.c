@@ -307,8 +307,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             continue;
         venv_set_owner(s->v, n->owner);
         if (i == 0) {
-            for (uint32_t k = 0; k < n->npeers; k++)
-                s->env->unmap(s->env->ctx, n->peers[k].rec, sizeof(app_rec));
+            app_server_forget(s, n);
             tcpshm_server_destroy(n->srv);
         } else {
             tcpshm_client_destroy(n->cl);

@@ -1,5 +1,5 @@
-/* The simulator's state, shared by node.c (the nodes and their application)
- * and scheduler.c (the loop, faults between steps, settle phase). */
+/* The simulator's state, shared by app.c (the applications), node.c (the
+ * nodes' lives) and scheduler.c (the loop, faults between steps, settle). */
 #ifndef TCPSHM_SIM_INTERNAL_H
 #define TCPSHM_SIM_INTERNAL_H
 
@@ -70,6 +70,13 @@ typedef struct sim {
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
 } sim;
+
+/* app.c: the applications (callbacks and pushes) */
+void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb);
+void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
+void app_server(sim *s, node *n); /* one-way pushes */
+void app_client(sim *s, node *n); /* requests and one-way pushes */
+void app_server_forget(sim *s, node *n); /* unmaps the echo records (process gone) */
 
 /* node.c */
 void node_start(sim *s, node *n);
