@@ -318,16 +318,10 @@ void app_client(sim *s, node *n)
     tcpshm_conn *c = tcpshm_client_conn(n->cl);
     if (s->settle || s->bootstrap || !c)
         return;
-    /* The queue belongs to the pair (me, its remote name). After a login to
-     * a new server name whose record failed (lastserver write), that is the
-     * new name while the recorded one is still the old: the next login goes
-     * back to the old pair and the new one is reset again, dropping what
-     * was pushed meanwhile (a core bug, README: known core issues). The
-     * application therefore pushes only while the two agree, unless
-     * --push-unrecorded asks to show the bug. */
+    /* The client pushes whenever it has a connection, also after a login
+     * whose server name could not be recorded (which once lost pushes:
+     * README, "A core bug it found"). */
     const char *remote = tcpshm_conn_remote_name(c);
-    if (!s->p->push_unrecorded && strcmp(remote, tcpshm_client_last_server(n->cl)) != 0)
-        return;
     client_streams(s, n, remote);
     for (int i = 0; i < 2 && !s->chk.violated; i++) {
         if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->rng, s->push_ppm))

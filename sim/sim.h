@@ -18,7 +18,6 @@ typedef struct sim_params {
     uint32_t kinds;     /* fault kinds allowed */
     bool swarm;         /* each seed picks a subset of kinds */
     FILE *trace_file;   /* every event, or NULL */
-    bool push_unrecorded; /* clients push while their queue's server name is not recorded */
 } sim_params;
 
 typedef struct sim_result {

@@ -44,8 +44,6 @@ static void usage(FILE *f, const char *prog)
             "  --jobs N             run a sweep in N processes (1-64; default 1)\n"
             "  --shrink             with --seed of a failing run: drop fault kinds and halve\n"
             "                       the steps while it still fails, print the smallest run\n"
-            "  --push-unrecorded    clients also push while their queue's server name is not\n"
-            "                       recorded yet (shows a known core bug, see sim/README.md)\n"
             "  --list-faults        print the failure-point catalogue\n"
             "  --help               this text\n"
             "\n"
@@ -89,7 +87,7 @@ typedef struct sweep {
     const char *prog, *faults;
     sim_params *p;
     uint64_t steps, tlimit;
-    bool range, quiet, determinism, unrecorded, stop, tty;
+    bool range, quiet, determinism, stop, tty;
     uint64_t seed_a, seed_b, total, done, failed, nondet, pushes, pops, first_fail;
     uint64_t fired[FP_KINDS], sweep_hash;
 } sweep;
@@ -148,8 +146,8 @@ static void account(sweep *w, const seed_rec *rec)
         w->failed++;
         if (w->tlimit)
             snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
-        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s --trace trace.txt\n",
-                w->prog, rec->seed, w->steps, tl, w->faults, w->unrecorded ? " --push-unrecorded" : "");
+        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s --trace trace.txt\n",
+                w->prog, rec->seed, w->steps, tl, w->faults);
     }
     if ((!w->range || r->violated) && !w->quiet)
         printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
@@ -285,9 +283,9 @@ static int shrink(sweep *w, uint64_t seed)
     if (w->tlimit)
         snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
     sim_run(&q, &r, stderr);
-    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s%s  (trace hash %016" PRIx64
+    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s  (trace hash %016" PRIx64
            ", %s)\n",
-           runs + 1, w->prog, seed, q.steps, tl, kinds, w->unrecorded ? " --push-unrecorded" : "", r.hash,
+           runs + 1, w->prog, seed, q.steps, tl, kinds, r.hash,
            r.violated ? "fails" : "PASSES: the shrink is not reproducible");
     return r.violated ? 1 : 2;
 }
@@ -332,7 +330,7 @@ int main(int argc, char **argv)
     const char *prog = argv[0];
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
-    bool range = false, determinism = false, json = false, quiet = false, unrecorded = false, stop = false;
+    bool range = false, determinism = false, json = false, quiet = false, stop = false;
     bool do_shrink = false;
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
@@ -343,7 +341,6 @@ int main(int argc, char **argv)
                                          {"check-determinism", no_argument, 0, 'd'},
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
-                                         {"push-unrecorded", no_argument, 0, 'u'},
                                          {"stop", no_argument, 0, 'x'},
                                          {"jobs", required_argument, 0, 'J'},
                                          {"shrink", no_argument, 0, 'k'},
@@ -394,9 +391,6 @@ int main(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
-        case 'u':
-            unrecorded = true;
-            break;
         case 'x':
             stop = true;
             break;
@@ -421,7 +415,7 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .push_unrecorded = unrecorded};
+    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit};
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return usage_error(prog, "%s", why);
@@ -434,7 +428,7 @@ int main(int argc, char **argv)
     }
 
     sweep w = {.prog = prog, .p = &p, .faults = faults, .steps = steps, .tlimit = tlimit, .range = range,
-               .quiet = quiet, .determinism = determinism, .unrecorded = unrecorded, .stop = stop,
+               .quiet = quiet, .determinism = determinism, .stop = stop,
                .tty = isatty(2) && !quiet && range, .seed_a = seed_a, .seed_b = seed_b,
                .total = seed_b - seed_a + 1, .sweep_hash = 0};
     double t0 = cpu_seconds();
