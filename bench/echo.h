@@ -17,11 +17,16 @@
 int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
                  int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
 
-int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, int64_t *samples,
-                 uint32_t n, uint32_t warmup, uint64_t *allocs);
+/* Over SHM (login with use_shm): the server thread polls poll_ctl (every
+ * ctl_every-th round) and poll_shm; the client poll_tcp (every ctl_every-th
+ * round) and poll_shm. ctl_every 1 is the README's loop. */
+int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
+                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
 
-/* What the SHM rows go through ("connection API" or the queue alone). */
-const char *echo_shm_layer(void);
+/* Diagnostic: the same echo through two tcpshm/shm_queue.h queues alone
+ * (no connection layer, no TCP side), both sides spinning on front(). */
+int echo_shmq_run(const bench_opts *o, uint32_t size, int64_t *samples, uint32_t n,
+                  uint32_t warmup, uint64_t *allocs);
 
 /* The echo of a server: push the echo, then pop (as tools/echo_server). */
 #include "tcpshm/conn.h"

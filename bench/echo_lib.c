@@ -36,14 +36,16 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     tcpshm_conn_pop(c);
 }
 
-int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
-                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs)
+static int echo_lib_run(const bench_opts *o, const char *dir, bool shm, uint32_t size,
+                        uint32_t ctl_every, int64_t *samples, uint32_t n, uint32_t warmup,
+                        uint64_t *allocs)
 {
+    const char *what = shm ? "SHM" : "TCP";
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
     echo_client e = {0, 0, 0};
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, ctl_every, echo_server_msg, NULL, client_msg, &e) != 0)
+    if (lib_tcp_open(&L, o, dir, &cfg, shm, ctl_every, echo_server_msg, NULL, client_msg, &e) != 0)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
     uint64_t a0 = 0;
@@ -56,7 +58,7 @@ int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t c
         int64_t t0 = bench_now();
         tcpshm_msg_header *m = tcpshm_conn_alloc(L.conn, body);
         if (!m) {
-            fprintf(stderr, "tcpshm-bench: TCP echo: the client's queue is full\n");
+            fprintf(stderr, "tcpshm-bench: %s echo: the client's queue is full\n", what);
             rc = -1;
             break;
         }
@@ -65,9 +67,9 @@ int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t c
         memcpy(m + 1, &e.want, sizeof e.want < body ? sizeof e.want : body);
         tcpshm_conn_push(L.conn);
         while (!e.got) {
-            tcpshm_client_poll_tcp(L.cl, bench_now());
+            lib_client_poll(&L);
             if (!tcpshm_conn_is_connected(L.conn)) {
-                fprintf(stderr, "tcpshm-bench: TCP echo: the connection closed\n");
+                fprintf(stderr, "tcpshm-bench: %s echo: the connection closed\n", what);
                 rc = -1;
                 break;
             }
@@ -80,9 +82,22 @@ int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t c
     }
     *allocs = alloc_count() - a0;
     if (e.bad) {
-        fprintf(stderr, "tcpshm-bench: TCP echo: an echo came back with the wrong sequence number\n");
+        fprintf(stderr, "tcpshm-bench: %s echo: an echo came back with the wrong sequence number\n",
+                what);
         rc = -1;
     }
     lib_tcp_close(&L);
     return rc;
+}
+
+int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
+                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs)
+{
+    return echo_lib_run(o, dir, false, size, ctl_every, samples, n, warmup, allocs);
+}
+
+int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
+                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs)
+{
+    return echo_lib_run(o, dir, true, size, ctl_every, samples, n, warmup, allocs);
 }

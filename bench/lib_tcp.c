@@ -1,5 +1,7 @@
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "lib_tcp.h"
 
@@ -35,8 +37,11 @@ void *lib_server_thread(void *arg)
             tcpshm_server_poll_ctl(l->srv, now);
             round = 0;
         }
-        for (uint32_t g = 0; g < l->groups; g++)
-            tcpshm_server_poll_tcp(l->srv, now, g);
+        if (l->shm)
+            tcpshm_server_poll_shm(l->srv, now, 0);
+        else
+            for (uint32_t g = 0; g < l->groups; g++)
+                tcpshm_server_poll_tcp(l->srv, now, g);
     }
     return NULL;
 }
@@ -44,7 +49,7 @@ void *lib_server_thread(void *arg)
 static lib_server_loop g_loop; /* one library pair at a time */
 
 int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_config *cfg,
-                 uint32_t ctl_every, lib_msg_fn server_msg, void *server_user,
+                 bool use_shm, uint32_t ctl_every, lib_msg_fn server_msg, void *server_user,
                  lib_msg_fn client_msg, void *client_user)
 {
     memset(L, 0, sizeof *L);
@@ -54,13 +59,15 @@ int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_
     snprintf(cdir, sizeof cdir, "%s/client", dir);
     if (bench_mkdir(dir) || bench_mkdir(sdir) || bench_mkdir(cdir))
         return -1;
+    snprintf(L->sname, sizeof L->sname, "bs%ld", (long)getpid());
+    snprintf(L->cname, sizeof L->cname, "bc%ld", (long)getpid());
     tcpshm_error err = {0};
     tcpshm_server_callbacks scb = {.user = server_user,
                                    .on_system_error = lib_report_system_error,
                                    .on_login_rejected = report_login_rejected,
                                    .on_disconnect = lib_report_disconnect,
                                    .on_msg = server_msg};
-    if (tcpshm_server_create(&L->srv, cfg, NULL, "server", sdir, &scb, &err) != 0 ||
+    if (tcpshm_server_create(&L->srv, cfg, NULL, L->sname, sdir, &scb, &err) != 0 ||
         tcpshm_server_start(L->srv, "127.0.0.1", 0, &err) != 0) {
         fprintf(stderr, "tcpshm-bench: server: %s%s%s\n", err.text, err.sys_errno ? ": " : "",
                 err.sys_errno ? strerror(err.sys_errno) : "");
@@ -71,19 +78,21 @@ int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_
                                    .on_system_error = lib_report_system_error,
                                    .on_disconnect = lib_report_disconnect,
                                    .on_msg = client_msg};
-    if (tcpshm_client_create(&L->cl, cfg, NULL, "client", cdir, &ccb, &err) != 0) {
+    if (tcpshm_client_create(&L->cl, cfg, NULL, L->cname, cdir, &ccb, &err) != 0) {
         fprintf(stderr, "tcpshm-bench: client: %s\n", err.text);
         lib_tcp_close(L);
         return -1;
     }
     L->groups = cfg->tcp_groups;
-    g_loop = (lib_server_loop){L->srv, L->groups, &L->stop, ctl_every};
+    L->shm = use_shm;
+    L->ctl_every = ctl_every ? ctl_every : 1;
+    g_loop = (lib_server_loop){L->srv, L->groups, &L->stop, ctl_every, use_shm};
     if (bench_spawn(&L->thread, o->cpu_b, lib_server_thread, &g_loop) != 0) {
         lib_tcp_close(L);
         return -1;
     }
     L->running = 1;
-    if (tcpshm_client_connect(L->cl, "127.0.0.1", tcpshm_server_port(L->srv), false, NULL,
+    if (tcpshm_client_connect(L->cl, "127.0.0.1", tcpshm_server_port(L->srv), use_shm, NULL,
                               5000000000LL, bench_now_cb, NULL, &err) != 0) {
         fprintf(stderr, "tcpshm-bench: client login: %s%s%s\n", err.text,
                 err.sys_errno ? ": " : "", err.sys_errno ? strerror(err.sys_errno) : "");
@@ -109,4 +118,11 @@ void lib_tcp_close(lib_tcp *L)
     L->srv = NULL;
     if (L->dir[0])
         bench_rmtree(L->dir);
+    if (L->shm) {
+        char seg[64];
+        snprintf(seg, sizeof seg, "/tcpshm_%s_%s", L->sname, L->cname);
+        (void)shm_unlink(seg);
+        snprintf(seg, sizeof seg, "/tcpshm_%s_%s", L->cname, L->sname);
+        (void)shm_unlink(seg);
+    }
 }

@@ -113,54 +113,57 @@ static void progress(const char *fmt, ...)
 
 static int64_t *g_samples;
 
-/* The echo rows: floor, library, per transport, round after round. */
+/* The echo rows: per round the cache-line floor, the SHM library (the
+ * README's loop, then the diagnostic loop), shm_queue alone, the TCP floor,
+ * the TCP library (the README's loop, then the diagnostic loop). */
 static void run_echo(results *res, const char *base)
 {
     const bench_opts *o = &res->opts;
-    static lat_summary tl[MAX_ROUNDS], tf[MAX_ROUNDS], sl[MAX_ROUNDS], sf[MAX_ROUNDS],
-        td[MAX_ROUNDS];
-    int tcp_ok = 1, shm_ok = 1, diag_ok = 1;
+    enum { TL, TF, TD, SL, SF, SD, SQ, N };
+    static lat_summary sum[N][MAX_ROUNDS];
+    int ok[N] = {1, 1, 1, 1, 1, 1, 1};
     char dir[512];
     for (uint32_t r = 0; r < o->rounds; r++) {
         uint64_t allocs = 0;
-        progress("echo round %u/%u: cache-line floor, SHM (%s), TCP floor, TCP library, TCP "
-                 "library with poll_ctl every %u rounds", r + 1, o->rounds, res->shm_layer,
-                 ECHO_CTL_DIAG);
-        if (floor_cacheline_echo(o, o->msg_size, g_samples, o->samples, o->warmup) != 0)
-            shm_ok = 0;
-        stats_summarize(g_samples, o->samples, &sf[r]);
-        snprintf(dir, sizeof dir, "%s/shm-echo-%u", base, r);
-        if (echo_shm_run(o, dir, o->msg_size, g_samples, o->samples, o->warmup, &allocs) != 0)
-            shm_ok = 0;
-        res->allocs += allocs;
-        stats_summarize(g_samples, o->samples, &sl[r]);
-        if (floor_tcp_echo(o, o->msg_size, g_samples, o->samples, o->warmup) != 0)
-            tcp_ok = 0;
-        stats_summarize(g_samples, o->samples, &tf[r]);
-        snprintf(dir, sizeof dir, "%s/tcp-echo-%u", base, r);
-        if (echo_tcp_run(o, dir, o->msg_size, 1, g_samples, o->samples, o->warmup, &allocs) != 0)
-            tcp_ok = 0;
-        res->allocs += allocs;
-        stats_summarize(g_samples, o->samples, &tl[r]);
-        snprintf(dir, sizeof dir, "%s/tcp-echo-diag-%u", base, r);
-        if (echo_tcp_run(o, dir, o->msg_size, ECHO_CTL_DIAG, g_samples, o->samples, o->warmup,
-                         &allocs) != 0)
-            diag_ok = 0;
-        res->allocs += allocs;
-        stats_summarize(g_samples, o->samples, &td[r]);
-        if (!tcp_ok || !shm_ok)
-            break;
+        progress("echo round %u/%u: cache-line floor, SHM library, SHM library (TCP side polled "
+                 "every %uth round), shm_queue alone, TCP floor, TCP library, TCP library "
+                 "(poll_ctl every %uth round)",
+                 r + 1, o->rounds, ECHO_CTL_DIAG, ECHO_CTL_DIAG);
+        for (int k = 0; k < N; k++) {
+            static const int order[N] = {SF, SL, SD, SQ, TF, TL, TD};
+            int w = order[k], rc;
+            uint32_t every = (w == SD || w == TD) ? ECHO_CTL_DIAG : 1;
+            snprintf(dir, sizeof dir, "%s/echo-%d-%u", base, w, r);
+            allocs = 0;
+            switch (w) {
+            case SF: rc = floor_cacheline_echo(o, o->msg_size, g_samples, o->samples, o->warmup); break;
+            case TF: rc = floor_tcp_echo(o, o->msg_size, g_samples, o->samples, o->warmup); break;
+            case SQ: rc = echo_shmq_run(o, o->msg_size, g_samples, o->samples, o->warmup, &allocs); break;
+            case SL:
+            case SD:
+                rc = echo_shm_run(o, dir, o->msg_size, every, g_samples, o->samples, o->warmup, &allocs);
+                break;
+            default:
+                rc = echo_tcp_run(o, dir, o->msg_size, every, g_samples, o->samples, o->warmup, &allocs);
+                break;
+            }
+            res->allocs += allocs;
+            if (rc != 0)
+                ok[w] = 0;
+            stats_summarize(g_samples, rc == 0 ? o->samples : 0, &sum[w][r]);
+        }
     }
-    res->tcp_echo.ok = tcp_ok;
-    res->shm_echo.ok = shm_ok;
-    res->tcp_echo_diag.ok = diag_ok && tcp_ok;
-    stats_median_summary(td, o->rounds, &res->tcp_echo_diag.lib);
-    stats_median_summary(tf, o->rounds, &res->tcp_echo_diag.floor);
-    stats_median_summary(tl, o->rounds, &res->tcp_echo.lib);
-    stats_median_summary(tf, o->rounds, &res->tcp_echo.floor);
-    stats_median_summary(sl, o->rounds, &res->shm_echo.lib);
-    stats_median_summary(sf, o->rounds, &res->shm_echo.floor);
-    res->failures += !tcp_ok + !shm_ok + !diag_ok;
+    echo_result *dst[N] = {&res->tcp_echo, NULL, &res->tcp_echo_diag, &res->shm_echo, NULL,
+                           &res->shm_echo_diag, &res->shm_echo_queue};
+    int floor_of[N] = {TF, TF, TF, SF, SF, SF, SF};
+    for (int w = 0; w < N; w++) {
+        if (!dst[w])
+            continue;
+        dst[w]->ok = ok[w] && ok[floor_of[w]];
+        stats_median_summary(sum[w], o->rounds, &dst[w]->lib);
+        stats_median_summary(sum[floor_of[w]], o->rounds, &dst[w]->floor);
+        res->failures += !dst[w]->ok;
+    }
 }
 
 static void run_stream(results *res, const char *base)
@@ -377,7 +380,7 @@ int main(int argc, char **argv)
         bench_rmtree(base);
         return 1;
     }
-    res.shm_layer = echo_shm_layer();
+    res.shm_layer = "connection API (login with use_shm)";
     res.allocs_setup = alloc_count();
 
     run_echo(&res, base);

@@ -157,7 +157,7 @@ int scaling_run(const bench_opts *o, const char *dir, uint32_t n, uint32_t round
             goto out;
         }
     }
-    lib_server_loop loop = {srv, 1, &stop, 1};
+    lib_server_loop loop = {srv, 1, &stop, 1, false};
     if (bench_spawn(&thread, o->cpu_b, lib_server_thread, &loop) != 0)
         goto out;
     running = 1;

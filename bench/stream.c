@@ -3,7 +3,6 @@
 
 #include "alloc_count.h"
 #include "lib_tcp.h"
-#include "shm_pair.h"
 #include "stream.h"
 
 /* ---- the receiving side, shared by both transports ---- */
@@ -35,7 +34,7 @@ static void sink_take(sink *s, const tcpshm_msg_header *m)
     __atomic_store_n(&s->received, r, __ATOMIC_RELEASE);
 }
 
-static void tcp_sink_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+static void sink_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 {
     sink_take(user, m);
     tcpshm_conn_pop(c);
@@ -91,7 +90,7 @@ int stream_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t
     s.warm = warm;
     s.total = warm + msgs;
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, 1, tcp_sink_msg, &s, unexpected_msg, NULL) != 0)
+    if (lib_tcp_open(&L, o, dir, &cfg, false, 1, sink_msg, &s, unexpected_msg, NULL) != 0)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
     uint64_t seq = 0;
@@ -119,71 +118,42 @@ int stream_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t
     return rc ? rc : finish(&s, "TCP", msgs, a_end, msgs_per_s, allocs);
 }
 
-/* ---- SHM ---- */
-
-typedef struct shm_reader {
-    shm_pair *p;
-    sink *s;
-    int stop;
-} shm_reader;
-
-static void *shm_reader_thread(void *arg)
-{
-    shm_reader *r = arg;
-    tcpshm_error err;
-    bool bad = false;
-    while (r->s->received < r->s->total && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
-        tcpshm_msg_header *m = tcpshm_shm_queue_front(&r->p->c2s_cons, &bad, &err);
-        if (!m) {
-            if (bad) {
-                r->s->bad = 1;
-                __atomic_store_n(&r->s->received, r->s->total, __ATOMIC_RELEASE);
-                return NULL;
-            }
-            bench_relax();
-            continue;
-        }
-        sink_take(r->s, m);
-        tcpshm_shm_queue_pop(&r->p->c2s_cons);
-    }
-    return NULL;
-}
+/* ---- SHM through the connection API ---- */
 
 int stream_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t msgs,
                    double *msgs_per_s, uint64_t *allocs)
 {
-    (void)dir;
-    static shm_pair p;
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.shm_queue_size = STREAM_SHM_QUEUE;
+    uint64_t warm = msgs / 10 ? msgs / 10 : 1;
     static sink s;
     memset(&s, 0, sizeof s);
-    uint64_t warm = msgs / 10 ? msgs / 10 : 1;
     s.warm = warm;
     s.total = warm + msgs;
-    if (shm_pair_open(&p, STREAM_SHM_QUEUE, 4096) != 0)
+    lib_tcp L;
+    if (lib_tcp_open(&L, o, dir, &cfg, true, 1, sink_msg, &s, unexpected_msg, NULL) != 0)
         return -1;
-    shm_reader r = {&p, &s, 0};
-    pthread_t t;
-    if (bench_spawn(&t, o->cpu_b, shm_reader_thread, &r) != 0) {
-        shm_pair_close(&p);
-        return -1;
-    }
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
-    for (uint64_t seq = 0; seq < s.total;) {
-        tcpshm_msg_header *m = tcpshm_shm_queue_alloc(&p.c2s_prod, body);
+    int rc = 0;
+    for (uint64_t seq = 0; seq < s.total && rc == 0;) {
+        tcpshm_msg_header *m = tcpshm_conn_alloc(L.conn, body);
         if (!m) {
-            if (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) >= s.total)
-                break; /* the reader gave up */
-            bench_relax();
+            /* full until the server's poll_shm pops: keep the client's side going */
+            lib_client_poll(&L);
+            if (!tcpshm_conn_is_connected(L.conn)) {
+                fprintf(stderr, "tcpshm-bench: SHM stream: the connection closed\n");
+                rc = -1;
+            }
             continue;
         }
         fill(m, body, seq);
-        tcpshm_shm_queue_push(&p.c2s_prod);
+        tcpshm_conn_push(L.conn);
         seq++;
     }
-    while (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total)
-        bench_relax();
-    uint64_t a_end = alloc_count();
-    pthread_join(t, NULL);
-    shm_pair_close(&p);
-    return finish(&s, "SHM", msgs, a_end, msgs_per_s, allocs);
+    while (rc == 0 && __atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total)
+        lib_client_poll(&L);
+    uint64_t a_end = alloc_count(); /* before the teardown, which allocates */
+    lib_tcp_close(&L);
+    return rc ? rc : finish(&s, "SHM", msgs, a_end, msgs_per_s, allocs);
 }

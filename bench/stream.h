@@ -26,7 +26,10 @@ int stream_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t
  * of a few MiB must not flatter a short round). */
 uint64_t stream_msgs_for(const bench_opts *o, uint32_t size);
 
-/* Bytes per direction of the SHM queue the SHM rows use (and the ring floor). */
+/* SHM: one push per message from the caller's thread (which runs the
+ * client's loop while the queue is full); the server thread polls poll_ctl
+ * and poll_shm and pops in on_msg. Bytes per direction of the SHM queue
+ * (and of the ring floor): */
 #define STREAM_SHM_QUEUE 1048576u
 
 #endif

@@ -1,5 +1,5 @@
 /* Zero allocations after start: a short echo through the real server and
- * client API (TCP, both polled from this one thread) with the counting
+ * client API (over TCP, then over SHM; both polled from this one thread) with the counting
  * malloc interposer of tcpshm-bench linked in. Asserts counts, never times. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -41,12 +41,18 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     tcpshm_conn_pop(c);
 }
 
+static bool use_shm;
+
 static void poll_both(tcpshm_server *s, tcpshm_client *cl)
 {
     int64_t now = now_ns();
     tcpshm_server_poll_ctl(s, now);
     tcpshm_server_poll_tcp(s, now, 0);
     tcpshm_client_poll_tcp(cl, now);
+    if (use_shm) {
+        tcpshm_server_poll_shm(s, now, 0);
+        tcpshm_client_poll_shm(cl);
+    }
 }
 
 /* One echo of a 16-byte message; 0 when it came back within 5 s. */
@@ -67,11 +73,15 @@ static int echo_once(tcpshm_server *s, tcpshm_client *cl, uint64_t seq)
     return echoes == want ? 0 : -1;
 }
 
-Test(bench_alloc, tcp_echo_steady_state_allocates_nothing)
+static void echo_allocates_nothing(bool shm)
 {
+    use_shm = shm;
     if (!alloc_count_enabled())
         cr_skip_test("the counting interposer is compiled out in this build (ThreadSanitizer)");
-    char dir[] = "/tmp/tcpshm-alloc-XXXXXX", sdir[64], cdir[64];
+    char dir[] = "/tmp/tcpshm-alloc-XXXXXX", sdir[64], cdir[64], server[16], client[16];
+    /* names of this process: the SHM segments are named after them */
+    snprintf(server, sizeof server, "s%ld", (long)getpid());
+    snprintf(client, sizeof client, "c%ld", (long)getpid());
     cr_assert_not_null(mkdtemp(dir));
     snprintf(sdir, sizeof sdir, "%s/s", dir);
     snprintf(cdir, sizeof cdir, "%s/c", dir);
@@ -86,13 +96,13 @@ Test(bench_alloc, tcp_echo_steady_state_allocates_nothing)
     tcpshm_server *s;
     tcpshm_client *cl;
     uint64_t before_create = alloc_count();
-    cr_assert_eq(tcpshm_server_create(&s, &cfg, NULL, "server", sdir, &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, NULL, server, sdir, &scb, &err), 0, "%s", err.text);
     cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 0, &err), 0, "%s", err.text);
-    cr_assert_eq(tcpshm_client_create(&cl, &cfg, NULL, "client", cdir, &ccb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_create(&cl, &cfg, NULL, client, cdir, &ccb, &err), 0, "%s", err.text);
     /* the interposer sees the library: create allocates (posix_memalign) */
     cr_assert_gt(alloc_count() - before_create, 0, "the counting interposer saw no allocation at all");
 
-    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", tcpshm_server_port(s), false, NULL, now_ns(), &err),
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", tcpshm_server_port(s), shm, NULL, now_ns(), &err),
                  0, "%s", err.text);
     int64_t deadline = now_ns() + 5000000000LL;
     while (tcpshm_client_get_state(cl) != TCPSHM_CLIENT_LOGGED_IN && now_ns() < deadline)
@@ -112,7 +122,11 @@ Test(bench_alloc, tcp_echo_steady_state_allocates_nothing)
 
     tcpshm_client_destroy(cl);
     tcpshm_server_destroy(s);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' /dev/shm/tcpshm_%s_%s /dev/shm/tcpshm_%s_%s", dir, server,
+             client, client, server);
     cr_expect_eq(system(cmd), 0);
 }
+
+Test(bench_alloc, tcp_echo_steady_state_allocates_nothing) { echo_allocates_nothing(false); }
+Test(bench_alloc, shm_echo_steady_state_allocates_nothing) { echo_allocates_nothing(true); }
