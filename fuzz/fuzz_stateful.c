@@ -690,11 +690,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t->suspended = true;
     start_server(t);
     start_client(t);
-#ifndef FUZZ_STATEFUL_FAULTY_FIRST_LOGIN
-    for (int i = 0; i < 50 && strcmp(tcpshm_client_last_server(t->cl), "server") != 0; i++)
-        poll_round(t, 1);
-    FZ_CHECK(tcpshm_client_get_state(t->cl) == TCPSHM_CLIENT_LOGGED_IN, "the first login failed");
-#endif
+    /* The very first login runs under the input's faults too: a client that
+     * dies before recording the server's name must not lose what the server
+     * pushed meanwhile (the first-login window, server.c). */
     t->suspended = false;
 
     while (fz_more(&in)) {

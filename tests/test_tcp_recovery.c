@@ -252,6 +252,61 @@ Test(tcp_recovery, server_restart_under_new_name_starts_fresh)
     cr_assert_eq(access(path, F_OK), 0);
 }
 
+/* The first-login window: the client dies after the server accepted its
+ * first login (and pushed) but before it recorded the server's name, so it
+ * comes back with "" and no state. Nothing of the pair was consumed, so the
+ * server resumes instead of resetting: what it pushed arrives. */
+static void forget_server_name(uint32_t i)
+{
+    th_destroy_client(&h, i);
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s.lastserver", h.clients[i].dir, h.clients[i].name);
+    cr_assert_eq(unlink(path), 0, "%s", path);
+    th_recreate_client(&h, i);
+}
+
+Test(tcp_recovery, first_login_window_keeps_what_the_server_pushed)
+{
+    th_start_server(&h, "server");
+    th_add_client(&h, "alice");
+    h.client_consume = false; /* it dies before it pops anything */
+    login_ok(0);
+    server_pushes(0, 3);
+    for (int r = 0; r < 20; r++)
+        th_poll(&h, 1000000);
+    forget_server_name(0);
+    for (int r = 0; r < 2000 && h.srv_side.disconnects == 0; r++)
+        th_poll(&h, 1000000);
+    h.client_consume = true;
+    login_ok(0);
+    cr_assert(th_pump_until(&h, client_has, ARG(3), 3000), "client got %u of the 3 pushed",
+              h.clients[0].side.received);
+    cr_assert_eq(h.clients[0].side.bad, 0, "%s", h.clients[0].side.bad_text);
+    cr_assert_str_eq(tcpshm_client_last_server(h.clients[0].cl), "server");
+}
+
+Test(tcp_recovery, a_wiped_client_that_had_consumed_starts_fresh)
+{
+    th_start_server(&h, "server");
+    th_add_client(&h, "alice");
+    login_ok(0);
+    server_pushes(0, 3);
+    cr_assert(th_pump_until(&h, client_has, ARG(3), 3000));
+    for (int r = 0; r < 300; r++) /* heartbeats carry the client's ack: the server frees them */
+        th_poll(&h, 10 * 1000000LL);
+    server_pushes(3, 5);
+    forget_server_name(0);
+    for (int r = 0; r < 2000 && h.srv_side.disconnects == 0; r++)
+        th_poll(&h, 1000000);
+    h.clients[0].side.received = 0;
+    h.clients[0].side.next_expected = 0;
+    login_ok(0);
+    for (int r = 0; r < 300; r++)
+        th_poll(&h, 1000000);
+    cr_assert_eq(h.clients[0].side.received, 0, "a client with no state gets a new connection");
+    cr_assert_eq(tcpshm_conn_seq_end(tcpshm_server_find_conn(h.srv, "alice")), 0, "the server reset the pair");
+}
+
 static void copy_file(const char *from, const char *to)
 {
     char cmd[1400];

@@ -339,6 +339,23 @@ static void send_response_once(tcpshm_server *s, int fd, const tcpshm_login_rsp 
     (void)tcpshm_io_send(s->env, fd, out, len);
 }
 
+/* The first-login window: a client that logged in for the first time, was
+ * accepted, and died (or failed to write its record) before it recorded
+ * our name comes back with "" and no state at all. If it never consumed
+ * anything of this pair's stream and we never consumed anything of its
+ * (seq_start 0, my_ack 0), nothing distinguishes it from the client we
+ * accepted, and what we pushed since is exactly what it must receive:
+ * resetting (step 5 read literally) would drop pushes that returned. A
+ * client whose directory was wiped after it consumed something still gets
+ * a new connection. */
+static bool first_login_resumed(const tcpshm_conn *c, const tcpshm_login *lg)
+{
+    uint32_t start, end, ack;
+    tcpshm_conn_seq_state(c, &start, &end, &ack);
+    return lg->last_server_name[0] == '\0' && lg->ack_seq == 0 && lg->client_seq_start == 0 &&
+           lg->client_seq_end == 0 && start == 0 && ack == 0;
+}
+
 static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
 {
     tcpshm_conn *c = &sl->conn;
@@ -347,7 +364,7 @@ static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
     sl->login_fd = -1;
     uint32_t client_ack = lg->ack_seq, client_start = lg->client_seq_start, client_end = lg->client_seq_end;
     /* 5. a client that last talked to another server name is a new connection */
-    if (strcmp(lg->last_server_name, s->name) != 0) {
+    if (strcmp(lg->last_server_name, s->name) != 0 && !first_login_resumed(c, lg)) {
         if (c->shm)
             tcpshm_conn_reset_shm(c);
         else

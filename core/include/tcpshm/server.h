@@ -12,7 +12,10 @@
  *    on_system_error, on_new_connection, on_client_file_error,
  *    on_login_rejected.
  *  - poll_tcp(grp) owns that group's connections: it finishes logins (steps
- *    5-7: reset on a new server name, the sequence check, the response and
+ *    5-7: reset on a new server name — except for a client that says "" with
+ *    no state while nothing of the pair was ever consumed: one that died in
+ *    its first login before recording our name, which resumes so that what
+ *    was pushed to it is not lost — the sequence check, the response and
  *    the resend), runs heartbeats and timeouts, delivers messages and reports
  *    disconnects. Its callbacks: on_seq_mismatch, on_logon, on_disconnect,
  *    on_msg. The application pushes to a group's connections from the
