@@ -835,3 +835,28 @@ Test(parser, received_never_passes_cap)
     (void)tcpshm_frame_parser_space(&p, &room);
     cr_assert_eq(room, 0u);
 }
+
+/* ---- unscan: a scanned message that breaks the protocol is not delivered ---- */
+
+Test(parser_unscan, drops_the_message_and_those_after_it)
+{
+    tcpshm_frame_parser p;
+    init_ok(&p, 256, 64, true);
+    uint8_t wire[96];
+    uint32_t n = 0;
+    for (uint16_t t = 1; t <= 3; t++)
+        n += put_msg(wire + n, 16, t, 0, true);
+    feed_bytes(&p, wire, n);
+    tcpshm_msg_header *m[3];
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(tcpshm_frame_parser_scan(&p, &m[i], NULL), 1);
+    tcpshm_frame_parser_unscan(&p, m[1]);
+    cr_assert_eq(tcpshm_frame_parser_front(&p), m[0]);
+    tcpshm_frame_parser_pop(&p);
+    cr_assert_null(tcpshm_frame_parser_front(&p), "messages 2 and 3 must not be delivered");
+    /* a pointer outside the scanned region changes nothing */
+    tcpshm_msg_header outside;
+    tcpshm_frame_parser_unscan(&p, &outside);
+    tcpshm_frame_parser_unscan(&p, m[0]); /* already popped */
+    cr_assert_null(tcpshm_frame_parser_front(&p));
+}

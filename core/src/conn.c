@@ -215,7 +215,7 @@ static bool scan_received(tcpshm_conn *c)
         if (tcpshm_ptcp_queue_ack(&c->q, h->ack_seq, &err) != 0) {
             /* The message that broke the protocol is not delivered; the
              * ones scanned before it still are. */
-            c->rx.scan = (uint32_t)((uint8_t *)h - c->rx.buf);
+            tcpshm_frame_parser_unscan(&c->rx, h);
             tcpshm_conn_fail(c, err.text, 0);
             return false;
         }

@@ -198,6 +198,13 @@ tcpshm_msg_header *tcpshm_frame_parser_front(const tcpshm_frame_parser *p)
     return (tcpshm_msg_header *)(void *)(p->buf + p->head);
 }
 
+void tcpshm_frame_parser_unscan(tcpshm_frame_parser *p, const tcpshm_msg_header *m)
+{
+    const uint8_t *at = (const uint8_t *)m;
+    if (at >= p->buf + p->head && at < p->buf + p->scan)
+        p->scan = (uint32_t)(at - p->buf);
+}
+
 void tcpshm_frame_parser_pop(tcpshm_frame_parser *p)
 {
     tcpshm_msg_header *h = tcpshm_frame_parser_front(p);

@@ -72,6 +72,12 @@ void tcpshm_frame_parser_received(tcpshm_frame_parser *p, uint32_t n);
  * the connection must be closed; messages already scanned stay poppable). */
 int tcpshm_frame_parser_scan(tcpshm_frame_parser *p, tcpshm_msg_header **out, tcpshm_error *err);
 
+/* Takes m (a message scan returned, not yet popped) and every message
+ * scanned after it out of the scanned region: they will not be delivered.
+ * For a message that breaks the protocol (e.g. a bad ack) after its header
+ * was scanned; the connection is then closed. No effect for any other m. */
+void tcpshm_frame_parser_unscan(tcpshm_frame_parser *p, const tcpshm_msg_header *m);
+
 /* The oldest scanned, unpopped message (header in host order, body follows),
  * or NULL. The same message until pop. */
 tcpshm_msg_header *tcpshm_frame_parser_front(const tcpshm_frame_parser *p);
