@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint64_t next_random(uint64_t *s)
+uint64_t shm_stress_random(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -19,7 +19,7 @@ void shm_stress_produce(tcpshm_shm_queue *q, const shm_stress_plan *plan)
 {
     uint64_t rng = plan->seed;
     for (uint32_t k = 0; k < plan->messages; k++) {
-        uint16_t body = (uint16_t)(next_random(&rng) % plan->max_body);
+        uint16_t body = (uint16_t)(shm_stress_random(&rng) % plan->max_body);
         tcpshm_msg_header *h;
         while (!(h = tcpshm_shm_queue_alloc(q, body)))
             sched_yield(); /* full */
@@ -46,7 +46,7 @@ uint32_t shm_stress_consume(tcpshm_shm_queue *q, const shm_stress_plan *plan, ch
             sched_yield(); /* empty */
             continue;
         }
-        uint32_t body = (uint32_t)(next_random(&rng) % plan->max_body);
+        uint32_t body = (uint32_t)(shm_stress_random(&rng) % plan->max_body);
         if (h->size != 8u + body || h->msg_type != 1 + k % 1000) {
             snprintf(why, why_size, "message %u: size %u type %u, expected size %u type %u", k, h->size,
                      h->msg_type, 8u + body, 1 + k % 1000);

@@ -16,6 +16,10 @@ typedef struct {
     uint64_t seed;
 } shm_stress_plan;
 
+/* splitmix64: the sizes and contents of the stress messages (and of other
+ * SHM queue tests) come from it. */
+uint64_t shm_stress_random(uint64_t *state);
+
 /* Pushes messages 0 .. plan->messages - 1, yielding while full. */
 void shm_stress_produce(tcpshm_shm_queue *q, const shm_stress_plan *plan);
 

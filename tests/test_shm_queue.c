@@ -47,13 +47,6 @@ static void open_both(uint32_t cap, uint32_t max)
                  "%s", err.text);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static uint8_t pat(uint32_t seq, uint32_t i) { return (uint8_t)(seq * 7u + i * 13u + 1u); }
 
@@ -100,8 +93,8 @@ Test(shm_queue, order_and_content_across_many_wraps)
     uint64_t rng = 5;
     uint32_t pushed = 0, popped = 0;
     for (int round = 0; round < 200000 && popped < 50000; round++) {
-        if (rnd(&rng) % 3 && pushed < 50000) {
-            if (push_msg(&prod, pushed, (uint16_t)(rnd(&rng) % 505)))
+        if (shm_stress_random(&rng) % 3 && pushed < 50000) {
+            if (push_msg(&prod, pushed, (uint16_t)(shm_stress_random(&rng) % 505)))
                 pushed++;
         } else if (check_front(&cons, popped) >= 0) {
             tcpshm_shm_queue_pop(&cons);
@@ -179,7 +172,7 @@ Test(shm_queue, stale_bytes_never_pass_for_the_next_slot)
     open_both(1024, 128);
     uint64_t rng = 9;
     for (uint32_t k = 0; k < 20000; k++) {
-        uint16_t body = (uint16_t)(8 * (rnd(&rng) % 15));
+        uint16_t body = (uint16_t)(8 * (shm_stress_random(&rng) % 15));
         tcpshm_msg_header *h = tcpshm_shm_queue_alloc(&prod, body);
         cr_assert_not_null(h);
         h->msg_type = 3;

@@ -448,22 +448,25 @@ void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now)
     poll_shm_links(s, now);
 }
 
+/* A group slot's state once a login handed over to it is finished. */
+static uint32_t group_slot_state(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
+{
+    uint32_t st = load_state(sl);
+    if (st != SLOT_LOGIN_PENDING)
+        return st;
+    finish_login(s, sl, grp, now);
+    return load_state(sl);
+}
+
 void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp)
 {
     if (grp >= s->cfg.shm_groups)
         return;
     uint32_t count;
     slot *base = group_base(s, true, grp, &count);
-    for (uint32_t i = 0; i < count; i++) {
-        slot *sl = &base[i];
-        uint32_t st = load_state(sl);
-        if (st == SLOT_LOGIN_PENDING) {
-            finish_login(s, sl, grp, now);
-            st = load_state(sl);
-        }
-        if (st == SLOT_LIVE && s->cb.on_msg)
-            tcpshm_conn_deliver(&sl->conn, deliver_cb, s);
-    }
+    for (uint32_t i = 0; i < count; i++)
+        if (group_slot_state(s, &base[i], grp, now) == SLOT_LIVE && s->cb.on_msg)
+            tcpshm_conn_deliver(&base[i].conn, deliver_cb, s);
 }
 
 void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp)
@@ -474,12 +477,7 @@ void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp)
     slot *base = group_base(s, false, grp, &count);
     for (uint32_t i = 0; i < count; i++) {
         slot *sl = &base[i];
-        uint32_t st = load_state(sl);
-        if (st == SLOT_LOGIN_PENDING) {
-            finish_login(s, sl, grp, now);
-            st = load_state(sl);
-        }
-        if (st != SLOT_LIVE)
+        if (group_slot_state(s, sl, grp, now) != SLOT_LIVE)
             continue;
         tcpshm_conn *c = &sl->conn;
         bool up = tcpshm_conn_poll_io(c, now);
