@@ -113,7 +113,8 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
     for (int k = 0; k < FP_KINDS; k++)
         p->ppm[k] = scales[k][fp_below(p, 3)];
     /* Half the seeds with crashes focus on one TCP crash site: rare sites
-     * (compaction, reset, login) then fire in most of those runs. */
+     * (compaction, reset, login) then fire in most of those runs (runs with
+     * SHM clients may move the focus to an SHM site: fp_plan_focus_shm). */
     if (fp_below(p, 2)) {
         const char *sites[64];
         uint32_t n = 0;
@@ -124,6 +125,19 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
         if (n)
             p->crash_focus = sites[fp_below(p, n)];
     }
+}
+
+void fp_plan_focus_shm(fp_plan *p)
+{
+    if (!p->crash_focus || fp_below(p, 2) == 0)
+        return;
+    const char *sites[16];
+    uint32_t n = 0;
+    for (size_t i = 0; i < tcpshm_fault_catalogue_len && n < 16; i++)
+        if (strncmp(tcpshm_fault_catalogue[i].name, "tcpshm/crash/shm/", 17) == 0)
+            sites[n++] = tcpshm_fault_catalogue[i].name;
+    if (n)
+        p->crash_focus = sites[fp_below(p, n)];
 }
 
 bool fp_roll(fp_plan *p, fp_kind k)
@@ -170,11 +184,11 @@ static enum pclass classify(const char *name)
             return P_CONNECT;
         return P_NONE; /* listen: the server must be able to start */
     }
-    if (strncmp(n, "file/", 5) == 0)
+    if (strncmp(n, "file/", 5) == 0 || strcmp(n, "shm/open") == 0)
         return P_FILE;
-    if (strncmp(n, "crash/", 6) == 0 && strncmp(n + 6, "shm/", 4) != 0)
+    if (strncmp(n, "crash/", 6) == 0)
         return P_CRASH;
-    return P_NONE; /* shm points: the simulator runs TCP only for now */
+    return P_NONE;
 }
 
 /* libfiu passes the call site's literal, always the same pointer for a
@@ -255,7 +269,7 @@ static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned
             return 0;
         return fire(p, FP_CRASH, name, 1, failnum);
     }
-    return 0; /* shm points: the simulator runs TCP only for now */
+    return 0;
 }
 
 int fp_install(fp_plan *p)

@@ -29,7 +29,7 @@ typedef enum fp_kind {
     FP_IO_ERROR,    /* tcpshm/net/send, recv, accept, connect fail with an errno */
     FP_EAGAIN,      /* a storm: every send and recv of one node gives EAGAIN for a while */
     FP_PARTITION,   /* the same, long enough for heartbeat timeouts */
-    FP_FILE,        /* tcpshm/file/open, resize, rename, map fail (at login, queue open) */
+    FP_FILE,        /* tcpshm/file/open, resize, rename, map, tcpshm/shm/open fail (login, queue open) */
     FP_KINDS
 } fp_kind;
 
@@ -59,6 +59,11 @@ int fp_parse_kinds(const char *list, uint32_t *mask, bool *swarm, char *why, siz
  * probability 3/5 (at least one when allowed is not empty), else every kind
  * of allowed is on; each kind on gets a rate picked from its scale. */
 void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm);
+
+/* For a run with SHM clients: half the plans with a crash focus move it
+ * to one of the tcpshm/crash/shm/ sites (draws from the plan's PRNG only
+ * here, so runs without SHM keep their decisions). */
+void fp_plan_focus_shm(fp_plan *p);
 
 /* Makes p the plan that the libfiu callbacks consult (one at a time) and,
  * the first time, enables every point of the catalogue with the callback.

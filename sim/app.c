@@ -61,6 +61,10 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
     int fd = s->env->file_open(ctx, path, 0, 0);
     if (fd < 0 && errno == ENOENT) {
         fd = s->env->file_open(ctx, path, 1, 0600);
+        if (fd < 0 && errno == ENOENT) { /* only SHM clients so far: no queue file made the directory */
+            (void)s->env->mkdir(ctx, n->dir, 0700);
+            fd = s->env->file_open(ctx, path, 1, 0600);
+        }
         created = fd >= 0;
         if (fd >= 0 && s->env->file_resize(ctx, fd, sizeof(app_rec)) != 0) {
             s->env->file_close(ctx, fd);
@@ -71,7 +75,7 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
     if (fd >= 0)
         s->env->file_close(ctx, fd);
     if (!m) {
-        fprintf(stderr, "tcpshm-sim: cannot map %s\n", path);
+        fprintf(stderr, "tcpshm-sim: cannot map %s: %s (fd %d)\n", path, strerror(errno), fd);
         abort();
     }
     if (created) /* names no request (zeros would name request 0) */
@@ -106,6 +110,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         p->c2s = chk_stream_id(&s->chk, n->name, name, CHK_C2S, base);
         p->s2c = chk_stream_id(&s->chk, n->name, name, CHK_S2C, base);
         p->rec = map_rec(s, n, name, tcpshm_conn_my_ack(c));
+        p->shm = sim_client_shm(s, name);
     }
     p->conn = c;
     tcpshm_conn_set_user(c, p);
@@ -155,7 +160,8 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     pop_checked(s, n, c, p->c2s, w.seq, size);
 }
 
-/* The group of a client: FNV-1a of its name, as tools/echo_server does. */
+/* The group of a client: FNV-1a of its name, as tools/echo_server does,
+ * among the groups of its transport. */
 static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
 {
     sim *s = u;
@@ -163,7 +169,10 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
-    return (int)(h % s->cfg.tcp_groups);
+    if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
+        chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
+                 lg->use_shm ? "SHM" : "TCP");
+    return (int)(h % (lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups));
 }
 
 static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
@@ -317,6 +326,11 @@ void app_client(sim *s, node *n)
 {
     tcpshm_conn *c = tcpshm_client_conn(n->cl);
     if (s->settle || s->bootstrap || !c)
+        return;
+    /* An SHM client pushes only while logged in: its pushes during a login
+     * can make the server refuse that login with a spurious sequence
+     * mismatch (a core bug, README "SHM nodes"; --shm-push-offline shows it). */
+    if (n->shm[n->gen] && !s->p->shm_push_offline && tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_LOGGED_IN)
         return;
     /* The client pushes whenever it has a connection, also after a login
      * whose server name could not be recorded (which once lost pushes:

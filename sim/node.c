@@ -10,6 +10,7 @@
 
 #include "sim_internal.h"
 #include "tcpshm/ptcp_queue.h"
+#include "tcpshm/shm_queue.h"
 
 static sim *g_sim; /* for the crash hook: one run at a time */
 
@@ -55,6 +56,41 @@ static bool peek(sim *s, const char *dir, const char *local, const char *remote,
     return rc == 0;
 }
 
+/* The count an SHM segment publishes, opened as a restarted process would
+ * (faults off, separate owner): as its producer (which first recovers a
+ * slot published but not recorded: the producer is the dead node) for the
+ * pushed count, as its consumer for the popped count. false with why if
+ * the segment is missing or does not open. */
+static bool peek_shm(sim *s, const char *from, const char *to, bool producer, uint32_t *count, char *why,
+                     size_t why_size)
+{
+    char path[128], name[64];
+    size_t len;
+    sim_shm_path(path, sizeof path, from, to);
+    if (!venv_file_data(s->v, path, &len)) {
+        snprintf(why, why_size, "%s does not exist", path);
+        return false;
+    }
+    bool was = s->plan.active;
+    s->plan.active = false;
+    uint32_t owner = venv_owner(s->v);
+    venv_set_owner(s->v, SIM_PEEK_OWNER);
+    tcpshm_shm_queue q;
+    tcpshm_error err;
+    (void)tcpshm_shm_queue_name(name, sizeof name, from, to);
+    int rc = tcpshm_shm_queue_open(&q, s->env, name, s->cfg.shm_queue_size, s->cfg.max_msg_size, producer, false,
+                                   0, &err);
+    if (rc == 0) {
+        *count = producer ? tcpshm_shm_queue_pushed(&q) : tcpshm_shm_queue_popped(&q);
+        tcpshm_shm_queue_close(&q);
+    } else {
+        snprintf(why, why_size, "%s", err.text);
+    }
+    venv_set_owner(s->v, owner);
+    s->plan.active = was;
+    return rc == 0;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 void node_start(sim *s, node *n)
@@ -91,7 +127,10 @@ void node_start(sim *s, node *n)
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);
         abort();
     }
-    trace_event(&s->tr, s->now, TR_START, (uint32_t)n->idx, n->owner, n->gen, n->name);
+    char what[32];
+    bool shm = n->idx > 0 && n->shm[n->gen];
+    snprintf(what, sizeof what, "%s%s", n->name, shm ? " shm" : "");
+    trace_event(&s->tr, s->now, TR_START, (uint32_t)n->idx, n->owner, n->gen, what);
 }
 
 /* A push or pop a crash cut short counts if, and only if, the file says
@@ -104,10 +143,17 @@ static void resolve(sim *s, node *n)
         if (sid < 0)
             continue;
         chk_stream *st = &s->chk.s[sid];
-        bool server = n->idx == 0;
+        const char *remote = n->idx == 0 ? st->client : st->server;
         uint32_t seq_end = 0, my_ack = 0;
         char why[256];
-        if (!peek(s, n->dir, n->name, server ? st->client : st->server, &seq_end, &my_ack, why, sizeof why)) {
+        bool ok;
+        if (!sim_client_shm(s, st->client))
+            ok = peek(s, n->dir, n->name, remote, &seq_end, &my_ack, why, sizeof why);
+        else if (k == 0)
+            ok = peek_shm(s, n->name, remote, true, &seq_end, why, sizeof why);
+        else
+            ok = peek_shm(s, remote, n->name, false, &my_ack, why, sizeof why);
+        if (!ok) {
             chk_fail(&s->chk, sid, "after the crash of %s the queue does not open: %s", n->name, why);
             return;
         }
@@ -126,19 +172,38 @@ static void resolve(sim *s, node *n)
     n->pend_push = n->pend_pop = -1;
 }
 
-/* Every queue file the dead node had open must still open (verify): a kill
- * at any instruction leaves the old or the new state, never a broken file. */
+/* Whether the pair's persisted state (the queue file, or each SHM segment
+ * that exists) opens; why says what does not. */
+static bool state_opens(sim *s, node *n, const char *remote, char *why, size_t why_size)
+{
+    const char *client = n->idx == 0 ? remote : n->name;
+    uint32_t x, y;
+    char path[128];
+    size_t len;
+    if (!sim_client_shm(s, client)) {
+        snprintf(path, sizeof path, "%.23s/%.23s_%.23s.ptcp", n->dir, n->name, remote);
+        return !venv_file_data(s->v, path, &len) || peek(s, n->dir, n->name, remote, &x, &y, why, why_size);
+    }
+    /* the segment it produces into and the one it consumes from */
+    sim_shm_path(path, sizeof path, n->name, remote);
+    if (venv_file_data(s->v, path, &len) && !peek_shm(s, n->name, remote, true, &x, why, why_size))
+        return false;
+    sim_shm_path(path, sizeof path, remote, n->name);
+    return !venv_file_data(s->v, path, &len) || peek_shm(s, remote, n->name, false, &x, why, why_size);
+}
+
+/* Every queue file or segment the dead node had open must still open
+ * (verify): a kill at any instruction leaves the old or the new state,
+ * never a broken file. */
 static void check_files(sim *s, node *n, char remotes[][24], uint32_t nr)
 {
     for (uint32_t i = 0; i < nr && !s->chk.violated; i++) {
-        uint32_t seq_end, my_ack;
-        char why[256], path[128];
-        size_t len;
-        snprintf(path, sizeof path, "%.23s/%.23s_%.23s.ptcp", n->dir, n->name, remotes[i]);
-        if (venv_file_data(s->v, path, &len) && !peek(s, n->dir, n->name, remotes[i], &seq_end, &my_ack, why, sizeof why)) {
+        char why[256];
+        if (!state_opens(s, n, remotes[i], why, sizeof why)) {
             int sid = chk_stream_id(&s->chk, n->idx == 0 ? n->name : remotes[i], n->idx == 0 ? remotes[i] : n->name,
                                     n->idx == 0 ? CHK_S2C : CHK_C2S, 0);
-            chk_fail(&s->chk, sid, "after %s died its queue file does not open: %s", n->name, why);
+            chk_fail(&s->chk, sid, "after %s died its queue %s does not open: %s", n->name,
+                     sim_client_shm(s, n->idx == 0 ? remotes[i] : n->name) ? "segment" : "file", why);
         }
     }
 }
@@ -184,28 +249,71 @@ void node_kill(sim *s, node *n, bool crashed)
         } else {
             snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, n->gen);
             memcpy(n->dir, n->name, sizeof n->dir); /* both char[24] */
+            n->shm[n->gen] = sim_pick_shm(s); /* a new pair: may differ in a mixed run */
         }
     }
+}
+
+/* The server's group polls after poll_ctl, in a seeded order (as threads
+ * would interleave them). Without SHM groups: the TCP groups from a seeded
+ * start (the draws of the runs before SHM nodes). With them: a seeded
+ * shuffle of every TCP and SHM group. */
+static void server_polls(sim *s, node *n)
+{
+    uint32_t nt = s->cfg.tcp_groups, ns = s->cfg.shm_groups;
+    if (ns == 0) {
+        uint32_t g0 = sim_rng_below(&s->rng, nt);
+        for (uint32_t g = 0; g < nt; g++)
+            tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % nt);
+        return;
+    }
+    uint32_t order[8]; /* < 4: TCP group order[i], else SHM group order[i] - 4 */
+    uint32_t k = 0;
+    for (uint32_t g = 0; g < nt; g++)
+        order[k++] = g;
+    for (uint32_t g = 0; g < ns; g++)
+        order[k++] = 4u + g;
+    for (uint32_t i = k - 1; i > 0; i--) {
+        uint32_t j = sim_rng_below(&s->rng, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        if (order[i] < 4u)
+            tcpshm_server_poll_tcp(n->srv, s->now, order[i]);
+        else
+            tcpshm_server_poll_shm(n->srv, s->now, order[i] - 4u);
+    }
+}
+
+/* A client: a login when idle, then poll_tcp and, over SHM, poll_shm in a
+ * seeded order. */
+static void client_polls(sim *s, node *n)
+{
+    bool shm = n->shm[n->gen];
+    if (tcpshm_client_get_state(n->cl) == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
+        tcpshm_error err;
+        n->next_login = s->now + sim_rng_range(&s->rng, 1, (uint32_t)s->cfg.heartbeat_interval);
+        if (tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, NULL, s->now, &err) != 0)
+            trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
+    }
+    bool shm_first = shm && sim_rng_below(&s->rng, 2);
+    if (shm_first)
+        tcpshm_client_poll_shm(n->cl);
+    tcpshm_client_poll_tcp(n->cl, s->now);
+    if (shm && !shm_first)
+        tcpshm_client_poll_shm(n->cl);
 }
 
 static void step_body(sim *s, node *n)
 {
     if (n->idx == 0) {
         tcpshm_server_poll_ctl(n->srv, s->now);
-        /* the groups in a seeded order (as threads would interleave them) */
-        uint32_t g0 = sim_rng_below(&s->rng, s->cfg.tcp_groups);
-        for (uint32_t g = 0; g < s->cfg.tcp_groups; g++)
-            tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % s->cfg.tcp_groups);
+        server_polls(s, n);
         if (!s->chk.violated)
             app_server(s, n);
     } else {
-        if (tcpshm_client_get_state(n->cl) == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
-            tcpshm_error err;
-            n->next_login = s->now + sim_rng_range(&s->rng, 1, (uint32_t)s->cfg.heartbeat_interval);
-            if (tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, false, NULL, s->now, &err) != 0)
-                trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
-        }
-        tcpshm_client_poll_tcp(n->cl, s->now);
+        client_polls(s, n);
         if (!s->chk.violated)
             app_client(s, n);
     }

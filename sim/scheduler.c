@@ -7,10 +7,45 @@
 
 #include "sim_internal.h"
 #include "tcpshm/ptcp_queue.h"
+#include "tcpshm/shm_queue.h"
+
+const char *const sim_tx_names[3] = {"tcp", "mixed", "shm"};
 
 static uint32_t pick(sim_rng *r, const uint32_t *v, uint32_t n) { return v[sim_rng_below(r, n)]; }
 
 static uint32_t round8(uint32_t x) { return (x + 7u) & ~7u; }
+
+/* The transports (drawn last, so an all-TCP seed makes the same choices as
+ * before SHM nodes existed): 40% of the seeds all TCP, 30% mixed, 30% all
+ * SHM. The SHM queue (per direction, the same on both sides) is roomy, a
+ * few messages, or the minimum 2 * (max_msg_size + 8) plus up to one
+ * message: full queues and wrap markers then happen all the time. */
+static void shape_shm(sim *s, sim_rng *r)
+{
+    tcpshm_config *c = &s->cfg;
+    uint32_t m = sim_rng_below(r, 10);
+    s->tx_mode = m < 4 ? SIM_TX_TCP : m < 7 ? SIM_TX_MIXED : SIM_TX_SHM;
+    if (s->p->transport >= 0) /* --transport: the same draws, another mode */
+        s->tx_mode = (uint32_t)s->p->transport;
+    if (s->tx_mode == SIM_TX_TCP) {
+        c->shm_groups = 0; /* a login with use_shm would be refused */
+        return;
+    }
+    uint32_t slot = c->max_msg_size + 8u;
+    c->shm_groups = sim_rng_range(r, 1, 2);
+    c->shm_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN;
+    switch (sim_rng_below(r, 3)) {
+    case 0:
+        c->shm_queue_size = 2u * (2u * s->win_c + s->win_s + 2u) * slot * sim_rng_range(r, 1, 3);
+        break;
+    case 1:
+        c->shm_queue_size = slot * sim_rng_range(r, 3, 6) + 8u * sim_rng_below(r, slot / 8u);
+        break;
+    default:
+        c->shm_queue_size = 2u * slot + 8u * sim_rng_below(r, slot / 8u + 1u);
+        break;
+    }
+}
 
 /* Sizes, windows, timeouts and the number of clients, from the seed. The
  * queue and receive buffer are sized from the windows so that an echo
@@ -49,6 +84,7 @@ static void shape(sim *s, sim_rng *r)
     if (sim_rng_below(r, 4) == 0)
         s->wrap_base = 0u - sim_rng_range(r, 1, 300);
     c->tcp_groups = sim_rng_range(r, 1, 3); /* clients spread by a hash of their name */
+    shape_shm(s, r);
     s->v = venv_create(&vo);
     s->env = venv_env(s->v);
 }
@@ -98,6 +134,32 @@ static void step_faults(sim *s)
     }
 }
 
+bool sim_pick_shm(sim *s)
+{
+    if (s->tx_mode == SIM_TX_MIXED)
+        return sim_rng_below(&s->tx_rng, 2) != 0;
+    return s->tx_mode == SIM_TX_SHM;
+}
+
+bool sim_client_shm(const sim *s, const char *client)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++) {
+        const node *n = &s->nodes[i];
+        for (uint32_t g = 0; g <= n->gen; g++) {
+            char name[24];
+            snprintf(name, sizeof name, "c%dg%u", n->idx, g);
+            if (strcmp(name, client) == 0)
+                return n->shm[g];
+        }
+    }
+    return false;
+}
+
+void sim_shm_path(char *out, size_t n, const char *from, const char *to)
+{
+    snprintf(out, n, "%s/tcpshm_%s_%s", VENV_SHM_DIR, from, to);
+}
+
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
 {
     size_t n = strlen(client);
@@ -128,6 +190,28 @@ static void patch_queue(sim *s, const char *path, uint32_t base)
     s->env->file_close(ctx, fd);
 }
 
+/* The SHM counterpart: both positions of a segment set to count base at
+ * offset 0, every slot word zeroed (the wstate and rstate words at 64 and
+ * 128 of the 192-byte header: static assertions in shm_queue.c). */
+static void patch_segment(sim *s, const char *path, uint32_t base)
+{
+    void *ctx = s->env->ctx;
+    venv_set_owner(s->v, SIM_PEEK_OWNER);
+    int fd = s->env->file_open(ctx, path, 0, 0);
+    uint64_t size = 0;
+    uint8_t *m = fd >= 0 && s->env->file_size(ctx, fd, &size) == 0 ? s->env->map(ctx, fd, (size_t)size) : NULL;
+    if (!m || size <= TCPSHM_SHM_HEADER_SIZE) {
+        fprintf(stderr, "tcpshm-sim: cannot map %s to move it near the wrap\n", path);
+        abort();
+    }
+    uint64_t st = (uint64_t)base << 32;
+    memset(m + TCPSHM_SHM_HEADER_SIZE, 0, (size_t)size - TCPSHM_SHM_HEADER_SIZE);
+    memcpy(m + 64, &st, sizeof st);
+    memcpy(m + 128, &st, sizeof st);
+    s->env->unmap(ctx, m, (size_t)size);
+    s->env->file_close(ctx, fd);
+}
+
 /* A wrap run: the first logins happen without faults or pushes, every node
  * is killed, the pairs' queue files are moved to wrap_base, and the nodes
  * restart; the run proper then crosses the wrap within a few hundred
@@ -152,10 +236,17 @@ static bool bootstrap_wrap(sim *s)
     for (uint32_t k = 1; k < s->nnodes; k++) {
         char path[96];
         const char *c = s->nodes[k].name;
-        snprintf(path, sizeof path, "%s/%s_srv0.ptcp", s->nodes[k].dir, c);
-        patch_queue(s, path, s->wrap_base);
-        snprintf(path, sizeof path, "%s/srv0_%s.ptcp", s->nodes[0].dir, c);
-        patch_queue(s, path, s->wrap_base);
+        if (s->nodes[k].shm[0]) {
+            sim_shm_path(path, sizeof path, c, "srv0");
+            patch_segment(s, path, s->wrap_base);
+            sim_shm_path(path, sizeof path, "srv0", c);
+            patch_segment(s, path, s->wrap_base);
+        } else {
+            snprintf(path, sizeof path, "%s/%s_srv0.ptcp", s->nodes[k].dir, c);
+            patch_queue(s, path, s->wrap_base);
+            snprintf(path, sizeof path, "%s/srv0_%s.ptcp", s->nodes[0].dir, c);
+            patch_queue(s, path, s->wrap_base);
+        }
         /* the echo records were made for seq 0: start them again */
         snprintf(path, sizeof path, "%s/srv0_%s.app", s->nodes[0].dir, c);
         s->env->remove(s->env->ctx, path);
@@ -201,8 +292,11 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->p = p;
     sim_rng shape_rng = sim_rng_make(p->seed, 1);
     s->rng = sim_rng_make(p->seed, 2);
+    s->tx_rng = sim_rng_make(p->seed, 3);
     shape(s, &shape_rng);
     fp_plan_init(&s->plan, p->seed, p->kinds, p->swarm);
+    if (s->tx_mode != SIM_TX_TCP)
+        fp_plan_focus_shm(&s->plan);
     s->plan.on_fire = on_fire;
     s->plan.user = s;
     if (fp_install(&s->plan) != 0)
@@ -219,6 +313,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         } else {
             snprintf(n->name, sizeof n->name, "c%ug0", i);
             memcpy(n->dir, n->name, sizeof n->dir); /* both char[24] */
+            n->shm[0] = sim_pick_shm(s);
         }
         node_start(s, n);
     }
@@ -297,6 +392,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     memcpy(r->fired, s->plan.fired, sizeof r->fired);
     r->kinds_on = s->plan.on;
     r->clients = s->nnodes - 1;
+    r->tx_mode = s->tx_mode;
     r->steps = step;
     r->vtime = s->now;
     /* tear down: every live node, then the machine room */

@@ -18,7 +18,12 @@ typedef struct sim_params {
     uint32_t kinds;     /* fault kinds allowed */
     bool swarm;         /* each seed picks a subset of kinds */
     FILE *trace_file;   /* every event, or NULL */
+    int transport;      /* -1: each seed picks (swarm); else SIM_TX_TCP, _MIXED or _SHM */
+    bool shm_push_offline; /* SHM clients push also while not logged in (a core bug: README) */
 } sim_params;
+
+enum { SIM_TX_TCP, SIM_TX_MIXED, SIM_TX_SHM };
+extern const char *const sim_tx_names[3]; /* "tcp", "mixed", "shm" */
 
 typedef struct sim_result {
     bool violated;
@@ -30,6 +35,7 @@ typedef struct sim_result {
     uint64_t fired[FP_KINDS];
     uint32_t kinds_on;
     uint32_t clients;
+    uint32_t tx_mode; /* SIM_TX_*: the transports the seed picked */
     uint32_t steps;
     int64_t vtime;
 } sim_result;

@@ -29,6 +29,7 @@ typedef struct peer { /* the server application's view of one client name */
     tcpshm_conn *conn;
     int c2s, s2c; /* checker streams */
     app_rec *rec;
+    bool shm; /* the client logs in over shared memory */
 } peer;
 
 typedef struct node {
@@ -36,6 +37,7 @@ typedef struct node {
     bool alive;
     uint32_t owner, gen;
     char name[24], dir[24];
+    bool shm[SIM_MAX_GEN]; /* client: the transport of each name (fixed for the name's life) */
     tcpshm_server *srv;
     tcpshm_client *cl;
     int64_t restart_at, next_login, block_until;
@@ -56,6 +58,7 @@ typedef struct sim {
     const tcpshm_env *env;
     tcpshm_config cfg;
     sim_rng rng;  /* scheduling and workload */
+    sim_rng tx_rng; /* transports of client names (mixed runs) */
     fp_plan plan; /* faults */
     chk chk;
     trace tr;
@@ -69,7 +72,9 @@ typedef struct sim {
     uint32_t win_c, win_s, push_ppm, max_body, max_dt;
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
+    uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
 } sim;
+
 
 /* app.c: the applications (callbacks and pushes) */
 void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb);
@@ -85,5 +90,11 @@ void node_step(sim *s, node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
 /* The seq a new stream starts at: wrap_base for the pairs of the first names. */
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
+/* The transport of a new client name: from the run's mode (a coin in mixed runs). */
+bool sim_pick_shm(sim *s);
+/* Whether the client name logs in over shared memory (false for unknown names). */
+bool sim_client_shm(const sim *s, const char *client);
+/* The venv path of the segment of the direction from -> to. */
+void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 
 #endif

@@ -20,9 +20,10 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s [--seed N | --seeds A-B] [--steps N] [--time T] [--faults LIST]\n"
             "          [--trace FILE] [--check-determinism] [--json] [--quiet]\n"
+            "          [--transport MODE] [--shm-push-offline]\n"
             "       %s --list-faults\n"
             "\n"
-            "Runs the real tcpshm core (TCP) as one server and 1-%d clients on an in-memory\n"
+            "Runs the real tcpshm core (TCP and SHM) as one server and 1-%d clients on an in-memory\n"
             "network and disk under a virtual clock, injects faults, and checks that every\n"
             "message pushed is popped once, in order and intact (safety), and that after the\n"
             "last fault everything settles (liveness). Everything derives from the seed: the\n"
@@ -42,6 +43,11 @@ static void usage(FILE *f, const char *prog)
             "  --quiet              no per-seed lines, no progress line\n"
             "  --stop               end a sweep at its first violation (with --jobs: each job's)\n"
             "  --jobs N             run a sweep in N processes (1-64; default 1)\n"
+            "  --transport MODE     swarm (default: each seed picks), tcp, mixed or shm: the\n"
+            "                       clients log in over TCP, shared memory, or either (a\n"
+            "                       coin per client name); a seed keeps its other choices\n"
+            "  --shm-push-offline   SHM clients push also while not logged in (shows a core\n"
+            "                       bug: a spurious sequence mismatch at login; README)\n"
             "  --shrink             with --seed of a failing run: drop fault kinds and halve\n"
             "                       the steps while it still fails, print the smallest run\n"
             "  --list-faults        print the failure-point catalogue\n"
@@ -84,7 +90,7 @@ static double cpu_seconds(void)
 
 /* One sweep's totals and settings. */
 typedef struct sweep {
-    const char *prog, *faults;
+    const char *prog, *faults, *transport;
     sim_params *p;
     uint64_t steps, tlimit;
     bool range, quiet, determinism, stop, tty;
@@ -146,14 +152,15 @@ static void account(sweep *w, const seed_rec *rec)
         w->failed++;
         if (w->tlimit)
             snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
-        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s --trace trace.txt\n",
-                w->prog, rec->seed, w->steps, tl, w->faults);
+        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s --trace trace.txt\n",
+                w->prog, rec->seed, w->steps, tl, w->faults, w->p->transport >= 0 ? " --transport " : "",
+                w->p->transport >= 0 ? w->transport : "", w->p->shm_push_offline ? " --shm-push-offline" : "");
     }
     if ((!w->range || r->violated) && !w->quiet)
         printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
-               " popped, %u clients, %u steps, t=%lld, faults: %s%s\n",
+               " popped, %u clients (%s), %u steps, t=%lld, faults: %s%s\n",
                rec->seed, r->violated ? (r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION") : "ok", r->hash,
-               r->pushes, r->pops, r->clients, r->steps, (long long)r->vtime, kinds,
+               r->pushes, r->pops, r->clients, sim_tx_names[r->tx_mode % 3], r->steps, (long long)r->vtime, kinds,
                w->determinism && !rec->nondet ? " (run twice: same trace hash)" : "");
     if (w->tty)
         fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", w->done, w->total, w->failed);
@@ -283,9 +290,10 @@ static int shrink(sweep *w, uint64_t seed)
     if (w->tlimit)
         snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
     sim_run(&q, &r, stderr);
-    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s  (trace hash %016" PRIx64
+    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s%s%s%s  (trace hash %016" PRIx64
            ", %s)\n",
-           runs + 1, w->prog, seed, q.steps, tl, kinds, r.hash,
+           runs + 1, w->prog, seed, q.steps, tl, kinds, q.transport >= 0 ? " --transport " : "",
+           q.transport >= 0 ? w->transport : "", q.shm_push_offline ? " --shm-push-offline" : "", r.hash,
            r.violated ? "fails" : "PASSES: the shrink is not reproducible");
     return r.violated ? 1 : 2;
 }
@@ -331,7 +339,8 @@ int main(int argc, char **argv)
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
     bool range = false, determinism = false, json = false, quiet = false, stop = false;
-    bool do_shrink = false;
+    bool do_shrink = false, shm_push_offline = false;
+    const char *transport = "swarm";
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
                                          {"steps", required_argument, 0, 'n'},
@@ -344,6 +353,8 @@ int main(int argc, char **argv)
                                          {"stop", no_argument, 0, 'x'},
                                          {"jobs", required_argument, 0, 'J'},
                                          {"shrink", no_argument, 0, 'k'},
+                                         {"transport", required_argument, 0, 'X'},
+                                         {"shm-push-offline", no_argument, 0, 'O'},
                                          {"list-faults", no_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -397,6 +408,12 @@ int main(int argc, char **argv)
         case 'k':
             do_shrink = true;
             break;
+        case 'X':
+            transport = optarg;
+            break;
+        case 'O':
+            shm_push_offline = true;
+            break;
         case 'J':
             if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
                 return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
@@ -415,7 +432,13 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit};
+    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1,
+                    .shm_push_offline = shm_push_offline};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(transport, sim_tx_names[i]) == 0)
+            p.transport = i;
+    if (p.transport < 0 && strcmp(transport, "swarm") != 0)
+        return usage_error(prog, "--transport takes swarm, tcp, mixed or shm, not '%s'", transport);
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return usage_error(prog, "%s", why);
@@ -427,7 +450,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    sweep w = {.prog = prog, .p = &p, .faults = faults, .steps = steps, .tlimit = tlimit, .range = range,
+    sweep w = {.prog = prog, .p = &p, .faults = faults, .transport = transport, .steps = steps, .tlimit = tlimit, .range = range,
                .quiet = quiet, .determinism = determinism, .stop = stop,
                .tty = isatty(2) && !quiet && range, .seed_a = seed_a, .seed_b = seed_b,
                .total = seed_b - seed_a + 1, .sweep_hash = 0};
