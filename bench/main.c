@@ -326,9 +326,13 @@ int main(int argc, char **argv)
         case 'p': plot = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
-            if (optopt)
-                fprintf(stderr, PROG ": option '-%c' is unknown or needs a value\n", optopt);
-            else
+            if (optopt) {
+                const char *name = "?";
+                for (const struct option *op = opts; op->name; op++)
+                    if (op->val == optopt)
+                        name = op->name;
+                fprintf(stderr, PROG ": option '--%s' needs a value\n", name);
+            } else
                 fprintf(stderr, PROG ": unknown option or missing value: '%s'\n", argv[optind - 1]);
             fprintf(stderr, "Try '" PROG " --help'.\n");
             return 2;
