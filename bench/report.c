@@ -226,9 +226,12 @@ int report_svg(const char *path, const results *r)
         {&r->tcp_echo.lib, "TCP library", "#d62728", "", r->tcp_echo.ok},
         {&r->tcp_echo.floor, "TCP floor (raw socket)", "#d62728", "6,4", r->tcp_echo.ok},
         {&r->shm_echo.lib, "SHM library", "#1f77b4", "", r->shm_echo.ok},
-        {&r->shm_echo.floor, "SHM floor (cache line)", "#1f77b4", "6,4", r->shm_echo.ok}};
+        {&r->shm_echo.floor, "SHM floor (cache line)", "#1f77b4", "6,4", r->shm_echo.ok},
+        {&r->tcp_echo_diag.lib, "TCP library *", "#ff9896", "2,3", r->tcp_echo_diag.ok},
+        {&r->shm_echo_diag.lib, "SHM library *", "#aec7e8", "2,3", r->shm_echo_diag.ok}};
+    const size_t ncurves = sizeof curves / sizeof curves[0];
     double lo = 1e18, hi = 0;
-    for (size_t c = 0; c < 4; c++)
+    for (size_t c = 0; c < ncurves; c++)
         for (int i = 0; curves[c].ok && i < STATS_NPCT; i++) {
             double v = curves[c].s->ns[i];
             if (v > 0 && v < lo)
@@ -279,7 +282,7 @@ int report_svg(const char *path, const results *r)
                "stroke=\"#888\"/>\n",
             (L + W - R) / 2, H - B + 45, (T + H - B) / 2, (T + H - B) / 2, L, T, W - L - R,
             H - T - B);
-    for (size_t c = 0; c < 4; c++) {
+    for (size_t c = 0; c < ncurves; c++) {
         double ly = T + 20 + 22 * (double)c;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                    "stroke-width=\"2\" stroke-dasharray=\"%s\"/>\n"
@@ -297,8 +300,9 @@ int report_svg(const char *path, const results *r)
         }
         fprintf(f, "\"/>\n");
     }
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">SHM: %s</text>\n</svg>\n", L, H - 8,
-            r->shm_layer);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">SHM: %s. *: diagnostic loop, TCP "
+               "side polled every %uth round</text>\n</svg>\n",
+            L, H - 8, r->shm_layer, ECHO_CTL_DIAG);
     if (fclose(f) != 0) {
         fprintf(stderr, "tcpshm-bench: --plot %s: %s\n", path, strerror(errno));
         return -1;
