@@ -327,11 +327,6 @@ void app_client(sim *s, node *n)
     tcpshm_conn *c = tcpshm_client_conn(n->cl);
     if (s->settle || s->bootstrap || !c)
         return;
-    /* An SHM client pushes only while logged in: its pushes during a login
-     * can make the server refuse that login with a spurious sequence
-     * mismatch (a core bug, README "SHM nodes"; --shm-push-offline shows it). */
-    if (n->shm[n->gen] && !s->p->shm_push_offline && tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_LOGGED_IN)
-        return;
     /* The client pushes whenever it has a connection, also after a login
      * whose server name could not be recorded (which once lost pushes:
      * README, "A core bug it found"). */

@@ -19,7 +19,6 @@ typedef struct sim_params {
     bool swarm;         /* each seed picks a subset of kinds */
     FILE *trace_file;   /* every event, or NULL */
     int transport;      /* -1: each seed picks (swarm); else SIM_TX_TCP, _MIXED or _SHM */
-    bool shm_push_offline; /* SHM clients push also while not logged in (a core bug: README) */
 } sim_params;
 
 enum { SIM_TX_TCP, SIM_TX_MIXED, SIM_TX_SHM };

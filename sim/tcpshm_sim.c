@@ -20,7 +20,7 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s [--seed N | --seeds A-B] [--steps N] [--time T] [--faults LIST]\n"
             "          [--trace FILE] [--check-determinism] [--json] [--quiet]\n"
-            "          [--transport MODE] [--shm-push-offline]\n"
+            "          [--transport MODE]\n"
             "       %s --list-faults\n"
             "\n"
             "Runs the real tcpshm core (TCP and SHM) as one server and 1-%d clients on an in-memory\n"
@@ -46,8 +46,6 @@ static void usage(FILE *f, const char *prog)
             "  --transport MODE     swarm (default: each seed picks), tcp, mixed or shm: the\n"
             "                       clients log in over TCP, shared memory, or either (a\n"
             "                       coin per client name); a seed keeps its other choices\n"
-            "  --shm-push-offline   SHM clients push also while not logged in (shows a core\n"
-            "                       bug: a spurious sequence mismatch at login; README)\n"
             "  --shrink             with --seed of a failing run: drop fault kinds and halve\n"
             "                       the steps while it still fails, print the smallest run\n"
             "  --list-faults        print the failure-point catalogue\n"
@@ -152,9 +150,9 @@ static void account(sweep *w, const seed_rec *rec)
         w->failed++;
         if (w->tlimit)
             snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
-        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s --trace trace.txt\n",
+        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s --trace trace.txt\n",
                 w->prog, rec->seed, w->steps, tl, w->faults, w->p->transport >= 0 ? " --transport " : "",
-                w->p->transport >= 0 ? w->transport : "", w->p->shm_push_offline ? " --shm-push-offline" : "");
+                w->p->transport >= 0 ? w->transport : "");
     }
     if ((!w->range || r->violated) && !w->quiet)
         printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
@@ -290,10 +288,10 @@ static int shrink(sweep *w, uint64_t seed)
     if (w->tlimit)
         snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
     sim_run(&q, &r, stderr);
-    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s%s%s%s  (trace hash %016" PRIx64
+    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s%s%s  (trace hash %016" PRIx64
            ", %s)\n",
            runs + 1, w->prog, seed, q.steps, tl, kinds, q.transport >= 0 ? " --transport " : "",
-           q.transport >= 0 ? w->transport : "", q.shm_push_offline ? " --shm-push-offline" : "", r.hash,
+           q.transport >= 0 ? w->transport : "", r.hash,
            r.violated ? "fails" : "PASSES: the shrink is not reproducible");
     return r.violated ? 1 : 2;
 }
@@ -339,7 +337,7 @@ int main(int argc, char **argv)
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
     bool range = false, determinism = false, json = false, quiet = false, stop = false;
-    bool do_shrink = false, shm_push_offline = false;
+    bool do_shrink = false;
     const char *transport = "swarm";
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
@@ -354,7 +352,6 @@ int main(int argc, char **argv)
                                          {"jobs", required_argument, 0, 'J'},
                                          {"shrink", no_argument, 0, 'k'},
                                          {"transport", required_argument, 0, 'X'},
-                                         {"shm-push-offline", no_argument, 0, 'O'},
                                          {"list-faults", no_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -411,9 +408,6 @@ int main(int argc, char **argv)
         case 'X':
             transport = optarg;
             break;
-        case 'O':
-            shm_push_offline = true;
-            break;
         case 'J':
             if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
                 return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
@@ -432,8 +426,7 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1,
-                    .shm_push_offline = shm_push_offline};
+    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1};
     for (int i = 0; i < 3; i++)
         if (strcmp(transport, sim_tx_names[i]) == 0)
             p.transport = i;
