@@ -11,15 +11,16 @@
 
 #include "bench.h"
 
-/* ctl_every: the server thread calls poll_ctl every this many rounds (1:
- * the recommended loop; ECHO_CTL_DIAG for the diagnostic row). */
-#define ECHO_CTL_DIAG 64u
+/* ctl_every: the server thread calls poll_ctl every this many rounds
+ * (ECHO_CTL_EVERY: the README's recommended loop, the control plane out of
+ * the data loop's way; 1 for the diagnostic row). */
+#define ECHO_CTL_EVERY 64u
 int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
                  int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
 
 /* Over SHM (login with use_shm): the server thread polls poll_ctl (every
  * ctl_every-th round) and poll_shm; the client poll_tcp (every ctl_every-th
- * round) and poll_shm. ctl_every 1 is the README's loop. */
+ * round) and poll_shm. ECHO_CTL_EVERY is the README's loop. */
 int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
                  int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
 

@@ -30,7 +30,9 @@ void *lib_server_thread(void *arg)
 {
     lib_server_loop *l = arg;
     uint32_t every = l->ctl_every ? l->ctl_every : 1, round = 0;
-    /* the recommended loop: a fresh clock reading, poll_ctl, every group */
+    /* the recommended loop: a fresh clock reading, poll_ctl every `every`
+     * rounds (the control plane: accept, logins, the TCP side of SHM links),
+     * every group every round */
     while (!__atomic_load_n(l->stop, __ATOMIC_ACQUIRE)) {
         int64_t now = bench_now();
         if (++round >= every) {

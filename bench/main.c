@@ -114,8 +114,9 @@ static void progress(const char *fmt, ...)
 static int64_t *g_samples;
 
 /* The echo rows: per round the cache-line floor, the SHM library (the
- * README's loop, then the diagnostic loop), shm_queue alone, the TCP floor,
- * the TCP library (the README's loop, then the diagnostic loop). */
+ * README's loop: the TCP side every ECHO_CTL_EVERY-th round; then the
+ * diagnostic loop with the TCP side every round), shm_queue alone, the TCP
+ * floor, the TCP library (the README's loop, then the diagnostic loop). */
 static void run_echo(results *res, const char *base)
 {
     const bench_opts *o = &res->opts;
@@ -125,14 +126,14 @@ static void run_echo(results *res, const char *base)
     char dir[512];
     for (uint32_t r = 0; r < o->rounds; r++) {
         uint64_t allocs = 0;
-        progress("echo round %u/%u: cache-line floor, SHM library, SHM library (TCP side polled "
-                 "every %uth round), shm_queue alone, TCP floor, TCP library, TCP library "
-                 "(poll_ctl every %uth round)",
-                 r + 1, o->rounds, ECHO_CTL_DIAG, ECHO_CTL_DIAG);
+        progress("echo round %u/%u: cache-line floor, SHM library (TCP side polled every %uth "
+                 "round), SHM library (TCP side every round), shm_queue alone, TCP floor, TCP "
+                 "library (poll_ctl every %uth round), TCP library (poll_ctl every round)",
+                 r + 1, o->rounds, ECHO_CTL_EVERY, ECHO_CTL_EVERY);
         for (int k = 0; k < N; k++) {
             static const int order[N] = {SF, SL, SD, SQ, TF, TL, TD};
             int w = order[k], rc;
-            uint32_t every = (w == SD || w == TD) ? ECHO_CTL_DIAG : 1;
+            uint32_t every = (w == SD || w == TD) ? 1 : ECHO_CTL_EVERY;
             snprintf(dir, sizeof dir, "%s/echo-%d-%u", base, w, r);
             allocs = 0;
             switch (w) {

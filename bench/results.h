@@ -31,8 +31,8 @@ typedef struct results {
     bench_opts opts;
     const char *shm_layer;
     echo_result tcp_echo, shm_echo;
-    echo_result tcp_echo_diag;  /* TCP echo with poll_ctl every ECHO_CTL_DIAG rounds */
-    echo_result shm_echo_diag;  /* SHM echo with the TCP side polled every ECHO_CTL_DIAG rounds */
+    echo_result tcp_echo_diag;  /* TCP echo with poll_ctl every round */
+    echo_result shm_echo_diag;  /* SHM echo with the TCP side polled every round */
     echo_result shm_echo_queue; /* SHM echo through shm_queue alone */
     uint32_t nsizes;
     stream_result tcp_stream[RESULTS_NSIZES], shm_stream[RESULTS_NSIZES];
