@@ -93,6 +93,7 @@ typedef struct T {
     /* hostile episode bookkeeping */
     bool in_episode;
     int ep_logons, ep_rejects, ep_mismatches, ep_disconnects, ep_msgs;
+    uint32_t drops; /* logins the server dropped outside episodes */
     char ep_reason[300];
     uint32_t kills;
 } T;
@@ -272,6 +273,7 @@ static void s_rejected(void *u, const char *name, const char *reason)
         t->ep_rejects++;
         snprintf(t->ep_reason, sizeof t->ep_reason, "%s", reason);
     } else {
+        t->drops++;
         /* the client itself: only while its old connection is not yet seen dead, or a file fault */
         FZ_CHECK((name[0] == '\0' || strcmp(name, "client") == 0) &&
                      (strcmp(reason, "Already logged on") == 0 || strcmp(reason, "System error") == 0 ||
@@ -551,7 +553,9 @@ static void client_poll_nologin(T *t) { tcpshm_client_poll_tcp(t->cl, t->now); }
 static void client_round_nologin(T *t) { RUN(t, CLIENT, client_poll_nologin(t)); }
 
 /* Before an episode: the client finishes a login under way (without starting
- * another), then the server gets rid of the client's dead connections. */
+ * another), then the server gets rid of the client's dead connections: all
+ * of them, however many a client killed again and again left in the
+ * backlog (it accepts a few per round), until two rounds drop nothing. */
 static void quiesce(T *t)
 {
     for (int i = 0; i < 60; i++) {
@@ -561,8 +565,11 @@ static void quiesce(T *t)
         server_round(t);
         client_round_nologin(t);
     }
-    server_round(t);
-    server_round(t);
+    for (int quiet = 0, i = 0; quiet < 2 && i < 200; i++) {
+        uint32_t before = t->drops;
+        server_round(t);
+        quiet = t->drops == before ? quiet + 1 : 0;
+    }
 }
 
 static void episode(T *t, fz_in *in)
