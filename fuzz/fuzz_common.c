@@ -43,6 +43,7 @@ void fz_config(uint8_t sel, tcpshm_config *c)
     c->max_msg_size = 128;
     c->recv_buf_size = 512;
     c->queue_size = 1024;
+    c->shm_groups = 0; /* TCP only: the server model knows no SHM groups */
     c->heartbeat_interval = 100;
     c->connection_timeout = 1000;
     c->new_conn_timeout = 300;
@@ -71,7 +72,8 @@ bool fz_disconnect_reason_ok(const char *reason) { return any_prefix(reason, dis
 static const char *const reject_reasons[] = {
     "Remote close before login", "Read error before login", "Bad login: ", "login: ",
     "Timeout before login", "Invalid client name", "Login Reject", "Already logged on",
-    "Max client cnt exceeded", "System error", "Too many connections logging in", NULL};
+    "Max client cnt exceeded", "System error", "Too many connections logging in",
+    "Shared memory not enabled", "Logged in over TCP before", "Logged in over SHM before", NULL};
 
 bool fz_login_reject_reason_ok(const char *reason, const char *const *app_texts)
 {
@@ -142,7 +144,12 @@ void fz_expect_server(const fz_srv_model *m, const uint8_t *b, size_t n, fz_srv_
         reject(out, text ? text : "Login Reject", true);
         return;
     }
-    if ((uint32_t)grp >= cfg->tcp_groups) {
+    /* the targets serve TCP only (shm_groups 0): a login asking for SHM is refused */
+    if (lg->use_shm && cfg->shm_groups == 0) {
+        reject(out, "Shared memory not enabled", true);
+        return;
+    }
+    if ((uint32_t)grp >= (lg->use_shm ? cfg->shm_groups : cfg->tcp_groups)) {
         reject(out, "Login Reject", true);
         return;
     }
@@ -155,7 +162,12 @@ void fz_expect_server(const fz_srv_model *m, const uint8_t *b, size_t n, fz_srv_
     uint32_t seq = 0, my_ack = 0; /* a queue created now is empty */
     (void)m->queue_state(m->user, lg->client_name, &seq, &my_ack);
     uint32_t cack = lg->ack_seq, cstart = lg->client_seq_start, cend = lg->client_seq_end;
-    if (strcmp(lg->last_server_name, m->server_name) != 0) {
+    /* a client that never recorded a name, with no state, for a pair nobody
+     * consumed from, is resumed (the first-login window, server.c); with a
+     * queue of nothing unacknowledged that gives the same numbers as a reset */
+    bool resumed = lg->last_server_name[0] == '\0' && cack == 0 && cstart == 0 && cend == 0 && seq == 0 &&
+                   my_ack == 0;
+    if (strcmp(lg->last_server_name, m->server_name) != 0 && !resumed) {
         /* a new connection: the server resets its side, the client's numbers count as 0 */
         seq = my_ack = 0;
         cack = cstart = cend = 0;
