@@ -7,6 +7,7 @@
 
 #include "tcpshm/names.h"
 #include "tcpshm/ptcp_queue.h"
+#include "tcpshm/shm_queue.h"
 #include "venv.h"
 
 void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
@@ -229,6 +230,28 @@ bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *loc
     tcpshm_ptcp_queue_close(&q);
     venv_set_owner(v, was);
     return true;
+}
+
+struct venv *fz_login_bed(uint8_t sel, tcpshm_config *cfg, size_t *chunk, uint32_t *capacity)
+{
+    static const uint32_t caps[4] = {4096, 64, 17, 1000};
+    static const size_t chunks[4] = {0, 1, 7, 13};
+    fz_config(sel, cfg);
+    *chunk = chunks[(sel >> 2) & 3u];
+    *capacity = caps[(sel >> 5) & 3u];
+    venv_options vo = {.stream_capacity = *capacity};
+    venv *v = venv_create(&vo);
+    FZ_CHECK(v != NULL, "venv");
+    return v;
+}
+
+void fz_shm_geometry(uint8_t cfg, uint32_t *capacity, uint32_t *max_msg_size)
+{
+    static const uint32_t caps[4] = {256, 512, 1024, 4096}, maxes[4] = {16, 32, 64, 128};
+    *capacity = caps[cfg & 3u];
+    *max_msg_size = maxes[(cfg >> 2) & 3u];
+    while (*capacity < 2 * (*max_msg_size + TCPSHM_SHM_SLOT_OVERHEAD))
+        *max_msg_size /= 2;
 }
 
 /* ---- shared-memory segments on the venv ---- */

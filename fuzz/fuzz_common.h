@@ -70,6 +70,18 @@ static inline const uint8_t *fz_bytes(fz_in *in, size_t max, size_t *got)
  * targets' virtual time), 1 group of 3 clients, TCP_NODELAY. */
 void fz_config(uint8_t sel, tcpshm_config *c);
 
+struct venv;
+/* The login targets' selector byte: fz_config(sel), bits 2-3 the size of the
+ * pieces the peer's bytes arrive in (*chunk: 0 all at once, 1, 7, 13), bits
+ * 5-6 the venv's stream capacity (*capacity: 4096, 64, 17, 1000). Returns
+ * the new venv. */
+struct venv *fz_login_bed(uint8_t sel, tcpshm_config *cfg, size_t *chunk, uint32_t *capacity);
+
+/* shm_segment's geometry from its config byte: capacity (256 512 1024 4096,
+ * bits 0-1) and max_msg_size (16 32 64 128, bits 2-3), the latter halved
+ * until the capacity holds two messages. */
+void fz_shm_geometry(uint8_t cfg, uint32_t *capacity, uint32_t *max_msg_size);
+
 /* ---- the reasons the library documents ---- */
 /* A logged-in connection closed (on_disconnect): WIRE.md's list plus "Bad
  * ack" / "Bad frame". */

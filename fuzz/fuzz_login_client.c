@@ -305,8 +305,6 @@ static void check_file(void *u, const char *path, bool is_dir, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t caps[4] = {4096, 64, 17, 1000};
-    static const size_t chunks[4] = {0, 1, 7, 13};
     fz_in in;
     fz_in_init(&in, data, size);
     uint8_t sel = fz_u8(&in);
@@ -315,9 +313,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     T *t = calloc(1, sizeof *t);
     FZ_CHECK(t != NULL, "oom");
-    fz_config(sel, &t->cfg);
-    venv_options vo = {.stream_capacity = caps[(sel >> 5) & 3u]};
-    t->v = venv_create(&vo);
+    size_t chunk;
+    uint32_t capacity;
+    t->v = fz_login_bed(sel, &t->cfg, &chunk, &capacity);
     t->env = venv_env(t->v);
     tcpshm_client_callbacks ccb = {.user = t, .on_system_error = c_syserr, .on_login_reject = c_reject,
                                    .on_seq_mismatch = c_mismatch, .on_login_success = c_login,
@@ -368,7 +366,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              "the login does not say what the client has");
 
     /* the answer */
-    size_t chunk = chunks[(sel >> 2) & 3u], sent = 0;
+    size_t sent = 0;
     for (int stall = 0; sent < n && stall < 8;) {
         size_t want = chunk && chunk < n - sent ? chunk : n - sent;
         venv_set_owner(t->v, OWN_FAKE);
@@ -453,7 +451,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         poll_round(t, 1);
     /* the server sends a refusing response once, best effort: through a
      * stream narrower than the response the client sees the close first */
-    bool narrow = vo.stream_capacity < tcpshm_padded_size(tcpshm_login_rsp_size(&t->cfg));
+    bool narrow = capacity < tcpshm_padded_size(tcpshm_login_rsp_size(&t->cfg));
     if ((ex.outcome == M_LOGIN || ex.new_name) && ex.forged)
         FZ_CHECK(tcpshm_client_get_state(t->cl) == TCPSHM_CLIENT_LOGGED_IN || t->n[EV_MISMATCH] == 1 ||
                      (narrow && t->n[EV_SYSERR] == 1 && strcmp(t->last_reason, "Remote close") == 0),

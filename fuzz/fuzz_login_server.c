@@ -281,8 +281,6 @@ static void check_layout(const tcpshm_config *cfg, const uint8_t *b, const tcpsh
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t caps[4] = {4096, 64, 17, 1000};
-    static const size_t chunks[4] = {0, 1, 7, 13};
     fz_in in;
     fz_in_init(&in, data, size);
     uint8_t sel = fz_u8(&in);
@@ -291,9 +289,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     T *t = calloc(1, sizeof *t);
     FZ_CHECK(t != NULL, "oom");
-    fz_config(sel, &t->cfg);
-    venv_options vo = {.stream_capacity = caps[(sel >> 5) & 3u]};
-    t->v = venv_create(&vo);
+    size_t chunk;
+    uint32_t capacity;
+    t->v = fz_login_bed(sel, &t->cfg, &chunk, &capacity);
     t->env = venv_env(t->v);
     tcpshm_error err;
     tcpshm_server_callbacks scb = {.user = t, .on_system_error = on_syserr, .on_new_connection = on_new,
@@ -318,7 +316,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     venv_set_owner(t->v, OWN_HOSTILE);
     int fd = t->env->connect(t->v, "127.0.0.1", PORT);
     FZ_CHECK(fd >= 0 && t->env->connect_result(t->v, fd) == 0, "hostile connect");
-    size_t chunk = chunks[(sel >> 2) & 3u], sent = 0, rlen = 0;
+    size_t sent = 0, rlen = 0;
     uint8_t rsp[4096];
     bool open = true;
     for (int stall = 0; sent < n && stall < 8;) {
@@ -347,7 +345,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_layout(&t->cfg, b, &ex.login);
     const char *hname = ex.decoded ? ex.login.client_name : "";
     uint32_t rsp_pad = tcpshm_padded_size(tcpshm_login_rsp_size(&t->cfg));
-    bool whole_rsp = vo.stream_capacity >= rsp_pad;
+    bool whole_rsp = capacity >= rsp_pad;
     tcpshm_login_rsp r;
     memset(&r, 0, sizeof r);
     bool got_rsp = rlen >= rsp_pad && tcpshm_login_rsp_decode(&t->cfg, rsp, rsp_pad, &r, &err) == 0;

@@ -27,8 +27,6 @@
 
 #define SEG_NAME "/tcpshm_peer_me"
 
-static const uint32_t caps[4] = {256, 512, 1024, 4096};
-static const uint32_t maxes[4] = {16, 32, 64, 128};
 
 typedef struct ctx {
     venv *v;
@@ -134,9 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_in in;
     fz_in_init(&in, data, size);
     uint8_t cfg = fz_u8(&in);
-    ctx c = {.cap = caps[cfg & 3], .max = maxes[(cfg >> 2) & 3]};
-    while (c.cap < 2 * (c.max + TCPSHM_SHM_SLOT_OVERHEAD))
-        c.max /= 2;
+    ctx c = {0};
+    fz_shm_geometry(cfg, &c.cap, &c.max);
     c.v = venv_create(NULL);
     FZ_CHECK(c.v != NULL, "venv");
     c.env = venv_env(c.v);

@@ -349,11 +349,9 @@ static void gen_shm_segment(void)
         {"empty-256", 0x00, 0, 0},       {"three-queued-1024", 0x0a, 3, 0}, {"popped-some-512", 0x05, 9, 4},
         {"wrapped-256", 0x04, 40, 37},   {"full-1024", 0x0e, 60, 0},       {"wrapped-4096", 0x0f, 400, 390},
     };
-    static const uint32_t caps[4] = {256, 512, 1024, 4096}, maxes[4] = {16, 32, 64, 128};
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
-        uint32_t cap = caps[c[i].cfg & 3], max = maxes[(c[i].cfg >> 2) & 3];
-        while (cap < 2 * (max + 8))
-            max /= 2;
+        uint32_t cap, max;
+        fz_shm_geometry(c[i].cfg, &cap, &max);
         venv *v = venv_create(NULL);
         const tcpshm_env *env = venv_env(v);
         tcpshm_shm_queue prod, cons;

@@ -329,7 +329,6 @@ static void accept_new(tcpshm_server *s, int64_t now)
     }
 }
 
-
 /* ---- the group polls: steps 5-7, then the live connection ---- */
 
 static void send_response_once(tcpshm_server *s, int fd, const tcpshm_login_rsp *rsp)
