@@ -1,7 +1,7 @@
 /* Shared by the fuzz targets: checks that abort with a message, a reader over
  * the fuzz input, configurations, the documented reasons, and a model of the
- * server's handling of the first bytes of a connection (WIRE.md "Server's
- * handling of a login") that the login and stateful targets compare the
+ * server's handling of the first bytes of a connection (docs/protocol.md, "Logging in:
+ * the server side") that the login and stateful targets compare the
  * real server with. */
 #ifndef TCPSHM_FUZZ_COMMON_H
 #define TCPSHM_FUZZ_COMMON_H
@@ -83,8 +83,8 @@ struct venv *fz_login_bed(uint8_t sel, tcpshm_config *cfg, size_t *chunk, uint32
 void fz_shm_geometry(uint8_t cfg, uint32_t *capacity, uint32_t *max_msg_size);
 
 /* ---- the reasons the library documents ---- */
-/* A logged-in connection closed (on_disconnect): WIRE.md's list plus "Bad
- * ack" / "Bad frame". */
+/* A logged-in connection closed (on_disconnect): tcpshm's six plus "Bad
+ * ack" / "Bad frame" (docs/protocol.md, "Close reasons"). */
 bool fz_disconnect_reason_ok(const char *reason);
 /* A connection dropped before its login completed (on_login_rejected);
  * app_texts: extra texts the application's on_new_connection may give. */

@@ -11,7 +11,7 @@
  *             chunk size of 0: as much as fits)
  *   stream    the received bytes (at most 128 KiB are used)
  *
- * Checks: a model parses the same bytes directly (WIRE.md: a header below 8
+ * Checks: a model parses the same bytes directly (docs/protocol.md: a header below 8
  * bytes or padded above the maximum is an error; everything before it is
  * delivered); the chunked run and a run reading as much as fits at once must
  * both give exactly the model's messages (header fields and bodies, at scan

@@ -9,7 +9,7 @@
  *                 comes with a last server name and non-trivial sequence ranges
  *       bits 5-6  stream capacity per direction: 4096, 64, 17, 1000 bytes
  *
- * Checks: the client's reaction equals a model of WIRE.md's response
+ * Checks: the client's reaction equals a model of docs/protocol.md's response
  * handling: waiting (then "Timeout waiting for the login response" once the
  * new-connection timeout passes), a system error (bad frame, oversized,
  * malformed response, unsafe server name), a rejection (status 2), a

@@ -13,7 +13,7 @@
  * starting with "rej" without a text.
  *
  * Checks: the server's behaviour equals the model of fuzz_common.c
- * (WIRE.md's login steps): the connection is still pending, or rejected with
+ * (docs/protocol.md's login steps): the connection is still pending, or rejected with
  * exactly the expected reason (and, when a response is due, a status-2
  * response carrying it, then the close), or refused with status 1, or
  * logged in with a status-0 response, after which the following bytes are
@@ -264,14 +264,14 @@ static bool drain(T *t, int fd, uint8_t *rsp, size_t *rlen, size_t cap)
     }
 }
 
-/* Independent check of the login layout of WIRE.md (names 16, user data 1). */
+/* Independent check of the login layout of docs/protocol.md (names 16, user data 1). */
 static void check_layout(const tcpshm_config *cfg, const uint8_t *b, const tcpshm_login *lg)
 {
     bool le = cfg->little_endian;
 #define U32(o) (le ? (uint32_t)b[o] | (uint32_t)b[o + 1] << 8 | (uint32_t)b[o + 2] << 16 | (uint32_t)b[o + 3] << 24 \
                    : (uint32_t)b[o] << 24 | (uint32_t)b[o + 1] << 16 | (uint32_t)b[o + 2] << 8 | (uint32_t)b[o + 3])
     FZ_CHECK(lg->ack_seq == U32(4) && lg->client_seq_start == U32(8) && lg->client_seq_end == U32(12),
-             "login numbers are not at WIRE.md's offsets");
+             "login numbers are not at docs/protocol.md's offsets");
 #undef U32
     FZ_CHECK(lg->user_data[0] == b[16] && lg->use_shm == b[17], "user data / use_shm offsets");
     FZ_CHECK(strncmp(lg->client_name, (const char *)b + 18, 16) == 0 &&

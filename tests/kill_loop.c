@@ -58,7 +58,7 @@ static void usage(FILE *out, const char *prog)
             "  --rename-server-every K\n"
             "                    every K kills the server restarts under a new name (srv0, srv1...),\n"
             "                    once the client has logged in to the current one: a brand-new\n"
-            "                    connection (WIRE.md login step 5); the client must say\n"
+            "                    connection (docs/protocol.md login step 5); the client must say\n"
             "                    'server name changed from OLD to NEW: ... starting over from 0' at\n"
             "                    its next login and still finish every message\n"
             "  --shm             pass the SHM option to both programs; exit 2 if they refuse it\n"

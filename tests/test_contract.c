@@ -1,4 +1,4 @@
-/* The library contract of DESIGN.md, read off the built archives with nm:
+/* The library contract of docs/design.md, read off the built archives with nm:
  * no output to stdout/stderr, no clock reads, no thread creation, no
  * allocation, no OS call outside the env seam (env_posix.o), and libfiu only
  * in the fault build. */

@@ -1,4 +1,4 @@
-/* Unit tests of core/src/login.c: the byte layout of WIRE.md's login and
+/* Unit tests of core/src/login.c: the byte layout of docs/protocol.md's login and
  * login-response tables, both byte orders, wider user data, every decode
  * refusal, the wrap-aware sequence-range checks and tcpshm_config_check. */
 #include <criterion/criterion.h>

@@ -166,7 +166,7 @@ typedef struct raw_rsp {
     char error_msg[33];
 } raw_rsp;
 
-/* Parses the 72 bytes of a login response by WIRE.md's table. */
+/* Parses the 72 bytes of a login response by docs/protocol.md's table. */
 static void parse_rsp(const uint8_t b[RSP_BYTES], raw_rsp *r)
 {
     memset(r, 0, sizeof *r);
@@ -616,7 +616,7 @@ Test(tcp_hostile, heartbeat_with_bad_ack)
 Test(tcp_hostile, old_ack_is_ignored)
 {
     /* Seq numbers compare by signed difference: an ack half the space or
-     * more behind counts as old and is ignored (WIRE.md), not an error. */
+     * more behind counts as old and is ignored (docs/protocol.md), not an error. */
     good_setup();
     int fd = mallory_login();
     uint8_t m[16];

@@ -245,7 +245,7 @@ static void cb_login_success(void *user, tcpshm_conn *c, const tcpshm_login_rsp 
         if (p->server[0] == '\0') {
             logf_("first login to server %s", rsp->server_name);
         } else {
-            /* WIRE.md login step 5: a server under a new name makes a brand-new
+            /* docs/protocol.md login step 5: a server under a new name makes a brand-new
              * connection; both sides dropped what was queued. What was
              * verified belongs to the old connection. */
             printf("server name changed from %s to %s: new connection, starting over from 0 "

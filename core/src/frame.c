@@ -1,4 +1,4 @@
-/* Message header encoding (WIRE.md, "Message header") and the incremental
+/* Message header encoding (docs/protocol.md, "Message header") and the incremental
  * stream parser. No I/O, no allocation: everything works on caller buffers. */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Login / login-response layout (WIRE.md), for any configured name and
+/* Login / login-response layout (docs/protocol.md), for any configured name and
  * user-data size:
  *   login body:    u32 client_seq_start, u32 client_seq_end, u8 user_data[L],
  *                  u8 use_shm, char client_name[N], char last_server_name[N],

@@ -20,7 +20,7 @@ extern "C" {
 
 typedef struct tcpshm_conn tcpshm_conn;
 
-/* The six numbers of a sequence mismatch at login (WIRE.md step 6), from
+/* The six numbers of a sequence mismatch at login (docs/protocol.md step 6), from
  * this side's point of view: my queue's range and my ack of the peer's
  * stream, and the peer's. */
 typedef struct tcpshm_seq_mismatch {

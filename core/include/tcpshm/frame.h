@@ -1,4 +1,4 @@
-/* The 8-byte message header of WIRE.md and the incremental stream parser that
+/* The 8-byte message header of docs/protocol.md and the incremental stream parser that
  * turns received bytes into whole, validated messages. Pure functions over
  * caller-owned buffers: no I/O, no allocation. */
 #ifndef TCPSHM_FRAME_H

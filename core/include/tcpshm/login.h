@@ -1,4 +1,4 @@
-/* Login and login-response messages of WIRE.md: layout for a configuration,
+/* Login and login-response messages of docs/protocol.md: layout for a configuration,
  * encode, decode with every check an untrusted peer calls for, and the
  * sequence-range consistency rule of login step 6. Pure functions. */
 #ifndef TCPSHM_LOGIN_H

@@ -1,11 +1,11 @@
-/* The server framework: a listening socket, logins (WIRE.md), and client
+/* The server framework: a listening socket, logins (docs/protocol.md), and client
  * connections in groups that the application polls, possibly each in its
  * own thread.
  *
  * Threads. poll_ctl and each group's poll_tcp(grp) may run in different
  * threads, one thread per call site at a time:
  *  - poll_ctl owns the listening socket and the connections not yet logged
- *    in: it accepts, assembles logins, runs login steps 1-4 of WIRE.md
+ *    in: it accepts, assembles logins, runs login steps 1-4 of docs/protocol.md
  *    (name check, on_new_connection, slot, opening the queue file — only for
  *    a client seen for the first time, whose slot no group thread can see
  *    yet), times out and reports rejected logins. Its callbacks:
