@@ -1,10 +1,11 @@
-/* gen_corpus OUT_DIR: writes the seed corpora of the fuzz targets into
+/* gen_corpus [--help] OUT_DIR: writes the seed corpora of the fuzz targets into
  * OUT_DIR/<target>/ from valid protocol traffic made with the library's own
  * encoders (messages, logins, responses, queue files written by a real queue
  * on the in-memory env) and a few stateful scripts. Deterministic: running
  * it again gives the same files (the committed fuzz/corpus/ is its output:
  *   build/fault/fuzz/gen_corpus fuzz/corpus). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,13 +452,35 @@ static void gen_stateful(void)
     }
 }
 
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: gen_corpus OUT_DIR   (e.g. fuzz/corpus)\n"
+                 "\n"
+                 "Writes the seed corpus of every fuzz target into OUT_DIR/<target>/ (creating\n"
+                 "OUT_DIR if needed); deterministic: the committed fuzz/corpus/ is its output.\n"
+                 "\n"
+                 "  --help   this text\n"
+                 "\n"
+                 "Exit status: 0 written, 1 a file could not be written, 2 usage error.\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_corpus OUT_DIR   (e.g. fuzz/corpus)\n");
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        fprintf(stderr, "Try 'gen_corpus --help'.\n"); /* getopt said what was wrong */
         return 2;
     }
-    g_out = argv[1];
+    if (argc - optind != 1) {
+        fprintf(stderr, "gen_corpus: %s\nTry 'gen_corpus --help'.\n",
+                optind == argc ? "OUT_DIR is missing" : "one OUT_DIR only");
+        return 2;
+    }
+    g_out = argv[optind];
     if (mkdir(g_out, 0755) != 0 && errno != EEXIST) {
         perror(g_out);
         return 1;

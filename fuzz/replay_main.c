@@ -1,7 +1,8 @@
 /* The replay runner: runs a fuzz target's LLVMFuzzerTestOneInput over files,
  * without any fuzzer runtime. Arguments are files or directories (every
- * regular file directly inside, in name order; a missing directory is
- * skipped, so an empty corpus folder need not exist). CTest runs it over
+ * regular file directly inside, in name order). A path that does not exist
+ * or cannot be opened, or no path at all, ends it with exit status 2 and the
+ * reason on stderr (a replay of nothing must not pass). CTest runs it over
  * fuzz/corpus/<target>/ and fuzz/regressions/<target>/; a failed check
  * aborts with the message and the file being run is named first. */
 #include <dirent.h>
@@ -19,7 +20,7 @@ static int run_file(const char *path, size_t *count)
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "replay: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
+        return -2;
     }
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
@@ -65,8 +66,8 @@ static int run_dir(const char *dir, size_t *count)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "replay: %s: %s (skipped)\n", dir, strerror(errno));
-        return 0;
+        fprintf(stderr, "replay: %s: %s\n", dir, strerror(errno));
+        return -2;
     }
     char **names = NULL;
     size_t n = 0;
@@ -90,8 +91,11 @@ static int run_dir(const char *dir, size_t *count)
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         struct stat st;
-        if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode) && run_file(names[i], count) != 0)
-            rc = -1;
+        if (rc != -2 && stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
+            int r = run_file(names[i], count);
+            if (r != 0)
+                rc = r;
+        }
         free(names[i]);
     }
     free(names);
@@ -100,14 +104,27 @@ static int run_dir(const char *dir, size_t *count)
 
 int main(int argc, char **argv)
 {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FILE|DIR...   (runs every input; exit 2 when a path is missing)\n", argv[0]);
+        return 2;
+    }
+    /* Every path first: a missing one is a usage error, before anything runs. */
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
+            return 2;
+        }
+    }
     size_t count = 0;
     int rc = 0;
     for (int i = 1; i < argc; i++) {
         struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))
-            rc |= run_file(argv[i], &count);
-        else
-            rc |= run_dir(argv[i], &count);
+        int r = stat(argv[i], &st) == 0 && S_ISREG(st.st_mode) ? run_file(argv[i], &count)
+                                                                : run_dir(argv[i], &count);
+        if (r == -2)
+            return 2;
+        rc |= r;
     }
     printf("replay: %zu inputs ran without a failed check\n", count);
     return rc ? 1 : 0;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "echo_bed.h"
+#include "escape.h"
 
 #ifndef ECHO_SERVER
 #error "ECHO_SERVER and ECHO_CLIENT must be the paths of the built programs"
@@ -212,15 +213,17 @@ static void check_renames(bed *b)
     int lines = 0;
     for (const char *p = strstr(out, "server name changed from "); p;
          p = strstr(p + 1, "server name changed from ")) {
-        char from[32], to[32];
-        if (sscanf(p, "server name changed from %31s to %31[^:]:", from, to) != 2)
-            bed_fail(b, "cannot read: %.120s", p);
+        char from[32], to[32], line[128];
         const char *eol = strchr(p, '\n');
+        snprintf(line, sizeof line, "%.*s", eol ? (int)(eol - p) : 120, p); /* for the messages */
+        if (sscanf(p, "server name changed from %31s to %31[^:]:", from, to) != 2)
+            bed_fail(b, "cannot read: %s", CLI_ESC(line));
         const char *start = strstr(p, "new connection, starting over from 0");
         if (!start || (eol && start > eol))
-            bed_fail(b, "the client did not say it starts over from 0: %.*s", eol ? (int)(eol - p) : 120, p);
+            bed_fail(b, "the client did not say it starts over from 0: %s", CLI_ESC(line));
         if (name_index(from) < 0 || name_index(to) <= name_index(from))
-            bed_fail(b, "the client reports a change from %s to %s, not to a newer server", from, to);
+            bed_fail(b, "the client reports a change from %s to %s, not to a newer server", CLI_ESC(from),
+                     CLI_ESC(to));
         lines++;
     }
     for (int i = 0; i < g_nren; i++) {
@@ -233,8 +236,8 @@ static void check_renames(bed *b)
         char want[96];
         snprintf(want, sizeof want, "server name changed from %.31s to ", g_ren[i].from);
         if (!strstr(out, want)) {
-            snprintf(err_buf, sizeof err_buf, "after the rename that ended %.31s, client %.31s logged in to %.31s "
-                     "without reporting a new connection ('%.95s...')", g_ren[i].from, b->cl_name, again, want);
+            snprintf(err_buf, sizeof err_buf, "after the rename that ended %.31s, client %.31s logged in to %s "
+                     "without reporting a new connection ('%.95s...')", g_ren[i].from, b->cl_name, CLI_ESC(again), want);
             bed_fail(b, "%s", err_buf);
         }
     }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "escape.h"
 
 int cli_u64(const char *prog, const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
 {
@@ -10,7 +11,7 @@ int cli_u64(const char *prog, const char *opt, const char *arg, uint64_t lo, uin
     unsigned long long v = strtoull(arg, &end, 10);
     if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' || v < lo || v > hi) {
         fprintf(stderr, "%s: --%s wants a number in [%llu, %llu], not '%s'\n", prog, opt,
-                (unsigned long long)lo, (unsigned long long)hi, arg);
+                (unsigned long long)lo, (unsigned long long)hi, CLI_ESC(arg));
         return -1;
     }
     *out = v;
@@ -31,7 +32,7 @@ int cli_no_operands(const char *prog, int argc, char **argv, int first_operand,
 {
     if (first_operand >= argc)
         return 0;
-    fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[first_operand]);
+    fprintf(stderr, "%s: unexpected argument '%s'\n", prog, CLI_ESC(argv[first_operand]));
     usage(stderr, prog);
     return -1;
 }

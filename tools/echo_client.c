@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "tcpshm/client.h"
 
 #define ECHO_MSG_TYPE 1000u
@@ -36,6 +37,7 @@
 #define WINDOW_BYTES (256u * 1024u)  /* and unechoed bytes at most (padded) */
 #define BACKOFF_MIN_NS (5 * 1000000LL)
 #define BACKOFF_MAX_NS (100 * 1000000LL)
+#define DEFAULT_TIMEOUT_S 60u        /* --timeout: seconds without a login or a verified echo */
 
 /* ---- logging ---- */
 
@@ -137,31 +139,31 @@ static progress *open_progress(const char *prog, const char *dir, uint64_t count
         int t = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
         if (t < 0 || write(t, &init, sizeof init) != (ssize_t)sizeof init || close(t) != 0 ||
             rename(tmp, path) != 0) {
-            fprintf(stderr, "%s: cannot create %s: %s\n", prog, path, strerror(errno));
+            fprintf(stderr, "%s: cannot create %s: %s\n", prog, CLI_ESC(path), strerror(errno));
             exit(1);
         }
         fd = open(path, O_RDWR);
     }
     if (fd < 0) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", prog, path, strerror(errno));
+        fprintf(stderr, "%s: cannot open %s: %s\n", prog, CLI_ESC(path), strerror(errno));
         exit(1);
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size != (off_t)sizeof(progress)) {
         fprintf(stderr, "%s: %s is not an echo_client progress file (size %lld, expected %zu)\n",
-                prog, path, (long long)st.st_size, sizeof(progress));
+                prog, CLI_ESC(path), (long long)st.st_size, sizeof(progress));
         exit(1);
     }
     progress *p = mmap(NULL, sizeof *p, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED) {
-        fprintf(stderr, "%s: cannot map %s: %s\n", prog, path, strerror(errno));
+        fprintf(stderr, "%s: cannot map %s: %s\n", prog, CLI_ESC(path), strerror(errno));
         exit(1);
     }
     if (memcmp(p->magic, PROGRESS_MAGIC, 8) != 0 || p->version != PROGRESS_VERSION ||
         memchr(p->server, '\0', sizeof p->server) == NULL) {
         fprintf(stderr, "%s: %s is not an echo_client progress file (bad magic or version)\n", prog,
-                path);
+                CLI_ESC(path));
         exit(1);
     }
     if (p->count != count || p->seed != seed || p->max_size != max_size) {
@@ -170,12 +172,12 @@ static progress *open_progress(const char *prog, const char *dir, uint64_t count
                 "--count %llu --seed %llu --max-size %u.\n"
                 "Restart with the same arguments to resume, or use another --dir (or remove %s) "
                 "to start a new run.\n",
-                prog, path, (unsigned long long)p->count, (unsigned long long)p->seed, p->max_size,
-                (unsigned long long)count, (unsigned long long)seed, max_size, dir);
+                prog, CLI_ESC(path), (unsigned long long)p->count, (unsigned long long)p->seed, p->max_size,
+                (unsigned long long)count, (unsigned long long)seed, max_size, CLI_ESC(dir));
         exit(2);
     }
     if (p->verified > count) {
-        fprintf(stderr, "%s: %s says %llu echoes verified, more than --count %llu\n", prog, path,
+        fprintf(stderr, "%s: %s says %llu echoes verified, more than --count %llu\n", prog, CLI_ESC(path),
                 (unsigned long long)p->verified, (unsigned long long)count);
         exit(1);
     }
@@ -204,19 +206,20 @@ typedef struct app {
 static void on_crash_site(const char *site, void *user)
 {
     (void)user;
-    logf_("crash site %s: exiting with status %d as if killed", site, TCPSHM_CRASH_EXIT_CODE);
+    logf_("crash site %s: exiting with status %d as if killed", CLI_ESC(site), TCPSHM_CRASH_EXIT_CODE);
 }
 
 static void cb_system_error(void *user, const char *reason, int e)
 {
     (void)user;
-    logf_("login failed: %s%s%s", reason, e ? ": " : "", e ? strerror(e) : "");
+    logf_("login failed: %s%s%s", CLI_ESC(reason), e ? ": " : "", e ? strerror(e) : "");
 }
 
 static void cb_login_reject(void *user, const tcpshm_login_rsp *rsp)
 {
     (void)user;
-    logf_("login rejected by server %s: %s", rsp->server_name, rsp->error_msg);
+    /* both strings are the peer's bytes as it sent them */
+    logf_("login rejected by server %s: %s", CLI_ESC(rsp->server_name), CLI_ESC(rsp->error_msg));
 }
 
 static void cb_mismatch(void *user, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -243,19 +246,19 @@ static void cb_login_success(void *user, tcpshm_conn *c, const tcpshm_login_rsp 
     a->was_up = true;
     if (strcmp(p->server, rsp->server_name) != 0) {
         if (p->server[0] == '\0') {
-            logf_("first login to server %s", rsp->server_name);
+            logf_("first login to server %s", CLI_ESC(rsp->server_name));
         } else {
             /* docs/protocol.md login step 5: a server under a new name makes a brand-new
              * connection; both sides dropped what was queued. What was
              * verified belongs to the old connection. */
             printf("server name changed from %s to %s: new connection, starting over from 0 "
                    "(had verified %llu of %llu)\n",
-                   p->server, rsp->server_name, (unsigned long long)p->verified,
+                   CLI_ESC(p->server), CLI_ESC(rsp->server_name), (unsigned long long)p->verified,
                    (unsigned long long)a->count);
             fflush(stdout);
             logf_("server name changed from %s to %s: new connection, starting over from 0 "
                   "(had verified %llu of %llu)",
-                  p->server, rsp->server_name, (unsigned long long)p->verified,
+                  CLI_ESC(p->server), CLI_ESC(rsp->server_name), (unsigned long long)p->verified,
                   (unsigned long long)a->count);
         }
         /* The count first: a kill in between leaves 0 with the old name,
@@ -277,13 +280,13 @@ static void cb_login_success(void *user, tcpshm_conn *c, const tcpshm_login_rsp 
                 "%s: the progress file says %llu echoes verified, but the connection to %s has "
                 "popped %u echoes and queued messages [%u, %u) of %llu: the state in the client "
                 "directory does not belong together\n",
-                a->prog, (unsigned long long)p->verified, rsp->server_name, ack, start, end,
+                a->prog, (unsigned long long)p->verified, CLI_ESC(rsp->server_name), ack, start, end,
                 (unsigned long long)a->count);
         a->fail = 1;
         tcpshm_conn_close(c);
         return;
     }
-    logf_("logged in to server %s: sent %u, verified %llu of %llu, resending from %u", rsp->server_name,
+    logf_("logged in to server %s: sent %u, verified %llu of %llu, resending from %u", CLI_ESC(rsp->server_name),
           end, (unsigned long long)v, (unsigned long long)a->count, start);
     a->ready = true;
 }
@@ -292,7 +295,7 @@ static void cb_disconnect(void *user, tcpshm_conn *c, const char *reason, int e)
 {
     app *a = user;
     a->disconnects++;
-    logf_("disconnected: %s%s%s (sent %u, verified %llu)", reason, e ? ": " : "", e ? strerror(e) : "",
+    logf_("disconnected: %s%s%s (sent %u, verified %llu)", CLI_ESC(reason), e ? ": " : "", e ? strerror(e) : "",
           tcpshm_conn_seq_end(c), (unsigned long long)a->pf->verified);
 }
 
@@ -384,15 +387,16 @@ static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
             "usage: %s --name NAME [--server ADDR] [--port N] [--dir DIR] [--shm]\n"
-            "          [--count N] [--max-size B] [--seed S]\n"
+            "          [--count N] [--max-size B] [--seed S] [--timeout S]\n"
             "\n"
             "Sends N messages to an echo_server and checks that each echo comes back exactly\n"
             "once, in order and byte for byte. Message k carries k and bytes derived from\n"
             "(seed, k). Progress is persisted in DIR/echo_progress: restarted with the same\n"
             "arguments after a kill, it resumes where it was. It reconnects by itself after a\n"
-            "disconnect or a failed login, for as long as it takes. If the server comes back\n"
-            "under a new name, the connection is brand new (old messages are dropped) and the\n"
-            "client starts over from message 0, saying so on stdout.\n"
+            "disconnect or a failed login, until --timeout seconds pass without progress (no\n"
+            "login and no verified echo): then it says so and exits 1. If the server comes\n"
+            "back under a new name, the connection is brand new (old messages are dropped)\n"
+            "and the client starts over from message 0, saying so on stdout.\n"
             "Events go to stderr; at the end it prints 'done sent=N received=N' on stdout.\n"
             "\n"
             "  --name NAME      client name (required)\n"
@@ -404,18 +408,21 @@ static void usage(FILE *out, const char *prog)
             "  --count N        messages to send, 1-4294967295 (default 1000)\n"
             "  --max-size B     largest message in bytes, header included, 16-4096 (default 1024)\n"
             "  --seed S         seed of the message sizes and contents (default 1)\n"
+            "  --timeout S      give up (exit 1) after S seconds without a login or a verified\n"
+            "                   echo: server unreachable, refusing or stalled; 0 never gives\n"
+            "                   up (default %u)\n"
             "  --help           this text\n"
             "\n"
-            "Exit status: 0 every echo verified; 1 a wrong, missing or duplicate echo, or a\n"
-            "state or file error; 2 usage error (also: DIR holds a run with other arguments);\n"
+            "Exit status: 0 every echo verified; 1 a wrong, missing or duplicate echo, a\n"
+            "state or file error, or no progress within --timeout; 2 usage error (also: DIR holds a run with other arguments);\n"
             "86 a crash site enabled with fiu-run fired (as if killed; restart it to resume).\n",
-            prog);
+            prog, DEFAULT_TIMEOUT_S);
 }
 
 int main(int argc, char **argv)
 {
     const char *name = NULL, *server = "127.0.0.1", *dir_opt = NULL;
-    uint64_t port = 12345, count = 1000, max_size = 1024, seed = 1;
+    uint64_t port = 12345, count = 1000, max_size = 1024, seed = 1, timeout_s = DEFAULT_TIMEOUT_S;
     bool shm = false;
     static const struct option opts[] = {{"name", required_argument, 0, 'n'},
                                          {"server", required_argument, 0, 'a'},
@@ -425,6 +432,7 @@ int main(int argc, char **argv)
                                          {"count", required_argument, 0, 'c'},
                                          {"max-size", required_argument, 0, 'm'},
                                          {"seed", required_argument, 0, 's'},
+                                         {"timeout", required_argument, 0, 't'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -450,6 +458,10 @@ int main(int argc, char **argv)
             if (cli_u64(argv[0], "seed", optarg, 0, UINT64_MAX, &seed))
                 return 2;
             break;
+        case 't':
+            if (cli_u64(argv[0], "timeout", optarg, 0, 1000000000, &timeout_s))
+                return 2;
+            break;
         case 'h': usage(stdout, argv[0]); return 0;
         default: usage(stderr, argv[0]); return 2;
         }
@@ -466,7 +478,7 @@ int main(int argc, char **argv)
     cfg.shm_queue_size = 8u << 20; /* as echo_server's: both sides must agree */
     tcpshm_error err = {0};
     if (tcpshm_name_check(name, cfg.name_size, "client name", &err) != 0) {
-        fprintf(stderr, "%s: --name '%s': %s\n", argv[0], name, err.text);
+        fprintf(stderr, "%s: --name '%s': %s\n", argv[0], CLI_ESC(name), CLI_ESC(err.text));
         return 2;
     }
     char dir[4096];
@@ -475,7 +487,7 @@ int main(int argc, char **argv)
     else
         snprintf(dir, sizeof dir, "./client-%s", name);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "%s: cannot create directory %s: %s\n", argv[0], dir, strerror(errno));
+        fprintf(stderr, "%s: cannot create directory %s: %s\n", argv[0], CLI_ESC(dir), strerror(errno));
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -489,18 +501,34 @@ int main(int argc, char **argv)
         .on_disconnect = cb_disconnect, .on_msg = cb_msg};
     tcpshm_client *cl;
     if (tcpshm_client_create(&cl, &cfg, NULL, name, dir, &cb, &err) != 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], err.text);
+        fprintf(stderr, "%s: %s\n", argv[0], CLI_ESC(err.text));
         return 1;
     }
     logf_("echo_client %s: %llu messages up to %llu bytes, seed %llu, server %s port %llu, dir %s, %s",
-          name, (unsigned long long)count, (unsigned long long)max_size, (unsigned long long)seed,
-          server, (unsigned long long)port, dir, shm ? "shared memory" : "TCP");
+          CLI_ESC(name), (unsigned long long)count, (unsigned long long)max_size, (unsigned long long)seed,
+          CLI_ESC(server), (unsigned long long)port, CLI_ESC(dir), shm ? "shared memory" : "TCP");
 
     int64_t backoff = BACKOFF_MIN_NS, next_attempt = 0;
     uint32_t idle_rounds = 0;
+    /* --timeout: progress is a login or a verified echo */
+    int64_t last_progress = mono_ns();
+    uint64_t seen_logins = 0, seen_verified = a.pf->verified;
     while (!a.fail) {
         int64_t now = mono_ns();
         a.activity = 0;
+        if (a.logins != seen_logins || a.pf->verified != seen_verified) {
+            seen_logins = a.logins;
+            seen_verified = a.pf->verified;
+            last_progress = now;
+        } else if (timeout_s && now - last_progress > (int64_t)timeout_s * 1000000000LL) {
+            fprintf(stderr, "%s: giving up: %llu s without %s (--timeout %llu; verified %llu of %llu)\n",
+                    argv[0], (unsigned long long)timeout_s,
+                    tcpshm_client_get_state(cl) == TCPSHM_CLIENT_LOGGED_IN ? "a verified echo" : "a login",
+                    (unsigned long long)timeout_s, (unsigned long long)a.pf->verified,
+                    (unsigned long long)count);
+            a.fail = 1;
+            break;
+        }
         if (tcpshm_client_get_state(cl) == TCPSHM_CLIENT_IDLE) {
             if (now < next_attempt) {
                 struct timespec pause = {0, 1000 * 1000};
@@ -509,11 +537,11 @@ int main(int argc, char **argv)
             }
             a.ready = false;
             if (tcpshm_client_login(cl, server, (uint16_t)port, shm, NULL, now, &err) != 0) {
-                logf_("login failed: %s%s%s", err.text, err.sys_errno ? ": " : "",
+                logf_("login failed: %s%s%s", CLI_ESC(err.text), err.sys_errno ? ": " : "",
                       err.sys_errno ? strerror(err.sys_errno) : "");
                 if (err.code != TCPSHM_E_SYSTEM) {
                     /* a corrupt or foreign file in the client directory */
-                    fprintf(stderr, "%s: %s\n", argv[0], err.text);
+                    fprintf(stderr, "%s: %s\n", argv[0], CLI_ESC(err.text));
                     a.fail = 1;
                     break;
                 }

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "tcpshm/server.h"
 
 static volatile sig_atomic_t g_stop;
@@ -80,13 +81,13 @@ static uint32_t name_hash(const char *s)
 static void on_crash_site(const char *site, void *user)
 {
     (void)user;
-    logf_("crash site %s: exiting with status %d as if killed", site, TCPSHM_CRASH_EXIT_CODE);
+    logf_("crash site %s: exiting with status %d as if killed", CLI_ESC(site), TCPSHM_CRASH_EXIT_CODE);
 }
 
 static void cb_system_error(void *user, const char *what, int e)
 {
     (void)user;
-    logf_("system error: %s%s%s", what, e ? ": " : "", e ? strerror(e) : "");
+    logf_("system error: %s%s%s", CLI_ESC(what), e ? ": " : "", e ? strerror(e) : "");
 }
 
 static int cb_new_connection(void *user, const tcpshm_login *login, uint8_t *rsp_user_data,
@@ -105,13 +106,15 @@ static int cb_new_connection(void *user, const tcpshm_login *login, uint8_t *rsp
 static void cb_file_error(void *user, const char *client, const tcpshm_error *err)
 {
     (void)user;
-    logf_("file error for client %s: %s", client, err->text);
+    logf_("file error for client %s: %s", CLI_ESC(client), CLI_ESC(err->text));
 }
 
 static void cb_login_rejected(void *user, const char *client, const char *reason)
 {
     (void)user;
-    logf_("login rejected%s%s: %s", client[0] ? " for client " : "", client, reason);
+    /* client is the name the peer sent, as it sent it (the rejection may be
+     * for that very name): escaped like every name and reason printed */
+    logf_("login rejected%s%s: %s", client[0] ? " for client " : "", CLI_ESC(client), CLI_ESC(reason));
 }
 
 static void cb_mismatch(void *user, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -119,21 +122,21 @@ static void cb_mismatch(void *user, tcpshm_conn *c, const tcpshm_seq_mismatch *m
     (void)user;
     logf_("seq mismatch with client %s: server seq_start %u seq_end %u ack %u, client seq_start %u "
           "seq_end %u ack %u",
-          tcpshm_conn_remote_name(c), m->local_seq_start, m->local_seq_end, m->local_ack,
+          CLI_ESC(tcpshm_conn_remote_name(c)), m->local_seq_start, m->local_seq_end, m->local_ack,
           m->remote_seq_start, m->remote_seq_end, m->remote_ack);
 }
 
 static void cb_logon(void *user, tcpshm_conn *c, uint32_t grp)
 {
     (void)user;
-    logf_("logon client %s group %u: server seq [%u, %u) ack %u", tcpshm_conn_remote_name(c), grp,
+    logf_("logon client %s group %u: server seq [%u, %u) ack %u", CLI_ESC(tcpshm_conn_remote_name(c)), grp,
           tcpshm_conn_seq_start(c), tcpshm_conn_seq_end(c), tcpshm_conn_my_ack(c));
 }
 
 static void cb_disconnect(void *user, tcpshm_conn *c, const char *reason, int e)
 {
     (void)user;
-    logf_("disconnect client %s: %s%s%s", tcpshm_conn_remote_name(c), reason, e ? ": " : "",
+    logf_("disconnect client %s: %s%s%s", CLI_ESC(tcpshm_conn_remote_name(c)), CLI_ESC(reason), e ? ": " : "",
           e ? strerror(e) : "");
 }
 
@@ -236,11 +239,11 @@ int main(int argc, char **argv)
     cfg.shm_queue_size = 8u << 20;
     tcpshm_error err = {0};
     if (tcpshm_name_check(name, cfg.name_size, "server name", &err) != 0) {
-        fprintf(stderr, "%s: --name '%s': %s\n", argv[0], name, err.text);
+        fprintf(stderr, "%s: --name '%s': %s\n", argv[0], CLI_ESC(name), CLI_ESC(err.text));
         return 2;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "%s: cannot create directory %s: %s\n", argv[0], dir, strerror(errno));
+        fprintf(stderr, "%s: cannot create directory %s: %s\n", argv[0], CLI_ESC(dir), strerror(errno));
         return 1;
     }
 
@@ -252,11 +255,11 @@ int main(int argc, char **argv)
         .on_msg = cb_msg};
     tcpshm_server *s;
     if (tcpshm_server_create(&s, &cfg, NULL, name, dir, &cb, &err) != 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], err.text);
+        fprintf(stderr, "%s: %s\n", argv[0], CLI_ESC(err.text));
         return 1;
     }
     if (tcpshm_server_start(s, addr, (uint16_t)port, &err) != 0) {
-        fprintf(stderr, "%s: %s%s%s\n", argv[0], err.text, err.sys_errno ? ": " : "",
+        fprintf(stderr, "%s: %s%s%s\n", argv[0], CLI_ESC(err.text), err.sys_errno ? ": " : "",
                 err.sys_errno ? strerror(err.sys_errno) : "");
         tcpshm_server_destroy(s);
         return 1;
@@ -271,8 +274,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     tcpshm_set_crash_hook(on_crash_site, NULL);
 
-    logf_("echo_server %s listening on %s port %u, dir %s, %u tcp group%s, %u shm group%s", name, addr,
-          tcpshm_server_port(s), dir, tcp_groups, tcp_groups == 1 ? "" : "s", shm_groups,
+    logf_("echo_server %s listening on %s port %u, dir %s, %u tcp group%s, %u shm group%s", CLI_ESC(name),
+          CLI_ESC(addr), tcpshm_server_port(s), CLI_ESC(dir), tcp_groups, tcp_groups == 1 ? "" : "s", shm_groups,
           shm_groups == 1 ? "" : "s");
 
     /* Spin while messages flow; after a while without any, sleep a little
@@ -293,7 +296,7 @@ int main(int argc, char **argv)
             nanosleep(&pause, NULL);
         }
     }
-    logf_("echo_server %s stopping (signal), %llu echoes pushed by this process", name,
+    logf_("echo_server %s stopping (signal), %llu echoes pushed by this process", CLI_ESC(name),
           (unsigned long long)a.echoed);
     tcpshm_server_destroy(s);
     return 0;

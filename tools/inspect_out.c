@@ -1,23 +1,28 @@
 /* Text or JSON output of tcpshm-inspect (see inspect_out.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "inspect_out.h"
 
 static bool g_json;
 static bool g_first_obj = true, g_first_field, g_first_item, g_in_list;
 
-/* Printable ASCII as is; anything else escaped (\xNN in text, \u00NN in JSON). */
+/* Through the tools' one escaping function (escape.c): \xNN in text,
+ * \u00NN in JSON. The buffer fits the JSON form's worst case: never cut. */
 static void put_escaped(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (g_json && (*p == '"' || *p == '\\'))
-            printf("\\%c", *p);
-        else if (*p >= 0x20 && *p < 0x7f)
-            putchar(*p);
-        else
-            printf(g_json ? "\\u%04x" : "\\x%02x", *p);
+    char small[CLI_ESC_MAX];
+    size_t cap = 6 * strlen(s) + 1;
+    char *buf = cap <= sizeof small ? small : malloc(cap);
+    if (!buf) {
+        buf = small;
+        cap = sizeof small;
     }
+    fputs(cli_escape(buf, cap, s, g_json ? CLI_ESC_JSON : CLI_ESC_TEXT), stdout);
+    if (buf != small)
+        free(buf);
 }
 
 static void key_text(const char *key)

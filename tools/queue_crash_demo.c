@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "kill_workload.h"
 
 static const char *const sites[] = {
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
     kw_progress state = {0, 0, 0, KW_NONE, 0};
     uint64_t rng = seed, ops = 0, by_signal = 0, by_site = 0, site_hits[NSITES] = {0};
     printf("queue_crash_demo: %llu kills, seed %llu, queue %s/%s_%s.ptcp (capacity %u)\n",
-           (unsigned long long)kills, (unsigned long long)seed, dir, KW_LOCAL, KW_REMOTE, cfg.capacity);
+           (unsigned long long)kills, (unsigned long long)seed, CLI_ESC(dir), KW_LOCAL, KW_REMOTE, cfg.capacity);
     for (uint64_t k = 0; k < kills; k++) {
         uint64_t child_seed = kw_rand(&rng);
         kw_outcome o;
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
         kw_progress now;
         if (kw_verify(dir, &cfg, &state, &o.last, o.have_last, &now, why, sizeof why) != 0) {
             printf("FAIL kill %llu (%s, child seed %llu): %s\nthe queue file is kept in %s\n",
-                   (unsigned long long)k, how, (unsigned long long)child_seed, why, dir);
+                   (unsigned long long)k, how, (unsigned long long)child_seed, CLI_ESC(why), CLI_ESC(dir));
             return 1;
         }
         state = now;
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
+            fprintf(stderr, "could not remove %s\n", CLI_ESC(dir));
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "inspect_out.h"
 #include "inspect_shm.h"
 #include "lastserver.h"
@@ -248,7 +249,7 @@ static void inspect_dir(const char *dir, const opts *o, tally *t)
     }
     free(names);
     if (n == 0 && !o->json)
-        printf("no queue files in %s\n", dir);
+        printf("no queue files in %s\n", CLI_ESC(dir));
 }
 
 static void usage(FILE *out, const char *prog)
