@@ -12,8 +12,8 @@
  *  - scheduler decisions (kill a node, break its connections, start a
  *    partition or a storm, restart under a new name) are taken by the
  *    simulator between steps with fp_roll. */
-#ifndef TCPSHM_FAULTS_PLAN_H
-#define TCPSHM_FAULTS_PLAN_H
+#ifndef TCPSHM_SIM_PLAN_H
+#define TCPSHM_SIM_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
