@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "app.h"
+#include "pairs.h"
+#include "sim_state.h"
 
 /* ------------------------------------------------------------ helpers */
 

@@ -8,7 +8,8 @@
  *  liveness (chk_settled) every open stream popped everything pushed.
  * A stream is (server name, client name, direction); a new name is a new
  * stream, and the streams of a name that is gone are closed (no liveness).
- * The first violation is kept (text and stream); later ones are ignored. */
+ * The first violation is kept (text and stream); later ones are ignored.
+ * Defined in checker.c. */
 #ifndef TCPSHM_SIM_CHECKER_H
 #define TCPSHM_SIM_CHECKER_H
 

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "app.h"
+#include "node.h"
+#include "pairs.h"
+#include "sim_state.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 

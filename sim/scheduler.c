@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "app.h"
+#include "node.h"
+#include "pairs.h"
+#include "sim_state.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 
@@ -132,38 +135,6 @@ static void step_faults(sim *s)
         n->block_until = s->now + len;
         trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
     }
-}
-
-bool sim_pick_shm(sim *s)
-{
-    if (s->tx_mode == SIM_TX_MIXED)
-        return sim_rng_below(&s->tx_rng, 2) != 0;
-    return s->tx_mode == SIM_TX_SHM;
-}
-
-bool sim_client_shm(const sim *s, const char *client)
-{
-    for (uint32_t i = 1; i < s->nnodes; i++) {
-        const node *n = &s->nodes[i];
-        for (uint32_t g = 0; g <= n->gen; g++) {
-            char name[24];
-            snprintf(name, sizeof name, "c%dg%u", n->idx, g);
-            if (strcmp(name, client) == 0)
-                return n->shm[g];
-        }
-    }
-    return false;
-}
-
-void sim_shm_path(char *out, size_t n, const char *from, const char *to)
-{
-    snprintf(out, n, "%s/tcpshm_%s_%s", VENV_SHM_DIR, from, to);
-}
-
-uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
-{
-    size_t n = strlen(client);
-    return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
 }
 
 /* Sets both record slots of a queue file to an empty queue at seq base with

@@ -1,7 +1,8 @@
-/* The simulator's state, shared by app.c (the applications), node.c (the
- * nodes' lives) and scheduler.c (the loop, faults between steps, settle). */
-#ifndef TCPSHM_SIM_INTERNAL_H
-#define TCPSHM_SIM_INTERNAL_H
+/* The simulator's state (a run, its nodes, the server's peers): data only,
+ * no functions. Shared by pairs.c, app.c, node.c and scheduler.c; the calls
+ * between them are declared in pairs.h, app.h and node.h. */
+#ifndef TCPSHM_SIM_STATE_H
+#define TCPSHM_SIM_STATE_H
 
 #include <setjmp.h>
 
@@ -74,27 +75,5 @@ typedef struct sim {
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
 } sim;
-
-
-/* app.c: the applications (callbacks and pushes) */
-void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb);
-void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
-void app_server(sim *s, node *n); /* one-way pushes */
-void app_client(sim *s, node *n); /* requests and one-way pushes */
-void app_server_forget(sim *s, node *n); /* unmaps the echo records (process gone) */
-
-/* node.c */
-void node_start(sim *s, node *n);
-void node_kill(sim *s, node *n, bool crashed);
-void node_step(sim *s, node *n);
-bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
-/* The seq a new stream starts at: wrap_base for the pairs of the first names. */
-uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
-/* The transport of a new client name: from the run's mode (a coin in mixed runs). */
-bool sim_pick_shm(sim *s);
-/* Whether the client name logs in over shared memory (false for unknown names). */
-bool sim_client_shm(const sim *s, const char *client);
-/* The venv path of the segment of the direction from -> to. */
-void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 
 #endif
