@@ -17,7 +17,7 @@ bool sim_client_shm(const sim *s, const char *client)
     for (uint32_t i = 1; i < s->nnodes; i++) {
         const node *n = &s->nodes[i];
         for (uint32_t g = 0; g <= n->gen; g++) {
-            char name[24];
+            char name[TCPSHM_NAME_MAX + 1];
             snprintf(name, sizeof name, "c%dg%u", n->idx, g);
             if (strcmp(name, client) == 0)
                 return n->shm[g];

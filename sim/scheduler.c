@@ -205,7 +205,7 @@ static bool bootstrap_wrap(sim *s)
     for (uint32_t k = 0; k < s->nnodes; k++)
         node_kill(s, &s->nodes[k], false);
     for (uint32_t k = 1; k < s->nnodes; k++) {
-        char path[96];
+        char path[SIM_PATH_SIZE];
         const char *c = s->nodes[k].name;
         if (s->nodes[k].shm[0]) {
             sim_shm_path(path, sizeof path, c, "srv0");
@@ -283,7 +283,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             snprintf(n->dir, sizeof n->dir, "srv");
         } else {
             snprintf(n->name, sizeof n->name, "c%ug0", i);
-            memcpy(n->dir, n->name, sizeof n->dir); /* both char[24] */
+            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
             n->shm[0] = sim_pick_shm(s);
         }
         node_start(s, n);

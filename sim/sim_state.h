@@ -11,6 +11,7 @@
 #include "rng.h"
 #include "sim.h"
 #include "tcpshm/client.h"
+#include "tcpshm/names.h"
 #include "tcpshm/server.h"
 #include "trace.h"
 #include "venv.h"
@@ -19,6 +20,12 @@
 #define SIM_MAX_GEN 4 /* names a node may have in a run */
 #define SIM_PORT 7000
 #define SIM_PEEK_OWNER 7u
+/* A path of a node's files: a directory and two names (TCPSHM_NAME_MAX
+ * bytes each) with separators and a suffix, or a segment path. */
+#define SIM_PATH_SIZE (3u * TCPSHM_NAME_MAX + 32u)
+/* "%.*s" precision for a name (the compiler cannot see how long a name in
+ * an array of names is). */
+#define SIM_NAME_PREC ((int)TCPSHM_NAME_MAX)
 
 typedef struct app_rec { /* the echo server's write-ahead record, in a mapped file */
     uint32_t k;          /* seq of the request being echoed (created as my_ack - 1: none) */
@@ -26,7 +33,7 @@ typedef struct app_rec { /* the echo server's write-ahead record, in a mapped fi
 } app_rec;
 
 typedef struct peer { /* the server application's view of one client name */
-    char name[24];
+    char name[TCPSHM_NAME_MAX + 1];
     tcpshm_conn *conn;
     int c2s, s2c; /* checker streams */
     app_rec *rec;
@@ -37,7 +44,7 @@ typedef struct node {
     int idx; /* 0: the server, 1..: clients */
     bool alive;
     uint32_t owner, gen;
-    char name[24], dir[24];
+    char name[TCPSHM_NAME_MAX + 1], dir[TCPSHM_NAME_MAX + 1];
     bool shm[SIM_MAX_GEN]; /* client: the transport of each name (fixed for the name's life) */
     tcpshm_server *srv;
     tcpshm_client *cl;
@@ -47,7 +54,7 @@ typedef struct node {
     peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN];
     uint32_t npeers;
     /* client: the streams of the pair (last server, me) */
-    char server[24];
+    char server[TCPSHM_NAME_MAX + 1];
     int c2s, s2c;
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
