@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "app.h"
+#include "pairs.h"
+#include "sim_state.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -55,7 +57,7 @@ static node *server_of(sim *s) { return &s->nodes[0]; }
 static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
 {
     bool created = false;
-    char path[128];
+    char path[SIM_PATH_SIZE];
     snprintf(path, sizeof path, "%s/%s_%s.app", n->dir, n->name, client);
     void *ctx = s->env->ctx;
     int fd = s->env->file_open(ctx, path, 0, 0);

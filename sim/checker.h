@@ -8,13 +8,15 @@
  *  liveness (chk_settled) every open stream popped everything pushed.
  * A stream is (server name, client name, direction); a new name is a new
  * stream, and the streams of a name that is gone are closed (no liveness).
- * The first violation is kept (text and stream); later ones are ignored. */
+ * The first violation is kept (text and stream); later ones are ignored.
+ * Defined in checker.c. */
 #ifndef TCPSHM_SIM_CHECKER_H
 #define TCPSHM_SIM_CHECKER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tcpshm/names.h"
 #include "workload.h"
 
 enum { CHK_C2S = 0, CHK_S2C = 1 };
@@ -25,7 +27,7 @@ typedef struct chk_rec {
 } chk_rec;
 
 typedef struct chk_stream {
-    char server[24], client[24];
+    char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
     int dir;
     bool closed;
     uint32_t base;             /* seq of the first message */
@@ -46,7 +48,7 @@ typedef struct chk {
     int violation_stream;
     char violation[512];
     uint64_t pushes, pops;
-    char gone[64][24]; /* names that are gone: their streams, even new ones, are closed */
+    char gone[64][TCPSHM_NAME_MAX + 1]; /* names that are gone: their streams, even new ones, are closed */
     uint32_t ngone;
 } chk;
 

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "app.h"
+#include "node.h"
+#include "pairs.h"
+#include "sim_state.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 
@@ -29,7 +32,7 @@ static void crash_hook(const char *site, void *user)
 static bool peek(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_end,
                  uint32_t *my_ack, char *why, size_t why_size)
 {
-    char path[128];
+    char path[SIM_PATH_SIZE];
     size_t len;
     snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
     if (!venv_file_data(s->v, path, &len)) { /* open would create it */
@@ -64,7 +67,7 @@ static bool peek(sim *s, const char *dir, const char *local, const char *remote,
 static bool peek_shm(sim *s, const char *from, const char *to, bool producer, uint32_t *count, char *why,
                      size_t why_size)
 {
-    char path[128], name[64];
+    char path[SIM_PATH_SIZE], name[64];
     size_t len;
     sim_shm_path(path, sizeof path, from, to);
     if (!venv_file_data(s->v, path, &len)) {
@@ -127,7 +130,7 @@ void node_start(sim *s, node *n)
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);
         abort();
     }
-    char what[32];
+    char what[TCPSHM_NAME_MAX + 8];
     bool shm = n->idx > 0 && n->shm[n->gen];
     snprintf(what, sizeof what, "%s%s", n->name, shm ? " shm" : "");
     trace_event(&s->tr, s->now, TR_START, (uint32_t)n->idx, n->owner, n->gen, what);
@@ -178,10 +181,11 @@ static bool state_opens(sim *s, node *n, const char *remote, char *why, size_t w
 {
     const char *client = n->idx == 0 ? remote : n->name;
     uint32_t x, y;
-    char path[128];
+    char path[SIM_PATH_SIZE];
     size_t len;
     if (!sim_client_shm(s, client)) {
-        snprintf(path, sizeof path, "%.23s/%.23s_%.23s.ptcp", n->dir, n->name, remote);
+        snprintf(path, sizeof path, "%.*s/%.*s_%.*s.ptcp", SIM_NAME_PREC, n->dir, SIM_NAME_PREC, n->name,
+                 SIM_NAME_PREC, remote);
         return !venv_file_data(s->v, path, &len) || peek(s, n->dir, n->name, remote, &x, &y, why, why_size);
     }
     /* the segment it produces into and the one it consumes from */
@@ -195,7 +199,7 @@ static bool state_opens(sim *s, node *n, const char *remote, char *why, size_t w
 /* Every queue file or segment the dead node had open must still open
  * (verify): a kill at any instruction leaves the old or the new state,
  * never a broken file. */
-static void check_files(sim *s, node *n, char remotes[][24], uint32_t nr)
+static void check_files(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t nr)
 {
     for (uint32_t i = 0; i < nr && !s->chk.violated; i++) {
         char why[256];
@@ -211,13 +215,13 @@ static void check_files(sim *s, node *n, char remotes[][24], uint32_t nr)
 void node_kill(sim *s, node *n, bool crashed)
 {
     trace_event(&s->tr, s->now, crashed ? TR_CRASH : TR_KILL, (uint32_t)n->idx, n->owner, 0, n->name);
-    char remotes[SIM_MAX_CLIENTS * SIM_MAX_GEN][24];
+    char remotes[SIM_MAX_CLIENTS * SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
     uint32_t nr = 0;
     if (n->idx == 0)
         for (uint32_t i = 0; i < n->npeers; i++)
-            memcpy(remotes[nr++], n->peers[i].name, 24);
+            memcpy(remotes[nr++], n->peers[i].name, sizeof remotes[0]);
     else if (n->server[0])
-        memcpy(remotes[nr++], n->server, 24);
+        memcpy(remotes[nr++], n->server, sizeof remotes[0]);
     bool was = s->plan.active;
     s->plan.active = false;
     venv_kill(s->v, n->owner);
@@ -248,7 +252,7 @@ void node_kill(sim *s, node *n, bool crashed)
             snprintf(n->name, sizeof n->name, "srv%u", n->gen);
         } else {
             snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, n->gen);
-            memcpy(n->dir, n->name, sizeof n->dir); /* both char[24] */
+            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
             n->shm[n->gen] = sim_pick_shm(s); /* a new pair: may differ in a mixed run */
         }
     }

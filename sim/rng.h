@@ -1,6 +1,6 @@
 /* The simulator's only source of randomness: splitmix64 streams derived
  * from the run's seed (one per consumer, so that adding a draw in one place
- * does not shift every other decision). */
+ * does not shift every other decision). Header-only. */
 #ifndef TCPSHM_SIM_RNG_H
 #define TCPSHM_SIM_RNG_H
 

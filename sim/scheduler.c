@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "app.h"
+#include "node.h"
+#include "pairs.h"
+#include "sim_state.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 
@@ -134,38 +137,6 @@ static void step_faults(sim *s)
     }
 }
 
-bool sim_pick_shm(sim *s)
-{
-    if (s->tx_mode == SIM_TX_MIXED)
-        return sim_rng_below(&s->tx_rng, 2) != 0;
-    return s->tx_mode == SIM_TX_SHM;
-}
-
-bool sim_client_shm(const sim *s, const char *client)
-{
-    for (uint32_t i = 1; i < s->nnodes; i++) {
-        const node *n = &s->nodes[i];
-        for (uint32_t g = 0; g <= n->gen; g++) {
-            char name[24];
-            snprintf(name, sizeof name, "c%dg%u", n->idx, g);
-            if (strcmp(name, client) == 0)
-                return n->shm[g];
-        }
-    }
-    return false;
-}
-
-void sim_shm_path(char *out, size_t n, const char *from, const char *to)
-{
-    snprintf(out, n, "%s/tcpshm_%s_%s", VENV_SHM_DIR, from, to);
-}
-
-uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
-{
-    size_t n = strlen(client);
-    return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
-}
-
 /* Sets both record slots of a queue file to an empty queue at seq base with
  * my_ack base. Depends on the file format version 1 (selector at byte 160,
  * two 32-byte tcpshm_ptcp_state slots at 192: static assertions in
@@ -234,7 +205,7 @@ static bool bootstrap_wrap(sim *s)
     for (uint32_t k = 0; k < s->nnodes; k++)
         node_kill(s, &s->nodes[k], false);
     for (uint32_t k = 1; k < s->nnodes; k++) {
-        char path[96];
+        char path[SIM_PATH_SIZE];
         const char *c = s->nodes[k].name;
         if (s->nodes[k].shm[0]) {
             sim_shm_path(path, sizeof path, c, "srv0");
@@ -312,7 +283,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             snprintf(n->dir, sizeof n->dir, "srv");
         } else {
             snprintf(n->name, sizeof n->name, "c%ug0", i);
-            memcpy(n->dir, n->name, sizeof n->dir); /* both char[24] */
+            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
             n->shm[0] = sim_pick_shm(s);
         }
         node_start(s, n);

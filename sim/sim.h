@@ -1,7 +1,8 @@
 /* The deterministic simulator: one server and N clients of the real core
  * (tcpshm_fi) on venv, stepped in a seeded order under a virtual clock, with
  * the fault plan's faults, the workload and the checker. A run is a pure
- * function of (seed, parameters, build). */
+ * function of (seed, parameters, build). sim_run and sim_tx_names are
+ * defined in scheduler.c; the command line (tcpshm_sim.c) is the user. */
 #ifndef TCPSHM_SIM_SIM_H
 #define TCPSHM_SIM_SIM_H
 

@@ -1,7 +1,8 @@
 /* The event trace of a run: every event updates a 64-bit hash (the trace
  * hash that --check-determinism compares), the last TRACE_RING events are
  * kept for a violation report, and with a file every event is written as a
- * line. Events are small structs; text is made only when printed. */
+ * line. Events are small structs; text is made only when printed.
+ * Defined in trace.c. */
 #ifndef TCPSHM_SIM_TRACE_H
 #define TCPSHM_SIM_TRACE_H
 

@@ -7,7 +7,8 @@
  *  16  u32 checksum: FNV-1a of bytes [0, 16) and [20, size)
  *  20  filler derived from (stream, seq)
  * A message is identified by (stream, seq) and its checksum covers every
- * other byte, so any corruption, loss, duplicate or reordering shows. */
+ * other byte, so any corruption, loss, duplicate or reordering shows.
+ * Defined in workload.c. */
 #ifndef TCPSHM_SIM_WORKLOAD_H
 #define TCPSHM_SIM_WORKLOAD_H
 

@@ -147,21 +147,6 @@ void bed_fail(bed *b, const char *fmt, ...)
     exit(1);
 }
 
-/* The SHM transport refused by a program ("not built yet", or an option
- * it does not know): say so and exit 2. */
-static void check_shm_refusal(bed *b, const char *log, long from, const char *who)
-{
-    if (!b->shm)
-        return;
-    if (file_contains(log, from, "not built yet") || file_contains(log, from, "unrecognized option")) {
-        kill_all(b);
-        fprintf(stderr, "kill_loop: --shm: %s refuses the SHM option (the SHM transport is not built yet in "
-                        "these programs); see %s\n", who, log);
-        dump_tail(log, 5);
-        exit(2);
-    }
-}
-
 static const char *status_text(int st, char *buf, size_t n)
 {
     if (WIFEXITED(st))
@@ -290,7 +275,6 @@ static bool try_start_server(bed *b)
             b->srv = 0;
             if (file_contains(b->srv_log, off, "cannot listen"))
                 return false;
-            check_shm_refusal(b, b->srv_log, off, "echo_server");
             if (b->nfiu && WIFEXITED(st) && WEXITSTATUS(st) == TCPSHM_CRASH_EXIT_CODE) {
                 b->srv_crashes++; /* a crash site at start: try again */
                 return try_start_server(b);
@@ -344,8 +328,6 @@ static void client_exited(bed *b, int st)
         b->cl_crashes++;
         return;
     }
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
-        check_shm_refusal(b, b->cl_err, b->cl_err_from, "echo_client");
     bed_fail(b, "the client ended with %s", status_text(st, why, sizeof why));
 }
 

@@ -51,8 +51,7 @@ uint32_t bed_rnd_in(bed *b, uint32_t lo, uint32_t hi); /* uniform in [lo, hi] */
 void bed_fail(bed *b, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 /* Makes the directory, picks a port, starts the server (named srv_name) and
- * a client named cl_name. Exits 2 (after saying so) when a program refuses
- * --shm because the SHM transport is not built yet. */
+ * a client named cl_name. */
 void bed_start(bed *b, const char *srv_name, const char *cl_name);
 
 /* Waits 1-60 ms, then SIGKILLs the server, the client or both (only the

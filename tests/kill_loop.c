@@ -62,7 +62,7 @@ static void usage(FILE *out, const char *prog)
             "                    connection (docs/protocol.md login step 5); the client must say\n"
             "                    'server name changed from OLD to NEW: ... starting over from 0' at\n"
             "                    its next login and still finish every message\n"
-            "  --shm             pass the SHM option to both programs; exit 2 if they refuse it\n"
+            "  --shm             both programs over shared memory (their --shm option)\n"
             "  --fiu CMD         run both under fiu-run -x -c CMD (repeatable, at most 8), e.g.\n"
             "                    'enable_random name=tcpshm/net/send/short,probability=0.05'; a\n"
             "                    program that dies at a crash site (exit 86) is restarted\n"
@@ -79,8 +79,7 @@ static void usage(FILE *out, const char *prog)
             "  --help            this text\n"
             "\n"
             "Exit status: 0 passed; 1 a check failed (an echo lost, duplicated, out of order or\n"
-            "corrupted, a program ended wrongly, a client did not finish); 2 usage error, or --shm\n"
-            "refused because the SHM transport is not built yet.\n",
+            "corrupted, a program ended wrongly, a client did not finish); 2 usage error.\n",
             prog);
 }
 

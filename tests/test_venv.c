@@ -1,4 +1,4 @@
-/* sim/venv.c: the in-memory env. Files and directories with POSIX-like
+/* testenv/: the in-memory env. Files and directories with POSIX-like
  * semantics, mappings at fixed addresses, sockets with bounded streams (short
  * writes, EAGAIN, EOF, resets), owners and process kills, determinism; then
  * the real core (queue, server, client) running on it. */

@@ -11,9 +11,10 @@
  *    core, in fp_point_cb, each time a point is evaluated;
  *  - scheduler decisions (kill a node, break its connections, start a
  *    partition or a storm, restart under a new name) are taken by the
- *    simulator between steps with fp_roll. */
-#ifndef TCPSHM_FAULTS_PLAN_H
-#define TCPSHM_FAULTS_PLAN_H
+ *    simulator between steps with fp_roll.
+ * Defined in plan.c (which takes the points from faults/catalogue.h). */
+#ifndef TCPSHM_SIM_PLAN_H
+#define TCPSHM_SIM_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>

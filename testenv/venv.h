@@ -57,8 +57,8 @@
  * and send fail with ECONNRESET. send after the peer closed fails with EPIPE.
  * Closing a listener resets the connections in its backlog. wait_io never
  * waits: it reports whether the socket is ready now. */
-#ifndef TCPSHM_SIM_VENV_H
-#define TCPSHM_SIM_VENV_H
+#ifndef TCPSHM_TESTENV_VENV_H
+#define TCPSHM_TESTENV_VENV_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,8 @@
-/* The simulator's state, shared by app.c (the applications), node.c (the
- * nodes' lives) and scheduler.c (the loop, faults between steps, settle). */
-#ifndef TCPSHM_SIM_INTERNAL_H
-#define TCPSHM_SIM_INTERNAL_H
+/* The simulator's state (a run, its nodes, the server's peers): data only,
+ * no functions. Shared by pairs.c, app.c, node.c and scheduler.c; the calls
+ * between them are declared in pairs.h, app.h and node.h. */
+#ifndef TCPSHM_SIM_STATE_H
+#define TCPSHM_SIM_STATE_H
 
 #include <setjmp.h>
 
@@ -10,6 +11,7 @@
 #include "rng.h"
 #include "sim.h"
 #include "tcpshm/client.h"
+#include "tcpshm/names.h"
 #include "tcpshm/server.h"
 #include "trace.h"
 #include "venv.h"
@@ -18,6 +20,12 @@
 #define SIM_MAX_GEN 4 /* names a node may have in a run */
 #define SIM_PORT 7000
 #define SIM_PEEK_OWNER 7u
+/* A path of a node's files: a directory and two names (TCPSHM_NAME_MAX
+ * bytes each) with separators and a suffix, or a segment path. */
+#define SIM_PATH_SIZE (3u * TCPSHM_NAME_MAX + 32u)
+/* "%.*s" precision for a name (the compiler cannot see how long a name in
+ * an array of names is). */
+#define SIM_NAME_PREC ((int)TCPSHM_NAME_MAX)
 
 typedef struct app_rec { /* the echo server's write-ahead record, in a mapped file */
     uint32_t k;          /* seq of the request being echoed (created as my_ack - 1: none) */
@@ -25,7 +33,7 @@ typedef struct app_rec { /* the echo server's write-ahead record, in a mapped fi
 } app_rec;
 
 typedef struct peer { /* the server application's view of one client name */
-    char name[24];
+    char name[TCPSHM_NAME_MAX + 1];
     tcpshm_conn *conn;
     int c2s, s2c; /* checker streams */
     app_rec *rec;
@@ -36,7 +44,7 @@ typedef struct node {
     int idx; /* 0: the server, 1..: clients */
     bool alive;
     uint32_t owner, gen;
-    char name[24], dir[24];
+    char name[TCPSHM_NAME_MAX + 1], dir[TCPSHM_NAME_MAX + 1];
     bool shm[SIM_MAX_GEN]; /* client: the transport of each name (fixed for the name's life) */
     tcpshm_server *srv;
     tcpshm_client *cl;
@@ -46,7 +54,7 @@ typedef struct node {
     peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN];
     uint32_t npeers;
     /* client: the streams of the pair (last server, me) */
-    char server[24];
+    char server[TCPSHM_NAME_MAX + 1];
     int c2s, s2c;
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
@@ -74,27 +82,5 @@ typedef struct sim {
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
 } sim;
-
-
-/* app.c: the applications (callbacks and pushes) */
-void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb);
-void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
-void app_server(sim *s, node *n); /* one-way pushes */
-void app_client(sim *s, node *n); /* requests and one-way pushes */
-void app_server_forget(sim *s, node *n); /* unmaps the echo records (process gone) */
-
-/* node.c */
-void node_start(sim *s, node *n);
-void node_kill(sim *s, node *n, bool crashed);
-void node_step(sim *s, node *n);
-bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
-/* The seq a new stream starts at: wrap_base for the pairs of the first names. */
-uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
-/* The transport of a new client name: from the run's mode (a coin in mixed runs). */
-bool sim_pick_shm(sim *s);
-/* Whether the client name logs in over shared memory (false for unknown names). */
-bool sim_client_shm(const sim *s, const char *client);
-/* The venv path of the segment of the direction from -> to. */
-void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 
 #endif

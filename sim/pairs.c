@@ -1,0 +1,38 @@
+/* The pairs of a run: where a pair's streams start, the transport of each
+ * client name and the names of its SHM segments (pairs.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "pairs.h"
+
+bool sim_pick_shm(sim *s)
+{
+    if (s->tx_mode == SIM_TX_MIXED)
+        return sim_rng_below(&s->tx_rng, 2) != 0;
+    return s->tx_mode == SIM_TX_SHM;
+}
+
+bool sim_client_shm(const sim *s, const char *client)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++) {
+        const node *n = &s->nodes[i];
+        for (uint32_t g = 0; g <= n->gen; g++) {
+            char name[TCPSHM_NAME_MAX + 1];
+            snprintf(name, sizeof name, "c%dg%u", n->idx, g);
+            if (strcmp(name, client) == 0)
+                return n->shm[g];
+        }
+    }
+    return false;
+}
+
+void sim_shm_path(char *out, size_t n, const char *from, const char *to)
+{
+    snprintf(out, n, "%s/tcpshm_%s_%s", VENV_SHM_DIR, from, to);
+}
+
+uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
+{
+    size_t n = strlen(client);
+    return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
+}

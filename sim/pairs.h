@@ -1,0 +1,22 @@
+/* The pairs of a run (a server name and a client name): the seq a pair's
+ * streams start at, and the transport of a client name and where its SHM
+ * segments are. Defined in pairs.c; used by app.c, node.c and scheduler.c. */
+#ifndef TCPSHM_SIM_PAIRS_H
+#define TCPSHM_SIM_PAIRS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim_state.h"
+
+/* The seq a new stream starts at: wrap_base for the pairs of the first names. */
+uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
+/* The transport of a new client name: from the run's mode (a coin in mixed runs). */
+bool sim_pick_shm(sim *s);
+/* Whether the client name logs in over shared memory (false for unknown names). */
+bool sim_client_shm(const sim *s, const char *client);
+/* The venv path of the segment of the direction from -> to. */
+void sim_shm_path(char *out, size_t n, const char *from, const char *to);
+
+#endif

@@ -1,0 +1,494 @@
+/* venv's files: paths, directories, inodes, file handles, mappings, and the
+ * direct file access of venv.h (venv_file_write, venv_file_data, ...). */
+#include "venv_internal.h"
+
+#include <string.h>
+
+/* Collapses repeated slashes and drops a trailing one ("/" stays). */
+static char *normalize(const char *path)
+{
+    size_t n = strlen(path);
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (path[i] == '/' && k > 0 && out[k - 1] == '/')
+            continue;
+        out[k++] = path[i];
+    }
+    if (k > 1 && out[k - 1] == '/')
+        k--;
+    out[k] = '\0';
+    return out;
+}
+
+static bool is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0; }
+
+/* The parent of a normalized path, in buf (at least strlen(p) + 2 bytes). */
+static void parent_of(const char *p, char *buf)
+{
+    const char *slash = strrchr(p, '/');
+    if (!slash) {
+        buf[0] = '\0';
+    } else if (slash == p) {
+        strcpy(buf, "/");
+    } else {
+        memcpy(buf, p, (size_t)(slash - p));
+        buf[slash - p] = '\0';
+    }
+}
+
+static dentry *lookup(const venv *v, const char *norm)
+{
+    for (size_t i = 0; i < v->ndents; i++)
+        if (strcmp(v->dents[i].path, norm) == 0)
+            return &v->dents[i];
+    return NULL;
+}
+
+/* 0 if the parent of norm is an existing directory, else the errno. */
+static int parent_ok(const venv *v, const char *norm)
+{
+    char *par = malloc(strlen(norm) + 2);
+    if (!par)
+        return ENOMEM;
+    parent_of(norm, par);
+    int e = 0;
+    if (!is_root(par)) {
+        dentry *d = lookup(v, par);
+        if (!d)
+            e = ENOENT;
+        else if (!d->ino->is_dir)
+            e = ENOTDIR;
+    }
+    free(par);
+    return e;
+}
+
+static void inode_maybe_free(inode *ino)
+{
+    if (ino->links == 0 && ino->opens == 0 && ino->maps == 0) {
+        free(ino->data);
+        free(ino);
+    }
+}
+
+/* Adds a name; takes ownership of norm. */
+static dentry *add_dentry(venv *v, char *norm, inode *ino)
+{
+    if (!venv_grow((void **)&v->dents, &v->cap_dents, v->ndents + 1, sizeof *v->dents))
+        return NULL;
+    dentry *d = &v->dents[v->ndents++];
+    d->path = norm;
+    d->ino = ino;
+    ino->links++;
+    return d;
+}
+
+static void drop_dentry(venv *v, dentry *d)
+{
+    inode *ino = d->ino;
+    free(d->path);
+    size_t i = (size_t)(d - v->dents);
+    memmove(&v->dents[i], &v->dents[i + 1], (v->ndents - i - 1) * sizeof *v->dents);
+    v->ndents--;
+    ino->links--;
+    inode_maybe_free(ino);
+}
+
+static inode *new_inode(bool is_dir, unsigned mode)
+{
+    inode *ino = calloc(1, sizeof *ino);
+    if (ino) {
+        ino->is_dir = is_dir;
+        ino->mode = mode & 07777u;
+    }
+    return ino;
+}
+
+/* A buffer of size bytes, 64-byte aligned (as the start of a mapping is). */
+static uint8_t *alloc_data(size_t size)
+{
+    void *p = NULL;
+    if (size == 0)
+        return NULL;
+    if (posix_memalign(&p, 64, size) != 0)
+        return NULL;
+    memset(p, 0, size);
+    return p;
+}
+
+/* ---------------------------------------------------------- file calls */
+
+static int v_file_open(void *ctx, const char *path, int create, unsigned mode)
+{
+    venv *v = ctx;
+    if (!path)
+        return venv_fail(EFAULT);
+    char *norm = normalize(path);
+    if (!norm)
+        return venv_fail(ENOMEM);
+    dentry *d = lookup(v, norm);
+    int e = 0;
+    if (create)
+        e = d || is_root(norm) ? EEXIST : parent_ok(v, norm);
+    else if (!d)
+        e = ENOENT;
+    else if (d->ino->is_dir)
+        e = EISDIR;
+    int fd = e ? -1 : venv_new_handle(v, H_FILE);
+    if (fd < 0) {
+        e = e ? e : errno;
+        free(norm);
+        return venv_fail(e);
+    }
+    inode *ino;
+    if (create) {
+        ino = new_inode(false, mode);
+        if (!ino || !add_dentry(v, norm, ino)) {
+            free(ino);
+            free(norm);
+            venv_free_handle(&v->h[fd]);
+            return venv_fail(ENOMEM);
+        }
+    } else {
+        free(norm);
+        ino = d->ino;
+    }
+    v->h[fd].ino = ino;
+    ino->opens++;
+    return fd;
+}
+
+static int v_file_size(void *ctx, int fd, uint64_t *size)
+{
+    handle *hd = venv_get_handle(ctx, fd, H_FILE);
+    if (!hd)
+        return -1;
+    *size = hd->ino->size;
+    return 0;
+}
+
+static int v_file_resize(void *ctx, int fd, uint64_t size)
+{
+    handle *hd = venv_get_handle(ctx, fd, H_FILE);
+    if (!hd)
+        return -1;
+    inode *ino = hd->ino;
+    if (size == ino->size)
+        return 0;
+    if (size > MAX_FILE_SIZE)
+        return venv_fail(EFBIG);
+    if (ino->maps > 0)
+        return venv_fail(EBUSY);
+    uint8_t *nd = alloc_data((size_t)size);
+    if (size > 0 && !nd)
+        return venv_fail(ENOMEM);
+    size_t keep = ino->size < size ? ino->size : (size_t)size;
+    if (keep)
+        memcpy(nd, ino->data, keep);
+    free(ino->data);
+    ino->data = nd;
+    ino->size = (size_t)size;
+    return 0;
+}
+
+static int v_file_close(void *ctx, int fd)
+{
+    handle *hd = venv_get_handle(ctx, fd, H_FILE);
+    if (!hd)
+        return -1;
+    venv_close_file(hd);
+    return 0;
+}
+
+static int v_rename(void *ctx, const char *from, const char *to)
+{
+    venv *v = ctx;
+    if (!from || !to)
+        return venv_fail(EFAULT);
+    char *nf = normalize(from), *nt = normalize(to);
+    int e = 0;
+    if (!nf || !nt) {
+        e = ENOMEM;
+        goto out;
+    }
+    dentry *src = lookup(v, nf);
+    if (!src) {
+        e = is_root(nf) ? EBUSY : ENOENT;
+        goto out;
+    }
+    if (strcmp(nf, nt) == 0)
+        goto out;
+    if (is_root(nt)) {
+        e = EBUSY;
+        goto out;
+    }
+    if ((e = parent_ok(v, nt)) != 0)
+        goto out;
+    dentry *dst = lookup(v, nt);
+    size_t lf = strlen(nf);
+    if (!src->ino->is_dir) {
+        if (dst && dst->ino->is_dir) {
+            e = EISDIR;
+            goto out;
+        }
+    } else {
+        if (strncmp(nt, nf, lf) == 0 && nt[lf] == '/') {
+            e = EINVAL; /* into itself */
+            goto out;
+        }
+        if (dst && !dst->ino->is_dir) {
+            e = ENOTDIR;
+            goto out;
+        }
+        if (dst) {
+            size_t lt = strlen(nt);
+            for (size_t i = 0; i < v->ndents; i++)
+                if (strncmp(v->dents[i].path, nt, lt) == 0 && v->dents[i].path[lt] == '/') {
+                    e = ENOTEMPTY;
+                    goto out;
+                }
+        }
+    }
+    if (dst) {
+        drop_dentry(v, dst); /* may move the array: find src again */
+        src = lookup(v, nf);
+    }
+    if (src->ino->is_dir) {
+        /* move everything under it */
+        size_t lt = strlen(nt);
+        for (size_t i = 0; i < v->ndents; i++) {
+            char *p = v->dents[i].path;
+            if (strncmp(p, nf, lf) == 0 && p[lf] == '/') {
+                char *np = malloc(lt + strlen(p + lf) + 1);
+                if (!np) {
+                    e = ENOMEM; /* cannot happen atomically; leave what moved */
+                    goto out;
+                }
+                memcpy(np, nt, lt);
+                strcpy(np + lt, p + lf);
+                free(p);
+                v->dents[i].path = np;
+            }
+        }
+    }
+    free(src->path);
+    src->path = nt;
+    nt = NULL;
+out:
+    free(nf);
+    free(nt);
+    return e ? venv_fail(e) : 0;
+}
+
+static int v_remove(void *ctx, const char *path)
+{
+    venv *v = ctx;
+    if (!path)
+        return venv_fail(EFAULT);
+    char *norm = normalize(path);
+    if (!norm)
+        return venv_fail(ENOMEM);
+    dentry *d = lookup(v, norm);
+    bool root = is_root(norm);
+    free(norm);
+    if (root)
+        return venv_fail(EISDIR);
+    if (!d)
+        return venv_fail(ENOENT);
+    if (d->ino->is_dir)
+        return venv_fail(EISDIR);
+    drop_dentry(v, d);
+    return 0;
+}
+
+static int v_mkdir(void *ctx, const char *path, unsigned mode)
+{
+    venv *v = ctx;
+    if (!path)
+        return venv_fail(EFAULT);
+    char *norm = normalize(path);
+    if (!norm)
+        return venv_fail(ENOMEM);
+    if (norm[0] == '\0') {
+        free(norm);
+        return venv_fail(ENOENT);
+    }
+    int e = lookup(v, norm) || is_root(norm) ? EEXIST : parent_ok(v, norm);
+    if (e) {
+        free(norm);
+        return venv_fail(e);
+    }
+    inode *ino = new_inode(true, mode);
+    if (!ino || !add_dentry(v, norm, ino)) {
+        free(ino);
+        free(norm);
+        return venv_fail(ENOMEM);
+    }
+    return 0;
+}
+
+static void *v_map(void *ctx, int fd, size_t size)
+{
+    venv *v = ctx;
+    handle *hd = venv_get_handle(v, fd, H_FILE);
+    if (!hd)
+        return NULL;
+    inode *ino = hd->ino;
+    if (size == 0 || size > ino->size) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!venv_grow((void **)&v->maps, &v->cap_maps, v->nmaps + 1, sizeof *v->maps)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    mapping *m = &v->maps[v->nmaps++];
+    m->addr = ino->data;
+    m->size = size;
+    m->owner = v->owner;
+    m->ino = ino;
+    ino->maps++;
+    return ino->data;
+}
+
+static int v_unmap(void *ctx, void *addr, size_t size)
+{
+    venv *v = ctx;
+    for (size_t i = 0; i < v->nmaps; i++) {
+        mapping *m = &v->maps[i];
+        if (m->addr == addr && m->size == size && m->owner == v->owner) {
+            inode *ino = m->ino;
+            memmove(m, m + 1, (v->nmaps - i - 1) * sizeof *m);
+            v->nmaps--;
+            ino->maps--;
+            inode_maybe_free(ino);
+            return 0;
+        }
+    }
+    return venv_fail(EINVAL);
+}
+
+void venv_close_file(handle *hd)
+{
+    inode *ino = hd->ino;
+    venv_free_handle(hd);
+    ino->opens--;
+    inode_maybe_free(ino);
+}
+
+void venv_files_destroy(venv *v)
+{
+    for (size_t i = v->nmaps; i-- > 0;) {
+        inode *ino = v->maps[i].ino;
+        ino->maps--;
+        inode_maybe_free(ino);
+    }
+    while (v->ndents)
+        drop_dentry(v, &v->dents[v->ndents - 1]);
+    free(v->dents);
+    free(v->maps);
+}
+
+void venv_files_install(tcpshm_env *env)
+{
+    env->file_open = v_file_open;
+    env->file_size = v_file_size;
+    env->file_resize = v_file_resize;
+    env->file_close = v_file_close;
+    env->rename = v_rename;
+    env->remove = v_remove;
+    env->mkdir = v_mkdir;
+    env->map = v_map;
+    env->unmap = v_unmap;
+}
+
+/* ------------------------------------------------- direct file access */
+
+int venv_file_write(venv *v, const char *path, const void *data, size_t len)
+{
+    if (!path)
+        return venv_fail(EFAULT);
+    if (len > MAX_FILE_SIZE)
+        return venv_fail(EFBIG);
+    char *norm = normalize(path);
+    if (!norm)
+        return venv_fail(ENOMEM);
+    dentry *d = lookup(v, norm);
+    int e = is_root(norm) || (d && d->ino->is_dir) ? EISDIR : parent_ok(v, norm);
+    if (e) {
+        free(norm);
+        return venv_fail(e);
+    }
+    inode *ino = new_inode(false, 0600);
+    uint8_t *buf = alloc_data(len);
+    if (!ino || (len && !buf)) {
+        free(ino);
+        free(buf);
+        free(norm);
+        return venv_fail(ENOMEM);
+    }
+    if (len)
+        memcpy(buf, data, len);
+    ino->data = buf;
+    ino->size = len;
+    if (d) {
+        free(norm);
+        inode *old = d->ino;
+        d->ino = ino;
+        ino->links++;
+        old->links--;
+        inode_maybe_free(old);
+        return 0;
+    }
+    if (!add_dentry(v, norm, ino)) {
+        free(buf);
+        free(ino);
+        free(norm);
+        return venv_fail(ENOMEM);
+    }
+    return 0;
+}
+
+const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
+{
+    static const uint8_t empty[1];
+    char *norm = normalize(path);
+    if (!norm)
+        return NULL;
+    dentry *d = lookup(v, norm);
+    free(norm);
+    if (!d || d->ino->is_dir)
+        return NULL;
+    if (len)
+        *len = d->ino->size;
+    return d->ino->size ? d->ino->data : empty;
+}
+
+int venv_file_mode(const venv *v, const char *path)
+{
+    char *norm = normalize(path);
+    if (!norm)
+        return -1;
+    dentry *d = lookup(v, norm);
+    free(norm);
+    return d ? (int)d->ino->mode : -1;
+}
+
+void venv_list(const venv *v, void (*fn)(void *user, const char *path, bool is_dir, size_t size),
+               void *user)
+{
+    for (size_t i = 0; i < v->ndents; i++)
+        fn(user, v->dents[i].path, v->dents[i].ino->is_dir, v->dents[i].ino->size);
+}
+
+uint32_t venv_mapping_count(const venv *v, uint32_t owner)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < v->nmaps; i++)
+        if (v->maps[i].owner == owner)
+            n++;
+    return n;
+}

@@ -1,0 +1,161 @@
+/* venv's shared state: the data structures of files, sockets and handles,
+ * and the calls one part of venv makes into another. Private to testenv/;
+ * users include venv.h. Each group of declarations says which file defines it. */
+#ifndef TCPSHM_TESTENV_VENV_INTERNAL_H
+#define TCPSHM_TESTENV_VENV_INTERNAL_H
+
+#include "venv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define DEFAULT_STREAM_CAPACITY 65536u
+#define DEFAULT_EPHEMERAL_PORT 40000u
+/* Largest file: what a simulated node may need, small enough to allocate. */
+#define MAX_FILE_SIZE ((uint64_t)1 << 30)
+
+/* ---------------------------------------------------------------- files */
+
+typedef struct inode {
+    bool is_dir;
+    unsigned mode;
+    uint8_t *data; /* size bytes (NULL when 0); fixed while mapped */
+    size_t size;
+    uint32_t links; /* names pointing at it: 0 or 1 */
+    uint32_t opens; /* file handles */
+    uint32_t maps;  /* live mappings */
+} inode;
+
+typedef struct dentry {
+    char *path; /* normalized */
+    inode *ino;
+} dentry;
+
+typedef struct mapping {
+    void *addr;
+    size_t size;
+    uint32_t owner;
+    inode *ino;
+} mapping;
+
+/* -------------------------------------------------------------- sockets */
+
+/* Bytes travelling to one end of a connection: a ring buffer. */
+typedef struct stream {
+    uint8_t *buf;
+    uint32_t cap, head, len;
+} stream;
+
+/* A connection. End 0 connected, end 1 was (or will be) accepted. */
+typedef struct vconn {
+    stream s[2];      /* s[i]: bytes travelling to end i */
+    int fd[2];        /* handle of end i, -1 when none (closed, or not accepted yet) */
+    bool closed[2];   /* end i is gone */
+    bool reset_in[2]; /* end i sees ECONNRESET */
+    bool eof_in[2];   /* end i's peer closed normally: EOF once drained */
+    bool queued;      /* end 1 waits in a listener's backlog */
+} vconn;
+
+/* -------------------------------------------------------------- handles */
+
+enum hkind { H_FREE, H_FILE, H_LISTEN, H_SOCK };
+enum sstate { S_CONNECTING, S_REFUSED, S_CONNECTED };
+
+typedef struct handle {
+    int kind;
+    uint32_t owner;
+    /* H_FILE */
+    inode *ino;
+    /* H_LISTEN */
+    char host[64];
+    uint16_t port;
+    uint32_t backlog;
+    vconn **queue; /* FIFO of connections waiting for accept */
+    uint32_t qlen;
+    size_t qcap;
+    /* H_SOCK */
+    int state;
+    int err; /* S_REFUSED: why */
+    vconn *c;
+    int end;
+    bool reset_on_close;
+    bool nodelay;
+    uint16_t local_port;
+    char peer_host[64];
+    uint16_t peer_port;
+} handle;
+
+struct venv {
+    tcpshm_env env;
+    uint32_t owner;
+    uint32_t stream_capacity;
+    uint16_t first_port;
+    uint16_t next_local_port;
+    bool hold;
+
+    dentry *dents;
+    size_t ndents, cap_dents;
+    mapping *maps;
+    size_t nmaps, cap_maps;
+    handle *h;
+    size_t nh;
+    int *held; /* handles of held connects, oldest first */
+    size_t nheld, cap_held;
+};
+
+/* -------------------------------------------------------------- helpers */
+
+static inline int venv_fail(int e)
+{
+    errno = e;
+    return -1;
+}
+
+/* Grows *arr (of *cap elements of size sz) to hold n; false when out of memory. */
+static inline bool venv_grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : 8;
+    while (nc < n)
+        nc *= 2;
+    void *p = realloc(*arr, nc * sz);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = nc;
+    return true;
+}
+
+/* ---- venv_owners.c: the handle table, each handle tagged with its owner ---- */
+
+/* A free handle of kind for the current owner (the lowest free number), or -1
+ * with errno (the table may move). */
+int venv_new_handle(venv *v, int kind);
+/* The handle fd of the current owner, of a wanted kind (H_FREE: any); NULL
+ * with errno EBADF, or ENOTSOCK / EINVAL for the wrong kind. */
+handle *venv_get_handle(venv *v, int fd, int kind);
+void venv_free_handle(handle *hd);
+
+/* ---- venv_files.c: files, directories, mappings ---- */
+
+/* Fills in the file and mapping calls of env. */
+void venv_files_install(tcpshm_env *env);
+/* Closes a file handle (already checked); its inode goes when nothing uses it. */
+void venv_close_file(handle *hd);
+/* venv_destroy's part: every mapping and every name (file handles are closed). */
+void venv_files_destroy(venv *v);
+
+/* ---- venv_net.c: sockets, connections, byte streams ---- */
+
+/* Fills in the socket calls of env. */
+void venv_net_install(tcpshm_env *env);
+/* Closes a socket or listener handle (already checked). */
+void venv_close_sock(venv *v, int fd);
+
+/* ---- venv_shm.c: shared-memory segments (files under VENV_SHM_DIR) ---- */
+
+/* Fills in shm_open and shm_unlink of env (they use env's file calls). */
+void venv_shm_install(tcpshm_env *env);
+
+#endif
