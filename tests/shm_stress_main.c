@@ -48,8 +48,11 @@ static int open_pair(tcpshm_shm_queue *prod, tcpshm_shm_queue *cons, const char 
 {
     tcpshm_error err = {0};
     shm_unlink(name);
-    if (tcpshm_shm_queue_open(prod, tcpshm_env_posix(), name, cap, max_msg, true, true, 0, &err) != 0 ||
-        tcpshm_shm_queue_open(cons, tcpshm_env_posix(), name, cap, max_msg, false, false, 0, &err) != 0) {
+    if (tcpshm_shm_queue_open(prod, tcpshm_env_posix(), name,
+                              &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max_msg,
+                                                         .producer = true, .create = true}, &err) != 0 ||
+        tcpshm_shm_queue_open(cons, tcpshm_env_posix(), name,
+                              &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max_msg}, &err) != 0) {
         fprintf(stderr, "shm_stress: %s\n", err.text);
         return -1;
     }

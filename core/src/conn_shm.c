@@ -21,13 +21,13 @@ static int shm_open_state(tcpshm_conn *c, const char *dir, const char *remote, t
     if (tcpshm_shm_queue_name(out_name, sizeof out_name, c->local, remote) != 0 ||
         tcpshm_shm_queue_name(in_name, sizeof in_name, remote, c->local) != 0)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "shared-memory names too long");
-    const tcpshm_config *cfg = c->cfg;
-    int rc = tcpshm_shm_queue_open(&c->shm.out, c->env, out_name, cfg->shm_queue_size, cfg->max_msg_size,
-                                   true, true, cfg->file_mode, err);
+    tcpshm_shm_queue_config qc = {.capacity = c->cfg->shm_queue_size, .max_msg_size = c->cfg->max_msg_size,
+                                  .producer = true, .create = true, .mode = c->cfg->file_mode};
+    int rc = tcpshm_shm_queue_open(&c->shm.out, c->env, out_name, &qc, err);
     if (rc)
         return rc;
-    rc = tcpshm_shm_queue_open(&c->shm.in, c->env, in_name, cfg->shm_queue_size, cfg->max_msg_size, false,
-                               true, cfg->file_mode, err);
+    qc.producer = false;
+    rc = tcpshm_shm_queue_open(&c->shm.in, c->env, in_name, &qc, err);
     if (rc) {
         tcpshm_shm_queue_close(&c->shm.out);
         return rc;

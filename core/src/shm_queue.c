@@ -84,9 +84,11 @@ static void recover_producer(tcpshm_shm_queue *q)
 }
 
 int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char *name,
-                          uint32_t capacity, uint32_t max_msg_size, bool producer, bool create,
-                          unsigned mode, tcpshm_error *err)
+                          const tcpshm_shm_queue_config *cfg, tcpshm_error *err)
 {
+    uint32_t capacity = cfg->capacity, max_msg_size = cfg->max_msg_size;
+    bool producer = cfg->producer, create = cfg->create;
+    unsigned mode = cfg->mode;
     memset(q, 0, sizeof *q);
     if (capacity % 8 || max_msg_size % 8 || max_msg_size < 16 || max_msg_size > 65536 ||
         capacity < 2 * (max_msg_size + TCPSHM_SHM_SLOT_OVERHEAD) || capacity > (1u << 30))
