@@ -140,7 +140,7 @@ int main(int argc, char **argv)
         case 'n': rc = cli_u32(prog, "--messages", optarg, 1, 1u << 30, &plan.messages); break;
         case 'r': rc = cli_u32(prog, "--rounds", optarg, 1, 1000000, &rounds); break;
         case 'c': rc = cli_u32(prog, "--capacity", optarg, 64, 1u << 30, &cap); break;
-        case 'x': rc = cli_u32(prog, "--max-msg", optarg, 16, 65536, &max_msg); break;
+        case 'x': rc = cli_u32(prog, "--max-msg", optarg, 16, TCPSHM_MAX_PADDED_MSG_SIZE, &max_msg); break;
         case 's': rc = cli_u64(prog, "--seed", optarg, 0, UINT64_MAX, &plan.seed); break;
         case 'h': usage(stdout, prog); return 0;
         default: rc = -1; break;

@@ -90,7 +90,7 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
     bool producer = cfg->producer, create = cfg->create;
     unsigned mode = cfg->mode;
     memset(q, 0, sizeof *q);
-    if (capacity % 8 || max_msg_size % 8 || max_msg_size < 16 || max_msg_size > 65536 ||
+    if (capacity % 8 || max_msg_size % 8 || max_msg_size < 16 || max_msg_size > TCPSHM_MAX_PADDED_MSG_SIZE ||
         capacity < 2 * (max_msg_size + TCPSHM_SHM_SLOT_OVERHEAD) || capacity > (1u << 30))
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
                            "shm queue capacity %u must be a multiple of 8 in [2 * (max_msg_size %u + 8), 1 GiB]",

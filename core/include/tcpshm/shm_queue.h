@@ -69,7 +69,7 @@ int tcpshm_shm_queue_name(char *out, size_t out_size, const char *from, const ch
 /* How to open one direction's segment. */
 typedef struct tcpshm_shm_queue_config {
     uint32_t capacity;     /* bytes of slots: multiple of 8, >= 2 * (max_msg_size + 8), <= 1 GiB */
-    uint32_t max_msg_size; /* largest padded message, multiple of 8, in [16, 65536] */
+    uint32_t max_msg_size; /* largest padded message, multiple of 8, in [16, TCPSHM_MAX_PADDED_MSG_SIZE] */
     bool producer;         /* this process pushes (else it pops) */
     bool create;           /* create the segment if it does not exist */
     unsigned mode;         /* permissions of a new segment; 0 means 0600 */
