@@ -13,13 +13,23 @@ int shm_pair_open(shm_pair *p, uint32_t capacity, uint32_t max_msg)
     snprintf(p->s2c, sizeof p->s2c, "/tcpshm_bench%ld_%u_s2c", (long)getpid(), serial++);
     const tcpshm_env *env = tcpshm_env_posix();
     tcpshm_error err = {0};
-    if (tcpshm_shm_queue_open(&p->c2s_prod, env, p->c2s, capacity, max_msg, true, true, 0600, &err) ||
+    if (tcpshm_shm_queue_open(&p->c2s_prod, env, p->c2s,
+                              &(tcpshm_shm_queue_config){.capacity = capacity, .max_msg_size = max_msg,
+                                                         .producer = true, .create = true, .mode = 0600},
+                              &err) ||
         (p->opened = 1,
-         tcpshm_shm_queue_open(&p->c2s_cons, env, p->c2s, capacity, max_msg, false, false, 0600, &err)) ||
+         tcpshm_shm_queue_open(&p->c2s_cons, env, p->c2s,
+                               &(tcpshm_shm_queue_config){.capacity = capacity, .max_msg_size = max_msg,
+                                                          .mode = 0600}, &err)) ||
         (p->opened = 2,
-         tcpshm_shm_queue_open(&p->s2c_prod, env, p->s2c, capacity, max_msg, true, true, 0600, &err)) ||
+         tcpshm_shm_queue_open(&p->s2c_prod, env, p->s2c,
+                               &(tcpshm_shm_queue_config){.capacity = capacity, .max_msg_size = max_msg,
+                                                          .producer = true, .create = true, .mode = 0600},
+                               &err)) ||
         (p->opened = 3,
-         tcpshm_shm_queue_open(&p->s2c_cons, env, p->s2c, capacity, max_msg, false, false, 0600, &err))) {
+         tcpshm_shm_queue_open(&p->s2c_cons, env, p->s2c,
+                               &(tcpshm_shm_queue_config){.capacity = capacity, .max_msg_size = max_msg,
+                                                          .mode = 0600}, &err))) {
         fprintf(stderr, "tcpshm-bench: shm queue: %s\n", err.text);
         shm_pair_close(p);
         return -1;

@@ -50,7 +50,9 @@ static void open_side(ctx *c, bool producer)
 {
     tcpshm_error err = {0};
     tcpshm_shm_queue *q = producer ? &c->prod : &c->cons;
-    int rc = tcpshm_shm_queue_open(q, c->env, SEG_NAME, c->cap, c->max, producer, false, 0, &err);
+    int rc = tcpshm_shm_queue_open(q, c->env, SEG_NAME,
+                                   &(tcpshm_shm_queue_config){.capacity = c->cap, .max_msg_size = c->max,
+                                                              .producer = producer}, &err);
     if (rc == 0) {
         if (producer)
             c->prod_open = true;

@@ -357,8 +357,11 @@ static void gen_shm_segment(void)
         const tcpshm_env *env = venv_env(v);
         tcpshm_shm_queue prod, cons;
         tcpshm_error err;
-        if (tcpshm_shm_queue_open(&prod, env, "/tcpshm_peer_me", cap, max, true, true, 0, &err) != 0 ||
-            tcpshm_shm_queue_open(&cons, env, "/tcpshm_peer_me", cap, max, false, false, 0, &err) != 0) {
+        if (tcpshm_shm_queue_open(&prod, env, "/tcpshm_peer_me",
+                                  &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max,
+                                                             .producer = true, .create = true}, &err) != 0 ||
+            tcpshm_shm_queue_open(&cons, env, "/tcpshm_peer_me",
+                                  &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max}, &err) != 0) {
             fprintf(stderr, "gen_corpus: %s\n", err.text);
             exit(1);
         }

@@ -81,8 +81,10 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
     tcpshm_shm_queue q;
     tcpshm_error err;
     (void)tcpshm_shm_queue_name(name, sizeof name, from, to);
-    int rc = tcpshm_shm_queue_open(&q, s->env, name, s->cfg.shm_queue_size, s->cfg.max_msg_size, producer, false,
-                                   0, &err);
+    int rc = tcpshm_shm_queue_open(&q, s->env, name,
+                                   &(tcpshm_shm_queue_config){.capacity = s->cfg.shm_queue_size,
+                                                              .max_msg_size = s->cfg.max_msg_size,
+                                                              .producer = producer}, &err);
     if (rc == 0) {
         *count = producer ? tcpshm_shm_queue_pushed(&q) : tcpshm_shm_queue_popped(&q);
         tcpshm_shm_queue_close(&q);

@@ -48,8 +48,11 @@ static int open_pair(tcpshm_shm_queue *prod, tcpshm_shm_queue *cons, const char 
 {
     tcpshm_error err = {0};
     shm_unlink(name);
-    if (tcpshm_shm_queue_open(prod, tcpshm_env_posix(), name, cap, max_msg, true, true, 0, &err) != 0 ||
-        tcpshm_shm_queue_open(cons, tcpshm_env_posix(), name, cap, max_msg, false, false, 0, &err) != 0) {
+    if (tcpshm_shm_queue_open(prod, tcpshm_env_posix(), name,
+                              &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max_msg,
+                                                         .producer = true, .create = true}, &err) != 0 ||
+        tcpshm_shm_queue_open(cons, tcpshm_env_posix(), name,
+                              &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max_msg}, &err) != 0) {
         fprintf(stderr, "shm_stress: %s\n", err.text);
         return -1;
     }
@@ -137,7 +140,7 @@ int main(int argc, char **argv)
         case 'n': rc = cli_u32(prog, "--messages", optarg, 1, 1u << 30, &plan.messages); break;
         case 'r': rc = cli_u32(prog, "--rounds", optarg, 1, 1000000, &rounds); break;
         case 'c': rc = cli_u32(prog, "--capacity", optarg, 64, 1u << 30, &cap); break;
-        case 'x': rc = cli_u32(prog, "--max-msg", optarg, 16, 65536, &max_msg); break;
+        case 'x': rc = cli_u32(prog, "--max-msg", optarg, 16, TCPSHM_MAX_PADDED_MSG_SIZE, &max_msg); break;
         case 's': rc = cli_u64(prog, "--seed", optarg, 0, UINT64_MAX, &plan.seed); break;
         case 'h': usage(stdout, prog); return 0;
         default: rc = -1; break;

@@ -345,7 +345,9 @@ static void make_segment(uint32_t msgs)
     shm_unlink(g_seg);
     tcpshm_shm_queue q;
     tcpshm_error err = {0};
-    cr_assert_eq(tcpshm_shm_queue_open(&q, tcpshm_env_posix(), g_seg, 4096, 256, true, true, 0, &err), 0,
+    cr_assert_eq(tcpshm_shm_queue_open(&q, tcpshm_env_posix(), g_seg,
+                                       &(tcpshm_shm_queue_config){.capacity = 4096, .max_msg_size = 256,
+                                                                  .producer = true, .create = true}, &err), 0,
                  "%s", err.text);
     for (uint32_t k = 0; k < msgs; k++) {
         tcpshm_msg_header *m = tcpshm_shm_queue_alloc(&q, (uint16_t)(BODY + k));

@@ -41,9 +41,12 @@ TestSuite(shm_queue, .init = setup, .fini = teardown, .timeout = 300);
 static void open_both(uint32_t cap, uint32_t max)
 {
     tcpshm_error err = {0};
-    cr_assert_eq(tcpshm_shm_queue_open(&prod, tcpshm_env_posix(), name, cap, max, true, true, 0, &err), 0,
+    cr_assert_eq(tcpshm_shm_queue_open(&prod, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max,
+                                                                  .producer = true, .create = true}, &err), 0,
                  "%s", err.text);
-    cr_assert_eq(tcpshm_shm_queue_open(&cons, tcpshm_env_posix(), name, cap, max, false, false, 0, &err), 0,
+    cr_assert_eq(tcpshm_shm_queue_open(&cons, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max}, &err), 0,
                  "%s", err.text);
 }
 
@@ -158,7 +161,8 @@ Test(shm_queue, reset_empties_and_restarts_at_zero)
     tcpshm_shm_queue_reset(&prod);
     tcpshm_shm_queue_close(&cons);
     tcpshm_error err = {0};
-    cr_assert_eq(tcpshm_shm_queue_open(&cons, tcpshm_env_posix(), name, 2048, 256, false, false, 0, &err), 0);
+    cr_assert_eq(tcpshm_shm_queue_open(&cons, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = 2048, .max_msg_size = 256}, &err), 0);
     cr_assert_eq(check_front(&cons, 0), -1, "old slot 0 must not look like the new message 0");
     cr_assert(push_msg(&prod, 0, 20));
     cr_assert_geq(check_front(&cons, 0), 0);
@@ -194,7 +198,9 @@ static void crash_child(const char *site)
 {
     fiu_init(0);
     tcpshm_shm_queue q;
-    if (tcpshm_shm_queue_open(&q, tcpshm_env_posix(), name, 4096, 512, true, true, 0, NULL) != 0)
+    if (tcpshm_shm_queue_open(&q, tcpshm_env_posix(), name,
+                              &(tcpshm_shm_queue_config){.capacity = 4096, .max_msg_size = 512,
+                                                         .producer = true, .create = true}, NULL) != 0)
         _exit(3);
     /* push a few, then die inside the next push */
     uint32_t k = tcpshm_shm_queue_pushed(&q);
@@ -210,7 +216,9 @@ Test(shm_queue, producer_killed_at_each_crash_site_recovers)
 {
     const char *sites[] = {"tcpshm/crash/shm/push_before_publish", "tcpshm/crash/shm/push_after_publish"};
     tcpshm_error err = {0};
-    cr_assert_eq(tcpshm_shm_queue_open(&cons, tcpshm_env_posix(), name, 4096, 512, false, true, 0, &err), 0,
+    cr_assert_eq(tcpshm_shm_queue_open(&cons, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = 4096, .max_msg_size = 512,
+                                                                  .create = true}, &err), 0,
                  "%s", err.text);
     uint32_t popped = 0;
     for (int round = 0; round < 40; round++) {
@@ -230,7 +238,10 @@ Test(shm_queue, producer_killed_at_each_crash_site_recovers)
         /* the next producer must continue at the count the consumer reached
          * (push_after_publish: the published message was recovered) */
         tcpshm_shm_queue p2;
-        cr_assert_eq(tcpshm_shm_queue_open(&p2, tcpshm_env_posix(), name, 4096, 512, true, false, 0, &err), 0, "%s", err.text);
+        cr_assert_eq(tcpshm_shm_queue_open(&p2, tcpshm_env_posix(), name,
+                                           &(tcpshm_shm_queue_config){.capacity = 4096, .max_msg_size = 512,
+                                                                      .producer = true}, &err),
+                     0, "%s", err.text);
         cr_assert_eq(tcpshm_shm_queue_pushed(&p2), popped, "round %d (%s): producer at %u, consumer at %u",
                      round, site, tcpshm_shm_queue_pushed(&p2), popped);
         cr_assert(push_msg(&p2, popped, 33));
@@ -248,7 +259,9 @@ Test(shm_queue, refuses_foreign_or_inconsistent_segments)
     tcpshm_shm_queue_close(&prod);
     tcpshm_shm_queue other;
     tcpshm_error err = {0};
-    cr_assert_eq(tcpshm_shm_queue_open(&other, tcpshm_env_posix(), name, 4096, 256, true, false, 0, &err),
+    cr_assert_eq(tcpshm_shm_queue_open(&other, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = 4096, .max_msg_size = 256,
+                                                                  .producer = true}, &err),
                  TCPSHM_E_CORRUPT, "another capacity");
     int fd = shm_open(name, O_RDWR, 0);
     cr_assert(fd >= 0);
@@ -257,12 +270,16 @@ Test(shm_queue, refuses_foreign_or_inconsistent_segments)
     cr_assert_neq(m, MAP_FAILED);
     uint64_t bad_pos = (uint64_t)5 << 32 | 2048; /* offset == capacity */
     memcpy(m + 64, &bad_pos, 8);
-    cr_assert_eq(tcpshm_shm_queue_open(&other, tcpshm_env_posix(), name, 2048, 256, true, false, 0, &err),
+    cr_assert_eq(tcpshm_shm_queue_open(&other, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = 2048, .max_msg_size = 256,
+                                                                  .producer = true}, &err),
                  TCPSHM_E_CORRUPT);
     cr_assert(strstr(err.text, "positions out of range"), "%s", err.text);
     memset(m + 64, 0, 8);
     memcpy(m, "NOTOURS!", 8);
-    cr_assert_eq(tcpshm_shm_queue_open(&other, tcpshm_env_posix(), name, 2048, 256, true, false, 0, &err),
+    cr_assert_eq(tcpshm_shm_queue_open(&other, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = 2048, .max_msg_size = 256,
+                                                                  .producer = true}, &err),
                  TCPSHM_E_CORRUPT);
     cr_assert(strstr(err.text, "bad magic"), "%s", err.text);
     munmap(m, 192 + 2048);

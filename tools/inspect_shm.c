@@ -55,11 +55,14 @@ int inspect_shm(const char *name_arg, uint32_t max_msg_size, bool hex)
      * slots published but not recorded before a kill. */
     tcpshm_shm_queue prod, cons;
     tcpshm_error err = {0};
-    if (tcpshm_shm_queue_open(&prod, env, name, cap, max_msg_size, true, false, 0, &err) != 0)
+    if (tcpshm_shm_queue_open(&prod, env, name,
+                              &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max_msg_size,
+                                                         .producer = true}, &err) != 0)
         return corrupt(err.text);
     uint32_t pushed = tcpshm_shm_queue_pushed(&prod);
     tcpshm_shm_queue_close(&prod);
-    if (tcpshm_shm_queue_open(&cons, env, name, cap, max_msg_size, false, false, 0, &err) != 0)
+    if (tcpshm_shm_queue_open(&cons, env, name,
+                              &(tcpshm_shm_queue_config){.capacity = cap, .max_msg_size = max_msg_size}, &err) != 0)
         return corrupt(err.text);
     uint32_t recorded = tcpshm_shm_queue_pushed(&cons), popped = tcpshm_shm_queue_popped(&cons);
     out_u64("pushed", pushed);

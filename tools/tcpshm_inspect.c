@@ -296,7 +296,7 @@ int main(int argc, char **argv)
         case 'x': o.hex = true; break;
         case 'j': o.json = true; break;
         case 'm':
-            if (cli_u32(argv[0], "max-msg-size", optarg, 16, 65536, &o.max_msg_size))
+            if (cli_u32(argv[0], "max-msg-size", optarg, 16, TCPSHM_MAX_PADDED_MSG_SIZE, &o.max_msg_size))
                 return 2;
             if (o.max_msg_size % 8) {
                 fprintf(stderr, "%s: --max-msg-size %u is not a multiple of 8\n", argv[0], o.max_msg_size);

@@ -1,13 +1,7 @@
 /* The client: a login state machine (connect, send the login, read the
  * response) driven by poll_tcp, then the connection itself (TCP, or SHM
- * with poll_shm delivering, possibly from another thread).
- *
- * SHM and threads: poll_shm reads the segments only while shm_live is set;
- * poll_tcp clears it when the link drops, and only then may a later login
- * swap the segments (a new server name). poll_shm raises shm_busy before it
- * looks at shm_live (both seq_cst, as in Dekker's algorithm), so once
- * poll_tcp sees shm_live clear and shm_busy clear, poll_shm is not using
- * the segments and will not until shm_live is set again. */
+ * with poll_shm delivering, possibly from another thread; conn.c's live
+ * flag keeps a login from swapping segments poll_shm is reading). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +53,7 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
     memcpy(cl->name, client_name, strlen(client_name) + 1);
     memcpy(cl->dir, dir, strlen(dir) + 1);
     cl->rx_buf = rx;
-    tcpshm_conn_init(&cl->conn, &cl->cfg, cl->env, cl->name, rx);
+    tcpshm_conn_init(&cl->conn, &cl->cfg, cl->env, TCPSHM_CONN_CLIENT, cl->name, rx);
     *out = cl;
     return 0;
 }
@@ -69,8 +63,7 @@ void tcpshm_client_destroy(tcpshm_client *cl)
     if (!cl)
         return;
     tcpshm_conn_fail(&cl->conn, "Client stopped", 0);
-    tcpshm_conn_close_queue(&cl->conn);
-    tcpshm_conn_close_shm(&cl->conn);
+    tcpshm_conn_close_state(&cl->conn);
     tcpshm_mem_free(cl->rx_buf);
     tcpshm_mem_free(cl);
 }
@@ -78,20 +71,10 @@ void tcpshm_client_destroy(tcpshm_client *cl)
 tcpshm_client_state tcpshm_client_get_state(const tcpshm_client *cl) { return cl->state; }
 tcpshm_conn *tcpshm_client_conn(tcpshm_client *cl) { return tcpshm_conn_has_state(&cl->conn) ? &cl->conn : NULL; }
 
-/* True while poll_shm may be looking at the segments (see the top). */
-static bool shm_in_use(const tcpshm_conn *c)
-{
-    return __atomic_load_n(&c->shm_live, __ATOMIC_SEQ_CST) || __atomic_load_n(&c->shm_busy, __ATOMIC_SEQ_CST);
-}
-
 /* Opens the pair's persistent state for the transport of this login. */
 static int open_state(tcpshm_client *cl, const char *server, tcpshm_error *err)
 {
-    if (!cl->conn.shm)
-        return tcpshm_conn_open_queue(&cl->conn, cl->dir, server, err);
-    if (cl->conn.shm_open && strcmp(cl->conn.remote, server) != 0 && shm_in_use(&cl->conn))
-        return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "poll_shm is delivering; try again");
-    return tcpshm_conn_open_shm(&cl->conn, server, err);
+    return tcpshm_conn_open_state(&cl->conn, cl->dir, server, err);
 }
 const char *tcpshm_client_last_server(const tcpshm_client *cl) { return cl->last_server; }
 
@@ -112,11 +95,9 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
     int rc = tcpshm_lastserver_read(cl->env, cl->dir, cl->name, cl->last_server, err);
     if (rc)
         return rc;
-    if (cl->conn.shm != use_shm) { /* poll_shm reads it: change it only while poll_shm keeps off */
-        if (shm_in_use(&cl->conn))
-            return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "poll_shm is delivering; try again");
-        cl->conn.shm = use_shm;
-    }
+    rc = tcpshm_conn_set_transport(&cl->conn, use_shm, err);
+    if (rc)
+        return rc;
     if (cl->last_server[0]) {
         rc = open_state(cl, cl->last_server, err);
         if (rc)
@@ -153,11 +134,17 @@ static void back_to_recorded_pair(tcpshm_client *cl)
     return;
 #endif
     tcpshm_error ignored;
-    if (!cl->last_server[0] || open_state(cl, cl->last_server, &ignored) != 0) {
-        tcpshm_conn_close_queue(&cl->conn);
-        if (!shm_in_use(&cl->conn))
-            tcpshm_conn_close_shm(&cl->conn);
-    }
+    if (!cl->last_server[0] || open_state(cl, cl->last_server, &ignored) != 0)
+        tcpshm_conn_release_state(&cl->conn);
+}
+
+/* The ranges do not agree (our check or the server's). */
+static void seq_mismatch(tcpshm_client *cl, const tcpshm_seq_mismatch *m)
+{
+    tcpshm_conn_fail(&cl->conn, "Seq number mismatch", 0);
+    cl->state = TCPSHM_CLIENT_IDLE;
+    if (cl->cb.on_seq_mismatch)
+        cl->cb.on_seq_mismatch(cl->cb.user, &cl->conn, m);
 }
 
 /* Status 0: adopt the server's name (a new one starts a new connection),
@@ -173,10 +160,7 @@ static void login_accepted(tcpshm_client *cl, const tcpshm_login_rsp *rsp)
             attempt_failed(cl, err.text, err.sys_errno);
             return;
         }
-        /* SHM: the server emptied the pair's segments before answering and
-         * may already be pushing into them, so the client must not. */
-        if (!c->shm)
-            tcpshm_ptcp_queue_reset(&c->q);
+        tcpshm_conn_reset_for_new_peer(c);
         TCPSHM_CRASH_SITE("tcpshm/crash/login/client_after_reset");
         if (tcpshm_lastserver_write(cl->env, cl->dir, cl->name, rsp->server_name, cl->cfg.file_mode,
                                     &err) != 0) {
@@ -186,32 +170,29 @@ static void login_accepted(tcpshm_client *cl, const tcpshm_login_rsp *rsp)
         }
         memcpy(cl->last_server, rsp->server_name, sizeof cl->last_server);
     }
-    /* TCP: the ranges must agree, then resend what the server lacks. SHM:
-     * both sides see the same segments, which the server checked; the
-     * server may already be consuming, so our view here may be newer. */
-    if (!c->shm) {
-        tcpshm_ptcp_queue *q = &c->q;
-        uint32_t my_ack = tcpshm_ptcp_queue_my_ack(q);
-        if (!tcpshm_seq_ranges_consistent(tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q),
-                                          rsp->ack_seq, rsp->server_seq_start, rsp->server_seq_end,
-                                          my_ack)) {
-            tcpshm_seq_mismatch m = {tcpshm_ptcp_queue_seq_start(q), tcpshm_ptcp_queue_seq_end(q), my_ack,
-                                     rsp->server_seq_start, rsp->server_seq_end, rsp->ack_seq};
-            tcpshm_conn_fail(c, "Seq number mismatch", 0);
-            cl->state = TCPSHM_CLIENT_IDLE;
-            if (cl->cb.on_seq_mismatch)
-                cl->cb.on_seq_mismatch(cl->cb.user, c, &m);
-            return;
-        }
-        (void)tcpshm_ptcp_queue_rewind(q, rsp->ack_seq, NULL);
+    /* The ranges must agree, then resend what the server lacks. */
+    tcpshm_seq_mismatch r = tcpshm_conn_seq_report(c, rsp->server_seq_start, rsp->server_seq_end, rsp->ack_seq);
+    if (!tcpshm_conn_login_seq_ok(c, &r)) {
+        seq_mismatch(cl, &r);
+        return;
     }
-    c->established = true;
+    tcpshm_conn_login_accept(c, &r);
+    tcpshm_conn_set_established(c);
     cl->state = TCPSHM_CLIENT_LOGGED_IN;
-    if (c->shm)
-        __atomic_store_n(&c->shm_live, 1, __ATOMIC_SEQ_CST);
+    tcpshm_conn_set_live(c);
     if (cl->cb.on_login_success)
         cl->cb.on_login_success(cl->cb.user, c, rsp);
     (void)tcpshm_conn_flush(c);
+}
+
+/* The link closed during the login: report why. */
+static void link_failed(tcpshm_client *cl)
+{
+    cl->state = TCPSHM_CLIENT_IDLE;
+    int e;
+    const char *reason = tcpshm_conn_close_reason(&cl->conn, &e);
+    if (cl->cb.on_system_error)
+        cl->cb.on_system_error(cl->cb.user, reason, e);
 }
 
 /* Reads the response (it may come in pieces) and acts on it. */
@@ -219,9 +200,7 @@ static void await_response(tcpshm_client *cl, int64_t now)
 {
     tcpshm_conn *c = &cl->conn;
     if (!tcpshm_conn_poll_io(c, now)) {
-        cl->state = TCPSHM_CLIENT_IDLE;
-        if (cl->cb.on_system_error)
-            cl->cb.on_system_error(cl->cb.user, c->close_reason, c->close_errno);
+        link_failed(cl);
         return;
     }
     tcpshm_msg_header *h;
@@ -259,13 +238,8 @@ static void await_response(tcpshm_client *cl, int64_t now)
         return;
     }
     if (rsp.status == TCPSHM_LOGIN_SEQ_MISMATCH) {
-        uint32_t s0, s1, ack;
-        tcpshm_conn_seq_state(c, &s0, &s1, &ack);
-        tcpshm_seq_mismatch m = {s0, s1, ack, rsp.server_seq_start, rsp.server_seq_end, rsp.ack_seq};
-        tcpshm_conn_fail(c, "Seq number mismatch", 0);
-        cl->state = TCPSHM_CLIENT_IDLE;
-        if (cl->cb.on_seq_mismatch)
-            cl->cb.on_seq_mismatch(cl->cb.user, c, &m);
+        tcpshm_seq_mismatch m = tcpshm_conn_seq_report(c, rsp.server_seq_start, rsp.server_seq_end, rsp.ack_seq);
+        seq_mismatch(cl, &m);
         return;
     }
     login_accepted(cl, &rsp);
@@ -284,7 +258,6 @@ void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now)
     case TCPSHM_CLIENT_IDLE:
         return;
     case TCPSHM_CLIENT_CONNECTING: {
-        c->now = now;
         int r = tcpshm_io_connect_result(cl->env, c->fd);
         if (r == EINPROGRESS) {
             if (now - cl->attempt_start > cl->cfg.new_conn_timeout)
@@ -295,12 +268,10 @@ void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now)
             attempt_failed(cl, "Connect error", r);
             return;
         }
-        c->last_recv = now; /* the link is up: the receive timeout counts from here */
+        tcpshm_conn_link_up(c, now);
         cl->state = TCPSHM_CLIENT_LOGGING_IN;
         if (!tcpshm_conn_flush(c)) {
-            cl->state = TCPSHM_CLIENT_IDLE;
-            if (cl->cb.on_system_error)
-                cl->cb.on_system_error(cl->cb.user, c->close_reason, c->close_errno);
+            link_failed(cl);
             return;
         }
         await_response(cl, now);
@@ -317,23 +288,24 @@ void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now)
         break;
     }
     bool up = tcpshm_conn_poll_io(c, now);
-    if (cl->cb.on_msg && !c->shm) /* SHM messages come through poll_shm */
+    if (cl->cb.on_msg && !tcpshm_conn_is_shm(c)) /* SHM messages come through poll_shm */
         tcpshm_conn_deliver(c, deliver_cb, cl);
     if (!up) {
         cl->state = TCPSHM_CLIENT_IDLE;
-        __atomic_store_n(&c->shm_live, 0, __ATOMIC_SEQ_CST);
+        tcpshm_conn_clear_live(c);
+        int e;
+        const char *reason = tcpshm_conn_close_reason(c, &e);
         if (cl->cb.on_disconnect)
-            cl->cb.on_disconnect(cl->cb.user, c, c->close_reason, c->close_errno);
+            cl->cb.on_disconnect(cl->cb.user, c, reason, e);
     }
 }
 
 void tcpshm_client_poll_shm(tcpshm_client *cl)
 {
     tcpshm_conn *c = &cl->conn;
-    __atomic_store_n(&c->shm_busy, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&c->shm_live, __ATOMIC_SEQ_CST) && cl->cb.on_msg)
+    if (tcpshm_conn_begin_shm_poll(c) && cl->cb.on_msg)
         tcpshm_conn_deliver(c, deliver_cb, cl);
-    __atomic_store_n(&c->shm_busy, 0, __ATOMIC_RELEASE);
+    tcpshm_conn_end_shm_poll(c);
 }
 
 int tcpshm_client_connect(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,

@@ -45,7 +45,7 @@ int tcpshm_config_check(const tcpshm_config *c, tcpshm_error *err)
     uint32_t rsp = tcpshm_padded_size(tcpshm_login_rsp_size(c));
     if (rsp > login_min)
         login_min = rsp;
-    RANGE(max_msg_size, login_min, 65536);
+    RANGE(max_msg_size, login_min, TCPSHM_MAX_PADDED_MSG_SIZE);
     if (c->max_msg_size % 8)
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0, "config: max_msg_size %u is not a multiple of 8",
                            c->max_msg_size);

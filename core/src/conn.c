@@ -1,20 +1,23 @@
-/* One connection: over TCP, send (control bytes, then queued messages),
- * heartbeats, receive and parse, acknowledgements, timeouts, delivery; over
- * SHM, the same API on two shared-memory queues, with TCP for the login
- * and heartbeats only. */
+/* What every connection does whatever carries its messages: control bytes,
+ * heartbeats, receive and parse, timeouts, delivery, the live flag, the
+ * login's sequence judgement; and the one place that picks the transport
+ * (c->tp: conn_tcp.c or conn_shm.c, behind conn_transport.h). */
 #include <errno.h>
 #include <string.h>
 
-#include "conn_internal.h"
+#include "conn_transport.h"
 #include "error_set.h"
 #include "io.h"
+#include "tcpshm/login.h"
 
 void tcpshm_conn_init(tcpshm_conn *c, const tcpshm_config *cfg, const tcpshm_env *env,
-                      const char *local, uint8_t *rx_buf)
+                      tcpshm_conn_side side, const char *local, uint8_t *rx_buf)
 {
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
     c->env = env;
+    c->side = side;
+    c->tp = &tcpshm_conn_tcp;
     c->fd = -1;
     c->rx_buf = rx_buf;
     memcpy(c->local, local, strnlen(local, TCPSHM_NAME_MAX));
@@ -23,72 +26,75 @@ void tcpshm_conn_init(tcpshm_conn *c, const tcpshm_config *cfg, const tcpshm_env
                                    cfg->little_endian, NULL);
 }
 
-static void set_remote(tcpshm_conn *c, const char *remote)
+void tcpshm_conn_set_remote(tcpshm_conn *c, const char *remote)
 {
     memset(c->remote, 0, sizeof c->remote);
     memcpy(c->remote, remote, strnlen(remote, TCPSHM_NAME_MAX));
 }
 
-int tcpshm_conn_open_queue(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err)
+/* ---- the live flag and poll_shm ----
+ *
+ * poll_shm reads the segments only while the live flag is set; the TCP side
+ * clears it when the link drops, and only then may a later login swap the
+ * segments (a new server name) or the transport. The client's poll_shm
+ * raises busy before it looks at live, and the login side clears live
+ * before it looks at busy; all four accesses are seq_cst, as in Dekker's
+ * algorithm (release/acquire would let each side's load pass its own store
+ * and both miss the other). So once a login sees live clear and busy
+ * clear, poll_shm is not using the segments and will not until live is set
+ * again. The server needs no busy flag: its slot state hands the slot over.
+ * The flag is stored for TCP connections too, where nothing reads it. */
+
+void tcpshm_conn_set_live(tcpshm_conn *c) { __atomic_store_n(&c->live, 1, __ATOMIC_SEQ_CST); }
+void tcpshm_conn_clear_live(tcpshm_conn *c) { __atomic_store_n(&c->live, 0, __ATOMIC_SEQ_CST); }
+
+bool tcpshm_conn_shm_in_use(const tcpshm_conn *c)
 {
-    if (c->q_open && strcmp(c->remote, remote) == 0)
+    return __atomic_load_n(&c->live, __ATOMIC_SEQ_CST) || __atomic_load_n(&c->busy, __ATOMIC_SEQ_CST);
+}
+
+bool tcpshm_conn_begin_shm_poll(tcpshm_conn *c)
+{
+    __atomic_store_n(&c->busy, 1, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&c->live, __ATOMIC_SEQ_CST) != 0;
+}
+
+void tcpshm_conn_end_shm_poll(tcpshm_conn *c) { __atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE); }
+
+/* ---- transport and persistent state ---- */
+
+int tcpshm_conn_set_transport(tcpshm_conn *c, bool shm, tcpshm_error *err)
+{
+    const tcpshm_conn_transport *tp = shm ? &tcpshm_conn_shm : &tcpshm_conn_tcp;
+    if (c->tp == tp)
         return 0;
-    tcpshm_conn_close_queue(c);
-    tcpshm_ptcp_queue_config qc = {c->cfg->queue_size, c->cfg->max_msg_size, c->cfg->little_endian,
-                                   c->cfg->file_mode};
-    int rc = tcpshm_ptcp_queue_open(&c->q, c->env, dir, c->local, remote, &qc, err);
-    if (rc)
-        return rc;
-    set_remote(c, remote);
-    c->q_open = true;
+    if (tcpshm_conn_shm_in_use(c)) /* poll_shm reads c->tp */
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "poll_shm is delivering; try again");
+    c->tp = tp;
     return 0;
 }
 
-int tcpshm_conn_open_shm(tcpshm_conn *c, const char *remote, tcpshm_error *err)
+bool tcpshm_conn_is_shm(const tcpshm_conn *c) { return c->tp == &tcpshm_conn_shm; }
+
+int tcpshm_conn_open_state(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err)
 {
-    if (c->shm_open && strcmp(c->remote, remote) == 0)
-        return 0;
-    tcpshm_conn_close_shm(c);
-    char out_name[2 * TCPSHM_NAME_MAX + 16], in_name[2 * TCPSHM_NAME_MAX + 16];
-    if (tcpshm_shm_queue_name(out_name, sizeof out_name, c->local, remote) != 0 ||
-        tcpshm_shm_queue_name(in_name, sizeof in_name, remote, c->local) != 0)
-        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "shared-memory names too long");
-    const tcpshm_config *cfg = c->cfg;
-    int rc = tcpshm_shm_queue_open(&c->shm_out, c->env, out_name, cfg->shm_queue_size, cfg->max_msg_size,
-                                   true, true, cfg->file_mode, err);
-    if (rc)
-        return rc;
-    rc = tcpshm_shm_queue_open(&c->shm_in, c->env, in_name, cfg->shm_queue_size, cfg->max_msg_size, false,
-                               true, cfg->file_mode, err);
-    if (rc) {
-        tcpshm_shm_queue_close(&c->shm_out);
-        return rc;
-    }
-    set_remote(c, remote);
-    c->shm_open = true;
-    __atomic_store_n(&c->shm_failed, 0, __ATOMIC_RELAXED);
-    return 0;
+    return c->tp->open(c, dir, remote, err);
 }
 
-void tcpshm_conn_close_shm(tcpshm_conn *c)
+bool tcpshm_conn_has_state(const tcpshm_conn *c) { return c->tp->has_state(c); }
+
+void tcpshm_conn_close_state(tcpshm_conn *c)
 {
-    if (c->shm_open) {
-        tcpshm_shm_queue_close(&c->shm_out);
-        tcpshm_shm_queue_close(&c->shm_in);
-    }
-    c->shm_open = false;
+    tcpshm_conn_tcp_close(c);
+    tcpshm_conn_shm_close(c);
 }
 
-void tcpshm_conn_reset_shm(tcpshm_conn *c)
+void tcpshm_conn_release_state(tcpshm_conn *c)
 {
-    if (!c->shm_open)
-        return;
-    tcpshm_shm_queue_reset(&c->shm_out);
-    tcpshm_shm_queue_reset(&c->shm_in);
-    __atomic_store_n(&c->shm_failed, 0, __ATOMIC_RELAXED);
+    tcpshm_conn_tcp_close(c);
+    if (!tcpshm_conn_shm_in_use(c))
+        tcpshm_conn_shm_close(c);
 }
-
-bool tcpshm_conn_has_state(const tcpshm_conn *c) { return c->shm ? c->shm_open : c->q_open; }
 
 void tcpshm_conn_seq_state(const tcpshm_conn *c, uint32_t *start, uint32_t *end, uint32_t *ack)
 {
@@ -97,12 +103,29 @@ void tcpshm_conn_seq_state(const tcpshm_conn *c, uint32_t *start, uint32_t *end,
     *ack = tcpshm_conn_my_ack(c);
 }
 
-void tcpshm_conn_close_queue(tcpshm_conn *c)
+/* ---- login ---- */
+
+void tcpshm_conn_reset_for_new_peer(tcpshm_conn *c) { c->tp->reset_for_new_peer(c); }
+
+tcpshm_seq_mismatch tcpshm_conn_seq_report(const tcpshm_conn *c, uint32_t remote_start,
+                                           uint32_t remote_end, uint32_t remote_ack)
 {
-    if (c->q_open)
-        tcpshm_ptcp_queue_close(&c->q);
-    c->q_open = false;
+    tcpshm_seq_mismatch r = {0, 0, 0, remote_start, remote_end, remote_ack};
+    tcpshm_conn_seq_state(c, &r.local_seq_start, &r.local_seq_end, &r.local_ack);
+    return r;
 }
+
+bool tcpshm_conn_ranges_agree(const tcpshm_seq_mismatch *r)
+{
+    return tcpshm_seq_ranges_consistent(r->local_seq_start, r->local_seq_end, r->remote_ack,
+                                        r->remote_seq_start, r->remote_seq_end, r->local_ack);
+}
+
+bool tcpshm_conn_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r) { return c->tp->login_seq_ok(c, r); }
+void tcpshm_conn_login_accept(tcpshm_conn *c, tcpshm_seq_mismatch *r) { c->tp->login_accept(c, r); }
+void tcpshm_conn_set_established(tcpshm_conn *c) { c->established = true; }
+
+/* ---- the link ---- */
 
 void tcpshm_conn_attach(tcpshm_conn *c, int fd, int64_t now)
 {
@@ -116,6 +139,12 @@ void tcpshm_conn_attach(tcpshm_conn *c, int fd, int64_t now)
     c->close_errno = 0;
     if (c->cfg->tcp_nodelay)
         (void)tcpshm_io_set_nodelay(c->env, fd, 1);
+}
+
+void tcpshm_conn_link_up(tcpshm_conn *c, int64_t now)
+{
+    c->now = now;
+    c->last_recv = now;
 }
 
 void tcpshm_conn_fail(tcpshm_conn *c, const char *reason, int sys_errno)
@@ -144,8 +173,7 @@ bool tcpshm_conn_send_ctrl(tcpshm_conn *c, const void *bytes, uint32_t len)
 
 static bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
 
-/* Sends up to len bytes; returns how many went, or -1 after closing the link. */
-static int64_t send_some(tcpshm_conn *c, const uint8_t *p, uint32_t len)
+int64_t tcpshm_conn_send_some(tcpshm_conn *c, const uint8_t *p, uint32_t len)
 {
     ssize_t n = tcpshm_io_send(c->env, c->fd, p, len);
     if (n < 0) {
@@ -164,27 +192,20 @@ bool tcpshm_conn_flush(tcpshm_conn *c)
     if (c->fd < 0)
         return false;
     while (c->ctrl_sent < c->ctrl_len) {
-        int64_t n = send_some(c, c->ctrl_out + c->ctrl_sent, c->ctrl_len - c->ctrl_sent);
+        int64_t n = tcpshm_conn_send_some(c, c->ctrl_out + c->ctrl_sent, c->ctrl_len - c->ctrl_sent);
         if (n < 0)
             return false;
         if (n == 0)
             return true; /* the socket is full; control bytes go first next time */
         c->ctrl_sent += (uint32_t)n;
     }
-    if (!c->established || !c->q_open)
+    if (!c->established)
         return true;
-    for (;;) {
-        const uint8_t *p;
-        uint32_t len = tcpshm_ptcp_queue_sendable(&c->q, &p);
-        if (len == 0)
-            return true;
-        int64_t n = send_some(c, p, len);
-        if (n < 0)
-            return false;
-        tcpshm_ptcp_queue_mark_sent(&c->q, (uint32_t)n);
-        if ((uint32_t)n < len)
-            return true;
-    }
+    /* Only a queue file holds messages for the socket. It is sent whenever
+     * it is open, as before the transport split, even on an SHM link after
+     * the client switched from TCP (kept as it was; the server then closes
+     * the link: an application message over TCP in SHM mode). */
+    return tcpshm_conn_tcp_send_queued(c);
 }
 
 static void send_heartbeat(tcpshm_conn *c)
@@ -196,33 +217,15 @@ static void send_heartbeat(tcpshm_conn *c)
         (void)tcpshm_conn_flush(c);
 }
 
-/* Parses what arrived: every header acknowledges our queue. */
+/* Parses what arrived; the transport handles each frame (acks, heartbeats). */
 static bool scan_received(tcpshm_conn *c)
 {
     tcpshm_msg_header *h;
     tcpshm_error err;
     int rc;
-    while ((rc = tcpshm_frame_parser_scan(&c->rx, &h, &err)) == 1) {
-        if (c->shm) {
-            /* SHM: TCP carries heartbeats only; acks mean nothing here */
-            if (h->msg_type != TCPSHM_MSG_HEARTBEAT) {
-                tcpshm_conn_fail(c, "Bad frame: application message over TCP in SHM mode", 0);
-                return false;
-            }
-            tcpshm_frame_parser_pop(&c->rx);
-            continue;
-        }
-        if (tcpshm_ptcp_queue_ack(&c->q, h->ack_seq, &err) != 0) {
-            /* The message that broke the protocol is not delivered; the
-             * ones scanned before it still are. */
-            tcpshm_frame_parser_unscan(&c->rx, h);
-            tcpshm_conn_fail(c, err.text, 0);
+    while ((rc = tcpshm_frame_parser_scan(&c->rx, &h, &err)) == 1)
+        if (!c->tp->on_frame(c, h))
             return false;
-        }
-        /* A heartbeat with nothing unpopped before it is done with at once. */
-        if (h->msg_type == TCPSHM_MSG_HEARTBEAT && tcpshm_frame_parser_front(&c->rx) == h)
-            tcpshm_frame_parser_pop(&c->rx);
-    }
     if (rc < 0) {
         tcpshm_conn_fail(c, rc == TCPSHM_E_FRAME_LARGE ? "Msg size larger than recv buf max size"
                                                        : "Bad frame",
@@ -268,16 +271,15 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
         tcpshm_conn_fail(c, "Request close", 0);
         return false;
     }
-    if (__atomic_load_n(&c->shm_failed, __ATOMIC_ACQUIRE)) {
-        tcpshm_conn_fail(c, c->shm_fail_reason, 0);
+    if (__atomic_load_n(&c->peer_failed, __ATOMIC_ACQUIRE)) {
+        tcpshm_conn_fail(c, c->peer_fail_reason, 0);
         return false;
     }
     if (!tcpshm_conn_flush(c))
         return false;
     if (c->established && now - c->last_send >= c->cfg->heartbeat_interval &&
         c->ctrl_sent == c->ctrl_len) {
-        const uint8_t *p;
-        if (c->shm || tcpshm_ptcp_queue_sendable(&c->q, &p) == 0)
+        if (c->tp->nothing_to_send(c))
             send_heartbeat(c);
         if (c->fd < 0)
             return false;
@@ -306,87 +308,22 @@ void tcpshm_conn_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user)
 
 /* ---- public API ---- */
 
-tcpshm_msg_header *tcpshm_conn_alloc(tcpshm_conn *c, uint16_t body_size)
-{
-    if (c->shm) {
-        if (!c->shm_open)
-            return NULL;
-        tcpshm_msg_header *h = tcpshm_shm_queue_alloc(&c->shm_out, body_size);
-        if (h) /* as over TCP: our ack at the time of the push */
-            h->ack_seq = tcpshm_shm_queue_consumer_count(&c->shm_in);
-        return h;
-    }
-    return c->q_open ? tcpshm_ptcp_queue_alloc(&c->q, body_size) : NULL;
-}
-
-int tcpshm_conn_push_more(tcpshm_conn *c)
-{
-    if (c->shm)
-        return c->shm_open ? tcpshm_shm_queue_push(&c->shm_out) : TCPSHM_E_ARG;
-    return c->q_open ? tcpshm_ptcp_queue_push(&c->q, NULL) : TCPSHM_E_ARG;
-}
-
-int tcpshm_conn_push(tcpshm_conn *c)
-{
-    int rc = tcpshm_conn_push_more(c);
-    if (rc == 0 && !c->shm && c->fd >= 0)
-        (void)tcpshm_conn_flush(c);
-    return rc;
-}
-
-/* SHM front: a malformed slot from the peer closes the connection (the TCP
- * side's next poll does it, with this reason). */
-static tcpshm_msg_header *shm_front(tcpshm_conn *c)
-{
-    if (!c->shm_open || __atomic_load_n(&c->shm_failed, __ATOMIC_ACQUIRE))
-        return NULL;
-    bool bad;
-    tcpshm_error err;
-    tcpshm_msg_header *h = tcpshm_shm_queue_front(&c->shm_in, &bad, &err);
-    if (bad) {
-        size_t n = strnlen(err.text, sizeof c->shm_fail_reason - 1);
-        memcpy(c->shm_fail_reason, err.text, n);
-        c->shm_fail_reason[n] = '\0';
-        __atomic_store_n(&c->shm_failed, 1, __ATOMIC_RELEASE);
-    }
-    return h;
-}
-
-tcpshm_msg_header *tcpshm_conn_front(tcpshm_conn *c)
-{
-    if (c->shm)
-        return shm_front(c);
-    if (!c->q_open)
-        return NULL;
-    for (;;) {
-        tcpshm_msg_header *h = tcpshm_frame_parser_front(&c->rx);
-        if (!h || h->msg_type != TCPSHM_MSG_HEARTBEAT)
-            return h;
-        tcpshm_frame_parser_pop(&c->rx);
-    }
-}
+tcpshm_msg_header *tcpshm_conn_alloc(tcpshm_conn *c, uint16_t body_size) { return c->tp->alloc(c, body_size); }
+int tcpshm_conn_push_more(tcpshm_conn *c) { return c->tp->push_more(c); }
+int tcpshm_conn_push(tcpshm_conn *c) { return c->tp->push(c); }
+tcpshm_msg_header *tcpshm_conn_front(tcpshm_conn *c) { return c->tp->front(c); }
 
 void tcpshm_conn_pop(tcpshm_conn *c)
 {
     if (!tcpshm_conn_front(c))
         return;
-    if (c->shm) {
-        tcpshm_shm_queue_pop(&c->shm_in);
-    } else {
-        tcpshm_frame_parser_pop(&c->rx);
-        tcpshm_ptcp_queue_popped(&c->q);
-    }
+    c->tp->pop(c);
     c->pops++;
 }
 
 void tcpshm_conn_close(tcpshm_conn *c) { __atomic_store_n(&c->close_requested, true, __ATOMIC_RELAXED); }
 
-bool tcpshm_conn_is_connected(const tcpshm_conn *c)
-{
-    if (c->shm)
-        return __atomic_load_n(&c->shm_live, __ATOMIC_ACQUIRE) != 0;
-    return c->fd >= 0 && c->established;
-}
+bool tcpshm_conn_is_connected(const tcpshm_conn *c) { return c->tp->is_connected(c); }
 
 const char *tcpshm_conn_close_reason(const tcpshm_conn *c, int *sys_errno)
 {
@@ -397,28 +334,8 @@ const char *tcpshm_conn_close_reason(const tcpshm_conn *c, int *sys_errno)
 
 const char *tcpshm_conn_local_name(const tcpshm_conn *c) { return c->local; }
 const char *tcpshm_conn_remote_name(const tcpshm_conn *c) { return c->remote; }
-/* Over SHM each number is a count published in a segment, so any thread
- * may ask; seq_end and my_ack read lines this side writes, only seq_start
- * reads the peer's (keep it off hot paths). */
-uint32_t tcpshm_conn_seq_start(const tcpshm_conn *c)
-{
-    if (c->shm)
-        return c->shm_open ? tcpshm_shm_queue_consumer_count(&c->shm_out) : 0;
-    return c->q_open ? tcpshm_ptcp_queue_seq_start(&c->q) : 0;
-}
-
-uint32_t tcpshm_conn_seq_end(const tcpshm_conn *c)
-{
-    if (c->shm)
-        return c->shm_open ? tcpshm_shm_queue_producer_count(&c->shm_out) : 0;
-    return c->q_open ? tcpshm_ptcp_queue_seq_end(&c->q) : 0;
-}
-
-uint32_t tcpshm_conn_my_ack(const tcpshm_conn *c)
-{
-    if (c->shm)
-        return c->shm_open ? tcpshm_shm_queue_consumer_count(&c->shm_in) : 0;
-    return c->q_open ? tcpshm_ptcp_queue_my_ack(&c->q) : 0;
-}
+uint32_t tcpshm_conn_seq_start(const tcpshm_conn *c) { return c->tp->seq_start(c); }
+uint32_t tcpshm_conn_seq_end(const tcpshm_conn *c) { return c->tp->seq_end(c); }
+uint32_t tcpshm_conn_my_ack(const tcpshm_conn *c) { return c->tp->my_ack(c); }
 void tcpshm_conn_set_user(tcpshm_conn *c, void *user) { c->user = user; }
 void *tcpshm_conn_user(const tcpshm_conn *c) { return c->user; }

@@ -1,4 +1,13 @@
-/* The connection object and what the server and client do with it. */
+/* The connection object and what the server and client do with it.
+ *
+ * Files: conn.c is what every connection does whatever carries its
+ * messages (control bytes, heartbeats, receive and parse, timeouts,
+ * delivery, the live flag, the login's sequence judgement) and the one
+ * place that picks the transport; conn_tcp.c (persistent queue file, data
+ * over the socket) and conn_shm.c (two shared-memory segments, the socket
+ * for login and heartbeats only) are the two halves behind the interface of
+ * conn_transport.h. server.c and client.c use only the functions below and
+ * never a queue or a segment directly. */
 #ifndef TCPSHM_CONN_INTERNAL_H
 #define TCPSHM_CONN_INTERNAL_H
 
@@ -13,27 +22,42 @@
  * response or a heartbeat, possibly left over from a short send. */
 #define TCPSHM_CTRL_OUT_MAX 1024u
 
+/* Which end of the pair this connection is: the two differ at login (the
+ * server judges the ranges and empties shared segments, see conn_shm.c). */
+typedef enum tcpshm_conn_side { TCPSHM_CONN_SERVER, TCPSHM_CONN_CLIENT } tcpshm_conn_side;
+
+struct tcpshm_conn_transport;
+
 struct tcpshm_conn {
     const tcpshm_config *cfg;
     const tcpshm_env *env;
+    tcpshm_conn_side side;
     char local[TCPSHM_NAME_MAX + 1];
     char remote[TCPSHM_NAME_MAX + 1];
     void *user;
 
-    tcpshm_ptcp_queue q; /* TCP: open once a login opened it */
-    bool q_open;
+    /* The transport of the current login (set by tcpshm_conn_set_transport;
+     * poll_shm reads it, so it changes only while poll_shm keeps off). */
+    const struct tcpshm_conn_transport *tp;
 
-    /* SHM transport: the data goes through two segments, TCP carries the
-     * login and heartbeats only. The TCP fields below belong to the thread
-     * that polls TCP; shm_out/shm_in and pops to the thread of poll_shm. */
-    bool shm;                  /* this connection uses shared memory */
-    bool shm_open;             /* both segments are mapped */
-    tcpshm_shm_queue shm_out;  /* we produce */
-    tcpshm_shm_queue shm_in;   /* we consume */
-    uint32_t shm_live;         /* atomic: poll_shm may deliver (client side) */
-    uint32_t shm_busy;         /* atomic: the client's poll_shm is looking (see client.c) */
-    uint32_t shm_failed;       /* atomic: the peer wrote a bad slot; shm_fail_reason says what */
-    char shm_fail_reason[96];
+    /* TCP half (conn_tcp.c): the persistent queue, open once a login opened it. */
+    struct {
+        tcpshm_ptcp_queue q;
+        bool open;
+    } tcp;
+
+    /* SHM half (conn_shm.c): the data goes through two segments, TCP carries
+     * the login and heartbeats only. The TCP fields below belong to the
+     * thread that polls TCP; the segments and pops to the thread of poll_shm. */
+    struct {
+        bool open;            /* both segments are mapped */
+        tcpshm_shm_queue out; /* we produce */
+        tcpshm_shm_queue in;  /* we consume */
+    } shm;
+    uint32_t live;          /* atomic: poll_shm may deliver (see conn.c) */
+    uint32_t busy;          /* atomic: the client's poll_shm is looking (see conn.c) */
+    uint32_t peer_failed;   /* atomic: the peer broke the protocol off the TCP thread (a bad slot) */
+    char peer_fail_reason[96];
 
     int fd; /* -1 while disconnected */
     tcpshm_frame_parser rx;
@@ -50,17 +74,62 @@ struct tcpshm_conn {
     int close_errno;
 };
 
-/* Sets up a disconnected connection with its receive buffer. */
+/* Sets up a disconnected TCP connection of the given side with its receive buffer. */
 void tcpshm_conn_init(tcpshm_conn *c, const tcpshm_config *cfg, const tcpshm_env *env,
-                      const char *local, uint8_t *rx_buf);
+                      tcpshm_conn_side side, const char *local, uint8_t *rx_buf);
 
-/* Opens (or keeps) the persistent queue of the pair in dir. */
-int tcpshm_conn_open_queue(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err);
-void tcpshm_conn_close_queue(tcpshm_conn *c);
+/* ---- transport and persistent state ---- */
+
+/* Chooses the transport of the next login. TCPSHM_E_SYSTEM (EAGAIN) while
+ * poll_shm may be reading the segments. */
+int tcpshm_conn_set_transport(tcpshm_conn *c, bool shm, tcpshm_error *err);
+bool tcpshm_conn_is_shm(const tcpshm_conn *c);
+
+/* Opens (or keeps, if open for that remote) the pair's persistent state for
+ * the current transport: the queue file in dir, or both segments (dir
+ * unused; TCPSHM_E_SYSTEM with EAGAIN if other segments are open and
+ * poll_shm may be reading them). */
+int tcpshm_conn_open_state(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err);
+/* Whether the current transport's persistent state is open. */
+bool tcpshm_conn_has_state(const tcpshm_conn *c);
+/* Closes the state of both transports (destroy). */
+void tcpshm_conn_close_state(tcpshm_conn *c);
+/* Closes the queue file, and the segments unless poll_shm may be reading them. */
+void tcpshm_conn_release_state(tcpshm_conn *c);
+
+/* ---- login (WIRE.md steps 5-7) ---- */
+
+/* Step 5: the peer last talked to another name, this is a new connection:
+ * empty the pair's state (over SHM only the server side does; see conn_shm.c). */
+void tcpshm_conn_reset_for_new_peer(tcpshm_conn *c);
+/* The six numbers: this side's persisted state now and the peer's as given.
+ * Both the server (step 6) and the client (a response) judge and report these. */
+tcpshm_seq_mismatch tcpshm_conn_seq_report(const tcpshm_conn *c, uint32_t remote_start,
+                                           uint32_t remote_end, uint32_t remote_ack);
+/* Step 6: whether the ranges of r agree (the transport may correct the
+ * peer's numbers in r first, see conn_shm.c). */
+bool tcpshm_conn_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r);
+/* Step 7: frees what the peer acknowledged (r->remote_ack) and sets
+ * r->local_seq_start to what the response gives; the rest is resent. */
+void tcpshm_conn_login_accept(tcpshm_conn *c, tcpshm_seq_mismatch *r);
+/* The handshake is done: queued messages may flow. */
+void tcpshm_conn_set_established(tcpshm_conn *c);
+
+/* ---- the live flag and poll_shm (the handshake is described in conn.c) ---- */
+
+void tcpshm_conn_set_live(tcpshm_conn *c);
+void tcpshm_conn_clear_live(tcpshm_conn *c);
+/* The client's poll_shm: begin returns whether it may deliver; end always follows. */
+bool tcpshm_conn_begin_shm_poll(tcpshm_conn *c);
+void tcpshm_conn_end_shm_poll(tcpshm_conn *c);
+
+/* ---- the link ---- */
 
 /* A new link on fd: empty receive buffer, fresh timers, the queue's send
  * position at the oldest unacknowledged message after rewind. */
 void tcpshm_conn_attach(tcpshm_conn *c, int fd, int64_t now);
+/* The client's connect completed at now: the receive timeout counts from here. */
+void tcpshm_conn_link_up(tcpshm_conn *c, int64_t now);
 
 /* Queues bytes to go out before queued messages (login, response). Returns
  * false if they do not fit. */
@@ -78,17 +147,9 @@ void tcpshm_conn_fail(tcpshm_conn *c, const char *reason, int sys_errno);
 typedef void (*tcpshm_msg_cb)(void *user, tcpshm_conn *c, tcpshm_msg_header *msg);
 void tcpshm_conn_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user);
 
-/* SHM (c->shm set by the caller): opens (creating if needed) both segments
- * of the pair local/remote, or keeps them if open for that remote. */
-int tcpshm_conn_open_shm(tcpshm_conn *c, const char *remote, tcpshm_error *err);
-void tcpshm_conn_close_shm(tcpshm_conn *c);
-/* SHM: empties both segments (a new server name: a new connection). */
-void tcpshm_conn_reset_shm(tcpshm_conn *c);
 /* The persisted state, whichever transport: oldest unacknowledged message
  * sent, next to send, and how many of the peer's we consumed. */
 void tcpshm_conn_seq_state(const tcpshm_conn *c, uint32_t *start, uint32_t *end, uint32_t *ack);
-/* Whether the connection's persistent state is open (queue or segments). */
-bool tcpshm_conn_has_state(const tcpshm_conn *c);
 
 /* Sends what it can now: control bytes first, then queued messages. */
 bool tcpshm_conn_flush(tcpshm_conn *c);

@@ -11,7 +11,6 @@ _Static_assert(sizeof(tcpshm_msg_header) == TCPSHM_HEADER_SIZE,
                "tcpshm_msg_header must be exactly the 8-byte wire header");
 
 /* Largest max_msg_size: the padded size of a u16-sized message. */
-#define FRAME_MAX_PADDED 65536u
 
 static void put16(uint8_t *b, uint16_t v, bool le)
 {
@@ -79,11 +78,11 @@ int tcpshm_frame_parser_init(tcpshm_frame_parser *p, void *buf, uint32_t cap,
                            "frame parser: the receive buffer must be 8-byte aligned "
                            "(its address is %u modulo 8)",
                            (unsigned)((uintptr_t)buf % 8u));
-    if (max_msg_size < TCPSHM_HEADER_SIZE || max_msg_size > FRAME_MAX_PADDED ||
+    if (max_msg_size < TCPSHM_HEADER_SIZE || max_msg_size > TCPSHM_MAX_PADDED_MSG_SIZE ||
         max_msg_size % 8u != 0)
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
-                           "frame parser: max_msg_size %u must be a multiple of 8 in [8, 65536]",
-                           (unsigned)max_msg_size);
+                           "frame parser: max_msg_size %u must be a multiple of 8 in [8, %u]",
+                           (unsigned)max_msg_size, TCPSHM_MAX_PADDED_MSG_SIZE);
     if (cap % 8u != 0 || cap < max_msg_size)
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
                            "frame parser: buffer capacity %u must be a multiple of 8 and at "

@@ -2,21 +2,11 @@
  * carrying the libfiu failure point of faults/catalogue.c. With FIU_ENABLE
  * off (the release library) the points compile to nothing.
  *
- * Failure points and what they do when enabled (failnum > 1 is used as the
- * errno; failinfo, when set, is a byte count for the short variants):
- *   tcpshm/net/reset       send or recv: abort the connection, fail ECONNRESET
- *   tcpshm/net/send        send fails (default EPIPE)
- *   tcpshm/net/send/short  send passes only part of the bytes (default half)
- *   tcpshm/net/recv        recv fails (default ECONNRESET)
- *   tcpshm/net/recv/short  recv reads only part of what fits (default half)
- *   tcpshm/net/accept      accept fails (default ECONNABORTED)
- *   tcpshm/net/connect     connect fails (default ECONNREFUSED)
- *   tcpshm/net/listen      listen fails (default EADDRINUSE)
- *   tcpshm/file/open       file open fails (default EACCES)
- *   tcpshm/file/resize     file resize fails (default ENOSPC)
- *   tcpshm/file/rename     rename fails (default EIO)
- *   tcpshm/file/map        map fails (default ENOMEM)
- *   tcpshm/shm/open        shared-memory segment open fails (default EACCES)
+ * The failure points, what each does when enabled and where it sits are
+ * listed once, in faults/catalogue.c (failnum > 1 is the errno; failinfo,
+ * when set, is a byte count for the short variants). tests/test_fault_catalogue.c
+ * checks that the catalogue, the fiu_fail(...) names in io.c and the table
+ * in faults/README.md agree.
  */
 #ifndef TCPSHM_IO_H
 #define TCPSHM_IO_H

@@ -18,7 +18,7 @@ int tcpshm_ptcp_inspect(const void *bytes, uint64_t size, uint32_t max_msg_size,
     _Static_assert(sizeof info->local == PTCP_NAME_FIELD, "name copies");
     memset(info, 0, sizeof *info);
     info->data_offset = PTCP_HEADER_SIZE;
-    tcpshm_ptcp_queue_config cfg = {.capacity = 0, .max_msg_size = max_msg_size ? max_msg_size : 65536u,
+    tcpshm_ptcp_queue_config cfg = {.capacity = 0, .max_msg_size = max_msg_size ? max_msg_size : TCPSHM_MAX_PADDED_MSG_SIZE,
                                     .little_endian = true, .file_mode = 0};
     if (size >= PTCP_HEADER_SIZE) {
         struct tcpshm_ptcp_file f; /* a copy: the bytes may be unaligned */

@@ -86,10 +86,10 @@ static int verify_state(const uint8_t *data, uint32_t cap, bool little, uint32_t
 
 static int check_config(const tcpshm_ptcp_queue_config *cfg, tcpshm_error *err)
 {
-    if (cfg->max_msg_size < 16 || cfg->max_msg_size > 65536 || cfg->max_msg_size % 8)
+    if (cfg->max_msg_size < 16 || cfg->max_msg_size > TCPSHM_MAX_PADDED_MSG_SIZE || cfg->max_msg_size % 8)
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
-                           "max_msg_size %u must be a multiple of 8 in [16, 65536]",
-                           cfg->max_msg_size);
+                           "max_msg_size %u must be a multiple of 8 in [16, %u]",
+                           cfg->max_msg_size, TCPSHM_MAX_PADDED_MSG_SIZE);
     if (cfg->capacity < cfg->max_msg_size || cfg->capacity > TCPSHM_PTCP_MAX_CAPACITY ||
         cfg->capacity % 8)
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
@@ -155,7 +155,7 @@ int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local
                            f->active);
     tcpshm_ptcp_state st = f->slot[f->active];
     return verify_state((const uint8_t *)bytes + PTCP_HEADER_SIZE, f->capacity,
-                        f->wire_little == 1, cfg ? cfg->max_msg_size : 65536u, &st, err);
+                        f->wire_little == 1, cfg ? cfg->max_msg_size : TCPSHM_MAX_PADDED_MSG_SIZE, &st, err);
 }
 
 /* ---- open / create / close ---- */

@@ -1,5 +1,6 @@
 /* The server: accept and log in (poll_ctl), serve groups (poll_tcp,
- * poll_shm). See tcpshm/server.h for which thread touches what. */
+ * poll_shm). See tcpshm/server.h for which thread touches what. The
+ * connection's queue or segments are reached only through conn_internal.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,7 +98,7 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
     for (uint32_t i = 0; i < cfg->max_new_conns; i++)
         s->pend[i].fd = -1;
     for (uint32_t i = 0; i < n; i++) {
-        tcpshm_conn_init(&s->slots[i].conn, &s->cfg, s->env, s->name,
+        tcpshm_conn_init(&s->slots[i].conn, &s->cfg, s->env, TCPSHM_CONN_SERVER, s->name,
                          s->rx_bufs + (size_t)i * cfg->recv_buf_size);
         s->slots[i].login_fd = -1;
     }
@@ -141,8 +142,7 @@ void tcpshm_server_destroy(tcpshm_server *s)
             if (sl->login_fd >= 0 && load_state(sl) == SLOT_LOGIN_PENDING)
                 (void)tcpshm_io_sock_close(s->env, sl->login_fd);
             tcpshm_conn_fail(&sl->conn, "Server stopped", 0);
-            tcpshm_conn_close_queue(&sl->conn);
-            tcpshm_conn_close_shm(&sl->conn);
+            tcpshm_conn_close_state(&sl->conn);
         }
     }
     tcpshm_mem_free(s->rx_bufs);
@@ -181,7 +181,7 @@ static slot *find_slot(tcpshm_server *s, const char *client)
 {
     for (uint32_t i = 0; i < nslots(s); i++) {
         slot *sl = &s->slots[i];
-        if (load_state(sl) != SLOT_FREE && strcmp(sl->conn.remote, client) == 0)
+        if (load_state(sl) != SLOT_FREE && strcmp(tcpshm_conn_remote_name(&sl->conn), client) == 0)
             return sl;
     }
     return NULL;
@@ -226,7 +226,7 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
         }
         /* Its messages wait in the other transport's queue: switching
          * would strand them until it switches back. */
-        if (sl->conn.shm != shm) {
+        if (tcpshm_conn_is_shm(&sl->conn) != shm) {
             reject(s, p, login, TCPSHM_LOGIN_ERROR, shm ? "Logged in over TCP before" : "Logged in over SHM before");
             return;
         }
@@ -243,9 +243,8 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
         /* 4. the pair's queue file or segments; the slot is FREE, so no
          * group thread looks at it */
         tcpshm_error err;
-        sl->conn.shm = shm;
-        if ((shm ? tcpshm_conn_open_shm(&sl->conn, login->client_name, &err)
-                 : tcpshm_conn_open_queue(&sl->conn, s->dir, login->client_name, &err)) != 0) {
+        (void)tcpshm_conn_set_transport(&sl->conn, shm, NULL); /* FREE: poll_shm keeps off */
+        if (tcpshm_conn_open_state(&sl->conn, s->dir, login->client_name, &err) != 0) {
             if (s->cb.on_client_file_error)
                 s->cb.on_client_file_error(s->cb.user, login->client_name, &err);
             reject(s, p, login, TCPSHM_LOGIN_ERROR, "System error");
@@ -364,62 +363,42 @@ static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
     uint32_t client_ack = lg->ack_seq, client_start = lg->client_seq_start, client_end = lg->client_seq_end;
     /* 5. a client that last talked to another server name is a new connection */
     if (strcmp(lg->last_server_name, s->name) != 0 && !first_login_resumed(c, lg)) {
-        if (c->shm)
-            tcpshm_conn_reset_shm(c);
-        else
-            tcpshm_ptcp_queue_reset(&c->q);
+        tcpshm_conn_reset_for_new_peer(c);
         TCPSHM_CRASH_SITE("tcpshm/crash/login/server_after_reset");
         client_ack = client_start = client_end = 0;
     }
     tcpshm_login_rsp rsp;
     memset(&rsp, 0, sizeof rsp);
-    tcpshm_conn_seq_state(c, &rsp.server_seq_start, &rsp.server_seq_end, &rsp.ack_seq);
+    tcpshm_seq_mismatch r = tcpshm_conn_seq_report(c, client_start, client_end, client_ack);
     memcpy(rsp.user_data, sl->rsp_user_data, sizeof rsp.user_data);
     memcpy(rsp.server_name, s->name, strlen(s->name) + 1);
-    /* SHM: the login's numbers are a snapshot from when it was sent, and the
-     * client may push while its login is on the way (even while a stale link
-     * of its dead predecessor is still being consumed here), so its end may
-     * lag the segment it writes. The segment is shared: what it holds now is
-     * the truth, as long as it holds at least what the snapshot said. */
-#if TCPSHM_KNOWN_BUG == 11 /* the simulator's self-test: trust the snapshot */
-    if (0) {
-#else
-    if (c->shm && c->shm_open) {
-#endif
-        uint32_t end_now = tcpshm_shm_queue_producer_count(&c->shm_in);
-        if ((int32_t)(end_now - client_end) > 0 && (int32_t)(client_end - client_start) >= 0)
-            client_end = end_now;
-    }
     /* 6. both ranges must agree */
-    if (!tcpshm_seq_ranges_consistent(rsp.server_seq_start, rsp.server_seq_end, client_ack,
-                                      client_start, client_end, rsp.ack_seq)) {
+    bool ok = tcpshm_conn_login_seq_ok(c, &r);
+    /* 7. accept: free what the client has, resend the rest after the response */
+    if (ok)
+        tcpshm_conn_login_accept(c, &r);
+    rsp.server_seq_start = r.local_seq_start;
+    rsp.server_seq_end = r.local_seq_end;
+    rsp.ack_seq = r.local_ack;
+    if (!ok) {
         rsp.status = TCPSHM_LOGIN_SEQ_MISMATCH;
         snprintf(rsp.error_msg, sizeof rsp.error_msg, "Seq number mismatch");
         send_response_once(s, fd, &rsp);
         (void)tcpshm_io_sock_close(s->env, fd);
         store_state(sl, SLOT_OFFLINE);
-        tcpshm_seq_mismatch m = {rsp.server_seq_start, rsp.server_seq_end, rsp.ack_seq,
-                                 client_start, client_end, client_ack};
         if (s->cb.on_seq_mismatch)
-            s->cb.on_seq_mismatch(s->cb.user, c, &m);
+            s->cb.on_seq_mismatch(s->cb.user, c, &r);
         return;
-    }
-    /* 7. accept: free what the client has, resend the rest after the
-     * response (SHM: the segments hold the unconsumed messages already) */
-    if (!c->shm) {
-        (void)tcpshm_ptcp_queue_rewind(&c->q, client_ack, NULL);
-        TCPSHM_CRASH_SITE("tcpshm/crash/login/server_after_rewind");
-        rsp.server_seq_start = tcpshm_ptcp_queue_seq_start(&c->q);
     }
     rsp.status = TCPSHM_LOGIN_OK;
     uint8_t out[TCPSHM_LOGIN_MAX_BYTES];
     uint32_t len = tcpshm_login_rsp_encode(&s->cfg, &rsp, out);
     tcpshm_conn_attach(c, fd, now);
     (void)tcpshm_conn_send_ctrl(c, out, len); /* fits: config_check bounds it */
-    c->established = true;
+    tcpshm_conn_set_established(c);
     /* before LIVE: from then on poll_ctl owns the socket of an SHM slot */
     (void)tcpshm_conn_flush(c);
-    __atomic_store_n(&c->shm_live, 1, __ATOMIC_RELEASE);
+    tcpshm_conn_set_live(c);
     store_state(sl, SLOT_LIVE);
     if (s->cb.on_logon)
         s->cb.on_logon(s->cb.user, c, grp);
@@ -435,10 +414,12 @@ static void deliver_cb(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 static void went_offline(tcpshm_server *s, slot *sl)
 {
     tcpshm_conn *c = &sl->conn;
-    __atomic_store_n(&c->shm_live, 0, __ATOMIC_RELEASE);
+    tcpshm_conn_clear_live(c);
     store_state(sl, SLOT_OFFLINE);
+    int e;
+    const char *reason = tcpshm_conn_close_reason(c, &e);
     if (s->cb.on_disconnect)
-        s->cb.on_disconnect(s->cb.user, c, c->close_reason, c->close_errno);
+        s->cb.on_disconnect(s->cb.user, c, reason, e);
 }
 
 /* poll_ctl's share of SHM slots: their TCP side (heartbeats, timeouts). */

@@ -84,11 +84,13 @@ static void recover_producer(tcpshm_shm_queue *q)
 }
 
 int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char *name,
-                          uint32_t capacity, uint32_t max_msg_size, bool producer, bool create,
-                          unsigned mode, tcpshm_error *err)
+                          const tcpshm_shm_queue_config *cfg, tcpshm_error *err)
 {
+    uint32_t capacity = cfg->capacity, max_msg_size = cfg->max_msg_size;
+    bool producer = cfg->producer, create = cfg->create;
+    unsigned mode = cfg->mode;
     memset(q, 0, sizeof *q);
-    if (capacity % 8 || max_msg_size % 8 || max_msg_size < 16 || max_msg_size > 65536 ||
+    if (capacity % 8 || max_msg_size % 8 || max_msg_size < 16 || max_msg_size > TCPSHM_MAX_PADDED_MSG_SIZE ||
         capacity < 2 * (max_msg_size + TCPSHM_SHM_SLOT_OVERHEAD) || capacity > (1u << 30))
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
                            "shm queue capacity %u must be a multiple of 8 in [2 * (max_msg_size %u + 8), 1 GiB]",

@@ -24,7 +24,7 @@ typedef struct tcpshm_config {
 
     uint32_t queue_size;    /* persistent send queue capacity in bytes, per connection */
     uint32_t recv_buf_size; /* receive buffer per connection, >= max_msg_size */
-    uint32_t max_msg_size;  /* largest padded message accepted or sent, [80, 65536] */
+    uint32_t max_msg_size;  /* largest padded message accepted or sent, [80, TCPSHM_MAX_PADDED_MSG_SIZE] */
 
     /* Times are in the caller's units (whatever `now` is passed in, e.g. ns). */
     int64_t heartbeat_interval; /* send a heartbeat after this long without sending */

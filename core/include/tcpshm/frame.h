@@ -19,6 +19,9 @@ extern "C" {
 #define TCPSHM_MSG_LOGIN_RESPONSE 2u
 /* The size field is a u16, so no message is longer than this. */
 #define TCPSHM_MAX_MSG_SIZE 65535u
+/* The largest max_msg_size any configuration, parser or queue accepts: the
+ * largest message padded to 8. The one place the limit is written. */
+#define TCPSHM_MAX_PADDED_MSG_SIZE 65536u
 
 /* A header in host byte order. On the wire and in a persisted queue it is
  * encoded in the configured byte order. */
@@ -50,7 +53,7 @@ typedef struct tcpshm_frame_parser {
 } tcpshm_frame_parser;
 
 /* buf must be 8-byte aligned, cap a multiple of 8 and >= max_msg_size, and
- * max_msg_size a multiple of 8 in [8, 65536]. */
+ * max_msg_size a multiple of 8 in [8, TCPSHM_MAX_PADDED_MSG_SIZE]. */
 int tcpshm_frame_parser_init(tcpshm_frame_parser *p, void *buf, uint32_t cap,
                              uint32_t max_msg_size, bool little_endian, tcpshm_error *err);
 

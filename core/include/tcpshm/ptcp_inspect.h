@@ -28,7 +28,7 @@ typedef struct tcpshm_ptcp_info {
 
 /* Fills *info from the bytes of a queue file (as far as they go) and
  * verifies them as reopening would, with the file's own capacity and byte
- * order and the given max_msg_size (the configuration's; 0 means 65536).
+ * order and the given max_msg_size (the configuration's; 0 means TCPSHM_MAX_PADDED_MSG_SIZE).
  * local/remote: the names the file must belong to (NULL: any, e.g. when
  * the file name cannot be split unambiguously). 0 if the file would reopen;
  * else TCPSHM_E_CORRUPT with the reason in err. When it returns 0, the

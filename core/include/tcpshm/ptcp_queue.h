@@ -31,7 +31,7 @@ extern "C" {
 
 typedef struct tcpshm_ptcp_queue_config {
     uint32_t capacity;     /* bytes of message space, multiple of 8, >= max_msg_size */
-    uint32_t max_msg_size; /* largest padded message, multiple of 8, in [16, 65536] */
+    uint32_t max_msg_size; /* largest padded message, multiple of 8, in [16, TCPSHM_MAX_PADDED_MSG_SIZE] */
     bool little_endian;    /* wire byte order of the stored headers */
     unsigned file_mode;    /* permissions of a new file; 0 means 0600 */
 } tcpshm_ptcp_queue_config;

@@ -28,7 +28,10 @@
  *    timeouts, the peer going away) is kept by poll_ctl, which therefore
  *    also reports SHM disconnects (on_disconnect).
  * They hand a login over through one atomic state word per client slot
- * (release/acquire); nothing else is shared and no lock is taken. A client
+ * (release/acquire), and a connection's live flag (what is_connected says
+ * over SHM) is one seq_cst word; nothing else is shared and no lock is
+ * taken. The login steps act on the connection through its own operations
+ * (reset, judge, accept; core/src/conn.c), the same for either transport. A client
  * keeps the slot (and group) of its first login for the server's lifetime,
  * and its transport: a client that logged in over TCP and comes back over
  * SHM (or the other way) is refused, because its unconsumed messages wait

@@ -66,16 +66,22 @@ typedef struct tcpshm_shm_queue {
 /* The segment name of the direction sender -> receiver: "/tcpshm_<from>_<to>". */
 int tcpshm_shm_queue_name(char *out, size_t out_size, const char *from, const char *to);
 
+/* How to open one direction's segment. */
+typedef struct tcpshm_shm_queue_config {
+    uint32_t capacity;     /* bytes of slots: multiple of 8, >= 2 * (max_msg_size + 8), <= 1 GiB */
+    uint32_t max_msg_size; /* largest padded message, multiple of 8, in [16, TCPSHM_MAX_PADDED_MSG_SIZE] */
+    bool producer;         /* this process pushes (else it pops) */
+    bool create;           /* create the segment if it does not exist */
+    unsigned mode;         /* permissions of a new segment; 0 means 0600 */
+} tcpshm_shm_queue_config;
+
 /* Opens the segment `name` as its producer or its consumer, creating it
- * (owner-only unless mode says otherwise) when create is true and it does
- * not exist. The producer also recovers a slot it published but did not
- * record before a kill. A segment whose
+ * when cfg->create is set and it does not exist. The producer also recovers
+ * a slot it published but did not record before a kill. A segment whose
  * header is not ours, of another version, capacity or byte order, or whose
- * positions are out of range is refused with TCPSHM_E_CORRUPT and a reason.
- * capacity: multiple of 8, >= 2 * (max_msg_size + 8). */
+ * positions are out of range is refused with TCPSHM_E_CORRUPT and a reason. */
 int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char *name,
-                          uint32_t capacity, uint32_t max_msg_size, bool producer, bool create,
-                          unsigned mode, tcpshm_error *err);
+                          const tcpshm_shm_queue_config *cfg, tcpshm_error *err);
 void tcpshm_shm_queue_close(tcpshm_shm_queue *q);
 
 /* Empties the queue (both positions and every slot). Only while neither
