@@ -55,6 +55,9 @@ for k in 0 1 2; do
   done
 done
 echo "ok   --shards 3 with SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX = --shard K/3; --shard wins"
+"$sim" --seeds 1-60 --faults all --shard 1/3 --jobs 2 --json > "$tmp/jobs.json" 2>/dev/null
+same_summary "$tmp/s1.json" "$tmp/jobs.json" && echo "ok   --shard 1/3 --jobs 2 = --shard 1/3" ||
+  bad "--jobs 2 inside a shard changes its summary"
 
 # A failing build: the shards' failures merge, sorted by seed.
 kb="$bin/tcpshm-sim-kb1"
