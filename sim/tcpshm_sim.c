@@ -10,8 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "build_id.h"
 #include "catalogue.h"
+#include "merge.h"
+#include "shard.h"
 #include "sim.h"
+#include "summary.h"
 
 #define DEFAULT_STEPS 3000u
 
@@ -20,7 +24,8 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s [--seed N | --seeds A-B] [--steps N] [--time T] [--faults LIST]\n"
             "          [--trace FILE] [--check-determinism] [--json] [--quiet]\n"
-            "          [--transport MODE]\n"
+            "          [--transport MODE] [--shard K/N | --shards N] [--jobs N]\n"
+            "       %s --merge [--json] SHARD.json...\n"
             "       %s --list-faults\n"
             "\n"
             "Runs the real tcpshm core (TCP and SHM) as one server and 1-%d clients on an in-memory\n"
@@ -29,7 +34,7 @@ static void usage(FILE *f, const char *prog)
             "last fault everything settles (liveness). Everything derives from the seed: the\n"
             "same seed, options and build give the same run and the same trace hash.\n"
             "\n"
-            "  --seed N             run one seed (default 1)\n"
+            "  --seed N             run one seed (default: $TCPSHM_SEED, else 1)\n"
             "  --seeds A-B          run seeds A to B, print a summary table\n"
             "  --steps N            steps of the fault phase (default %u); then faults stop\n"
             "                       and the run must settle within a bounded virtual time\n"
@@ -39,7 +44,8 @@ static void usage(FILE *f, const char *prog)
             "                       short-write, short-read, io-error, eagain, partition, file\n"
             "  --trace FILE         write every event of the run to FILE (one seed)\n"
             "  --check-determinism  run each seed twice and compare the trace hashes\n"
-            "  --json               print the summary as JSON on stdout\n"
+            "  --json               stdout is one JSON document: the summary with every\n"
+            "                       failing seed and its replay command; text to stderr\n"
             "  --quiet              no per-seed lines, no progress line\n"
             "  --stop               end a sweep at its first violation (with --jobs: each job's)\n"
             "  --jobs N             run a sweep in N processes (1-64; default 1)\n"
@@ -48,11 +54,20 @@ static void usage(FILE *f, const char *prog)
             "                       coin per client name); a seed keeps its other choices\n"
             "  --shrink             with --seed of a failing run: drop fault kinds and halve\n"
             "                       the steps while it still fails, print the smallest run\n"
+            "  --shard K/N          run only the seeds s of --seeds A-B with (s - A) mod N = K\n"
+            "                       (K from 0 to N-1): N machines run disjoint parts\n"
+            "  --shards N           the same with K from the environment: SLURM_ARRAY_TASK_ID\n"
+            "                       (minus SLURM_ARRAY_TASK_MIN) in a Slurm array job, else\n"
+            "                       JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); --shard wins\n"
+            "  --merge FILE...      join the shards' --json summaries into the summary of the\n"
+            "                       whole range (same sweep hash); refuses other ranges,\n"
+            "                       options or builds, overlapping or missing shards\n"
             "  --list-faults        print the failure-point catalogue\n"
             "  --help               this text\n"
             "\n"
-            "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage.\n",
-            prog, prog, 4, DEFAULT_STEPS);
+            "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage\n"
+            "(or shards that cannot be merged).\n",
+            prog, prog, prog, 4, DEFAULT_STEPS);
 }
 
 static int usage_error(const char *prog, const char *fmt, const char *arg)
@@ -86,14 +101,16 @@ static double cpu_seconds(void)
            (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec + b.ru_stime.tv_usec) / 1e6;
 }
 
-/* One sweep's totals and settings. */
+/* One sweep's settings and totals (sum). It runs the seeds first,
+ * first + stride, ... up to seed_b (a shard: stride = the shard count). */
 typedef struct sweep {
     const char *prog, *faults, *transport;
     sim_params *p;
     uint64_t steps, tlimit;
     bool range, quiet, determinism, stop, tty;
-    uint64_t seed_a, seed_b, total, done, failed, nondet, pushes, pops, first_fail;
-    uint64_t fired[FP_KINDS], sweep_hash;
+    uint64_t seed_a, seed_b, total, first, stride;
+    FILE *text; /* per-seed lines: stdout, or stderr under --json */
+    sim_summary sum;
 } sweep;
 
 /* What one seed gave; children of --jobs send these through a pipe. */
@@ -101,6 +118,7 @@ typedef struct seed_rec {
     uint64_t seed;
     sim_result r;
     bool nondet;
+    uint64_t hash2; /* the second run's trace hash (--check-determinism) */
 } seed_rec;
 
 static void run_seed(sweep *w, uint64_t seed, seed_rec *rec, FILE *report)
@@ -116,55 +134,53 @@ static void run_seed(sweep *w, uint64_t seed, seed_rec *rec, FILE *report)
         sim_run(&q, &r2, NULL);
         if (r2.hash != rec->r.hash) {
             rec->nondet = true;
+            rec->hash2 = r2.hash;
             fprintf(report, "seed %" PRIu64 ": NOT DETERMINISTIC: trace hash %016" PRIx64 " then %016" PRIx64 "\n",
                     seed, rec->r.hash, r2.hash);
         }
     }
 }
 
-/* Order-independent (--jobs): a sum of mixed per-seed hashes. */
-static uint64_t mix_seed_hash(uint64_t seed, uint64_t h)
-{
-    uint64_t z = h ^ (seed * 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void account(sweep *w, const seed_rec *rec)
 {
     const sim_result *r = &rec->r;
-    w->done++;
-    w->pushes += r->pushes;
-    w->pops += r->pops;
+    sim_summary *m = &w->sum;
+    m->done++;
+    m->pushes += r->pushes;
+    m->pops += r->pops;
     for (int k = 0; k < FP_KINDS; k++)
-        w->fired[k] += r->fired[k];
-    w->sweep_hash += mix_seed_hash(rec->seed, r->hash);
-    if (rec->nondet)
-        w->nondet++;
-    char kinds[160], tl[40] = "";
+        m->fired[k] += r->fired[k];
+    m->sweep_hash += sim_mix_seed_hash(rec->seed, r->hash);
+    char kinds[160], replay[600];
     fp_kinds_text(r->kinds_on, kinds, sizeof kinds);
+    if (r->violated || rec->nondet)
+        sim_replay_command(&m->set, rec->seed, replay, sizeof replay);
+    if (rec->nondet) {
+        char what[80];
+        snprintf(what, sizeof what, "not deterministic: trace hash %016" PRIx64 " then %016" PRIx64, r->hash,
+                 rec->hash2);
+        m->nondet++;
+        sim_summary_add_failure(m, rec->seed, "nondeterministic", what, r->hash, replay);
+    }
     if (r->violated) {
-        if (!w->failed || rec->seed < w->first_fail)
-            w->first_fail = rec->seed;
-        w->failed++;
-        if (w->tlimit)
-            snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
-        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s --trace trace.txt\n",
-                w->prog, rec->seed, w->steps, tl, w->faults, w->p->transport >= 0 ? " --transport " : "",
-                w->p->transport >= 0 ? w->transport : "");
+        if (!m->has_first_fail || rec->seed < m->first_fail)
+            m->first_fail = rec->seed;
+        m->has_first_fail = true;
+        m->failed++;
+        fprintf(stderr, "  replay: %s --trace trace.txt\n", replay);
+        sim_summary_add_failure(m, rec->seed, r->liveness ? "liveness" : "safety", r->what, r->hash, replay);
     }
     if ((!w->range || r->violated) && !w->quiet)
-        printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
+        fprintf(w->text, "seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
                " popped, %u clients (%s), %u steps, t=%lld, faults: %s%s\n",
                rec->seed, r->violated ? (r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION") : "ok", r->hash,
                r->pushes, r->pops, r->clients, sim_tx_names[r->tx_mode % 3], r->steps, (long long)r->vtime, kinds,
                w->determinism && !rec->nondet ? " (run twice: same trace hash)" : "");
     if (w->tty)
-        fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", w->done, w->total, w->failed);
+        fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", m->done, w->total, m->failed);
 }
 
-/* --jobs: child j runs the seeds a + j, a + j + J, ... and writes one
+/* --jobs: child j runs the j-th, (j+J)-th, ... seed of the sweep and writes one
  * seed_rec per seed to its pipe; its violation reports go to stderr in one
  * write each. The parent accounts for the records as they come. */
 static void run_parallel(sweep *w, uint32_t jobs)
@@ -174,7 +190,7 @@ static void run_parallel(sweep *w, uint32_t jobs)
     uint32_t n = 0;
     fflush(stdout);
     fflush(stderr);
-    for (uint32_t j = 0; j < jobs && w->seed_a + j <= w->seed_b; j++) {
+    for (uint32_t j = 0; j < jobs && j < w->total; j++) {
         int pfd[2];
         if (pipe(pfd) != 0) {
             perror("pipe");
@@ -187,7 +203,8 @@ static void run_parallel(sweep *w, uint32_t jobs)
         }
         if (pid == 0) {
             close(pfd[0]);
-            for (uint64_t seed = w->seed_a + j; seed <= w->seed_b; seed += jobs) {
+            for (uint64_t i = j; i < w->total; i += jobs) {
+                uint64_t seed = w->first + i * w->stride;
                 char *buf = NULL;
                 size_t len = 0;
                 FILE *rep = open_memstream(&buf, &len);
@@ -201,7 +218,7 @@ static void run_parallel(sweep *w, uint32_t jobs)
                 }
                 if (write(pfd[1], &rec, sizeof rec) != (ssize_t)sizeof rec)
                     _exit(3);
-                if ((w->stop && (rec.r.violated || rec.nondet)) || seed + jobs < seed)
+                if (w->stop && (rec.r.violated || rec.nondet))
                     break;
             }
             _exit(0);
@@ -236,7 +253,7 @@ static void run_parallel(sweep *w, uint32_t jobs)
         int st;
         if (waitpid(pids[i], &st, 0) == pids[i] && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
             fprintf(stderr, "%s: job %u ended abnormally (status 0x%x)\n", w->prog, i, st);
-            w->failed++;
+            w->sum.failed++;
         }
     }
 }
@@ -296,49 +313,15 @@ static int shrink(sweep *w, uint64_t seed)
     return r.violated ? 1 : 2;
 }
 
-static void summary(const sweep *w, bool json, double cpu)
-{
-    if (json) {
-        printf("{\"seeds\": %" PRIu64 ", \"first_seed\": %" PRIu64 ", \"violations\": %" PRIu64
-               ", \"first_violation\": %" PRIu64 ", \"nondeterministic\": %" PRIu64 ", \"pushed\": %" PRIu64
-               ", \"popped\": %" PRIu64 ", \"cpu_seconds\": %.3f, \"hash\": \"%016" PRIx64 "\", \"faults\": {",
-               w->done, w->seed_a, w->failed, w->failed ? w->first_fail : 0, w->nondet, w->pushes, w->pops, cpu,
-               w->sweep_hash);
-        for (int k = 0; k < FP_KINDS; k++)
-            printf("%s\"%s\": %" PRIu64, k ? ", " : "", fp_kind_names[k], w->fired[k]);
-        printf("}}\n");
-        return;
-    }
-    if (!w->range)
-        return;
-    printf("\n%-22s\n", "seeds");
-    printf("  %-20s %" PRIu64 " (%" PRIu64 "-%" PRIu64 ")\n", "run", w->done, w->seed_a, w->seed_b);
-    printf("  %-20s %" PRIu64 "%s\n", "violations", w->failed, w->failed ? "  <-- FAIL" : "");
-    if (w->failed)
-        printf("  %-20s %" PRIu64 "\n", "first failing seed", w->first_fail);
-    if (w->determinism)
-        printf("  %-20s %" PRIu64 "\n", "nondeterministic", w->nondet);
-    printf("  %-20s %016" PRIx64 "\n", "sweep hash", w->sweep_hash);
-    printf("%-22s\n", "messages");
-    printf("  %-20s %" PRIu64 "\n  %-20s %" PRIu64 "\n", "pushed", w->pushes, "popped", w->pops);
-    printf("%-22s\n", "faults fired");
-    for (int k = 0; k < FP_KINDS; k++)
-        printf("  %-20s %" PRIu64 "\n", fp_kind_names[k], w->fired[k]);
-    double runs = (double)w->done * (w->determinism ? 2 : 1);
-    printf("%-22s\n", "speed");
-    printf("  %-20s %.2f\n", "cpu seconds", cpu);
-    printf("  %-20s %.1f\n", "seeds / cpu-s", cpu > 0 ? runs / cpu : 0.0);
-    printf("  %-20s %.0f\n", "msgs / cpu-s", cpu > 0 ? (double)w->pops * (w->determinism ? 2 : 1) / cpu : 0.0);
-}
-
 int main(int argc, char **argv)
 {
     const char *prog = argv[0];
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
     bool range = false, determinism = false, json = false, quiet = false, stop = false;
-    bool do_shrink = false;
-    const char *transport = "swarm";
+    bool do_shrink = false, seed_given = false, merge = false, list_faults = false;
+    const char *transport = "swarm", *shard_arg = NULL;
+    uint64_t shards_opt = 0;
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
                                          {"steps", required_argument, 0, 'n'},
@@ -352,6 +335,9 @@ int main(int argc, char **argv)
                                          {"jobs", required_argument, 0, 'J'},
                                          {"shrink", no_argument, 0, 'k'},
                                          {"transport", required_argument, 0, 'X'},
+                                         {"shard", required_argument, 0, 'K'},
+                                         {"shards", required_argument, 0, 'N'},
+                                         {"merge", no_argument, 0, 'M'},
                                          {"list-faults", no_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -363,6 +349,7 @@ int main(int argc, char **argv)
                 return usage_error(prog, "--seed needs a number, not '%s'", optarg);
             seed_b = seed_a;
             range = false;
+            seed_given = true;
             break;
         case 'S': {
             const char *dash = strchr(optarg, '-');
@@ -371,9 +358,11 @@ int main(int argc, char **argv)
                 return usage_error(prog, "--seeds needs A-B, not '%s'", optarg);
             memcpy(a, optarg, (size_t)(dash - optarg));
             a[dash - optarg] = '\0';
-            if (parse_u64(a, &seed_a) || parse_u64(dash + 1, &seed_b) || seed_b < seed_a)
-                return usage_error(prog, "--seeds needs A-B with A <= B, not '%s'", optarg);
+            if (parse_u64(a, &seed_a) || parse_u64(dash + 1, &seed_b) || seed_b < seed_a ||
+                seed_b - seed_a == UINT64_MAX)
+                return usage_error(prog, "--seeds needs A-B with A <= B (not every 64-bit seed), not '%s'", optarg);
             range = true;
+            seed_given = true;
             break;
         }
         case 'n':
@@ -412,11 +401,19 @@ int main(int argc, char **argv)
             if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
                 return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
             break;
+        case 'K':
+            shard_arg = optarg;
+            break;
+        case 'N':
+            if (parse_u64(optarg, &shards_opt) || shards_opt < 1)
+                return usage_error(prog, "--shards needs a positive number, not '%s'", optarg);
+            break;
+        case 'M':
+            merge = true;
+            break;
         case 'l':
-            for (size_t i = 0; i < tcpshm_fault_catalogue_len; i++)
-                printf("%-52s %s\n%-52s   at: %s\n", tcpshm_fault_catalogue[i].name,
-                       tcpshm_fault_catalogue[i].effect, "", tcpshm_fault_catalogue[i].where);
-            return 0;
+            list_faults = true;
+            break;
         case 'h':
             usage(stdout, prog);
             return 0;
@@ -424,8 +421,30 @@ int main(int argc, char **argv)
             return usage_error(prog, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (merge)
+        return sim_merge(prog, argv + optind, argc - optind, json);
     if (optind < argc)
         return usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    if ((list_faults || do_shrink) && json)
+        return usage_error(prog, "%s prints text: no --json", list_faults ? "--list-faults" : "--shrink");
+    if (list_faults) {
+        for (size_t i = 0; i < tcpshm_fault_catalogue_len; i++)
+            printf("%-52s %s\n%-52s   at: %s\n", tcpshm_fault_catalogue[i].name, tcpshm_fault_catalogue[i].effect,
+                   "", tcpshm_fault_catalogue[i].where);
+        return 0;
+    }
+    const char *env_seed = getenv("TCPSHM_SEED");
+    if (!seed_given && env_seed) {
+        if (parse_u64(env_seed, &seed_a))
+            return usage_error(prog, "TCPSHM_SEED needs a number, not '%s'", env_seed);
+        seed_b = seed_a;
+    }
+    uint64_t shard, shards;
+    char shard_why[200];
+    if (sim_shard_resolve(shard_arg, shards_opt, &shard, &shards, shard_why, sizeof shard_why) != 0)
+        return usage_error(prog, "%s", shard_why);
+    if ((shard_arg || shards_opt) && !range)
+        return usage_error(prog, "--shard and --shards split a range: %s", "give --seeds A-B");
     sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1};
     for (int i = 0; i < 3; i++)
         if (strcmp(transport, sim_tx_names[i]) == 0)
@@ -446,7 +465,14 @@ int main(int argc, char **argv)
     sweep w = {.prog = prog, .p = &p, .faults = faults, .transport = transport, .steps = steps, .tlimit = tlimit, .range = range,
                .quiet = quiet, .determinism = determinism, .stop = stop,
                .tty = isatty(2) && !quiet && range, .seed_a = seed_a, .seed_b = seed_b,
-               .total = seed_b - seed_a + 1, .sweep_hash = 0};
+               .total = sim_shard_size(seed_a, seed_b, shard, shards), .first = seed_a + shard, .stride = shards,
+               .text = json ? stderr : stdout};
+    char build[40];
+    sim_build_id(build, sizeof build);
+    w.sum.set = (sim_settings){.program = strdup(prog), .build = strdup(build), .seed_a = seed_a, .seed_b = seed_b,
+                               .steps = steps, .time_limit = tlimit, .faults = strdup(faults),
+                               .transport = strdup(transport), .determinism = determinism, .stop = stop,
+                               .shard = shard, .shards = shards};
     double t0 = cpu_seconds();
     p.trace_file = tf;
     if (do_shrink) {
@@ -460,18 +486,24 @@ int main(int argc, char **argv)
     if (jobs > 1 && range)
         run_parallel(&w, (uint32_t)jobs);
     else
-        for (uint64_t seed = seed_a;; seed++) {
+        for (uint64_t i = 0; i < w.total; i++) {
             seed_rec rec;
-            run_seed(&w, seed, &rec, stderr);
+            run_seed(&w, w.first + i * w.stride, &rec, stderr);
             account(&w, &rec);
-            if (seed == seed_b || (stop && (rec.r.violated || rec.nondet)))
+            if (stop && (rec.r.violated || rec.nondet))
                 break;
         }
     if (w.tty)
         fputc('\n', stderr);
-    double cpu = cpu_seconds() - t0;
+    w.sum.cpu = cpu_seconds() - t0;
     if (tf)
         fclose(tf);
-    summary(&w, json, cpu);
-    return w.failed || w.nondet ? 1 : 0;
+    sim_summary_sort_failures(&w.sum);
+    if (json)
+        sim_summary_json(stdout, &w.sum);
+    else if (range)
+        sim_summary_table(stdout, &w.sum);
+    int rc = w.sum.failed || w.sum.nondet ? 1 : 0;
+    sim_summary_free(&w.sum);
+    return rc;
 }

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "echo_bed.h"
 #include "escape.h"
+#include "test_seed.h"
 
 #ifndef ECHO_SERVER
 #error "ECHO_SERVER and ECHO_CLIENT must be the paths of the built programs"
@@ -55,7 +56,8 @@ static void usage(FILE *out, const char *prog)
             "\n"
             "  --messages N      messages per client run (default 20000)\n"
             "  --kills N         SIGKILLs to send (default 100)\n"
-            "  --seed S          seed of the schedule and the message pattern (default: the clock)\n"
+            "  --seed S          seed of the schedule and the message pattern (default: $TCPSHM_SEED,\n"
+            "                    else the clock)\n"
             "  --rename-server-every K\n"
             "                    every K kills the server restarts under a new name (srv0, srv1...),\n"
             "                    once the client has logged in to the current one: a brand-new\n"
@@ -271,7 +273,7 @@ int main(int argc, char **argv)
     o.fiu_no_x = true;
 #endif
 #endif
-    if (!o.seed_given) {
+    if (!o.seed_given && !test_seed_env(&o.seed)) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         o.seed = ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
@@ -299,7 +301,7 @@ int main(int argc, char **argv)
     if (o.shm)
         server_shm_option(b);
 
-    printf("kill_loop: seed %" PRIu64 ", %" PRIu64 " kills, %" PRIu64 " messages per client run%s%s%s\n", o.seed,
+    printf("kill_loop: seed %" PRIu64 " (TCPSHM_SEED=%" PRIu64 " to replay), %" PRIu64 " kills, %" PRIu64 " messages per client run%s%s%s\n", o.seed, o.seed,
            o.kills, o.messages, o.rename_every ? ", server renamed every few kills" : "", o.shm ? ", SHM" : "",
            o.nfiu ? ", under fiu-run" : "");
     printf("kill_loop: replay with: %s\n", replay);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "shm_stress.h"
+#include "test_seed.h"
 
 static void usage(FILE *out, const char *prog)
 {
@@ -25,7 +26,8 @@ static void usage(FILE *out, const char *prog)
             "  --rounds N                 rounds, each on a fresh segment (default 1)\n"
             "  --capacity N               queue bytes, multiple of 8 (default 1024)\n"
             "  --max-msg N                largest padded message, multiple of 8 (default 128)\n"
-            "  --seed N                   body sizes come from this seed (default 1)\n"
+            "  --seed N                   body sizes come from this seed (default:\n"
+            "                             $TCPSHM_SEED, else 1)\n"
             "  --help                     this text\n"
             "Exit 0 when every message arrived in order and intact, 1 otherwise, 2 on bad usage.\n",
             prog);
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     bool processes = false;
     uint32_t rounds = 1, cap = 1024, max_msg = 128;
-    shm_stress_plan plan = {.messages = 1000000, .seed = 1};
+    shm_stress_plan plan = {.messages = 1000000, .seed = test_seed_or(1)};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int rc = 0;
@@ -160,9 +162,9 @@ int main(int argc, char **argv)
         p.seed = plan.seed + r;
         if (run_round(processes, name, cap, max_msg, &p) != 0) {
             fprintf(stderr, "shm_stress: round %u failed; replay: %s --mode %s --messages %u --capacity %u "
-                            "--max-msg %u --seed %llu\n",
+                            "--max-msg %u --seed %llu (or TCPSHM_SEED=%llu)\n",
                     r, argv[0], processes ? "processes" : "threads", plan.messages, cap, max_msg,
-                    (unsigned long long)p.seed);
+                    (unsigned long long)p.seed, (unsigned long long)p.seed);
             return 1;
         }
     }

@@ -8,7 +8,8 @@
  *   net_faults              both under fiu-run with short sends/reads and resets
  *   shm                     the same over shared memory
  *   detects_a_bad_client    a client that fails makes kill_loop fail, with the replay line
- * TCPSHM_ECHO_KILL_SEED=S repeats a schedule. Under Valgrind (ci/memcheck
+ * TCPSHM_SEED=S repeats a schedule (kill_loop reads it; its first line
+ * prints the seed). Under Valgrind (ci/memcheck
  * traces the children too) the runs are smaller and the fiu-run ones are
  * skipped (fiu-run's preload library leaks a string at start). */
 #include <criterion/criterion.h>
@@ -32,17 +33,12 @@ static bool under_valgrind(void)
     return p && strstr(p, "vgpreload");
 }
 
-/* Runs kill_loop with args (NULL-terminated) plus --quiet and the seed of
- * TCPSHM_ECHO_KILL_SEED if set; output in g_out; returns the exit status. */
+/* Runs kill_loop with args (NULL-terminated) plus --quiet (it takes its
+ * seed from TCPSHM_SEED, if set); output in g_out; returns the exit status. */
 static int run_kill_loop(const char *a0, ...)
 {
     char *argv[40] = {KILL_LOOP, "--quiet"};
     int n = 2;
-    const char *seed = getenv("TCPSHM_ECHO_KILL_SEED");
-    if (seed) {
-        argv[n++] = "--seed";
-        argv[n++] = (char *)seed;
-    }
     va_list ap;
     va_start(ap, a0);
     for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *))

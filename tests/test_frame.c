@@ -9,6 +9,7 @@
 
 #include "tcpshm/error.h"
 #include "tcpshm/frame.h"
+#include "test_seed.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -308,7 +309,7 @@ typedef struct {
     size_t scanned, popped;
 } run_ctx;
 
-#define CTX_FMT "seed %llu max %u cap %u %s-endian, %s: "
+#define CTX_FMT "TCPSHM_SEED=%llu to replay; max %u cap %u %s-endian, %s: "
 #define CTX_ARGS(c)                                                                         \
     (unsigned long long)(c)->s->seed, (c)->s->max, (c)->cap, (c)->s->le ? "little" : "big", \
         (c)->what
@@ -460,11 +461,9 @@ static feed_stats run_stream(const stream *s, uint32_t cap, enum chunking ch, en
     return st;
 }
 
-static uint64_t extra_seed(void)
-{
-    const char *e = getenv("TCPSHM_TEST_SEED");
-    return e ? strtoull(e, NULL, 0) : 0;
-}
+/* TCPSHM_SEED=S adds a stream drawn from S to every pattern (any failure
+ * message names the seed to set). */
+static uint64_t extra_seed(void) { return test_seed_or(0); }
 
 static void run_all_patterns(size_t n, uint32_t max, uint32_t cap, bool le, uint64_t seed)
 {
@@ -477,12 +476,12 @@ static void run_all_patterns(size_t n, uint32_t max, uint32_t cap, bool le, uint
             moves_all += st.data_moves;
             if (co == POP_LAZY)
                 cr_assert_gt(st.zero_spaces, 0,
-                             "seed %llu max %u cap %u: lazy consumer with %s reads never "
+                             "TCPSHM_SEED=%llu to replay; max %u cap %u: lazy consumer with %s reads never "
                              "saw space() == 0",
                              (unsigned long long)seed, max, cap, chunk_names[ch]);
             if (ch == CH_RANDOM || ch == CH_ALL || co == POP_LAZY)
                 cr_assert_gt(st.data_moves, 0,
-                             "seed %llu max %u cap %u: %s reads, %s pop never moved "
+                             "TCPSHM_SEED=%llu to replay; max %u cap %u: %s reads, %s pop never moved "
                              "unconsumed bytes to the front",
                              (unsigned long long)seed, max, cap, chunk_names[ch],
                              co == POP_NOW ? "immediate" : "lazy");
