@@ -130,9 +130,6 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
  * again, since the name is not recorded) resets. */
 static void back_to_recorded_pair(tcpshm_client *cl)
 {
-#if TCPSHM_KNOWN_BUG == 10 /* the simulator's self-test: stay on the new pair */
-    return;
-#endif
     tcpshm_error ignored;
     if (!cl->last_server[0] || open_state(cl, cl->last_server, &ignored) != 0)
         tcpshm_conn_release_state(&cl->conn);

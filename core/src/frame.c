@@ -112,13 +112,7 @@ uint8_t *tcpshm_frame_parser_space(tcpshm_frame_parser *p, uint32_t *len)
         p->head = p->scan = p->tail = 0;
     } else if (p->head > 0 && p->cap - p->tail < p->max_msg_size) {
         /* head is a multiple of 8, so messages stay 8-byte aligned. */
-#if TCPSHM_KNOWN_BUG == 6
-        /* known bug 6 (simulator self-test): moves only the scanned
-         * messages, dropping the partly received one behind them */
-        uint32_t used = p->scan - p->head;
-#else
         uint32_t used = p->tail - p->head;
-#endif
         memmove(p->buf, p->buf + p->head, used);
         p->scan -= p->head;
         p->tail = used;
@@ -177,12 +171,6 @@ int tcpshm_frame_parser_scan(tcpshm_frame_parser *p, tcpshm_msg_header **out, tc
     }
     if (avail < padded)
         return 0;
-#if TCPSHM_KNOWN_BUG == 8
-    /* known bug 8 (simulator self-test): a heartbeat's ack is not decoded
-     * (heartbeats "carry nothing"), so only messages acknowledge */
-    if (h.msg_type == 0)
-        h.ack_seq = 0;
-#endif
     memcpy(at, &h, sizeof h);
     p->scan += padded;
     if (out)

@@ -158,14 +158,7 @@ ssize_t tcpshm_io_send(const tcpshm_env *env, int fd, const void *buf, size_t le
         return fail_with(f, EPIPE);
     if (len > 1 && fiu_fail("tcpshm/net/send/short"))
         len = short_len(len, fiu_failinfo());
-#if TCPSHM_KNOWN_BUG == 5
-    /* known bug 5 (simulator self-test): a short write is reported as
-     * complete, so the remainder of the bytes is never sent */
-    ssize_t sent = env->send(env->ctx, fd, buf, len);
-    return sent > 0 ? (ssize_t)len : sent;
-#else
     return env->send(env->ctx, fd, buf, len);
-#endif
 }
 
 ssize_t tcpshm_io_recv(const tcpshm_env *env, int fd, void *buf, size_t len)

@@ -34,11 +34,6 @@ int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *c
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-#if TCPSHM_KNOWN_BUG == 7
-        /* known bug 7 (simulator self-test): any open error is taken as
-         * "no server recorded", so the next login starts a new connection */
-        return 0;
-#endif
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot open %s", path);
     }
     uint64_t size = 0;

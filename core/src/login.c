@@ -168,12 +168,6 @@ int tcpshm_login_rsp_decode(const tcpshm_config *c, const uint8_t *msg, uint32_t
 bool tcpshm_seq_ranges_consistent(uint32_t my_start, uint32_t my_end, uint32_t peer_ack,
                                   uint32_t peer_start, uint32_t peer_end, uint32_t my_ack)
 {
-#if TCPSHM_KNOWN_BUG == 9
-    /* known bug 9 (simulator self-test): plain comparisons, wrong once a
-     * range crosses the u32 wrap */
-    return peer_ack >= my_start && peer_ack <= my_end && my_ack >= peer_start && my_ack <= peer_end;
-#else
     return tcpshm_seq_in_range(peer_ack, my_start, my_end) &&
            tcpshm_seq_in_range(my_ack, peer_start, peer_end);
-#endif
 }

@@ -307,16 +307,8 @@ tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_s
          * when the copy cannot overwrite live bytes, so a kill during the
          * copy leaves the old record pointing at intact data. */
         uint32_t read = q->st.read_idx, live = q->st.write_idx - read;
-#if TCPSHM_KNOWN_BUG == 4
-        /* known bug 4 (simulator self-test): compacts even when the copy
-         * overwrites live bytes, so a kill before the record flips leaves
-         * the old record pointing at moved data */
-        if (live + padded > cap)
-            return NULL;
-#else
         if (live > read || live + padded > cap)
             return NULL;
-#endif
         memmove(q->data, q->data + read, live);
         tcpshm_ptcp_state ns = q->st;
         ns.read_idx = 0;
@@ -411,12 +403,6 @@ int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
         return tcpshm_fail(err, TCPSHM_E_BAD_ACK, 0,
                            "Bad ack: %u is beyond the last message sent (next seq %u)", seq,
                            q->sent_seq);
-#if TCPSHM_KNOWN_BUG == 2
-    /* known bug 2 (simulator self-test): takes the ack as the last message
-     * received instead of the next one expected, freeing one too many */
-    if ((int32_t)(seq + 1u - q->sent_seq) <= 0)
-        seq++;
-#endif
     free_to(q, seq);
     return 0;
 }
@@ -429,15 +415,6 @@ int tcpshm_ptcp_queue_rewind(tcpshm_ptcp_queue *q, uint32_t peer_ack, tcpshm_err
                            q->st.read_seq, q->st.write_seq);
     if (peer_ack != q->st.read_seq)
         free_to(q, peer_ack);
-#if TCPSHM_KNOWN_BUG == 1
-    /* known bug 1 (simulator self-test): resumes where the last link
-     * stopped sending instead of at the oldest unacknowledged message, so
-     * what the dead link lost in flight is never resent */
-    if (q->sent_idx >= q->st.read_idx && q->sent_idx <= q->st.write_idx) {
-        q->send_idx = q->sent_idx;
-        return 0;
-    }
-#endif
     q->send_idx = q->sent_idx = q->st.read_idx;
     q->sent_seq = q->st.read_seq;
     return 0;
@@ -458,12 +435,6 @@ void tcpshm_ptcp_queue_reset(tcpshm_ptcp_queue *q)
 
 void tcpshm_ptcp_queue_popped(tcpshm_ptcp_queue *q)
 {
-#if TCPSHM_KNOWN_BUG == 3
-    /* known bug 3 (simulator self-test): the new ack is kept in memory
-     * only; it reaches the file with the next other change, if any */
-    q->st.my_ack++;
-    return;
-#endif
     tcpshm_ptcp_state ns = q->st;
     ns.my_ack++;
     stage(q, &ns);
