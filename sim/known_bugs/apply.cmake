@@ -11,7 +11,7 @@ file(REMOVE_RECURSE "${DST}/core")
 file(MAKE_DIRECTORY "${DST}/core")
 file(COPY "${CORE}/src" DESTINATION "${DST}/core")
 execute_process(
-  COMMAND patch -p1 --batch --forward --no-backup-if-mismatch -d "${DST}" -i "${PATCH}"
+  COMMAND patch -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch -d "${DST}" -i "${PATCH}"
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "known-bug patch ${PATCH} does not apply to core/src:\n${out}${err}")
