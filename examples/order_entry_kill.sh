@@ -10,7 +10,7 @@ set -uo pipefail
 oe=${1:?usage: order_entry_kill.sh ORDER_ENTRY}
 seed=${TCPSHM_SEED:-1}
 RANDOM=$seed
-orders=16000 rate=4000 kills=12   # about 4 s of orders: the kills land while they flow
+orders=20000 kills=40   # several seconds of orders at full speed: the kills land while they flow
 work=$(mktemp -d)
 ex_pid= tr_pid=
 cleanup() {
@@ -30,7 +30,7 @@ start_exchange() {   # $1: the port (0 the first time: it picks one)
   ex_pid=$!
 }
 start_trader() {
-  "$oe" trader --port "$port" --dir "$work/trader" --orders $orders --rate $rate --timeout 90 \
+  "$oe" trader --port "$port" --dir "$work/trader" --orders $orders --timeout 90 \
     >> "$work/trader.out" 2>&1 &
   tr_pid=$!
 }
@@ -54,7 +54,7 @@ start_trader
 
 done_kills=0 trader_kills=0 exchange_kills=0 trader_rc=
 for _ in $(seq $kills); do
-  sleep "0.$(printf %03d $((RANDOM % 400 + 50)))"
+  sleep "0.$(printf %03d $((RANDOM % 130 + 20)))"
   check_alive "$ex_pid" exchange
   if ! kill -0 "$tr_pid" 2>/dev/null; then   # finished before the kills ran out
     wait "$tr_pid"; trader_rc=$?; tr_pid=
