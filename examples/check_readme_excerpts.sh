@@ -10,19 +10,19 @@ source=${2:?usage: check_readme_excerpts.sh README.md hello.c}
 awk -v src="$source" '
   function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
   BEGIN { n = 0; while ((getline line < src) > 0) code[++n] = trim(line) }
-  /^## / { section = $0 }
+  /^## / { section = $0; quoted = 0 }
   in_block && /^```/ { in_block = 0; next }
   in_block {
     want = trim($0)
-    if (want == "" || want == "/* ... */") next
+    if (want == "" || substr(want, 1, 6) == "/* ...") next
+    from = pos
     while (pos <= n && code[pos] != want) pos++
-    if (pos > n) { printf "README.md line %d (%s) is not a line of hello.c in this order: %s\n", NR, section, want; bad = 1 }
+    if (pos > n) { printf "README.md line %d (%s) is not a line of hello.c in this order: %s\n", NR, section, want; bad = 1; pos = from }
     else pos++
     next
   }
   /^```c/ && quoted { in_block = 1; pos = 1; blocks[section]++; quoted = 0; next }
-  /examples\/hello\.c/ { quoted = 1; next }
-  /[^ \t]/ { quoted = 0 }
+  /examples\/hello\.c/ { quoted = 1 }
   END {
     if (!blocks["## Using it (TCP)"]) { print "no excerpt of examples/hello.c in \"## Using it (TCP)\""; bad = 1 }
     if (!blocks["## Using it (shared memory)"]) { print "no excerpt of examples/hello.c in \"## Using it (shared memory)\""; bad = 1 }
