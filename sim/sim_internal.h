@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 
+#include "budget_env.h"
 #include "checker.h"
 #include "plan.h"
 #include "rng.h"
@@ -55,7 +56,8 @@ typedef struct node {
 typedef struct sim {
     const sim_params *p;
     venv *v;
-    const tcpshm_env *env;
+    budget_env budget;    /* counts each node step's env calls (a hang: budget_env.h) */
+    const tcpshm_env *env; /* &budget.env: what the nodes and the simulator use */
     tcpshm_config cfg;
     sim_rng rng;  /* scheduling and workload */
     sim_rng tx_rng; /* transports of client names (mixed runs) */
@@ -67,6 +69,9 @@ typedef struct sim {
     uint32_t nnodes;
     uint32_t next_owner;
     jmp_buf *jmp;
+    node *stepping; /* the node whose step runs, or NULL */
+    bool hang;      /* the violation is a hang */
+    uint32_t step;  /* steps so far */
     bool settle;
     /* workload shape (swarm) */
     uint32_t win_c, win_s, push_ppm, max_body, max_dt;
@@ -84,9 +89,15 @@ void app_client(sim *s, node *n); /* requests and one-way pushes */
 void app_server_forget(sim *s, node *n); /* unmaps the echo records (process gone) */
 
 /* node.c */
+/* The budget env's hook: a hang violation, then back to the node step. */
+void node_hang(void *sim_, const char *call);
 void node_start(sim *s, node *n);
 void node_kill(sim *s, node *n, bool crashed);
 void node_step(sim *s, node *n);
+#ifdef TCPSHM_SIM_HANG_TEST
+/* hang_inject.c (the test variant only): makes a chosen step spin. */
+void sim_test_hang(sim *s, node *n);
+#endif
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
 /* The seq a new stream starts at: wrap_base for the pairs of the first names. */
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client);

@@ -10,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "budget_env.h"
 #include "catalogue.h"
 #include "sim.h"
+#include "watchdog.h"
 
 #define DEFAULT_STEPS 3000u
 
@@ -20,7 +22,7 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s [--seed N | --seeds A-B] [--steps N] [--time T] [--faults LIST]\n"
             "          [--trace FILE] [--check-determinism] [--json] [--quiet]\n"
-            "          [--transport MODE]\n"
+            "          [--transport MODE] [--seed-timeout SEC]\n"
             "       %s --list-faults\n"
             "\n"
             "Runs the real tcpshm core (TCP and SHM) as one server and 1-%d clients on an in-memory\n"
@@ -46,13 +48,18 @@ static void usage(FILE *f, const char *prog)
             "  --transport MODE     swarm (default: each seed picks), tcp, mixed or shm: the\n"
             "                       clients log in over TCP, shared memory, or either (a\n"
             "                       coin per client name); a seed keeps its other choices\n"
-            "  --shrink             with --seed of a failing run: drop fault kinds and halve\n"
-            "                       the steps while it still fails, print the smallest run\n"
+            "  --shrink             with --seed of a failing run: try each fault kind alone,\n"
+            "                       else drop kinds one at a time, then halve the steps\n"
+            "                       while it still fails; print the smallest run\n"
+            "  --seed-timeout SEC   CPU seconds a run may take (default %g; 0: no limit);\n"
+            "                       then it is a hang violation and the process ends (a\n"
+            "                       node step over %u env calls is a hang at once)\n"
             "  --list-faults        print the failure-point catalogue\n"
             "  --help               this text\n"
             "\n"
+            "Violations: safety, liveness (not settled by the deadline) and hang.\n"
             "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage.\n",
-            prog, prog, 4, DEFAULT_STEPS);
+            prog, prog, 4, DEFAULT_STEPS, SIM_SEED_TIMEOUT_DEFAULT, SIM_STEP_ENV_BUDGET);
 }
 
 static int usage_error(const char *prog, const char *fmt, const char *arg)
@@ -92,6 +99,7 @@ typedef struct sweep {
     sim_params *p;
     uint64_t steps, tlimit;
     bool range, quiet, determinism, stop, tty;
+    double seed_timeout; /* CPU seconds per run, 0: none (watchdog.h) */
     uint64_t seed_a, seed_b, total, done, failed, nondet, pushes, pops, first_fail;
     uint64_t fired[FP_KINDS], sweep_hash;
 } sweep;
@@ -101,6 +109,7 @@ typedef struct seed_rec {
     uint64_t seed;
     sim_result r;
     bool nondet;
+    bool stopped; /* the CPU alarm stopped the run: the process must end (watchdog.h) */
 } seed_rec;
 
 static void run_seed(sweep *w, uint64_t seed, seed_rec *rec, FILE *report)
@@ -109,12 +118,15 @@ static void run_seed(sweep *w, uint64_t seed, seed_rec *rec, FILE *report)
     q.seed = seed;
     memset(rec, 0, sizeof *rec);
     rec->seed = seed;
-    sim_run(&q, &rec->r, report);
-    if (w->determinism) {
+    rec->stopped = watchdog_run(&q, &rec->r, report, w->seed_timeout);
+    if (w->determinism && !rec->stopped) {
         q.trace_file = NULL;
         sim_result r2;
-        sim_run(&q, &r2, NULL);
-        if (r2.hash != rec->r.hash) {
+        rec->stopped = watchdog_run(&q, &r2, NULL, w->seed_timeout);
+        if (rec->stopped) {
+            fprintf(report, "seed %" PRIu64 ": the second run (--check-determinism) stopped: %s\n", seed, r2.what);
+            rec->r = r2;
+        } else if (r2.hash != rec->r.hash) {
             rec->nondet = true;
             fprintf(report, "seed %" PRIu64 ": NOT DETERMINISTIC: trace hash %016" PRIx64 " then %016" PRIx64 "\n",
                     seed, rec->r.hash, r2.hash);
@@ -131,6 +143,18 @@ static uint64_t mix_seed_hash(uint64_t seed, uint64_t h)
     return z ^ (z >> 31);
 }
 
+/* The command that runs seed with these steps and faults (the sweep's
+ * other options), without a newline. */
+static void print_command(FILE *f, const sweep *w, uint64_t seed, uint64_t steps, const char *faults)
+{
+    fprintf(f, "%s --seed %" PRIu64 " --steps %" PRIu64, w->prog, seed, steps);
+    if (w->tlimit)
+        fprintf(f, " --time %" PRIu64, w->tlimit);
+    fprintf(f, " --faults %s", faults);
+    if (w->p->transport >= 0)
+        fprintf(f, " --transport %s", w->transport);
+}
+
 static void account(sweep *w, const seed_rec *rec)
 {
     const sim_result *r = &rec->r;
@@ -142,22 +166,22 @@ static void account(sweep *w, const seed_rec *rec)
     w->sweep_hash += mix_seed_hash(rec->seed, r->hash);
     if (rec->nondet)
         w->nondet++;
-    char kinds[160], tl[40] = "";
+    char kinds[160];
     fp_kinds_text(r->kinds_on, kinds, sizeof kinds);
     if (r->violated) {
         if (!w->failed || rec->seed < w->first_fail)
             w->first_fail = rec->seed;
         w->failed++;
-        if (w->tlimit)
-            snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
-        fprintf(stderr, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s --trace trace.txt\n",
-                w->prog, rec->seed, w->steps, tl, w->faults, w->p->transport >= 0 ? " --transport " : "",
-                w->p->transport >= 0 ? w->transport : "");
+        fprintf(stderr, "  replay: ");
+        print_command(stderr, w, rec->seed, w->steps, w->faults);
+        fprintf(stderr, " --trace trace.txt\n");
     }
     if ((!w->range || r->violated) && !w->quiet)
         printf("seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
                " popped, %u clients (%s), %u steps, t=%lld, faults: %s%s\n",
-               rec->seed, r->violated ? (r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION") : "ok", r->hash,
+               rec->seed,
+               !r->violated ? "ok" : r->hang ? "HANG VIOLATION" : r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION",
+               r->hash,
                r->pushes, r->pops, r->clients, sim_tx_names[r->tx_mode % 3], r->steps, (long long)r->vtime, kinds,
                w->determinism && !rec->nondet ? " (run twice: same trace hash)" : "");
     if (w->tty)
@@ -171,6 +195,8 @@ static void run_parallel(sweep *w, uint32_t jobs)
 {
     int fds[64];
     pid_t pids[64];
+    bool stopped[64] = {false};
+    uint64_t stopped_at[64]; /* the seed whose hang stopped the job */
     uint32_t n = 0;
     fflush(stdout);
     fflush(stderr);
@@ -201,6 +227,8 @@ static void run_parallel(sweep *w, uint32_t jobs)
                 }
                 if (write(pfd[1], &rec, sizeof rec) != (ssize_t)sizeof rec)
                     _exit(3);
+                if (rec.stopped) /* its run was abandoned: the parent reports it */
+                    _exit(1);
                 if ((w->stop && (rec.r.violated || rec.nondet)) || seed + jobs < seed)
                     break;
             }
@@ -225,6 +253,10 @@ static void run_parallel(sweep *w, uint32_t jobs)
             ssize_t got = read(fds[i], &rec, sizeof rec);
             if (got == (ssize_t)sizeof rec) {
                 account(w, &rec);
+                if (rec.stopped) {
+                    stopped[i] = true;
+                    stopped_at[i] = rec.seed;
+                }
             } else {
                 close(fds[i]);
                 fds[i] = -1;
@@ -234,7 +266,12 @@ static void run_parallel(sweep *w, uint32_t jobs)
     }
     for (uint32_t i = 0; i < n; i++) {
         int st;
-        if (waitpid(pids[i], &st, 0) == pids[i] && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        if (waitpid(pids[i], &st, 0) != pids[i])
+            continue;
+        if (stopped[i] && WIFEXITED(st) && WEXITSTATUS(st) == 1) {
+            fprintf(stderr, "%s: job %u stopped after the hang of seed %" PRIu64 " (its later seeds not run)\n",
+                    w->prog, i, stopped_at[i]);
+        } else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
             fprintf(stderr, "%s: job %u ended abnormally (status 0x%x)\n", w->prog, i, st);
             w->failed++;
         }
@@ -245,13 +282,27 @@ static void run_parallel(sweep *w, uint32_t jobs)
  * the steps while the run still fails (any violation), then replay the
  * smallest run found with its report. An explicit --faults list makes the
  * same draws as the swarm that picked it, so the start is the same run. */
+/* One run of the shrink. A run the CPU alarm stopped cannot go on (its
+ * state is abandoned): the shrink ends there with that run's command. */
+static void shrink_run(const sweep *w, const sim_params *q, sim_result *r, FILE *report)
+{
+    if (!watchdog_run(q, r, report, w->seed_timeout))
+        return;
+    char kinds[160];
+    fp_kinds_text(q->kinds, kinds, sizeof kinds);
+    printf("the run hangs (CPU alarm), the shrink stops: ");
+    print_command(stdout, w, q->seed, q->steps, q->swarm ? w->faults : kinds);
+    printf("\n");
+    exit(1);
+}
+
 static int shrink(sweep *w, uint64_t seed)
 {
     sim_params q = *w->p;
     q.seed = seed;
     q.trace_file = NULL;
     sim_result r;
-    sim_run(&q, &r, NULL);
+    shrink_run(w, &q, &r, NULL);
     if (!r.violated) {
         printf("seed %" PRIu64 " does not fail: nothing to shrink\n", seed);
         return 0;
@@ -264,7 +315,7 @@ static int shrink(sweep *w, uint64_t seed)
             continue;
         sim_params t = q;
         t.kinds &= ~(1u << k);
-        sim_run(&t, &r, NULL);
+        shrink_run(w, &t, &r, NULL);
         runs++;
         if (r.violated) {
             q = t;
@@ -276,23 +327,19 @@ static int shrink(sweep *w, uint64_t seed)
     while (q.steps > 10) {
         sim_params t = q;
         t.steps = q.steps / 2;
-        sim_run(&t, &r, NULL);
+        shrink_run(w, &t, &r, NULL);
         runs++;
         if (!r.violated)
             break;
         q = t;
         printf("  %u steps: still fails\n", q.steps);
     }
-    char kinds[160], tl[40] = "";
+    char kinds[160];
     fp_kinds_text(q.kinds, kinds, sizeof kinds);
-    if (w->tlimit)
-        snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
-    sim_run(&q, &r, stderr);
-    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s%s%s  (trace hash %016" PRIx64
-           ", %s)\n",
-           runs + 1, w->prog, seed, q.steps, tl, kinds, q.transport >= 0 ? " --transport " : "",
-           q.transport >= 0 ? w->transport : "", r.hash,
-           r.violated ? "fails" : "PASSES: the shrink is not reproducible");
+    shrink_run(w, &q, &r, stderr);
+    printf("shrunk in %u runs: ", runs + 1);
+    print_command(stdout, w, seed, q.steps, kinds);
+    printf("  (trace hash %016" PRIx64 ", %s)\n", r.hash, r.violated ? "fails" : "PASSES: the shrink is not reproducible");
     return r.violated ? 1 : 2;
 }
 
@@ -334,10 +381,14 @@ static void summary(const sweep *w, bool json, double cpu)
 int main(int argc, char **argv)
 {
     const char *prog = argv[0];
+    /* one line at a time also into a file or a pipe: a sweep that ends
+     * abruptly loses no seed line */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
     bool range = false, determinism = false, json = false, quiet = false, stop = false;
     bool do_shrink = false;
+    double seed_timeout = SIM_SEED_TIMEOUT_DEFAULT;
     const char *transport = "swarm";
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
@@ -352,6 +403,7 @@ int main(int argc, char **argv)
                                          {"jobs", required_argument, 0, 'J'},
                                          {"shrink", no_argument, 0, 'k'},
                                          {"transport", required_argument, 0, 'X'},
+                                         {"seed-timeout", required_argument, 0, 'W'},
                                          {"list-faults", no_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -408,6 +460,14 @@ int main(int argc, char **argv)
         case 'X':
             transport = optarg;
             break;
+        case 'W': {
+            char *end;
+            errno = 0;
+            seed_timeout = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(seed_timeout >= 0 && seed_timeout <= 86400))
+                return usage_error(prog, "--seed-timeout needs seconds from 0 to 86400, not '%s'", optarg);
+            break;
+        }
         case 'J':
             if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
                 return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
@@ -446,7 +506,7 @@ int main(int argc, char **argv)
     sweep w = {.prog = prog, .p = &p, .faults = faults, .transport = transport, .steps = steps, .tlimit = tlimit, .range = range,
                .quiet = quiet, .determinism = determinism, .stop = stop,
                .tty = isatty(2) && !quiet && range, .seed_a = seed_a, .seed_b = seed_b,
-               .total = seed_b - seed_a + 1, .sweep_hash = 0};
+               .total = seed_b - seed_a + 1, .sweep_hash = 0, .seed_timeout = seed_timeout};
     double t0 = cpu_seconds();
     p.trace_file = tf;
     if (do_shrink) {
@@ -464,7 +524,10 @@ int main(int argc, char **argv)
             seed_rec rec;
             run_seed(&w, seed, &rec, stderr);
             account(&w, &rec);
-            if (seed == seed_b || (stop && (rec.r.violated || rec.nondet)))
+            if (rec.stopped && seed != seed_b)
+                fprintf(stderr, "%s: stopped after the hang of seed %" PRIu64 " (seeds %" PRIu64 "-%" PRIu64
+                                " not run)\n", prog, seed, seed + 1, seed_b);
+            if (seed == seed_b || rec.stopped || (stop && (rec.r.violated || rec.nondet)))
                 break;
         }
     if (w.tty)
