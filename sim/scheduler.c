@@ -107,14 +107,14 @@ static void step_faults(sim *s)
         return;
     }
     if (fp_roll(&s->plan, FP_DISCONNECT)) {
-        if (fp_below(&s->plan, 2)) {
+        if (fp_below(&s->plan, FP_DISCONNECT, 2)) {
             venv_break(s->v, n->owner);
             trace_event(&s->tr, s->now, TR_BREAK, (uint32_t)n->idx, 0, 0, NULL);
         } else {
             tcpshm_conn *c = NULL;
             uint32_t which = 0;
             if (n->idx == 0 && n->npeers) {
-                which = fp_below(&s->plan, n->npeers);
+                which = fp_below(&s->plan, FP_DISCONNECT, n->npeers);
                 c = n->peers[which].conn;
             } else if (n->idx > 0) {
                 c = tcpshm_client_conn(n->cl);
@@ -127,9 +127,9 @@ static void step_faults(sim *s)
     }
     bool part = fp_roll(&s->plan, FP_PARTITION);
     if ((part || fp_roll(&s->plan, FP_EAGAIN)) && n->block_until <= s->now) {
-        int64_t len = part ? s->cfg.connection_timeout * (int64_t)fp_below(&s->plan, 3) + s->cfg.connection_timeout +
-                                 1
-                           : 1 + (int64_t)fp_below(&s->plan, (uint32_t)s->cfg.heartbeat_interval);
+        int64_t len = part ? s->cfg.connection_timeout * (int64_t)fp_below(&s->plan, FP_PARTITION, 3) +
+                                 s->cfg.connection_timeout + 1
+                           : 1 + (int64_t)fp_below(&s->plan, FP_EAGAIN, (uint32_t)s->cfg.heartbeat_interval);
         n->block_until = s->now + len;
         trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
     }
@@ -324,6 +324,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     sim_rng shape_rng = sim_rng_make(p->seed, 1);
     s->rng = sim_rng_make(p->seed, 2);
     s->tx_rng = sim_rng_make(p->seed, 3);
+    s->wl_rng = sim_rng_make(p->seed, 4);
     shape(s, &shape_rng);
     fp_plan_init(&s->plan, p->seed, p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)

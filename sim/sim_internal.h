@@ -59,9 +59,10 @@ typedef struct sim {
     budget_env budget;    /* counts each node step's env calls (a hang: budget_env.h) */
     const tcpshm_env *env; /* &budget.env: what the nodes and the simulator use */
     tcpshm_config cfg;
-    sim_rng rng;  /* scheduling and workload */
+    sim_rng rng;    /* scheduling: clock steps, node order, poll order, login and restart times */
+    sim_rng wl_rng; /* workload: push decisions, body sizes, message kinds */
     sim_rng tx_rng; /* transports of client names (mixed runs) */
-    fp_plan plan; /* faults */
+    fp_plan plan;   /* faults: one stream per kind (plan.h) */
     chk chk;
     trace tr;
     int64_t now;

@@ -278,10 +278,13 @@ static void run_parallel(sweep *w, uint32_t jobs)
     }
 }
 
-/* --shrink: from a failing seed, drop fault kinds one at a time and halve
- * the steps while the run still fails (any violation), then replay the
- * smallest run found with its report. An explicit --faults list makes the
- * same draws as the swarm that picked it, so the start is the same run. */
+/* --shrink: from a failing seed, try no fault, then each kind alone (the
+ * smallest runs); failing that, drop kinds one at a time; then halve the
+ * steps while the run still fails (any violation), and replay the smallest
+ * run found with its report. An explicit --faults list makes the same draws
+ * as the swarm that picked it, so the start is the same run; each kind has
+ * its own PRNG stream (plan.h), so a run without a kind is the same run
+ * until that kind would have fired. */
 /* One run of the shrink. A run the CPU alarm stopped cannot go on (its
  * state is abandoned): the shrink ends there with that run's command. */
 static void shrink_run(const sweep *w, const sim_params *q, sim_result *r, FILE *report)
@@ -310,7 +313,22 @@ static int shrink(sweep *w, uint64_t seed)
     q.kinds = r.kinds_on;
     q.swarm = false;
     uint32_t runs = 1;
-    for (int k = 0; k < FP_KINDS; k++) {
+    bool small = false; /* no kind or one kind is enough */
+    for (int k = -1; k < FP_KINDS && !small && (q.kinds & (q.kinds - 1u)); k++) {
+        if (k >= 0 && !(q.kinds >> k & 1u))
+            continue;
+        sim_params t = q;
+        t.kinds = k < 0 ? 0 : 1u << k;
+        shrink_run(w, &t, &r, NULL);
+        runs++;
+        printf("  %-12s %s\n", k < 0 ? "no fault:" : fp_kind_names[k], k < 0 ? (r.violated ? "still fails" : "passes")
+                                                                  : (r.violated ? "alone still fails" : "alone passes"));
+        if (r.violated) {
+            q = t;
+            small = true;
+        }
+    }
+    for (int k = 0; k < FP_KINDS && !small; k++) {
         if (!(q.kinds >> k & 1u))
             continue;
         sim_params t = q;
