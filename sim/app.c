@@ -14,7 +14,7 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static uint32_t body_size(sim *s) { return sim_rng_range(&s->rng, WL_MIN_BODY, s->max_body); }
+static uint32_t body_size(sim *s) { return sim_rng_range(&s->wl_rng, WL_MIN_BODY, s->max_body); }
 
 /* Fills and pushes a message allocated at h on stream sid. */
 static void push_alloced(sim *s, node *n, tcpshm_conn *c, tcpshm_msg_header *h, int sid, uint32_t kind,
@@ -216,7 +216,7 @@ void app_server(sim *s, node *n)
          * server's name (README: the first-login window) */
         if (!c || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
-            !sim_rng_ppm(&s->rng, s->push_ppm))
+            !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             continue;
         tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
         if (h)
@@ -335,12 +335,12 @@ void app_client(sim *s, node *n)
     const char *remote = tcpshm_conn_remote_name(c);
     client_streams(s, n, remote);
     for (int i = 0; i < 2 && !s->chk.violated; i++) {
-        if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->rng, s->push_ppm))
+        if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             return;
         tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
         if (!h)
             return;
-        push_alloced(s, n, c, h, n->c2s, sim_rng_below(&s->rng, 2) ? WL_REQUEST : WL_ONEWAY, 0);
+        push_alloced(s, n, c, h, n->c2s, sim_rng_below(&s->wl_rng, 2) ? WL_REQUEST : WL_ONEWAY, 0);
     }
 }
 

@@ -27,6 +27,23 @@ static void crash_hook(const char *site, void *user)
     abort();
 }
 
+/* A step over its env-call budget: a hang violation, then the node dies
+ * as at a crash site (its object was left mid-call) and the run ends. */
+void node_hang(void *sim_, const char *call)
+{
+    sim *s = sim_;
+    node *n = s->stepping;
+    if (!n || !s->jmp) {
+        fprintf(stderr, "tcpshm-sim: env-call budget exceeded outside a node step (at %s)\n", call);
+        abort();
+    }
+    chk_fail(&s->chk, -1, "hang: node %s made more than %llu env calls in one step (at %s)", n->name,
+             (unsigned long long)s->budget.limit, call);
+    s->hang = true;
+    trace_event(&s->tr, s->now, TR_HANG, (uint32_t)n->idx, (uint32_t)s->budget.limit, 0, call);
+    longjmp(*s->jmp, 2);
+}
+
 /* The persisted state of a pair's queue, read by a separate owner with the
  * faults off (what a restarted process would find). */
 static bool peek(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_end,
@@ -214,9 +231,12 @@ static void check_files(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], ui
     }
 }
 
-void node_kill(sim *s, node *n, bool crashed)
+/* The death of a node: killed between steps (TR_KILL), at a crash site
+ * (TR_CRASH), or stopped in a hang (TR_HANG: traced by node_hang). */
+static void node_die(sim *s, node *n, tr_type why)
 {
-    trace_event(&s->tr, s->now, crashed ? TR_CRASH : TR_KILL, (uint32_t)n->idx, n->owner, 0, n->name);
+    if (why != TR_HANG)
+        trace_event(&s->tr, s->now, why, (uint32_t)n->idx, n->owner, 0, n->name);
     char remotes[SIM_MAX_CLIENTS * SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
     uint32_t nr = 0;
     if (n->idx == 0)
@@ -259,6 +279,8 @@ void node_kill(sim *s, node *n, bool crashed)
         }
     }
 }
+
+void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }
 
 /* The server's group polls after poll_ctl, in a seeded order (as threads
  * would interleave them). Without SHM groups: the TCP groups from a seeded
@@ -313,6 +335,9 @@ static void client_polls(sim *s, node *n)
 
 static void step_body(sim *s, node *n)
 {
+#ifdef TCPSHM_SIM_HANG_TEST
+    sim_test_hang(s, n);
+#endif
     if (n->idx == 0) {
         tcpshm_server_poll_ctl(n->srv, s->now);
         server_polls(s, n);
@@ -330,14 +355,26 @@ void node_step(sim *s, node *n)
     jmp_buf jb;
     venv_set_owner(s->v, n->owner);
     s->plan.block_io = n->block_until > s->now;
-    if (setjmp(jb) == 0) {
+    s->stepping = n;
+    budget_env_begin(&s->budget);
+    tr_type died = TR_TYPES; /* or how the node died: a crash site fired, a hang (node_hang) */
+    switch (setjmp(jb)) {
+    case 0:
         s->jmp = &jb;
         step_body(s, n);
-        s->jmp = NULL;
-    } else {
-        s->jmp = NULL;
-        node_kill(s, n, true);
+        break;
+    case 2:
+        died = TR_HANG;
+        break;
+    default:
+        died = TR_CRASH;
+        break;
     }
+    s->jmp = NULL;
+    budget_env_end(&s->budget);
+    s->stepping = NULL;
+    if (died != TR_TYPES)
+        node_die(s, n, died);
     s->plan.block_io = false;
 }
 

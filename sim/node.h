@@ -7,9 +7,15 @@
 
 #include "sim_state.h"
 
+/* The budget env's hook: a hang violation, then back to the node step. */
+void node_hang(void *sim_, const char *call);
 void node_start(sim *s, node *n);
 void node_kill(sim *s, node *n, bool crashed);
 void node_step(sim *s, node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
+#ifdef TCPSHM_SIM_HANG_TEST
+/* hang_inject.c (the test variant only): makes a chosen step spin. */
+void sim_test_hang(sim *s, node *n);
+#endif
 
 #endif

@@ -23,20 +23,18 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_PARTITION] = {300, 1000, 3000},     [FP_FILE] = {20000, 100000, 300000},
 };
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }
 
-uint32_t fp_below(fp_plan *p, uint32_t n) { return (uint32_t)(splitmix(&p->rng) % n); }
-
+/* A decision of kind k: draws (from k's stream) only when k is on. */
 static bool chance(fp_plan *p, fp_kind k)
 {
-    return (p->on >> k & 1u) && fp_below(p, 1000000u) < p->ppm[k];
+    return (p->on >> k & 1u) && fp_below(p, k, 1000000u) < p->ppm[k];
 }
+
+/* The plan's streams of the seed, numbered after the simulator's own
+ * (rng.h): FP_STREAM + k for kind k, FP_STREAM + FP_KINDS for the swarm's
+ * pick when no kind came up. */
+#define FP_STREAM 16u
 
 int fp_parse_kinds(const char *list, uint32_t *mask, bool *swarm, char *why, size_t why_size)
 {
@@ -90,32 +88,31 @@ void fp_kinds_text(uint32_t mask, char *out, size_t n)
 void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
 {
     memset(p, 0, sizeof *p);
-    p->rng = seed ^ 0x6a09e667f3bcc909ull;
-    (void)splitmix(&p->rng);
-    if (swarm) {
-        for (int k = 0; k < FP_KINDS; k++)
-            if (fp_below(p, 5) < 3 && (allowed >> k & 1u))
-                p->on |= 1u << k;
-        if (p->on == 0 && allowed != 0) {
-            int k;
-            do
-                k = (int)fp_below(p, FP_KINDS);
-            while (!(allowed >> k & 1u));
-            p->on = 1u << k;
-        }
-    } else {
-        /* the same draws as a swarm, so that --faults <the kinds a swarm
-         * seed picked> replays that seed exactly (what --shrink starts from) */
-        for (int k = 0; k < FP_KINDS; k++)
-            (void)fp_below(p, 5);
-        p->on = allowed;
+    /* every kind's coin and rate, always drawn, then masked: a swarm and
+     * --faults <the kinds it picked> make the same draws (what --shrink
+     * starts from) */
+    uint32_t coins = 0;
+    for (int k = 0; k < FP_KINDS; k++) {
+        p->rng[k] = sim_rng_make(seed, FP_STREAM + (uint64_t)k);
+        if (fp_below(p, (fp_kind)k, 5) < 3)
+            coins |= 1u << k;
+        p->ppm[k] = scales[k][fp_below(p, (fp_kind)k, 3)];
     }
-    for (int k = 0; k < FP_KINDS; k++)
-        p->ppm[k] = scales[k][fp_below(p, 3)];
+    p->on = swarm ? coins & allowed : allowed;
+    if (swarm && p->on == 0 && allowed != 0) { /* the i-th kind of allowed */
+        sim_rng r = sim_rng_make(seed, FP_STREAM + FP_KINDS);
+        uint32_t n = 0;
+        for (int k = 0; k < FP_KINDS; k++)
+            n += allowed >> k & 1u;
+        uint32_t i = sim_rng_below(&r, n);
+        for (int k = 0; k < FP_KINDS && !p->on; k++)
+            if ((allowed >> k & 1u) && i-- == 0)
+                p->on = 1u << k;
+    }
     /* Half the seeds with crashes focus on one TCP crash site: rare sites
      * (compaction, reset, login) then fire in most of those runs (runs with
      * SHM clients may move the focus to an SHM site: fp_plan_focus_shm). */
-    if (fp_below(p, 2)) {
+    if (fp_below(p, FP_CRASH, 2)) {
         const char *sites[64];
         uint32_t n = 0;
         for (size_t i = 0; i < tcpshm_fault_catalogue_len && n < 64; i++)
@@ -123,13 +120,13 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
                 strncmp(tcpshm_fault_catalogue[i].name + 13, "shm/", 4) != 0)
                 sites[n++] = tcpshm_fault_catalogue[i].name;
         if (n)
-            p->crash_focus = sites[fp_below(p, n)];
+            p->crash_focus = sites[fp_below(p, FP_CRASH, n)];
     }
 }
 
 void fp_plan_focus_shm(fp_plan *p)
 {
-    if (!p->crash_focus || fp_below(p, 2) == 0)
+    if (!p->crash_focus || fp_below(p, FP_CRASH, 2) == 0)
         return;
     const char *sites[16];
     uint32_t n = 0;
@@ -137,7 +134,7 @@ void fp_plan_focus_shm(fp_plan *p)
         if (strncmp(tcpshm_fault_catalogue[i].name, "tcpshm/crash/shm/", 17) == 0)
             sites[n++] = tcpshm_fault_catalogue[i].name;
     if (n)
-        p->crash_focus = sites[fp_below(p, n)];
+        p->crash_focus = sites[fp_below(p, FP_CRASH, n)];
 }
 
 bool fp_roll(fp_plan *p, fp_kind k)
@@ -239,33 +236,33 @@ static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned
             if (!chance(p, k))
                 return 0;
             /* a byte count: 1 to 64 (clamped below the length by io.c) or half */
-            uint32_t r = fp_below(p, 80);
+            uint32_t r = fp_below(p, k, 80);
             *failinfo = r < 64 ? (void *)(uintptr_t)(r + 1u) : NULL;
             return fire(p, k, name, 1, failnum);
         }
         if (cls == P_RESET)
-            return chance(p, FP_DISCONNECT) && fp_below(p, 8) == 0 ? fire(p, FP_DISCONNECT, name, 1, failnum) : 0;
+            return chance(p, FP_DISCONNECT) && fp_below(p, FP_DISCONNECT, 8) == 0 ? fire(p, FP_DISCONNECT, name, 1, failnum) : 0;
         if (!chance(p, FP_IO_ERROR))
             return 0;
         static const int send_errs[] = {1, EPIPE, ECONNRESET, EIO, EINTR, EAGAIN};
         static const int recv_errs[] = {1, ECONNRESET, EIO, ETIMEDOUT, EINTR, EAGAIN};
-        int e = send ? send_errs[fp_below(p, 6)] : recv_errs[fp_below(p, 6)];
+        int e = send ? send_errs[fp_below(p, FP_IO_ERROR, 6)] : recv_errs[fp_below(p, FP_IO_ERROR, 6)];
         return fire(p, FP_IO_ERROR, name, e, failnum);
     }
     if (cls == P_ACCEPT || cls == P_CONNECT) {
         if (!chance(p, FP_IO_ERROR))
             return 0;
         static const int errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE};
-        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, 4)], failnum);
+        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, FP_IO_ERROR, 4)], failnum);
     }
     if (cls == P_FILE) {
         if (!chance(p, FP_FILE))
             return 0;
         static const int errs[] = {1, EACCES, EIO, ENOSPC, EMFILE, ENOMEM};
-        return fire(p, FP_FILE, name, errs[fp_below(p, 6)], failnum);
+        return fire(p, FP_FILE, name, errs[fp_below(p, FP_FILE, 6)], failnum);
     }
     if (cls == P_CRASH) {
-        if (!((p->on >> FP_CRASH & 1u) && focus ? fp_below(p, 1000000u) < 100000u : chance(p, FP_CRASH)))
+        if (!((p->on >> FP_CRASH & 1u) && focus ? fp_below(p, FP_CRASH, 1000000u) < 100000u : chance(p, FP_CRASH)))
             return 0;
         return fire(p, FP_CRASH, name, 1, failnum);
     }

@@ -12,13 +12,21 @@
  *  - scheduler decisions (kill a node, break its connections, start a
  *    partition or a storm, restart under a new name) are taken by the
  *    simulator between steps with fp_roll.
- * Defined in plan.c (which takes the points from faults/catalogue.h). */
+ * Defined in plan.c (which takes the points from faults/catalogue.h).
+ *
+ * Each kind has its own PRNG stream derived from the seed: its swarm
+ * on/off coin, its rate, its decisions and their details (errno, byte
+ * count, length) all come from it, so turning one kind off leaves every
+ * other kind's draws as they were (what --shrink relies on: a run without a
+ * kind is the same run until that kind would have fired). */
 #ifndef TCPSHM_SIM_PLAN_H
 #define TCPSHM_SIM_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "rng.h"
 
 typedef enum fp_kind {
     FP_DISCONNECT,  /* venv_break / conn close between steps, tcpshm/net/reset inside */
@@ -39,7 +47,7 @@ typedef enum fp_kind {
 extern const char *const fp_kind_names[FP_KINDS];
 
 typedef struct fp_plan {
-    uint64_t rng;
+    sim_rng rng[FP_KINDS]; /* one stream per kind */
     uint32_t on;           /* bit per kind: the kinds this run has */
     uint32_t ppm[FP_KINDS]; /* rate per opportunity, parts per million */
     bool active;           /* false: nothing fires (set-up, settle phase, inspection) */
@@ -57,12 +65,14 @@ typedef struct fp_plan {
 int fp_parse_kinds(const char *list, uint32_t *mask, bool *swarm, char *why, size_t why_size);
 
 /* A plan from the seed: with swarm, each kind of allowed is on with
- * probability 3/5 (at least one when allowed is not empty), else every kind
- * of allowed is on; each kind on gets a rate picked from its scale. */
+ * probability 3/5 (when none is, one kind of allowed, picked from a stream
+ * of its own), else every kind of allowed is on; each kind gets a rate
+ * picked from its scale. Every kind draws its coin, its rate (and crash its
+ * focus) from its own stream whether it is allowed or not. */
 void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm);
 
 /* For a run with SHM clients: half the plans with a crash focus move it
- * to one of the tcpshm/crash/shm/ sites (draws from the plan's PRNG only
+ * to one of the tcpshm/crash/shm/ sites (draws from the crash stream only
  * here, so runs without SHM keep their decisions). */
 void fp_plan_focus_shm(fp_plan *p);
 
@@ -75,8 +85,8 @@ int fp_install(fp_plan *p);
  * never when the kind is off or the plan inactive. */
 bool fp_roll(fp_plan *p, fp_kind k);
 
-/* A number from the plan's PRNG in [0, n). */
-uint32_t fp_below(fp_plan *p, uint32_t n);
+/* A number in [0, n) from kind k's stream (a detail of a k decision). */
+uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n);
 
 /* "disconnect,kill,..." of a mask, into out. */
 void fp_kinds_text(uint32_t mask, char *out, size_t n);

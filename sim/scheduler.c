@@ -89,7 +89,8 @@ static void shape(sim *s, sim_rng *r)
     c->tcp_groups = sim_rng_range(r, 1, 3); /* clients spread by a hash of their name */
     shape_shm(s, r);
     s->v = venv_create(&vo);
-    s->env = venv_env(s->v);
+    budget_env_init(&s->budget, venv_env(s->v), SIM_STEP_ENV_BUDGET, node_hang, s);
+    s->env = &s->budget.env;
 }
 
 static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
@@ -109,14 +110,14 @@ static void step_faults(sim *s)
         return;
     }
     if (fp_roll(&s->plan, FP_DISCONNECT)) {
-        if (fp_below(&s->plan, 2)) {
+        if (fp_below(&s->plan, FP_DISCONNECT, 2)) {
             venv_break(s->v, n->owner);
             trace_event(&s->tr, s->now, TR_BREAK, (uint32_t)n->idx, 0, 0, NULL);
         } else {
             tcpshm_conn *c = NULL;
             uint32_t which = 0;
             if (n->idx == 0 && n->npeers) {
-                which = fp_below(&s->plan, n->npeers);
+                which = fp_below(&s->plan, FP_DISCONNECT, n->npeers);
                 c = n->peers[which].conn;
             } else if (n->idx > 0) {
                 c = tcpshm_client_conn(n->cl);
@@ -129,9 +130,9 @@ static void step_faults(sim *s)
     }
     bool part = fp_roll(&s->plan, FP_PARTITION);
     if ((part || fp_roll(&s->plan, FP_EAGAIN)) && n->block_until <= s->now) {
-        int64_t len = part ? s->cfg.connection_timeout * (int64_t)fp_below(&s->plan, 3) + s->cfg.connection_timeout +
-                                 1
-                           : 1 + (int64_t)fp_below(&s->plan, (uint32_t)s->cfg.heartbeat_interval);
+        int64_t len = part ? s->cfg.connection_timeout * (int64_t)fp_below(&s->plan, FP_PARTITION, 3) +
+                                 s->cfg.connection_timeout + 1
+                           : 1 + (int64_t)fp_below(&s->plan, FP_EAGAIN, (uint32_t)s->cfg.heartbeat_interval);
         n->block_until = s->now + len;
         trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
     }
@@ -254,16 +255,47 @@ static void report(sim *s, sim_result *r, FILE *out)
     trace_dump_last(&s->tr, out, 30, "    ");
 }
 
+static sim *g_running; /* the run sim_run is in, for sim_interrupted */
+
+void sim_interrupted(sim_result *r, FILE *out, double cpu_seconds)
+{
+    sim *s = g_running;
+    memset(r, 0, sizeof *r);
+    if (!s)
+        return;
+    s->plan.active = false;
+    fp_install(NULL);
+    chk_fail(&s->chk, -1, "hang: the run used more than %g s of CPU time (a loop that makes no env call; the "
+                          "point where it was stopped may vary)",
+             cpu_seconds);
+    r->hang = true;
+    report(s, r, out);
+    r->hash = s->tr.hash;
+    r->pushes = s->chk.pushes;
+    r->pops = s->chk.pops;
+    r->events = s->tr.count;
+    memcpy(r->fired, s->plan.fired, sizeof r->fired);
+    r->kinds_on = s->plan.on;
+    r->clients = s->nnodes - 1;
+    r->tx_mode = s->tx_mode;
+    r->steps = s->step;
+    r->vtime = s->now;
+    r->max_step_calls = s->budget.max_calls;
+    g_running = NULL;
+}
+
 void sim_run(const sim_params *p, sim_result *r, FILE *out)
 {
     sim *s = calloc(1, sizeof *s);
     if (!s)
         abort();
+    g_running = s;
     memset(r, 0, sizeof *r);
     s->p = p;
     sim_rng shape_rng = sim_rng_make(p->seed, 1);
     s->rng = sim_rng_make(p->seed, 2);
     s->tx_rng = sim_rng_make(p->seed, 3);
+    s->wl_rng = sim_rng_make(p->seed, 4);
     shape(s, &shape_rng);
     fp_plan_init(&s->plan, p->seed, p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)
@@ -290,12 +322,11 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     }
     uint32_t order[1 + SIM_MAX_CLIENTS];
     int64_t deadline = 0;
-    uint32_t step = 0;
     if (s->wrap_base && !bootstrap_wrap(s))
         chk_fail(&s->chk, -1, "the fault-free first logins of a wrap run did not complete");
     s->plan.active = true;
-    for (; !s->chk.violated; step++) {
-        bool faulting = step < p->steps && (p->time_limit == 0 || s->now < p->time_limit);
+    for (; !s->chk.violated; s->step++) {
+        bool faulting = s->step < p->steps && (p->time_limit == 0 || s->now < p->time_limit);
         if (!faulting && !s->settle) {
             /* faults stop; every node comes back; everything must settle */
             s->settle = true;
@@ -356,6 +387,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     }
     if (s->chk.violated && !r->violated)
         report(s, r, out);
+    r->hang = s->hang;
+    r->max_step_calls = s->budget.max_calls;
     r->hash = s->tr.hash;
     r->pushes = s->chk.pushes;
     r->pops = s->chk.pops;
@@ -364,7 +397,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     r->kinds_on = s->plan.on;
     r->clients = s->nnodes - 1;
     r->tx_mode = s->tx_mode;
-    r->steps = step;
+    r->steps = s->step;
     r->vtime = s->now;
     /* tear down: every live node, then the machine room */
     s->plan.active = false;
@@ -384,4 +417,5 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     venv_destroy(s->v);
     chk_fini(&s->chk);
     free(s);
+    g_running = NULL;
 }

@@ -28,6 +28,7 @@ extern const char *const sim_tx_names[3]; /* "tcp", "mixed", "shm" */
 typedef struct sim_result {
     bool violated;
     bool liveness; /* the violation is a liveness one */
+    bool hang;     /* the violation is a hang (a step over its env-call budget, or the CPU alarm) */
     char what[600];
     char stream[96];
     uint64_t hash;
@@ -38,10 +39,17 @@ typedef struct sim_result {
     uint32_t tx_mode; /* SIM_TX_*: the transports the seed picked */
     uint32_t steps;
     int64_t vtime;
+    uint64_t max_step_calls; /* env calls of the run's largest node step */
 } sim_result;
 
 /* Runs one seed. On a violation, writes the report (the invariant, the
  * stream, the last trace events) to report when not NULL. */
 void sim_run(const sim_params *p, sim_result *r, FILE *report);
+
+/* After the CPU alarm interrupted sim_run (watchdog.c): fills r with a hang
+ * violation of the interrupted run and writes its report (as sim_run would)
+ * to report when not NULL. The run's memory is not freed: the process must
+ * end after reporting. */
+void sim_interrupted(sim_result *r, FILE *report, double cpu_seconds);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 
+#include "budget_env.h"
 #include "checker.h"
 #include "plan.h"
 #include "rng.h"
@@ -63,11 +64,13 @@ typedef struct node {
 typedef struct sim {
     const sim_params *p;
     venv *v;
-    const tcpshm_env *env;
+    budget_env budget;    /* counts each node step's env calls (a hang: budget_env.h) */
+    const tcpshm_env *env; /* &budget.env: what the nodes and the simulator use */
     tcpshm_config cfg;
-    sim_rng rng;  /* scheduling and workload */
+    sim_rng rng;    /* scheduling: clock steps, node order, poll order, login and restart times */
+    sim_rng wl_rng; /* workload: push decisions, body sizes, message kinds */
     sim_rng tx_rng; /* transports of client names (mixed runs) */
-    fp_plan plan; /* faults */
+    fp_plan plan;   /* faults: one stream per kind (plan.h) */
     chk chk;
     trace tr;
     int64_t now;
@@ -75,6 +78,9 @@ typedef struct sim {
     uint32_t nnodes;
     uint32_t next_owner;
     jmp_buf *jmp;
+    node *stepping; /* the node whose step runs, or NULL */
+    bool hang;      /* the violation is a hang */
+    uint32_t step;  /* steps so far */
     bool settle;
     /* workload shape (swarm) */
     uint32_t win_c, win_s, push_ppm, max_body, max_dt;

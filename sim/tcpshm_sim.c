@@ -10,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "budget_env.h"
 #include "build_id.h"
 #include "catalogue.h"
 #include "merge.h"
 #include "shard.h"
 #include "sim.h"
 #include "summary.h"
+#include "watchdog.h"
 
 #define DEFAULT_STEPS 3000u
 
@@ -24,7 +26,7 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s [--seed N | --seeds A-B] [--steps N] [--time T] [--faults LIST]\n"
             "          [--trace FILE] [--check-determinism] [--json] [--quiet]\n"
-            "          [--transport MODE] [--shard K/N | --shards N] [--jobs N]\n"
+            "          [--transport MODE] [--shard K/N | --shards N] [--jobs N] [--seed-timeout SEC]\n"
             "       %s --merge [--json] SHARD.json...\n"
             "       %s --list-faults\n"
             "\n"
@@ -52,8 +54,12 @@ static void usage(FILE *f, const char *prog)
             "  --transport MODE     swarm (default: each seed picks), tcp, mixed or shm: the\n"
             "                       clients log in over TCP, shared memory, or either (a\n"
             "                       coin per client name); a seed keeps its other choices\n"
-            "  --shrink             with --seed of a failing run: drop fault kinds and halve\n"
-            "                       the steps while it still fails, print the smallest run\n"
+            "  --shrink             with --seed of a failing run: try each fault kind alone,\n"
+            "                       else drop kinds one at a time, then halve the steps\n"
+            "                       while it still fails; print the smallest run\n"
+            "  --seed-timeout SEC   CPU seconds a run may take (default %g; 0: no limit);\n"
+            "                       then it is a hang violation and the process ends (a\n"
+            "                       node step over %u env calls is a hang at once)\n"
             "  --shard K/N          run only the seeds s of --seeds A-B with (s - A) mod N = K\n"
             "                       (K from 0 to N-1): N machines run disjoint parts\n"
             "  --shards N           the same with K from the environment: SLURM_ARRAY_TASK_ID\n"
@@ -65,9 +71,10 @@ static void usage(FILE *f, const char *prog)
             "  --list-faults        print the failure-point catalogue\n"
             "  --help               this text\n"
             "\n"
+            "Violations: safety, liveness (not settled by the deadline) and hang.\n"
             "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage\n"
             "(or shards that cannot be merged).\n",
-            prog, prog, prog, 4, DEFAULT_STEPS);
+            prog, prog, prog, 4, DEFAULT_STEPS, SIM_SEED_TIMEOUT_DEFAULT, SIM_STEP_ENV_BUDGET);
 }
 
 static int usage_error(const char *prog, const char *fmt, const char *arg)
@@ -108,6 +115,7 @@ typedef struct sweep {
     sim_params *p;
     uint64_t steps, tlimit;
     bool range, quiet, determinism, stop, tty;
+    double seed_timeout; /* CPU seconds per run, 0: none (watchdog.h) */
     uint64_t seed_a, seed_b, total, first, stride;
     FILE *text; /* per-seed lines: stdout, or stderr under --json */
     sim_summary sum;
@@ -119,6 +127,7 @@ typedef struct seed_rec {
     sim_result r;
     bool nondet;
     uint64_t hash2; /* the second run's trace hash (--check-determinism) */
+    bool stopped;   /* the CPU alarm stopped the run: the process must end (watchdog.h) */
 } seed_rec;
 
 static void run_seed(sweep *w, uint64_t seed, seed_rec *rec, FILE *report)
@@ -127,12 +136,15 @@ static void run_seed(sweep *w, uint64_t seed, seed_rec *rec, FILE *report)
     q.seed = seed;
     memset(rec, 0, sizeof *rec);
     rec->seed = seed;
-    sim_run(&q, &rec->r, report);
-    if (w->determinism) {
+    rec->stopped = watchdog_run(&q, &rec->r, report, w->seed_timeout);
+    if (w->determinism && !rec->stopped) {
         q.trace_file = NULL;
         sim_result r2;
-        sim_run(&q, &r2, NULL);
-        if (r2.hash != rec->r.hash) {
+        rec->stopped = watchdog_run(&q, &r2, NULL, w->seed_timeout);
+        if (rec->stopped) {
+            fprintf(report, "seed %" PRIu64 ": the second run (--check-determinism) stopped: %s\n", seed, r2.what);
+            rec->r = r2;
+        } else if (r2.hash != rec->r.hash) {
             rec->nondet = true;
             rec->hash2 = r2.hash;
             fprintf(report, "seed %" PRIu64 ": NOT DETERMINISTIC: trace hash %016" PRIx64 " then %016" PRIx64 "\n",
@@ -168,12 +180,15 @@ static void account(sweep *w, const seed_rec *rec)
         m->has_first_fail = true;
         m->failed++;
         fprintf(stderr, "  replay: %s --trace trace.txt\n", replay);
-        sim_summary_add_failure(m, rec->seed, r->liveness ? "liveness" : "safety", r->what, r->hash, replay);
+        sim_summary_add_failure(m, rec->seed, r->hang ? "hang" : r->liveness ? "liveness" : "safety", r->what, r->hash,
+                                replay);
     }
     if ((!w->range || r->violated) && !w->quiet)
         fprintf(w->text, "seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
                " popped, %u clients (%s), %u steps, t=%lld, faults: %s%s\n",
-               rec->seed, r->violated ? (r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION") : "ok", r->hash,
+               rec->seed,
+               !r->violated ? "ok" : r->hang ? "HANG VIOLATION" : r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION",
+               r->hash,
                r->pushes, r->pops, r->clients, sim_tx_names[r->tx_mode % 3], r->steps, (long long)r->vtime, kinds,
                w->determinism && !rec->nondet ? " (run twice: same trace hash)" : "");
     if (w->tty)
@@ -187,6 +202,8 @@ static void run_parallel(sweep *w, uint32_t jobs)
 {
     int fds[64];
     pid_t pids[64];
+    bool stopped[64] = {false};
+    uint64_t stopped_at[64]; /* the seed whose hang stopped the job */
     uint32_t n = 0;
     fflush(stdout);
     fflush(stderr);
@@ -218,6 +235,8 @@ static void run_parallel(sweep *w, uint32_t jobs)
                 }
                 if (write(pfd[1], &rec, sizeof rec) != (ssize_t)sizeof rec)
                     _exit(3);
+                if (rec.stopped) /* its run was abandoned: the parent reports it */
+                    _exit(1);
                 if (w->stop && (rec.r.violated || rec.nondet))
                     break;
             }
@@ -242,6 +261,10 @@ static void run_parallel(sweep *w, uint32_t jobs)
             ssize_t got = read(fds[i], &rec, sizeof rec);
             if (got == (ssize_t)sizeof rec) {
                 account(w, &rec);
+                if (rec.stopped) {
+                    stopped[i] = true;
+                    stopped_at[i] = rec.seed;
+                }
             } else {
                 close(fds[i]);
                 fds[i] = -1;
@@ -251,24 +274,56 @@ static void run_parallel(sweep *w, uint32_t jobs)
     }
     for (uint32_t i = 0; i < n; i++) {
         int st;
-        if (waitpid(pids[i], &st, 0) == pids[i] && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        if (waitpid(pids[i], &st, 0) != pids[i])
+            continue;
+        if (stopped[i] && WIFEXITED(st) && WEXITSTATUS(st) == 1) {
+            fprintf(stderr, "%s: job %u stopped after the hang of seed %" PRIu64 " (its later seeds not run)\n",
+                    w->prog, i, stopped_at[i]);
+        } else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
             fprintf(stderr, "%s: job %u ended abnormally (status 0x%x)\n", w->prog, i, st);
             w->sum.failed++;
         }
     }
 }
 
-/* --shrink: from a failing seed, drop fault kinds one at a time and halve
- * the steps while the run still fails (any violation), then replay the
- * smallest run found with its report. An explicit --faults list makes the
- * same draws as the swarm that picked it, so the start is the same run. */
+/* The command that runs one shrink candidate: the sweep's options with
+ * these steps and fault kinds. */
+static void shrink_command(const sweep *w, const sim_params *q, char *out, size_t n)
+{
+    char kinds[160];
+    fp_kinds_text(q->kinds, kinds, sizeof kinds);
+    sim_settings set = w->sum.set;
+    set.steps = q->steps;
+    set.faults = q->swarm ? w->sum.set.faults : kinds;
+    sim_replay_command(&set, q->seed, out, n);
+}
+
+/* One run of the shrink. A run the CPU alarm stopped cannot go on (its
+ * state is abandoned): the shrink ends there with that run's command. */
+static void shrink_run(const sweep *w, const sim_params *q, sim_result *r, FILE *report)
+{
+    if (!watchdog_run(q, r, report, w->seed_timeout))
+        return;
+    char cmd[600];
+    shrink_command(w, q, cmd, sizeof cmd);
+    printf("the run hangs (CPU alarm), the shrink stops: %s\n", cmd);
+    exit(1);
+}
+
+/* --shrink: from a failing seed, try no fault, then each kind alone (the
+ * smallest runs); failing that, drop kinds one at a time; then halve the
+ * steps while the run still fails (any violation), and replay the smallest
+ * run found with its report. An explicit --faults list makes the same draws
+ * as the swarm that picked it, so the start is the same run; each kind has
+ * its own PRNG stream (plan.h), so a run without a kind is the same run
+ * until that kind would have fired. */
 static int shrink(sweep *w, uint64_t seed)
 {
     sim_params q = *w->p;
     q.seed = seed;
     q.trace_file = NULL;
     sim_result r;
-    sim_run(&q, &r, NULL);
+    shrink_run(w, &q, &r, NULL);
     if (!r.violated) {
         printf("seed %" PRIu64 " does not fail: nothing to shrink\n", seed);
         return 0;
@@ -276,12 +331,27 @@ static int shrink(sweep *w, uint64_t seed)
     q.kinds = r.kinds_on;
     q.swarm = false;
     uint32_t runs = 1;
-    for (int k = 0; k < FP_KINDS; k++) {
+    bool small = false; /* no kind or one kind is enough */
+    for (int k = -1; k < FP_KINDS && !small && (q.kinds & (q.kinds - 1u)); k++) {
+        if (k >= 0 && !(q.kinds >> k & 1u))
+            continue;
+        sim_params t = q;
+        t.kinds = k < 0 ? 0 : 1u << k;
+        shrink_run(w, &t, &r, NULL);
+        runs++;
+        printf("  %-12s %s\n", k < 0 ? "no fault:" : fp_kind_names[k],
+               k < 0 ? (r.violated ? "still fails" : "passes") : (r.violated ? "alone still fails" : "alone passes"));
+        if (r.violated) {
+            q = t;
+            small = true;
+        }
+    }
+    for (int k = 0; k < FP_KINDS && !small; k++) {
         if (!(q.kinds >> k & 1u))
             continue;
         sim_params t = q;
         t.kinds &= ~(1u << k);
-        sim_run(&t, &r, NULL);
+        shrink_run(w, &t, &r, NULL);
         runs++;
         if (r.violated) {
             q = t;
@@ -293,22 +363,17 @@ static int shrink(sweep *w, uint64_t seed)
     while (q.steps > 10) {
         sim_params t = q;
         t.steps = q.steps / 2;
-        sim_run(&t, &r, NULL);
+        shrink_run(w, &t, &r, NULL);
         runs++;
         if (!r.violated)
             break;
         q = t;
         printf("  %u steps: still fails\n", q.steps);
     }
-    char kinds[160], tl[40] = "";
-    fp_kinds_text(q.kinds, kinds, sizeof kinds);
-    if (w->tlimit)
-        snprintf(tl, sizeof tl, " --time %" PRIu64, w->tlimit);
-    sim_run(&q, &r, stderr);
-    printf("shrunk in %u runs: %s --seed %" PRIu64 " --steps %u%s --faults %s%s%s  (trace hash %016" PRIx64
-           ", %s)\n",
-           runs + 1, w->prog, seed, q.steps, tl, kinds, q.transport >= 0 ? " --transport " : "",
-           q.transport >= 0 ? w->transport : "", r.hash,
+    shrink_run(w, &q, &r, stderr);
+    char cmd[600];
+    shrink_command(w, &q, cmd, sizeof cmd);
+    printf("shrunk in %u runs: %s  (trace hash %016" PRIx64 ", %s)\n", runs + 1, cmd, r.hash,
            r.violated ? "fails" : "PASSES: the shrink is not reproducible");
     return r.violated ? 1 : 2;
 }
@@ -316,10 +381,14 @@ static int shrink(sweep *w, uint64_t seed)
 int main(int argc, char **argv)
 {
     const char *prog = argv[0];
+    /* one line at a time also into a file or a pipe: a sweep that ends
+     * abruptly loses no seed line */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
     const char *faults = "swarm", *trace_path = NULL;
     bool range = false, determinism = false, json = false, quiet = false, stop = false;
     bool do_shrink = false, seed_given = false, merge = false, list_faults = false;
+    double seed_timeout = SIM_SEED_TIMEOUT_DEFAULT;
     const char *transport = "swarm", *shard_arg = NULL;
     uint64_t shards_opt = 0;
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
@@ -335,6 +404,7 @@ int main(int argc, char **argv)
                                          {"jobs", required_argument, 0, 'J'},
                                          {"shrink", no_argument, 0, 'k'},
                                          {"transport", required_argument, 0, 'X'},
+                                         {"seed-timeout", required_argument, 0, 'W'},
                                          {"shard", required_argument, 0, 'K'},
                                          {"shards", required_argument, 0, 'N'},
                                          {"merge", no_argument, 0, 'M'},
@@ -397,6 +467,14 @@ int main(int argc, char **argv)
         case 'X':
             transport = optarg;
             break;
+        case 'W': {
+            char *end;
+            errno = 0;
+            seed_timeout = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(seed_timeout >= 0 && seed_timeout <= 86400))
+                return usage_error(prog, "--seed-timeout needs seconds from 0 to 86400, not '%s'", optarg);
+            break;
+        }
         case 'J':
             if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
                 return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
@@ -466,6 +544,7 @@ int main(int argc, char **argv)
                .quiet = quiet, .determinism = determinism, .stop = stop,
                .tty = isatty(2) && !quiet && range, .seed_a = seed_a, .seed_b = seed_b,
                .total = sim_shard_size(seed_a, seed_b, shard, shards), .first = seed_a + shard, .stride = shards,
+               .seed_timeout = seed_timeout,
                .text = json ? stderr : stdout};
     char build[40];
     sim_build_id(build, sizeof build);
@@ -490,7 +569,11 @@ int main(int argc, char **argv)
             seed_rec rec;
             run_seed(&w, w.first + i * w.stride, &rec, stderr);
             account(&w, &rec);
-            if (stop && (rec.r.violated || rec.nondet))
+            if (rec.stopped && i + 1 < w.total)
+                fprintf(stderr, "%s: stopped after the hang of seed %" PRIu64 " (seeds %" PRIu64 "-%" PRIu64 "%s not run)\n",
+                        prog, rec.seed, rec.seed + w.stride, w.first + (w.total - 1) * w.stride,
+                        w.stride > 1 ? " of this shard" : "");
+            if (rec.stopped || (stop && (rec.r.violated || rec.nondet)))
                 break;
         }
     if (w.tty)

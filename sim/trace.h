@@ -29,6 +29,7 @@ typedef enum tr_type {
     TR_SETTLE,     /* faults off, settle phase begins */
     TR_MISMATCH,   /* node a: sequence mismatch callback */
     TR_REJECT,     /* node a: login rejected, reason in s */
+    TR_HANG,       /* node a's step went over its env-call budget (b calls), at call s */
     TR_TYPES
 } tr_type;
 

@@ -10,6 +10,10 @@ endforeach()
 file(REMOVE_RECURSE "${DST}/core")
 file(MAKE_DIRECTORY "${DST}/core")
 file(COPY "${CORE}/src" DESTINATION "${DST}/core")
+# file(COPY) keeps the sources' times, older than the patch: without this the
+# build would think the copy out of date and redo it every time.
+file(GLOB copied "${DST}/core/src/*")
+file(TOUCH_NOCREATE ${copied})
 execute_process(
   COMMAND patch -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch -d "${DST}" -i "${PATCH}"
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

@@ -1,0 +1,92 @@
+/* The counting env: one forwarder per tcpshm_env member, made by one macro. */
+#include "budget_env.h"
+
+static void count(budget_env *b, const char *call)
+{
+    if (!b->armed || ++b->calls <= b->limit)
+        return;
+    b->armed = false; /* once: the report and the unwinding make calls too */
+    b->on_exceed(b->user, call);
+}
+
+#define FWD(ret, name, params, args)                                                                                   \
+    static ret fwd_##name params                                                                                       \
+    {                                                                                                                  \
+        budget_env *b = ctx;                                                                                           \
+        count(b, #name);                                                                                               \
+        return b->inner->name args;                                                                                    \
+    }
+
+FWD(int, file_open, (void *ctx, const char *path, int create, unsigned mode), (b->inner->ctx, path, create, mode))
+FWD(int, file_size, (void *ctx, int fd, uint64_t *size), (b->inner->ctx, fd, size))
+FWD(int, file_resize, (void *ctx, int fd, uint64_t size), (b->inner->ctx, fd, size))
+FWD(int, file_close, (void *ctx, int fd), (b->inner->ctx, fd))
+FWD(int, rename, (void *ctx, const char *from, const char *to), (b->inner->ctx, from, to))
+FWD(int, remove, (void *ctx, const char *path), (b->inner->ctx, path))
+FWD(int, mkdir, (void *ctx, const char *path, unsigned mode), (b->inner->ctx, path, mode))
+FWD(int, shm_open, (void *ctx, const char *name, int create, unsigned mode), (b->inner->ctx, name, create, mode))
+FWD(int, shm_unlink, (void *ctx, const char *name), (b->inner->ctx, name))
+FWD(void *, map, (void *ctx, int fd, size_t size), (b->inner->ctx, fd, size))
+FWD(int, unmap, (void *ctx, void *addr, size_t size), (b->inner->ctx, addr, size))
+FWD(int, listen, (void *ctx, const char *addr, uint16_t port, int backlog), (b->inner->ctx, addr, port, backlog))
+FWD(int, local_port, (void *ctx, int fd), (b->inner->ctx, fd))
+FWD(int, accept, (void *ctx, int listen_fd), (b->inner->ctx, listen_fd))
+FWD(int, connect, (void *ctx, const char *addr, uint16_t port), (b->inner->ctx, addr, port))
+FWD(int, connect_result, (void *ctx, int fd), (b->inner->ctx, fd))
+FWD(ssize_t, send, (void *ctx, int fd, const void *buf, size_t len), (b->inner->ctx, fd, buf, len))
+FWD(ssize_t, recv, (void *ctx, int fd, void *buf, size_t len), (b->inner->ctx, fd, buf, len))
+FWD(int, set_nodelay, (void *ctx, int fd, int on), (b->inner->ctx, fd, on))
+FWD(int, sock_reset, (void *ctx, int fd), (b->inner->ctx, fd))
+FWD(int, sock_close, (void *ctx, int fd), (b->inner->ctx, fd))
+FWD(int, wait_io, (void *ctx, int fd, int want_write, int timeout_ms), (b->inner->ctx, fd, want_write, timeout_ms))
+
+/* ctx and one forwarder per member: a new member needs one here. */
+_Static_assert(sizeof(tcpshm_env) == 23 * sizeof(void *), "every tcpshm_env member needs a forwarder");
+
+void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
+                     void (*on_exceed)(void *user, const char *call), void *user)
+{
+    *b = (budget_env){
+        .env = {.ctx = b,
+                .file_open = fwd_file_open,
+                .file_size = fwd_file_size,
+                .file_resize = fwd_file_resize,
+                .file_close = fwd_file_close,
+                .rename = fwd_rename,
+                .remove = fwd_remove,
+                .mkdir = fwd_mkdir,
+                .shm_open = fwd_shm_open,
+                .shm_unlink = fwd_shm_unlink,
+                .map = fwd_map,
+                .unmap = fwd_unmap,
+                .listen = fwd_listen,
+                .local_port = fwd_local_port,
+                .accept = fwd_accept,
+                .connect = fwd_connect,
+                .connect_result = fwd_connect_result,
+                .send = fwd_send,
+                .recv = fwd_recv,
+                .set_nodelay = fwd_set_nodelay,
+                .sock_reset = fwd_sock_reset,
+                .sock_close = fwd_sock_close,
+                .wait_io = fwd_wait_io,
+        },
+        .inner = inner,
+        .limit = limit,
+        .on_exceed = on_exceed,
+        .user = user,
+    };
+}
+
+void budget_env_begin(budget_env *b)
+{
+    b->calls = 0;
+    b->armed = true;
+}
+
+void budget_env_end(budget_env *b)
+{
+    b->armed = false;
+    if (b->calls > b->max_calls)
+        b->max_calls = b->calls;
+}
