@@ -180,15 +180,16 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
 static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     sim *s = u;
-    (void)c, (void)e;
-    trace_event(&s->tr, s->now, TR_DISC, 0, 0, 0, reason);
+    (void)e;
+    trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
 }
 
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
     sim *s = u;
     peer *p = find_peer(server_of(s), tcpshm_conn_remote_name(c));
-    trace_event(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL);
+    trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
+                      tcpshm_conn_remote_name(c));
     /* both sides only acknowledge what the other persisted: a mismatch
      * means persisted state was lost */
     chk_fail(&s->chk, p ? p->c2s : -1,
@@ -200,8 +201,7 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 static void s_rejected(void *u, const char *name, const char *reason)
 {
     sim *s = u;
-    (void)name;
-    trace_event(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason);
+    trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
 }
 
 void app_server(sim *s, node *n)

@@ -322,6 +322,7 @@ static void client_polls(sim *s, node *n)
     if (tcpshm_client_get_state(n->cl) == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
         tcpshm_error err;
         n->next_login = s->now + sim_rng_range(&s->rng, 1, (uint32_t)s->cfg.heartbeat_interval);
+        trace_aside(&s->tr, s->now, TR_ASIDE_LOGIN, (uint32_t)n->idx, shm, 0, NULL);
         if (tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, NULL, s->now, &err) != 0)
             trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
     }

@@ -9,6 +9,7 @@
 #include "node.h"
 #include "pairs.h"
 #include "sim_state.h"
+#include "trace_chrome.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 
@@ -306,6 +307,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         abort();
     chk_init(&s->chk);
     trace_init(&s->tr, p->trace_file);
+    if (p->trace_file && p->trace_chrome)
+        trace_chrome_begin(s);
     s->next_owner = 100;
     for (uint32_t i = 0; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
@@ -399,6 +402,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     r->tx_mode = s->tx_mode;
     r->steps = s->step;
     r->vtime = s->now;
+    trace_chrome_end(s, r); /* if it began */
     /* tear down: every live node, then the machine room */
     s->plan.active = false;
     for (uint32_t i = 0; i < s->nnodes; i++) {

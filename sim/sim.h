@@ -19,6 +19,7 @@ typedef struct sim_params {
     uint32_t kinds;     /* fault kinds allowed */
     bool swarm;         /* each seed picks a subset of kinds */
     FILE *trace_file;   /* every event, or NULL */
+    bool trace_chrome;  /* the trace as Chrome trace-event JSON (trace_chrome.c), not text */
     int transport;      /* -1: each seed picks (swarm); else SIM_TX_TCP, _MIXED or _SHM */
 } sim_params;
 

@@ -25,7 +25,7 @@ static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
             "usage: %s [--seed N | --seeds A-B] [--steps N] [--time T] [--faults LIST]\n"
-            "          [--trace FILE] [--check-determinism] [--json] [--quiet]\n"
+            "          [--trace FILE] [--trace-format FMT] [--check-determinism] [--json] [--quiet]\n"
             "          [--transport MODE] [--shard K/N | --shards N] [--jobs N] [--seed-timeout SEC]\n"
             "       %s --merge [--json] SHARD.json...\n"
             "       %s --list-faults\n"
@@ -44,7 +44,10 @@ static void usage(FILE *f, const char *prog)
             "  --faults LIST        swarm (default: each seed picks a subset), all, none,\n"
             "                       or a comma list of: disconnect, kill, crash, rename,\n"
             "                       short-write, short-read, io-error, eagain, partition, file\n"
-            "  --trace FILE         write every event of the run to FILE (one seed)\n"
+            "  --trace FILE         write every event of the run to FILE (one seed); with\n"
+            "                       FILE '-' to stdout (everything else then goes to stderr)\n"
+            "  --trace-format FMT   text (default: one line per event) or chrome: Chrome /\n"
+            "                       Perfetto trace-event JSON, to open in ui.perfetto.dev\n"
             "  --check-determinism  run each seed twice and compare the trace hashes\n"
             "  --json               stdout is one JSON document: the summary with every\n"
             "                       failing seed and its replay command; text to stderr\n"
@@ -385,7 +388,7 @@ int main(int argc, char **argv)
      * abruptly loses no seed line */
     setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t seed_a = 1, seed_b = 1, steps = DEFAULT_STEPS, tlimit = 0, jobs = 1;
-    const char *faults = "swarm", *trace_path = NULL;
+    const char *faults = "swarm", *trace_path = NULL, *trace_format = "text";
     bool range = false, determinism = false, json = false, quiet = false, stop = false;
     bool do_shrink = false, seed_given = false, merge = false, list_faults = false;
     double seed_timeout = SIM_SEED_TIMEOUT_DEFAULT;
@@ -397,6 +400,7 @@ int main(int argc, char **argv)
                                          {"time", required_argument, 0, 't'},
                                          {"faults", required_argument, 0, 'f'},
                                          {"trace", required_argument, 0, 'T'},
+                                         {"trace-format", required_argument, 0, 'F'},
                                          {"check-determinism", no_argument, 0, 'd'},
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
@@ -448,6 +452,9 @@ int main(int argc, char **argv)
             break;
         case 'T':
             trace_path = optarg;
+            break;
+        case 'F':
+            trace_format = optarg;
             break;
         case 'd':
             determinism = true;
@@ -534,8 +541,19 @@ int main(int argc, char **argv)
         return usage_error(prog, "%s", why);
     if (trace_path && range && seed_a != seed_b)
         return usage_error(prog, "--trace takes one seed (%s)", "use --seed");
+    if (strcmp(trace_format, "text") != 0 && strcmp(trace_format, "chrome") != 0)
+        return usage_error(prog, "--trace-format takes text or chrome, not '%s'", trace_format);
+    p.trace_chrome = strcmp(trace_format, "chrome") == 0;
     FILE *tf = NULL;
-    if (trace_path && !(tf = fopen(trace_path, "w"))) {
+    if (trace_path && strcmp(trace_path, "-") == 0) {
+        /* the trace keeps stdout's file; stdout (every other line this
+         * program prints) goes to stderr from here on */
+        int fd = dup(1);
+        if (fd < 0 || !(tf = fdopen(fd, "w")) || dup2(2, 1) < 0) {
+            fprintf(stderr, "%s: cannot write the trace to stdout: %s\n", prog, strerror(errno));
+            return 2;
+        }
+    } else if (trace_path && !(tf = fopen(trace_path, "w"))) {
         fprintf(stderr, "%s: cannot write %s: %s\n", prog, trace_path, strerror(errno));
         return 2;
     }

@@ -24,6 +24,12 @@ static uint64_t mix(uint64_t h, uint64_t v)
 
 void trace_event(trace *t, int64_t now, tr_type type, uint32_t a, uint32_t b, uint32_t c, const char *s)
 {
+    trace_event_noted(t, now, type, a, b, c, s, NULL);
+}
+
+void trace_event_noted(trace *t, int64_t now, tr_type type, uint32_t a, uint32_t b, uint32_t c, const char *s,
+                       const char *note)
+{
     uint64_t h = mix(t->hash, (uint64_t)now);
     h = mix(h, (uint64_t)type << 32 | a);
     h = mix(h, (uint64_t)b << 32 | c);
@@ -39,10 +45,21 @@ void trace_event(trace *t, int64_t now, tr_type type, uint32_t a, uint32_t b, ui
         t->ring_text[i][sizeof t->ring_text[i] - 1] = '\0';
         t->ring[i].s = t->ring_text[i];
     }
-    if (t->file) {
+    if (t->sink) {
+        tr_event e = {now, (uint32_t)type, a, b, c, s}; /* s whole, not the ring's copy */
+        t->sink(t->sink_user, &e, note);
+    } else if (t->file) {
         char line[160];
         trace_format(&t->ring[i], line, sizeof line);
         fprintf(t->file, "%s\n", line);
+    }
+}
+
+void trace_aside(trace *t, int64_t now, uint32_t type, uint32_t a, uint32_t b, uint32_t c, const char *s)
+{
+    if (t->sink) {
+        tr_event e = {now, type, a, b, c, s};
+        t->sink(t->sink_user, &e, NULL);
     }
 }
 

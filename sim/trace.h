@@ -1,7 +1,8 @@
 /* The event trace of a run: every event updates a 64-bit hash (the trace
  * hash that --check-determinism compares), the last TRACE_RING events are
  * kept for a violation report, and with a file every event is written as a
- * line. Events are small structs; text is made only when printed.
+ * line (or, with a sink, handed to it: the Chrome trace of trace_chrome.c).
+ * Events are small structs; text is made only when printed.
  * Defined in trace.c. */
 #ifndef TCPSHM_SIM_TRACE_H
 #define TCPSHM_SIM_TRACE_H
@@ -33,6 +34,12 @@ typedef enum tr_type {
     TR_TYPES
 } tr_type;
 
+/* Asides: events only the sink sees (not hashed, not in the ring or the text
+ * trace), numbered after the hashed types. */
+enum {
+    TR_ASIDE_LOGIN = 64 /* client a calls login (b = 1 over SHM) */
+};
+
 typedef struct tr_event {
     int64_t now;
     uint32_t type, a, b, c;
@@ -45,10 +52,20 @@ typedef struct trace {
     tr_event ring[TRACE_RING];
     char ring_text[TRACE_RING][48]; /* copies of s */
     FILE *file;                     /* every event, or NULL */
+    /* An observer of every event and aside (the Chrome trace writer,
+     * trace_chrome.c), or NULL; with one the text file is not written.
+     * note: context the hash leaves out (e.g. the peer of a server event). */
+    void (*sink)(void *user, const tr_event *e, const char *note);
+    void *sink_user;
 } trace;
 
 void trace_init(trace *t, FILE *file);
 void trace_event(trace *t, int64_t now, tr_type type, uint32_t a, uint32_t b, uint32_t c, const char *s);
+/* trace_event with a note for the sink (not hashed, not printed). */
+void trace_event_noted(trace *t, int64_t now, tr_type type, uint32_t a, uint32_t b, uint32_t c, const char *s,
+                       const char *note);
+/* An aside (TR_ASIDE_*): only the sink sees it; the run is the same without. */
+void trace_aside(trace *t, int64_t now, uint32_t type, uint32_t a, uint32_t b, uint32_t c, const char *s);
 /* Writes the last n events (oldest first), each line prefixed. */
 void trace_dump_last(const trace *t, FILE *out, unsigned n, const char *prefix);
 void trace_format(const tr_event *e, char *out, size_t n);
