@@ -213,21 +213,23 @@ static void run_echo(results *res, const char *base)
 
 /* The stream rows. Per size and round, TCP then SHM: the floor and the
  * bench's loop with a pause in every spin, the same without, the loop from
- * README (and over SHM the one-thread memcpy reference). */
+ * README, the control plane every round (the loop these rows used before)
+ * and over SHM the one-thread memcpy reference. */
 static void run_stream(results *res, const char *base)
 {
     const bench_opts *o = &res->opts;
     static const uint32_t sizes[RESULTS_NSIZES] = {16, 64, 256, 1024};
     res->nsizes = RESULTS_NSIZES;
     for (uint32_t i = 0; i < RESULTS_NSIZES; i++) {
-        enum { S_FP, S_LP, S_FN, S_LN, S_README, S_MEMCPY, S_N };
+        enum { S_FP, S_LP, S_FN, S_LN, S_README, S_CTL, S_MEMCPY, S_N };
         double v[2][S_N][MAX_ROUNDS];
         int ok[2] = {1, 1};
         uint64_t msgs = stream_msgs_for(o, sizes[i]);
         char dir[512];
         for (uint32_t r = 0; r < o->rounds && ok[0] && ok[1]; r++) {
             progress("stream %u B round %u/%u (%llu messages): TCP, then SHM: floor and library "
-                     "with pause, without, the loop from README; SHM memcpy reference",
+                     "with pause, without, the loop from README, the control plane every round; SHM memcpy "
+                     "reference",
                      sizes[i], r + 1, o->rounds, (unsigned long long)msgs);
             for (int t = 0; t < 2; t++) {
                 bool shm = t == 1;
@@ -235,7 +237,9 @@ static void run_stream(results *res, const char *base)
                     if (w == S_MEMCPY && !shm)
                         continue;
                     bench_opts p = with_pause(o, w == S_FP || w == S_LP);
-                    lib_loop loop = w == S_README ? lib_loop_readme : lib_loop_lean(&p);
+                    lib_loop loop = w == S_README ? lib_loop_readme
+                                    : w == S_CTL  ? lib_loop_ctl_every_round
+                                                  : lib_loop_lean(&p);
                     uint64_t allocs = 0;
                     double *out = &v[t][w][r];
                     int rc;
@@ -265,6 +269,7 @@ static void run_stream(results *res, const char *base)
             s->floor_nopause = stats_median(v[t][S_FN], o->rounds);
             s->lib_nopause = stats_median(v[t][S_LN], o->rounds);
             s->readme = stats_median(v[t][S_README], o->rounds);
+            s->ctl_every_round = stats_median(v[t][S_CTL], o->rounds);
             s->memcpy_1thread = t ? stats_median(v[t][S_MEMCPY], o->rounds) : 0;
         }
     }

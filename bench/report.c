@@ -86,10 +86,10 @@ static void stream_row(FILE *out, const char *name, const stream_result *s)
         return;
     }
     double lib = stream_lib(s), fl = stream_floor(s);
-    fprintf(out, "%-5s %4u B       %-26s %-26s %6.2fx  %7.2f M/s %6.2fx  %6.2f %6.2f %6.2f %6.2f\n",
+    fprintf(out, "%-5s %4u B       %-26s %-26s %6.2fx  %7.2f M/s %6.2fx  %7.2f M/s  %6.2f %6.2f %6.2f %6.2f\n",
             name, s->size, fmt_rate(a, sizeof a, lib, s->size), fmt_rate(b, sizeof b, fl, s->size),
-            ratio(lib, fl), s->readme / 1e6, ratio(s->readme, fl), s->lib_pause / 1e6,
-            s->lib_nopause / 1e6, s->floor_pause / 1e6, s->floor_nopause / 1e6);
+            ratio(lib, fl), s->readme / 1e6, ratio(s->readme, fl), s->ctl_every_round / 1e6,
+            s->lib_pause / 1e6, s->lib_nopause / 1e6, s->floor_pause / 1e6, s->floor_nopause / 1e6);
 }
 
 void report_table(FILE *out, const results *r)
@@ -115,14 +115,14 @@ void report_table(FILE *out, const results *r)
             LIB_README_CTL_EVERY);
 
     if (r->nsizes) {
-        fprintf(out, "\n%-17s %-26s %-26s %7s  %-18s  %s\n", "one-way stream", "library",
-                "floor", "ratio", "README loop, ratio", "M/s: lib P, lib N, floor P, floor N");
+        fprintf(out, "\n%-17s %-26s %-26s %7s  %-18s  %-11s  %s\n", "one-way stream", "library",
+                "floor", "ratio", "README loop, ratio", "*", "M/s: lib P, lib N, floor P, floor N");
         for (uint32_t i = 0; i < r->nsizes; i++) {
             stream_row(out, "tcp", &r->tcp_stream[i]);
             stream_row(out, "shm", &r->shm_stream[i]);
         }
         fprintf(out, "  library and floor: the faster discipline of each (P: a pause in every spin, N: "
-                     "none); README loop: no pause.\n  tcp: push_more up to 64 KiB then a round of "
+                     "none); README loop: no pause;\n  *: the control plane and a clock reading every round, no pause (these rows' loop before).\n  tcp: push_more up to 64 KiB then a round of "
                      "the client's loop; floor = raw loopback TCP in 64 KiB sends.\n  shm: one push "
                      "per message, a round of the client's loop when the queue is full; floor = two "
                      "threads,\n  a plain 1 MiB ring with a published index each way.");
@@ -226,10 +226,10 @@ static void json_stream(FILE *out, const stream_result *s, uint32_t n, int shm)
         fprintf(out, "%s\n      {\"size\": %u, \"ok\": %s, \"msgs_per_s\": %.0f, \"mb_per_s\": %.2f, "
                      "\"floor_msgs_per_s\": %.0f, \"floor_mb_per_s\": %.2f, \"ratio\": %.4f, "
                      "\"readme_loop_msgs_per_s\": %.0f, \"pause_msgs_per_s\": %.0f, "
-                     "\"no_pause_msgs_per_s\": %.0f}",
+                     "\"no_pause_msgs_per_s\": %.0f, \"ctl_every_round_msgs_per_s\": %.0f}",
                 i ? "," : "", s[i].size, s[i].ok ? "true" : "false", lib, lib * s[i].size / 1e6,
                 fl, fl * s[i].size / 1e6, ratio(lib, fl), s[i].readme, s[i].lib_pause,
-                s[i].lib_nopause);
+                s[i].lib_nopause, s[i].ctl_every_round);
     }
     fprintf(out, "%s]", n ? "\n    " : "");
     if (!shm)

@@ -31,6 +31,7 @@ typedef struct stream_result {
     uint32_t size;
     /* messages per second, medians across rounds */
     double lib_pause, lib_nopause, readme; /* the bench's loop by discipline; README's loop */
+    double ctl_every_round;                /* diagnostic: the control plane every round */
     double floor_pause, floor_nopause;     /* TCP: raw socket; SHM: the two-thread ring */
     double memcpy_1thread;                 /* SHM: one thread memcpy-ing into a ring */
 } stream_result;
