@@ -88,6 +88,9 @@ int stream_tcp_run(const bench_opts *o, const char *dir, const lib_loop *loop, u
     memset(&s, 0, sizeof s);
     s.warm = warm;
     s.total = warm + msgs;
+    /* the producer's own copy: s's line is written by the receiver on every
+     * message, and reading s.total per message pulled it over each time */
+    const uint64_t total = s.total;
     lib_tcp L;
     if (lib_tcp_open(&L, o, dir, &cfg, false, loop, sink_msg, &s, unexpected_msg, NULL) != 0)
         return -1;
@@ -96,9 +99,9 @@ int stream_tcp_run(const bench_opts *o, const char *dir, const lib_loop *loop, u
     memset(payload, 0x5a, sizeof payload);
     uint64_t seq = 0;
     int rc = 0;
-    while (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total) {
+    while (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < total) {
         uint32_t queued = 0;
-        while (seq < s.total && queued < STREAM_TCP_BATCH) {
+        while (seq < total && queued < STREAM_TCP_BATCH) {
             tcpshm_msg_header *m = tcpshm_conn_alloc(L.conn, body);
             if (!m)
                 break; /* full until the receiver's next heartbeat acknowledges */
@@ -133,6 +136,9 @@ int stream_shm_run(const bench_opts *o, const char *dir, const lib_loop *loop, u
     memset(&s, 0, sizeof s);
     s.warm = warm;
     s.total = warm + msgs;
+    /* the producer's own copy: s's line is written by the receiver on every
+     * message, and reading s.total per message pulled it over each time */
+    const uint64_t total = s.total;
     lib_tcp L;
     if (lib_tcp_open(&L, o, dir, &cfg, true, loop, sink_msg, &s, unexpected_msg, NULL) != 0)
         return -1;
@@ -140,7 +146,7 @@ int stream_shm_run(const bench_opts *o, const char *dir, const lib_loop *loop, u
     unsigned char payload[4096];
     memset(payload, 0x5a, sizeof payload);
     int rc = 0;
-    for (uint64_t seq = 0; seq < s.total && rc == 0;) {
+    for (uint64_t seq = 0; seq < total && rc == 0;) {
         tcpshm_msg_header *m = tcpshm_conn_alloc(L.conn, body);
         if (!m) {
             /* full until the server's poll_shm pops: a round of the client's
@@ -157,7 +163,7 @@ int stream_shm_run(const bench_opts *o, const char *dir, const lib_loop *loop, u
         tcpshm_conn_push(L.conn);
         seq++;
     }
-    while (rc == 0 && __atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total)
+    while (rc == 0 && __atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < total)
         if (lib_client_poll(&L) && !tcpshm_conn_is_connected(L.conn)) {
             fprintf(stderr, "tcpshm-bench: SHM stream: the connection closed\n");
             rc = -1;
