@@ -251,10 +251,16 @@ typedef struct ring2 {
 static void *ring2_consumer(void *arg)
 {
     ring2 *r = arg;
-    unsigned char msg[2048];
+    /* everything per message in locals: r's third line is read-only while
+     * the stream runs (a store into it would pull it from the producer) */
+    unsigned char msg[2048], *buf = r->buf;
+    const uint32_t size = r->size, cap = r->cap;
+    const uint64_t total = r->total, warm = r->warm;
     uint64_t k = 0, head = 0;
     uint32_t pos = 0;
-    while (k < r->total) {
+    int bad = 0;
+    int64_t t_start = 0;
+    while (k < total) {
         if (k == head) {
             head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
             if (k == head) {
@@ -262,19 +268,21 @@ static void *ring2_consumer(void *arg)
                 continue;
             }
         }
-        memcpy(msg, r->buf + pos, r->size);
+        memcpy(msg, buf + pos, size);
         __asm__ __volatile__("" : : "r"(msg) : "memory"); /* the copy is not dropped */
         uint64_t seq;
         memcpy(&seq, msg, sizeof seq);
-        r->bad |= seq != k;
-        pos += r->size;
-        if (pos == r->cap)
+        bad |= seq != k;
+        pos += size;
+        if (pos == cap)
             pos = 0;
         __atomic_store_n(&r->tail, ++k, __ATOMIC_RELEASE);
-        if (k == r->warm)
-            r->t_start = bench_now();
+        if (k == warm)
+            t_start = bench_now();
     }
     r->t_end = bench_now();
+    r->t_start = t_start;
+    r->bad = bad;
     return NULL;
 }
 
@@ -304,20 +312,22 @@ int floor_ring_2thread(const bench_opts *o, uint32_t size, uint64_t msgs, uint32
         free(r.buf);
         return -1;
     }
-    unsigned char msg[2048];
+    unsigned char msg[2048], *buf = r.buf;
     memset(msg, 0x5a, sizeof msg);
+    const uint64_t total = r.total;
+    const uint32_t cap = r.cap;
     uint64_t tail = 0;
     uint32_t pos = 0;
-    for (uint64_t k = 0; k < r.total; k++) {
+    for (uint64_t k = 0; k < total; k++) {
         while (k - tail >= slots) {
             tail = __atomic_load_n(&r.tail, __ATOMIC_ACQUIRE);
             if (k - tail >= slots)
                 bench_spin(o);
         }
         memcpy(msg, &k, sizeof k);
-        memcpy(r.buf + pos, msg, size);
+        memcpy(buf + pos, msg, size);
         pos += size;
-        if (pos == r.cap)
+        if (pos == cap)
             pos = 0;
         __atomic_store_n(&r.head, k + 1, __ATOMIC_RELEASE);
     }
