@@ -27,7 +27,8 @@ int floor_ring_memcpy(const bench_opts *o, uint32_t size, uint64_t msgs, uint32_
 
 /* The same messages through a plain ring between the two pinned threads:
  * the producer (caller, cpu_a) writes each message and publishes its count,
- * the consumer (cpu_b) copies each out and publishes its count; timed at
+ * the consumer (cpu_b) reads each one's sequence number (as the library's
+ * receiver does) and publishes its count; timed at
  * the consumer from message msgs/10 to the last (like the library's
  * stream). The two-thread streaming floor of SHM; spins per o's discipline. */
 int floor_ring_2thread(const bench_opts *o, uint32_t size, uint64_t msgs, uint32_t ring_cap,
