@@ -19,6 +19,8 @@ typedef struct bench_opts {
     double scaling_secs;    /* measuring time per scaling round */
     uint32_t scaling_max;   /* largest client count of the scaling rows (0: no scaling) */
     bool no_stream;
+    bool spin_pause;        /* the spin discipline of this run: a pause in every spin (true)
+                               or none; the runner measures both (copies of the options) */
     const char *dir;        /* scratch directory of the queue files (a fresh subdirectory) */
 } bench_opts;
 
@@ -42,6 +44,15 @@ static inline void bench_relax(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield" ::: "memory");
 #endif
+}
+
+/* One turn of a spin that found nothing: a pause under the pause discipline,
+ * nothing under the other. Every spin of every floor and library loop goes
+ * through here, so both sides of a ratio spin the same way. */
+static inline void bench_spin(const bench_opts *o)
+{
+    if (o->spin_pause)
+        bench_relax();
 }
 
 /* pin.c: pins the calling thread (cpu < 0: leaves it), or starts a thread

@@ -11,21 +11,14 @@
 
 #include "bench.h"
 
-/* ctl_every: the server thread calls poll_ctl every this many rounds
- * (ECHO_CTL_EVERY: the README's recommended loop, the control plane out of
- * the data loop's way; 1 for the diagnostic row). */
-#define ECHO_CTL_EVERY 64u
-int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
-                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
-
-/* Over SHM (login with use_shm): the server thread polls poll_ctl (every
- * ctl_every-th round) and poll_shm; the client poll_tcp (every ctl_every-th
- * round) and poll_shm. ECHO_CTL_EVERY is the README's loop. */
-int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
-                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
+/* Over TCP, or over SHM (login with use_shm), the client and the server
+ * thread both polling with loop (lib_tcp.h). */
+#include "lib_tcp.h"
+int echo_lib_run(const bench_opts *o, const char *dir, bool shm, const lib_loop *loop,
+                 uint32_t size, int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs);
 
 /* Diagnostic: the same echo through two tcpshm/shm_queue.h queues alone
- * (no connection layer, no TCP side), both sides spinning on front(). */
+ * (no connection layer, no TCP side), both sides spinning on front() (a pause per o's discipline). */
 int echo_shmq_run(const bench_opts *o, uint32_t size, int64_t *samples, uint32_t n,
                   uint32_t warmup, uint64_t *allocs);
 

@@ -36,16 +36,15 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     tcpshm_conn_pop(c);
 }
 
-static int echo_lib_run(const bench_opts *o, const char *dir, bool shm, uint32_t size,
-                        uint32_t ctl_every, int64_t *samples, uint32_t n, uint32_t warmup,
-                        uint64_t *allocs)
+int echo_lib_run(const bench_opts *o, const char *dir, bool shm, const lib_loop *loop,
+                 uint32_t size, int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs)
 {
     const char *what = shm ? "SHM" : "TCP";
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
     echo_client e = {0, 0, 0};
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, shm, ctl_every, echo_server_msg, NULL, client_msg, &e) != 0)
+    if (lib_tcp_open(&L, o, dir, &cfg, shm, loop, echo_server_msg, NULL, client_msg, &e) != 0)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
     uint64_t a0 = 0;
@@ -66,13 +65,20 @@ static int echo_lib_run(const bench_opts *o, const char *dir, bool shm, uint32_t
         memset(m + 1, 0, body);
         memcpy(m + 1, &e.want, sizeof e.want < body ? sizeof e.want : body);
         tcpshm_conn_push(L.conn);
+        /* the client's loop: poll until the echo is back, checking the
+         * connection in control-plane rounds, a pause after an empty round
+         * under the pause discipline */
         while (!e.got) {
-            lib_client_poll(&L);
-            if (!tcpshm_conn_is_connected(L.conn)) {
+            bool ctl = lib_client_poll(&L);
+            if (e.got)
+                break;
+            if (ctl && !tcpshm_conn_is_connected(L.conn)) {
                 fprintf(stderr, "tcpshm-bench: %s echo: the connection closed\n", what);
                 rc = -1;
                 break;
             }
+            if (L.loop.pause)
+                bench_relax();
         }
         int64_t t1 = bench_now();
         if (rc)
@@ -88,16 +94,4 @@ static int echo_lib_run(const bench_opts *o, const char *dir, bool shm, uint32_t
     }
     lib_tcp_close(&L);
     return rc;
-}
-
-int echo_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
-                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs)
-{
-    return echo_lib_run(o, dir, false, size, ctl_every, samples, n, warmup, allocs);
-}
-
-int echo_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint32_t ctl_every,
-                 int64_t *samples, uint32_t n, uint32_t warmup, uint64_t *allocs)
-{
-    return echo_lib_run(o, dir, true, size, ctl_every, samples, n, warmup, allocs);
 }

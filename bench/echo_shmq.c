@@ -10,6 +10,7 @@
 
 typedef struct shm_echoer {
     shm_pair *p;
+    const bench_opts *o;
     int stop, bad;
 } shm_echoer;
 
@@ -26,7 +27,7 @@ static void *echoer(void *arg)
                 s->bad = 1;
                 return NULL;
             }
-            bench_relax();
+            bench_spin(s->o);
             continue;
         }
         uint16_t body = (uint16_t)(m->size - TCPSHM_HEADER_SIZE);
@@ -47,7 +48,7 @@ int echo_shmq_run(const bench_opts *o, uint32_t size, int64_t *samples, uint32_t
     static shm_pair p;
     if (shm_pair_open(&p, 1u << 20, 4096) != 0)
         return -1;
-    shm_echoer s = {&p, 0, 0};
+    shm_echoer s = {&p, o, 0, 0};
     pthread_t t;
     if (bench_spawn(&t, o->cpu_b, echoer, &s) != 0) {
         shm_pair_close(&p);
@@ -80,7 +81,7 @@ int echo_shmq_run(const bench_opts *o, uint32_t size, int64_t *samples, uint32_t
                 rc = -1;
                 break;
             }
-            bench_relax();
+            bench_spin(o);
         }
         if (rc)
             break;

@@ -29,29 +29,43 @@ static void report_login_rejected(void *user, const char *client, const char *re
 void *lib_server_thread(void *arg)
 {
     lib_server_loop *l = arg;
-    uint32_t every = l->ctl_every ? l->ctl_every : 1, round = 0;
-    /* the recommended loop: a fresh clock reading, poll_ctl every `every`
-     * rounds (the control plane: accept, logins, the TCP side of SHM links),
-     * every group every round */
-    while (!__atomic_load_n(l->stop, __ATOMIC_ACQUIRE)) {
-        int64_t now = bench_now();
-        if (++round >= every) {
-            tcpshm_server_poll_ctl(l->srv, now);
+    const lib_loop *lp = &l->loop;
+    uint32_t every = lp->ctl_every ? lp->ctl_every : 1, round = 0;
+    int64_t now = bench_now();
+    /* every round the data (each group); every `every`-th round the control
+     * plane (accept, logins, the TCP side of SHM links) */
+    while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+        bool ctl = ++round >= every;
+        if (ctl)
             round = 0;
-        }
+        if (ctl || lp->clock_every_round)
+            now = bench_now();
+        if (ctl)
+            tcpshm_server_poll_ctl(l->srv, now);
+        uint64_t before = l->msgs;
         if (l->shm)
             tcpshm_server_poll_shm(l->srv, now, 0);
         else
             for (uint32_t g = 0; g < l->groups; g++)
                 tcpshm_server_poll_tcp(l->srv, now, g);
+        if (lp->pause && l->msgs == before)
+            bench_relax();
     }
     return NULL;
+}
+
+/* The server's on_msg: counts, then hands over to the row's handler. */
+static void count_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    lib_server_loop *l = user;
+    l->msgs++;
+    l->on_msg(l->user, c, m);
 }
 
 static lib_server_loop g_loop; /* one library pair at a time */
 
 int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_config *cfg,
-                 bool use_shm, uint32_t ctl_every, lib_msg_fn server_msg, void *server_user,
+                 bool use_shm, const lib_loop *loop, lib_msg_fn server_msg, void *server_user,
                  lib_msg_fn client_msg, void *client_user)
 {
     memset(L, 0, sizeof *L);
@@ -64,11 +78,14 @@ int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_
     snprintf(L->sname, sizeof L->sname, "bs%ld", (long)getpid());
     snprintf(L->cname, sizeof L->cname, "bc%ld", (long)getpid());
     tcpshm_error err = {0};
-    tcpshm_server_callbacks scb = {.user = server_user,
+    memset(&g_loop, 0, sizeof g_loop);
+    g_loop.on_msg = server_msg;
+    g_loop.user = server_user;
+    tcpshm_server_callbacks scb = {.user = &g_loop,
                                    .on_system_error = lib_report_system_error,
                                    .on_login_rejected = report_login_rejected,
                                    .on_disconnect = lib_report_disconnect,
-                                   .on_msg = server_msg};
+                                   .on_msg = count_msg};
     if (tcpshm_server_create(&L->srv, cfg, NULL, L->sname, sdir, &scb, &err) != 0 ||
         tcpshm_server_start(L->srv, "127.0.0.1", 0, &err) != 0) {
         fprintf(stderr, "tcpshm-bench: server: %s%s%s\n", err.text, err.sys_errno ? ": " : "",
@@ -85,10 +102,15 @@ int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_
         lib_tcp_close(L);
         return -1;
     }
-    L->groups = cfg->tcp_groups;
     L->shm = use_shm;
-    L->ctl_every = ctl_every ? ctl_every : 1;
-    g_loop = (lib_server_loop){L->srv, L->groups, &L->stop, ctl_every, use_shm};
+    L->loop = *loop;
+    if (!L->loop.ctl_every)
+        L->loop.ctl_every = 1;
+    L->now = bench_now();
+    g_loop.srv = L->srv;
+    g_loop.groups = cfg->tcp_groups;
+    g_loop.shm = use_shm;
+    g_loop.loop = L->loop;
     if (bench_spawn(&L->thread, o->cpu_b, lib_server_thread, &g_loop) != 0) {
         lib_tcp_close(L);
         return -1;
@@ -108,7 +130,7 @@ int lib_tcp_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_
 void lib_tcp_close(lib_tcp *L)
 {
     if (L->running) {
-        __atomic_store_n(&L->stop, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&g_loop.stop, 1, __ATOMIC_RELEASE);
         pthread_join(L->thread, NULL);
         L->running = 0;
     }

@@ -28,13 +28,14 @@ static void usage(FILE *out)
             "                    [--cpus A,B] [--dir DIR] [--json] [--plot FILE.svg]\n"
             "\n"
             "Measures the library against the physical floor, in the same run, between two\n"
-            "pinned threads: echo round trip over TCP (connection API, server thread polling\n"
-            "poll_ctl + poll_tcp, client busy-polling) and over SHM, against a raw loopback TCP\n"
-            "ping-pong and a raw cache-line ping-pong; one-way streaming throughput for 16, 64,\n"
-            "256 and 1024-byte messages against a raw TCP stream and a memcpy-into-ring loop;\n"
-            "server scaling with 1, 10, 100 and 1000 TCP clients. Floors and library runs\n"
-            "interleave, round after round; the report shows medians across rounds. It also\n"
-            "counts allocation calls while the library runs (expected 0).\n"
+            "pinned threads: echo round trip over TCP and over SHM (connection API; the control\n"
+            "plane every 64th round), against a raw loopback TCP ping-pong and a raw cache-line\n"
+            "ping-pong, each with and without a pause in every spin, plus the loop from README;\n"
+            "one-way streaming throughput for 16, 64, 256 and 1024-byte messages against a raw\n"
+            "TCP stream and a two-thread ring; server scaling with 1, 10, 100 and 1000 TCP\n"
+            "clients. Floors and library runs interleave, round after round; the report shows\n"
+            "medians across rounds. It also counts allocation calls while the library runs\n"
+            "(expected 0).\n"
             "The table goes to stdout, progress to stderr.\n"
             "\n"
             "  --quick            short run (3 rounds, 10000 samples, 100000 stream messages or\n"
@@ -113,98 +114,165 @@ static void progress(const char *fmt, ...)
 
 static int64_t *g_samples;
 
-/* The echo rows: per round the cache-line floor, the SHM library (the
- * README's loop: the TCP side every ECHO_CTL_EVERY-th round; then the
- * diagnostic loop with the TCP side every round), shm_queue alone, the TCP
- * floor, the TCP library (the README's loop, then the diagnostic loop). */
-static void run_echo(results *res, const char *base)
+/* The two spin disciplines: options copied with spin_pause set or not. */
+static bench_opts with_pause(const bench_opts *o, bool pause)
 {
-    const bench_opts *o = &res->opts;
-    enum { TL, TF, TD, SL, SF, SD, SQ, N };
-    static lat_summary sum[N][MAX_ROUNDS];
-    int ok[N] = {1, 1, 1, 1, 1, 1, 1};
-    char dir[512];
-    for (uint32_t r = 0; r < o->rounds; r++) {
-        uint64_t allocs = 0;
-        progress("echo round %u/%u: cache-line floor, SHM library (TCP side polled every %uth "
-                 "round), SHM library (TCP side every round), shm_queue alone, TCP floor, TCP "
-                 "library (poll_ctl every %uth round), TCP library (poll_ctl every round)",
-                 r + 1, o->rounds, ECHO_CTL_EVERY, ECHO_CTL_EVERY);
-        for (int k = 0; k < N; k++) {
-            static const int order[N] = {SF, SL, SD, SQ, TF, TL, TD};
-            int w = order[k], rc;
-            uint32_t every = (w == SD || w == TD) ? 1 : ECHO_CTL_EVERY;
-            snprintf(dir, sizeof dir, "%s/echo-%d-%u", base, w, r);
-            allocs = 0;
-            switch (w) {
-            case SF: rc = floor_cacheline_echo(o, o->msg_size, g_samples, o->samples, o->warmup); break;
-            case TF: rc = floor_tcp_echo(o, o->msg_size, g_samples, o->samples, o->warmup); break;
-            case SQ: rc = echo_shmq_run(o, o->msg_size, g_samples, o->samples, o->warmup, &allocs); break;
-            case SL:
-            case SD:
-                rc = echo_shm_run(o, dir, o->msg_size, every, g_samples, o->samples, o->warmup, &allocs);
-                break;
-            default:
-                rc = echo_tcp_run(o, dir, o->msg_size, every, g_samples, o->samples, o->warmup, &allocs);
-                break;
-            }
-            res->allocs += allocs;
-            if (rc != 0)
-                ok[w] = 0;
-            stats_summarize(g_samples, rc == 0 ? o->samples : 0, &sum[w][r]);
-        }
-    }
-    echo_result *dst[N] = {&res->tcp_echo, NULL, &res->tcp_echo_diag, &res->shm_echo, NULL,
-                           &res->shm_echo_diag, &res->shm_echo_queue};
-    int floor_of[N] = {TF, TF, TF, SF, SF, SF, SF};
-    for (int w = 0; w < N; w++) {
-        if (!dst[w])
-            continue;
-        dst[w]->ok = ok[w] && ok[floor_of[w]];
-        stats_median_summary(sum[w], o->rounds, &dst[w]->lib);
-        stats_median_summary(sum[floor_of[w]], o->rounds, &dst[w]->floor);
-        res->failures += !dst[w]->ok;
+    bench_opts c = *o;
+    c.spin_pause = pause;
+    return c;
+}
+
+static void echo_result_set(echo_result *dst, const lat_summary *lib, int lib_ok, int lib_pause,
+                            const lat_summary *fl, int fl_ok, int fl_pause)
+{
+    dst->ok = lib_ok && fl_ok;
+    dst->lib = *lib;
+    dst->floor = *fl;
+    dst->lib_pause = lib_pause;
+    dst->floor_pause = fl_pause;
+}
+
+/* The echo rows. Per round and transport (SHM first): the floor and the
+ * bench's loop with a pause in every spin, the same without, the loop from
+ * README, the control plane every round; over SHM also shm_queue alone. */
+enum { E_FP, E_LP, E_FN, E_LN, E_README, E_CTL, E_QUEUE, E_N };
+
+static int echo_one(const bench_opts *o, bool shm, int w, const char *dir, uint64_t *allocs)
+{
+    bench_opts p = with_pause(o, w == E_FP || w == E_LP);
+    lib_loop lean = lib_loop_lean(&p);
+    switch (w) {
+    case E_FP:
+    case E_FN:
+        return shm ? floor_cacheline_echo(&p, o->msg_size, g_samples, o->samples, o->warmup)
+                   : floor_tcp_echo(&p, o->msg_size, g_samples, o->samples, o->warmup);
+    case E_QUEUE: return echo_shmq_run(&p, o->msg_size, g_samples, o->samples, o->warmup, allocs);
+    case E_README:
+        return echo_lib_run(&p, dir, shm, &lib_loop_readme, o->msg_size, g_samples, o->samples,
+                            o->warmup, allocs);
+    case E_CTL:
+        return echo_lib_run(&p, dir, shm, &lib_loop_ctl_every_round, o->msg_size, g_samples,
+                            o->samples, o->warmup, allocs);
+    default:
+        return echo_lib_run(&p, dir, shm, &lean, o->msg_size, g_samples, o->samples, o->warmup,
+                            allocs);
     }
 }
 
+static void run_echo(results *res, const char *base)
+{
+    const bench_opts *o = &res->opts;
+    static lat_summary sum[2][E_N][MAX_ROUNDS];
+    int ok[2][E_N];
+    for (int t = 0; t < 2; t++)
+        for (int w = 0; w < E_N; w++)
+            ok[t][w] = 1;
+    char dir[512];
+    for (uint32_t r = 0; r < o->rounds; r++) {
+        for (int t = 0; t < 2; t++) {
+            bool shm = t == 0; /* SHM first, as before */
+            int ti = shm ? 1 : 0;
+            progress("echo round %u/%u, %s: floor and library with pause, floor and library "
+                     "without, the loop from README, the control plane every round%s",
+                     r + 1, o->rounds, shm ? "SHM" : "TCP", shm ? ", shm_queue alone" : "");
+            for (int w = 0; w < E_N; w++) {
+                if (w == E_QUEUE && !shm)
+                    continue;
+                uint64_t allocs = 0;
+                snprintf(dir, sizeof dir, "%s/echo-%d-%d-%u", base, ti, w, r);
+                int rc = echo_one(o, shm, w, dir, &allocs);
+                res->allocs += allocs;
+                if (rc != 0)
+                    ok[ti][w] = 0;
+                stats_summarize(g_samples, rc == 0 ? o->samples : 0, &sum[ti][w][r]);
+            }
+        }
+    }
+    for (int ti = 0; ti < 2; ti++) {
+        lat_summary m[E_N];
+        for (int w = 0; w < E_N; w++)
+            stats_median_summary(sum[ti][w], o->rounds, &m[w]);
+        echo_set *set = ti ? &res->shm_echo : &res->tcp_echo;
+        const int *k = ok[ti];
+        echo_result_set(&set->pause, &m[E_LP], k[E_LP], 1, &m[E_FP], k[E_FP], 1);
+        echo_result_set(&set->nopause, &m[E_LN], k[E_LN], 0, &m[E_FN], k[E_FN], 0);
+        /* the lower floor and the faster library loop, each by its p50 */
+        int fl = !k[E_FN] || (k[E_FP] && m[E_FP].ns[STATS_P50] <= m[E_FN].ns[STATS_P50]) ? E_FP : E_FN;
+        int lb = !k[E_LN] || (k[E_LP] && m[E_LP].ns[STATS_P50] <= m[E_LN].ns[STATS_P50]) ? E_LP : E_LN;
+        echo_result_set(&set->best, &m[lb], k[lb], lb == E_LP, &m[fl], k[fl], fl == E_FP);
+        echo_result_set(&set->readme, &m[E_README], k[E_README], 0, &m[fl], k[fl], fl == E_FP);
+        echo_result_set(&set->ctl_every_round, &m[E_CTL], k[E_CTL], 0, &m[fl], k[fl], fl == E_FP);
+        res->failures += !set->pause.ok + !set->nopause.ok + !set->readme.ok +
+                         !set->ctl_every_round.ok;
+        if (ti) {
+            echo_result_set(&res->shm_echo_queue, &m[E_QUEUE], k[E_QUEUE], 0, &m[fl], k[fl],
+                            fl == E_FP);
+            res->failures += !res->shm_echo_queue.ok;
+        }
+    }
+}
+
+/* The stream rows. Per size and round, TCP then SHM: the floor and the
+ * bench's loop with a pause in every spin, the same without, the loop from
+ * README, the control plane every round (the loop these rows used before)
+ * and over SHM the one-thread memcpy reference. */
 static void run_stream(results *res, const char *base)
 {
     const bench_opts *o = &res->opts;
     static const uint32_t sizes[RESULTS_NSIZES] = {16, 64, 256, 1024};
     res->nsizes = RESULTS_NSIZES;
     for (uint32_t i = 0; i < RESULTS_NSIZES; i++) {
-        double tl[MAX_ROUNDS], tf[MAX_ROUNDS], sl[MAX_ROUNDS], sf[MAX_ROUNDS];
-        int tcp_ok = 1, shm_ok = 1;
+        enum { S_FP, S_LP, S_FN, S_LN, S_README, S_CTL, S_MEMCPY, S_N };
+        double v[2][S_N][MAX_ROUNDS];
+        int ok[2] = {1, 1};
         uint64_t msgs = stream_msgs_for(o, sizes[i]);
         char dir[512];
-        for (uint32_t r = 0; r < o->rounds; r++) {
-            uint64_t allocs = 0;
-            progress("stream %u B round %u/%u (%llu messages): ring floor, SHM, TCP floor, TCP "
-                     "library", sizes[i], r + 1, o->rounds, (unsigned long long)msgs);
-            shm_ok &= floor_ring_memcpy(o, sizes[i], msgs, STREAM_SHM_QUEUE, &sf[r]) == 0;
-            snprintf(dir, sizeof dir, "%s/shm-stream-%u-%u", base, sizes[i], r);
-            shm_ok &= stream_shm_run(o, dir, sizes[i], msgs, &sl[r], &allocs) == 0;
-            res->allocs += allocs;
-            tcp_ok &= floor_tcp_stream(o, sizes[i], msgs, &tf[r]) == 0;
-            snprintf(dir, sizeof dir, "%s/tcp-stream-%u-%u", base, sizes[i], r);
-            tcp_ok &= stream_tcp_run(o, dir, sizes[i], msgs, &tl[r], &allocs) == 0;
-            res->allocs += allocs;
-            if (!tcp_ok || !shm_ok)
-                break;
+        for (uint32_t r = 0; r < o->rounds && ok[0] && ok[1]; r++) {
+            progress("stream %u B round %u/%u (%llu messages): TCP, then SHM: floor and library "
+                     "with pause, without, the loop from README, the control plane every round; SHM memcpy "
+                     "reference",
+                     sizes[i], r + 1, o->rounds, (unsigned long long)msgs);
+            for (int t = 0; t < 2; t++) {
+                bool shm = t == 1;
+                for (int w = 0; w < S_N; w++) {
+                    if (w == S_MEMCPY && !shm)
+                        continue;
+                    bench_opts p = with_pause(o, w == S_FP || w == S_LP);
+                    lib_loop loop = w == S_README ? lib_loop_readme
+                                    : w == S_CTL  ? lib_loop_ctl_every_round
+                                                  : lib_loop_lean(&p);
+                    uint64_t allocs = 0;
+                    double *out = &v[t][w][r];
+                    int rc;
+                    snprintf(dir, sizeof dir, "%s/stream-%d-%u-%d-%u", base, t, sizes[i], w, r);
+                    if (w == S_MEMCPY)
+                        rc = floor_ring_memcpy(&p, sizes[i], msgs, STREAM_SHM_QUEUE, out);
+                    else if (w == S_FP || w == S_FN)
+                        rc = shm ? floor_ring_2thread(&p, sizes[i], msgs, STREAM_SHM_QUEUE, out)
+                                 : floor_tcp_stream(&p, sizes[i], msgs, out);
+                    else
+                        rc = shm ? stream_shm_run(&p, dir, &loop, sizes[i], msgs, out, &allocs)
+                                 : stream_tcp_run(&p, dir, &loop, sizes[i], msgs, out, &allocs);
+                    res->allocs += allocs;
+                    ok[t] &= rc == 0;
+                }
+            }
         }
-        stream_result *t = &res->tcp_stream[i], *s = &res->shm_stream[i];
-        t->size = s->size = sizes[i];
-        t->ok = tcp_ok;
-        s->ok = shm_ok;
-        if (tcp_ok) {
-            t->lib_mps = stats_median(tl, o->rounds);
-            t->floor_mps = stats_median(tf, o->rounds);
+        for (int t = 0; t < 2; t++) {
+            stream_result *s = t ? &res->shm_stream[i] : &res->tcp_stream[i];
+            s->size = sizes[i];
+            s->ok = ok[t];
+            res->failures += !ok[t];
+            if (!ok[t])
+                continue;
+            s->floor_pause = stats_median(v[t][S_FP], o->rounds);
+            s->lib_pause = stats_median(v[t][S_LP], o->rounds);
+            s->floor_nopause = stats_median(v[t][S_FN], o->rounds);
+            s->lib_nopause = stats_median(v[t][S_LN], o->rounds);
+            s->readme = stats_median(v[t][S_README], o->rounds);
+            s->ctl_every_round = stats_median(v[t][S_CTL], o->rounds);
+            s->memcpy_1thread = t ? stats_median(v[t][S_MEMCPY], o->rounds) : 0;
         }
-        if (shm_ok) {
-            s->lib_mps = stats_median(sl, o->rounds);
-            s->floor_mps = stats_median(sf, o->rounds);
-        }
-        res->failures += !tcp_ok + !shm_ok;
     }
 }
 
@@ -386,6 +454,7 @@ int main(int argc, char **argv)
         return 1;
     }
     res.shm_layer = "connection API (login with use_shm)";
+    context_fill(&res.ctx);
     res.allocs_setup = alloc_count();
 
     run_echo(&res, base);
@@ -396,6 +465,7 @@ int main(int argc, char **argv)
     bench_rmtree(base);
     free(g_samples);
     res.allocs_other = alloc_count() - res.allocs;
+    res.ctx.load1_end = context_load1();
 
     if (json)
         report_json(stdout, &res);

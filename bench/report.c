@@ -6,6 +6,7 @@
 
 #include "alloc_count.h"
 #include "echo.h"
+#include "lib_tcp.h"
 #include "results.h"
 
 static double ratio(double lib, double floor) { return floor > 0 ? lib / floor : 0; }
@@ -27,6 +28,8 @@ static const char *fmt_rate(char *buf, size_t n, double mps, uint32_t size)
     return buf;
 }
 
+static const char *spin_name(int pause) { return pause ? "pause" : "no pause"; }
+
 static void echo_rows(FILE *out, const char *name, const echo_result *e, double target)
 {
     static const struct { int idx; const char *label; } rows[] = {
@@ -36,26 +39,57 @@ static void echo_rows(FILE *out, const char *name, const echo_result *e, double 
         return;
     }
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char a[32], b[32], t[32] = "";
+        char a[32], b[32], t[96] = "";
         double lib = e->lib.ns[rows[i].idx], fl = e->floor.ns[rows[i].idx];
         if (rows[i].idx == STATS_P50)
-            snprintf(t, sizeof t, "<= %.2fx %s", target, ratio(lib, fl) <= target ? "met" : "MISSED");
-        fprintf(out, "%-5s echo %-6s %12s %12s %8.2fx  %s\n", name, rows[i].label,
+            snprintf(t, sizeof t, "<= %.2fx %s (spin: library %s, floor %s)", target,
+                     ratio(lib, fl) <= target ? "met" : "MISSED", spin_name(e->lib_pause),
+                     spin_name(e->floor_pause));
+        fprintf(out, "%-5s echo %-8s %12s %12s %8.2fx  %s\n", name, rows[i].label,
                 fmt_ns(a, sizeof a, lib), fmt_ns(b, sizeof b, fl), ratio(lib, fl), t);
     }
 }
 
-/* A diagnostic p50 row: a variant of the loop, against the same floor. */
-static void diag_row(FILE *out, const char *label, const echo_result *e, const char *note)
+/* A p50 row: a variant of the loop (or of the discipline), against its floor. */
+static void p50_row(FILE *out, const char *label, const echo_result *e, const char *note)
 {
     char a[32], b[32];
     if (!e->ok) {
-        fprintf(out, "%-17s (failed: see stderr)\n", label);
+        fprintf(out, "%-19s (failed: see stderr)\n", label);
         return;
     }
     double lib = e->lib.ns[STATS_P50], fl = e->floor.ns[STATS_P50];
-    fprintf(out, "%-17s %12s %12s %8.2fx  %s\n", label, fmt_ns(a, sizeof a, lib),
+    fprintf(out, "%-19s %12s %12s %8.2fx  %s\n", label, fmt_ns(a, sizeof a, lib),
             fmt_ns(b, sizeof b, fl), ratio(lib, fl), note);
+}
+
+static void echo_set_rows(FILE *out, const char *name, const echo_set *e, double target)
+{
+    char label[32];
+    echo_rows(out, name, &e->best, target);
+    snprintf(label, sizeof label, "%-5s echo p50 P", name);
+    p50_row(out, label, &e->pause, "P: library and floor with a pause in every spin");
+    snprintf(label, sizeof label, "%-5s echo p50 N", name);
+    p50_row(out, label, &e->nopause, "N: library and floor without");
+    snprintf(label, sizeof label, "%-5s echo p50 R", name);
+    p50_row(out, label, &e->readme, "R: the loop from README (now_ns() every round), no pause");
+    snprintf(label, sizeof label, "%-5s echo p50 *", name);
+    p50_row(out, label, &e->ctl_every_round,
+            "*: the control plane (and a clock reading) every round, no pause");
+}
+
+static void stream_row(FILE *out, const char *name, const stream_result *s)
+{
+    char a[48], b[48];
+    if (!s->ok) {
+        fprintf(out, "%-5s %4u B         (failed: see stderr)\n", name, s->size);
+        return;
+    }
+    double lib = stream_lib(s), fl = stream_floor(s);
+    fprintf(out, "%-5s %4u B       %-26s %-26s %6.2fx  %7.2f M/s %6.2fx  %7.2f M/s  %6.2f %6.2f %6.2f %6.2f\n",
+            name, s->size, fmt_rate(a, sizeof a, lib, s->size), fmt_rate(b, sizeof b, fl, s->size),
+            ratio(lib, fl), s->readme / 1e6, ratio(s->readme, fl), s->ctl_every_round / 1e6,
+            s->lib_pause / 1e6, s->lib_nopause / 1e6, s->floor_pause / 1e6, s->floor_nopause / 1e6);
 }
 
 void report_table(FILE *out, const results *r)
@@ -64,39 +98,40 @@ void report_table(FILE *out, const results *r)
     fprintf(out, "tcpshm-bench: medians of %u rounds; echo: %u samples per round after %u warm-up, "
                  "%u-byte messages; CPUs %d,%d\n",
             o->rounds, o->samples, o->warmup, o->msg_size, o->cpu_a, o->cpu_b);
+    fprintf(out, "%s, %s; load average %.2f at the start, %.2f at the end; %s build %s (%s)\n",
+            r->ctx.date, r->ctx.cpu_model, r->ctx.load1_start, r->ctx.load1_end,
+            context_build_type(), context_commit(), context_version());
     fprintf(out, "SHM rows through: %s\n\n", r->shm_layer);
-    fprintf(out, "%-17s %12s %12s %9s  %s\n", "echo round trip", "library", "floor", "ratio",
+    fprintf(out, "%-19s %12s %12s %9s  %s\n", "echo round trip", "library", "floor", "ratio",
             "target (p50)");
-    echo_rows(out, "tcp", &r->tcp_echo, 1.05);
-    diag_row(out, "tcp   echo p50 *", &r->tcp_echo_diag, "* server calls poll_ctl every round");
-    echo_rows(out, "shm", &r->shm_echo, 1.3);
-    diag_row(out, "shm   echo p50 *", &r->shm_echo_diag,
-             "* poll_ctl / client poll_tcp every round, with poll_shm");
-    diag_row(out, "shm   echo p50 **", &r->shm_echo_queue,
-             "** shm_queue alone: two queues, no connection layer, no TCP side");
-    fprintf(out, "  floors: tcp = raw non-blocking loopback TCP ping-pong (TCP_NODELAY), shm = raw "
-                 "cache-line ping-pong, same threads and message size\n");
+    echo_set_rows(out, "tcp", &r->tcp_echo, 1.05);
+    echo_set_rows(out, "shm", &r->shm_echo, 1.3);
+    p50_row(out, "shm   echo p50 Q", &r->shm_echo_queue,
+            "Q: shm_queue alone: two queues, no connection layer, no TCP side, no pause");
+    fprintf(out, "  library: the bench's loop (control plane every %uth round, a clock reading only "
+                 "then), its faster spin discipline;\n  floor: the lower of the two disciplines' "
+                 "(tcp = raw loopback TCP ping-pong, TCP_NODELAY; shm = raw cache-line ping-pong);\n"
+                 "  rows R, *, Q against that floor too. ratio = library / floor (1 = as fast)\n",
+            LIB_README_CTL_EVERY);
 
     if (r->nsizes) {
-        fprintf(out, "\n%-17s %-26s %-26s %7s\n", "one-way stream", "library", "floor", "ratio");
+        fprintf(out, "\n%-17s %-26s %-26s %7s  %-18s  %-11s  %s\n", "one-way stream", "library",
+                "floor", "ratio", "README loop, ratio", "*", "M/s: lib P, lib N, floor P, floor N");
         for (uint32_t i = 0; i < r->nsizes; i++) {
-            const stream_result *s[2] = {&r->tcp_stream[i], &r->shm_stream[i]};
-            const char *name[2] = {"tcp", "shm"};
-            for (int k = 0; k < 2; k++) {
-                char a[48], b[48];
-                if (!s[k]->ok) {
-                    fprintf(out, "%-5s %4u B         (failed: see stderr)\n", name[k], s[k]->size);
-                    continue;
-                }
-                fprintf(out, "%-5s %4u B       %-26s %-26s %6.2fx\n", name[k], s[k]->size,
-                        fmt_rate(a, sizeof a, s[k]->lib_mps, s[k]->size),
-                        fmt_rate(b, sizeof b, s[k]->floor_mps, s[k]->size),
-                        ratio(s[k]->lib_mps, s[k]->floor_mps));
-            }
+            stream_row(out, "tcp", &r->tcp_stream[i]);
+            stream_row(out, "shm", &r->shm_stream[i]);
         }
-        fprintf(out, "  tcp: push_more up to 64 KiB then one poll_tcp; shm: one push per message. "
-                     "floors: tcp = raw loopback TCP\n  stream in 64 KiB sends; shm = one thread "
-                     "memcpy-ing the messages into a 1 MiB ring. ratio = library / floor (1 = as fast)\n");
+        fprintf(out, "  library and floor: the faster discipline of each (P: a pause in every spin, N: "
+                     "none); README loop: no pause;\n  *: the control plane and a clock reading every round, no pause (these rows' loop before).\n  tcp: push_more up to 64 KiB then a round of "
+                     "the client's loop; floor = raw loopback TCP in 64 KiB sends.\n  shm: one push "
+                     "per message, a round of the client's loop when the queue is full; floor = two "
+                     "threads,\n  a plain 1 MiB ring with a published index each way.");
+        fprintf(out, " One thread memcpy-ing into the ring (no second core):");
+        for (uint32_t i = 0; i < r->nsizes; i++)
+            if (r->shm_stream[i].ok)
+                fprintf(out, " %u B %.1f M/s%s", r->shm_stream[i].size,
+                        r->shm_stream[i].memcpy_1thread / 1e6, i + 1 < r->nsizes ? "," : "");
+        fprintf(out, "\n");
     }
 
     if (r->nscaling) {
@@ -115,7 +150,7 @@ void report_table(FILE *out, const results *r)
                     fmt_ns(a, sizeof a, s->p50_ns), fmt_ns(b, sizeof b, s->p99_ns));
         }
         fprintf(out, "  one echo in flight per client; every client polled by one thread, the "
-                     "server by another\n");
+                     "server by another (poll_ctl every round)\n");
     }
     if (!alloc_count_enabled()) {
         fprintf(out, "\nallocations in steady state: not counted (the interposer is compiled "
@@ -129,41 +164,85 @@ void report_table(FILE *out, const results *r)
 
 /* ---- JSON ---- */
 
-static void json_echo(FILE *out, const char *name, const echo_result *e, double target,
-                      const char *layer, int last)
+/* Writes s as a JSON string (the CPU model comes from the system). */
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+/* The fields of one echo result: every percentile of the library, the
+ * floor and their ratio, and the spin disciplines. */
+static void json_echo_fields(FILE *out, const echo_result *e)
 {
     static const struct { int idx; const char *key; } keys[] = {
         {STATS_P50, "p50"}, {STATS_P90, "p90"}, {STATS_P99, "p99"}, {STATS_P999, "p999"},
         {STATS_MAX, "max"}};
-    fprintf(out, "  \"%s\": {\n    \"echo\": {\"ok\": %s, \"layer\": \"%s\"", name,
-            e->ok ? "true" : "false", layer);
+    fprintf(out, "\"ok\": %s", e->ok ? "true" : "false");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         double lib = e->lib.ns[keys[i].idx], fl = e->floor.ns[keys[i].idx];
         fprintf(out, ", \"%s_ns\": %.0f, \"floor_%s_ns\": %.0f, \"%s_ratio\": %.4f", keys[i].key,
                 lib, keys[i].key, fl, keys[i].key, ratio(lib, fl));
     }
-    fprintf(out, ", \"p50_target_ratio\": %.2f, \"samples\": %llu}", target,
-            (unsigned long long)e->lib.count);
-    (void)last;
+    fprintf(out, ", \"spin\": \"%s\", \"floor_spin\": \"%s\", \"samples\": %llu",
+            spin_name(e->lib_pause), spin_name(e->floor_pause), (unsigned long long)e->lib.count);
 }
 
-static void json_diag(FILE *out, const char *key, const echo_result *e)
+static void json_echo_variant(FILE *out, const char *key, const echo_result *e)
 {
-    double lib = e->lib.ns[STATS_P50], fl = e->floor.ns[STATS_P50];
-    fprintf(out, ",\n    \"%s\": {\"ok\": %s, \"p50_ns\": %.0f, \"floor_p50_ns\": %.0f, "
-                 "\"p50_ratio\": %.4f, \"p99_ns\": %.0f}",
-            key, e->ok ? "true" : "false", lib, fl, ratio(lib, fl), e->lib.ns[STATS_P99]);
+    fprintf(out, ",\n    \"%s\": {", key);
+    json_echo_fields(out, e);
+    fprintf(out, "}");
 }
 
-static void json_stream(FILE *out, const stream_result *s, uint32_t n)
+static void json_echo_set(FILE *out, const char *name, const echo_set *e, double target,
+                          const char *layer)
+{
+    fprintf(out, "  \"%s\": {\n    \"echo\": {\"layer\": \"%s\", ", name, layer);
+    json_echo_fields(out, &e->best);
+    fprintf(out, ", \"p50_target_ratio\": %.2f}", target);
+    json_echo_variant(out, "echo_pause", &e->pause);
+    json_echo_variant(out, "echo_no_pause", &e->nopause);
+    json_echo_variant(out, "echo_readme_loop", &e->readme);
+    json_echo_variant(out, strcmp(name, "tcp") == 0 ? "echo_poll_ctl_every_round"
+                                                    : "echo_tcp_side_every_round",
+                      &e->ctl_every_round);
+}
+
+static void json_stream(FILE *out, const stream_result *s, uint32_t n, int shm)
 {
     fprintf(out, ",\n    \"stream\": [");
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
+        double lib = stream_lib(&s[i]), fl = shm ? s[i].memcpy_1thread : stream_floor(&s[i]);
         fprintf(out, "%s\n      {\"size\": %u, \"ok\": %s, \"msgs_per_s\": %.0f, \"mb_per_s\": %.2f, "
-                     "\"floor_msgs_per_s\": %.0f, \"floor_mb_per_s\": %.2f, \"ratio\": %.4f}",
-                i ? "," : "", s[i].size, s[i].ok ? "true" : "false", s[i].lib_mps,
-                s[i].lib_mps * s[i].size / 1e6, s[i].floor_mps, s[i].floor_mps * s[i].size / 1e6,
-                ratio(s[i].lib_mps, s[i].floor_mps));
+                     "\"floor_msgs_per_s\": %.0f, \"floor_mb_per_s\": %.2f, \"ratio\": %.4f, "
+                     "\"readme_loop_msgs_per_s\": %.0f, \"pause_msgs_per_s\": %.0f, "
+                     "\"no_pause_msgs_per_s\": %.0f, \"ctl_every_round_msgs_per_s\": %.0f}",
+                i ? "," : "", s[i].size, s[i].ok ? "true" : "false", lib, lib * s[i].size / 1e6,
+                fl, fl * s[i].size / 1e6, ratio(lib, fl), s[i].readme, s[i].lib_pause,
+                s[i].lib_nopause, s[i].ctl_every_round);
+    }
+    fprintf(out, "%s]", n ? "\n    " : "");
+    if (!shm)
+        return;
+    fprintf(out, ",\n    \"stream_2thread\": [");
+    for (uint32_t i = 0; i < n; i++) {
+        double lib = stream_lib(&s[i]), fl = stream_floor(&s[i]);
+        fprintf(out, "%s\n      {\"msg_size\": %u, \"ok\": %s, \"msgs_per_s\": %.0f, "
+                     "\"floor_msgs_per_s\": %.0f, \"ratio\": %.4f, \"readme_loop_msgs_per_s\": %.0f, "
+                     "\"floor_pause_msgs_per_s\": %.0f, \"floor_no_pause_msgs_per_s\": %.0f}",
+                i ? "," : "", s[i].size, s[i].ok ? "true" : "false", lib, fl, ratio(lib, fl),
+                s[i].readme, s[i].floor_pause, s[i].floor_nopause);
+    }
     fprintf(out, "%s]", n ? "\n    " : "");
 }
 
@@ -174,9 +253,20 @@ void report_json(FILE *out, const results *r)
                  "\"msg_size\": %u, \"stream_msgs\": %llu, \"cpus\": [%d, %d]},\n",
             o->rounds, o->samples, o->warmup, o->msg_size, (unsigned long long)o->stream_msgs,
             o->cpu_a, o->cpu_b);
-    json_echo(out, "tcp", &r->tcp_echo, 1.05, "connection API", 0);
-    json_diag(out, "echo_poll_ctl_every_round", &r->tcp_echo_diag);
-    json_stream(out, r->tcp_stream, r->nsizes);
+    fprintf(out, "  \"context\": {\"version\": ");
+    json_str(out, context_version());
+    fprintf(out, ", \"commit\": ");
+    json_str(out, context_commit());
+    fprintf(out, ", \"date\": ");
+    json_str(out, r->ctx.date);
+    fprintf(out, ", \"cpu_model\": ");
+    json_str(out, r->ctx.cpu_model);
+    fprintf(out, ", \"build_type\": ");
+    json_str(out, context_build_type());
+    fprintf(out, ", \"load1_start\": %.2f, \"load1_end\": %.2f},\n", r->ctx.load1_start,
+            r->ctx.load1_end);
+    json_echo_set(out, "tcp", &r->tcp_echo, 1.05, "connection API");
+    json_stream(out, r->tcp_stream, r->nsizes, 0);
     fprintf(out, ",\n    \"scaling\": [");
     for (uint32_t i = 0; i < r->nscaling; i++) {
         const scaling_result *s = &r->scaling[i];
@@ -186,10 +276,9 @@ void report_json(FILE *out, const results *r)
                 s->echoes_per_s, s->p50_ns, s->p99_ns);
     }
     fprintf(out, "%s]\n  },\n", r->nscaling ? "\n    " : "");
-    json_echo(out, "shm", &r->shm_echo, 1.3, r->shm_layer, 1);
-    json_diag(out, "echo_tcp_side_every_64", &r->shm_echo_diag);
-    json_diag(out, "echo_shm_queue_only", &r->shm_echo_queue);
-    json_stream(out, r->shm_stream, r->nsizes);
+    json_echo_set(out, "shm", &r->shm_echo, 1.3, r->shm_layer);
+    json_echo_variant(out, "echo_shm_queue_only", &r->shm_echo_queue);
+    json_stream(out, r->shm_stream, r->nsizes, 1);
     if (!alloc_count_enabled())
         fprintf(out, "\n  },\n  \"allocations_counted\": false,");
     else
@@ -223,12 +312,12 @@ int report_svg(const char *path, const results *r)
         return -1;
     }
     const struct { const lat_summary *s; const char *name, *color, *dash; int ok; } curves[] = {
-        {&r->tcp_echo.lib, "TCP library", "#d62728", "", r->tcp_echo.ok},
-        {&r->tcp_echo.floor, "TCP floor (raw socket)", "#d62728", "6,4", r->tcp_echo.ok},
-        {&r->shm_echo.lib, "SHM library", "#1f77b4", "", r->shm_echo.ok},
-        {&r->shm_echo.floor, "SHM floor (cache line)", "#1f77b4", "6,4", r->shm_echo.ok},
-        {&r->tcp_echo_diag.lib, "TCP library *", "#ff9896", "2,3", r->tcp_echo_diag.ok},
-        {&r->shm_echo_diag.lib, "SHM library *", "#aec7e8", "2,3", r->shm_echo_diag.ok}};
+        {&r->tcp_echo.best.lib, "TCP library", "#d62728", "", r->tcp_echo.best.ok},
+        {&r->tcp_echo.best.floor, "TCP floor (raw socket)", "#d62728", "6,4", r->tcp_echo.best.ok},
+        {&r->shm_echo.best.lib, "SHM library", "#1f77b4", "", r->shm_echo.best.ok},
+        {&r->shm_echo.best.floor, "SHM floor (cache line)", "#1f77b4", "6,4", r->shm_echo.best.ok},
+        {&r->tcp_echo.readme.lib, "TCP README loop", "#ff9896", "2,3", r->tcp_echo.readme.ok},
+        {&r->shm_echo.readme.lib, "SHM README loop", "#aec7e8", "2,3", r->shm_echo.readme.ok}};
     const size_t ncurves = sizeof curves / sizeof curves[0];
     double lo = 1e18, hi = 0;
     for (size_t c = 0; c < ncurves; c++)
@@ -300,9 +389,10 @@ int report_svg(const char *path, const results *r)
         }
         fprintf(f, "\"/>\n");
     }
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">SHM: %s. Library: TCP side polled every %uth "
-               "round; *: diagnostic loop, TCP side every round</text>\n</svg>\n",
-            L, H - 8, r->shm_layer, ECHO_CTL_EVERY);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">SHM: %s. Library: control plane every "
+               "%uth round, its faster spin; floor: the lower; README loop: a clock reading every "
+               "round</text>\n</svg>\n",
+            L, H - 8, r->shm_layer, LIB_README_CTL_EVERY);
     if (fclose(f) != 0) {
         fprintf(stderr, "tcpshm-bench: --plot %s: %s\n", path, strerror(errno));
         return -1;

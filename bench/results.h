@@ -13,13 +13,38 @@
 typedef struct echo_result {
     int ok;
     lat_summary lib, floor; /* point-by-point medians across rounds */
+    int lib_pause, floor_pause; /* the spin discipline of each (1: pause in every spin) */
 } echo_result;
+
+/* One transport's echo rows. */
+typedef struct echo_set {
+    echo_result best;    /* the bench's loop in its better discipline (by p50) against
+                            the lower floor (by p50): the headline */
+    echo_result pause;   /* the bench's loop and the floor, both with a pause in every spin */
+    echo_result nopause; /* both without */
+    echo_result readme;  /* the loop from README against the lower floor */
+    echo_result ctl_every_round; /* diagnostic: the control plane every round */
+} echo_set;
 
 typedef struct stream_result {
     int ok;
     uint32_t size;
-    double lib_mps, floor_mps; /* messages per second, medians across rounds */
+    /* messages per second, medians across rounds */
+    double lib_pause, lib_nopause, readme; /* the bench's loop by discipline; README's loop */
+    double ctl_every_round;                /* diagnostic: the control plane every round */
+    double floor_pause, floor_nopause;     /* TCP: raw socket; SHM: the two-thread ring */
+    double memcpy_1thread;                 /* SHM: one thread memcpy-ing into a ring */
 } stream_result;
+
+/* The better of the two disciplines. */
+static inline double stream_lib(const stream_result *s)
+{
+    return s->lib_pause > s->lib_nopause ? s->lib_pause : s->lib_nopause;
+}
+static inline double stream_floor(const stream_result *s)
+{
+    return s->floor_pause > s->floor_nopause ? s->floor_pause : s->floor_nopause;
+}
 
 typedef struct scaling_result {
     int ok, skipped;
@@ -27,12 +52,18 @@ typedef struct scaling_result {
     double echoes_per_s, p50_ns, p99_ns; /* medians across rounds */
 } scaling_result;
 
+/* Where and when the numbers were taken. */
+typedef struct run_context {
+    char date[32];      /* UTC, ISO 8601 */
+    char cpu_model[128];
+    double load1_start, load1_end; /* load average over 1 minute, before and after */
+} run_context;
+
 typedef struct results {
     bench_opts opts;
+    run_context ctx;
     const char *shm_layer;
-    echo_result tcp_echo, shm_echo;
-    echo_result tcp_echo_diag;  /* TCP echo with poll_ctl every round */
-    echo_result shm_echo_diag;  /* SHM echo with the TCP side polled every round */
+    echo_set tcp_echo, shm_echo;
     echo_result shm_echo_queue; /* SHM echo through shm_queue alone */
     uint32_t nsizes;
     stream_result tcp_stream[RESULTS_NSIZES], shm_stream[RESULTS_NSIZES];
@@ -45,6 +76,14 @@ typedef struct results {
                                interposer counts) */
     int failures;
 } results;
+
+/* context.c: fills date, CPU model and the load at the start; load1_end
+ * is the caller's (context_load1() at the end). */
+void context_fill(run_context *c);
+double context_load1(void);
+const char *context_version(void);
+const char *context_commit(void);
+const char *context_build_type(void);
 
 /* report.c */
 #include <stdio.h>

@@ -129,7 +129,11 @@ int scaling_run(const bench_opts *o, const char *dir, uint32_t n, uint32_t round
     if (bench_mkdir(dir) || bench_mkdir(sdir) || bench_mkdir(cdir))
         return -1;
 
-    int rc = -1, stop = 0, running = 0;
+    int rc = -1, running = 0;
+    /* the server loop as before these rows were kept: poll_ctl every round (they
+       measure how poll_tcp scales, not the loop) */
+    static lib_server_loop loop;
+    memset(&loop, 0, sizeof loop);
     pthread_t thread;
     tcpshm_server *srv = NULL;
     sclient *cls = calloc(n, sizeof *cls);
@@ -157,7 +161,9 @@ int scaling_run(const bench_opts *o, const char *dir, uint32_t n, uint32_t round
             goto out;
         }
     }
-    lib_server_loop loop = {srv, 1, &stop, 1, false};
+    loop.srv = srv;
+    loop.groups = 1;
+    loop.loop = lib_loop_ctl_every_round;
     if (bench_spawn(&thread, o->cpu_b, lib_server_thread, &loop) != 0)
         goto out;
     running = 1;
@@ -213,7 +219,7 @@ int scaling_run(const bench_opts *o, const char *dir, uint32_t n, uint32_t round
     rc = 0;
 out:
     if (running) {
-        __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&loop.stop, 1, __ATOMIC_RELEASE);
         pthread_join(thread, NULL);
     }
     if (cls)

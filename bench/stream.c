@@ -8,13 +8,13 @@
 /* ---- the receiving side, shared by both transports ---- */
 
 typedef struct sink {
-    uint64_t warm, total; /* messages before measuring; all messages */
+    _Alignas(64) uint64_t warm, total; /* messages before measuring; all messages */
     uint64_t received;    /* atomic: written by the receiver */
     uint64_t next_seq;
     int64_t t_start, t_end;
     uint64_t a_start;     /* allocation count when measuring began */
     int bad;
-} sink;
+} sink; /* aligned: nothing the producer writes shares the consumer's lines */
 
 /* One message arrived: checks its sequence number, times the stream. */
 static void sink_take(sink *s, const tcpshm_msg_header *m)
@@ -58,11 +58,10 @@ static int finish(sink *s, const char *what, uint64_t msgs, uint64_t a_end, doub
     return 0;
 }
 
-/* What the producer copies into each message: the whole body, as the
- * floors copy every byte (the sequence number goes in its first 8). */
-static unsigned char payload[4096];
-
-static void fill(tcpshm_msg_header *m, uint16_t body, uint64_t seq)
+/* The producer copies into each message the whole body from payload (its
+ * own buffer), as the floors copy every byte; the sequence number goes in
+ * its first 8. */
+static void fill(unsigned char *payload, tcpshm_msg_header *m, uint16_t body, uint64_t seq)
 {
     m->msg_type = 1;
     memcpy(payload, &seq, sizeof seq);
@@ -77,8 +76,8 @@ uint64_t stream_msgs_for(const bench_opts *o, uint32_t size)
 
 /* ---- TCP through the connection API ---- */
 
-int stream_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t msgs,
-                   double *msgs_per_s, uint64_t *allocs)
+int stream_tcp_run(const bench_opts *o, const char *dir, const lib_loop *loop, uint32_t size,
+                   uint64_t msgs, double *msgs_per_s, uint64_t *allocs)
 {
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
@@ -89,24 +88,30 @@ int stream_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t
     memset(&s, 0, sizeof s);
     s.warm = warm;
     s.total = warm + msgs;
+    /* the producer's own copy: s's line is written by the receiver on every
+     * message, and reading s.total per message pulled it over each time */
+    const uint64_t total = s.total;
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, false, 1, sink_msg, &s, unexpected_msg, NULL) != 0)
+    if (lib_tcp_open(&L, o, dir, &cfg, false, loop, sink_msg, &s, unexpected_msg, NULL) != 0)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
+    unsigned char payload[4096];
+    memset(payload, 0x5a, sizeof payload);
     uint64_t seq = 0;
     int rc = 0;
-    while (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total) {
+    while (__atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < total) {
         uint32_t queued = 0;
-        while (seq < s.total && queued < STREAM_TCP_BATCH) {
+        while (seq < total && queued < STREAM_TCP_BATCH) {
             tcpshm_msg_header *m = tcpshm_conn_alloc(L.conn, body);
             if (!m)
                 break; /* full until the receiver's next heartbeat acknowledges */
-            fill(m, body, seq);
+            fill(payload, m, body, seq);
             tcpshm_conn_push_more(L.conn);
             seq++;
             queued += size;
         }
-        tcpshm_client_poll_tcp(L.cl, bench_now());
+        /* one round of the client's loop sends the batch */
+        lib_client_poll(&L);
         if (!tcpshm_conn_is_connected(L.conn)) {
             fprintf(stderr, "tcpshm-bench: TCP stream: the connection closed\n");
             rc = -1;
@@ -120,8 +125,8 @@ int stream_tcp_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t
 
 /* ---- SHM through the connection API ---- */
 
-int stream_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t msgs,
-                   double *msgs_per_s, uint64_t *allocs)
+int stream_shm_run(const bench_opts *o, const char *dir, const lib_loop *loop, uint32_t size,
+                   uint64_t msgs, double *msgs_per_s, uint64_t *allocs)
 {
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
@@ -131,28 +136,38 @@ int stream_shm_run(const bench_opts *o, const char *dir, uint32_t size, uint64_t
     memset(&s, 0, sizeof s);
     s.warm = warm;
     s.total = warm + msgs;
+    /* the producer's own copy: s's line is written by the receiver on every
+     * message, and reading s.total per message pulled it over each time */
+    const uint64_t total = s.total;
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, true, 1, sink_msg, &s, unexpected_msg, NULL) != 0)
+    if (lib_tcp_open(&L, o, dir, &cfg, true, loop, sink_msg, &s, unexpected_msg, NULL) != 0)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
+    unsigned char payload[4096];
+    memset(payload, 0x5a, sizeof payload);
     int rc = 0;
-    for (uint64_t seq = 0; seq < s.total && rc == 0;) {
+    for (uint64_t seq = 0; seq < total && rc == 0;) {
         tcpshm_msg_header *m = tcpshm_conn_alloc(L.conn, body);
         if (!m) {
-            /* full until the server's poll_shm pops: keep the client's side going */
-            lib_client_poll(&L);
-            if (!tcpshm_conn_is_connected(L.conn)) {
+            /* full until the server's poll_shm pops: a round of the client's
+             * loop (its TCP side every ctl_every-th), a pause per the loop */
+            if (lib_client_poll(&L) && !tcpshm_conn_is_connected(L.conn)) {
                 fprintf(stderr, "tcpshm-bench: SHM stream: the connection closed\n");
                 rc = -1;
             }
+            if (L.loop.pause)
+                bench_relax();
             continue;
         }
-        fill(m, body, seq);
+        fill(payload, m, body, seq);
         tcpshm_conn_push(L.conn);
         seq++;
     }
-    while (rc == 0 && __atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < s.total)
-        lib_client_poll(&L);
+    while (rc == 0 && __atomic_load_n(&s.received, __ATOMIC_ACQUIRE) < total)
+        if (lib_client_poll(&L) && !tcpshm_conn_is_connected(L.conn)) {
+            fprintf(stderr, "tcpshm-bench: SHM stream: the connection closed\n");
+            rc = -1;
+        }
     uint64_t a_end = alloc_count(); /* before the teardown, which allocates */
     lib_tcp_close(&L);
     return rc ? rc : finish(&s, "SHM", msgs, a_end, msgs_per_s, allocs);
