@@ -338,6 +338,16 @@ static void trader_on_disconnect(void *user, tcpshm_conn *conn, const char *reas
 
 static void trader_on_login_reject(void *user, const tcpshm_login_rsp *rsp)
 {
+    /* Right after a kill -9 of the previous trader the exchange may not have
+     * seen that connection drop yet: it still counts our name as logged on.
+     * That clears by itself (the exchange reads the reset, or times the link
+     * out), so log in again; any other refusal is final. */
+    if (strcmp(rsp->error_msg, "Already logged on") == 0) {
+        printf("trader: login refused: %s (our previous run's link is not closed yet; retrying)\n",
+               rsp->error_msg);
+        fflush(stdout);
+        return;
+    }
     fprintf(stderr, "trader: login refused: %s\n", rsp->error_msg);
     ((trader *)user)->failed = true;
 }
