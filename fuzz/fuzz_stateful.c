@@ -47,6 +47,7 @@
 #include "catalogue.h"
 #include "fuzz_common.h"
 #include "tcpshm/client.h"
+#include "tcpshm/crash_hook.h"
 #include "tcpshm/names.h"
 #include "tcpshm/server.h"
 #include "venv.h"

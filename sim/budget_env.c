@@ -40,14 +40,16 @@ FWD(int, sock_reset, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, sock_close, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, wait_io, (void *ctx, int fd, int want_write, int timeout_ms), (b->inner->ctx, fd, want_write, timeout_ms))
 
-/* ctx and one forwarder per member: a new member needs one here. */
-_Static_assert(sizeof(tcpshm_env) == 23 * sizeof(void *), "every tcpshm_env member needs a forwarder");
+/* version, ctx and one forwarder per member: a new member needs one here. */
+_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 23 * sizeof(void *),
+               "every tcpshm_env member needs a forwarder");
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                      void (*on_exceed)(void *user, const char *call), void *user)
 {
     *b = (budget_env){
-        .env = {.ctx = b,
+        .env = {.version = TCPSHM_ENV_VERSION,
+                .ctx = b,
                 .file_open = fwd_file_open,
                 .file_size = fwd_file_size,
                 .file_resize = fwd_file_resize,

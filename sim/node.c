@@ -12,6 +12,7 @@
 #include "node.h"
 #include "pairs.h"
 #include "sim_state.h"
+#include "tcpshm/crash_hook.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 

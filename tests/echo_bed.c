@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "echo_bed.h"
-#include "tcpshm/env.h" /* TCPSHM_CRASH_EXIT_CODE */
+#include "tcpshm/crash_hook.h"
+#include "tcpshm/env.h"
 
 /* ---- small helpers ---- */
 

@@ -20,6 +20,7 @@
 
 #include "crash.h"
 #include "io.h"
+#include "tcpshm/crash_hook.h"
 #include "tcpshm/env.h"
 
 #define WAIT_MS 5000 /* bound on every wait for the loopback */

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "queue_test_util.h"
+#include "tcpshm/crash_hook.h"
 
 static char dir[256];
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "shm_stress.h"
+#include "tcpshm/crash_hook.h"
 #include "tcpshm/shm_queue.h"
 
 static char name[64];

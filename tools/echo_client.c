@@ -31,6 +31,8 @@
 #include "cli.h"
 #include "escape.h"
 #include "tcpshm/client.h"
+#include "tcpshm/crash_hook.h"
+#include "tcpshm/names.h"
 
 #define ECHO_MSG_TYPE 1000u
 #define WINDOW_MSGS 64u              /* unechoed messages at most */

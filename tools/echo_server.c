@@ -25,6 +25,8 @@
 
 #include "cli.h"
 #include "escape.h"
+#include "tcpshm/crash_hook.h"
+#include "tcpshm/names.h"
 #include "tcpshm/server.h"
 
 static volatile sig_atomic_t g_stop;

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "escape.h"
 #include "kill_workload.h"
+#include "tcpshm/crash_hook.h"
 
 static const char *const sites[] = {
     "tcpshm/crash/queue/push_before_publish",    "tcpshm/crash/queue/push_after_publish",

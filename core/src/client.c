@@ -9,10 +9,12 @@
 #include "alloc.h"
 #include "conn_internal.h"
 #include "crash.h"
+#include "env_check.h"
 #include "error_set.h"
 #include "io.h"
 #include "lastserver.h"
 #include "tcpshm/client.h"
+#include "tcpshm/login.h"
 
 struct tcpshm_client {
     tcpshm_config cfg;
@@ -32,7 +34,9 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
                          const tcpshm_client_callbacks *cb, tcpshm_error *err)
 {
     *out = NULL;
-    int rc = tcpshm_config_check(cfg, err);
+    int rc = tcpshm_env_check(env ? env : tcpshm_env_posix(), err);
+    if (!rc)
+        rc = tcpshm_config_check(cfg, err);
     if (!rc)
         rc = tcpshm_name_check(client_name, cfg->name_size, "client name", err);
     if (rc)

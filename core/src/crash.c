@@ -1,7 +1,7 @@
 #include <unistd.h>
 
 #include "crash.h"
-#include "tcpshm/env.h"
+#include "tcpshm/crash_hook.h"
 
 static tcpshm_crash_hook crash_hook;
 static void *crash_user;

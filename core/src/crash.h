@@ -1,6 +1,6 @@
 /* Crash sites: TCPSHM_CRASH_SITE("tcpshm/crash/<where>") marks a point where a
  * kill leaves persisted state half-updated. In the fault build an enabled
- * libfiu point of that name calls the crash hook (see tcpshm/env.h); in the
+ * libfiu point of that name calls the crash hook (see tcpshm/crash_hook.h); in the
  * release build the macro is empty. Every name must be in faults/catalogue.c
  * (a test checks). */
 #ifndef TCPSHM_CRASH_H

@@ -304,6 +304,7 @@ static int posix_wait_io(void *ctx, int fd, int want_write, int timeout_ms)
 }
 
 static const tcpshm_env posix_env = {
+    .version = TCPSHM_ENV_VERSION,
     .ctx = NULL,
     .file_open = posix_file_open,
     .file_size = posix_file_size,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "env_check.h"
 #include "error_set.h"
 #include "io.h"
 #include "ptcp_file.h"
@@ -223,7 +224,9 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
                            const tcpshm_ptcp_queue_config *cfg, tcpshm_error *err)
 {
     memset(q, 0, sizeof *q);
-    int rc = check_config(cfg, err);
+    int rc = tcpshm_env_check(env, err);
+    if (!rc)
+        rc = check_config(cfg, err);
     if (!rc)
         rc = tcpshm_name_check(local, TCPSHM_NAME_MAX + 1, "local name", err);
     if (!rc)

@@ -8,8 +8,10 @@
 #include "alloc.h"
 #include "conn_internal.h"
 #include "crash.h"
+#include "env_check.h"
 #include "error_set.h"
 #include "io.h"
+#include "tcpshm/login.h"
 #include "tcpshm/server.h"
 
 /* Slot states; the word is written with release and read with acquire.
@@ -70,7 +72,9 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
                          const tcpshm_server_callbacks *cb, tcpshm_error *err)
 {
     *out = NULL;
-    int rc = tcpshm_config_check(cfg, err);
+    int rc = tcpshm_env_check(env ? env : tcpshm_env_posix(), err);
+    if (!rc)
+        rc = tcpshm_config_check(cfg, err);
     if (!rc)
         rc = tcpshm_name_check(server_name, cfg->name_size, "server name", err);
     if (rc)

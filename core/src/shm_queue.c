@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "env_check.h"
 #include "error_set.h"
 #include "io.h"
 #include "tcpshm/shm_queue.h"
@@ -90,6 +91,8 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
     bool producer = cfg->producer, create = cfg->create;
     unsigned mode = cfg->mode;
     memset(q, 0, sizeof *q);
+    if (tcpshm_env_check(env, err) != 0)
+        return TCPSHM_E_ARG;
     if (capacity % 8 || max_msg_size % 8 || max_msg_size < 16 || max_msg_size > TCPSHM_MAX_PADDED_MSG_SIZE ||
         capacity < 2 * (max_msg_size + TCPSHM_SHM_SLOT_OVERHEAD) || capacity > (1u << 30))
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,

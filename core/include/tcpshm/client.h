@@ -14,7 +14,7 @@
 #include "tcpshm/conn.h"
 #include "tcpshm/env.h"
 #include "tcpshm/error.h"
-#include "tcpshm/login.h"
+#include "tcpshm/msg.h"
 
 #ifdef __cplusplus
 extern "C" {

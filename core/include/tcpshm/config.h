@@ -11,6 +11,8 @@
 extern "C" {
 #endif
 
+/* The longest peer name any configuration may use (name_size <= this + 1). */
+#define TCPSHM_NAME_MAX 63u
 /* Widest login / login-response user data a configuration may choose. */
 #define TCPSHM_MAX_USER_DATA 256u
 

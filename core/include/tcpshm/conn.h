@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tcpshm/frame.h"
+#include "tcpshm/msg.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -15,8 +15,15 @@
 extern "C" {
 #endif
 
+/* The layout of tcpshm_env this header describes. A member added later
+ * raises it; the library reads only the members of the version an env
+ * declares, and refuses (TCPSHM_E_ARG) an env whose version it does not
+ * know: 0 (never set) or newer than this library. */
+#define TCPSHM_ENV_VERSION 1u
+
 typedef struct tcpshm_env {
-    void *ctx; /* passed to every call */
+    uint32_t version; /* TCPSHM_ENV_VERSION: set it first */
+    void *ctx;        /* passed to every call */
 
     /* ---- files and directories ---- */
     /* Opens path read-write; with create != 0 creates it (must not exist) with mode. */
@@ -60,19 +67,6 @@ typedef struct tcpshm_env {
 
 /* The real OS. */
 const tcpshm_env *tcpshm_env_posix(void);
-
-/* ---- crash sites ----
- * In the fault build (TCPSHM_FAULTS) the library has crash sites named
- * tcpshm/crash/<where> at every point where a kill would leave persisted state
- * half-updated; when such a libfiu point is enabled the crash hook is called.
- * The default hook calls _exit(TCPSHM_CRASH_EXIT_CODE): the process dies
- * without cleanup, as under SIGKILL, and its mapped memory stays as it is.
- * A hook that returns makes the process die by the default as well, so the
- * simulator's hook must longjmp. */
-#define TCPSHM_CRASH_EXIT_CODE 86
-typedef void (*tcpshm_crash_hook)(const char *site, void *user);
-/* NULL restores the default. Not thread-safe: set it before starting. */
-void tcpshm_set_crash_hook(tcpshm_crash_hook hook, void *user);
 
 #ifdef __cplusplus
 }

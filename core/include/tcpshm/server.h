@@ -43,7 +43,7 @@
 #include "tcpshm/conn.h"
 #include "tcpshm/env.h"
 #include "tcpshm/error.h"
-#include "tcpshm/login.h"
+#include "tcpshm/msg.h"
 
 #ifdef __cplusplus
 extern "C" {

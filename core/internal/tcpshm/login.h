@@ -1,6 +1,7 @@
-/* Login and login-response messages of docs/protocol.md: layout for a configuration,
- * encode, decode with every check an untrusted peer calls for, and the
- * sequence-range consistency rule of login step 6. Pure functions. */
+/* Login and login-response messages of docs/protocol.md (the structs are in
+ * tcpshm/msg.h): layout for a configuration, encode, decode with every check
+ * an untrusted peer calls for, and the sequence-range consistency rule of
+ * login step 6. Pure functions. */
 #ifndef TCPSHM_LOGIN_H
 #define TCPSHM_LOGIN_H
 
@@ -10,36 +11,15 @@
 
 #include "tcpshm/config.h"
 #include "tcpshm/error.h"
+#include "tcpshm/msg.h"
 #include "tcpshm/names.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TCPSHM_LOGIN_OK 0u
-#define TCPSHM_LOGIN_SEQ_MISMATCH 1u
-#define TCPSHM_LOGIN_ERROR 2u
-#define TCPSHM_ERROR_MSG_SIZE 32u /* error_msg field of the response, NUL included */
 /* Bytes any configuration's login or response takes on the stream, at most. */
 #define TCPSHM_LOGIN_MAX_BYTES 512u
-
-typedef struct tcpshm_login {
-    uint32_t ack_seq; /* header: the client's ack of the server stream */
-    uint32_t client_seq_start, client_seq_end;
-    uint8_t user_data[TCPSHM_MAX_USER_DATA];
-    uint8_t use_shm;
-    char client_name[TCPSHM_NAME_MAX + 1];
-    char last_server_name[TCPSHM_NAME_MAX + 1];
-} tcpshm_login;
-
-typedef struct tcpshm_login_rsp {
-    uint32_t ack_seq; /* header: the server's ack of the client stream */
-    uint32_t server_seq_start, server_seq_end;
-    uint8_t user_data[TCPSHM_MAX_USER_DATA];
-    uint8_t status; /* TCPSHM_LOGIN_* */
-    char server_name[TCPSHM_NAME_MAX + 1];
-    char error_msg[TCPSHM_ERROR_MSG_SIZE];
-} tcpshm_login_rsp;
 
 /* Header `size` of each message (unpadded; the stream carries it padded to
  * 8): 52 and 68 with tcpshm's defaults. */

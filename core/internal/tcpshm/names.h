@@ -4,14 +4,12 @@
 
 #include <stddef.h>
 
+#include "tcpshm/config.h" /* TCPSHM_NAME_MAX */
 #include "tcpshm/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* The longest name any configuration may use (name_size <= this + 1). */
-#define TCPSHM_NAME_MAX 63u
 
 /* 0 if `name` is a usable peer name for a name field of name_size bytes
  * (NUL included): non-empty, shorter than name_size, printable ASCII, no '/',

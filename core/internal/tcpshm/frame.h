@@ -1,6 +1,7 @@
-/* The 8-byte message header of docs/protocol.md and the incremental stream parser that
- * turns received bytes into whole, validated messages. Pure functions over
- * caller-owned buffers: no I/O, no allocation. */
+/* The header codec and the incremental stream parser that turns received
+ * bytes into whole, validated messages (the header itself is in
+ * tcpshm/msg.h). Pure functions over caller-owned buffers: no I/O, no
+ * allocation. */
 #ifndef TCPSHM_FRAME_H
 #define TCPSHM_FRAME_H
 
@@ -8,32 +9,13 @@
 #include <stdint.h>
 
 #include "tcpshm/error.h"
+#include "tcpshm/msg.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TCPSHM_HEADER_SIZE 8u
-#define TCPSHM_MSG_HEARTBEAT 0u
-#define TCPSHM_MSG_LOGIN 1u
-#define TCPSHM_MSG_LOGIN_RESPONSE 2u
-/* The size field is a u16, so no message is longer than this. */
-#define TCPSHM_MAX_MSG_SIZE 65535u
-/* The largest max_msg_size any configuration, parser or queue accepts: the
- * largest message padded to 8. The one place the limit is written. */
-#define TCPSHM_MAX_PADDED_MSG_SIZE 65536u
-
-/* A header in host byte order. On the wire and in a persisted queue it is
- * encoded in the configured byte order. */
-typedef struct tcpshm_msg_header {
-    uint16_t size;     /* header + body, not padded */
-    uint16_t msg_type; /* 0 heartbeat, 1 login, 2 login response, else application */
-    uint32_t ack_seq;  /* sender's ack of the receiver's stream */
-} tcpshm_msg_header;
-
-/* Bytes a message of `size` occupies on the stream: rounded up to 8. */
-static inline uint32_t tcpshm_padded_size(uint32_t size) { return (size + 7u) & ~7u; }
-
+/* A header to and from its 8 bytes in the configured byte order. */
 void tcpshm_header_encode(const tcpshm_msg_header *h, void *out, bool little_endian);
 void tcpshm_header_decode(const void *in, bool little_endian, tcpshm_msg_header *h);
 

@@ -1,0 +1,13 @@
+/* tcpshm_env_check(): see env_check.h. */
+#include "env_check.h"
+#include "error_set.h"
+
+int tcpshm_env_check(const tcpshm_env *env, tcpshm_error *err)
+{
+    if (env->version >= 1u && env->version <= TCPSHM_ENV_VERSION)
+        return 0;
+    return tcpshm_fail(err, TCPSHM_E_ARG, 0,
+                       "env version %u is unknown to this library (it accepts 1 to %u): "
+                       "set the env's version to TCPSHM_ENV_VERSION",
+                       env->version, TCPSHM_ENV_VERSION);
+}
