@@ -104,6 +104,10 @@ void venv_break(venv *v, uint32_t owner);
 void venv_set_stream_capacity(venv *v, uint32_t capacity);
 /* While held, new connects stay in progress (connect_result EINPROGRESS). */
 void venv_hold_connects(venv *v, bool hold);
+/* The address connects made from now on come from (the accepted socket's
+ * peer address in sock_addrs); NULL: "127.0.0.1", the default. The accepted
+ * end's own address is the one the client dialed. -1/EINVAL if not numeric. */
+int venv_set_connect_host(venv *v, const char *host);
 /* Makes every held connect, oldest first: connected if a listener has room,
  * else refused. Returns how many were made (connected or refused). */
 uint32_t venv_release_connects(venv *v);
