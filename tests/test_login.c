@@ -759,3 +759,37 @@ Test(login, config_check_max_msg_follows_login_size)
     c.max_msg_size = tcpshm_padded_size(tcpshm_login_size(&c));
     cr_assert_eq(tcpshm_config_check(&c, &err), 0, "%s", err.text);
 }
+
+/* ---- SHM logins: who counts as a local peer (peer_addr.c) ---- */
+#include "peer_addr.h"
+
+Test(login, shm_peer_is_local_loopback_or_own_address)
+{
+    /* loopback, v4 (the whole 127/8), v6, v4 mapped into v6 */
+    cr_assert(tcpshm_peer_is_local("127.0.0.1", "127.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("10.0.0.1", "127.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("10.0.0.1", "127.1.2.3"));
+    cr_assert(tcpshm_peer_is_local("::1", "::1"));
+    cr_assert(tcpshm_peer_is_local("fe80::1", "::1"));
+    cr_assert(tcpshm_peer_is_local("::ffff:10.0.0.1", "::ffff:127.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("::ffff:10.0.0.1", "::FFFF:127.0.0.1"));
+    /* the socket's own address: the peer is this host on a non-loopback interface */
+    cr_assert(tcpshm_peer_is_local("10.0.0.1", "10.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("2001:db8::5", "2001:db8::5"));
+    cr_assert(tcpshm_peer_is_local("2001:DB8::5", "2001:db8::5"));
+    /* another host */
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", "10.0.0.2"));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", "10.0.0.10"));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.10", "10.0.0.1"));
+    cr_assert_not(tcpshm_peer_is_local("2001:db8::5", "2001:db8::6"));
+    cr_assert_not(tcpshm_peer_is_local("::1", "::10"));
+    cr_assert_not(tcpshm_peer_is_local("127.0.0.1", "128.0.0.1"));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", "1.127.0.0"));
+    cr_assert_not(tcpshm_peer_is_local("::ffff:10.0.0.1", "::ffff:10.0.0.2"));
+    /* nothing known, or unspecified addresses */
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", ""));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", NULL));
+    cr_assert_not(tcpshm_peer_is_local(NULL, "10.0.0.1"));
+    cr_assert_not(tcpshm_peer_is_local("0.0.0.0", "0.0.0.0"));
+    cr_assert_not(tcpshm_peer_is_local("::", "::"));
+}
