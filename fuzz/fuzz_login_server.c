@@ -283,11 +283,13 @@ static void check_layout(const tcpshm_config *cfg, const uint8_t *b, const tcpsh
  * 13): a whole login with a valid header whose client or last server name
  * field has no NUL is answered with status 2; a login resuming with this
  * server ("server") whose client range is reversed never gets status 0.
- * rsp: the response, when one came whole. */
-static void check_wire_rules(const tcpshm_config *cfg, const uint8_t *b, size_t n, const tcpshm_login_rsp *rsp)
+ * whole_rsp: a response fits the streams at once; rsp: the response, when
+ * one came. */
+static void check_wire_rules(const tcpshm_config *cfg, const uint8_t *b, size_t n, bool whole_rsp,
+                             const tcpshm_login_rsp *rsp)
 {
     uint32_t lsize = tcpshm_login_size(cfg), N = cfg->name_size;
-    if (n < tcpshm_padded_size(lsize) || !rsp)
+    if (n < tcpshm_padded_size(lsize) || !whole_rsp)
         return;
     tcpshm_msg_header h;
     tcpshm_header_decode(b, cfg->little_endian, &h);
@@ -296,6 +298,7 @@ static void check_wire_rules(const tcpshm_config *cfg, const uint8_t *b, size_t 
         return;
     bool client_open = memchr(names, 0, N) == NULL, last_open = memchr(names + N, 0, N) == NULL;
     if (client_open || last_open) {
+        FZ_CHECK(rsp != NULL, "an unterminated name got no response");
         FZ_CHECK(rsp->status == TCPSHM_LOGIN_ERROR &&
                      strcmp(rsp->error_msg, client_open ? "Invalid client name" : "Invalid last server name") == 0,
                  "an unterminated name got status %u \"%s\"", rsp->status, rsp->error_msg);
@@ -307,7 +310,7 @@ static void check_wire_rules(const tcpshm_config *cfg, const uint8_t *b, size_t 
         start |= (uint32_t)body[i] << (le ? 8 * i : 8 * (3 - i));
         end |= (uint32_t)body[4 + i] << (le ? 8 * i : 8 * (3 - i));
     }
-    if (strcmp((const char *)names + N, "server") == 0 && (int32_t)(end - start) < 0)
+    if (rsp && strcmp((const char *)names + N, "server") == 0 && (int32_t)(end - start) < 0)
         FZ_CHECK(rsp->status != TCPSHM_LOGIN_OK, "a reversed range [%u, %u] got status 0", start, end);
 }
 
@@ -382,7 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&r, 0, sizeof r);
     bool got_rsp = rlen >= rsp_pad && tcpshm_login_rsp_decode(&t->cfg, rsp, rsp_pad, &r, &err) == 0;
 
-    check_wire_rules(&t->cfg, b, n, got_rsp && whole_rsp ? &r : NULL);
+    check_wire_rules(&t->cfg, b, n, whole_rsp, got_rsp ? &r : NULL);
 
     switch (ex.outcome) {
     case FZ_SRV_PENDING:
