@@ -43,7 +43,8 @@
  *
  * Sockets. Hosts are numeric addresses as strings ("127.0.0.1", "::1"; checked
  * with inet_pton); a listener on "0.0.0.0" or "::" takes connections to any
- * host. listen on port 0 takes the lowest free port from
+ * host. Connects come from venv_set_connect_host's address (127.0.0.1 by
+ * default); sock_addrs gives both ends' addresses. listen on port 0 takes the lowest free port from
  * first_ephemeral_port. connect returns a handle at once; the connection is
  * made at once (or, while connects are held, when venv_release_connects runs)
  * if a listener with room in its backlog is there, else it is refused
