@@ -74,7 +74,8 @@ static const char *const reject_reasons[] = {
     "Remote close before login", "Read error before login", "Bad login: ", "login: ",
     "Timeout before login", "Invalid client name", "Login Reject", "Already logged on",
     "Max client cnt exceeded", "System error", "Too many connections logging in",
-    "Shared memory not enabled", "Logged in over TCP before", "Logged in over SHM before", NULL};
+    "Shared memory not enabled", "Logged in over TCP before", "Logged in over SHM before",
+    "Invalid last server name", "Shared memory needs local peer", NULL};
 
 bool fz_login_reject_reason_ok(const char *reason, const char *const *app_texts)
 {
@@ -126,7 +127,15 @@ void fz_expect_server(const fz_srv_model *m, const uint8_t *b, size_t n, fz_srv_
     }
     tcpshm_error err;
     memset(&err, 0, sizeof err);
-    if (tcpshm_login_decode(cfg, b, lpad, &out->login, &err) != 0) {
+    int rc = tcpshm_login_decode(cfg, b, lpad, &out->login, &err);
+    if (rc == TCPSHM_E_NAME) {
+        /* a name field filled to its end: answered as a bad name (the
+         * unterminated one decodes as "") */
+        out->decoded = out->unterminated = true;
+        reject(out, out->login.client_name[0] ? "Invalid last server name" : "Invalid client name", true);
+        return;
+    }
+    if (rc != 0) {
         reject(out, err.text, false);
         return;
     }

@@ -92,10 +92,13 @@ bool fz_login_reject_reason_ok(const char *reason, const char *const *app_texts)
 /* A client login attempt failed (on_system_error). */
 bool fz_client_error_reason_ok(const char *reason);
 
-/* Wrap-aware: seq in [start, end]. Written here, not taken from the core. */
+/* Wrap-aware: seq in [start, end], where a range is one only if end is not
+ * before start (fewer than 2^31 numbers apart): a reversed range holds
+ * nothing. Written here, another way than the core's signed differences. */
 static inline bool fz_in_range(uint32_t seq, uint32_t start, uint32_t end)
 {
-    return (uint32_t)(seq - start) <= (uint32_t)(end - start);
+    uint32_t width = end - start;
+    return width < 0x80000000u && (uint32_t)(seq - start) <= width;
 }
 
 /* ---- model of the server side of a new connection ---- */
@@ -113,6 +116,7 @@ typedef struct fz_srv_expect {
     bool response;     /* REJECTED: a status-2 response carrying `reason` is sent first */
     tcpshm_login login;/* once a login decoded */
     bool decoded;
+    bool unterminated; /* decoded but for a name field without a NUL (that name "") */
     int after;              /* LOGGED_IN */
     const char *disc_reason; /* FZ_AFTER_DISCONNECT: the reason's required prefix */
     uint32_t msgs;          /* LOGGED_IN: application messages delivered */

@@ -279,6 +279,41 @@ static void check_layout(const tcpshm_config *cfg, const uint8_t *b, const tcpsh
              "name offsets");
 }
 
+/* Two rules judged from the raw bytes alone, not through the model (issue
+ * 13): a whole login with a valid header whose client or last server name
+ * field has no NUL is answered with status 2; a login resuming with this
+ * server ("server") whose client range is reversed never gets status 0.
+ * whole_rsp: a response fits the streams at once; rsp: the response, when
+ * one came. */
+static void check_wire_rules(const tcpshm_config *cfg, const uint8_t *b, size_t n, bool whole_rsp,
+                             const tcpshm_login_rsp *rsp)
+{
+    uint32_t lsize = tcpshm_login_size(cfg), N = cfg->name_size;
+    if (n < tcpshm_padded_size(lsize) || !whole_rsp)
+        return;
+    tcpshm_msg_header h;
+    tcpshm_header_decode(b, cfg->little_endian, &h);
+    const uint8_t *body = b + TCPSHM_HEADER_SIZE, *names = body + 8 + cfg->login_user_data_size + 1;
+    if (h.msg_type != TCPSHM_MSG_LOGIN || h.size != lsize || names[-1] > 1)
+        return;
+    bool client_open = memchr(names, 0, N) == NULL, last_open = memchr(names + N, 0, N) == NULL;
+    if (client_open || last_open) {
+        FZ_CHECK(rsp != NULL, "an unterminated name got no response");
+        FZ_CHECK(rsp->status == TCPSHM_LOGIN_ERROR &&
+                     strcmp(rsp->error_msg, client_open ? "Invalid client name" : "Invalid last server name") == 0,
+                 "an unterminated name got status %u \"%s\"", rsp->status, rsp->error_msg);
+        return;
+    }
+    bool le = cfg->little_endian;
+    uint32_t start = 0, end = 0;
+    for (int i = 0; i < 4; i++) {
+        start |= (uint32_t)body[i] << (le ? 8 * i : 8 * (3 - i));
+        end |= (uint32_t)body[4 + i] << (le ? 8 * i : 8 * (3 - i));
+    }
+    if (rsp && strcmp((const char *)names + N, "server") == 0 && (int32_t)(end - start) < 0)
+        FZ_CHECK(rsp->status != TCPSHM_LOGIN_OK, "a reversed range [%u, %u] got status 0", start, end);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in;
@@ -341,7 +376,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     FZ_CHECK(sent == n || !open, "the server stopped reading an open connection (%zu of %zu bytes)",
              sent, n);
-    if (ex.decoded && (sel & 3u) < 2u)
+    if (ex.decoded && !ex.unterminated && (sel & 3u) < 2u)
         check_layout(&t->cfg, b, &ex.login);
     const char *hname = ex.decoded ? ex.login.client_name : "";
     uint32_t rsp_pad = tcpshm_padded_size(tcpshm_login_rsp_size(&t->cfg));
@@ -349,6 +384,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tcpshm_login_rsp r;
     memset(&r, 0, sizeof r);
     bool got_rsp = rlen >= rsp_pad && tcpshm_login_rsp_decode(&t->cfg, rsp, rsp_pad, &r, &err) == 0;
+
+    check_wire_rules(&t->cfg, b, n, whole_rsp, got_rsp ? &r : NULL);
 
     switch (ex.outcome) {
     case FZ_SRV_PENDING:

@@ -538,8 +538,9 @@ static size_t hostile_bytes(T *t, fz_in *in, uint8_t *out, size_t cap)
     memcpy(out + pos, b, got);
     pos += got;
     tcpshm_login lg;
-    if (pos >= lpad && tcpshm_login_decode(&t->cfg, out, lpad, &lg, NULL) == 0 &&
-        tcpshm_name_check(lg.client_name, t->cfg.name_size, NULL, NULL) == 0) {
+    int rc = pos >= lpad ? tcpshm_login_decode(&t->cfg, out, lpad, &lg, NULL) : -1;
+    /* a login refused for its last server name still carries a client name */
+    if ((rc == 0 || rc == TCPSHM_E_NAME) && tcpshm_name_check(lg.client_name, t->cfg.name_size, NULL, NULL) == 0) {
         uint8_t *name = out + 16u + t->cfg.login_user_data_size + 1u;
         memset(name, 0, t->cfg.name_size);
         memcpy(name, "mallory", 7);

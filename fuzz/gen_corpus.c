@@ -192,12 +192,44 @@ static void gen_login_server(void)
         {"app-rejects-by-name", "rejected", "", 0, 0, 0, 0, 0},
         {"timeout-end", "slow", "", 0, 0, 0, 0, 1u << 4},
         {"capacity-17-bytewise", "slow", "", 0, 0, 0, 0, 1u << 2 | 2u << 5},
+        /* sequence ranges (issue 13): reversed, across the wrap, at 2^31 */
+        {"range-reversed", "eve", "server", 0, 0, 5, 3, 0},
+        {"range-reversed-be", "eve", "server", 0, 0, 5, 3, 1},
+        {"range-wrapped", "eve", "server", 0, 0, 0xfffffffeu, 2, 0},
+        {"range-reversed-across-wrap", "eve", "server", 0, 0, 2, 0xfffffffeu, 0},
+        {"range-2pow31-wide", "eve", "server", 0, 0, 0, 0x80000000u, 0},
+        {"range-reversed-new-server", "eve", "old", 0, 0, 5, 3, 0},
+        /* names with escape bytes: refused, never echoed raw */
+        {"name-escape-bytes", "e\x1b[2J", "", 0, 0, 0, 0, 0},
+        {"last-server-escape-bytes", "eve", "\x1b]0;x\x07", 0, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         buf b = {.n = 0};
         put8(&b, c[i].sel);
         login_bytes(&b, c[i].sel, c[i].name, c[i].last, c[i].ud, c[i].ack, c[i].s0, c[i].s1);
         write_file("login_server", c[i].file, &b);
+    }
+    /* name fields filled to their end (no NUL): status 2 */
+    static const struct {
+        const char *file;
+        uint8_t sel, field; /* 0 client name, 1 last server name, 2 both */
+    } u[] = {
+        {"name-unterminated", 0, 0},          {"name-unterminated-names8", 2, 0},
+        {"last-server-unterminated", 0, 1},   {"both-names-unterminated-be", 1, 2},
+        {"last-server-unterminated-names32", 3, 1},
+    };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+        tcpshm_config cfg;
+        fz_config(u[i].sel, &cfg);
+        buf b = {.n = 0};
+        put8(&b, u[i].sel);
+        login_bytes(&b, u[i].sel, "eve", "server", 0, 0, 0, 0);
+        size_t names = 1 + TCPSHM_HEADER_SIZE + 8 + cfg.login_user_data_size + 1;
+        if (u[i].field != 1)
+            memset(b.b + names, 'A', cfg.name_size);
+        if (u[i].field != 0)
+            memset(b.b + names + cfg.name_size, 'B', cfg.name_size);
+        write_file("login_server", u[i].file, &b);
     }
     /* a partial login, a foreign protocol */
     buf b = {.n = 0};
@@ -258,6 +290,13 @@ static void gen_login_client(void)
         {"status-reject", "server", "go away", 2, 0, 0, 0, 0},
         {"ok-empty-name", "", "", 0, 0, 0, 0, 0},
         {"ok-unsafe-name", "../x", "", 0, 0, 0, 0, 0},
+        {"ok-escape-bytes-name", "s\x1b[2J", "", 0, 0, 0, 0, 0},
+        {"reject-escape-bytes-text", "server", "\x1b[31mno\nforged", 2, 0, 0, 0, 0},
+        /* the server's range reversed, across the wrap, at 2^31 (history: [3, 4), popped 3) */
+        {"ok-range-reversed", "server", "", 0, 1u << 4, 3, 5, 2},
+        {"ok-range-wrapped-around-ack", "server", "", 0, 1u << 4, 3, 0xfffffffeu, 4},
+        {"ok-range-reversed-across-wrap", "server", "", 0, 1u << 4, 3, 4, 0xfffffffeu},
+        {"ok-range-2pow31-wide", "server", "", 0, 1u << 4, 3, 3, 0x80000003u},
         {"bytewise-capacity-17", "server", "", 0, 1u << 2 | 2u << 5, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -442,6 +481,11 @@ static void gen_stateful(void)
          21},
         {"hostile-login-then-bad-frame", {9, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 9, 0, 0, 0, 0, 0, 12, 3}, 21},
         {"hostile-known-server", {9, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 3}, 13},
+        /* [how 7: login, ack 0, "server"][len][seq_start][seq_end] */
+        {"hostile-range-reversed", {9, 7, 0, 5, 0, 0, 0, 3, 0, 0, 0, 12, 3}, 13},
+        {"hostile-range-wrapped", {9, 7, 0, 0xfe, 0xff, 0xff, 0xff, 2, 0, 0, 0, 12, 3}, 13},
+        {"hostile-range-reversed-across-wrap", {9, 7, 0, 2, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 12, 3}, 13},
+        {"hostile-range-2pow31", {9, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 12, 3}, 13},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         for (uint8_t sel = 0; sel < 2; sel++) {
@@ -452,6 +496,28 @@ static void gen_stateful(void)
             snprintf(name, sizeof name, "%s-%s", c[i].name, sel ? "be-64" : "le-4096");
             write_file("stateful", name, &b);
         }
+    }
+    /* a hostile raw login (how 0) whose name fields have no NUL: status 2 */
+    for (uint8_t field = 0; field < 2; field++) {
+        tcpshm_config cfg;
+        fz_config(0, &cfg);
+        tcpshm_login lg;
+        memset(&lg, 0, sizeof lg);
+        strcpy(lg.client_name, "mallory");
+        uint8_t login[TCPSHM_LOGIN_MAX_BYTES];
+        uint32_t n = tcpshm_login_encode(&cfg, &lg, login);
+        memset(login + TCPSHM_HEADER_SIZE + 8 + cfg.login_user_data_size + 1 + field * cfg.name_size,
+               field ? 'B' : 'A', cfg.name_size);
+        buf b = {.n = 0};
+        put8(&b, 0x00);
+        put8(&b, 9);
+        put8(&b, 0);
+        put8(&b, (uint8_t)n);
+        put(&b, login, n);
+        put8(&b, 12);
+        put8(&b, 3);
+        write_file("stateful", field ? "hostile-last-server-unterminated-le-4096" : "hostile-name-unterminated-le-4096",
+                   &b);
     }
 }
 

@@ -39,9 +39,10 @@ FWD(int, set_nodelay, (void *ctx, int fd, int on), (b->inner->ctx, fd, on))
 FWD(int, sock_reset, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, sock_close, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, wait_io, (void *ctx, int fd, int want_write, int timeout_ms), (b->inner->ctx, fd, want_write, timeout_ms))
+FWD(int, sock_addrs, (void *ctx, int fd, char *local, char *peer, size_t size), (b->inner->ctx, fd, local, peer, size))
 
 /* version, ctx and one forwarder per member: a new member needs one here. */
-_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 23 * sizeof(void *),
+_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 24 * sizeof(void *),
                "every tcpshm_env member needs a forwarder");
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
@@ -72,6 +73,7 @@ void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                 .sock_reset = fwd_sock_reset,
                 .sock_close = fwd_sock_close,
                 .wait_io = fwd_wait_io,
+                .sock_addrs = fwd_sock_addrs,
         },
         .inner = inner,
         .limit = limit,

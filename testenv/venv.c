@@ -15,6 +15,7 @@ venv *venv_create(const venv_options *opt)
     v->first_port = opt && opt->first_ephemeral_port ? opt->first_ephemeral_port
                                                      : (uint16_t)DEFAULT_EPHEMERAL_PORT;
     v->next_local_port = v->first_port;
+    venv_set_connect_host(v, NULL);
     v->env = (tcpshm_env){.version = TCPSHM_ENV_VERSION, .ctx = v};
     venv_files_install(&v->env);
     venv_shm_install(&v->env);

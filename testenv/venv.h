@@ -43,7 +43,8 @@
  *
  * Sockets. Hosts are numeric addresses as strings ("127.0.0.1", "::1"; checked
  * with inet_pton); a listener on "0.0.0.0" or "::" takes connections to any
- * host. listen on port 0 takes the lowest free port from
+ * host. Connects come from venv_set_connect_host's address (127.0.0.1 by
+ * default); sock_addrs gives both ends' addresses. listen on port 0 takes the lowest free port from
  * first_ephemeral_port. connect returns a handle at once; the connection is
  * made at once (or, while connects are held, when venv_release_connects runs)
  * if a listener with room in its backlog is there, else it is refused
@@ -104,6 +105,10 @@ void venv_break(venv *v, uint32_t owner);
 void venv_set_stream_capacity(venv *v, uint32_t capacity);
 /* While held, new connects stay in progress (connect_result EINPROGRESS). */
 void venv_hold_connects(venv *v, bool hold);
+/* The address connects made from now on come from (the accepted socket's
+ * peer address in sock_addrs); NULL: "127.0.0.1", the default. The accepted
+ * end's own address is the one the client dialed. -1/EINVAL if not numeric. */
+int venv_set_connect_host(venv *v, const char *host);
 /* Makes every held connect, oldest first: connected if a listener has room,
  * else refused. Returns how many were made (connected or refused). */
 uint32_t venv_release_connects(venv *v);

@@ -54,6 +54,7 @@ typedef struct vconn {
     bool reset_in[2]; /* end i sees ECONNRESET */
     bool eof_in[2];   /* end i's peer closed normally: EOF once drained */
     bool queued;      /* end 1 waits in a listener's backlog */
+    char host[2][64]; /* address of end i: 0 the connecting host, 1 the one it dialed */
 } vconn;
 
 /* -------------------------------------------------------------- handles */
@@ -92,6 +93,7 @@ struct venv {
     uint16_t first_port;
     uint16_t next_local_port;
     bool hold;
+    char connect_host[64]; /* the address connects come from */
 
     dentry *dents;
     size_t ndents, cap_dents;

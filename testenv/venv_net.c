@@ -209,6 +209,8 @@ static void resolve_connect(venv *v, int fd)
     }
     c->fd[0] = fd;
     c->queued = true;
+    strcpy(c->host[0], hd->host);
+    strcpy(c->host[1], hd->peer_host);
     lh->queue[lh->qlen++] = c;
     hd->state = S_CONNECTED;
     hd->c = c;
@@ -230,6 +232,7 @@ static int v_connect(void *ctx, const char *addr, uint16_t port)
     hd->state = S_CONNECTING;
     hd->end = 0;
     strcpy(hd->peer_host, addr);
+    strcpy(hd->host, v->connect_host); /* a socket's own address */
     hd->peer_port = port;
     hd->local_port = v->next_local_port;
     v->next_local_port = (uint16_t)(v->next_local_port == 65535u ? v->first_port : v->next_local_port + 1u);
@@ -392,6 +395,21 @@ static int v_wait_io(void *ctx, int fd, int want_write, int timeout_ms)
     return c->s[e].len > 0 || c->eof_in[e];
 }
 
+static int v_sock_addrs(void *ctx, int fd, char *local, char *peer, size_t size)
+{
+    handle *hd = venv_get_handle(ctx, fd, H_SOCK);
+    if (!hd)
+        return -1;
+    if (hd->state != S_CONNECTED)
+        return venv_fail(ENOTCONN);
+    const char *l = hd->c->host[hd->end], *p = hd->c->host[1 - hd->end];
+    if (strlen(l) >= size || strlen(p) >= size)
+        return venv_fail(ENOSPC);
+    strcpy(local, l);
+    strcpy(peer, p);
+    return 0;
+}
+
 void venv_net_install(tcpshm_env *env)
 {
     env->listen = v_listen;
@@ -405,6 +423,7 @@ void venv_net_install(tcpshm_env *env)
     env->sock_reset = v_sock_reset;
     env->sock_close = v_sock_close;
     env->wait_io = v_wait_io;
+    env->sock_addrs = v_sock_addrs;
 }
 
 /* ------------------------------------------------ connection control */
@@ -426,6 +445,16 @@ void venv_break(venv *v, uint32_t owner)
 void venv_set_stream_capacity(venv *v, uint32_t capacity) { v->stream_capacity = capacity ? capacity : 1u; }
 
 void venv_hold_connects(venv *v, bool hold) { v->hold = hold; }
+
+int venv_set_connect_host(venv *v, const char *host)
+{
+    if (!host)
+        host = "127.0.0.1";
+    if (!numeric_host(host) || strlen(host) >= sizeof v->connect_host)
+        return venv_fail(EINVAL);
+    strcpy(v->connect_host, host);
+    return 0;
+}
 
 uint32_t venv_release_connects(venv *v)
 {

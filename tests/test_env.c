@@ -223,6 +223,26 @@ Test(env, tcp_loopback_both_ways_then_eof)
     close_pair(&p);
 }
 
+/* sock_addrs gives both ends as numeric text; a listener has no peer. */
+Test(env, sock_addrs_of_a_loopback_connection)
+{
+    pair p = make_pair("127.0.0.1");
+    char l[TCPSHM_ADDR_STR_SIZE], r[TCPSHM_ADDR_STR_SIZE];
+    cr_assert_eq(tcpshm_io_sock_addrs(env, p.sfd, l, r, sizeof l), 0, "%s", strerror(errno));
+    cr_assert_str_eq(l, "127.0.0.1");
+    cr_assert_str_eq(r, "127.0.0.1");
+    cr_assert_eq(tcpshm_io_sock_addrs(env, p.cfd, l, r, sizeof l), 0);
+    cr_assert_str_eq(l, "127.0.0.1");
+    cr_assert_eq(tcpshm_io_sock_addrs(env, p.lfd, l, r, sizeof l), -1);
+    cr_assert_eq(errno, ENOTCONN);
+    cr_assert_eq(tcpshm_io_sock_addrs(env, p.sfd, l, r, 4), -1); /* does not fit */
+    tcpshm_env none = *env;
+    none.sock_addrs = NULL; /* an env written before the member existed */
+    cr_assert_eq(tcpshm_io_sock_addrs(&none, p.sfd, l, r, sizeof l), -1);
+    cr_assert_eq(errno, ENOSYS);
+    close_pair(&p);
+}
+
 Test(env, connect_result_again_after_connected)
 {
     pair p = make_pair("127.0.0.1");

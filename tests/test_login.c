@@ -436,6 +436,17 @@ Test(login, decode_refuses_short_buffers)
     assert_corrupt(tcpshm_login_rsp_decode(&c, rsp, 68, &rd, &err), &err, "login response: size");
 }
 
+/* A name field filled to its end is a bad name (TCPSHM_E_NAME, the server
+ * answers it with status 2), not a malformed message; the other name is
+ * still decoded and the bad one left "". */
+static void assert_name_refused(int rc, const tcpshm_error *err, const char *want)
+{
+    cr_assert_eq(rc, TCPSHM_E_NAME, "rc %d, expected TCPSHM_E_NAME (%s)", rc, err->text);
+    cr_assert_eq(err->code, TCPSHM_E_NAME);
+    cr_assert_not_null(strstr(err->text, want), "error text \"%s\" does not say \"%s\"", err->text,
+                       want);
+}
+
 Test(login, decode_refuses_unterminated_client_name)
 {
     tcpshm_config c = def_cfg();
@@ -444,8 +455,10 @@ Test(login, decode_refuses_unterminated_client_name)
     memset(msg + 8 + 10, 'A', 16);
     tcpshm_login d;
     tcpshm_error err = {0};
-    assert_corrupt(tcpshm_login_decode(&c, msg, 56, &d, &err), &err,
-                   "login: client name is not NUL-terminated within 16 bytes");
+    assert_name_refused(tcpshm_login_decode(&c, msg, 56, &d, &err), &err,
+                        "login: client name is not NUL-terminated within 16 bytes");
+    cr_assert_str_eq(d.client_name, "");
+    cr_assert_str_eq(d.last_server_name, sample_login().last_server_name);
 }
 
 Test(login, decode_refuses_unterminated_last_server_name)
@@ -456,8 +469,21 @@ Test(login, decode_refuses_unterminated_last_server_name)
     memset(msg + 8 + 26, 'B', 16);
     tcpshm_login d;
     tcpshm_error err = {0};
-    assert_corrupt(tcpshm_login_decode(&c, msg, 56, &d, &err), &err,
-                   "login: last server name is not NUL-terminated within 16 bytes");
+    assert_name_refused(tcpshm_login_decode(&c, msg, 56, &d, &err), &err,
+                        "login: last server name is not NUL-terminated within 16 bytes");
+    cr_assert_str_eq(d.client_name, sample_login().client_name);
+    cr_assert_str_eq(d.last_server_name, "");
+}
+
+Test(login, decode_reports_the_client_name_first_when_both_are_unterminated)
+{
+    tcpshm_config c = def_cfg();
+    uint8_t msg[56];
+    encode_default_login(msg);
+    memset(msg + 8 + 10, 'A', 32);
+    tcpshm_login d;
+    tcpshm_error err = {0};
+    assert_name_refused(tcpshm_login_decode(&c, msg, 56, &d, &err), &err, "login: client name");
 }
 
 Test(login, decode_refuses_use_shm_2)
@@ -558,6 +584,49 @@ Test(login, seq_in_range_plain_and_wrapped)
     cr_assert(tcpshm_seq_in_range(0, 0, 0));
     cr_assert(tcpshm_seq_in_range(0xffffffffu, 0xffffffffu, 0xffffffffu));
     cr_assert_not(tcpshm_seq_in_range(0, 0xffffffffu, 0xffffffffu));
+}
+
+Test(login, seq_range_valid_edges)
+{
+    cr_assert(tcpshm_seq_range_valid(5, 5));                     /* one number */
+    cr_assert(tcpshm_seq_range_valid(3, 9));
+    cr_assert_not(tcpshm_seq_range_valid(5, 3));                 /* reversed */
+    cr_assert_not(tcpshm_seq_range_valid(1, 0));
+    cr_assert(tcpshm_seq_range_valid(0xfffffffeu, 2));           /* across the wrap */
+    cr_assert_not(tcpshm_seq_range_valid(2, 0xfffffffeu));       /* reversed across it */
+    cr_assert(tcpshm_seq_range_valid(0, 0x7fffffffu));           /* 2^31 numbers: the widest */
+    cr_assert_not(tcpshm_seq_range_valid(0, 0x80000000u));       /* the 2^31 boundary */
+    cr_assert(tcpshm_seq_range_valid(0x80000000u, 0xffffffffu));
+    cr_assert_not(tcpshm_seq_range_valid(0x7fffffffu, 0xffffffffu));
+    cr_assert(tcpshm_seq_range_valid(0xffffffffu, 0x7ffffffeu));
+}
+
+Test(login, seq_in_range_refuses_reversed_and_too_wide_ranges)
+{
+    /* the unsigned test took [5, 3] as 5..2^32-1, 0..3 */
+    cr_assert_not(tcpshm_seq_in_range(0, 5, 3));
+    cr_assert_not(tcpshm_seq_in_range(4, 5, 3));
+    cr_assert_not(tcpshm_seq_in_range(5, 5, 3));
+    cr_assert_not(tcpshm_seq_in_range(3, 5, 3));
+    cr_assert_not(tcpshm_seq_in_range(0xffffffffu, 5, 3));
+    /* reversed across the wrap */
+    cr_assert_not(tcpshm_seq_in_range(0, 2, 0xfffffffeu));
+    cr_assert_not(tcpshm_seq_in_range(2, 2, 0xfffffffeu));
+    /* at the 2^31 boundary: [0, 2^31 - 1] holds its ends, [0, 2^31] nothing */
+    cr_assert(tcpshm_seq_in_range(0, 0, 0x7fffffffu));
+    cr_assert(tcpshm_seq_in_range(0x7fffffffu, 0, 0x7fffffffu));
+    cr_assert_not(tcpshm_seq_in_range(0x80000000u, 0, 0x7fffffffu));
+    cr_assert_not(tcpshm_seq_in_range(0, 0, 0x80000000u));
+    cr_assert_not(tcpshm_seq_in_range(0x80000000u, 0, 0x80000000u));
+    cr_assert_not(tcpshm_seq_in_range(0x40000000u, 0, 0x80000000u));
+}
+
+Test(login, seq_ranges_consistent_refuses_a_reversed_peer_range)
+{
+    /* server [0, 0] my_ack 0; a client saying [5, 3] with ack 0 (issue 13) */
+    cr_assert_not(tcpshm_seq_ranges_consistent(0, 0, 0, 5, 3, 0));
+    /* and a reversed own range is not a range either */
+    cr_assert_not(tcpshm_seq_ranges_consistent(5, 3, 0, 0, 0, 0));
 }
 
 Test(login, seq_ranges_consistent_each_side)
@@ -689,4 +758,38 @@ Test(login, config_check_max_msg_follows_login_size)
     cr_assert_not_null(strstr(err.text, "max_msg_size"), "%s", err.text);
     c.max_msg_size = tcpshm_padded_size(tcpshm_login_size(&c));
     cr_assert_eq(tcpshm_config_check(&c, &err), 0, "%s", err.text);
+}
+
+/* ---- SHM logins: who counts as a local peer (peer_addr.c) ---- */
+#include "peer_addr.h"
+
+Test(login, shm_peer_is_local_loopback_or_own_address)
+{
+    /* loopback, v4 (the whole 127/8), v6, v4 mapped into v6 */
+    cr_assert(tcpshm_peer_is_local("127.0.0.1", "127.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("10.0.0.1", "127.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("10.0.0.1", "127.1.2.3"));
+    cr_assert(tcpshm_peer_is_local("::1", "::1"));
+    cr_assert(tcpshm_peer_is_local("fe80::1", "::1"));
+    cr_assert(tcpshm_peer_is_local("::ffff:10.0.0.1", "::ffff:127.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("::ffff:10.0.0.1", "::FFFF:127.0.0.1"));
+    /* the socket's own address: the peer is this host on a non-loopback interface */
+    cr_assert(tcpshm_peer_is_local("10.0.0.1", "10.0.0.1"));
+    cr_assert(tcpshm_peer_is_local("2001:db8::5", "2001:db8::5"));
+    cr_assert(tcpshm_peer_is_local("2001:DB8::5", "2001:db8::5"));
+    /* another host */
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", "10.0.0.2"));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", "10.0.0.10"));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.10", "10.0.0.1"));
+    cr_assert_not(tcpshm_peer_is_local("2001:db8::5", "2001:db8::6"));
+    cr_assert_not(tcpshm_peer_is_local("::1", "::10"));
+    cr_assert_not(tcpshm_peer_is_local("127.0.0.1", "128.0.0.1"));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", "1.127.0.0"));
+    cr_assert_not(tcpshm_peer_is_local("::ffff:10.0.0.1", "::ffff:10.0.0.2"));
+    /* nothing known, or unspecified addresses */
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", ""));
+    cr_assert_not(tcpshm_peer_is_local("10.0.0.1", NULL));
+    cr_assert_not(tcpshm_peer_is_local(NULL, "10.0.0.1"));
+    cr_assert_not(tcpshm_peer_is_local("0.0.0.0", "0.0.0.0"));
+    cr_assert_not(tcpshm_peer_is_local("::", "::"));
 }

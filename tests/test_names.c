@@ -132,3 +132,30 @@ Test(names, zero_name_size_is_a_caller_bug)
     cr_assert_eq(err.code, TCPSHM_E_ARG);
     cr_assert_neq(err.text[0], '\0');
 }
+
+/* tcpshm_escape (error_set.h): the one way the library puts peer or file
+ * bytes into a reason. */
+#include "error_set.h"
+
+Test(escape, printable_kept_others_as_hex)
+{
+    char out[64];
+    cr_assert_str_eq(tcpshm_escape(out, sizeof out, "alice-01 ~{}"), "alice-01 ~{}");
+    cr_assert_str_eq(tcpshm_escape(out, sizeof out, "a\nb\x1b[2J\x7f\x80\xff"), "a\\x0ab\\x1b[2J\\x7f\\x80\\xff");
+    cr_assert_str_eq(tcpshm_escape(out, sizeof out, "back\\slash"), "back\\x5cslash");
+    cr_assert_str_eq(tcpshm_escape(out, sizeof out, ""), "");
+    cr_assert_str_eq(tcpshm_escape(out, sizeof out, NULL), "");
+}
+
+Test(escape, cut_at_a_whole_escape)
+{
+    char out[8] = "XXXXXXX";
+    /* "ab" + \x01 (4) = 6 characters fit in 8 with the NUL; the next escape does not */
+    cr_assert_str_eq(tcpshm_escape(out, sizeof out, "ab\x01\x02"), "ab\\x01");
+    cr_assert_str_eq(tcpshm_escape(out, 3, "abc"), "ab");
+    cr_assert_str_eq(tcpshm_escape(out, 4, "\x01"), "");
+    cr_assert_str_eq(tcpshm_escape(out, 1, "abc"), "");
+    char none = 'Z';
+    tcpshm_escape(&none, 0, "abc"); /* size 0: nothing written */
+    cr_assert_eq(none, 'Z');
+}

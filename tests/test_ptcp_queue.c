@@ -411,6 +411,20 @@ Test(ptcp_queue, corrupt_foreign_pair)
     expect_corrupt("not NUL-terminated");
 }
 
+/* A foreign file's names go into the reason escaped: a file cannot put
+ * control bytes (terminal escapes, forged lines) into a reason. */
+Test(ptcp_queue, foreign_names_in_the_reason_are_escaped)
+{
+    make_file_with_messages();
+    patch_file(OFF_LOCAL, "ev\x1b[2Jil\nline\\\0", 16);
+    patch_file(OFF_LOCAL + 64, "\x7f\xff\x01\0", 4); /* the remote name field follows */
+    expect_corrupt("belongs to the pair (ev\\x1b[2Jil\\x0aline\\x5c, \\x7f\\xff\\x01), not (server, client)");
+    tcpshm_error err = {0};
+    cr_assert_neq(tcpshm_ptcp_queue_open(&q, tcpshm_env_posix(), dir, "server", "client", &cfg, &err), 0);
+    for (const char *c = err.text; *c; c++)
+        cr_assert(*c >= 0x20 && *c <= 0x7e, "reason \"%s\" has byte 0x%02x", err.text, (unsigned char)*c);
+}
+
 Test(ptcp_queue, corrupt_selector_and_indices)
 {
     make_file_with_messages();

@@ -184,20 +184,26 @@ static void parse_rsp(const uint8_t b[RSP_BYTES], raw_rsp *r)
     cr_assert(memchr(b + 8 + 26, 0, 32) != NULL, "error message not NUL-terminated");
 }
 
-/* Sends a login and reads the whole response. */
-static int raw_login(const char *name, const char *last_server, raw_rsp *r)
+/* Sends the login bytes lg and reads the whole response. */
+static int raw_login_bytes(const uint8_t lg[LOGIN_BYTES], raw_rsp *r)
 {
     int fd = raw_connect(h.port);
-    uint8_t lg[LOGIN_BYTES];
-    build_login(lg, name, last_server);
-    raw_send(fd, lg, sizeof lg);
+    raw_send(fd, lg, LOGIN_BYTES);
     uint8_t b[RSP_BYTES];
     bool eof;
     size_t got = raw_recv(fd, b, sizeof b, 3000, &eof);
-    cr_assert_eq(got, RSP_BYTES, "login of \"%s\": %zu response bytes (eof %d), server said \"%s\"",
-                 name, got, eof, h.srv_side.last_reason);
+    cr_assert_eq(got, RSP_BYTES, "login of \"%.16s\": %zu response bytes (eof %d), server said \"%s\"",
+                 (const char *)lg + 18, got, eof, h.srv_side.last_reason);
     parse_rsp(b, r);
     return fd;
+}
+
+/* Sends a login and reads the whole response. */
+static int raw_login(const char *name, const char *last_server, raw_rsp *r)
+{
+    uint8_t lg[LOGIN_BYTES];
+    build_login(lg, name, last_server);
+    return raw_login_bytes(lg, r);
 }
 
 /* ---- the well-behaved client ---- */
@@ -494,22 +500,28 @@ Test(tcp_hostile, invalid_client_names)
     cr_assert_eq(file_size(path), -1);
 }
 
+/* A name field filled to its end is a bad name: answered with status 2 like
+ * the others (tcpshm would cut it to 15 characters and accept it). */
 Test(tcp_hostile, client_name_not_nul_terminated)
 {
     good_setup();
-    int fd = raw_connect(h.port);
     uint8_t lg[LOGIN_BYTES];
+    raw_rsp r;
     build_login(lg, "x", "");
     memset(lg + 8 + 10, 'A', 16);
-    raw_send(fd, lg, sizeof lg);
-    expect_dropped(fd, 0, "client name is not NUL-terminated", 0);
+    int fd = raw_login_bytes(lg, &r);
+    cr_assert_eq(r.status, TCPSHM_LOGIN_ERROR, "status %u", r.status);
+    cr_assert_str_eq(r.error_msg, "Invalid client name");
+    cr_assert_str_eq(r.server_name, "server");
+    expect_dropped(fd, 0, "Invalid client name", 0);
     good_unharmed();
 
-    fd = raw_connect(h.port);
     build_login(lg, "y", "");
     memset(lg + 8 + 26, 'B', 16);
-    raw_send(fd, lg, sizeof lg);
-    expect_dropped(fd, 1, "last server name is not NUL-terminated", 0);
+    fd = raw_login_bytes(lg, &r);
+    cr_assert_eq(r.status, TCPSHM_LOGIN_ERROR, "status %u", r.status);
+    cr_assert_str_eq(r.error_msg, "Invalid last server name");
+    expect_dropped(fd, 1, "Invalid last server name", 0);
 
     fd = raw_connect(h.port);
     build_login(lg, "z", "");
@@ -518,6 +530,48 @@ Test(tcp_hostile, client_name_not_nul_terminated)
     expect_dropped(fd, 2, "use_shm", 0);
     good_unharmed();
     server_dir_holds_only(only_good, 1);
+}
+
+/* A resuming login (last server = this server) with its own range [start,
+ * end]; the new pair is empty, so the server's my_ack is 0. */
+static int range_login(const char *name, uint32_t start, uint32_t end, raw_rsp *r)
+{
+    tcpshm_login m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.client_name, sizeof m.client_name, "%s", name);
+    strcpy(m.last_server_name, "server");
+    m.client_seq_start = start;
+    m.client_seq_end = end;
+    uint8_t lg[LOGIN_BYTES];
+    cr_assert_eq(tcpshm_login_encode(&h.cfg, &m, lg), LOGIN_BYTES);
+    return raw_login_bytes(lg, r);
+}
+
+/* Issue 13: [5, 3] is no range, so the server's my_ack 0 is not in it:
+ * status 1, as tcpshm answers (the unsigned test took it as 5..2^32-1, 0..3). */
+Test(tcp_hostile, reversed_login_range_is_a_mismatch)
+{
+    good_setup();
+    static const uint32_t bad[][2] = {{5, 3}, {2, 0xfffffffeu}, {0, 0x80000000u}, {1, 0}};
+    for (uint32_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        raw_rsp r;
+        int fd = range_login("mallory", bad[i][0], bad[i][1], &r);
+        cr_assert_eq(r.status, TCPSHM_LOGIN_SEQ_MISMATCH, "[%u, %u]: status %u \"%s\"", bad[i][0], bad[i][1],
+                     r.status, r.error_msg);
+        cr_assert_str_eq(r.error_msg, "Seq number mismatch");
+        cr_assert(raw_wait_closed(fd, NULL), "the server kept the connection open");
+        close(fd);
+        cr_assert_eq(h.srv_side.mismatches, i + 1);
+        cr_assert_eq(h.srv_side.last_mismatch.remote_seq_start, bad[i][0]);
+        cr_assert_eq(h.srv_side.last_mismatch.remote_seq_end, bad[i][1]);
+        cr_assert_eq(h.srv_side.logons, 1, "mallory logged in");
+    }
+    /* a range across the wrap that holds 0 is a range */
+    raw_rsp r;
+    int fd = range_login("mallory", 0xfffffffeu, 2, &r);
+    cr_assert_eq(r.status, TCPSHM_LOGIN_OK, "status %u \"%s\"", r.status, r.error_msg);
+    close(fd);
+    good_unharmed();
 }
 
 Test(tcp_hostile, silent_connection_times_out)

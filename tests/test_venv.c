@@ -37,7 +37,7 @@ Test(venv, every_member_is_set)
     SET(file_open); SET(file_size); SET(file_resize); SET(file_close); SET(rename);
     SET(remove); SET(mkdir); SET(map); SET(unmap); SET(listen); SET(local_port); SET(accept);
     SET(connect); SET(connect_result); SET(send); SET(recv); SET(set_nodelay); SET(sock_reset);
-    SET(sock_close); SET(wait_io); SET(shm_open); SET(shm_unlink);
+    SET(sock_close); SET(wait_io); SET(shm_open); SET(shm_unlink); SET(sock_addrs);
 #undef SET
 }
 
@@ -623,4 +623,133 @@ Test(venv, server_and_client_log_in_and_recover_from_a_kill)
     tcpshm_server_destroy(s);
     cr_assert_eq(venv_handle_count(v, 1) + venv_handle_count(v, 3), 0);
     cr_assert_eq(venv_mapping_count(v, 1) + venv_mapping_count(v, 3), 0);
+}
+
+/* ------------------------------------------- hosts and SHM for local peers */
+
+Test(venv, connections_carry_their_hosts)
+{
+    char l[TCPSHM_ADDR_STR_SIZE], r[TCPSHM_ADDR_STR_SIZE];
+    venv_set_owner(v, 1);
+    int lfd = CALL(listen, "0.0.0.0", 9100, 4);
+    cr_assert_geq(lfd, 0);
+    venv_set_owner(v, 2);
+    cr_assert_geq(CALL(connect, "127.0.0.1", 9100), 0); /* the default: from 127.0.0.1 */
+    cr_assert_eq(venv_set_connect_host(v, "10.0.0.2"), 0);
+    int c2 = CALL(connect, "10.0.0.1", 9100);
+    cr_assert_eq(venv_set_connect_host(v, "not an address"), -1);
+    cr_assert_eq(CALL(sock_addrs, c2, l, r, sizeof l), 0);
+    cr_assert_str_eq(l, "10.0.0.2");
+    cr_assert_str_eq(r, "10.0.0.1");
+    venv_set_owner(v, 1);
+    int s1 = CALL(accept, lfd), s2 = CALL(accept, lfd);
+    cr_assert(s1 >= 0 && s2 >= 0);
+    cr_assert_eq(CALL(sock_addrs, s1, l, r, sizeof l), 0);
+    cr_assert_str_eq(l, "127.0.0.1");
+    cr_assert_str_eq(r, "127.0.0.1");
+    cr_assert_eq(CALL(sock_addrs, s2, l, r, sizeof l), 0);
+    cr_assert_str_eq(l, "10.0.0.1"); /* the address the client dialed */
+    cr_assert_str_eq(r, "10.0.0.2");
+    cr_assert_eq(CALL(sock_addrs, s2, l, r, 5), -1); /* does not fit */
+    cr_assert_eq(CALL(sock_addrs, lfd, l, r, sizeof l), -1);
+}
+
+typedef struct shm_app {
+    int logons, rejects, errors;
+    char reject_text[64];
+} shm_app;
+
+static void shm_cl_ok(void *u, tcpshm_conn *c, const tcpshm_login_rsp *r)
+{
+    (void)c, (void)r;
+    ((shm_app *)u)->logons++;
+}
+static void shm_cl_error(void *u, const char *reason, int e)
+{
+    shm_app *a = u;
+    (void)e;
+    a->errors++;
+    snprintf(a->reject_text, sizeof a->reject_text, "%s", reason);
+}
+static void shm_cl_reject(void *u, const tcpshm_login_rsp *r)
+{
+    shm_app *a = u;
+    a->rejects++;
+    snprintf(a->reject_text, sizeof a->reject_text, "%s", r->error_msg);
+}
+
+/* One SHM login of a client `name` connecting from host `from` to `to`
+ * (the server listens on 0.0.0.0): true if it logged in. */
+static bool shm_login_from(tcpshm_server *s, const tcpshm_config *cfg, const char *name, const char *from,
+                           const char *to, uint32_t owner, shm_app *ca)
+{
+    tcpshm_client_callbacks ccb = {.user = ca, .on_login_success = shm_cl_ok, .on_login_reject = shm_cl_reject,
+                                   .on_system_error = shm_cl_error};
+    tcpshm_error err = {0};
+    tcpshm_client *cl;
+    venv_set_owner(v, owner);
+    cr_assert_eq(venv_set_connect_host(v, from), 0);
+    cr_assert_eq(tcpshm_client_create(&cl, cfg, E, name, "cli", &ccb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, to, 9200, true, NULL, 0, &err), 0, "%s", err.text);
+    int64_t now = 0;
+    for (int i = 0; i < 20 && tcpshm_client_get_state(cl) != TCPSHM_CLIENT_LOGGED_IN && ca->rejects + ca->errors == 0;
+         i++) {
+        venv_set_owner(v, 1);
+        tcpshm_server_poll_ctl(s, now);
+        tcpshm_server_poll_shm(s, now, 0);
+        venv_set_owner(v, owner);
+        tcpshm_client_poll_tcp(cl, now += 1000);
+    }
+    bool in = tcpshm_client_get_state(cl) == TCPSHM_CLIENT_LOGGED_IN;
+    venv_set_owner(v, owner);
+    tcpshm_client_destroy(cl);
+    return in;
+}
+
+static char srv_reject_reason[128];
+static void shm_srv_rejected(void *u, const char *client, const char *reason)
+{
+    (void)u, (void)client;
+    snprintf(srv_reject_reason, sizeof srv_reject_reason, "%s", reason);
+}
+
+/* Issue 13: a peer on another host cannot make the server create segments. */
+Test(venv, shm_login_only_from_a_local_peer)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.queue_size = 4096;
+    cfg.recv_buf_size = 1024;
+    cfg.max_msg_size = 256;
+    cfg.shm_queue_size = 4096;
+    cfg.shm_groups = 1;
+    cfg.shm_conns_per_group = 4;
+    tcpshm_error err = {0};
+    tcpshm_server *s;
+    /* the suite's 64-byte streams would cut the 72-byte refusal (sent once, best effort) */
+    venv_set_stream_capacity(v, 4096);
+    venv_set_owner(v, 1);
+    tcpshm_server_callbacks scb = {.on_login_rejected = shm_srv_rejected};
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, E, "server", "srv", &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "0.0.0.0", 9200, &err), 0, "%s", err.text);
+
+    shm_app remote = {0};
+    cr_assert_not(shm_login_from(s, &cfg, "remote", "10.0.0.2", "10.0.0.1", 2, &remote));
+    cr_assert_str_eq(srv_reject_reason, "Shared memory needs local peer");
+    cr_assert_eq(remote.rejects, 1, "rejects %d, errors %d \"%s\"", remote.rejects, remote.errors,
+                 remote.reject_text);
+    cr_assert_str_eq(remote.reject_text, "Shared memory needs local peer");
+    cr_assert_null(venv_file_data(v, VENV_SHM_DIR "/tcpshm_server_remote", NULL), "a segment was created");
+    cr_assert_null(venv_file_data(v, VENV_SHM_DIR "/tcpshm_remote_server", NULL));
+    cr_assert_null(tcpshm_server_find_conn(s, "remote"), "the remote client got a slot");
+
+    shm_app same = {0}, loop = {0};
+    srv_reject_reason[0] = '\0';
+    cr_assert(shm_login_from(s, &cfg, "same", "10.0.0.1", "10.0.0.1", 3, &same), "%s / %s", same.reject_text,
+              srv_reject_reason);
+    cr_assert(shm_login_from(s, &cfg, "loop", "127.0.0.1", "127.0.0.1", 4, &loop), "%s / %s", loop.reject_text,
+              srv_reject_reason);
+    cr_assert_not_null(venv_file_data(v, VENV_SHM_DIR "/tcpshm_server_same", NULL));
+    venv_set_owner(v, 1);
+    tcpshm_server_destroy(s);
 }

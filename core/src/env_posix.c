@@ -201,6 +201,36 @@ static int posix_local_port(void *ctx, int fd)
     return -1;
 }
 
+/* One address as numeric text; an IPv4-mapped IPv6 address stays as the
+ * kernel gives it ("::ffff:127.0.0.1"). */
+static int addr_text(const struct sockaddr_storage *ss, char *out, size_t size)
+{
+    const void *a = NULL;
+    if (ss->ss_family == AF_INET)
+        a = &((const struct sockaddr_in *)ss)->sin_addr;
+    else if (ss->ss_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    else {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    if (size > (size_t)INT32_MAX || !inet_ntop(ss->ss_family, a, out, (socklen_t)size))
+        return -1;
+    return 0;
+}
+
+static int posix_sock_addrs(void *ctx, int fd, char *local, char *peer, size_t size)
+{
+    (void)ctx;
+    struct sockaddr_storage l, p;
+    socklen_t ll = (socklen_t)sizeof l, pl = (socklen_t)sizeof p;
+    memset(&l, 0, sizeof l);
+    memset(&p, 0, sizeof p);
+    if (getsockname(fd, (struct sockaddr *)&l, &ll) != 0 || getpeername(fd, (struct sockaddr *)&p, &pl) != 0)
+        return -1;
+    return addr_text(&l, local, size) == 0 && addr_text(&p, peer, size) == 0 ? 0 : -1;
+}
+
 static int posix_accept(void *ctx, int listen_fd)
 {
     (void)ctx;
@@ -328,6 +358,7 @@ static const tcpshm_env posix_env = {
     .sock_reset = posix_sock_reset,
     .sock_close = posix_sock_close,
     .wait_io = posix_wait_io,
+    .sock_addrs = posix_sock_addrs,
 };
 
 const tcpshm_env *tcpshm_env_posix(void)

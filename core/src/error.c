@@ -19,6 +19,7 @@ const char *tcpshm_code_name(int code)
 }
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "error_set.h"
@@ -35,4 +36,29 @@ int tcpshm_fail(tcpshm_error *err, int code, int sys_errno, const char *fmt, ...
         va_end(ap);
     }
     return code;
+}
+
+char *tcpshm_escape(char *out, size_t out_size, const char *in)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    if (out_size == 0)
+        return out;
+    for (; in && *in; in++) {
+        unsigned char c = (unsigned char)*in;
+        bool plain = c >= 0x20 && c <= 0x7e && c != '\\';
+        size_t need = plain ? 1 : 4;
+        if (n + need >= out_size)
+            break;
+        if (plain) {
+            out[n++] = (char)c;
+        } else {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    out[n] = '\0';
+    return out;
 }

@@ -123,6 +123,15 @@ int tcpshm_io_local_port(const tcpshm_env *env, int fd)
     return env->local_port(env->ctx, fd);
 }
 
+int tcpshm_io_sock_addrs(const tcpshm_env *env, int fd, char *local, char *peer, size_t size)
+{
+    if (!env->sock_addrs) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return env->sock_addrs(env->ctx, fd, local, peer, size);
+}
+
 int tcpshm_io_accept(const tcpshm_env *env, int listen_fd)
 {
     int f = fiu_fail("tcpshm/net/accept");

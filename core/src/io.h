@@ -29,6 +29,8 @@ int tcpshm_io_unmap(const tcpshm_env *env, void *addr, size_t size);
 
 int tcpshm_io_listen(const tcpshm_env *env, const char *addr, uint16_t port, int backlog);
 int tcpshm_io_local_port(const tcpshm_env *env, int fd);
+/* -1/ENOSYS for an env without sock_addrs (one written before it existed). */
+int tcpshm_io_sock_addrs(const tcpshm_env *env, int fd, char *local, char *peer, size_t size);
 int tcpshm_io_accept(const tcpshm_env *env, int listen_fd);
 int tcpshm_io_connect(const tcpshm_env *env, const char *addr, uint16_t port);
 int tcpshm_io_connect_result(const tcpshm_env *env, int fd);

@@ -48,12 +48,15 @@ static void put_str(uint8_t *field, const char *s, uint32_t size)
     memcpy(field, s, n);
 }
 
-/* A field from the peer: must hold a NUL inside it. */
-static int get_str(char *out, const uint8_t *field, uint32_t size, const char *what, tcpshm_error *err)
+/* A field from the peer: must hold a NUL inside it. One without leaves out
+ * "" and fails with code (never cut to fit, as tcpshm does: refused). */
+static int get_str(char *out, const uint8_t *field, uint32_t size, const char *what, int code,
+                   tcpshm_error *err)
 {
     const uint8_t *nul = memchr(field, 0, size);
+    out[0] = '\0';
     if (!nul)
-        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s is not NUL-terminated within %u bytes", what, size);
+        return tcpshm_fail(err, code, 0, "%s is not NUL-terminated within %u bytes", what, size);
     memcpy(out, field, (size_t)(nul - field) + 1);
     return 0;
 }
@@ -114,10 +117,11 @@ int tcpshm_login_decode(const tcpshm_config *c, const uint8_t *msg, uint32_t len
     out->use_shm = *b++;
     if (out->use_shm > 1)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "login: use_shm is %u, not 0 or 1", out->use_shm);
-    rc = get_str(out->client_name, b, c->name_size, "login: client name", err);
-    if (!rc)
-        rc = get_str(out->last_server_name, b + c->name_size, c->name_size, "login: last server name", err);
-    return rc;
+    /* both names, so a caller refusing one still knows the other */
+    rc = get_str(out->client_name, b, c->name_size, "login: client name", TCPSHM_E_NAME, err);
+    int rc2 = get_str(out->last_server_name, b + c->name_size, c->name_size, "login: last server name",
+                      TCPSHM_E_NAME, rc ? NULL : err);
+    return rc ? rc : rc2;
 }
 
 uint32_t tcpshm_login_rsp_encode(const tcpshm_config *c, const tcpshm_login_rsp *m, uint8_t *out)
@@ -156,13 +160,20 @@ int tcpshm_login_rsp_decode(const tcpshm_config *c, const uint8_t *msg, uint32_t
     out->status = *b++;
     if (out->status > TCPSHM_LOGIN_ERROR)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "login response: unknown status %u", out->status);
-    rc = get_str(out->server_name, b, c->name_size, "login response: server name", err);
+    rc = get_str(out->server_name, b, c->name_size, "login response: server name", TCPSHM_E_CORRUPT, err);
     if (!rc)
         rc = get_str(out->error_msg, b + c->name_size, TCPSHM_ERROR_MSG_SIZE,
-                     "login response: error message", err);
+                     "login response: error message", TCPSHM_E_CORRUPT, err);
     if (!rc && out->status == TCPSHM_LOGIN_OK && out->server_name[0] == '\0')
         rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "login response: empty server name");
     return rc;
+}
+
+bool tcpshm_seq_range_valid(uint32_t start, uint32_t end) { return (int32_t)(end - start) >= 0; }
+
+bool tcpshm_seq_in_range(uint32_t seq, uint32_t start, uint32_t end)
+{
+    return tcpshm_seq_range_valid(start, end) && (int32_t)(seq - start) >= 0 && (int32_t)(end - seq) >= 0;
 }
 
 bool tcpshm_seq_ranges_consistent(uint32_t my_start, uint32_t my_end, uint32_t peer_ack,

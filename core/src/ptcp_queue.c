@@ -10,6 +10,7 @@
 #include "error_set.h"
 #include "io.h"
 #include "ptcp_file.h"
+#include "tcpshm/login.h" /* tcpshm_seq_in_range */
 #include "tcpshm/names.h"
 #include "tcpshm/ptcp_queue.h"
 
@@ -147,10 +148,15 @@ int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local
         rc = check_name_field(f->remote, "remote name", err);
     if (rc)
         return rc;
-    if ((local && strcmp(local, f->local) != 0) || (remote && strcmp(remote, f->remote) != 0))
-        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
-                           "belongs to the pair (%.63s, %.63s), not (%.63s, %.63s)", f->local,
-                           f->remote, local ? local : f->local, remote ? remote : f->remote);
+    if ((local && strcmp(local, f->local) != 0) || (remote && strcmp(remote, f->remote) != 0)) {
+        /* the names come from the file: escaped, never raw, into the reason
+         * (cut at a whole escape to fit the 63 characters a name may have) */
+        char fl[TCPSHM_NAME_MAX + 1], fr[TCPSHM_NAME_MAX + 1];
+        tcpshm_escape(fl, sizeof fl, f->local);
+        tcpshm_escape(fr, sizeof fr, f->remote);
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "belongs to the pair (%s, %s), not (%.63s, %.63s)", fl,
+                           fr, local ? local : fl, remote ? remote : fr);
+    }
     if (f->active > 1)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "record selector %u is neither 0 nor 1",
                            f->active);
@@ -402,7 +408,7 @@ int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
 {
     if ((int32_t)(seq - q->st.read_seq) <= 0)
         return 0; /* stale or repeated: nothing new */
-    if ((int32_t)(seq - q->sent_seq) > 0)
+    if (!tcpshm_seq_in_range(seq, q->st.read_seq, q->sent_seq))
         return tcpshm_fail(err, TCPSHM_E_BAD_ACK, 0,
                            "Bad ack: %u is beyond the last message sent (next seq %u)", seq,
                            q->sent_seq);
@@ -412,7 +418,7 @@ int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
 
 int tcpshm_ptcp_queue_rewind(tcpshm_ptcp_queue *q, uint32_t peer_ack, tcpshm_error *err)
 {
-    if (peer_ack - q->st.read_seq > q->st.write_seq - q->st.read_seq)
+    if (!tcpshm_seq_in_range(peer_ack, q->st.read_seq, q->st.write_seq))
         return tcpshm_fail(err, TCPSHM_E_BAD_ACK, 0,
                            "Bad ack: %u is outside the queued range [%u, %u]", peer_ack,
                            q->st.read_seq, q->st.write_seq);

@@ -12,6 +12,7 @@
 #include "error_set.h"
 #include "io.h"
 #include "tcpshm/login.h"
+#include "peer_addr.h"
 #include "tcpshm/server.h"
 
 /* Slot states; the word is written with release and read with acquire.
@@ -191,6 +192,17 @@ static slot *find_slot(tcpshm_server *s, const char *client)
     return NULL;
 }
 
+/* A shared-memory login makes this host's segments: only for a peer on
+ * this host (an env that cannot tell refuses). */
+static bool peer_on_this_host(tcpshm_server *s, int fd)
+{
+    char local[TCPSHM_ADDR_STR_SIZE], peer[TCPSHM_ADDR_STR_SIZE];
+    if (tcpshm_io_sock_addrs(s->env, fd, local, peer, sizeof local) != 0)
+        return false;
+    local[sizeof local - 1] = peer[sizeof peer - 1] = '\0';
+    return tcpshm_peer_is_local(local, peer);
+}
+
 static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login)
 {
     /* 1. a name that can be a file name */
@@ -212,6 +224,10 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
     bool shm = login->use_shm != 0;
     if (shm && s->cfg.shm_groups == 0) {
         reject(s, p, login, TCPSHM_LOGIN_ERROR, "Shared memory not enabled");
+        return;
+    }
+    if (shm && !peer_on_this_host(s, p->fd)) {
+        reject(s, p, login, TCPSHM_LOGIN_ERROR, "Shared memory needs local peer");
         return;
     }
     if ((uint32_t)grp >= (shm ? s->cfg.shm_groups : s->cfg.tcp_groups)) {
@@ -296,7 +312,13 @@ static void serve_pending(tcpshm_server *s, pending *p, int64_t now)
     if (p->got == want) {
         tcpshm_login login;
         tcpshm_error err;
-        if (tcpshm_login_decode(&s->cfg, p->buf, want, &login, &err) != 0) {
+        int rc = tcpshm_login_decode(&s->cfg, p->buf, want, &login, &err);
+        if (rc == TCPSHM_E_NAME) { /* a name field without a NUL: a bad name, answered */
+            reject(s, p, &login, TCPSHM_LOGIN_ERROR,
+                   login.client_name[0] ? "Invalid last server name" : "Invalid client name");
+            return;
+        }
+        if (rc != 0) {
             drop_pending(s, p, "", err.text);
             return;
         }

@@ -29,6 +29,11 @@ typedef enum tcpshm_client_state {
     TCPSHM_CLIENT_LOGGED_IN   /* messages flow */
 } tcpshm_client_state;
 
+/* Peer bytes in callbacks: the response handed to on_login_reject and
+ * on_login_success is the server's, as received (error_msg, server_name
+ * and user data may hold any bytes but NUL): an application that logs or
+ * prints them must escape them. The reasons the library builds never carry
+ * raw peer or file bytes. */
 typedef struct tcpshm_client_callbacks {
     void *user;
     /* A login attempt failed before any response: connect refused, timeout,

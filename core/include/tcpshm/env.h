@@ -63,7 +63,14 @@ typedef struct tcpshm_env {
     /* Waits up to timeout_ms for fd to become readable (or writable when
      * want_write); 1 ready, 0 not yet. Only blocking convenience calls use it. */
     int (*wait_io)(void *ctx, int fd, int want_write, int timeout_ms);
+    /* The numeric addresses ("127.0.0.1", "::1", ...) of a connected
+     * socket's own end (local) and the other end (peer), each NUL-terminated
+     * in size bytes (TCPSHM_ADDR_STR_SIZE is enough). The server asks before
+     * it accepts a shared-memory login. */
+    int (*sock_addrs)(void *ctx, int fd, char *local, char *peer, size_t size);
 } tcpshm_env;
+
+#define TCPSHM_ADDR_STR_SIZE 64u
 
 /* The real OS. */
 const tcpshm_env *tcpshm_env_posix(void);

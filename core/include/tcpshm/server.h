@@ -51,6 +51,12 @@ extern "C" {
 
 typedef struct tcpshm_server tcpshm_server;
 
+/* Peer bytes in callbacks. The reasons the library builds never carry raw
+ * peer or file bytes (they are escaped as \xNN). The arguments are the
+ * peer's own, as received: login->last_server_name and user data, and the
+ * client_name of on_login_rejected when the reason is "Invalid client name"
+ * (any bytes but NUL). An application that logs or prints them must escape
+ * them (as tools/escape.c does). */
 typedef struct tcpshm_server_callbacks {
     void *user;
     /* poll_ctl: an accept or another OS call of the server failed. */

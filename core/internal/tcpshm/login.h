@@ -33,9 +33,11 @@ uint32_t tcpshm_login_encode(const tcpshm_config *c, const tcpshm_login *m, uint
 uint32_t tcpshm_login_rsp_encode(const tcpshm_config *c, const tcpshm_login_rsp *m, uint8_t *out);
 
 /* Decodes a whole padded message of len bytes. Checks the header's size and
- * type and that every name field is NUL-terminated inside its field;
- * TCPSHM_E_ARG-free: every failure is TCPSHM_E_CORRUPT with a reason (the
- * caller closes the connection). Name *contents* are not judged here. */
+ * type and that every name field is NUL-terminated inside its field. Every
+ * failure is TCPSHM_E_CORRUPT with a reason (the caller closes the
+ * connection), except a login whose client or last server name field has no
+ * NUL: TCPSHM_E_NAME, with everything else decoded and that name "" (the
+ * server answers it as a bad name). Name *contents* are not judged here. */
 int tcpshm_login_decode(const tcpshm_config *c, const uint8_t *msg, uint32_t len,
                         tcpshm_login *out, tcpshm_error *err);
 int tcpshm_login_rsp_decode(const tcpshm_config *c, const uint8_t *msg, uint32_t len,
@@ -46,11 +48,14 @@ int tcpshm_login_rsp_decode(const tcpshm_config *c, const uint8_t *msg, uint32_t
 bool tcpshm_seq_ranges_consistent(uint32_t my_start, uint32_t my_end, uint32_t peer_ack,
                                   uint32_t peer_start, uint32_t peer_end, uint32_t my_ack);
 
-/* true if seq lies in [start, end], with u32 wrap-around. */
-static inline bool tcpshm_seq_in_range(uint32_t seq, uint32_t start, uint32_t end)
-{
-    return seq - start <= end - start;
-}
+/* The one sequence-range rule for every range taken from the wire (login,
+ * login response, acks): signed 32-bit differences (docs/protocol.md 3).
+ * A range [start, end] is valid only if (int32_t)(end - start) >= 0: a
+ * reversed range, or one of 2^31 or more numbers, is not a range. seq lies in
+ * a valid range if (int32_t)(seq - start) >= 0 and (int32_t)(end - seq) >= 0;
+ * no seq lies in an invalid one. */
+bool tcpshm_seq_range_valid(uint32_t start, uint32_t end);
+bool tcpshm_seq_in_range(uint32_t seq, uint32_t start, uint32_t end);
 
 #ifdef __cplusplus
 }
