@@ -9,18 +9,24 @@
 #include "conn_transport.h"
 #include "error_set.h"
 
-/* The segments' constants are still ours (at every login, not only at open). */
-static int shm_check_headers(const tcpshm_conn *c, tcpshm_error *err)
+/* At every login, not only at open: the segments' constants are still
+ * ours, and the failure a previous link ended with is forgotten (a word
+ * still bad is found again where it is read). */
+static int shm_login_check(tcpshm_conn *c, tcpshm_error *err)
 {
     int rc = tcpshm_shm_queue_check_header(&c->shm.out, err);
-    return rc ? rc : tcpshm_shm_queue_check_header(&c->shm.in, err);
+    if (!rc)
+        rc = tcpshm_shm_queue_check_header(&c->shm.in, err);
+    if (!rc)
+        __atomic_store_n(&c->peer_failed, 0, __ATOMIC_RELEASE);
+    return rc;
 }
 
 static int shm_open_state(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err)
 {
     (void)dir;
     if (c->shm.open && strcmp(c->remote, remote) == 0)
-        return shm_check_headers(c, err);
+        return shm_login_check(c, err);
     if (c->shm.open && tcpshm_conn_shm_in_use(c))
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "poll_shm is delivering; try again");
     tcpshm_conn_shm_close(c);
@@ -70,10 +76,10 @@ static void shm_reset_for_new_peer(tcpshm_conn *c)
 
 static bool shm_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)
 {
+    if (c->shm.open && shm_login_check(c, NULL) != 0)
+        return false;
     /* The client: both sides see the same segments, which the server
      * checked; the server may already be consuming, so our view may be newer. */
-    if (c->shm.open && shm_check_headers(c, NULL) != 0)
-        return false;
     if (c->side != TCPSHM_CONN_SERVER)
         return true;
     /* The server: the login's numbers are a snapshot from when it was sent,
@@ -82,14 +88,12 @@ static bool shm_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)
      * its end may lag the segment it writes. The segment is shared: what it
      * holds now is the truth, as long as it holds at least what the
      * snapshot said. A count the client cannot have pushed (behind what we
-     * popped, more than the queue holds ahead) is refused. */
-    if (c->shm.open) {
-        uint32_t end_now;
-        if (!tcpshm_shm_queue_producer_count(&c->shm.in, &end_now))
-            return false;
-        if ((int32_t)(end_now - r->remote_seq_end) > 0 && (int32_t)(r->remote_seq_end - r->remote_seq_start) >= 0)
-            r->remote_seq_end = end_now;
-    }
+     * popped, more than the queue holds ahead) is not taken: the snapshot
+     * judges (the client's own count; its next push rewrites the word). */
+    uint32_t end_now;
+    if (c->shm.open && tcpshm_shm_queue_producer_count(&c->shm.in, &end_now) &&
+        (int32_t)(end_now - r->remote_seq_end) > 0 && (int32_t)(r->remote_seq_end - r->remote_seq_start) >= 0)
+        r->remote_seq_end = end_now;
     return tcpshm_conn_ranges_agree(r);
 }
 
