@@ -67,8 +67,8 @@ typedef struct tcpshm_shm_queue {
     uint32_t front_pos, front_len; /* the message front() returned */
     bool producer;
     uint64_t map_size;
-    /* cold: the segment's name for reasons; why the producer stopped (a bad
-     * consumer word; "" while healthy) */
+    /* cold: the segment's name for reasons; the last refused consumer
+     * position ("" once one is accepted) */
     char name[2 * 63 + 16];
     char fault[288];
 } tcpshm_shm_queue;
@@ -99,9 +99,11 @@ void tcpshm_shm_queue_close(tcpshm_shm_queue *q);
 void tcpshm_shm_queue_reset(tcpshm_shm_queue *q);
 
 /* Producer: room for a message (header size set, type to fill), NULL when
- * full or too large, or when the consumer's published position is not one
- * it can have reached (moved back, past what was pushed, not at a slot):
- * then tcpshm_shm_queue_fault() says why and alloc fails until a reset.
+ * full or too large. The consumer's published position is read only when
+ * the queue looks full; one it cannot have reached (moved back, past what
+ * was pushed, not at the slot of its count) is refused: alloc gives NULL
+ * and tcpshm_shm_queue_fault() says why, until a later read is accepted
+ * (room known from the last good position stays usable).
  * Push publishes it (one release store) and persists the producer's
  * position. TCPSHM_E_ARG without an alloc or with type 0. */
 tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_size);
@@ -114,7 +116,8 @@ tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm
 /* Consumes the message front() returned; one store persists it. */
 void tcpshm_shm_queue_pop(tcpshm_shm_queue *q);
 
-/* Why alloc stopped (a bad consumer word), NULL while healthy. */
+/* The last refused consumer position (why alloc gave NULL), NULL once a
+ * later one is accepted. */
 const char *tcpshm_shm_queue_fault(const tcpshm_shm_queue *q);
 
 /* The peer's count as published in the segment, any thread: the producer
