@@ -110,6 +110,13 @@ static void run(bool client_to_server, uint32_t offset, uint64_t seed)
     char *argv[] = {ECHO_CLIENT, "--name", cl_name, "--server", "127.0.0.1", "--port", port_s, "--dir", cl_dir,
                     "--shm", "--count", (char *)count, "--max-size", "200", "--timeout", "10", NULL};
     pid_t cl = spawn(argv, cl_log);
+    /* while the pair runs: after the first login (before it, a segment
+     * whose words do not fit together is refused at open, with a reason,
+     * until its owner rewrites them) */
+    static char out[1 << 20], srv_out[1 << 20];
+    for (long long until = now_ms() + 20000; now_ms() < until && !strstr(out, "logged in to server"); msleep(2))
+        slurp(cl_log, out, sizeof out);
+    cr_assert_not_null(strstr(out, "logged in to server"), "echo_client did not log in:\n%s", out);
     fflush(NULL);
     pid_t scr = fork();
     cr_assert_geq(scr, 0);
@@ -126,7 +133,6 @@ static void run(bool client_to_server, uint32_t offset, uint64_t seed)
     }
     waitpid(scr, &scr_st, 0);
     stop_server(srv);
-    static char out[1 << 20], srv_out[1 << 20];
     slurp(cl_log, out, sizeof out);
     slurp(log, srv_out, sizeof srv_out);
     const char *tail = strlen(out) > 3000 ? out + strlen(out) - 3000 : out;
