@@ -16,7 +16,11 @@
  * front() returns lies inside the data area with a size in [8, max]; front
  * twice returns the same message; pop counts one; alloc returns room inside
  * the data area for the whole padded message; push succeeds after alloc; a
- * reset queue is empty. AddressSanitizer (libFuzzer build) and the venv's
+ * reset queue is empty. A peer write can only cause an error, never a wrong
+ * message: every message front() returns has the seq the consumer expects
+ * (its popped count) in its slot word, and while the peer has written
+ * nothing, a message this producer pushed comes out with the size and body
+ * it was pushed with. A refused consumer position names the word. AddressSanitizer (libFuzzer build) and the venv's
  * exactly-sized buffers catch any access outside the segment. */
 #include <errno.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 #include "venv.h"
 
 #define SEG_NAME "/tcpshm_peer_me"
+#define SENT 4096u /* more than any queue here holds (4096 / 16) */
 
 
 typedef struct ctx {
@@ -35,6 +40,10 @@ typedef struct ctx {
     tcpshm_shm_queue prod, cons;
     bool prod_open, cons_open;
     bool scribbled; /* the peer wrote into the segment (op 4) */
+    /* what this producer pushed, by seq (mod SENT): body size, and whether
+     * this run pushed that seq since the last reset */
+    uint8_t sent_body[SENT];
+    bool sent[SENT];
     char last_refusal[256];
 } ctx;
 
@@ -84,6 +93,25 @@ static void check_message(const ctx *c, const tcpshm_msg_header *h)
     FZ_CHECK(p + tcpshm_padded_size(h->size) <= data + c->cap, "message runs past the data area");
 }
 
+/* The message is the one the consumer expects: its slot word carries the
+ * popped count, and one this producer pushed is intact unless the peer
+ * wrote. */
+static void check_identity(const ctx *c, const tcpshm_msg_header *h)
+{
+    uint32_t seq = tcpshm_shm_queue_popped(&c->cons);
+    uint64_t w;
+    memcpy(&w, (const uint8_t *)h - TCPSHM_SHM_SLOT_OVERHEAD, 8);
+    FZ_CHECK((uint32_t)(w >> 32) == seq, "front gave the slot of seq %u, expected %u", (uint32_t)(w >> 32), seq);
+    if (c->scribbled || !c->sent[seq % SENT])
+        return;
+    uint32_t body = c->sent_body[seq % SENT];
+    FZ_CHECK(h->size == TCPSHM_HEADER_SIZE + body && h->msg_type == 7, "seq %u came out as size %u type %u, pushed %u",
+             seq, h->size, h->msg_type, TCPSHM_HEADER_SIZE + body);
+    const uint8_t *b = (const uint8_t *)(h + 1);
+    for (uint32_t i = 0; i < body; i++)
+        FZ_CHECK(b[i] == (uint8_t)(seq + i), "seq %u body byte %u changed", seq, i);
+}
+
 static void op_front(ctx *c, bool pop, bool twice)
 {
     if (!c->cons_open)
@@ -98,6 +126,7 @@ static void op_front(ctx *c, bool pop, bool twice)
     if (!h)
         return;
     check_message(c, h);
+    check_identity(c, h);
     if (twice) {
         bool bad2;
         tcpshm_msg_header *h2 = tcpshm_shm_queue_front(&c->cons, &bad2, NULL);
@@ -115,6 +144,9 @@ static void op_push(ctx *c, uint8_t body)
     if (!c->prod_open)
         return;
     tcpshm_msg_header *h = tcpshm_shm_queue_alloc(&c->prod, body);
+    const char *fault = tcpshm_shm_queue_fault(&c->prod);
+    FZ_CHECK(!fault || (strstr(fault, "Bad shm word") && strstr(fault, SEG_NAME) && strstr(fault, "consumer position")),
+             "a refused consumer position: %s", fault);
     if (!h)
         return;
     const uint8_t *data = c->prod.data, *p = (const uint8_t *)h;
@@ -122,9 +154,12 @@ static void op_push(ctx *c, uint8_t body)
     FZ_CHECK(padded <= c->max, "alloc of %u bytes beyond max %u", padded, c->max);
     FZ_CHECK(p >= data + TCPSHM_SHM_SLOT_OVERHEAD && p + padded <= data + c->cap,
              "alloc outside the data area");
-    memset(h + 1, 0xa5, body);
-    h->msg_type = 7;
     uint32_t before = tcpshm_shm_queue_pushed(&c->prod);
+    for (uint32_t i = 0; i < body; i++)
+        ((uint8_t *)(h + 1))[i] = (uint8_t)(before + i);
+    h->msg_type = 7;
+    c->sent[before % SENT] = true;
+    c->sent_body[before % SENT] = body;
     FZ_CHECK(tcpshm_shm_queue_push(&c->prod) == 0, "push after alloc failed");
     FZ_CHECK(tcpshm_shm_queue_pushed(&c->prod) == before + 1, "push did not count one");
 }
@@ -178,6 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 6:
             if (c.prod_open) {
                 tcpshm_shm_queue_reset(&c.prod);
+                memset(c.sent, 0, sizeof c.sent);
                 if (c.cons_open) { /* the consumer's view is reopened, as at a login */
                     tcpshm_shm_queue_close(&c.cons);
                     c.cons_open = false;

@@ -309,3 +309,106 @@ Test(shm_conn, poll_shm_in_its_own_threads)
                  h.clients[c].side.disconnects, h.srv_side.last_reason, h.clients[c].side.last_reason);
     cr_assert_eq(h.srv_side.disconnects, 0, "%s", h.srv_side.last_reason);
 }
+
+/* ---- words any process can write (issue 13) ---- */
+
+/* The 64-bit word at `offset` of the segment from -> to, written as a
+ * third process would. Returns what was there. */
+static uint64_t scribble(const char *from, const char *to, uint32_t offset, uint64_t value)
+{
+    char seg[64];
+    segment_name(seg, sizeof seg, from, to);
+    int fd = shm_open(seg, O_RDWR, 0);
+    cr_assert_geq(fd, 0);
+    size_t len = TCPSHM_SHM_HEADER_SIZE + h.cfg.shm_queue_size;
+    uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    cr_assert_neq(m, MAP_FAILED);
+    uint64_t old = __atomic_exchange_n((uint64_t *)(void *)(m + offset), value, __ATOMIC_ACQ_REL);
+    munmap(m, len);
+    return old;
+}
+
+/* seq_end and my_ack are this side's own counts: scribbling the words it
+ * publishes moves neither, and the stream goes on in order. */
+Test(shm_conn, scribbled_own_words_move_no_count)
+{
+    th_start_server(&h, srv_name);
+    uint32_t c = th_add_client(&h, cli_name);
+    h.server_echo = true;
+    tcpshm_conn *conn = login_ok(c);
+    for (uint32_t k = 0; k < 10; k++)
+        cr_assert(th_push(conn, k, 24, false));
+    cr_assert(th_pump_until(&h, got_at_least, (void *)10, 1000));
+    scribble(cli_name, srv_name, 64, 0x9e3779b97f4a7c15ull);  /* the client's pushed count */
+    scribble(srv_name, cli_name, 128, 0x0badf00d0badf00dull); /* the client's popped count */
+    cr_assert_eq(tcpshm_conn_seq_end(conn), 10);
+    cr_assert_eq(tcpshm_conn_my_ack(conn), 10);
+    for (uint32_t k = 10; k < 20; k++)
+        cr_assert(th_push(conn, k, 24, false));
+    cr_assert(th_pump_until(&h, got_at_least, (void *)20, 1000));
+    cr_assert_eq(h.clients[c].side.bad, 0, "%s", h.clients[c].side.bad_text);
+    cr_assert_eq(h.srv_side.bad, 0, "%s", h.srv_side.bad_text);
+    cr_assert_eq(tcpshm_conn_my_ack(conn), 20);
+    cr_assert_eq(h.clients[c].side.disconnects, 0, "%s", h.clients[c].side.last_reason);
+}
+
+/* The server's popped count, scribbled while the client's queue is full:
+ * the client closes with a reason naming the word instead of writing over
+ * unread messages; after a new login every message arrives once, in order. */
+Test(shm_conn, scribbled_consumer_word_closes_naming_it)
+{
+    th_start_server(&h, srv_name);
+    uint32_t c = th_add_client(&h, cli_name);
+    h.server_consume = true;
+    tcpshm_conn *conn = login_ok(c);
+    uint32_t sent = 0;
+    for (; sent < 8; sent++)
+        cr_assert(th_push(conn, sent, 100, false));
+    cr_assert(th_pump_until(&h, srv_got_at_least, (void *)(uintptr_t)sent, 1000));
+    h.server_consume = false;
+    while (th_push(conn, sent, 100, false))
+        sent++;
+    /* a count past everything pushed, at the producer's position */
+    uint64_t truth = scribble(cli_name, srv_name, 128, (uint64_t)(sent + 40) << 32);
+    cr_assert(!th_push(conn, sent, 100, false), "the client wrote over unread messages");
+    for (int i = 0; i < 100 && h.clients[c].side.disconnects == 0; i++)
+        th_poll(&h, 1000000);
+    cr_assert_eq(h.clients[c].side.disconnects, 1);
+    char seg[64];
+    segment_name(seg, sizeof seg, cli_name, srv_name);
+    cr_assert(strstr(h.clients[c].side.last_reason, "Bad shm word") &&
+                  strstr(h.clients[c].side.last_reason, seg) &&
+                  strstr(h.clients[c].side.last_reason, "consumer position"),
+              "%s", h.clients[c].side.last_reason);
+    for (int i = 0; i < 100 && h.srv_side.disconnects == 0; i++)
+        th_poll(&h, 10 * 1000000LL); /* the server notices */
+    /* the word is put right (the server's next pop would do it too) */
+    scribble(cli_name, srv_name, 128, truth);
+    h.server_consume = true;
+    login_ok(c);
+    conn = tcpshm_client_conn(h.clients[c].cl);
+    cr_assert(th_push(conn, sent, 100, false));
+    sent++;
+    cr_assert(th_pump_until(&h, srv_got_at_least, (void *)(uintptr_t)sent, 2000), "server got %u of %u",
+              h.srv_side.received, sent);
+    cr_assert_eq(h.srv_side.bad, 0, "%s", h.srv_side.bad_text);
+    cr_assert_eq(h.srv_side.received, sent);
+}
+
+/* A slot word with a plausible length but another seq where the server
+ * reads next: a close with a reason, not an endless wait. */
+Test(shm_conn, scribbled_slot_seq_closes_the_connection)
+{
+    th_start_server(&h, srv_name);
+    uint32_t c = th_add_client(&h, cli_name);
+    h.server_consume = true;
+    login_ok(c);
+    scribble(cli_name, srv_name, TCPSHM_SHM_HEADER_SIZE, (uint64_t)5 << 32 | 32u);
+    for (int i = 0; i < 100 && h.srv_side.disconnects == 0; i++)
+        th_poll(&h, 1000000);
+    cr_assert_eq(h.srv_side.disconnects, 1, "the server waits for seq 0 behind a slot word of seq 5");
+    cr_assert(strstr(h.srv_side.last_reason, "Bad shm message") && strstr(h.srv_side.last_reason, "seq 5"),
+              "%s", h.srv_side.last_reason);
+    cr_assert_eq(h.srv_side.received, 0);
+}

@@ -356,3 +356,184 @@ Test(shm_queue, stress_two_processes_small_queue)
     cr_assert_eq(got, stress_plan.messages, "consumer stopped at %u: %s", got, why);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
+
+/* ---- words any process can write (issue 13): checked where read ---- */
+
+static uint64_t *seg_word(tcpshm_shm_queue *q, uint32_t offset)
+{
+    return (uint64_t *)(void *)(q->data - TCPSHM_SHM_HEADER_SIZE + offset);
+}
+#define WSTATE 64u
+#define RSTATE 128u
+
+static uint64_t word_of(uint32_t count, uint32_t pos) { return (uint64_t)count << 32 | pos; }
+
+/* Fills the queue (56-byte slots), the consumer pops some and the producer
+ * refills, so the producer has seen a consumer position past 0. Returns
+ * how many were pushed. */
+static uint32_t fill_with_a_seen_consumer(uint32_t *popped)
+{
+    open_both(1024, 128);
+    uint32_t n = 0;
+    while (push_msg(&prod, n, 40))
+        n++;
+    for (; *popped < 4; (*popped)++) {
+        cr_assert_geq(check_front(&cons, *popped), 0);
+        tcpshm_shm_queue_pop(&cons);
+    }
+    while (push_msg(&prod, n, 40))
+        n++;
+    cr_assert_null(tcpshm_shm_queue_fault(&prod), "%s", tcpshm_shm_queue_fault(&prod));
+    return n;
+}
+
+Test(shm_queue, scribbled_consumer_position_is_refused_never_followed)
+{
+    struct {
+        const char *what;
+        uint64_t word; /* 0: computed below */
+        const char *reason;
+    } cases[] = {
+        {"backwards", 0, "went back"},
+        {"past the producer", 0, "went past the producer"},
+        {"garbage", 0x9e3779b97f4a7c15ull, NULL},
+        {"misaligned", 0, "outside the data area"},
+        {"between slots", 0, "not at the slot of its count"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t popped = 0;
+        uint32_t pushed = fill_with_a_seen_consumer(&popped);
+        uint64_t truth = word_of(cons.rcount, cons.rpos);
+        switch (i) {
+        case 0: cases[i].word = word_of(1, 56); break;
+        case 1: cases[i].word = word_of(pushed + 1, prod.wpos); break;
+        case 3: cases[i].word = word_of(popped + 1, cons.rpos + 4); break;
+        case 4: cases[i].word = word_of(popped + 1, cons.rpos + 8); break;
+        default: break;
+        }
+        __atomic_store_n(seg_word(&prod, RSTATE), cases[i].word, __ATOMIC_RELEASE);
+        cr_assert_null(tcpshm_shm_queue_alloc(&prod, 40), "%s: alloc followed the scribbled word", cases[i].what);
+        const char *fault = tcpshm_shm_queue_fault(&prod);
+        cr_assert_not_null(fault, "%s: no fault", cases[i].what);
+        cr_assert(strstr(fault, "Bad shm word") && strstr(fault, name) && strstr(fault, "consumer position"),
+                  "%s: %s", cases[i].what, fault);
+        cr_assert(!cases[i].reason || strstr(fault, cases[i].reason), "%s: %s", cases[i].what, fault);
+        /* nothing was overwritten: the consumer gets every message once, in order */
+        uint32_t got = popped;
+        while (check_front(&cons, got) >= 0) {
+            tcpshm_shm_queue_pop(&cons);
+            got++;
+        }
+        cr_assert_eq(got, pushed, "%s: consumer stopped at %u of %u", cases[i].what, got, pushed);
+        /* the consumer's next pop wrote its true position again: room is back */
+        (void)truth;
+        cr_assert(push_msg(&prod, pushed, 40), "%s: no room after the consumer's true position", cases[i].what);
+        cr_assert_null(tcpshm_shm_queue_fault(&prod));
+        cr_assert_geq(check_front(&cons, pushed), 0);
+        tcpshm_shm_queue_close(&prod);
+        tcpshm_shm_queue_close(&cons);
+        shm_unlink(name);
+    }
+}
+
+Test(shm_queue, scribbled_slot_seq_is_reported_never_waited_for)
+{
+    open_both(1024, 128);
+    cr_assert(push_msg(&prod, 0, 20));
+    uint64_t good = __atomic_load_n((uint64_t *)(void *)cons.data, __ATOMIC_ACQUIRE);
+    /* a plausible length under another seq: not "not yet", but a bad slot */
+    __atomic_store_n((uint64_t *)(void *)cons.data, word_of(7, (uint32_t)good), __ATOMIC_RELEASE);
+    bool bad = false;
+    tcpshm_error err = {0};
+    cr_assert_null(tcpshm_shm_queue_front(&cons, &bad, &err));
+    cr_assert(bad, "a slot word with seq 7 where 0 is expected was waited for");
+    cr_assert(strstr(err.text, "Bad shm message") && strstr(err.text, name) && strstr(err.text, "seq 7, expected 0"),
+              "%s", err.text);
+    __atomic_store_n((uint64_t *)(void *)cons.data, good, __ATOMIC_RELEASE);
+    cr_assert_geq(check_front(&cons, 0), 0);
+    tcpshm_shm_queue_pop(&cons);
+    /* a wrap marker with the right seq before a slot at 0 with another */
+    uint32_t n = 1;
+    while (prod.wpos + 56 <= 1024) {
+        cr_assert(push_msg(&prod, n, 40));
+        cr_assert_geq(check_front(&cons, n), 0);
+        tcpshm_shm_queue_pop(&cons);
+        n++;
+    }
+    cr_assert(push_msg(&prod, n, 40)); /* wraps */
+    uint64_t at0 = __atomic_load_n((uint64_t *)(void *)cons.data, __ATOMIC_ACQUIRE);
+    __atomic_store_n((uint64_t *)(void *)cons.data, word_of(n + 1, (uint32_t)at0), __ATOMIC_RELEASE);
+    cr_assert_null(tcpshm_shm_queue_front(&cons, &bad, &err));
+    cr_assert(bad && strstr(err.text, "offset 0"), "%s", err.text);
+}
+
+Test(shm_queue, scribbled_producer_word_moves_nothing)
+{
+    open_both(1024, 128);
+    for (uint32_t k = 0; k < 5; k++)
+        cr_assert(push_msg(&prod, k, 20));
+    __atomic_store_n(seg_word(&prod, WSTATE), 0x9e3779b97f4a7c15ull, __ATOMIC_RELEASE);
+    cr_assert_eq(tcpshm_shm_queue_pushed(&prod), 5);
+    uint32_t count;
+    cr_assert(!tcpshm_shm_queue_producer_count(&cons, &count), "an impossible pushed count was taken");
+    cr_assert_eq(count, 0, "the fallback is what was popped");
+    for (uint32_t k = 5; k < 10; k++)
+        cr_assert(push_msg(&prod, k, 20));
+    cr_assert(tcpshm_shm_queue_producer_count(&cons, &count));
+    cr_assert_eq(count, 10);
+    for (uint32_t k = 0; k < 10; k++) {
+        cr_assert_geq(check_front(&cons, k), 0);
+        tcpshm_shm_queue_pop(&cons);
+    }
+    cr_assert_eq(check_front(&cons, 10), -1);
+    /* the consumer's count, as the producer reads it for seq_start */
+    cr_assert(tcpshm_shm_queue_consumer_count(&prod, &count));
+    cr_assert_eq(count, 10);
+    __atomic_store_n(seg_word(&prod, RSTATE), word_of(99, 0), __ATOMIC_RELEASE);
+    cr_assert(!tcpshm_shm_queue_consumer_count(&prod, &count));
+    cr_assert_eq(count, 0, "the last consumer count the producer checked");
+}
+
+/* At open the recorded positions are the persisted state: inconsistent
+ * ones are refused with a reason, never adopted. */
+Test(shm_queue, open_refuses_positions_that_do_not_fit_together)
+{
+    open_both(1024, 128);
+    for (uint32_t k = 0; k < 6; k++)
+        cr_assert(push_msg(&prod, k, 40));
+    tcpshm_shm_queue_close(&prod);
+    tcpshm_shm_queue_close(&cons);
+    int fd = shm_open(name, O_RDWR, 0);
+    cr_assert(fd >= 0);
+    uint8_t *m = mmap(NULL, 192 + 1024, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    cr_assert_neq(m, MAP_FAILED);
+    const struct {
+        uint64_t w, r;
+        const char *why;
+    } bad[] = {
+        {word_of(6, 336), word_of(6, 56), "equal counts, other positions"},
+        {word_of(6, 336), word_of(0, 328), "6 messages in 8 bytes"},
+        {word_of(6, 336), word_of(7, 336), "consumer one past the producer with no slot to recover"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(m + WSTATE, &bad[i].w, 8);
+        memcpy(m + RSTATE, &bad[i].r, 8);
+        tcpshm_error err = {0};
+        int rc = tcpshm_shm_queue_open(&prod, tcpshm_env_posix(), name,
+                                       &(tcpshm_shm_queue_config){.capacity = 1024, .max_msg_size = 128,
+                                                                  .producer = true}, &err);
+        cr_assert_eq(rc, TCPSHM_E_CORRUPT, "%s: opened", bad[i].why);
+        cr_assert(strstr(err.text, name), "%s: %s", bad[i].why, err.text);
+    }
+    /* the true state opens */
+    uint64_t w = word_of(6, 336), r = word_of(0, 0);
+    memcpy(m + WSTATE, &w, 8);
+    memcpy(m + RSTATE, &r, 8);
+    munmap(m, 192 + 1024);
+    open_both(1024, 128);
+    for (uint32_t k = 0; k < 6; k++) {
+        cr_assert_geq(check_front(&cons, k), 0);
+        tcpshm_shm_queue_pop(&cons);
+    }
+}

@@ -271,7 +271,7 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
         tcpshm_conn_fail(c, "Request close", 0);
         return false;
     }
-    if (__atomic_load_n(&c->peer_failed, __ATOMIC_ACQUIRE)) {
+    if (__atomic_load_n(&c->peer_failed, __ATOMIC_ACQUIRE) == 1) { /* 2: its reason is being written */
         tcpshm_conn_fail(c, c->peer_fail_reason, 0);
         return false;
     }

@@ -9,11 +9,24 @@
 #include "conn_transport.h"
 #include "error_set.h"
 
+/* At every login, not only at open: the segments' constants are still
+ * ours, and the failure a previous link ended with is forgotten (a word
+ * still bad is found again where it is read). */
+static int shm_login_check(tcpshm_conn *c, tcpshm_error *err)
+{
+    int rc = tcpshm_shm_queue_check_header(&c->shm.out, err);
+    if (!rc)
+        rc = tcpshm_shm_queue_check_header(&c->shm.in, err);
+    if (!rc)
+        __atomic_store_n(&c->peer_failed, 0, __ATOMIC_RELEASE);
+    return rc;
+}
+
 static int shm_open_state(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err)
 {
     (void)dir;
     if (c->shm.open && strcmp(c->remote, remote) == 0)
-        return 0;
+        return shm_login_check(c, err);
     if (c->shm.open && tcpshm_conn_shm_in_use(c))
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "poll_shm is delivering; try again");
     tcpshm_conn_shm_close(c);
@@ -63,6 +76,8 @@ static void shm_reset_for_new_peer(tcpshm_conn *c)
 
 static bool shm_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)
 {
+    if (c->shm.open && shm_login_check(c, NULL) != 0)
+        return false;
     /* The client: both sides see the same segments, which the server
      * checked; the server may already be consuming, so our view may be newer. */
     if (c->side != TCPSHM_CONN_SERVER)
@@ -72,12 +87,13 @@ static bool shm_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)
      * stale link of its dead predecessor is still being consumed here), so
      * its end may lag the segment it writes. The segment is shared: what it
      * holds now is the truth, as long as it holds at least what the
-     * snapshot said. */
-    if (c->shm.open) {
-        uint32_t end_now = tcpshm_shm_queue_producer_count(&c->shm.in);
-        if ((int32_t)(end_now - r->remote_seq_end) > 0 && (int32_t)(r->remote_seq_end - r->remote_seq_start) >= 0)
-            r->remote_seq_end = end_now;
-    }
+     * snapshot said. A count the client cannot have pushed (behind what we
+     * popped, more than the queue holds ahead) is not taken: the snapshot
+     * judges (the client's own count; its next push rewrites the word). */
+    uint32_t end_now;
+    if (c->shm.open && tcpshm_shm_queue_producer_count(&c->shm.in, &end_now) &&
+        (int32_t)(end_now - r->remote_seq_end) > 0 && (int32_t)(r->remote_seq_end - r->remote_seq_start) >= 0)
+        r->remote_seq_end = end_now;
     return tcpshm_conn_ranges_agree(r);
 }
 
@@ -107,13 +123,30 @@ static bool shm_nothing_to_send(tcpshm_conn *c)
 
 static bool shm_is_connected(const tcpshm_conn *c) { return __atomic_load_n(&c->live, __ATOMIC_ACQUIRE) != 0; }
 
+/* The peer broke the protocol in a segment (a bad slot or position word):
+ * the TCP side's next poll closes the connection with this reason. The
+ * first report wins (the consumer's thread and a pushing thread may both
+ * find one): 2 while its reason is written, then 1. */
+static void shm_peer_failed(tcpshm_conn *c, const char *reason)
+{
+    uint32_t none = 0;
+    if (!__atomic_compare_exchange_n(&c->peer_failed, &none, 2, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+    size_t n = strnlen(reason, sizeof c->peer_fail_reason - 1);
+    memcpy(c->peer_fail_reason, reason, n);
+    c->peer_fail_reason[n] = '\0';
+    __atomic_store_n(&c->peer_failed, 1, __ATOMIC_RELEASE);
+}
+
 static tcpshm_msg_header *shm_alloc(tcpshm_conn *c, uint16_t body_size)
 {
     if (!c->shm.open)
         return NULL;
     tcpshm_msg_header *h = tcpshm_shm_queue_alloc(&c->shm.out, body_size);
     if (h) /* as over TCP: our ack at the time of the push */
-        h->ack_seq = tcpshm_shm_queue_consumer_count(&c->shm.in);
+        h->ack_seq = tcpshm_shm_queue_popped(&c->shm.in);
+    else if (tcpshm_shm_queue_fault(&c->shm.out))
+        shm_peer_failed(c, tcpshm_shm_queue_fault(&c->shm.out));
     return h;
 }
 
@@ -128,34 +161,29 @@ static tcpshm_msg_header *shm_front(tcpshm_conn *c)
     bool bad;
     tcpshm_error err;
     tcpshm_msg_header *h = tcpshm_shm_queue_front(&c->shm.in, &bad, &err);
-    if (bad) {
-        size_t n = strnlen(err.text, sizeof c->peer_fail_reason - 1);
-        memcpy(c->peer_fail_reason, err.text, n);
-        c->peer_fail_reason[n] = '\0';
-        __atomic_store_n(&c->peer_failed, 1, __ATOMIC_RELEASE);
-    }
+    if (bad)
+        shm_peer_failed(c, err.text);
     return h;
 }
 
 static void shm_pop(tcpshm_conn *c) { tcpshm_shm_queue_pop(&c->shm.in); }
 
-/* Each number is a count published in a segment, so any thread may ask;
- * seq_end and my_ack read lines this side writes, only seq_start reads the
- * peer's (keep it off hot paths). */
+/* Any thread may ask. seq_end and my_ack are this side's private counts
+ * (never read back from the segment, which anyone can write); seq_start is
+ * the peer's published pop count (keep it off hot paths), taken only while
+ * it is one the peer can have reached, else the last one known good (the
+ * next alloc that needs room reports the bad word). */
 static uint32_t shm_seq_start(const tcpshm_conn *c)
 {
-    return c->shm.open ? tcpshm_shm_queue_consumer_count(&c->shm.out) : 0;
+    uint32_t start = 0;
+    if (c->shm.open)
+        (void)tcpshm_shm_queue_consumer_count(&c->shm.out, &start);
+    return start;
 }
 
-static uint32_t shm_seq_end(const tcpshm_conn *c)
-{
-    return c->shm.open ? tcpshm_shm_queue_producer_count(&c->shm.out) : 0;
-}
+static uint32_t shm_seq_end(const tcpshm_conn *c) { return c->shm.open ? tcpshm_shm_queue_pushed(&c->shm.out) : 0; }
 
-static uint32_t shm_my_ack(const tcpshm_conn *c)
-{
-    return c->shm.open ? tcpshm_shm_queue_consumer_count(&c->shm.in) : 0;
-}
+static uint32_t shm_my_ack(const tcpshm_conn *c) { return c->shm.open ? tcpshm_shm_queue_popped(&c->shm.in) : 0; }
 
 const tcpshm_conn_transport tcpshm_conn_shm = {
     .open = shm_open_state,

@@ -35,6 +35,11 @@ _Static_assert(sizeof(struct tcpshm_shm_segment) == TCPSHM_SHM_HEADER_SIZE, "seg
 _Static_assert(offsetof(struct tcpshm_shm_segment, wstate) == 64, "producer line");
 _Static_assert(offsetof(struct tcpshm_shm_segment, rstate) == 128, "consumer line");
 
+#define MIN_SLOT (TCPSHM_SHM_SLOT_OVERHEAD + TCPSHM_HEADER_SIZE)
+
+/* The most messages the queue can hold: a slot takes 16 bytes at least. */
+static uint32_t max_in_flight(uint32_t cap) { return cap / MIN_SLOT; }
+
 static uint64_t pack(uint32_t count, uint32_t pos) { return (uint64_t)count << 32 | pos; }
 static uint32_t count_of(uint64_t w) { return (uint32_t)(w >> 32); }
 static uint32_t pos_of(uint64_t w) { return (uint32_t)w; }
@@ -57,7 +62,61 @@ int tcpshm_shm_queue_name(char *out, size_t out_size, const char *from, const ch
  * 8 holding at least the slot word and a header, and fits before `end`. */
 static bool slot_len_ok(uint32_t len, uint32_t pos, uint32_t cap)
 {
-    return len % 8 == 0 && len >= TCPSHM_SHM_SLOT_OVERHEAD + TCPSHM_HEADER_SIZE && len <= cap - pos;
+    return len % 8 == 0 && len >= MIN_SLOT && len <= cap - pos;
+}
+
+/* Segment positions as recorded: 8-aligned inside the data area, the
+ * producer's count at most 2 behind the consumer's (slots it published but
+ * did not record before a kill) and at most a full queue ahead, and the
+ * bytes between the two positions room for the messages between the counts
+ * (16 bytes at least each; equal counts, equal positions). */
+static bool positions_ok(uint64_t ws, uint64_t rs, uint32_t cap)
+{
+    uint32_t wp = pos_of(ws), rp = pos_of(rs);
+    if (wp >= cap || wp % 8 || rp >= cap || rp % 8)
+        return false;
+    int32_t d = (int32_t)(count_of(ws) - count_of(rs));
+    if (d < -2 || d > (int32_t)max_in_flight(cap))
+        return false;
+    if (d == 0)
+        return wp == rp;
+    uint32_t n = (uint32_t)(d > 0 ? d : -d);
+    uint32_t bytes = d > 0 ? (wp + cap - rp) % cap : (rp + cap - wp) % cap;
+    return bytes >= n * MIN_SLOT;
+}
+
+static uint64_t magic_value(void)
+{
+    uint64_t w;
+    memcpy(&w, SHM_MAGIC, 8);
+    return w;
+}
+
+/* The constants of the header are ours (at open, and at each login). */
+static int check_header(const struct tcpshm_shm_segment *seg, const char *name, uint32_t capacity,
+                        tcpshm_error *err)
+{
+    uint64_t magic_now = __atomic_load_n((const uint64_t *)(const void *)seg->magic, __ATOMIC_ACQUIRE);
+    uint32_t version = __atomic_load_n(&seg->version, __ATOMIC_ACQUIRE);
+    if (magic_now == 0 && version == SHM_VERSION)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "%s: being created by another process, try again",
+                           name);
+    if (magic_now != magic_value())
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: not a tcpshm queue segment (bad magic)", name);
+    if (version != SHM_VERSION)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: version %u, this build reads %u", name, version,
+                           SHM_VERSION);
+    if (seg->endian_mark != SHM_ENDIAN_MARK || seg->header_size != TCPSHM_SHM_HEADER_SIZE)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: foreign header", name);
+    if (seg->capacity != capacity)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: capacity %u differs from the configured %u", name,
+                           seg->capacity, capacity);
+    return 0;
+}
+
+int tcpshm_shm_queue_check_header(const tcpshm_shm_queue *q, tcpshm_error *err)
+{
+    return check_header(q->seg, q->name, q->cap, err);
 }
 
 /* The producer recovers slots it published but did not record. */
@@ -79,7 +138,7 @@ static void recover_producer(tcpshm_shm_queue *q)
             return;
         }
         q->wpos = (pos + len) % q->cap;
-        q->wcount++;
+        __atomic_store_n(&q->wcount, q->wcount + 1, __ATOMIC_RELAXED);
         store(&q->seg->wstate, pack(q->wcount, q->wpos));
     }
 }
@@ -133,8 +192,7 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
      * may open a new segment at once; the loser sees no magic yet and is
      * told to try again. */
     uint32_t no_version = 0;
-    uint64_t magic_word;
-    memcpy(&magic_word, SHM_MAGIC, 8);
+    uint64_t magic_word = magic_value();
     if (__atomic_load_n((uint64_t *)(void *)seg->magic, __ATOMIC_ACQUIRE) == 0 &&
         __atomic_compare_exchange_n(&seg->version, &no_version, SHM_VERSION, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE)) {
@@ -144,26 +202,11 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
         seg->wstate = seg->rstate = 0;
         __atomic_store_n((uint64_t *)(void *)seg->magic, magic_word, __ATOMIC_RELEASE);
     }
-    uint64_t magic_now = __atomic_load_n((uint64_t *)(void *)seg->magic, __ATOMIC_ACQUIRE);
-    if (magic_now == 0 && __atomic_load_n(&seg->version, __ATOMIC_ACQUIRE) == SHM_VERSION)
-        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, EAGAIN, "%s: being created by another process, try again",
-                         name);
-    else if (magic_now != magic_word)
-        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: not a tcpshm queue segment (bad magic)", name);
-    else if (seg->version != SHM_VERSION)
-        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: version %u, this build reads %u", name,
-                         seg->version, SHM_VERSION);
-    else if (seg->endian_mark != SHM_ENDIAN_MARK || seg->header_size != TCPSHM_SHM_HEADER_SIZE)
-        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: foreign header", name);
-    else if (seg->capacity != capacity)
-        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: capacity %u differs from the configured %u", name,
-                         seg->capacity, capacity);
+    rc = check_header(seg, name, capacity, err);
     /* The producer's recorded count may trail the consumer's by the slots it
      * published but did not record before a kill (recovered below). */
     uint64_t ws = load(&seg->wstate), rs = load(&seg->rstate);
-    if (!rc && (pos_of(ws) >= capacity || pos_of(ws) % 8 || pos_of(rs) >= capacity || pos_of(rs) % 8 ||
-                (int32_t)(count_of(ws) - count_of(rs)) < -2 ||
-                (int32_t)(count_of(ws) - count_of(rs)) > (int32_t)(capacity / 16)))
+    if (!rc && !positions_ok(ws, rs, capacity))
         rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
                          "%s: positions out of range (write %u@%u, read %u@%u, capacity %u)", name,
                          count_of(ws), pos_of(ws), count_of(rs), pos_of(rs), capacity);
@@ -182,20 +225,38 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
     q->wpos = pos_of(ws);
     q->seen_rcount = q->rcount = count_of(rs);
     q->seen_rpos = q->rpos = pos_of(rs);
+    snprintf(q->name, sizeof q->name, "%s", name);
     if (producer)
         recover_producer(q);
+    if (producer && (int32_t)(q->wcount - q->rcount) < 0) {
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                         "%s: the consumer's position %u@%u is past the producer's %u@%u and its slots",
+                         name, q->rcount, q->rpos, q->wcount, q->wpos);
+        tcpshm_shm_queue_close(q);
+        return rc;
+    }
     return 0;
 }
 
-uint32_t tcpshm_shm_queue_consumer_count(const tcpshm_shm_queue *q)
+bool tcpshm_shm_queue_consumer_count(const tcpshm_shm_queue *q, uint32_t *count)
 {
-    return count_of(load(&q->seg->rstate));
+    uint32_t seen = __atomic_load_n(&q->seen_rcount, __ATOMIC_RELAXED);
+    uint32_t now = count_of(load(&q->seg->rstate));
+    bool ok = now - seen <= tcpshm_shm_queue_pushed(q) - seen;
+    *count = ok ? now : seen;
+    return ok;
 }
 
-uint32_t tcpshm_shm_queue_producer_count(const tcpshm_shm_queue *q)
+bool tcpshm_shm_queue_producer_count(const tcpshm_shm_queue *q, uint32_t *count)
 {
-    return count_of(load(&q->seg->wstate));
+    uint32_t popped = tcpshm_shm_queue_popped(q);
+    uint32_t now = count_of(load(&q->seg->wstate));
+    bool ok = now - popped <= max_in_flight(q->cap);
+    *count = ok ? now : popped;
+    return ok;
 }
+
+const char *tcpshm_shm_queue_fault(const tcpshm_shm_queue *q) { return q->fault[0] ? q->fault : NULL; }
 
 void tcpshm_shm_queue_close(tcpshm_shm_queue *q)
 {
@@ -210,9 +271,13 @@ void tcpshm_shm_queue_reset(tcpshm_shm_queue *q)
     memset(q->data, 0, q->cap);
     store(&q->seg->wstate, 0);
     store(&q->seg->rstate, 0);
-    q->wpos = q->wcount = q->rpos = q->rcount = 0;
-    q->seen_rpos = q->seen_rcount = 0;
+    q->wpos = q->rpos = 0;
+    __atomic_store_n(&q->wcount, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->rcount, 0, __ATOMIC_RELAXED);
+    q->seen_rpos = 0;
+    __atomic_store_n(&q->seen_rcount, 0, __ATOMIC_RELAXED);
     q->alloc_len = q->front_len = 0;
+    q->fault[0] = '\0';
 }
 
 /* ---- producer ---- */
@@ -233,6 +298,43 @@ static uint32_t bytes_needed(uint32_t wpos, uint32_t len, uint32_t cap, bool wra
     return (wrap ? cap - wpos + len : len) + TCPSHM_SHM_SLOT_OVERHEAD;
 }
 
+/* Whether the slot word at pos is one this producer published for seq. */
+static bool published_at(const tcpshm_shm_queue *q, uint32_t pos, uint32_t seq)
+{
+    uint64_t w = load(slot_word(q, pos));
+    return count_of(w) == seq && ((uint32_t)w == WRAP_MARK || slot_len_ok((uint32_t)w, pos, q->cap));
+}
+
+/* The queue looks full: only now read the consumer's line. Its position can
+ * only move forward from the last one seen, up to what was pushed, and it
+ * must stand at the slot of its count (whose word this producer wrote and
+ * has not reused, since the consumer has not passed it); anything else is
+ * refused with a reason and the last position seen stays. */
+static bool see_consumer(tcpshm_shm_queue *q)
+{
+    uint64_t rs = load(&q->seg->rstate);
+    uint32_t rc = count_of(rs), rp = pos_of(rs);
+    const char *what = NULL;
+    if ((int32_t)(rc - q->seen_rcount) < 0)
+        what = "went back";
+    else if (rc - q->seen_rcount > q->wcount - q->seen_rcount)
+        what = "went past the producer";
+    else if (rp >= q->cap || rp % 8)
+        what = "is outside the data area";
+    else if (rc == q->wcount ? rp != q->wpos : rc == q->seen_rcount ? rp != q->seen_rpos : !published_at(q, rp, rc))
+        what = "is not at the slot of its count";
+    if (what) {
+        snprintf(q->fault, sizeof q->fault,
+                 "Bad shm word: %s consumer position %s (from %u@%u to %u@%u; %u pushed)", q->name, what,
+                 q->seen_rcount, q->seen_rpos, rc, rp, q->wcount);
+        return false;
+    }
+    q->fault[0] = '\0';
+    __atomic_store_n(&q->seen_rcount, rc, __ATOMIC_RELAXED);
+    q->seen_rpos = rp;
+    return true;
+}
+
 tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_size)
 {
     q->alloc_len = 0;
@@ -242,14 +344,8 @@ tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_siz
     uint32_t len = TCPSHM_SHM_SLOT_OVERHEAD + tcpshm_padded_size(size);
     bool wrap = q->wpos + len > q->cap;
     uint32_t need = bytes_needed(q->wpos, len, q->cap, wrap);
-    if (free_bytes(q) < need) {
-        /* looks full: only now read the consumer's line */
-        uint64_t rs = load(&q->seg->rstate);
-        q->seen_rcount = count_of(rs);
-        q->seen_rpos = pos_of(rs);
-        if (free_bytes(q) < need)
-            return NULL;
-    }
+    if (free_bytes(q) < need && (!see_consumer(q) || free_bytes(q) < need))
+        return NULL;
     q->alloc_pos = wrap ? 0 : q->wpos;
     q->alloc_len = len;
     q->alloc_size = size;
@@ -280,7 +376,7 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
         store(slot_word(q, q->wpos), pack(q->wcount, WRAP_MARK));
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/push_after_publish");
     q->wpos = next;
-    q->wcount++;
+    __atomic_store_n(&q->wcount, q->wcount + 1, __ATOMIC_RELAXED); /* read by seq_end in any thread */
     store(&q->seg->wstate, pack(q->wcount, q->wpos));
     q->alloc_len = 0;
     return 0;
@@ -293,28 +389,32 @@ tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm
     *bad = false;
     uint32_t pos = q->rpos;
     uint64_t w = load(slot_word(q, pos));
-    if (count_of(w) != q->rcount || (uint32_t)w == 0)
+    if (w == 0) /* the producer zeroed it before publishing the slot before */
         return NULL;
     uint32_t len = (uint32_t)w;
-    if (len == WRAP_MARK) {
+    if (count_of(w) == q->rcount && len == WRAP_MARK) {
         if (pos == 0) {
             *bad = true;
-            tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "Bad shm message: wrap marker at offset 0");
+            tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "Bad shm message: %s wrap marker at offset 0", q->name);
             return NULL;
         }
-        pos = 0;
+        pos = 0; /* published before the marker */
         w = load(slot_word(q, 0));
-        if (count_of(w) != q->rcount)
-            return NULL;
         len = (uint32_t)w;
+    }
+    if (count_of(w) != q->rcount) {
+        *bad = true;
+        tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "Bad shm message: %s slot word at offset %u has seq %u, expected %u",
+                    q->name, pos, count_of(w), q->rcount);
+        return NULL;
     }
     const tcpshm_msg_header *h = (const tcpshm_msg_header *)(const void *)(q->data + pos + TCPSHM_SHM_SLOT_OVERHEAD);
     if (!slot_len_ok(len, pos, q->cap) || len - TCPSHM_SHM_SLOT_OVERHEAD > q->max_msg_size ||
         h->size < TCPSHM_HEADER_SIZE || tcpshm_padded_size(h->size) != len - TCPSHM_SHM_SLOT_OVERHEAD) {
         *bad = true;
         tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
-                    "Bad shm message: seq %u at offset %u has slot length %u and size %u", q->rcount, pos,
-                    len, h->size);
+                    "Bad shm message: %s seq %u at offset %u has slot length %u and size %u", q->name, q->rcount,
+                    pos, len, h->size);
         return NULL;
     }
     q->front_pos = pos;
@@ -330,7 +430,7 @@ void tcpshm_shm_queue_pop(tcpshm_shm_queue *q)
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/pop_before_publish");
     store(&q->seg->rstate, pack(q->rcount + 1, pos));
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/pop_after_publish");
-    q->rcount++;
+    __atomic_store_n(&q->rcount, q->rcount + 1, __ATOMIC_RELAXED); /* read by my_ack in any thread */
     q->rpos = pos;
     q->front_len = 0;
 }

@@ -24,11 +24,17 @@
  * nothing. A message that does not fit before the end leaves a wrap marker
  * (slot length 1) and goes to offset 0.
  *
- * Untrusted: the peer process writes half the segment; every length read
- * from it is checked before use, and a bad one is reported, never followed.
- * (A peer that rewrites a message after front() validated it can change
- * what the application then reads; the queue itself never uses those bytes
- * again.) */
+ * Untrusted: any process that maps the segment can write any of it. Each
+ * side keeps its own position in this struct (private memory) and only
+ * publishes it to its line; it never reads its own line back except at
+ * open (recovery). A word the peer writes is read only where it must be —
+ * the slot word at the consumer's position (its seq must be the one the
+ * consumer expects, or the word 0), and the consumer's position when the
+ * producer looks for room — and checked there: a bad one is reported
+ * ("Bad shm message" / "Bad shm word", naming the segment and the word),
+ * never followed. (A peer that rewrites a message after front() validated
+ * it can change what the application then reads; the queue itself never
+ * uses those bytes again.) */
 #ifndef TCPSHM_SHM_QUEUE_H
 #define TCPSHM_SHM_QUEUE_H
 
@@ -61,6 +67,10 @@ typedef struct tcpshm_shm_queue {
     uint32_t front_pos, front_len; /* the message front() returned */
     bool producer;
     uint64_t map_size;
+    /* cold: the segment's name for reasons; the last refused consumer
+     * position ("" once one is accepted) */
+    char name[2 * 63 + 16];
+    char fault[288];
 } tcpshm_shm_queue;
 
 /* The segment name of the direction sender -> receiver: "/tcpshm_<from>_<to>". */
@@ -89,25 +99,49 @@ void tcpshm_shm_queue_close(tcpshm_shm_queue *q);
 void tcpshm_shm_queue_reset(tcpshm_shm_queue *q);
 
 /* Producer: room for a message (header size set, type to fill), NULL when
- * full or too large; push publishes it (one release store) and persists
- * the producer's position. TCPSHM_E_ARG without an alloc or with type 0. */
+ * full or too large. The consumer's published position is read only when
+ * the queue looks full; one it cannot have reached (moved back, past what
+ * was pushed, not at the slot of its count) is refused: alloc gives NULL
+ * and tcpshm_shm_queue_fault() says why, until a later read is accepted
+ * (room known from the last good position stays usable).
+ * Push publishes it (one release store) and persists the producer's
+ * position. TCPSHM_E_ARG without an alloc or with type 0. */
 tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_size);
 int tcpshm_shm_queue_push(tcpshm_shm_queue *q);
 
-/* Consumer: the next message or NULL; a malformed slot from the peer gives
- * NULL with *bad set (err filled) — the caller closes the connection. */
+/* Consumer: the next message or NULL (the slot word is still 0); a slot
+ * word with another seq than the next expected one, or a malformed slot,
+ * gives NULL with *bad set (err filled) — the caller closes the connection. */
 tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm_error *err);
 /* Consumes the message front() returned; one store persists it. */
 void tcpshm_shm_queue_pop(tcpshm_shm_queue *q);
 
-/* The consumer's popped count and the producer's pushed count as published
- * in the segment: either side, any thread (one atomic load each). */
-uint32_t tcpshm_shm_queue_consumer_count(const tcpshm_shm_queue *q);
-uint32_t tcpshm_shm_queue_producer_count(const tcpshm_shm_queue *q);
+/* The last refused consumer position (why alloc gave NULL), NULL once a
+ * later one is accepted. */
+const char *tcpshm_shm_queue_fault(const tcpshm_shm_queue *q);
 
-/* Messages pushed so far (producer) and popped so far (consumer). */
-static inline uint32_t tcpshm_shm_queue_pushed(const tcpshm_shm_queue *q) { return q->wcount; }
-static inline uint32_t tcpshm_shm_queue_popped(const tcpshm_shm_queue *q) { return q->rcount; }
+/* The peer's count as published in the segment, any thread: the producer
+ * reads the consumer's popped count, the consumer the producer's pushed
+ * count. False when it is not one the peer can have reached (popped count
+ * outside [last seen, pushed]; pushed count outside [popped, popped + the
+ * most the queue holds]); *count is then the last value known good. */
+bool tcpshm_shm_queue_consumer_count(const tcpshm_shm_queue *q, uint32_t *count);
+bool tcpshm_shm_queue_producer_count(const tcpshm_shm_queue *q, uint32_t *count);
+
+/* The segment's constants (magic, version, header, byte order, capacity)
+ * are still ours: checked at open and again at each login. */
+int tcpshm_shm_queue_check_header(const tcpshm_shm_queue *q, tcpshm_error *err);
+
+/* Messages pushed so far (producer) and popped so far (consumer): this
+ * side's private counts, any thread. */
+static inline uint32_t tcpshm_shm_queue_pushed(const tcpshm_shm_queue *q)
+{
+    return __atomic_load_n(&q->wcount, __ATOMIC_RELAXED);
+}
+static inline uint32_t tcpshm_shm_queue_popped(const tcpshm_shm_queue *q)
+{
+    return __atomic_load_n(&q->rcount, __ATOMIC_RELAXED);
+}
 
 
 #ifdef __cplusplus
