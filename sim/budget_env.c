@@ -39,9 +39,10 @@ FWD(int, set_nodelay, (void *ctx, int fd, int on), (b->inner->ctx, fd, on))
 FWD(int, sock_reset, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, sock_close, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, wait_io, (void *ctx, int fd, int want_write, int timeout_ms), (b->inner->ctx, fd, want_write, timeout_ms))
+FWD(int, file_lock, (void *ctx, int fd, int *holder_pid), (b->inner->ctx, fd, holder_pid))
 
 /* ctx and one forwarder per member: a new member needs one here. */
-_Static_assert(sizeof(tcpshm_env) == 23 * sizeof(void *), "every tcpshm_env member needs a forwarder");
+_Static_assert(sizeof(tcpshm_env) == 24 * sizeof(void *), "every tcpshm_env member needs a forwarder");
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                      void (*on_exceed)(void *user, const char *call), void *user)
@@ -70,6 +71,7 @@ void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                 .sock_reset = fwd_sock_reset,
                 .sock_close = fwd_sock_close,
                 .wait_io = fwd_wait_io,
+                .file_lock = fwd_file_lock,
         },
         .inner = inner,
         .limit = limit,

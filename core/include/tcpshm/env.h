@@ -56,6 +56,16 @@ typedef struct tcpshm_env {
     /* Waits up to timeout_ms for fd to become readable (or writable when
      * want_write); 1 ready, 0 not yet. Only blocking convenience calls use it. */
     int (*wait_io)(void *ctx, int fd, int want_write, int timeout_ms);
+
+    /* ---- ownership of a state directory ---- */
+    /* Takes an exclusive lock on the open file fd (from file_open), held until
+     * fd is closed or the process dies (SIGKILL included); a second open of
+     * the same file, in this process or another, cannot take it. 0, or -1
+     * with errno: EWOULDBLOCK when another holder has it, and then
+     * *holder_pid is the holder's process id, or -1 when it is not known.
+     * The POSIX env (an OFD lock) replaces the file's contents with the
+     * holder's pid: lock a file of its own, never a queue file. */
+    int (*file_lock)(void *ctx, int fd, int *holder_pid);
 } tcpshm_env;
 
 /* The real OS. */
