@@ -290,8 +290,8 @@ static void check_file(void *u, const char *path, bool is_dir, size_t size)
     size_t len = strlen(name);
     if (strncmp(path, "cli/", 4) != 0) {
         snprintf(fc->bad, sizeof fc->bad, "file outside the client's directory: %s", path);
-    } else if (strcmp(name, "client.lastserver") == 0) {
-        return;
+    } else if (strcmp(name, "client.lastserver") == 0 || strcmp(name, "client.lock") == 0) {
+        return; /* its record and its lock (made at create, empty in venv) */
     } else if (strncmp(name, "client_", 7) == 0 && len > 12 && len - 12 < sizeof peer &&
                strcmp(name + len - 5, ".ptcp") == 0) {
         memcpy(peer, name + 7, len - 12);

@@ -12,9 +12,9 @@
  * only be used by its owner (others get EBADF), so one process cannot touch
  * another's sockets by accident. venv_kill(owner) is a process death: its
  * sockets are reset (the peers see ECONNRESET), its listening sockets close,
- * its file handles close; files and their contents stay, and so do its
- * mappings (the bytes live in the file, like MAP_SHARED pages of a dead
- * process), until they are unmapped by that owner or the venv is destroyed.
+ * its file handles close (releasing their locks); files and their contents
+ * stay, and so do its mappings (the bytes live in the file, like MAP_SHARED
+ * pages of a dead process), until they are unmapped by that owner or the venv is destroyed.
  * Give a restarted process a new owner id: calls that a dead incarnation's
  * leftover code makes (e.g. the object's destroy) then fail with EBADF and
  * cannot touch the new one's handles.
@@ -35,6 +35,11 @@
  * exceed the file's size (EINVAL, where POSIX would give SIGBUS on access),
  * and a mapped file cannot be resized (EBUSY). A buffer is exactly the
  * file's size, so AddressSanitizer catches an access past the end.
+ *
+ * Locks. file_lock is an exclusive lock held by the file handle that took
+ * it (as an OFD lock): any other handle of the file gets EWOULDBLOCK, with
+ * the holder's owner id as holder_pid; closing that handle (venv_kill
+ * included) releases it. Nothing is written to the file.
  *
  * Shared-memory segments. shm_open("/name") opens the file VENV_SHM_DIR
  * "/name" (creating the directory if needed); shm_unlink removes it. So a
@@ -93,7 +98,7 @@ const tcpshm_env *venv_env(venv *v);
 void venv_set_owner(venv *v, uint32_t owner);
 uint32_t venv_owner(const venv *v);
 /* Process death: every socket of owner is reset and closed, its listeners
- * and file handles are closed. Files and mappings stay. */
+ * and file handles are closed (their locks released). Files and mappings stay. */
 void venv_kill(venv *v, uint32_t owner);
 /* Network failure: every established or pending connection with an end
  * owned by owner is reset at both ends (both see ECONNRESET); the handles

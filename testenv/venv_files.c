@@ -371,9 +371,34 @@ static int v_unmap(void *ctx, void *addr, size_t size)
     return venv_fail(EINVAL);
 }
 
+/* As an OFD lock: the lock belongs to the handle that took it (another
+ * handle of the file, of the same owner or not, gets EWOULDBLOCK and the
+ * holder's owner as the pid) and goes when that handle closes, which
+ * venv_kill does for a dead owner. Nothing is written to the file. */
+static int v_file_lock(void *ctx, int fd, int *holder_pid)
+{
+    *holder_pid = -1;
+    handle *hd = venv_get_handle(ctx, fd, H_FILE);
+    if (!hd)
+        return -1;
+    inode *ino = hd->ino;
+    if (hd->holds_lock)
+        return 0;
+    if (ino->locked) {
+        *holder_pid = (int)ino->lock_owner;
+        return venv_fail(EWOULDBLOCK);
+    }
+    ino->locked = true;
+    ino->lock_owner = hd->owner;
+    hd->holds_lock = true;
+    return 0;
+}
+
 void venv_close_file(handle *hd)
 {
     inode *ino = hd->ino;
+    if (hd->holds_lock)
+        ino->locked = false;
     venv_free_handle(hd);
     ino->opens--;
     inode_maybe_free(ino);
@@ -403,6 +428,7 @@ void venv_files_install(tcpshm_env *env)
     env->mkdir = v_mkdir;
     env->map = v_map;
     env->unmap = v_unmap;
+    env->file_lock = v_file_lock;
 }
 
 /* ------------------------------------------------- direct file access */

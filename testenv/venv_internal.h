@@ -24,6 +24,8 @@ typedef struct inode {
     uint32_t links; /* names pointing at it: 0 or 1 */
     uint32_t opens; /* file handles */
     uint32_t maps;  /* live mappings */
+    bool locked;         /* file_lock taken by a handle (its holds_lock) */
+    uint32_t lock_owner; /* that handle's owner */
 } inode;
 
 typedef struct dentry {
@@ -67,6 +69,7 @@ typedef struct handle {
     uint32_t owner;
     /* H_FILE */
     inode *ino;
+    bool holds_lock; /* took ino's file_lock */
     /* H_LISTEN */
     char host[64];
     uint16_t port;
@@ -143,7 +146,8 @@ void venv_free_handle(handle *hd);
 
 /* Fills in the file and mapping calls of env. */
 void venv_files_install(tcpshm_env *env);
-/* Closes a file handle (already checked); its inode goes when nothing uses it. */
+/* Closes a file handle (already checked), releasing its lock; its inode goes
+ * when nothing uses it. */
 void venv_close_file(handle *hd);
 /* venv_destroy's part: every mapping and every name (file handles are closed). */
 void venv_files_destroy(venv *v);

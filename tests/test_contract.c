@@ -99,7 +99,8 @@ static const char *const os_fns[] = {
     "open", "open64", "openat", "close", "ftruncate", "ftruncate64", "fstat", "fstat64",
     "mmap", "mmap64", "munmap", "rename", "unlink", "mkdir", "socket", "bind", "listen",
     "accept", "accept4", "connect", "send", "sendto", "sendmsg", "recv", "recvfrom", "recvmsg",
-    "setsockopt", "getsockopt", "getsockname", "poll", "shm_open", "shm_unlink", "read", NULL};
+    "setsockopt", "getsockopt", "getsockname", "poll", "shm_open", "shm_unlink", "read", "pread",
+    "pread64", "pwrite", "pwrite64", "fcntl", "fcntl64", "flock", "getpid", NULL};
 
 static void check_contract(const char *lib)
 {

@@ -4,9 +4,13 @@
  *       name escaped (\x0a, \x1b), no raw control byte, no forged line
  *   client_gives_up_after_its_timeout         echo_client --timeout 1
  *       against a port nobody listens on exits 1 within a few seconds
- *   client_timeout_must_be_a_number         --timeout soon: exit 2 */
+ *   client_timeout_must_be_a_number         --timeout soon: exit 2
+ *   second_client_of_a_name_is_refused      a second echo_client with the same
+ *       --name and --dir while the first runs exits 1 at once, naming the
+ *       first's pid, and leaves the directory's bytes as they were */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -173,4 +177,82 @@ Test(echo_hardening, client_timeout_must_be_a_number)
     static char out[4096];
     slurp(log, out, sizeof out);
     cr_assert_not_null(strstr(out, "--timeout wants a number"), "%s", out);
+}
+
+/* Every file of dir as "[name size fnv1a-64]", one after another. */
+static void dir_snapshot(const char *dir, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f, "%s", path);
+        uint64_t h = 14695981039346656037ull, n = 0;
+        for (int c; (c = fgetc(f)) != EOF; n++)
+            h = (h ^ (uint64_t)(unsigned char)c) * 1099511628211ull;
+        fclose(f);
+        at += (size_t)snprintf(out + at, cap - at, "[%s %llu %016llx]", e->d_name, (unsigned long long)n,
+                               (unsigned long long)h);
+        cr_assert_lt(at, cap, "snapshot buffer too small");
+    }
+    closedir(d);
+}
+
+/* Issue 13 item 5: two echo_client processes on one state directory. The
+ * first is logged in and idle (--count 0 would end it: it runs with a
+ * count it cannot reach while the test holds it); the second must exit at
+ * once with "in use by another process (pid <first>)" and write nothing. */
+Test(echo_hardening, second_client_of_a_name_is_refused)
+{
+    char srv_log[300], log1[300], log2[300], cl_dir[300], port_s[16];
+    snprintf(srv_log, sizeof srv_log, "%s/server.log", g_dir);
+    snprintf(log1, sizeof log1, "%s/client1.log", g_dir);
+    snprintf(log2, sizeof log2, "%s/client2.log", g_dir);
+    snprintf(cl_dir, sizeof cl_dir, "%s/client", g_dir);
+    char srv_dir[300];
+    snprintf(srv_dir, sizeof srv_dir, "%s/server", g_dir);
+    uint16_t port;
+    pid_t srv = start_echo_server(ECHO_SERVER, srv_log, "srv", srv_dir, &port);
+    snprintf(port_s, sizeof port_s, "%u", port);
+    char *argv[] = {ECHO_CLIENT, "--name", "alice", "--port", port_s, "--dir", cl_dir, "--count", "1000000000", NULL};
+    pid_t first = spawn(argv, log1);
+    /* wait until the first has logged in: its state is on disk then */
+    static char out[1 << 16];
+    for (long long end = now_ms() + 10000; now_ms() < end && !strstr(out, "logged in"); msleep(5))
+        slurp(log1, out, sizeof out);
+    cr_assert_not_null(strstr(out, "logged in"), "the first echo_client did not log in:\n%s", out);
+    /* stop it where it is (a stopped process keeps its lock), so the bytes
+     * stay still while the second runs */
+    cr_assert_eq(kill(first, SIGSTOP), 0);
+    static char before[4096], after[4096];
+    dir_snapshot(cl_dir, before, sizeof before);
+
+    pid_t second = spawn(argv, log2);
+    int st = 0;
+    pid_t done = 0;
+    for (long long end = now_ms() + 10000; (done = waitpid(second, &st, WNOHANG)) == 0 && now_ms() < end;)
+        msleep(10);
+    if (done == 0) {
+        kill(second, SIGKILL);
+        waitpid(second, NULL, 0);
+    }
+    dir_snapshot(cl_dir, after, sizeof after);
+    kill(first, SIGKILL);
+    waitpid(first, NULL, 0);
+    stop_server(srv);
+
+    slurp(log2, out, sizeof out);
+    dump("the second echo_client's output", out);
+    cr_assert_eq(done, second, "the second echo_client still runs beside the first");
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "wait status 0x%x, expected exit 1", st);
+    char want[96];
+    snprintf(want, sizeof want, "is in use by another process (pid %ld)", (long)first);
+    cr_assert_not_null(strstr(out, want), "the error does not say '%s'", want);
+    cr_assert_str_eq(after, before, "the second echo_client changed the client directory");
 }

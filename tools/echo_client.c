@@ -496,16 +496,19 @@ int main(int argc, char **argv)
     tcpshm_set_crash_hook(on_crash_site, NULL);
 
     app a = {.prog = argv[0], .count = count, .seed = seed, .max_size = (uint32_t)max_size};
-    a.pf = open_progress(argv[0], dir, count, seed, (uint32_t)max_size);
     tcpshm_client_callbacks cb = {
         .user = &a, .on_system_error = cb_system_error, .on_login_reject = cb_login_reject,
         .on_seq_mismatch = cb_mismatch, .on_login_success = cb_login_success,
         .on_disconnect = cb_disconnect, .on_msg = cb_msg};
     tcpshm_client *cl;
     if (tcpshm_client_create(&cl, &cfg, NULL, name, dir, &cb, &err) != 0) {
+        /* e.g. another echo_client of this name and --dir runs: it holds
+         * <dir>/<name>.lock, and nothing here has been touched */
         fprintf(stderr, "%s: %s\n", argv[0], CLI_ESC(err.text));
         return 1;
     }
+    /* after create: the client's lock covers the progress file too */
+    a.pf = open_progress(argv[0], dir, count, seed, (uint32_t)max_size);
     logf_("echo_client %s: %llu messages up to %llu bytes, seed %llu, server %s port %llu, dir %s, %s",
           CLI_ESC(name), (unsigned long long)count, (unsigned long long)max_size, (unsigned long long)seed,
           CLI_ESC(server), (unsigned long long)port, CLI_ESC(dir), shm ? "shared memory" : "TCP");

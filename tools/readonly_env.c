@@ -66,6 +66,16 @@ static int ro_mkdir(void *ctx, const char *path, unsigned mode)
     return -1;
 }
 
+/* Inspection never takes a client's or server's lock: it reads beside a
+ * running process. */
+static int ro_file_lock(void *ctx, int fd, int *holder_pid)
+{
+    (void)ctx, (void)fd;
+    *holder_pid = -1;
+    errno = EROFS;
+    return -1;
+}
+
 /* Private and writable: the core may write (recovery, a fresh header) and
  * only this process sees it. */
 static void *ro_map(void *ctx, int fd, size_t size)
@@ -89,6 +99,7 @@ const tcpshm_env *readonly_env(void)
         env.shm_unlink = ro_refuse_path;
         env.mkdir = ro_mkdir;
         env.map = ro_map;
+        env.file_lock = ro_file_lock;
         ready = true;
     }
     return &env;

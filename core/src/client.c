@@ -13,6 +13,7 @@
 #include "error_set.h"
 #include "io.h"
 #include "lastserver.h"
+#include "name_lock.h"
 #include "tcpshm/client.h"
 #include "tcpshm/login.h"
 
@@ -23,6 +24,7 @@ struct tcpshm_client {
     char name[TCPSHM_NAME_MAX + 1];
     char dir[4096];
     char last_server[TCPSHM_NAME_MAX + 1]; /* as persisted */
+    int lock_fd; /* <dir>/<name>.lock, held from create to destroy */
     tcpshm_client_state state;
     int64_t attempt_start;
     tcpshm_conn conn;
@@ -43,15 +45,25 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
         return rc;
     if (strlen(dir) >= sizeof((tcpshm_client *)0)->dir)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "directory path too long");
+    if (!env)
+        env = tcpshm_env_posix();
+    /* First: a second process of this name and directory stops here,
+     * before it reads or writes any of the name's state. */
+    int lock_fd;
+    rc = tcpshm_name_lock(env, dir, client_name, cfg->file_mode, &lock_fd, err);
+    if (rc)
+        return rc;
     tcpshm_client *cl = tcpshm_mem_alloc(sizeof *cl);
     uint8_t *rx = tcpshm_mem_alloc(cfg->recv_buf_size);
     if (!cl || !rx) {
         tcpshm_mem_free(cl);
         tcpshm_mem_free(rx);
+        tcpshm_name_unlock(env, lock_fd);
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for the client");
     }
     cl->cfg = *cfg;
-    cl->env = env ? env : tcpshm_env_posix();
+    cl->env = env;
+    cl->lock_fd = lock_fd;
     if (cb)
         cl->cb = *cb;
     memcpy(cl->name, client_name, strlen(client_name) + 1);
@@ -68,6 +80,7 @@ void tcpshm_client_destroy(tcpshm_client *cl)
         return;
     tcpshm_conn_fail(&cl->conn, "Client stopped", 0);
     tcpshm_conn_close_state(&cl->conn);
+    tcpshm_name_unlock(cl->env, cl->lock_fd); /* last: the state is closed */
     tcpshm_mem_free(cl->rx_buf);
     tcpshm_mem_free(cl);
 }

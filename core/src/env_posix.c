@@ -14,7 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
-#include <stdio.h> /* rename */
+#include <stdio.h> /* rename, snprintf */
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -108,6 +108,63 @@ static int posix_mkdir(void *ctx, const char *path, unsigned mode)
 {
     (void)ctx;
     return mkdir(path, (mode_t)mode);
+}
+
+/* The pid a lock holder wrote into fd ("1234\n"), or -1 when there is none
+ * (not written yet, or not a number). */
+static int read_holder_pid(int fd)
+{
+    char text[24];
+    ssize_t n;
+    do
+        n = pread(fd, text, sizeof text - 1, 0);
+    while (n < 0 && errno == EINTR);
+    long pid = 0;
+    ssize_t i = 0;
+    for (; i < n && text[i] >= '0' && text[i] <= '9' && pid < 100000000L; i++)
+        pid = pid * 10 + (text[i] - '0');
+    return i > 0 && pid > 0 ? (int)pid : -1;
+}
+
+/* An OFD lock (F_OFD_SETLK): it belongs to the open file description, so a
+ * second open in the same process conflicts too (a classic fcntl lock would
+ * not, and would drop with any close of the file); the kernel releases it
+ * when the last descriptor closes, at process death included. F_OFD_GETLK
+ * reports no pid (-1), so the holder writes its own into the file. */
+static int posix_file_lock(void *ctx, int fd, int *holder_pid)
+{
+    (void)ctx;
+    *holder_pid = -1;
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET; /* l_start 0, l_len 0: the whole file */
+    int rc;
+    do
+        rc = fcntl(fd, F_OFD_SETLK, &fl);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        if (errno != EAGAIN && errno != EACCES)
+            return -1;
+        *holder_pid = read_holder_pid(fd);
+        errno = EWOULDBLOCK;
+        return -1;
+    }
+    char text[24];
+    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    ssize_t n = -1;
+    if (ftruncate(fd, 0) == 0)
+        do
+            n = pwrite(fd, text, (size_t)len, 0);
+        while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)len) {
+        int e = n < 0 ? errno : EIO;
+        fl.l_type = F_UNLCK;
+        (void)fcntl(fd, F_OFD_SETLK, &fl);
+        errno = e;
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- shared mappings ---- */
@@ -359,6 +416,7 @@ static const tcpshm_env posix_env = {
     .sock_close = posix_sock_close,
     .wait_io = posix_wait_io,
     .sock_addrs = posix_sock_addrs,
+    .file_lock = posix_file_lock,
 };
 
 const tcpshm_env *tcpshm_env_posix(void)

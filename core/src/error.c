@@ -14,6 +14,7 @@ const char *tcpshm_code_name(int code)
     case TCPSHM_E_FRAME_LARGE: return "frame too large";
     case TCPSHM_E_TRUNCATED: return "truncated stream";
     case TCPSHM_E_ARG: return "bad argument";
+    case TCPSHM_E_IN_USE: return "in use";
     default: return "unknown error";
     }
 }

@@ -88,6 +88,16 @@ int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode)
     return env->mkdir(env->ctx, path, mode);
 }
 
+int tcpshm_io_file_lock(const tcpshm_env *env, int fd, int *holder_pid)
+{
+    int f = fiu_fail("tcpshm/file/lock");
+    if (f) {
+        *holder_pid = -1;
+        return fail_with(f, ENOLCK);
+    }
+    return env->file_lock(env->ctx, fd, holder_pid);
+}
+
 int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path)
 {
     return tcpshm_io_mkdir(env, path, 0700) != 0 && errno != EEXIST ? -1 : 0;

@@ -19,6 +19,7 @@ int tcpshm_io_file_resize(const tcpshm_env *env, int fd, uint64_t size);
 int tcpshm_io_file_close(const tcpshm_env *env, int fd);
 int tcpshm_io_rename(const tcpshm_env *env, const char *from, const char *to);
 int tcpshm_io_remove(const tcpshm_env *env, const char *path);
+int tcpshm_io_file_lock(const tcpshm_env *env, int fd, int *holder_pid);
 int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode);
 /* mkdir 0700 unless it exists: 0, or -1 with errno. */
 int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path);

@@ -13,6 +13,7 @@
 #include "io.h"
 #include "tcpshm/login.h"
 #include "peer_addr.h"
+#include "name_lock.h"
 #include "tcpshm/server.h"
 
 /* Slot states; the word is written with release and read with acquire.
@@ -46,6 +47,7 @@ struct tcpshm_server {
     char name[TCPSHM_NAME_MAX + 1];
     char dir[4096];
     int listen_fd;
+    int lock_fd; /* <dir>/<name>.lock, held from create to destroy */
     uint16_t port;
     pending *pend;
     slot *slots;
@@ -82,11 +84,22 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
         return rc;
     if (strlen(dir) >= sizeof((tcpshm_server *)0)->dir)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "directory path too long");
+    if (!env)
+        env = tcpshm_env_posix();
+    /* First: a second server of this name and directory stops here, before
+     * it listens or touches any pair's state. */
+    int lock_fd;
+    rc = tcpshm_name_lock(env, dir, server_name, cfg->file_mode, &lock_fd, err);
+    if (rc)
+        return rc;
     tcpshm_server *s = tcpshm_mem_alloc(sizeof *s);
-    if (!s)
+    if (!s) {
+        tcpshm_name_unlock(env, lock_fd);
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for the server");
+    }
     s->cfg = *cfg;
-    s->env = env ? env : tcpshm_env_posix();
+    s->env = env;
+    s->lock_fd = lock_fd;
     if (cb)
         s->cb = *cb;
     memcpy(s->name, server_name, strlen(server_name) + 1);
@@ -150,6 +163,7 @@ void tcpshm_server_destroy(tcpshm_server *s)
             tcpshm_conn_close_state(&sl->conn);
         }
     }
+    tcpshm_name_unlock(s->env, s->lock_fd); /* last: every pair's state is closed */
     tcpshm_mem_free(s->rx_bufs);
     tcpshm_mem_free(s->slots);
     tcpshm_mem_free(s->pend);

@@ -68,6 +68,16 @@ typedef struct tcpshm_env {
      * in size bytes (TCPSHM_ADDR_STR_SIZE is enough). The server asks before
      * it accepts a shared-memory login. */
     int (*sock_addrs)(void *ctx, int fd, char *local, char *peer, size_t size);
+
+    /* ---- ownership of a state directory ---- */
+    /* Takes an exclusive lock on the open file fd (from file_open), held until
+     * fd is closed or the process dies (SIGKILL included); a second open of
+     * the same file, in this process or another, cannot take it. 0, or -1
+     * with errno: EWOULDBLOCK when another holder has it, and then
+     * *holder_pid is the holder's process id, or -1 when it is not known.
+     * The POSIX env (an OFD lock) replaces the file's contents with the
+     * holder's pid: lock a file of its own, never a queue file. */
+    int (*file_lock)(void *ctx, int fd, int *holder_pid);
 } tcpshm_env;
 
 #define TCPSHM_ADDR_STR_SIZE 64u

@@ -18,7 +18,8 @@ enum tcpshm_code {
     TCPSHM_E_FRAME_SMALL = -7, /* a header's size is below the header size */
     TCPSHM_E_FRAME_LARGE = -8, /* a message is larger than the receive maximum */
     TCPSHM_E_TRUNCATED = -9,   /* the stream ended inside a message */
-    TCPSHM_E_ARG = -10         /* a call argument is invalid (caller bug) */
+    TCPSHM_E_ARG = -10,        /* a call argument is invalid (caller bug) */
+    TCPSHM_E_IN_USE = -11      /* another process holds this name's state directory */
 };
 
 /* Filled by a failing call when the caller passes one; text is always
