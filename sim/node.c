@@ -305,6 +305,19 @@ static void server_polls(sim *s, node *n)
     }
 }
 
+/* A login call that succeeded says the server name the client's
+ * directory records: "" only when there is no record (a record it cannot
+ * read must fail the call, never read as ""); otherwise the server would
+ * reset a pair the client still has. */
+static void login_says_record(sim *s, node *n)
+{
+    char rec[TCPSHM_NAME_MAX + 1];
+    snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
+    if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && strcmp(rec, n->login_last) != 0)
+        chk_fail(&s->chk, n->c2s, "client %s: its login says last server \"%s\" but its directory records \"%s\"",
+                 n->name, n->login_last, rec);
+}
+
 /* A client: a login when idle, then poll_tcp and, over SHM, poll_shm in a
  * seeded order. */
 static void client_polls(sim *s, node *n)
@@ -316,8 +329,8 @@ static void client_polls(sim *s, node *n)
         trace_aside(&s->tr, s->now, TR_ASIDE_LOGIN, (uint32_t)n->idx, shm, 0, NULL);
         if (tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, NULL, s->now, &err) != 0)
             trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
-        else /* what the login says (the checker compares the client's reset with it) */
-            snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
+        else /* what the login says: the name its directory records */
+            login_says_record(s, n);
     }
     bool shm_first = shm && sim_rng_below(&s->rng, 2);
     if (shm_first)

@@ -57,3 +57,22 @@ void sim_name_switch(sim *s, node *n, uint32_t k)
     }
     chk_name_back(&s->chk, n->name);
 }
+
+int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TCPSHM_NAME_MAX + 1])
+{
+    char path[SIM_PATH_SIZE];
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s.lastserver", dir, client);
+    const uint8_t *d = venv_file_data(s->v, path, &len);
+    out[0] = '\0';
+    if (!d)
+        return 0;
+    uint32_t version;
+    if (len != 16u + TCPSHM_NAME_MAX + 1u || memcmp(d, "TSHMLAST", 8) != 0)
+        return -1;
+    memcpy(&version, d + 8, sizeof version);
+    if (version != 1u || !memchr(d + 16, '\0', TCPSHM_NAME_MAX + 1u))
+        return -1;
+    memcpy(out, d + 16, TCPSHM_NAME_MAX + 1u);
+    return 1;
+}
