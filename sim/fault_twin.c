@@ -45,10 +45,19 @@ static void t_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     chk_fail(&s->chk, victim_of(s)->s2c, "twin: the second process of %s received a message", victim_of(s)->name);
 }
 
+/* Traced with the twin's end (a TR_REJECT of the victim's index would end
+ * the first's spans in a Chrome trace). */
 static void t_reject(void *u, const tcpshm_login_rsp *rsp)
 {
     sim *s = u;
-    trace_event(&s->tr, s->now, TR_REJECT, (uint32_t)s->tw.victim, 0, 1, rsp->error_msg);
+    snprintf(s->tw.refused, sizeof s->tw.refused, "refused: %s", rsp->error_msg);
+}
+
+static void t_syserr(void *u, const char *reason, int e)
+{
+    sim *s = u;
+    (void)e;
+    snprintf(s->tw.refused, sizeof s->tw.refused, "failed: %s", reason);
 }
 
 /* ------------------------------------------------------------ life */
@@ -75,7 +84,7 @@ void fault_twin_maybe_start(sim *s)
     snprintf(n->name, sizeof n->name, "%s", vn->name);
     snprintf(n->dir, sizeof n->dir, "twin%u", t->count++); /* a fresh directory */
     tcpshm_client_callbacks cb = {.user = s, .on_login_success = t_login, .on_msg = t_msg,
-                                  .on_login_reject = t_reject};
+                                  .on_login_reject = t_reject, .on_system_error = t_syserr};
     tcpshm_error err;
     venv_set_owner(s->v, n->owner);
     bool was = s->plan.active;
@@ -88,6 +97,7 @@ void fault_twin_maybe_start(sim *s)
     }
     t->alive = true;
     t->tried = false;
+    t->refused[0] = '\0';
     t->victim = v;
     t->until = s->now + 2 * s->cfg.new_conn_timeout + s->cfg.heartbeat_interval;
     char what[2 * TCPSHM_NAME_MAX + 8];
@@ -137,7 +147,7 @@ void fault_twin_step(sim *s)
     }
     s->plan.active = was;
     if (over || s->now >= t->until)
-        fault_twin_end(s, over ? "login over" : "time bound");
+        fault_twin_end(s, !over ? "time bound" : t->refused[0] ? t->refused : "login over");
 }
 
 const char *fault_twin_refuse(sim *s, const tcpshm_login *lg)

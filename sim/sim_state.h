@@ -74,6 +74,7 @@ typedef struct twin { /* the twin fault: a second client with a live client's na
     int victim;        /* index of the client whose name it has */
     int64_t until;     /* killed then at the latest */
     uint32_t count;    /* twins so far (each gets a fresh directory) */
+    char refused[48];  /* how its login ended: "refused: <text>", "failed: <why>", or "" */
 } twin;
 
 typedef struct sim {
