@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "fault_twin.h"
 #include "pairs.h"
 #include "sim_state.h"
 
@@ -93,6 +94,64 @@ static peer *find_peer(node *n, const char *name)
     return NULL;
 }
 
+/* ------------------------------------------------------------ login notes
+ * What each login said (last_server_name, its numbers), from
+ * on_new_connection until the login is refused, fails the sequence check
+ * or is accepted: the checker decides from it whether the pair continues. */
+
+static int note_find(sim *s, const char *client)
+{
+    for (uint32_t i = s->nnotes; i-- > 0;)
+        if (strcmp(s->notes[i].client, client) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void note_drop(sim *s, const char *client)
+{
+    int i = note_find(s, client);
+    if (i >= 0)
+        s->notes[i] = s->notes[--s->nnotes];
+}
+
+static void note_add(sim *s, const tcpshm_login *lg)
+{
+    if (s->nnotes == sizeof s->notes / sizeof s->notes[0]) {
+        chk_fail(&s->chk, -1, "simulator: too many logins under way");
+        return;
+    }
+    login_note *t = &s->notes[s->nnotes++];
+    snprintf(t->client, sizeof t->client, "%s", lg->client_name);
+    snprintf(t->last, sizeof t->last, "%s", lg->last_server_name);
+    t->zeros = lg->ack_seq == 0 && lg->client_seq_start == 0 && lg->client_seq_end == 0;
+}
+
+/* The pair after an accepted login: the protocol's decision (step 5) made
+ * by the checker; the server's queue must be where that epoch says (a
+ * reset the protocol asked for happened, none it did not ask for). */
+static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
+{
+    int i = note_find(s, p->name);
+    if (i < 0) {
+        chk_fail(&s->chk, -1, "simulator: %s logged on without a login seen", p->name);
+        return;
+    }
+    login_note t = s->notes[i];
+    note_drop(s, p->name);
+    uint32_t base = sim_pair_base(s, n->name, p->name);
+    bool cont = chk_login_continues(&s->chk, n->name, p->name, t.last, t.zeros, base);
+    chk_pair_login(&s->chk, n->name, p->name, cont, base, &p->c2s, &p->s2c);
+    const chk_stream *a = &s->chk.s[p->c2s], *b = &s->chk.s[p->s2c];
+    if (tcpshm_conn_seq_end(c) != b->base + b->pushed || tcpshm_conn_my_ack(c) != a->base + a->popped)
+        chk_fail(&s->chk, p->s2c, "server %s: after the login of %s (last server \"%s\": %s) its queue has seq_end %u, "
+                                  "my_ack %u; the pair says %u, %u",
+                 n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
+                 tcpshm_conn_my_ack(c), b->base + b->pushed, a->base + a->popped);
+    /* a reset pair: the echo record of the old one names nothing now */
+    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0)
+        p->rec->k = 0u - 1u, p->rec->e = 0;
+}
+
 static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
 {
     sim *s = u;
@@ -108,12 +167,10 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         p = &n->peers[n->npeers++];
         memset(p, 0, sizeof *p);
         snprintf(p->name, sizeof p->name, "%s", name);
-        uint32_t base = sim_pair_base(s, n->name, name);
-        p->c2s = chk_stream_id(&s->chk, n->name, name, CHK_C2S, base);
-        p->s2c = chk_stream_id(&s->chk, n->name, name, CHK_S2C, base);
         p->rec = map_rec(s, n, name, tcpshm_conn_my_ack(c));
         p->shm = sim_client_shm(s, name);
     }
+    s_pair_login(s, n, p, c);
     p->conn = c;
     tcpshm_conn_set_user(c, p);
 }
@@ -167,13 +224,17 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
 {
     sim *s = u;
-    (void)rsp_user_data, (void)reject_text;
+    (void)rsp_user_data;
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
         chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
                  lg->use_shm ? "SHM" : "TCP");
+    *reject_text = fault_twin_refuse(s, lg);
+    if (*reject_text)
+        return -1;
+    note_add(s, lg);
     return (int)(h % (lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups));
 }
 
@@ -188,6 +249,7 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
     sim *s = u;
     peer *p = find_peer(server_of(s), tcpshm_conn_remote_name(c));
+    note_drop(s, tcpshm_conn_remote_name(c));
     trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
                       tcpshm_conn_remote_name(c));
     /* both sides only acknowledge what the other persisted: a mismatch
@@ -201,6 +263,7 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 static void s_rejected(void *u, const char *name, const char *reason)
 {
     sim *s = u;
+    note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
 }
 
@@ -214,7 +277,7 @@ void app_server(sim *s, node *n)
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window) */
-        if (!c || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
+        if (!c || tcpshm_conn_my_ack(c) == s->chk.s[p->c2s].base || p->rec->k == tcpshm_conn_my_ack(c) ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
             !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             continue;
@@ -267,7 +330,14 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     sim *s = u;
     node *n = client_node(c);
+    n->c2s = -1; /* the server's login may have started a new epoch of the pair */
     client_streams(s, n, rsp->server_name);
+    const chk_stream *a = &s->chk.s[n->c2s], *b = &s->chk.s[n->s2c];
+    if (tcpshm_conn_seq_end(c) != a->base + a->pushed || tcpshm_conn_my_ack(c) != b->base + b->popped)
+        chk_fail(&s->chk, n->c2s, "client %s: after its login to %s (it said last server \"%s\") its queue has "
+                                  "seq_end %u, my_ack %u; the pair says %u, %u",
+                 n->name, rsp->server_name, n->login_last, tcpshm_conn_seq_end(c), tcpshm_conn_my_ack(c),
+                 a->base + a->pushed, b->base + b->popped);
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
 }
@@ -364,4 +434,5 @@ void app_server_forget(sim *s, node *n)
     for (uint32_t i = 0; i < n->npeers; i++)
         s->env->unmap(s->env->ctx, n->peers[i].rec, sizeof(app_rec));
     n->npeers = 0;
+    s->nnotes = 0; /* the logins it was handling died with it */
 }

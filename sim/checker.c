@@ -31,11 +31,26 @@ void chk_fail(chk *c, int sid, const char *fmt, ...)
     va_end(ap);
 }
 
-int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint32_t base)
+static bool is_gone(const chk *c, const char *name)
 {
+    for (uint32_t i = 0; i < c->ngone; i++)
+        if (strcmp(c->gone[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The pair's current epoch in direction dir (the last one made), or -1. */
+static int find(const chk *c, const char *server, const char *client, int dir)
+{
+    int found = -1;
     for (uint32_t i = 0; i < c->n; i++)
         if (c->s[i].dir == dir && strcmp(c->s[i].server, server) == 0 && strcmp(c->s[i].client, client) == 0)
-            return (int)i;
+            found = (int)i;
+    return found;
+}
+
+static int make(chk *c, const char *server, const char *client, int dir, uint32_t base)
+{
     if (c->n == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 16;
         chk_stream *s = realloc(c->s, cap * sizeof *s);
@@ -47,9 +62,7 @@ int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint3
     chk_stream *s = &c->s[c->n];
     memset(s, 0, sizeof *s);
     /* e.g. a client still connected to a renamed server pushes on the old pair */
-    for (uint32_t i = 0; i < c->ngone; i++)
-        if (strcmp(c->gone[i], server) == 0 || strcmp(c->gone[i], client) == 0)
-            s->closed = true;
+    s->closed = is_gone(c, server) || is_gone(c, client);
     snprintf(s->server, sizeof s->server, "%s", server);
     snprintf(s->client, sizeof s->client, "%s", client);
     s->dir = dir;
@@ -57,8 +70,61 @@ int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint3
     return (int)c->n++;
 }
 
+int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint32_t base)
+{
+    int i = find(c, server, client, dir);
+    return i >= 0 ? i : make(c, server, client, dir, base);
+}
+
+void chk_name_back(chk *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->ngone; i++)
+        if (strcmp(c->gone[i], name) == 0)
+            memcpy(c->gone[i], c->gone[--c->ngone], sizeof c->gone[0]);
+}
+
+static bool untouched(const chk *c, int sid) { return sid < 0 || (c->s[sid].pushed == 0 && c->s[sid].popped == 0); }
+
+bool chk_login_continues(chk *c, const char *server, const char *client, const char *last, bool zeros,
+                         uint32_t base)
+{
+    if (strcmp(last, server) == 0)
+        return true;
+    if (last[0] != '\0' || !zeros)
+        return false;
+    /* the first-login window: the server's state for the pair has seq_start
+     * 0 and my_ack 0, i.e. its epoch starts at 0 and nothing was popped */
+    int a = find(c, server, client, CHK_C2S), b = find(c, server, client, CHK_S2C);
+    uint32_t at = a >= 0 ? c->s[a].base : base;
+    return at == 0 && (a < 0 || c->s[a].popped == 0) && (b < 0 || c->s[b].popped == 0);
+}
+
+void chk_pair_login(chk *c, const char *server, const char *client, bool cont, uint32_t base, int *c2s, int *s2c)
+{
+    int ids[2] = {find(c, server, client, CHK_C2S), find(c, server, client, CHK_S2C)};
+    bool fresh = untouched(c, ids[0]) && untouched(c, ids[1]) &&
+                 (ids[0] < 0 || c->s[ids[0]].base == 0) && (ids[1] < 0 || c->s[ids[1]].base == 0);
+    for (int d = 0; d < 2; d++) {
+        if (ids[d] >= 0 && (cont || fresh)) {
+            /* it must settle, unless a name is gone (a login the server
+             * finishes after the client died and took another name) */
+            c->s[ids[d]].closed = is_gone(c, server) || is_gone(c, client);
+        } else if (ids[d] >= 0) { /* a new connection: the old epoch ends */
+            c->s[ids[d]].closed = c->s[ids[d]].retired = true;
+            ids[d] = make(c, server, client, d, 0);
+        } else if (ids[d] < 0) {
+            ids[d] = make(c, server, client, d, cont ? base : 0);
+        }
+    }
+    *c2s = ids[CHK_C2S];
+    *s2c = ids[CHK_S2C];
+}
+
 static void gone(chk *c, const char *name)
 {
+    for (uint32_t i = 0; i < c->ngone; i++)
+        if (strcmp(c->gone[i], name) == 0)
+            return;
     if (c->ngone < sizeof c->gone / sizeof c->gone[0])
         snprintf(c->gone[c->ngone++], sizeof c->gone[0], "%s", name);
     else

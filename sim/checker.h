@@ -30,6 +30,7 @@ typedef struct chk_stream {
     char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
     int dir;
     bool closed;
+    bool retired;              /* an older epoch of its pair: a new connection replaced it */
     uint32_t base;             /* seq of the first message */
     uint32_t pushed, popped;   /* counts */
     chk_rec *recs;             /* one per push */
@@ -54,8 +55,25 @@ typedef struct chk {
 
 void chk_init(chk *c);
 void chk_fini(chk *c);
-/* The stream (server, client, dir), created (starting at seq base) if absent. */
+/* The stream (server, client, dir) of the pair's current epoch, created
+ * (starting at seq base) if absent. */
 int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint32_t base);
+/* A name that was gone is back (a node restarted under it): streams made
+ * from now on are open; its old ones stay closed until a login continues
+ * them (chk_pair_login). */
+void chk_name_back(chk *c, const char *name);
+/* Login rule (docs/protocol.md step 5): does a login with last_server_name
+ * last (zeros: its three numbers all 0) continue the pair's current epoch?
+ * Yes if last names the server, or in the first-login window (last "" and
+ * zeros while the epoch starts at 0 and nothing of it was popped). */
+bool chk_login_continues(chk *c, const char *server, const char *client, const char *last, bool zeros,
+                         uint32_t base);
+/* An accepted login of the pair: cont reopens the current epoch's streams
+ * (their messages must now be delivered); otherwise both sides reset, the
+ * current epoch is retired (when it holds anything or starts elsewhere) and
+ * a new one starts at seq 0. *c2s, *s2c get the current epoch's streams
+ * (base: where a pair never seen starts). */
+void chk_pair_login(chk *c, const char *server, const char *client, bool cont, uint32_t base, int *c2s, int *s2c);
 /* Closes every stream of that server name / client name. */
 void chk_close_server(chk *c, const char *server);
 void chk_close_client(chk *c, const char *client);

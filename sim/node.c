@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "app.h"
+#include "fault_return.h"
+#include "fault_twin.h"
 #include "node.h"
 #include "pairs.h"
 #include "sim_state.h"
@@ -151,9 +153,9 @@ void node_start(sim *s, node *n)
         abort();
     }
     char what[TCPSHM_NAME_MAX + 8];
-    bool shm = n->idx > 0 && n->shm[n->gen];
+    bool shm = n->idx > 0 && n->shm[n->cur];
     snprintf(what, sizeof what, "%s%s", n->name, shm ? " shm" : "");
-    trace_event(&s->tr, s->now, TR_START, (uint32_t)n->idx, n->owner, n->gen, what);
+    trace_event(&s->tr, s->now, TR_START, (uint32_t)n->idx, n->owner, n->cur, what);
 }
 
 /* A push or pop a crash cut short counts if, and only if, the file says
@@ -264,21 +266,10 @@ static void node_die(sim *s, node *n, tr_type why)
     check_files(s, n, remotes, nr);
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
-    if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME)) {
-        /* a new name: the old pair's streams end, new ones begin */
-        if (n->idx == 0)
-            chk_close_server(&s->chk, n->name);
-        else
-            chk_close_client(&s->chk, n->name);
-        n->gen++;
-        if (n->idx == 0) {
-            snprintf(n->name, sizeof n->name, "srv%u", n->gen);
-        } else {
-            snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, n->gen);
-            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
-            n->shm[n->gen] = sim_pick_shm(s); /* a new pair: may differ in a mixed run */
-        }
-    }
+    if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME))
+        sim_name_switch(s, n, n->gen + 1u); /* a new name: the old pair's streams end, new ones begin */
+    else
+        fault_return(s, n); /* maybe a name it had before */
 }
 
 void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }
@@ -315,17 +306,32 @@ static void server_polls(sim *s, node *n)
     }
 }
 
+/* A login call that succeeded says the server name the client's
+ * directory records: "" only when there is no record (a record it cannot
+ * read must fail the call, never read as ""); otherwise the server would
+ * reset a pair the client still has. */
+static void login_says_record(sim *s, node *n)
+{
+    char rec[TCPSHM_NAME_MAX + 1];
+    snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
+    if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && strcmp(rec, n->login_last) != 0)
+        chk_fail(&s->chk, n->c2s, "client %s: its login says last server \"%s\" but its directory records \"%s\"",
+                 n->name, n->login_last, rec);
+}
+
 /* A client: a login when idle, then poll_tcp and, over SHM, poll_shm in a
  * seeded order. */
 static void client_polls(sim *s, node *n)
 {
-    bool shm = n->shm[n->gen];
+    bool shm = n->shm[n->cur];
     if (tcpshm_client_get_state(n->cl) == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
         tcpshm_error err;
         n->next_login = s->now + sim_rng_range(&s->rng, 1, (uint32_t)s->cfg.heartbeat_interval);
         trace_aside(&s->tr, s->now, TR_ASIDE_LOGIN, (uint32_t)n->idx, shm, 0, NULL);
         if (tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, NULL, s->now, &err) != 0)
             trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
+        else /* what the login says: the name its directory records */
+            login_says_record(s, n);
     }
     bool shm_first = shm && sim_rng_below(&s->rng, 2);
     if (shm_first)
@@ -357,6 +363,9 @@ void node_step(sim *s, node *n)
     jmp_buf jb;
     venv_set_owner(s->v, n->owner);
     s->plan.block_io = n->block_until > s->now;
+    bool was = s->plan.active;
+    if (fault_twin_pins(s, n))
+        s->plan.active = false; /* its connection stays live while the twin tries */
     s->stepping = n;
     budget_env_begin(&s->budget);
     tr_type died = TR_TYPES; /* or how the node died: a crash site fired, a hang (node_hang) */
@@ -375,6 +384,7 @@ void node_step(sim *s, node *n)
     s->jmp = NULL;
     budget_env_end(&s->budget);
     s->stepping = NULL;
+    s->plan.active = was;
     if (died != TR_TYPES)
         node_die(s, n, died);
     s->plan.block_io = false;

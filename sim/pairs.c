@@ -36,3 +36,43 @@ uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
     size_t n = strlen(client);
     return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
 }
+
+void sim_name_switch(sim *s, node *n, uint32_t k)
+{
+    if (n->idx == 0)
+        chk_close_server(&s->chk, n->name);
+    else
+        chk_close_client(&s->chk, n->name);
+    n->cur = k;
+    if (n->idx == 0) {
+        snprintf(n->name, sizeof n->name, "srv%u", k);
+    } else {
+        snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, k);
+        memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
+    }
+    if (k > n->gen) {
+        n->gen = k;
+        if (n->idx > 0)
+            n->shm[k] = sim_pick_shm(s); /* a new pair: may differ in a mixed run */
+    }
+    chk_name_back(&s->chk, n->name);
+}
+
+int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TCPSHM_NAME_MAX + 1])
+{
+    char path[SIM_PATH_SIZE];
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s.lastserver", dir, client);
+    const uint8_t *d = venv_file_data(s->v, path, &len);
+    out[0] = '\0';
+    if (!d)
+        return 0;
+    uint32_t version;
+    if (len != 16u + TCPSHM_NAME_MAX + 1u || memcmp(d, "TSHMLAST", 8) != 0)
+        return -1;
+    memcpy(&version, d + 8, sizeof version);
+    if (version != 1u || !memchr(d + 16, '\0', TCPSHM_NAME_MAX + 1u))
+        return -1;
+    memcpy(out, d + 16, TCPSHM_NAME_MAX + 1u);
+    return 1;
+}

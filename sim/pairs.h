@@ -16,6 +16,15 @@ uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
 bool sim_pick_shm(sim *s);
 /* Whether the client name logs in over shared memory (false for unknown names). */
 bool sim_client_shm(const sim *s, const char *client);
+/* Node n takes its name number k (> n->gen: a new name, which tosses its
+ * transport in a mixed run; otherwise one it had before, with that name's
+ * directory): the old name's streams close, the name is no longer gone. */
+void sim_name_switch(sim *s, node *n, uint32_t k);
+/* The server name client records in <dir>/<client>.lastserver (the file
+ * format of core/src/lastserver.c: "TSHMLAST", version 1, a reserved word,
+ * the name): 1 with the name in out, 0 when there is no record ("" in
+ * out), -1 when the file is not a whole record (torn or foreign). */
+int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TCPSHM_NAME_MAX + 1]);
 /* The venv path of the segment of the direction from -> to. */
 void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 

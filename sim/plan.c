@@ -10,17 +10,19 @@
 #include "plan.h"
 
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
-                                             "short-read", "io-error", "eagain", "partition", "file"};
+                                             "short-read", "io-error", "eagain", "partition", "file",
+                                             "return",     "twin"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
- * step, rename per restart. */
+ * step, rename and return per restart (twin per step). */
 static const uint32_t scales[FP_KINDS][3] = {
     [FP_DISCONNECT] = {1000, 4000, 15000},  [FP_KILL] = {500, 2000, 8000},
     [FP_CRASH] = {200, 1000, 5000},         [FP_RENAME] = {50000, 150000, 300000},
     [FP_SHORT_WRITE] = {10000, 100000, 500000}, [FP_SHORT_READ] = {10000, 100000, 500000},
     [FP_IO_ERROR] = {300, 2000, 10000},     [FP_EAGAIN] = {1000, 5000, 20000},
     [FP_PARTITION] = {300, 1000, 3000},     [FP_FILE] = {20000, 100000, 300000},
+    [FP_RETURN] = {50000, 150000, 300000},  [FP_TWIN] = {1000, 4000, 15000},
 };
 
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }

@@ -39,6 +39,8 @@ typedef enum fp_kind {
     FP_EAGAIN,      /* a storm: every send and recv of one node gives EAGAIN for a while */
     FP_PARTITION,   /* the same, long enough for heartbeat timeouts */
     FP_FILE,        /* tcpshm/file/open, resize, rename, map, tcpshm/shm/open fail (login, queue open) */
+    FP_RETURN,      /* a killed node restarts under a name it had before (fault_return.c) */
+    FP_TWIN,        /* a second live client with a live client's name (fault_twin.c) */
     FP_KINDS
 } fp_kind;
 

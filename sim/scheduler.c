@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "fault_twin.h"
 #include "node.h"
 #include "pairs.h"
 #include "sim_state.h"
@@ -104,7 +105,7 @@ static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
 static void step_faults(sim *s)
 {
     node *n = &s->nodes[sim_rng_below(&s->rng, s->nnodes)];
-    if (!n->alive)
+    if (!n->alive || fault_twin_pins(s, n))
         return;
     if (fp_roll(&s->plan, FP_KILL)) {
         node_kill(s, n, false);
@@ -334,6 +335,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             /* faults stop; every node comes back; everything must settle */
             s->settle = true;
             s->plan.active = false;
+            fault_twin_end(s, "faults stop");
             for (uint32_t i = 0; i < s->nnodes; i++) {
                 s->nodes[i].block_until = 0;
                 if (!s->nodes[i].alive && s->nodes[i].restart_at > s->now)
@@ -344,8 +346,10 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             trace_event(&s->tr, s->now, TR_SETTLE, 0, 0, (uint32_t)deadline, NULL);
         }
         s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
-        if (faulting)
+        if (faulting) {
             step_faults(s);
+            fault_twin_maybe_start(s);
+        }
         for (uint32_t i = 0; i < s->nnodes; i++) {
             node *n = &s->nodes[i];
             if (!n->alive && n->restart_at <= s->now)
@@ -360,6 +364,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         for (uint32_t i = 0; i < s->nnodes && !s->chk.violated; i++)
             if (s->nodes[order[i]].alive)
                 node_step(s, &s->nodes[order[i]]);
+        if (!s->chk.violated)
+            fault_twin_step(s);
         if (s->chk.violated) {
             report(s, r, out);
             break;
@@ -405,6 +411,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     trace_chrome_end(s, r); /* if it began */
     /* tear down: every live node, then the machine room */
     s->plan.active = false;
+    fault_twin_end(s, "end of the run");
     for (uint32_t i = 0; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
         if (!n->alive)

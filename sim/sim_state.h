@@ -44,7 +44,8 @@ typedef struct peer { /* the server application's view of one client name */
 typedef struct node {
     int idx; /* 0: the server, 1..: clients */
     bool alive;
-    uint32_t owner, gen;
+    uint32_t owner, gen; /* gen: names made so far - 1 */
+    uint32_t cur;        /* the current name's number (< gen after a return) */
     char name[TCPSHM_NAME_MAX + 1], dir[TCPSHM_NAME_MAX + 1];
     bool shm[SIM_MAX_GEN]; /* client: the transport of each name (fixed for the name's life) */
     tcpshm_server *srv;
@@ -57,9 +58,24 @@ typedef struct node {
     /* client: the streams of the pair (last server, me) */
     char server[TCPSHM_NAME_MAX + 1];
     int c2s, s2c;
+    char login_last[TCPSHM_NAME_MAX + 1]; /* the server name its last login call said */
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
 } node;
+
+typedef struct login_note { /* a login the server application saw, not finished yet */
+    char client[TCPSHM_NAME_MAX + 1], last[TCPSHM_NAME_MAX + 1];
+    bool zeros; /* ack_seq, client_seq_start, client_seq_end all 0 */
+} login_note;
+
+typedef struct twin { /* the twin fault: a second client with a live client's name */
+    node n;            /* its own node (never in nodes[]) */
+    bool alive, tried; /* tried: its one login call was made */
+    int victim;        /* index of the client whose name it has */
+    int64_t until;     /* killed then at the latest */
+    uint32_t count;    /* twins so far (each gets a fresh directory) */
+    char refused[48];  /* how its login ended: "refused: <text>", "failed: <why>", or "" */
+} twin;
 
 typedef struct sim {
     const sim_params *p;
@@ -87,6 +103,9 @@ typedef struct sim {
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
+    login_note notes[16]; /* logins between on_new_connection and on_logon */
+    uint32_t nnotes;
+    twin tw;
 } sim;
 
 #endif

@@ -31,6 +31,8 @@ typedef enum tr_type {
     TR_MISMATCH,   /* node a: sequence mismatch callback */
     TR_REJECT,     /* node a: login rejected, reason in s */
     TR_HANG,       /* node a's step went over its env-call budget (b calls), at call s */
+    TR_TWIN,       /* a twin of client a started (owner b), name and directory in s */
+    TR_TWIN_END,   /* the twin of client a killed, why in s */
     TR_TYPES
 } tr_type;
 
