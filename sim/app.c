@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "fault_rollback.h"
 #include "pairs.h"
 #include "sim_state.h"
 
@@ -116,6 +117,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     }
     p->conn = c;
     tcpshm_conn_set_user(c, p);
+    rb_server_accepted(s, n->name, name);
 }
 
 /* Echo rule (push, then pop, with a write-ahead record): the echo of
@@ -130,7 +132,7 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     sim *s = u;
     node *n = server_of(s);
     peer *p = tcpshm_conn_user(c);
-    if (!p || s->chk.violated)
+    if (!p || s->chk.violated || rb_pair_dead(s, n->name, p->name))
         return;
     const uint8_t *body = (const uint8_t *)(m + 1);
     uint32_t size = (uint32_t)m->size - 8u;
@@ -171,6 +173,7 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
+    rb_server_login(s, lg);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
         chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
                  lg->use_shm ? "SHM" : "TCP");
@@ -190,8 +193,10 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     peer *p = find_peer(server_of(s), tcpshm_conn_remote_name(c));
     trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
                       tcpshm_conn_remote_name(c));
+    if (rb_mismatch(s, server_of(s)->name, tcpshm_conn_remote_name(c)))
+        return; /* a rollback detected, as it must be */
     /* both sides only acknowledge what the other persisted: a mismatch
-     * means persisted state was lost */
+     * means persisted state was lost (or a rollback went unnoticed) */
     chk_fail(&s->chk, p ? p->c2s : -1,
              "server: sequence mismatch with %s: server [%u, %u) ack %u, client [%u, %u) ack %u",
              tcpshm_conn_remote_name(c), m->local_seq_start, m->local_seq_end, m->local_ack,
@@ -214,7 +219,7 @@ void app_server(sim *s, node *n)
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window) */
-        if (!c || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
+        if (!c || rb_pair_dead(s, n->name, p->name) || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
             !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             continue;
@@ -242,7 +247,7 @@ static void c_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 {
     sim *s = u;
     node *n = client_node(c);
-    if (!n || s->chk.violated)
+    if (!n || s->chk.violated || rb_pair_dead(s, tcpshm_conn_remote_name(c), n->name))
         return;
     client_streams(s, n, tcpshm_conn_remote_name(c));
     const uint8_t *body = (const uint8_t *)(m + 1);
@@ -270,6 +275,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     client_streams(s, n, rsp->server_name);
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
+    rb_client_accepted(s, n, rsp->server_name, n->login_last);
 }
 
 /* The client callbacks that get no connection find their node through
@@ -297,6 +303,8 @@ static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     client_ctx *x = u;
     (void)c;
     trace_event(&x->s->tr, x->s->now, TR_MISMATCH, (uint32_t)x->n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    if (rb_mismatch(x->s, "", x->n->name))
+        return; /* a rollback detected, as it must be */
     chk_fail(&x->s->chk, x->n->c2s,
              "client %s: sequence mismatch: client [%u, %u) ack %u, server [%u, %u) ack %u", x->n->name,
              m->local_seq_start, m->local_seq_end, m->local_ack, m->remote_seq_start, m->remote_seq_end,
@@ -333,6 +341,8 @@ void app_client(sim *s, node *n)
      * whose server name could not be recorded (which once lost pushes:
      * README, "A core bug it found"). */
     const char *remote = tcpshm_conn_remote_name(c);
+    if (rb_pair_dead(s, remote, n->name))
+        return;
     client_streams(s, n, remote);
     for (int i = 0; i < 2 && !s->chk.violated; i++) {
         if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->wl_rng, s->push_ppm))

@@ -126,6 +126,7 @@ void node_start(sim *s, node *n)
     n->c2s = n->s2c = -1;
     n->server[0] = '\0';
     n->next_login = s->now;
+    n->login_last[0] = '\0';
     n->partitioned = false;
     n->block_until = 0;
     venv_set_owner(s->v, n->owner);
@@ -263,21 +264,28 @@ static void node_die(sim *s, node *n, tr_type why)
     check_files(s, n, remotes, nr);
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
-    if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME)) {
-        /* a new name: the old pair's streams end, new ones begin */
-        if (n->idx == 0)
-            chk_close_server(&s->chk, n->name);
-        else
-            chk_close_client(&s->chk, n->name);
-        n->gen++;
-        if (n->idx == 0) {
-            snprintf(n->name, sizeof n->name, "srv%u", n->gen);
-        } else {
-            snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, n->gen);
-            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
-            n->shm[n->gen] = sim_pick_shm(s); /* a new pair: may differ in a mixed run */
-        }
+    if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME))
+        node_rename(s, n);
+}
+
+bool node_rename(sim *s, node *n)
+{
+    if (n->alive || n->gen + 1u >= SIM_MAX_GEN)
+        return false;
+    /* a new name: the old pair's streams end, new ones begin */
+    if (n->idx == 0)
+        chk_close_server(&s->chk, n->name);
+    else
+        chk_close_client(&s->chk, n->name);
+    n->gen++;
+    if (n->idx == 0) {
+        snprintf(n->name, sizeof n->name, "srv%u", n->gen);
+    } else {
+        snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, n->gen);
+        memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
+        n->shm[n->gen] = sim_pick_shm(s); /* a new pair: may differ in a mixed run */
     }
+    return true;
 }
 
 void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }
@@ -325,6 +333,8 @@ static void client_polls(sim *s, node *n)
         trace_aside(&s->tr, s->now, TR_ASIDE_LOGIN, (uint32_t)n->idx, shm, 0, NULL);
         if (tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, NULL, s->now, &err) != 0)
             trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
+        /* what the login says it last talked to (the rollback rule: a new connection) */
+        snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
     }
     bool shm_first = shm && sim_rng_below(&s->rng, 2);
     if (shm_first)

@@ -59,6 +59,10 @@ typedef struct node {
     int c2s, s2c;
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
+    /* client: its .lastserver at its last login call; retired: its pair died
+     * of a detected rollback and no name is left to rename it (no liveness) */
+    char login_last[TCPSHM_NAME_MAX + 1];
+    bool retired;
 } node;
 
 typedef struct sim {
@@ -87,6 +91,7 @@ typedef struct sim {
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
+    struct rb_state *rb; /* the rollback kind's snapshots and pairs (fault_rollback.c) */
 } sim;
 
 #endif

@@ -31,6 +31,9 @@ typedef enum tr_type {
     TR_MISMATCH,   /* node a: sequence mismatch callback */
     TR_REJECT,     /* node a: login rejected, reason in s */
     TR_HANG,       /* node a's step went over its env-call budget (b calls), at call s */
+    TR_SNAPSHOT,   /* node a's files copied (b files) */
+    TR_ROLLBACK,   /* node a's storage went back: mode b (fault_rollback.c), snapshot time c, what in s */
+    TR_DETECTED,   /* the pair of client s is dead: a rollback detected (b: 0 mismatch, 1 new connection) */
     TR_TYPES
 } tr_type;
 
