@@ -607,6 +607,10 @@ void rb_server_accepted(sim *s, const char *server, const char *client)
     rb_pair *p = s->rb->npairs ? find_pair(s, server, client) : NULL;
     if (!p || p->state != RB_PENDING)
         return;
+    if (strcmp(p->srv_last, server) != 0) { /* a new connection for the server (its side was reset) */
+        detected(s, p, 1);
+        return;
+    }
     /* a login the client sent before the rollback (read by the server after
      * it): its numbers are not the client's state now, which no login
      * changed since; its connection is gone */
@@ -615,10 +619,6 @@ void rb_server_accepted(sim *s, const char *server, const char *client)
         (p->srv_end != s->chk.s[c2s].base + s->chk.s[c2s].pushed ||
          p->srv_ack != s->chk.s[s2c].base + s->chk.s[s2c].popped))
         return;
-    if (strcmp(p->srv_last, server) != 0) { /* a new connection for the server (its side was reset) */
-        detected(s, p, 1);
-        return;
-    }
     accepted(s, p, server);
 }
 
