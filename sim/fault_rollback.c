@@ -181,7 +181,7 @@ static void take_snapshot(sim *s, node *n)
     }
     for (uint32_t i = 0; i < s->chk.n && sn->ncounts < RB_COUNTS; i++) {
         const chk_stream *st = &s->chk.s[i];
-        if (!st->closed && strcmp(n->idx == 0 ? st->server : st->client, n->name) == 0)
+        if (strcmp(n->idx == 0 ? st->server : st->client, n->name) == 0) /* closed ones too */
             sn->counts[sn->ncounts++] = (rb_count){(int)i, st->pushed, st->popped};
     }
     if (c.overflow) { /* not a whole copy: not a snapshot */
@@ -321,15 +321,19 @@ static node *node_named(sim *s, const char *name)
     return NULL;
 }
 
-/* The remote of X's queue file (<dir>/<x>_<remote>.ptcp), or NULL. */
-static const char *queue_remote(const node *x, const char *path, char *out)
+/* The remote of X's file of a pair (<dir>/<x>_<remote>.ptcp, or .app: the
+ * echo record), or NULL. */
+static const char *pair_remote(const node *x, const char *path, char *out)
 {
     char pre[SIM_PATH_SIZE];
     snprintf(pre, sizeof pre, "%s/%s_", x->dir, x->name);
     size_t n = strlen(path), k = strlen(pre);
-    if (!prefixed(path, pre) || n < k + 6 || strcmp(path + n - 5, ".ptcp") != 0)
+    if (!prefixed(path, pre) || n < k + 6)
         return NULL;
-    snprintf(out, RB_NAME, "%.*s", (int)(n - 5 - k), path + k);
+    size_t suffix = strcmp(path + n - 5, ".ptcp") == 0 ? 5 : strcmp(path + n - 4, ".app") == 0 ? 4 : 0;
+    if (!suffix)
+        return NULL;
+    snprintf(out, RB_NAME, "%.*s", (int)(n - suffix - k), path + k);
     return out;
 }
 
@@ -463,13 +467,13 @@ static void rollback(sim *s, node *x)
     char what[SIM_PATH_SIZE + 16];
     bool ok = plan_mode(s, pl, x, mode, what, sizeof what);
     if (ok && (mode == RB_ALL || mode == RB_WIPE)) {
-        /* the files there now, and every pair whose queue file goes back
-         * (also a closed one: a client may still push into it) */
+        /* the files there now, and every pair whose queue file or echo
+         * record goes back (also a closed one: a client may still push into it) */
         lister l = {x, pl};
         venv_list(s->v, list_dir, &l);
         char r[RB_NAME];
         for (uint32_t i = 0; i < pl->npaths; i++)
-            if (queue_remote(x, pl->paths[i], r))
+            if (pair_remote(x, pl->paths[i], r))
                 plan_side(s, pl, x, r);
     }
     /* the rule follows pairs: a node without an open one (a retired client) keeps its files */

@@ -22,7 +22,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_SHORT_WRITE] = {10000, 100000, 500000}, [FP_SHORT_READ] = {10000, 100000, 500000},
     [FP_IO_ERROR] = {300, 2000, 10000},     [FP_EAGAIN] = {1000, 5000, 20000},
     [FP_PARTITION] = {300, 1000, 3000},     [FP_FILE] = {20000, 100000, 300000},
-    [FP_ROLLBACK] = {2000, 6000, 20000}, /* per step on a dead node with a snapshot */
+    [FP_ROLLBACK] = {10000, 30000, 100000}, /* per step on a dead node with a snapshot */
 };
 
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }
