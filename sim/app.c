@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "fault_rollback.h"
+#include "rollback_rule.h"
 #include "pairs.h"
 #include "sim_state.h"
 

@@ -7,14 +7,13 @@
 #include <string.h>
 
 #include "fault_rollback.h"
+#include "rollback_rule.h"
 #include "node.h"
 #include "pairs.h"
 
 #define RB_SNAPS 3    /* kept per node */
 #define RB_FILES 64   /* files in one snapshot */
 #define RB_COUNTS 48  /* streams in one snapshot */
-#define RB_PAIRS 64   /* pairs a run may roll back */
-#define RB_NAME (TCPSHM_NAME_MAX + 1)
 
 enum { RB_PAIR_QUEUE, RB_LASTSERVER, RB_ALL, RB_WIPE, RB_SEGMENT, RB_MODES };
 
@@ -39,22 +38,9 @@ typedef struct rb_snap {
     uint32_t ncounts;
 } rb_snap;
 
-enum { RB_NONE, RB_PENDING, RB_DEAD };
-
-typedef struct rb_pair {
-    char server[RB_NAME], client[RB_NAME];
-    int state;
-    int64_t t;           /* the last rollback */
-    char who[RB_NAME];   /* whose storage went back */
-    char srv_last[RB_NAME]; /* the last login the server got from the client: its last server name, */
-    uint32_t srv_ack, srv_end; /* its ack_seq and client_seq_end */
-} rb_pair;
 
 typedef struct rb_state {
     rb_snap snap[1 + SIM_MAX_CLIENTS][RB_SNAPS];
-    rb_pair pairs[RB_PAIRS];
-    uint32_t npairs;
-    char rename[1 + SIM_MAX_CLIENTS][RB_NAME]; /* the operator renames this client ("" none) */
 } rb_state;
 
 /* ------------------------------------------------------------ helpers */
@@ -73,6 +59,7 @@ void rb_init(sim *s)
     s->rb = calloc(1, sizeof *s->rb);
     if (!s->rb)
         abort();
+    rb_rule_init(s);
 }
 
 void rb_fini(sim *s)
@@ -82,39 +69,13 @@ void rb_fini(sim *s)
             snap_free(&s->rb->snap[i][k]);
     free(s->rb);
     s->rb = NULL;
+    rb_rule_fini(s);
 }
 
 static bool prefixed(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
-/* A stream of the checker, or -1 (never created). */
-static int find_stream(const sim *s, const char *server, const char *client, int dir)
-{
-    for (uint32_t i = 0; i < s->chk.n; i++)
-        if (s->chk.s[i].dir == dir && strcmp(s->chk.s[i].server, server) == 0 &&
-            strcmp(s->chk.s[i].client, client) == 0)
-            return (int)i;
-    return -1;
-}
 
-static rb_pair *find_pair(const sim *s, const char *server, const char *client)
-{
-    for (uint32_t i = 0; i < s->rb->npairs; i++)
-        if (strcmp(s->rb->pairs[i].client, client) == 0 && (!server || strcmp(s->rb->pairs[i].server, server) == 0))
-            return &s->rb->pairs[i];
-    return NULL;
-}
 
-static rb_pair *pair_of(sim *s, const char *server, const char *client)
-{
-    rb_pair *p = find_pair(s, server, client);
-    if (p || s->rb->npairs == RB_PAIRS)
-        return p;
-    p = &s->rb->pairs[s->rb->npairs++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->server, sizeof p->server, "%s", server);
-    snprintf(p->client, sizeof p->client, "%s", client);
-    return p;
-}
 
 /* The files a snapshot of n holds: its directory, and the SHM segments of
  * its pairs (a server: every segment). */
@@ -290,7 +251,7 @@ static void plan_side(sim *s, rb_plan *pl, const node *x, const char *remote)
     const char *server = x->idx == 0 ? x->name : remote, *client = x->idx == 0 ? remote : x->name;
     if (!plan_pair(pl, server, client) || sim_client_shm(s, client))
         return; /* the pair's state is in /dev/shm, not in X's directory */
-    int c2s = find_stream(s, server, client, CHK_C2S), s2c = find_stream(s, server, client, CHK_S2C);
+    int c2s = rb_find_stream(s, server, client, CHK_C2S), s2c = rb_find_stream(s, server, client, CHK_S2C);
     plan_rewind(s, pl, x->idx == 0 ? s2c : c2s, true, false);
     plan_rewind(s, pl, x->idx == 0 ? c2s : s2c, false, true);
 }
@@ -313,13 +274,6 @@ static uint32_t open_remotes(const sim *s, const node *x, char out[][RB_NAME], u
     return n;
 }
 
-static node *node_named(sim *s, const char *name)
-{
-    for (uint32_t i = 0; i < s->nnodes; i++)
-        if (strcmp(s->nodes[i].name, name) == 0)
-            return &s->nodes[i];
-    return NULL;
-}
 
 /* The remote of X's file of a pair (<dir>/<x>_<remote>.ptcp, or .app: the
  * echo record), or NULL. */
@@ -394,8 +348,8 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
         snprintf(to, sizeof to, "%s", us + 1);
         bool c2s = strncmp(from, "srv", 3) != 0;
         const char *server = c2s ? to : from, *client = c2s ? from : to;
-        int sid = find_stream(s, server, client, c2s ? CHK_C2S : CHK_S2C);
-        node *other = node_named(s, x->idx == 0 ? client : server);
+        int sid = rb_find_stream(s, server, client, c2s ? CHK_C2S : CHK_S2C);
+        node *other = rb_node_named(s, x->idx == 0 ? client : server);
         if (sid < 0 || s->chk.s[sid].closed || !other || other == x)
             return false;
         plan_path(pl, f->path);
@@ -497,20 +451,10 @@ static void rollback(sim *s, node *x)
             chk_rewind_popped(&s->chk, pl->rewinds[i].sid, pl->rewinds[i].n);
     }
     for (uint32_t i = 0; i < pl->npairs; i++) {
-        int c2s = find_stream(s, pl->pairs[i][0], pl->pairs[i][1], CHK_C2S);
+        int c2s = rb_find_stream(s, pl->pairs[i][0], pl->pairs[i][1], CHK_C2S);
         if (c2s >= 0)
             chk_echo_off(&s->chk, c2s);
-        rb_pair *p = pair_of(s, pl->pairs[i][0], pl->pairs[i][1]);
-        if (!p) {
-            chk_fail(&s->chk, -1, "simulator: too many rolled-back pairs");
-            break;
-        }
-        if (p->state == RB_DEAD)
-            continue;
-        p->state = RB_PENDING;
-        p->t = s->now;
-        snprintf(p->who, sizeof p->who, "%s", x->name);
-        p->srv_last[0] = '\0';
+        rb_pending(s, pl->pairs[i][0], pl->pairs[i][1], x->name);
     }
     free(pl);
     forget_snapshots(s);
@@ -529,32 +473,14 @@ void rb_step(sim *s, node *n)
         rollback(s, n);
 }
 
-/* ------------------------------------------------------------ the rule */
-
-bool rb_pair_dead(const sim *s, const char *server, const char *client)
-{
-    const rb_pair *p = s->rb && s->rb->npairs ? find_pair(s, server, client) : NULL;
-    return p && p->state == RB_DEAD;
-}
-
-/* Detected: the pair is over for the checker; the operator renames the client. */
-static void detected(sim *s, rb_pair *p, uint32_t how)
-{
-    p->state = RB_DEAD;
-    chk_close_client(&s->chk, p->client);
-    node *c = node_named(s, p->client);
-    if (c)
-        snprintf(s->rb->rename[c->idx], RB_NAME, "%s", p->client);
-    trace_event(&s->tr, s->now, TR_DETECTED, c ? (uint32_t)c->idx : 0, how, 0, p->client);
-}
-
+/* The operator: a detected pair's client is stopped and renamed. */
 void rb_operator(sim *s)
 {
-    if (!s->rb || s->rb->npairs == 0)
+    if (!s->rb_rule || s->rb_rule->npairs == 0)
         return;
     for (uint32_t i = 1; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
-        char *name = s->rb->rename[i];
+        char *name = s->rb_rule->rename[i];
         if (!name[0])
             continue;
         if (strcmp(n->name, name) == 0) {
@@ -565,90 +491,4 @@ void rb_operator(sim *s)
         }
         name[0] = '\0';
     }
-}
-
-/* A retracted push was popped: some stream of the pair has more pops than pushes. */
-static bool popped_retracted(const sim *s, const rb_pair *p, char *why, size_t n)
-{
-    for (int dir = 0; dir < 2; dir++) {
-        int sid = find_stream(s, p->server, p->client, dir);
-        if (sid < 0)
-            continue;
-        const chk_stream *st = &s->chk.s[sid];
-        if (st->popped > st->pushed) {
-            snprintf(why, n, "%s had popped up to seq %u but %s's state holds only seq < %u",
-                     dir == CHK_C2S ? p->server : p->client, st->base + st->popped,
-                     dir == CHK_C2S ? p->client : p->server, st->base + st->pushed);
-            return true;
-        }
-    }
-    return false;
-}
-
-void rb_server_login(sim *s, const tcpshm_login *lg)
-{
-    rb_pair *p = s->rb->npairs ? find_pair(s, NULL, lg->client_name) : NULL;
-    for (uint32_t i = 0; p && i < s->rb->npairs; i++)
-        if (strcmp(s->rb->pairs[i].client, lg->client_name) == 0) {
-            snprintf(s->rb->pairs[i].srv_last, RB_NAME, "%s", lg->last_server_name);
-            s->rb->pairs[i].srv_ack = lg->ack_seq;
-            s->rb->pairs[i].srv_end = lg->client_seq_end;
-        }
-}
-
-static void accepted(sim *s, rb_pair *p, const char *by)
-{
-    char why[200];
-    if (popped_retracted(s, p, why, sizeof why))
-        chk_fail(&s->chk, find_stream(s, p->server, p->client, CHK_C2S),
-                 "rollback: %s accepted the login of the pair %s/%s after %s's storage went back (t=%lld): %s "
-                 "(must be a sequence mismatch on both sides)",
-                 by, p->server, p->client, p->who, (long long)p->t, why);
-}
-
-void rb_server_accepted(sim *s, const char *server, const char *client)
-{
-    rb_pair *p = s->rb->npairs ? find_pair(s, server, client) : NULL;
-    if (!p || p->state != RB_PENDING)
-        return;
-    if (strcmp(p->srv_last, server) != 0) { /* a new connection for the server (its side was reset) */
-        detected(s, p, 1);
-        return;
-    }
-    /* a login the client sent before the rollback (read by the server after
-     * it): its numbers are not the client's state now, which no login
-     * changed since; its connection is gone */
-    int c2s = find_stream(s, server, client, CHK_C2S), s2c = find_stream(s, server, client, CHK_S2C);
-    if (c2s >= 0 && s2c >= 0 &&
-        (p->srv_end != s->chk.s[c2s].base + s->chk.s[c2s].pushed ||
-         p->srv_ack != s->chk.s[s2c].base + s->chk.s[s2c].popped))
-        return;
-    accepted(s, p, server);
-}
-
-void rb_client_accepted(sim *s, node *n, const char *server, const char *recorded)
-{
-    rb_pair *p = s->rb->npairs ? find_pair(s, server, n->name) : NULL;
-    if (!p || p->state != RB_PENDING)
-        return;
-    if (strcmp(recorded, server) != 0) { /* a new connection for the client */
-        detected(s, p, 1);
-        return;
-    }
-    accepted(s, p, n->name);
-    if (!s->chk.violated)
-        p->state = RB_NONE; /* a good login: the next mismatch is a violation again */
-}
-
-bool rb_mismatch(sim *s, const char *server, const char *client)
-{
-    for (uint32_t i = 0; s->rb && i < s->rb->npairs; i++) {
-        rb_pair *p = &s->rb->pairs[i];
-        if (p->state == RB_NONE || strcmp(p->client, client) != 0 || (server[0] && strcmp(p->server, server) != 0))
-            continue;
-        if (p->state == RB_PENDING)
-            detected(s, p, 0);
-        return true;
-    }
-    return false;
 }

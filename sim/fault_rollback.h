@@ -13,14 +13,14 @@
  * peer popped a retracted push must end in a sequence mismatch (or a new
  * connection both sides see as new); a detected pair is dead for the
  * checker and the simulator, as an operator would, renames the client.
- * Defined in fault_rollback.c; hooks in scheduler.c, node.c and app.c. */
+ * Defined in fault_rollback.c; hooks in scheduler.c and node.c; the rule
+ * itself (the hooks in app.c) is rollback_rule.c. */
 #ifndef TCPSHM_SIM_FAULT_ROLLBACK_H
 #define TCPSHM_SIM_FAULT_ROLLBACK_H
 
 #include <stdbool.h>
 
 #include "sim_state.h"
-#include "tcpshm/login.h"
 
 void rb_init(sim *s);
 void rb_fini(sim *s);
@@ -33,19 +33,5 @@ void rb_step(sim *s, node *n);
 /* Between steps: the operator's answer to a detected rollback (kills and
  * renames the client of a dead pair). */
 void rb_operator(sim *s);
-
-/* The pair (server, client) is dead for the checker: no more pushes or pops. */
-bool rb_pair_dead(const sim *s, const char *server, const char *client);
-
-/* The server got a login (on_new_connection): what it says its last server was. */
-void rb_server_login(sim *s, const tcpshm_login *lg);
-/* The server accepted the login of client (on_logon). */
-void rb_server_accepted(sim *s, const char *server, const char *client);
-/* The client logged in to server; recorded: its .lastserver at the login call. */
-void rb_client_accepted(sim *s, node *n, const char *server, const char *recorded);
-/* A sequence mismatch on the pair (server "" : the client's current pair):
- * true when a rollback explains it (detected: the pair is dead now), false
- * when it is a violation. */
-bool rb_mismatch(sim *s, const char *server, const char *client);
 
 #endif

@@ -91,7 +91,8 @@ typedef struct sim {
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
-    struct rb_state *rb; /* the rollback kind's snapshots and pairs (fault_rollback.c) */
+    struct rb_state *rb;     /* the rollback kind's snapshots (fault_rollback.c) */
+    struct rb_rule *rb_rule; /* the pairs under its rule (rollback_rule.c) */
 } sim;
 
 #endif
