@@ -69,6 +69,7 @@ void rb_pending(sim *s, const char *server, const char *client, const char *who)
     p->state = RB_PENDING;
     p->t = s->now;
     snprintf(p->who, sizeof p->who, "%s", who);
+    p->owner_floor = s->next_owner;
     p->srv_last[0] = '\0';
 }
 
@@ -152,6 +153,11 @@ void rb_client_accepted(sim *s, node *n, const char *server, const char *recorde
 {
     rb_pair *p = s->rb_rule->npairs ? find_pair(s, server, n->name) : NULL;
     if (!p || p->state != RB_PENDING)
+        return;
+    /* a response the server sent before its rollback (it died after
+     * accepting), read by the client after: its connection is gone */
+    const node *sv = &s->nodes[0];
+    if (strcmp(p->who, server) == 0 && (!sv->alive || sv->owner < p->owner_floor))
         return;
     if (strcmp(recorded, server) != 0) { /* a new connection for the client */
         detected(s, p, 1);

@@ -23,6 +23,7 @@ typedef struct rb_pair {
     int state;
     int64_t t;           /* the last rollback */
     char who[RB_NAME];   /* whose storage went back */
+    uint32_t owner_floor; /* the venv owners of the incarnations started after it are >= this */
     char srv_last[RB_NAME]; /* the last login the server got from the client: its last server name, */
     uint32_t srv_ack, srv_end; /* its ack_seq and client_seq_end */
 } rb_pair;
