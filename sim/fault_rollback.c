@@ -1,7 +1,8 @@
 /* The rollback kind (fault_rollback.h): snapshots of a node's files, the
  * restore of an older copy (or a wipe) while the node is dead, the rewind
- * of the checker's streams, the login-time rule and the operator's rename.
- * sim/README.md, "Storage that goes back in time", states the rule. */
+ * of the checker's streams and the operator's rename; the login-time rule
+ * is rollback_rule.c. sim/README.md, "Storage that goes back in time",
+ * states the rule. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
