@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "fault_twin.h"
+#include "rollback_rule.h"
 #include "pairs.h"
 #include "sim_state.h"
 
@@ -142,7 +143,8 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
     bool cont = chk_login_continues(&s->chk, n->name, p->name, t.last, t.zeros, base);
     chk_pair_login(&s->chk, n->name, p->name, cont, base, &p->c2s, &p->s2c);
     const chk_stream *a = &s->chk.s[p->c2s], *b = &s->chk.s[p->s2c];
-    if (tcpshm_conn_seq_end(c) != b->base + b->pushed || tcpshm_conn_my_ack(c) != a->base + a->popped)
+    if (!rb_pair_pending(s, n->name, p->name) && !rb_pair_dead(s, n->name, p->name) &&
+        (tcpshm_conn_seq_end(c) != b->base + b->pushed || tcpshm_conn_my_ack(c) != a->base + a->popped))
         chk_fail(&s->chk, p->s2c, "server %s: after the login of %s (last server \"%s\": %s) its queue has seq_end %u, "
                                   "my_ack %u; the pair says %u, %u",
                  n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
@@ -173,6 +175,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     s_pair_login(s, n, p, c);
     p->conn = c;
     tcpshm_conn_set_user(c, p);
+    rb_server_accepted(s, n->name, name);
 }
 
 /* Echo rule (push, then pop, with a write-ahead record): the echo of
@@ -187,7 +190,7 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     sim *s = u;
     node *n = server_of(s);
     peer *p = tcpshm_conn_user(c);
-    if (!p || s->chk.violated)
+    if (!p || s->chk.violated || rb_pair_dead(s, n->name, p->name))
         return;
     const uint8_t *body = (const uint8_t *)(m + 1);
     uint32_t size = (uint32_t)m->size - 8u;
@@ -228,6 +231,7 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
+    rb_server_login(s, lg);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
         chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
                  lg->use_shm ? "SHM" : "TCP");
@@ -252,8 +256,10 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     note_drop(s, tcpshm_conn_remote_name(c));
     trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
                       tcpshm_conn_remote_name(c));
+    if (rb_mismatch(s, server_of(s)->name, tcpshm_conn_remote_name(c)))
+        return; /* a rollback detected, as it must be */
     /* both sides only acknowledge what the other persisted: a mismatch
-     * means persisted state was lost */
+     * means persisted state was lost (or a rollback went unnoticed) */
     chk_fail(&s->chk, p ? p->c2s : -1,
              "server: sequence mismatch with %s: server [%u, %u) ack %u, client [%u, %u) ack %u",
              tcpshm_conn_remote_name(c), m->local_seq_start, m->local_seq_end, m->local_ack,
@@ -277,7 +283,7 @@ void app_server(sim *s, node *n)
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window) */
-        if (!c || tcpshm_conn_my_ack(c) == s->chk.s[p->c2s].base || p->rec->k == tcpshm_conn_my_ack(c) ||
+        if (!c || rb_pair_dead(s, n->name, p->name) || tcpshm_conn_my_ack(c) == s->chk.s[p->c2s].base || p->rec->k == tcpshm_conn_my_ack(c) ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
             !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             continue;
@@ -305,7 +311,7 @@ static void c_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 {
     sim *s = u;
     node *n = client_node(c);
-    if (!n || s->chk.violated)
+    if (!n || s->chk.violated || rb_pair_dead(s, tcpshm_conn_remote_name(c), n->name))
         return;
     client_streams(s, n, tcpshm_conn_remote_name(c));
     const uint8_t *body = (const uint8_t *)(m + 1);
@@ -333,13 +339,15 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     n->c2s = -1; /* the server's login may have started a new epoch of the pair */
     client_streams(s, n, rsp->server_name);
     const chk_stream *a = &s->chk.s[n->c2s], *b = &s->chk.s[n->s2c];
-    if (tcpshm_conn_seq_end(c) != a->base + a->pushed || tcpshm_conn_my_ack(c) != b->base + b->popped)
+    if (!rb_pair_pending(s, rsp->server_name, n->name) && !rb_pair_dead(s, rsp->server_name, n->name) &&
+        (tcpshm_conn_seq_end(c) != a->base + a->pushed || tcpshm_conn_my_ack(c) != b->base + b->popped))
         chk_fail(&s->chk, n->c2s, "client %s: after its login to %s (it said last server \"%s\") its queue has "
                                   "seq_end %u, my_ack %u; the pair says %u, %u",
                  n->name, rsp->server_name, n->login_last, tcpshm_conn_seq_end(c), tcpshm_conn_my_ack(c),
                  a->base + a->pushed, b->base + b->popped);
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
+    rb_client_accepted(s, n, rsp->server_name, n->login_last);
 }
 
 /* The client callbacks that get no connection find their node through
@@ -367,6 +375,8 @@ static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     client_ctx *x = u;
     (void)c;
     trace_event(&x->s->tr, x->s->now, TR_MISMATCH, (uint32_t)x->n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    if (rb_mismatch(x->s, "", x->n->name))
+        return; /* a rollback detected, as it must be */
     chk_fail(&x->s->chk, x->n->c2s,
              "client %s: sequence mismatch: client [%u, %u) ack %u, server [%u, %u) ack %u", x->n->name,
              m->local_seq_start, m->local_seq_end, m->local_ack, m->remote_seq_start, m->remote_seq_end,
@@ -403,6 +413,8 @@ void app_client(sim *s, node *n)
      * whose server name could not be recorded (which once lost pushes:
      * README, "A core bug it found"). */
     const char *remote = tcpshm_conn_remote_name(c);
+    if (rb_pair_dead(s, remote, n->name))
+        return;
     client_streams(s, n, remote);
     for (int i = 0; i < 2 && !s->chk.violated; i++) {
         if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->wl_rng, s->push_ppm))

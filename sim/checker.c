@@ -170,6 +170,7 @@ static void append(chk *c, chk_stream *s, chk_rec r)
         s->cap = cap;
     }
     s->recs[s->pushed++] = r;
+    s->retracted = 0; /* a new push replaced what a rollback retracted */
     c->pushes++;
 }
 
@@ -199,6 +200,8 @@ static void echo_pushed(chk *c, chk_stream *s2c, uint32_t echo_of)
         return;
     }
     chk_stream *r = &c->s[req];
+    if (r->echo_off)
+        return;
     uint32_t k = echo_of - r->base;
     if (k < r->echo_next)
         chk_fail(c, req, "request %u echoed twice", echo_of);
@@ -246,7 +249,7 @@ bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size)
                  (int32_t)(m.seq - want) < 0 ? "duplicate" : "gap: messages lost");
         return false;
     }
-    if (s->popped >= s->pushed) {
+    if (s->popped >= s->pushed && s->popped >= s->retracted) {
         chk_fail(c, sid, "pop: seq %u was never pushed (pushed %u)", m.seq, s->pushed);
         return false;
     }
@@ -267,7 +270,7 @@ void chk_pop_done(chk *c, int sid)
     if (!s->pop_pending)
         return;
     s->pop_pending = false;
-    if (s->dir == CHK_C2S && s->popped < s->pushed && s->recs[s->popped].kind == WL_REQUEST &&
+    if (s->dir == CHK_C2S && !s->echo_off && s->popped < s->pushed && s->recs[s->popped].kind == WL_REQUEST &&
         s->echo_next <= s->popped)
         chk_fail(c, sid, "request %u popped without its echo", s->base + s->popped);
     s->popped++;
@@ -280,6 +283,29 @@ void chk_pop_resolve(chk *c, int sid, bool persisted)
         chk_pop_done(c, sid);
     c->s[sid].pop_pending = false;
 }
+
+void chk_rewind_pushed(chk *c, int sid, uint32_t n)
+{
+    chk_stream *s = &c->s[sid];
+    if (n > s->pushed)
+        chk_fail(c, sid, "simulator: rollback of the pushes to %u, above %u", n, s->pushed);
+    else if (n < s->pushed) {
+        if (s->retracted < s->pushed)
+            s->retracted = s->pushed;
+        s->pushed = n;
+    }
+}
+
+void chk_rewind_popped(chk *c, int sid, uint32_t n)
+{
+    chk_stream *s = &c->s[sid];
+    if (n > s->popped)
+        chk_fail(c, sid, "simulator: rollback of the pops to %u, above %u", n, s->popped);
+    else
+        s->popped = n;
+}
+
+void chk_echo_off(chk *c, int sid) { c->s[sid].echo_off = true; }
 
 bool chk_settled(const chk *c, int *first_open)
 {

@@ -33,9 +33,12 @@ typedef struct chk_stream {
     bool retired;              /* an older epoch of its pair: a new connection replaced it */
     uint32_t base;             /* seq of the first message */
     uint32_t pushed, popped;   /* counts */
+    uint32_t retracted;        /* pushes a rollback retracted are recs[pushed, retracted): the peer may
+                                * still pop them from what it had received (then it must detect it) */
     chk_rec *recs;             /* one per push */
     uint32_t cap;
     uint32_t echo_next;        /* C2S: requests before this seq were echoed */
+    bool echo_off;             /* C2S: a rollback touched the pair: the echo rule no longer applies */
     /* a push or pop in flight (a crash may cut it short) */
     bool push_pending, pop_pending;
     chk_rec pending;
@@ -90,6 +93,16 @@ void chk_pop_done(chk *c, int sid);
 /* After a crash: the push / pop in flight persisted or not (from the file). */
 void chk_push_resolve(chk *c, int sid, bool persisted);
 void chk_pop_resolve(chk *c, int sid, bool persisted);
+
+/* A rollback (fault_rollback.c): the stream's push count (its producer's
+ * state went back: later pushes are retracted, new ones reuse their seqs)
+ * or its pop count (its consumer's state went back: later pops may be
+ * replayed) goes back to n, which must not be above it. The echo rule of
+ * the pair's C2S stream is off from then on (the echo application's
+ * write-ahead record cannot follow a partial restore). */
+void chk_rewind_pushed(chk *c, int sid, uint32_t n);
+void chk_rewind_popped(chk *c, int sid, uint32_t n);
+void chk_echo_off(chk *c, int sid);
 
 void chk_fail(chk *c, int sid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -4,6 +4,7 @@
  * (chk_login_continues, chk_pair_login): nothing is decided here. */
 #include "fault_return.h"
 #include "pairs.h"
+#include "rollback_rule.h"
 
 void fault_return(sim *s, node *n)
 {
@@ -14,6 +15,18 @@ void fault_return(sim *s, node *n)
             sim_name_switch(s, n, 1);
         return;
     }
-    uint32_t k = fp_below(&s->plan, FP_RETURN, n->gen); /* any of 0..gen but the current one */
-    sim_name_switch(s, n, k >= n->cur ? k + 1u : k);
+    /* any of 0..gen but the current one, and never a client name whose pair
+     * a detected rollback retired: the operator renamed that client away
+     * for good (rollback_rule.c), as a real one would not bring it back */
+    uint32_t cand[SIM_MAX_GEN], nc = 0;
+    for (uint32_t k = 0; k <= n->gen; k++) {
+        char name[TCPSHM_NAME_MAX + 1];
+        sim_node_name(n, k, name);
+        if (k != n->cur && !(n->idx > 0 && rb_client_retired(s, name)))
+            cand[nc++] = k;
+    }
+    if (nc == 0)
+        return;
+    /* without retired names this is the draw it always was: fp_below(gen) */
+    sim_name_switch(s, n, cand[fp_below(&s->plan, FP_RETURN, nc)]);
 }

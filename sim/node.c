@@ -129,6 +129,7 @@ void node_start(sim *s, node *n)
     n->c2s = n->s2c = -1;
     n->server[0] = '\0';
     n->next_login = s->now;
+    n->login_last[0] = '\0';
     n->partitioned = false;
     n->block_until = 0;
     venv_set_owner(s->v, n->owner);
@@ -270,6 +271,16 @@ static void node_die(sim *s, node *n, tr_type why)
         sim_name_switch(s, n, n->gen + 1u); /* a new name: the old pair's streams end, new ones begin */
     else
         fault_return(s, n); /* maybe a name it had before */
+}
+
+/* A fresh name for a dead node (the rollback operator's answer to a
+ * detected mismatch): false when it has had all its names. */
+bool node_rename(sim *s, node *n)
+{
+    if (n->alive || n->gen + 1u >= SIM_MAX_GEN)
+        return false;
+    sim_name_switch(s, n, n->gen + 1u); /* a new name: the old pair's streams end, new ones begin */
+    return true;
 }
 
 void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }

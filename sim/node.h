@@ -11,6 +11,9 @@
 void node_hang(void *sim_, const char *call);
 void node_start(sim *s, node *n);
 void node_kill(sim *s, node *n, bool crashed);
+/* A dead node restarts under its next name (old streams closed); false
+ * when it is alive or has no name left. */
+bool node_rename(sim *s, node *n);
 void node_step(sim *s, node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
 #ifdef TCPSHM_SIM_HANG_TEST

@@ -37,6 +37,14 @@ uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
     return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
 }
 
+void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
+{
+    if (n->idx == 0)
+        snprintf(out, TCPSHM_NAME_MAX + 1, "srv%u", k);
+    else
+        snprintf(out, TCPSHM_NAME_MAX + 1, "c%dg%u", n->idx, k);
+}
+
 void sim_name_switch(sim *s, node *n, uint32_t k)
 {
     if (n->idx == 0)
@@ -44,12 +52,9 @@ void sim_name_switch(sim *s, node *n, uint32_t k)
     else
         chk_close_client(&s->chk, n->name);
     n->cur = k;
-    if (n->idx == 0) {
-        snprintf(n->name, sizeof n->name, "srv%u", k);
-    } else {
-        snprintf(n->name, sizeof n->name, "c%dg%u", n->idx, k);
+    sim_node_name(n, k, n->name);
+    if (n->idx > 0)
         memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
-    }
     if (k > n->gen) {
         n->gen = k;
         if (n->idx > 0)

@@ -16,6 +16,8 @@ uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
 bool sim_pick_shm(sim *s);
 /* Whether the client name logs in over shared memory (false for unknown names). */
 bool sim_client_shm(const sim *s, const char *client);
+/* The name number k of node n ("srvK", "cIgK"). */
+void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
 /* Node n takes its name number k (> n->gen: a new name, which tosses its
  * transport in a mixed run; otherwise one it had before, with that name's
  * directory): the old name's streams close, the name is no longer gone. */

@@ -11,7 +11,7 @@
 
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
                                              "short-read", "io-error", "eagain", "partition", "file",
-                                             "return",     "twin"};
+                                             "return",     "twin",      "rollback"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -23,6 +23,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_IO_ERROR] = {300, 2000, 10000},     [FP_EAGAIN] = {1000, 5000, 20000},
     [FP_PARTITION] = {300, 1000, 3000},     [FP_FILE] = {20000, 100000, 300000},
     [FP_RETURN] = {50000, 150000, 300000},  [FP_TWIN] = {1000, 4000, 15000},
+    [FP_ROLLBACK] = {10000, 30000, 100000}, /* per step on a dead node with a snapshot */
 };
 
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }
@@ -111,6 +112,13 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
             if ((allowed >> k & 1u) && i-- == 0)
                 p->on = 1u << k;
     }
+    /* return and rollback do not run together yet: the checker's pair
+     * epochs (a name that comes back) and the rollback rule's rewinds do
+     * not compose (sim/README, "Not done yet"). A seed with both keeps one,
+     * by a coin of the seed itself (no stream is drawn from). */
+    uint32_t both = 1u << FP_RETURN | 1u << FP_ROLLBACK;
+    if ((p->on & both) == both)
+        p->on &= ~(1u << (((seed * 0x9e3779b97f4a7c15ull) >> 63) ? FP_RETURN : FP_ROLLBACK));
     /* Half the seeds with crashes focus on one TCP crash site: rare sites
      * (compaction, reset, login) then fire in most of those runs (runs with
      * SHM clients may move the focus to an SHM site: fp_plan_focus_shm). */

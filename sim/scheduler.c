@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "fault_twin.h"
+#include "fault_rollback.h"
 #include "node.h"
 #include "pairs.h"
 #include "sim_state.h"
@@ -105,6 +106,7 @@ static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
 static void step_faults(sim *s)
 {
     node *n = &s->nodes[sim_rng_below(&s->rng, s->nnodes)];
+    rb_step(s, n); /* a snapshot, or (dead) storage that goes back */
     if (!n->alive || fault_twin_pins(s, n))
         return;
     if (fp_roll(&s->plan, FP_KILL)) {
@@ -238,7 +240,7 @@ static bool all_ready(sim *s)
     if (!s->nodes[0].alive)
         return false;
     for (uint32_t i = 1; i < s->nnodes; i++)
-        if (!node_client_ready(s, &s->nodes[i]))
+        if (!s->nodes[i].retired && !node_client_ready(s, &s->nodes[i]))
             return false;
     return chk_settled(&s->chk, NULL);
 }
@@ -307,6 +309,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     if (fp_install(&s->plan) != 0)
         abort();
     chk_init(&s->chk);
+    rb_init(s);
     trace_init(&s->tr, p->trace_file);
     if (p->trace_file && p->trace_chrome)
         trace_chrome_begin(s);
@@ -350,6 +353,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             step_faults(s);
             fault_twin_maybe_start(s);
         }
+        rb_operator(s);
         for (uint32_t i = 0; i < s->nnodes; i++) {
             node *n = &s->nodes[i];
             if (!n->alive && n->restart_at <= s->now)
@@ -381,7 +385,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
                          st->popped, st->pushed, (long long)deadline);
             } else {
                 for (uint32_t i = 1; i < s->nnodes; i++)
-                    if (!node_client_ready(s, &s->nodes[i])) {
+                    if (!s->nodes[i].retired && !node_client_ready(s, &s->nodes[i])) {
                         chk_fail(&s->chk, -1, "liveness: client %s is not logged in with its queues acknowledged "
                                               "by the deadline (state %d)",
                                  s->nodes[i].name,
@@ -427,6 +431,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     fp_install(NULL);
     venv_destroy(s->v);
     chk_fini(&s->chk);
+    rb_fini(s);
     free(s);
     g_running = NULL;
 }

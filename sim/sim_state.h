@@ -61,6 +61,9 @@ typedef struct node {
     char login_last[TCPSHM_NAME_MAX + 1]; /* the server name its last login call said */
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
+    /* client: its pair died of a detected rollback and no name is left to
+     * rename it (no liveness) */
+    bool retired;
 } node;
 
 typedef struct login_note { /* a login the server application saw, not finished yet */
@@ -106,6 +109,8 @@ typedef struct sim {
     login_note notes[16]; /* logins between on_new_connection and on_logon */
     uint32_t nnotes;
     twin tw;
+    struct rb_state *rb;     /* the rollback kind's snapshots (fault_rollback.c) */
+    struct rb_rule *rb_rule; /* the pairs under its rule (rollback_rule.c) */
 } sim;
 
 #endif

@@ -33,6 +33,9 @@ typedef enum tr_type {
     TR_HANG,       /* node a's step went over its env-call budget (b calls), at call s */
     TR_TWIN,       /* a twin of client a started (owner b), name and directory in s */
     TR_TWIN_END,   /* the twin of client a killed, why in s */
+    TR_SNAPSHOT,   /* node a's files copied (b files) */
+    TR_ROLLBACK,   /* node a's storage went back: mode b (fault_rollback.c), snapshot time c, what in s */
+    TR_DETECTED,   /* the pair of client s is dead: a rollback detected (b: 0 mismatch, 1 new connection) */
     TR_TYPES
 } tr_type;
 

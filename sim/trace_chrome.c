@@ -290,6 +290,20 @@ static void on_link(tc *w, const tr_event *e, const char *note)
             a_s(&a, "peer", note);
         instant(w, pid, tid, e->now, "conn", "sequence mismatch", &a);
         return;
+    case TR_SNAPSHOT: /* the rollback kind (fault_rollback.c) */
+        a_u(&a, "files", e->b);
+        instant(w, pid, tid, e->now, "fault", "snapshot", &a);
+        return;
+    case TR_ROLLBACK:
+        a_s(&a, "what", e->s);
+        a_u(&a, "snapshot_t", e->c);
+        instant(w, pid, tid, e->now, "fault", "fault rollback", &a);
+        return;
+    case TR_DETECTED:
+        a_s(&a, "client", e->s);
+        a_s(&a, "how", e->b ? "new connection" : "sequence mismatch");
+        instant(w, pid, tid, e->now, "conn", "rollback detected", &a);
+        return;
     default:
         return;
     }

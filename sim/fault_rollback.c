@@ -1,0 +1,495 @@
+/* The rollback kind (fault_rollback.h): snapshots of a node's files, the
+ * restore of an older copy (or a wipe) while the node is dead, the rewind
+ * of the checker's streams and the operator's rename; the login-time rule
+ * is rollback_rule.c. sim/README.md, "Storage that goes back in time",
+ * states the rule. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault_rollback.h"
+#include "rollback_rule.h"
+#include "node.h"
+#include "pairs.h"
+
+#define RB_SNAPS 3    /* kept per node */
+#define RB_FILES 64   /* files in one snapshot */
+#define RB_COUNTS 48  /* streams in one snapshot */
+
+enum { RB_PAIR_QUEUE, RB_LASTSERVER, RB_ALL, RB_WIPE, RB_SEGMENT, RB_MODES };
+
+typedef struct rb_file {
+    char path[SIM_PATH_SIZE];
+    uint8_t *data;
+    size_t len;
+} rb_file;
+
+typedef struct rb_count { /* a stream's counts when the snapshot was taken */
+    int sid;
+    uint32_t pushed, popped;
+} rb_count;
+
+typedef struct rb_snap {
+    bool used;
+    int64_t t;
+    char name[RB_NAME]; /* the node's name then */
+    rb_file files[RB_FILES];
+    uint32_t nfiles;
+    rb_count counts[RB_COUNTS];
+    uint32_t ncounts;
+} rb_snap;
+
+
+typedef struct rb_state {
+    rb_snap snap[1 + SIM_MAX_CLIENTS][RB_SNAPS];
+} rb_state;
+
+/* ------------------------------------------------------------ helpers */
+
+static bool on(const sim *s) { return (s->plan.on >> FP_ROLLBACK & 1u) && s->plan.active; }
+
+static void snap_free(rb_snap *sn)
+{
+    for (uint32_t i = 0; i < sn->nfiles; i++)
+        free(sn->files[i].data);
+    memset(sn, 0, sizeof *sn);
+}
+
+void rb_init(sim *s)
+{
+    s->rb = calloc(1, sizeof *s->rb);
+    if (!s->rb)
+        abort();
+    rb_rule_init(s);
+}
+
+void rb_fini(sim *s)
+{
+    for (uint32_t i = 0; i < 1 + SIM_MAX_CLIENTS; i++)
+        for (uint32_t k = 0; k < RB_SNAPS; k++)
+            snap_free(&s->rb->snap[i][k]);
+    free(s->rb);
+    s->rb = NULL;
+    rb_rule_fini(s);
+}
+
+static bool prefixed(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+
+
+
+/* The files a snapshot of n holds: its directory, and the SHM segments of
+ * its pairs (a server: every segment). */
+typedef struct collect {
+    const node *n;
+    rb_snap *sn;
+    bool overflow;
+} collect;
+
+static bool node_file(const node *n, const char *path)
+{
+    char pre[SIM_PATH_SIZE];
+    snprintf(pre, sizeof pre, "%s/", n->dir);
+    return prefixed(path, pre);
+}
+
+static bool node_segment(const node *n, const char *path)
+{
+    char pre[SIM_PATH_SIZE];
+    snprintf(pre, sizeof pre, "%s/tcpshm_", VENV_SHM_DIR);
+    if (!prefixed(path, pre))
+        return false;
+    if (n->idx == 0)
+        return true;
+    const char *from = path + strlen(pre), *us = strchr(from, '_');
+    if (!us)
+        return false;
+    bool producer = (size_t)(us - from) == strlen(n->name) && strncmp(from, n->name, (size_t)(us - from)) == 0;
+    return producer || strcmp(us + 1, n->name) == 0;
+}
+
+static void collect_file(void *user, const char *path, bool is_dir, size_t size)
+{
+    collect *c = user;
+    (void)size;
+    if (is_dir || !(node_file(c->n, path) || node_segment(c->n, path)))
+        return;
+    if (c->sn->nfiles == RB_FILES) {
+        c->overflow = true;
+        return;
+    }
+    rb_file *f = &c->sn->files[c->sn->nfiles++];
+    snprintf(f->path, sizeof f->path, "%s", path);
+}
+
+static void take_snapshot(sim *s, node *n)
+{
+    rb_snap *slots = s->rb->snap[n->idx], *sn = NULL;
+    for (uint32_t k = 0; k < RB_SNAPS && !sn; k++)
+        if (!slots[k].used || strcmp(slots[k].name, n->name) != 0)
+            sn = &slots[k];
+    if (!sn)
+        sn = &slots[fp_below(&s->plan, FP_ROLLBACK, RB_SNAPS)];
+    snap_free(sn);
+    collect c = {n, sn, false};
+    venv_list(s->v, collect_file, &c);
+    for (uint32_t i = 0; i < sn->nfiles; i++) {
+        rb_file *f = &sn->files[i];
+        const uint8_t *d = venv_file_data(s->v, f->path, &f->len);
+        f->data = malloc(f->len ? f->len : 1);
+        if (!d || !f->data)
+            abort();
+        memcpy(f->data, d, f->len);
+    }
+    for (uint32_t i = 0; i < s->chk.n && sn->ncounts < RB_COUNTS; i++) {
+        const chk_stream *st = &s->chk.s[i];
+        if (strcmp(n->idx == 0 ? st->server : st->client, n->name) == 0) /* closed ones too */
+            sn->counts[sn->ncounts++] = (rb_count){(int)i, st->pushed, st->popped};
+    }
+    if (c.overflow) { /* not a whole copy: not a snapshot */
+        snap_free(sn);
+        return;
+    }
+    sn->used = true;
+    sn->t = s->now;
+    snprintf(sn->name, sizeof sn->name, "%s", n->name);
+    trace_event(&s->tr, s->now, TR_SNAPSHOT, (uint32_t)n->idx, sn->nfiles, 0, NULL);
+}
+
+static const rb_file *snap_file(const rb_snap *sn, const char *path)
+{
+    for (uint32_t i = 0; i < sn->nfiles; i++)
+        if (strcmp(sn->files[i].path, path) == 0)
+            return &sn->files[i];
+    return NULL;
+}
+
+/* The count a stream had in the snapshot: 0 when it did not exist yet. */
+static void snap_counts(const rb_snap *sn, int sid, uint32_t *pushed, uint32_t *popped)
+{
+    *pushed = *popped = 0;
+    for (uint32_t i = 0; i < sn->ncounts; i++)
+        if (sn->counts[i].sid == sid) {
+            *pushed = sn->counts[i].pushed;
+            *popped = sn->counts[i].popped;
+        }
+}
+
+/* ------------------------------------------------------------ a rollback */
+
+/* What a rollback does, planned before anything is touched, so that a plan
+ * the rule cannot follow is dropped whole. */
+typedef struct rb_rewind {
+    int sid;
+    bool pushes; /* the push count, else the pop count */
+    uint32_t n;
+} rb_rewind;
+
+typedef struct rb_plan {
+    const rb_snap *sn;
+    char paths[RB_FILES * 2][SIM_PATH_SIZE]; /* files set back (to the snapshot's bytes, or removed) */
+    uint32_t npaths;
+    rb_rewind rewinds[RB_COUNTS * 2];
+    uint32_t nrewinds;
+    char pairs[SIM_MAX_CLIENTS * SIM_MAX_GEN][2][RB_NAME]; /* pairs it touches: (server, client) */
+    uint32_t npairs;
+    node *stop; /* the other side of a segment, stopped for the restore */
+    bool bad;   /* the rule cannot follow it (a pair that would start at another seq) */
+} rb_plan;
+
+static void plan_path(rb_plan *pl, const char *path)
+{
+    for (uint32_t i = 0; i < pl->npaths; i++)
+        if (strcmp(pl->paths[i], path) == 0)
+            return;
+    if (pl->npaths < sizeof pl->paths / sizeof pl->paths[0])
+        snprintf(pl->paths[pl->npaths++], sizeof pl->paths[0], "%s", path);
+    else
+        pl->bad = true;
+}
+
+/* false if the pair was planned already */
+static bool plan_pair(rb_plan *pl, const char *server, const char *client)
+{
+    for (uint32_t i = 0; i < pl->npairs; i++)
+        if (strcmp(pl->pairs[i][0], server) == 0 && strcmp(pl->pairs[i][1], client) == 0)
+            return false;
+    if (pl->npairs == sizeof pl->pairs / sizeof pl->pairs[0]) {
+        pl->bad = true;
+        return false;
+    }
+    snprintf(pl->pairs[pl->npairs][0], RB_NAME, "%s", server);
+    snprintf(pl->pairs[pl->npairs++][1], RB_NAME, "%s", client);
+    return true;
+}
+
+static void plan_rewind(sim *s, rb_plan *pl, int sid, bool pushes, bool popped)
+{
+    if (sid < 0)
+        return;
+    const chk_stream *st = &s->chk.s[sid];
+    uint32_t p, q;
+    snap_counts(pl->sn, sid, &p, &q);
+    bool in_snap = false;
+    for (uint32_t i = 0; i < pl->sn->ncounts; i++)
+        in_snap = in_snap || pl->sn->counts[i].sid == sid;
+    /* a pair the snapshot does not know restarts at seq 0: only a stream that
+     * starts there can follow (not the first pairs of a wrap run) */
+    if (!in_snap && st->base != 0)
+        pl->bad = true;
+    if (pushes && p <= st->pushed)
+        pl->rewinds[pl->nrewinds++] = (rb_rewind){sid, true, p};
+    if (popped && q <= st->popped)
+        pl->rewinds[pl->nrewinds++] = (rb_rewind){sid, false, q};
+    if ((pushes && p > st->pushed) || (popped && q > st->popped))
+        pl->bad = true;
+}
+
+/* X's side of the pair (X, remote) goes back to the snapshot: its queue
+ * file's pushes (X's producing stream) and its my_ack (X's consuming one). */
+static void plan_side(sim *s, rb_plan *pl, const node *x, const char *remote)
+{
+    const char *server = x->idx == 0 ? x->name : remote, *client = x->idx == 0 ? remote : x->name;
+    if (!plan_pair(pl, server, client) || sim_client_shm(s, client))
+        return; /* the pair's state is in /dev/shm, not in X's directory */
+    int c2s = rb_find_stream(s, server, client, CHK_C2S), s2c = rb_find_stream(s, server, client, CHK_S2C);
+    plan_rewind(s, pl, x->idx == 0 ? s2c : c2s, true, false);
+    plan_rewind(s, pl, x->idx == 0 ? c2s : s2c, false, true);
+}
+
+/* The remotes of X's open pairs (streams), each once. */
+static uint32_t open_remotes(const sim *s, const node *x, char out[][RB_NAME], uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->chk.n; i++) {
+        const chk_stream *st = &s->chk.s[i];
+        if (st->closed || strcmp(x->idx == 0 ? st->server : st->client, x->name) != 0)
+            continue;
+        const char *r = x->idx == 0 ? st->client : st->server;
+        bool seen = false;
+        for (uint32_t k = 0; k < n; k++)
+            seen = seen || strcmp(out[k], r) == 0;
+        if (!seen && n < max)
+            snprintf(out[n++], RB_NAME, "%s", r);
+    }
+    return n;
+}
+
+
+/* The remote of X's file of a pair (<dir>/<x>_<remote>.ptcp, or .app: the
+ * echo record), or NULL. */
+static const char *pair_remote(const node *x, const char *path, char *out)
+{
+    char pre[SIM_PATH_SIZE];
+    snprintf(pre, sizeof pre, "%s/%s_", x->dir, x->name);
+    size_t n = strlen(path), k = strlen(pre);
+    if (!prefixed(path, pre) || n < k + 6)
+        return NULL;
+    size_t suffix = strcmp(path + n - 5, ".ptcp") == 0 ? 5 : strcmp(path + n - 4, ".app") == 0 ? 4 : 0;
+    if (!suffix)
+        return NULL;
+    snprintf(out, RB_NAME, "%.*s", (int)(n - suffix - k), path + k);
+    return out;
+}
+
+static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, size_t what_size)
+{
+    const rb_snap *sn = pl->sn;
+    char remotes[SIM_MAX_CLIENTS * SIM_MAX_GEN][RB_NAME], path[SIM_PATH_SIZE];
+    uint32_t nr = open_remotes(s, x, remotes, SIM_MAX_CLIENTS * SIM_MAX_GEN);
+    switch (mode) {
+    case RB_PAIR_QUEUE: { /* one queue file (a server's: with the echo record of the pair) */
+        if (nr == 0)
+            return false;
+        const char *remote = remotes[fp_below(&s->plan, FP_ROLLBACK, nr)];
+        if (sim_client_shm(s, x->idx == 0 ? remote : x->name))
+            return false;
+        snprintf(path, sizeof path, "%s/%s_%s.ptcp", x->dir, x->name, remote);
+        plan_path(pl, path);
+        if (x->idx == 0) {
+            snprintf(path, sizeof path, "%s/%s_%s.app", x->dir, x->name, remote);
+            plan_path(pl, path);
+        }
+        plan_side(s, pl, x, remote);
+        snprintf(what, what_size, "%s", pl->paths[0]);
+        return true;
+    }
+    case RB_LASTSERVER: /* the client's record alone */
+        if (x->idx == 0)
+            return false;
+        snprintf(path, sizeof path, "%s/%s.lastserver", x->dir, x->name);
+        plan_path(pl, path);
+        for (uint32_t i = 0; i < nr; i++)
+            plan_pair(pl, remotes[i], x->name);
+        snprintf(what, what_size, "%s", path);
+        return true;
+    case RB_ALL:  /* the whole directory from the snapshot */
+    case RB_WIPE: /* nothing left */
+        for (uint32_t i = 0; i < sn->nfiles && mode == RB_ALL; i++)
+            if (node_file(x, sn->files[i].path))
+                plan_path(pl, sn->files[i].path);
+        for (uint32_t i = 0; i < nr; i++)
+            plan_side(s, pl, x, remotes[i]);
+        snprintf(what, what_size, "%s %s/", mode == RB_ALL ? "all of" : "wipe of", x->dir);
+        return true;
+    case RB_SEGMENT: { /* one segment of an SHM pair */
+        const rb_file *segs[RB_FILES];
+        uint32_t ns = 0;
+        for (uint32_t i = 0; i < sn->nfiles; i++)
+            if (node_segment(x, sn->files[i].path))
+                segs[ns++] = &sn->files[i];
+        if (ns == 0)
+            return false;
+        const rb_file *f = segs[fp_below(&s->plan, FP_ROLLBACK, ns)];
+        char from[RB_NAME], to[RB_NAME];
+        const char *body = f->path + strlen(VENV_SHM_DIR) + strlen("/tcpshm_"), *us = strchr(body, '_');
+        if (!us)
+            return false;
+        snprintf(from, sizeof from, "%.*s", (int)(us - body), body);
+        snprintf(to, sizeof to, "%s", us + 1);
+        bool c2s = strncmp(from, "srv", 3) != 0;
+        const char *server = c2s ? to : from, *client = c2s ? from : to;
+        int sid = rb_find_stream(s, server, client, c2s ? CHK_C2S : CHK_S2C);
+        node *other = rb_node_named(s, x->idx == 0 ? client : server);
+        if (sid < 0 || s->chk.s[sid].closed || !other || other == x)
+            return false;
+        plan_path(pl, f->path);
+        plan_pair(pl, server, client);
+        plan_rewind(s, pl, sid, true, true);
+        pl->stop = other->alive ? other : NULL;
+        snprintf(what, what_size, "%s", f->path);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Sets a file back to the snapshot's bytes, or removes it (not in the snapshot). */
+static void restore_path(sim *s, const rb_snap *sn, const char *path)
+{
+    const rb_file *f = snap_file(sn, path);
+    size_t len;
+    if (f) {
+        if (venv_file_write(s->v, path, f->data, f->len) != 0) {
+            fprintf(stderr, "tcpshm-sim: cannot restore %s\n", path);
+            abort();
+        }
+    } else if (venv_file_data(s->v, path, &len)) {
+        venv_set_owner(s->v, SIM_PEEK_OWNER);
+        (void)s->env->remove(s->env->ctx, path);
+    }
+}
+
+typedef struct lister {
+    const node *x;
+    rb_plan *pl;
+} lister;
+
+static void list_dir(void *user, const char *path, bool is_dir, size_t size)
+{
+    lister *l = user;
+    (void)size;
+    if (!is_dir && node_file(l->x, path))
+        plan_path(l->pl, path);
+}
+
+/* Snapshots taken before a rollback hold contents of seqs that were since
+ * pushed again: only later ones may be restored (sim/README.md). */
+static void forget_snapshots(sim *s)
+{
+    for (uint32_t i = 0; i < 1 + SIM_MAX_CLIENTS; i++)
+        for (uint32_t k = 0; k < RB_SNAPS; k++)
+            snap_free(&s->rb->snap[i][k]);
+}
+
+static void rollback(sim *s, node *x)
+{
+    rb_snap *slots = s->rb->snap[x->idx], *cands[RB_SNAPS];
+    uint32_t nc = 0;
+    for (uint32_t k = 0; k < RB_SNAPS; k++)
+        if (slots[k].used && strcmp(slots[k].name, x->name) == 0)
+            cands[nc++] = &slots[k];
+    uint32_t mode = fp_below(&s->plan, FP_ROLLBACK, RB_MODES);
+    uint32_t which = fp_below(&s->plan, FP_ROLLBACK, nc ? nc : 1);
+    if (nc == 0 && mode != RB_WIPE)
+        return;
+    static const rb_snap empty; /* a wipe: the snapshot of nothing */
+    rb_plan *pl = calloc(1, sizeof *pl);
+    if (!pl)
+        abort();
+    pl->sn = mode == RB_WIPE ? &empty : cands[which];
+    char what[SIM_PATH_SIZE + 16];
+    bool ok = plan_mode(s, pl, x, mode, what, sizeof what);
+    if (ok && (mode == RB_ALL || mode == RB_WIPE)) {
+        /* the files there now, and every pair whose queue file or echo
+         * record goes back (also a closed one: a client may still push into it) */
+        lister l = {x, pl};
+        venv_list(s->v, list_dir, &l);
+        char r[RB_NAME];
+        for (uint32_t i = 0; i < pl->npaths; i++)
+            if (pair_remote(x, pl->paths[i], r))
+                plan_side(s, pl, x, r);
+    }
+    /* the rule follows pairs: a node without an open one (a retired client) keeps its files */
+    if (!ok || pl->bad || pl->npaths == 0 || pl->npairs == 0 || !fp_roll(&s->plan, FP_ROLLBACK)) {
+        free(pl);
+        return;
+    }
+    /* a restore of /dev/shm stops both processes */
+    if (pl->stop)
+        node_kill(s, pl->stop, false);
+    bool was = s->plan.active;
+    s->plan.active = false;
+    for (uint32_t i = 0; i < pl->npaths; i++)
+        restore_path(s, pl->sn, pl->paths[i]);
+    s->plan.active = was;
+    trace_event(&s->tr, s->now, TR_ROLLBACK, (uint32_t)x->idx, mode, (uint32_t)pl->sn->t, what);
+    for (uint32_t i = 0; i < pl->nrewinds; i++) {
+        if (pl->rewinds[i].pushes)
+            chk_rewind_pushed(&s->chk, pl->rewinds[i].sid, pl->rewinds[i].n);
+        else
+            chk_rewind_popped(&s->chk, pl->rewinds[i].sid, pl->rewinds[i].n);
+    }
+    for (uint32_t i = 0; i < pl->npairs; i++) {
+        int c2s = rb_find_stream(s, pl->pairs[i][0], pl->pairs[i][1], CHK_C2S);
+        if (c2s >= 0)
+            chk_echo_off(&s->chk, c2s);
+        rb_pending(s, pl->pairs[i][0], pl->pairs[i][1], x->name);
+    }
+    free(pl);
+    forget_snapshots(s);
+}
+
+void rb_step(sim *s, node *n)
+{
+    if (!on(s))
+        return;
+    /* a snapshot now and then (1 step in 25), alive or dead */
+    if (fp_below(&s->plan, FP_ROLLBACK, 25) == 0) {
+        take_snapshot(s, n);
+        return;
+    }
+    if (!n->alive)
+        rollback(s, n);
+}
+
+/* The operator: a detected pair's client is stopped and renamed. */
+void rb_operator(sim *s)
+{
+    if (!s->rb_rule || s->rb_rule->npairs == 0)
+        return;
+    for (uint32_t i = 1; i < s->nnodes; i++) {
+        node *n = &s->nodes[i];
+        char *name = s->rb_rule->rename[i];
+        if (!name[0])
+            continue;
+        if (strcmp(n->name, name) == 0) {
+            if (n->alive)
+                node_kill(s, n, false);
+            if (strcmp(n->name, name) == 0 && !node_rename(s, n))
+                n->retired = true; /* no name left: its pair stays dead */
+        }
+        name[0] = '\0';
+    }
+}
