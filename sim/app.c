@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "check_lastserver.h"
 #include "pairs.h"
 #include "sim_state.h"
 
@@ -132,6 +133,11 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     peer *p = tcpshm_conn_user(c);
     if (!p || s->chk.violated)
         return;
+    if (liar_name(p->name)) { /* the liar's only message carries a bad ack */
+        chk_fail(&s->chk, -1, "liar: the server delivered a message of %s (type %u) whose ack was beyond its range",
+                 p->name, m->msg_type);
+        return;
+    }
     const uint8_t *body = (const uint8_t *)(m + 1);
     uint32_t size = (uint32_t)m->size - 8u;
     if (m->msg_type != WL_MSG_TYPE) {
@@ -167,10 +173,14 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
 {
     sim *s = u;
-    (void)rsp_user_data, (void)reject_text;
+    (void)rsp_user_data;
+    int lg_liar = liar_new_conn(s, lg, reject_text);
+    if (lg_liar != -2)
+        return lg_liar;
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
+    lastserver_at_login(s, lg);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
         chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
                  lg->use_shm ? "SHM" : "TCP");
@@ -182,6 +192,7 @@ static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     sim *s = u;
     (void)e;
     trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
+    liar_server_disc(s, tcpshm_conn_remote_name(c), reason);
 }
 
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -190,6 +201,10 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     peer *p = find_peer(server_of(s), tcpshm_conn_remote_name(c));
     trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
                       tcpshm_conn_remote_name(c));
+    if (liar_name(tcpshm_conn_remote_name(c))) { /* a lie the server saw through */
+        liar_server_mismatch(s, tcpshm_conn_remote_name(c));
+        return;
+    }
     /* both sides only acknowledge what the other persisted: a mismatch
      * means persisted state was lost */
     chk_fail(&s->chk, p ? p->c2s : -1,
@@ -202,6 +217,7 @@ static void s_rejected(void *u, const char *name, const char *reason)
 {
     sim *s = u;
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
+    liar_server_reject(s, name, reason);
 }
 
 void app_server(sim *s, node *n)
@@ -214,7 +230,7 @@ void app_server(sim *s, node *n)
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window) */
-        if (!c || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
+        if (!c || liar_name(p->name) || tcpshm_conn_my_ack(c) == sim_pair_base(s, n->name, p->name) || p->rec->k == tcpshm_conn_my_ack(c) ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
             !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             continue;
@@ -268,6 +284,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     sim *s = u;
     node *n = client_node(c);
     client_streams(s, n, rsp->server_name);
+    lastserver_login_ok(s, n, rsp->server_name);
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
 }

@@ -10,7 +10,8 @@
 #include "plan.h"
 
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
-                                             "short-read", "io-error", "eagain", "partition", "file"};
+                                             "short-read", "io-error", "eagain", "partition", "file",
+                                             "liar"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -21,6 +22,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_SHORT_WRITE] = {10000, 100000, 500000}, [FP_SHORT_READ] = {10000, 100000, 500000},
     [FP_IO_ERROR] = {300, 2000, 10000},     [FP_EAGAIN] = {1000, 5000, 20000},
     [FP_PARTITION] = {300, 1000, 3000},     [FP_FILE] = {20000, 100000, 300000},
+    [FP_LIAR] = {5000, 20000, 60000}, /* per step while the liar is idle: an attempt */
 };
 
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }

@@ -39,6 +39,7 @@ typedef enum fp_kind {
     FP_EAGAIN,      /* a storm: every send and recv of one node gives EAGAIN for a while */
     FP_PARTITION,   /* the same, long enough for heartbeat timeouts */
     FP_FILE,        /* tcpshm/file/open, resize, rename, map, tcpshm/shm/open fail (login, queue open) */
+    FP_LIAR,        /* a hostile peer tells the server a lie now and then (fault_liar.h) */
     FP_KINDS
 } fp_kind;
 

@@ -8,6 +8,7 @@
 
 #include "budget_env.h"
 #include "checker.h"
+#include "fault_liar.h"
 #include "plan.h"
 #include "rng.h"
 #include "sim.h"
@@ -52,13 +53,15 @@ typedef struct node {
     int64_t restart_at, next_login, block_until;
     bool partitioned;
     /* server */
-    peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN];
+    peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN + 1]; /* + the liar */
     uint32_t npeers;
     /* client: the streams of the pair (last server, me) */
     char server[TCPSHM_NAME_MAX + 1];
     int c2s, s2c;
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
+    /* client: the server name of its last successful login (check_lastserver.h) */
+    char ls_rec[TCPSHM_NAME_MAX + 1];
 } node;
 
 typedef struct sim {
@@ -87,6 +90,7 @@ typedef struct sim {
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
+    liar liar;          /* the hostile peer (fault_liar.h) */
 } sim;
 
 #endif

@@ -5,7 +5,7 @@
 
 static const char *const names[TR_TYPES] = {
     "start", "kill", "crash", "fault", "break", "close", "partition", "partition-end", "login",
-    "login-fail", "disconnect", "push", "pop", "echo-skip", "settle", "mismatch", "reject", "hang"};
+    "login-fail", "disconnect", "push", "pop", "echo-skip", "settle", "mismatch", "reject", "hang", "liar"};
 
 void trace_init(trace *t, FILE *file)
 {

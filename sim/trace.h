@@ -31,6 +31,7 @@ typedef enum tr_type {
     TR_MISMATCH,   /* node a: sequence mismatch callback */
     TR_REJECT,     /* node a: login rejected, reason in s */
     TR_HANG,       /* node a's step went over its env-call budget (b calls), at call s */
+    TR_LIAR,       /* the liar: lie a, b = 0 told (c its number, s the name), 1 answered as owed, 2 inconclusive, 3 violation */
     TR_TYPES
 } tr_type;
 
