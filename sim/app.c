@@ -11,6 +11,7 @@
 #include "app.h"
 #include "fault_twin.h"
 #include "rollback_rule.h"
+#include "check_lastserver.h"
 #include "pairs.h"
 #include "sim_state.h"
 
@@ -192,6 +193,11 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     peer *p = tcpshm_conn_user(c);
     if (!p || s->chk.violated || rb_pair_dead(s, n->name, p->name))
         return;
+    if (liar_name(p->name)) { /* the liar's only message carries a bad ack */
+        chk_fail(&s->chk, -1, "liar: the server delivered a message of %s (type %u) whose ack was beyond its range",
+                 p->name, m->msg_type);
+        return;
+    }
     const uint8_t *body = (const uint8_t *)(m + 1);
     uint32_t size = (uint32_t)m->size - 8u;
     if (m->msg_type != WL_MSG_TYPE) {
@@ -231,7 +237,14 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
+    int grp = (int)(h % (lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups));
+    /* the liar's login for a live name goes to that name's group, where
+     * the server must find the live slot and refuse */
+    int lg_liar = liar_new_conn(s, lg, reject_text);
+    if (lg_liar != -2)
+        return lg_liar < 0 ? lg_liar : grp;
     rb_server_login(s, lg);
+    lastserver_at_login(s, lg);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
         chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
                  lg->use_shm ? "SHM" : "TCP");
@@ -239,7 +252,7 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     if (*reject_text)
         return -1;
     note_add(s, lg);
-    return (int)(h % (lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups));
+    return grp;
 }
 
 static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
@@ -247,6 +260,7 @@ static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     sim *s = u;
     (void)e;
     trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
+    liar_server_disc(s, tcpshm_conn_remote_name(c), reason);
 }
 
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -256,6 +270,10 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     note_drop(s, tcpshm_conn_remote_name(c));
     trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
                       tcpshm_conn_remote_name(c));
+    if (liar_name(tcpshm_conn_remote_name(c))) { /* a lie the server saw through */
+        liar_server_mismatch(s, tcpshm_conn_remote_name(c));
+        return;
+    }
     if (rb_mismatch(s, server_of(s)->name, tcpshm_conn_remote_name(c)))
         return; /* a rollback detected, as it must be */
     /* both sides only acknowledge what the other persisted: a mismatch
@@ -269,8 +287,10 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 static void s_rejected(void *u, const char *name, const char *reason)
 {
     sim *s = u;
-    note_drop(s, name);
+    if (!liar_impersonating(s, name)) /* the liar's logins leave no note */
+        note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
+    liar_server_reject(s, name, reason);
 }
 
 void app_server(sim *s, node *n)
@@ -283,7 +303,7 @@ void app_server(sim *s, node *n)
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window) */
-        if (!c || rb_pair_dead(s, n->name, p->name) || tcpshm_conn_my_ack(c) == s->chk.s[p->c2s].base || p->rec->k == tcpshm_conn_my_ack(c) ||
+        if (!c || liar_name(p->name) || rb_pair_dead(s, n->name, p->name) || tcpshm_conn_my_ack(c) == s->chk.s[p->c2s].base || p->rec->k == tcpshm_conn_my_ack(c) ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
             !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             continue;
@@ -345,6 +365,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
                                   "seq_end %u, my_ack %u; the pair says %u, %u",
                  n->name, rsp->server_name, n->login_last, tcpshm_conn_seq_end(c), tcpshm_conn_my_ack(c),
                  a->base + a->pushed, b->base + b->popped);
+    lastserver_login_ok(s, n, rsp->server_name);
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
     rb_client_accepted(s, n, rsp->server_name, n->login_last);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fault_rollback.h"
+#include "check_lastserver.h"
 #include "rollback_rule.h"
 #include "node.h"
 #include "pairs.h"
@@ -445,6 +446,7 @@ static void rollback(sim *s, node *x)
         restore_path(s, pl->sn, pl->paths[i]);
     s->plan.active = was;
     trace_event(&s->tr, s->now, TR_ROLLBACK, (uint32_t)x->idx, mode, (uint32_t)pl->sn->t, what);
+    lastserver_resync(s, x); /* a restored or wiped .lastserver is the record now */
     for (uint32_t i = 0; i < pl->nrewinds; i++) {
         if (pl->rewinds[i].pushes)
             chk_rewind_pushed(&s->chk, pl->rewinds[i].sid, pl->rewinds[i].n);

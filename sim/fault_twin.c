@@ -150,12 +150,17 @@ void fault_twin_step(sim *s)
         fault_twin_end(s, !over ? "time bound" : t->refused[0] ? t->refused : "login over");
 }
 
+bool fault_twin_login(const sim *s, const tcpshm_login *lg)
+{
+    const twin *t = &s->tw;
+    /* the twin's: the first was logged in, so its logins name a server */
+    return t->alive && strcmp(lg->client_name, t->n.name) == 0 && lg->last_server_name[0] == '\0';
+}
+
 const char *fault_twin_refuse(sim *s, const tcpshm_login *lg)
 {
-    twin *t = &s->tw;
-    if (!t->alive || strcmp(lg->client_name, t->n.name) != 0 || lg->last_server_name[0] != '\0')
+    if (!fault_twin_login(s, lg))
         return NULL;
-    /* the twin's: the first was logged in, so its logins name a server */
     node *v = victim_of(s);
     tcpshm_conn *c = s->nodes[0].alive ? tcpshm_server_find_conn(s->nodes[0].srv, v->name) : NULL;
     return c && tcpshm_conn_is_connected(c) ? NULL : "simulator: twin while the first is not live";

@@ -11,6 +11,7 @@
 #include "app.h"
 #include "fault_return.h"
 #include "fault_twin.h"
+#include "check_lastserver.h"
 #include "node.h"
 #include "pairs.h"
 #include "sim_state.h"
@@ -248,6 +249,8 @@ static void node_die(sim *s, node *n, tr_type why)
             memcpy(remotes[nr++], n->peers[i].name, sizeof remotes[0]);
     else if (n->server[0])
         memcpy(remotes[nr++], n->server, sizeof remotes[0]);
+    bool mid_login = n->idx > 0 && tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_IDLE &&
+                     tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_LOGGED_IN;
     bool was = s->plan.active;
     s->plan.active = false;
     venv_kill(s->v, n->owner);
@@ -265,6 +268,8 @@ static void node_die(sim *s, node *n, tr_type why)
     s->plan.active = was;
     resolve(s, n);
     check_files(s, n, remotes, nr);
+    if (n->idx > 0 && !s->chk.violated)
+        lastserver_after_death(s, n, mid_login);
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
     if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME))

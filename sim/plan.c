@@ -11,7 +11,8 @@
 
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
                                              "short-read", "io-error", "eagain", "partition", "file",
-                                             "return",     "twin",      "rollback"};
+                                             "return",     "twin",      "rollback",
+                                             "liar"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -24,6 +25,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_PARTITION] = {300, 1000, 3000},     [FP_FILE] = {20000, 100000, 300000},
     [FP_RETURN] = {50000, 150000, 300000},  [FP_TWIN] = {1000, 4000, 15000},
     [FP_ROLLBACK] = {10000, 30000, 100000}, /* per step on a dead node with a snapshot */
+    [FP_LIAR] = {5000, 20000, 60000}, /* per step while the liar is idle: an attempt */
 };
 
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }

@@ -79,7 +79,7 @@ static void shape(sim *s, sim_rng *r)
     c->heartbeat_interval = sim_rng_range(r, 20, 200);
     c->connection_timeout = c->heartbeat_interval * sim_rng_range(r, 3, 8);
     c->new_conn_timeout = sim_rng_range(r, 200, 800);
-    c->tcp_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN;
+    c->tcp_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN + 1; /* + the liar */
     c->max_new_conns = sim_rng_range(r, 1, 4);
     c->accepts_per_poll = sim_rng_range(r, 1, 4);
     s->nnodes = 1u + sim_rng_range(r, 1, SIM_MAX_CLIENTS);
@@ -314,6 +314,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     if (p->trace_file && p->trace_chrome)
         trace_chrome_begin(s);
     s->next_owner = 100;
+    s->liar.fd = -1;
     for (uint32_t i = 0; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
         n->idx = (int)i;
@@ -368,8 +369,10 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         for (uint32_t i = 0; i < s->nnodes && !s->chk.violated; i++)
             if (s->nodes[order[i]].alive)
                 node_step(s, &s->nodes[order[i]]);
-        if (!s->chk.violated)
+        if (!s->chk.violated) {
             fault_twin_step(s);
+            liar_step(s);
+        }
         if (s->chk.violated) {
             report(s, r, out);
             break;

@@ -8,6 +8,7 @@
 
 #include "budget_env.h"
 #include "checker.h"
+#include "fault_liar.h"
 #include "plan.h"
 #include "rng.h"
 #include "sim.h"
@@ -53,7 +54,7 @@ typedef struct node {
     int64_t restart_at, next_login, block_until;
     bool partitioned;
     /* server */
-    peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN];
+    peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN + 1]; /* + the liar */
     uint32_t npeers;
     /* client: the streams of the pair (last server, me) */
     char server[TCPSHM_NAME_MAX + 1];
@@ -64,6 +65,9 @@ typedef struct node {
     /* client: its pair died of a detected rollback and no name is left to
      * rename it (no liveness) */
     bool retired;
+    /* client: per name (its directory), the server name of its last
+     * successful login (check_lastserver.h); [cur] is the current name's */
+    char ls_rec[SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
 } node;
 
 typedef struct login_note { /* a login the server application saw, not finished yet */
@@ -111,6 +115,7 @@ typedef struct sim {
     twin tw;
     struct rb_state *rb;     /* the rollback kind's snapshots (fault_rollback.c) */
     struct rb_rule *rb_rule; /* the pairs under its rule (rollback_rule.c) */
+    liar liar;          /* the hostile peer (fault_liar.h) */
 } sim;
 
 #endif

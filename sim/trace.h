@@ -36,6 +36,7 @@ typedef enum tr_type {
     TR_SNAPSHOT,   /* node a's files copied (b files) */
     TR_ROLLBACK,   /* node a's storage went back: mode b (fault_rollback.c), snapshot time c, what in s */
     TR_DETECTED,   /* the pair of client s is dead: a rollback detected (b: 0 mismatch, 1 new connection) */
+    TR_LIAR,       /* the liar: lie a, b = 0 told (c its number, s the name), 1 answered as owed, 2 inconclusive, 3 violation */
     TR_TYPES
 } tr_type;
 

@@ -371,6 +371,12 @@ static void on_event(void *user, const tr_event *e, const char *note)
         a_u(&a, "deadline", e->c);
         instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "run", "faults stop: settle", &a);
         break;
+    case TR_LIAR: /* the hostile peer is no node: its lies show on the checker's track */
+        a_u(&a, "lie", e->a);
+        a_u(&a, "outcome", e->b);
+        a_s(&a, "text", e->s);
+        instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "liar", "liar", &a);
+        break;
     default: /* logins, disconnects, rejects, mismatches, asides */
         on_link(w, e, note);
         break;

@@ -70,16 +70,22 @@ int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lastserver path too long");
     if (tcpshm_io_ensure_dir(env, dir) != 0) /* SHM clients have no queue file to make it */
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create directory %s", dir);
+    TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_after_mkdir");
     (void)tcpshm_io_remove(env, tmp);
+    TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_after_remove_tmp");
     int fd = tcpshm_io_file_open(env, tmp, 1, file_mode ? file_mode : 0600);
     if (fd < 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create %s", tmp);
+    TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_after_open");
     int rc = 0;
     struct last_file *f = NULL;
     if (tcpshm_io_file_resize(env, fd, sizeof *f) != 0)
         rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot size %s", tmp);
-    else if (!(f = tcpshm_io_map(env, fd, sizeof *f)))
-        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot map %s", tmp);
+    if (!rc) {
+        TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_after_resize");
+        if (!(f = tcpshm_io_map(env, fd, sizeof *f)))
+            rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot map %s", tmp);
+    }
     if (f) {
         memcpy(f->magic, LAST_MAGIC, 8);
         f->version = LAST_VERSION;
@@ -92,6 +98,9 @@ int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *
         TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_before_rename");
         if (tcpshm_io_rename(env, tmp, path) != 0)
             rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot rename %s to %s", tmp, path);
+        else {
+            TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_after_rename");
+        }
     }
     if (rc)
         (void)tcpshm_io_remove(env, tmp);

@@ -187,17 +187,20 @@ static int create_file(const tcpshm_env *env, const char *path, const char *loca
         return -1;
     }
     (void)tcpshm_io_remove(env, tmp); /* left over from a creation that was killed */
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/create_after_remove_tmp");
     int fd = tcpshm_io_file_open(env, tmp, 1, cfg->file_mode ? cfg->file_mode : 0600);
     if (fd < 0) {
         tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create %s", tmp);
         return -1;
     }
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/create_after_open");
     uint64_t size = (uint64_t)PTCP_HEADER_SIZE + cfg->capacity;
     if (tcpshm_io_file_resize(env, fd, size) != 0) {
         tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot size %s to %llu bytes", tmp,
                     (unsigned long long)size);
         goto fail;
     }
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/create_after_resize");
     struct tcpshm_ptcp_file *f = tcpshm_io_map(env, fd, PTCP_HEADER_SIZE);
     if (!f) {
         tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot map %s", tmp);
@@ -218,6 +221,7 @@ static int create_file(const tcpshm_env *env, const char *path, const char *loca
         tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot rename %s to %s", tmp, path);
         goto fail;
     }
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/create_after_rename");
     return fd;
 fail:
     (void)tcpshm_io_file_close(env, fd);
@@ -245,6 +249,7 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
                            remote, dir);
     if (tcpshm_io_ensure_dir(env, dir) != 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create directory %s", dir);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/open_after_mkdir");
 
     int fd = tcpshm_io_file_open(env, path, 0, 0);
     if (fd < 0 && errno == ENOENT)

@@ -163,6 +163,9 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
     if (fd < 0 && errno == ENOENT && create) {
         fd = tcpshm_io_shm_open(env, name, 1, mode ? mode : 0600);
         created = fd >= 0;
+        if (created) {
+            TCPSHM_CRASH_SITE("tcpshm/crash/shm/create_after_open");
+        }
     }
     if (fd < 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot open shared memory %s", name);
@@ -173,8 +176,10 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
     /* size 0: just created, or its creator died before sizing it */
     else if (size == 0 && tcpshm_io_file_resize(env, fd, want) != 0)
         rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot size shared memory %s", name);
-    else if (size == 0)
+    else if (size == 0) {
         size = want;
+        TCPSHM_CRASH_SITE("tcpshm/crash/shm/create_after_resize");
+    }
     else if (size != want)
         rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "%s: %llu bytes, expected %llu for capacity %u", name,
                          (unsigned long long)size, (unsigned long long)want, capacity);
@@ -201,6 +206,7 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
         seg->endian_mark = SHM_ENDIAN_MARK;
         seg->wstate = seg->rstate = 0;
         __atomic_store_n((uint64_t *)(void *)seg->magic, magic_word, __ATOMIC_RELEASE);
+        TCPSHM_CRASH_SITE("tcpshm/crash/shm/create_after_header");
     }
     rc = check_header(seg, name, capacity, err);
     /* The producer's recorded count may trail the consumer's by the slots it

@@ -1,0 +1,406 @@
+/* The liar (fault_liar.h): a raw peer that tells the server one lie per
+ * attempt and checks the answer. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fault_liar.h"
+#include "pairs.h"
+#include "sim_state.h"
+#include "tcpshm/frame.h"
+
+enum {
+    /* after a valid login as liar0 */
+    LIE_ACK_MSG,   /* an application message whose ack is beyond the server's range: "Bad ack" */
+    LIE_ACK_HB,    /* a heartbeat with a wild ack: "Bad ack" */
+    LIE_STALE_ACK, /* a heartbeat with an ack before the server's range: ignored, no close */
+    LIE_BAD_FRAME, /* a header of size < 8 ("Bad frame") or past max_msg_size */
+    /* a login the server must refuse with a response */
+    LIE_REVERSED,  /* liar0 resumes with seq_start after seq_end: status 1 "Seq number mismatch" */
+    LIE_LIVE_NAME, /* the name of an honest client that is logged in: "Already logged on" */
+    LIE_BAD_NAME,  /* a name with a space, a '/', "..", or empty: "Invalid client name" */
+    /* a login the server must drop without a response */
+    LIE_UNTERMINATED,   /* a client name field without a NUL */
+    LIE_BAD_LOGIN_SIZE, /* a login header with another size */
+    LIES
+};
+
+static const char *const lie_names[LIES] = {
+    "an ack beyond the range in a message", "a wild ack in a heartbeat", "a stale ack",
+    "a header with a bad size",             "a reversed login range",    "a login as a live client",
+    "an invalid client name",               "an unterminated client name", "a login header with a bad size"};
+
+/* Reasons a fault of the run can give instead of the lie's: the attempt
+ * then proves nothing ("Timeout" only when the server was blocked). */
+static bool benign(const char *r)
+{
+    static const char *const texts[] = {"Remote close", "Read error", "Send error", "Request close",
+                                        "Server stopped", "Too many connections logging in",
+                                        "System error" /* a file fault at the pair's open */};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (strncmp(r, texts[i], strlen(texts[i])) == 0)
+            return true;
+    return strcmp(r, "Timeout before login") == 0;
+}
+
+static bool starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* The answer the lie is owed (a login as an honest client that is not
+ * logged in is refused by the application instead: liar_new_conn). */
+static bool owed(const liar *L, const char *text)
+{
+    return starts(text, L->expect) || (L->lie == LIE_LIVE_NAME && strcmp(text, "Not live (sim)") == 0);
+}
+
+bool liar_name(const char *name) { return strcmp(name, SIM_LIAR_NAME) == 0; }
+
+static const tcpshm_env *raw(sim *s) { return venv_env(s->v); }
+
+/* Ends the attempt: closes the socket; outcome for the trace. */
+static void finish(sim *s, liar *L, uint32_t outcome, const char *text)
+{
+    if (L->fd >= 0)
+        (void)raw(s)->sock_close(raw(s)->ctx, L->fd);
+    L->fd = -1;
+    trace_event(&s->tr, s->now, TR_LIAR, (uint32_t)L->lie, outcome, 0, text);
+    /* the liar's own pair on the server: nothing was ever pushed to liar0
+     * nor delivered from it */
+    node *sv = &s->nodes[0];
+    tcpshm_conn *c = sv->alive ? tcpshm_server_find_conn(sv->srv, SIM_LIAR_NAME) : NULL;
+    if (c && !s->chk.violated &&
+        (tcpshm_conn_seq_start(c) != 0 || tcpshm_conn_seq_end(c) != 0 || tcpshm_conn_my_ack(c) != 0))
+        chk_fail(&s->chk, -1, "liar: after %s the server's state for %s is [%u, %u) my_ack %u (nothing was "
+                              "pushed to it or delivered from it)",
+                 lie_names[L->lie], SIM_LIAR_NAME, tcpshm_conn_seq_start(c), tcpshm_conn_seq_end(c),
+                 tcpshm_conn_my_ack(c));
+}
+
+static void violation(sim *s, liar *L, const char *what)
+{
+    chk_fail(&s->chk, -1, "liar: after %s (%u) %s; expected \"%s\"", lie_names[L->lie], L->arg, what, L->expect);
+    finish(s, L, 3, what);
+}
+
+static void out_add(liar *L, const void *p, uint32_t n)
+{
+    if (L->out_len + n <= sizeof L->out) {
+        memcpy(L->out + L->out_len, p, n);
+        L->out_len += n;
+    }
+}
+
+static void out_header(sim *s, liar *L, uint16_t size, uint16_t type, uint32_t ack)
+{
+    uint8_t b[16];
+    memset(b, 0, sizeof b);
+    tcpshm_msg_header h = {size, type, ack};
+    tcpshm_header_encode(&h, b, s->cfg.little_endian);
+    out_add(L, b, size >= 8 && size <= 16 ? tcpshm_padded_size(size) : 8u);
+}
+
+static void out_login(sim *s, liar *L, const char *name, const char *last, uint32_t ack, uint32_t start,
+                      uint32_t end, bool shm, bool mark)
+{
+    tcpshm_login m;
+    memset(&m, 0, sizeof m);
+    m.ack_seq = ack;
+    m.client_seq_start = start;
+    m.client_seq_end = end;
+    m.use_shm = shm ? 1u : 0u;
+    m.user_data[0] = mark ? (uint8_t)SIM_LIAR_MARK : 0u;
+    snprintf(m.client_name, sizeof m.client_name, "%s", name);
+    snprintf(m.last_server_name, sizeof m.last_server_name, "%s", last);
+    uint8_t b[sizeof L->out];
+    uint32_t n = tcpshm_login_encode(&s->cfg, &m, b);
+    out_add(L, b, tcpshm_padded_size(n));
+}
+
+static void start(sim *s, liar *L)
+{
+    node *sv = &s->nodes[0];
+    fp_plan *p = &s->plan;
+    tcpshm_conn *old = tcpshm_server_find_conn(sv->srv, SIM_LIAR_NAME);
+    if (old && tcpshm_conn_is_connected(old))
+        return; /* the server has not yet seen the last attempt's close */
+    L->lie = (int)fp_below(p, FP_LIAR, LIES);
+    L->phase = L->lie <= LIE_BAD_FRAME ? 0 : 1;
+    L->out_len = L->out_off = L->in_len = 0;
+    L->seen[0] = '\0';
+    L->srv_blocked = false;
+    L->srv_owner = sv->owner;
+    L->deadline = s->now + 2 * s->cfg.connection_timeout + 2 * s->cfg.new_conn_timeout;
+    L->arg = 0;
+    snprintf(L->name, sizeof L->name, "%s", SIM_LIAR_NAME);
+    L->expect[0] = '\0';
+    switch (L->lie) {
+    case LIE_REVERSED: {
+        uint32_t end = 1u + fp_below(p, FP_LIAR, 2);
+        L->arg = end + 1u + fp_below(p, FP_LIAR, 1000);
+        snprintf(L->expect, sizeof L->expect, "Seq number mismatch");
+        out_login(s, L, SIM_LIAR_NAME, sv->name, 0, L->arg, end, false, false);
+        break;
+    }
+    case LIE_LIVE_NAME: {
+        node *h = &s->nodes[1u + fp_below(p, FP_LIAR, s->nnodes - 1u)];
+        snprintf(L->name, sizeof L->name, "%s", h->name);
+        snprintf(L->expect, sizeof L->expect, "Already logged on");
+        out_login(s, L, h->name, "", 0, 0, 0, sim_client_shm(s, h->name), true);
+        break;
+    }
+    case LIE_BAD_NAME: {
+        static const char *const bad[] = {"li ar", "li/ar", "..liar", ""};
+        L->arg = fp_below(p, FP_LIAR, 4);
+        snprintf(L->name, sizeof L->name, "%s", bad[L->arg]);
+        snprintf(L->expect, sizeof L->expect, "Invalid client name");
+        out_login(s, L, L->name, "", 0, 0, 0, false, false);
+        break;
+    }
+    case LIE_UNTERMINATED:
+        L->name[0] = '\0'; /* the server reports the refused login with "" */
+        snprintf(L->expect, sizeof L->expect, "Invalid client name"); /* status 2 (docs/protocol.md) */
+        out_login(s, L, SIM_LIAR_NAME, "", 0, 0, 0, false, false);
+        memset(L->out + 17u + s->cfg.login_user_data_size, 'x', s->cfg.name_size);
+        break;
+    case LIE_BAD_LOGIN_SIZE: {
+        L->name[0] = '\0';
+        L->arg = tcpshm_login_size(&s->cfg) + 4u * (1u + fp_below(p, FP_LIAR, 4));
+        snprintf(L->expect, sizeof L->expect, "Bad login: type 1 size %u", L->arg);
+        out_login(s, L, SIM_LIAR_NAME, "", 0, 0, 0, false, false);
+        tcpshm_msg_header h = {(uint16_t)L->arg, 1, 0};
+        tcpshm_header_encode(&h, L->out, s->cfg.little_endian);
+        break;
+    }
+    default: /* a valid login first: as liar0, resuming its last accepted server name */
+        out_login(s, L, SIM_LIAR_NAME, L->recorded, 0, 0, 0, false, false);
+        break;
+    }
+    L->fd = raw(s)->connect(raw(s)->ctx, "127.0.0.1", SIM_PORT);
+    if (L->fd >= 0)
+        trace_event(&s->tr, s->now, TR_LIAR, (uint32_t)L->lie, 0, L->arg, L->name);
+}
+
+/* The lie after liar0's login was accepted (server range [0, 0], my_ack 0). */
+static void tell_lie(sim *s, liar *L)
+{
+    fp_plan *p = &s->plan;
+    L->phase = 1;
+    L->deadline = s->now + 2 * s->cfg.connection_timeout + s->cfg.new_conn_timeout;
+    switch (L->lie) {
+    case LIE_ACK_MSG:
+        L->arg = 1u + fp_below(p, FP_LIAR, 1000);
+        snprintf(L->expect, sizeof L->expect, "Bad ack");
+        out_header(s, L, 16, 99, L->arg);
+        break;
+    case LIE_ACK_HB:
+        L->arg = 1u + fp_below(p, FP_LIAR, 1u << 30);
+        snprintf(L->expect, sizeof L->expect, "Bad ack");
+        out_header(s, L, 8, TCPSHM_MSG_HEARTBEAT, L->arg);
+        break;
+    case LIE_STALE_ACK:
+        L->arg = 0u - 1u - fp_below(p, FP_LIAR, 1000);
+        snprintf(L->expect, sizeof L->expect, "no close");
+        L->deadline = s->now + 2 * s->cfg.heartbeat_interval; /* then the liar closes */
+        out_header(s, L, 8, TCPSHM_MSG_HEARTBEAT, L->arg);
+        break;
+    default: /* LIE_BAD_FRAME */
+        if (fp_below(p, FP_LIAR, 2)) {
+            L->arg = fp_below(p, FP_LIAR, 8);
+            snprintf(L->expect, sizeof L->expect, "Bad frame");
+        } else {
+            L->arg = s->cfg.max_msg_size + 1u + fp_below(p, FP_LIAR, 65535u - s->cfg.max_msg_size);
+            snprintf(L->expect, sizeof L->expect, "Msg size larger than recv buf max size");
+        }
+        out_header(s, L, (uint16_t)L->arg, 99, 0);
+        break;
+    }
+}
+
+static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
+{
+    char what[160];
+    if (L->phase == 0) {
+        if (r->status != TCPSHM_LOGIN_OK) {
+            finish(s, L, 2, r->error_msg); /* e.g. a file fault: the lie needs a login */
+            return;
+        }
+        memcpy(L->recorded, r->server_name, sizeof L->recorded);
+        tell_lie(s, L);
+        return;
+    }
+    bool ok = false;
+    switch (L->lie) {
+    case LIE_REVERSED:
+        if (r->status == TCPSHM_LOGIN_OK)
+            memcpy(L->recorded, r->server_name, sizeof L->recorded);
+        if (r->status == TCPSHM_LOGIN_ERROR) {
+            finish(s, L, 2, r->error_msg);
+            return;
+        }
+        ok = r->status == TCPSHM_LOGIN_SEQ_MISMATCH;
+        break;
+    case LIE_LIVE_NAME:
+        if (r->status == TCPSHM_LOGIN_ERROR && !owed(L, r->error_msg)) {
+            finish(s, L, 2, r->error_msg);
+            return;
+        }
+        ok = r->status == TCPSHM_LOGIN_ERROR;
+        break;
+    case LIE_BAD_NAME:
+    case LIE_UNTERMINATED:
+        ok = r->status == TCPSHM_LOGIN_ERROR && starts(r->error_msg, L->expect);
+        break;
+    default: /* a login with a bad header size: dropped without a response */
+        break;
+    }
+    if (ok) {
+        finish(s, L, 1, r->error_msg);
+        return;
+    }
+    snprintf(what, sizeof what, "the server answered status %u \"%.40s\"", r->status, r->error_msg);
+    violation(s, L, what);
+}
+
+/* The server's reason (from its callbacks) against the expected one, once
+ * the connection is gone or the attempt timed out. */
+static void judge(sim *s, liar *L)
+{
+    char what[160];
+    const char *seen = L->seen;
+    if (L->lie == LIE_STALE_ACK) {
+        if (starts(seen, "Bad ack")) {
+            snprintf(what, sizeof what, "the server closed with \"%.60s\"", seen);
+            violation(s, L, what);
+        } else {
+            finish(s, L, 1, seen);
+        }
+        return;
+    }
+    if (seen[0] && owed(L, seen)) {
+        finish(s, L, 1, seen);
+        return;
+    }
+    bool timeout = strcmp(seen, "Timeout") == 0;
+    if (!seen[0] || benign(seen) || (timeout && L->srv_blocked) || L->phase == 0) {
+        finish(s, L, 2, seen);
+        return;
+    }
+    snprintf(what, sizeof what, "the server closed with \"%.60s\"%s", seen,
+             timeout ? " (it kept the connection until it timed out)" : "");
+    violation(s, L, what);
+}
+
+static void pump(sim *s, liar *L)
+{
+    const tcpshm_env *e = raw(s);
+    node *sv = &s->nodes[0];
+    if (!sv->alive || sv->owner != L->srv_owner) {
+        finish(s, L, 2, "server died");
+        return;
+    }
+    if (sv->block_until > s->now)
+        L->srv_blocked = true;
+    while (L->out_off < L->out_len) {
+        ssize_t n = e->send(e->ctx, L->fd, L->out + L->out_off, L->out_len - L->out_off);
+        if (n <= 0)
+            break;
+        L->out_off += (uint32_t)n;
+    }
+    bool want_rsp = L->phase == 0 || L->lie == LIE_REVERSED || L->lie == LIE_LIVE_NAME || L->lie == LIE_BAD_NAME ||
+                    L->lie == LIE_UNTERMINATED || L->lie == LIE_BAD_LOGIN_SIZE;
+    uint32_t rsp = tcpshm_padded_size(tcpshm_login_rsp_size(&s->cfg));
+    bool eof = false;
+    for (;;) {
+        uint32_t room = want_rsp ? rsp - L->in_len : (uint32_t)sizeof L->in;
+        if (!want_rsp)
+            L->in_len = 0; /* heartbeats after the response: read and dropped */
+        ssize_t n = e->recv(e->ctx, L->fd, L->in + L->in_len, room);
+        if (n == 0 || (n < 0 && errno != EAGAIN)) {
+            eof = true;
+            break;
+        }
+        if (n < 0)
+            break;
+        L->in_len += (uint32_t)n;
+        if (want_rsp && L->in_len == rsp) {
+            tcpshm_login_rsp r;
+            tcpshm_error err;
+            if (tcpshm_login_rsp_decode(&s->cfg, L->in, rsp, &r, &err) != 0) {
+                chk_fail(&s->chk, -1, "liar: the server's login response does not decode: %s", err.text);
+                finish(s, L, 3, err.text);
+                return;
+            }
+            L->in_len = 0;
+            int phase = L->phase;
+            on_response(s, L, &r);
+            if (L->fd < 0 || L->phase == phase)
+                return; /* judged, or a refusal: the server closes */
+            want_rsp = false;
+        }
+    }
+    if (eof)
+        judge(s, L);
+    else if (s->now >= L->deadline)
+        judge(s, L); /* a stale ack's close by the liar, or nothing came */
+}
+
+void liar_step(sim *s)
+{
+    liar *L = &s->liar;
+    if (!(s->plan.on >> FP_LIAR & 1u))
+        return;
+    uint32_t owner = venv_owner(s->v);
+    venv_set_owner(s->v, SIM_LIAR_OWNER);
+    if (L->fd >= 0 && s->settle)
+        finish(s, L, 2, "settle"); /* the liar stops when the faults do */
+    else if (L->fd >= 0)
+        pump(s, L);
+    else if (s->nodes[0].alive && fp_roll(&s->plan, FP_LIAR))
+        start(s, L);
+    venv_set_owner(s->v, owner);
+}
+
+static bool mine(const liar *L, const char *name) { return L->fd >= 0 && strcmp(name, L->name) == 0; }
+
+bool liar_impersonating(const sim *s, const char *name)
+{
+    return mine(&s->liar, name) && !liar_name(name);
+}
+
+void liar_server_disc(sim *s, const char *name, const char *reason)
+{
+    liar *L = &s->liar;
+    if (mine(L, name) && liar_name(name) && !L->seen[0])
+        snprintf(L->seen, sizeof L->seen, "%s", reason);
+}
+
+void liar_server_reject(sim *s, const char *name, const char *reason)
+{
+    liar *L = &s->liar;
+    /* "" also comes from honest clients' dropped logins (benign texts): the
+     * expected text wins over one of those */
+    if (mine(L, name) && (!L->seen[0] || (benign(L->seen) && owed(L, reason))))
+        snprintf(L->seen, sizeof L->seen, "%s", reason);
+}
+
+void liar_server_mismatch(sim *s, const char *name)
+{
+    liar *L = &s->liar;
+    if (mine(L, name) && liar_name(name))
+        snprintf(L->seen, sizeof L->seen, "Seq number mismatch");
+}
+
+int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text)
+{
+    if (lg->user_data[0] != SIM_LIAR_MARK)
+        return -2;
+    /* The impersonation of an honest client that is not logged in would
+     * take its pair over (nothing in the protocol authenticates a name):
+     * the application refuses it; only a live name tests the server. */
+    node *sv = &s->nodes[0];
+    tcpshm_conn *c = tcpshm_server_find_conn(sv->srv, lg->client_name);
+    if (!c || !tcpshm_conn_is_connected(c)) {
+        *reject_text = "Not live (sim)";
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* The fault kind `liar`: a hostile peer. A raw node (a venv socket of its
+ * own owner, not the core) now and then connects to the server and tells
+ * one lie, chosen from its kind's PRNG stream (the lies and the answer the
+ * server owes each: sim/README.md, "The liar"). The rule: the server closes
+ * the connection or refuses the login with that reason (its on_disconnect,
+ * on_login_rejected or on_seq_mismatch, or the response the liar reads),
+ * never accepts a lie, and keeps the liar's own pair consistent; the honest
+ * streams keep every check. A fault the run injected that explains another
+ * outcome (the server died, was partitioned, its link failed) makes the
+ * attempt inconclusive, never a pass for a wrong answer. The liar stops in
+ * the settle phase. Defined in fault_liar.c. */
+#ifndef TCPSHM_SIM_FAULT_LIAR_H
+#define TCPSHM_SIM_FAULT_LIAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcpshm/login.h"
+#include "tcpshm/names.h"
+
+#define SIM_LIAR_OWNER 8u /* the liar's venv owner (nodes have 100 and up) */
+#define SIM_LIAR_NAME "liar0"
+#define SIM_LIAR_MARK 0xA5u /* login user_data[0] of a liar's login that uses an honest name */
+
+typedef struct liar {
+    int fd;    /* the liar's socket, -1: idle */
+    int lie;   /* the lie of this attempt (fault_liar.c) */
+    int phase; /* 0 valid login sent (the lie comes after it), 1 the lie sent */
+    char name[TCPSHM_NAME_MAX + 1];     /* the client name this attempt's server events carry */
+    char recorded[TCPSHM_NAME_MAX + 1]; /* the server name of liar0's last accepted login */
+    uint8_t out[128];
+    uint32_t out_len, out_off;
+    uint8_t in[512];
+    uint32_t in_len;
+    int64_t deadline;  /* give up (or, for a stale ack, close) at this time */
+    bool srv_blocked;  /* the server was partitioned or in a storm since the lie */
+    uint32_t srv_owner; /* the server incarnation the attempt began with */
+    uint32_t arg;       /* the lie's number (an ack, a range start) */
+    char expect[48];    /* the reason the server owes (a prefix) */
+    char seen[96];      /* the server's reason for this attempt, "" none yet */
+} liar;
+
+typedef struct sim sim;
+
+/* One liar step (after the nodes' steps), when the kind is on. */
+void liar_step(sim *s);
+/* From the server application's callbacks. */
+void liar_server_disc(sim *s, const char *name, const char *reason);
+void liar_server_reject(sim *s, const char *name, const char *reason);
+void liar_server_mismatch(sim *s, const char *name);
+/* on_new_connection of a login that carries the liar's mark: -1 refuse
+ * (reject_text set), else the group; -2 not the liar's. */
+int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text);
+/* Whether name is the liar's own. */
+bool liar_name(const char *name);
+/* The liar's attempt in flight logs in under this honest client's name. */
+bool liar_impersonating(const sim *s, const char *name);
+
+#endif
