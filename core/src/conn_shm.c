@@ -97,11 +97,17 @@ static bool shm_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)
     return tcpshm_conn_ranges_agree(r);
 }
 
-/* Nothing to free or resend: the segments hold the unconsumed messages. */
+/* Nothing to free or resend: the segments hold the unconsumed messages.
+ * The server republishes its consumer position: its login runs in the
+ * thread of its pops (poll_shm), so a position word another process
+ * scribbled is put right, instead of being refused by the client at every
+ * login. (The client's logins run in poll_tcp, beside its poll_shm: it
+ * cannot do the same.) */
 static void shm_login_accept(tcpshm_conn *c, tcpshm_seq_mismatch *r)
 {
-    (void)c;
     (void)r;
+    if (c->side == TCPSHM_CONN_SERVER && c->shm.open)
+        tcpshm_shm_queue_republish(&c->shm.in);
 }
 
 /* TCP carries heartbeats only; acks mean nothing here. */

@@ -428,6 +428,13 @@ tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm
     return (tcpshm_msg_header *)(void *)(q->data + pos + TCPSHM_SHM_SLOT_OVERHEAD);
 }
 
+void tcpshm_shm_queue_republish(tcpshm_shm_queue *q)
+{
+    /* the same (count, position) it published at its last pop: no crash
+     * window, only a scribbled word put right */
+    store(&q->seg->rstate, pack(q->rcount, q->rpos));
+}
+
 void tcpshm_shm_queue_pop(tcpshm_shm_queue *q)
 {
     if (!q->front_len)

@@ -115,6 +115,10 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q);
 tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm_error *err);
 /* Consumes the message front() returned; one store persists it. */
 void tcpshm_shm_queue_pop(tcpshm_shm_queue *q);
+/* Consumer: writes its own position to the segment again, from its private
+ * copy (a word another process scribbled would otherwise stay wrong, and the
+ * producer would refuse it at every login). Only in the consumer's thread. */
+void tcpshm_shm_queue_republish(tcpshm_shm_queue *q);
 
 /* The last refused consumer position (why alloc gave NULL), NULL once a
  * later one is accepted. */
