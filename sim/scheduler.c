@@ -245,6 +245,23 @@ static bool all_ready(sim *s)
     return chk_settled(&s->chk, NULL);
 }
 
+/* The run's numbers into its result (a finished run, or one the CPU alarm
+ * stopped). */
+static void fill_result(const sim *s, sim_result *r)
+{
+    r->max_step_calls = s->budget.max_calls;
+    r->hash = s->tr.hash;
+    r->pushes = s->chk.pushes;
+    r->pops = s->chk.pops;
+    r->events = s->tr.count;
+    memcpy(r->fired, s->plan.fired, sizeof r->fired);
+    r->kinds_on = s->plan.on;
+    r->clients = s->nnodes - 1;
+    r->tx_mode = s->tx_mode;
+    r->steps = s->step;
+    r->vtime = s->now;
+}
+
 static void report(sim *s, sim_result *r, FILE *out)
 {
     chk_stream_name(&s->chk, s->chk.violation_stream, r->stream, sizeof r->stream);
@@ -274,17 +291,7 @@ void sim_interrupted(sim_result *r, FILE *out, double cpu_seconds)
              cpu_seconds);
     r->hang = true;
     report(s, r, out);
-    r->hash = s->tr.hash;
-    r->pushes = s->chk.pushes;
-    r->pops = s->chk.pops;
-    r->events = s->tr.count;
-    memcpy(r->fired, s->plan.fired, sizeof r->fired);
-    r->kinds_on = s->plan.on;
-    r->clients = s->nnodes - 1;
-    r->tx_mode = s->tx_mode;
-    r->steps = s->step;
-    r->vtime = s->now;
-    r->max_step_calls = s->budget.max_calls;
+    fill_result(s, r);
     g_running = NULL;
 }
 
@@ -404,17 +411,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     if (s->chk.violated && !r->violated)
         report(s, r, out);
     r->hang = s->hang;
-    r->max_step_calls = s->budget.max_calls;
-    r->hash = s->tr.hash;
-    r->pushes = s->chk.pushes;
-    r->pops = s->chk.pops;
-    r->events = s->tr.count;
-    memcpy(r->fired, s->plan.fired, sizeof r->fired);
-    r->kinds_on = s->plan.on;
-    r->clients = s->nnodes - 1;
-    r->tx_mode = s->tx_mode;
-    r->steps = s->step;
-    r->vtime = s->now;
+    fill_result(s, r);
     trace_chrome_end(s, r); /* if it began */
     /* tear down: every live node, then the machine room */
     s->plan.active = false;
