@@ -299,8 +299,11 @@ static void check_wire_rules(const tcpshm_config *cfg, const uint8_t *b, size_t 
     bool client_open = memchr(names, 0, N) == NULL, last_open = memchr(names + N, 0, N) == NULL;
     if (client_open || last_open) {
         FZ_CHECK(rsp != NULL, "an unterminated name got no response");
+        /* an unterminated or empty client name is the client name's fault,
+         * else the unterminated last server name's */
+        bool client_bad = client_open || names[0] == 0;
         FZ_CHECK(rsp->status == TCPSHM_LOGIN_ERROR &&
-                     strcmp(rsp->error_msg, client_open ? "Invalid client name" : "Invalid last server name") == 0,
+                     strcmp(rsp->error_msg, client_bad ? "Invalid client name" : "Invalid last server name") == 0,
                  "an unterminated name got status %u \"%s\"", rsp->status, rsp->error_msg);
         return;
     }

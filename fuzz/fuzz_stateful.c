@@ -347,10 +347,11 @@ static void start_server(T *t)
                                   .on_disconnect = s_disc, .on_msg = s_msg};
     tcpshm_error err;
     venv_set_owner(t->v, t->owner[SERVER]);
-    FZ_CHECK(tcpshm_server_create(&t->srv, &t->cfg, t->env, "server", "srv", &cb, &err) == 0, "%s", err.text);
-    /* a failed listen (armed fault) leaves a server without a listener: the next restart retries */
+    /* create (it takes the name's lock file) and listen run without faults,
+     * as a process that could not start would simply be started again */
     bool was = t->suspended;
     t->suspended = true;
+    FZ_CHECK(tcpshm_server_create(&t->srv, &t->cfg, t->env, "server", "srv", &cb, &err) == 0, "%s", err.text);
     FZ_CHECK(tcpshm_server_start(t->srv, "127.0.0.1", PORT, &err) == 0, "listen: %s", err.text);
     t->suspended = was;
 }
@@ -361,7 +362,10 @@ static void start_client(T *t)
                                   .on_seq_mismatch = c_mismatch, .on_disconnect = c_disc, .on_msg = c_msg};
     tcpshm_error err;
     venv_set_owner(t->v, t->owner[CLIENT]);
+    bool was = t->suspended; /* create takes the name's lock file: no faults, as for the server */
+    t->suspended = true;
     FZ_CHECK(tcpshm_client_create(&t->cl, &t->cfg, t->env, "client", "cli", &cb, &err) == 0, "%s", err.text);
+    t->suspended = was;
 }
 
 /* After a kill: a push or pop cut short counts if the file says it persisted. */
