@@ -41,9 +41,12 @@ FWD(int, sock_close, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, wait_io, (void *ctx, int fd, int want_write, int timeout_ms), (b->inner->ctx, fd, want_write, timeout_ms))
 FWD(int, sock_addrs, (void *ctx, int fd, char *local, char *peer, size_t size), (b->inner->ctx, fd, local, peer, size))
 FWD(int, file_lock, (void *ctx, int fd, int *holder_pid), (b->inner->ctx, fd, holder_pid))
+FWD(int, map_sync, (void *ctx, void *addr, size_t len), (b->inner->ctx, addr, len))
+FWD(int, file_sync, (void *ctx, int fd), (b->inner->ctx, fd))
+FWD(int, dir_sync, (void *ctx, const char *path), (b->inner->ctx, path))
 
 /* version, ctx and one forwarder per member: a new member needs one here. */
-_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 25 * sizeof(void *),
+_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 28 * sizeof(void *),
                "every tcpshm_env member needs a forwarder");
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
@@ -76,6 +79,9 @@ void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                 .wait_io = fwd_wait_io,
                 .sock_addrs = fwd_sock_addrs,
                 .file_lock = fwd_file_lock,
+                .map_sync = fwd_map_sync,
+                .file_sync = fwd_file_sync,
+                .dir_sync = fwd_dir_sync,
         },
         .inner = inner,
         .limit = limit,

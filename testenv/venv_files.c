@@ -394,6 +394,25 @@ static int v_file_lock(void *ctx, int fd, int *holder_pid)
     return 0;
 }
 
+/* Stable storage: venv keeps no separate on-disk copy yet, so every byte
+ * counts as synced; these only check their arguments. */
+static int v_map_sync(void *ctx, void *addr, size_t len)
+{
+    (void)ctx, (void)len;
+    return addr ? 0 : venv_fail(EINVAL);
+}
+
+static int v_file_sync(void *ctx, int fd)
+{
+    return venv_get_handle(ctx, fd, H_FILE) ? 0 : -1;
+}
+
+static int v_dir_sync(void *ctx, const char *path)
+{
+    (void)ctx;
+    return path ? 0 : venv_fail(EFAULT);
+}
+
 void venv_close_file(handle *hd)
 {
     inode *ino = hd->ino;
@@ -429,6 +448,9 @@ void venv_files_install(tcpshm_env *env)
     env->map = v_map;
     env->unmap = v_unmap;
     env->file_lock = v_file_lock;
+    env->map_sync = v_map_sync;
+    env->file_sync = v_file_sync;
+    env->dir_sync = v_dir_sync;
 }
 
 /* ------------------------------------------------- direct file access */

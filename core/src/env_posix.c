@@ -182,6 +182,42 @@ static int posix_unmap(void *ctx, void *addr, size_t size)
     return munmap(addr, size);
 }
 
+/* ---- stable storage ---- */
+
+static int posix_map_sync(void *ctx, void *addr, size_t len)
+{
+    (void)ctx;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)addr & ~(page - 1);
+    return msync((void *)start, len + ((uintptr_t)addr - start), MS_SYNC);
+}
+
+static int posix_file_sync(void *ctx, int fd)
+{
+    (void)ctx;
+    int rc;
+    do
+        rc = fdatasync(fd);
+    while (rc != 0 && errno == EINTR);
+    return rc;
+}
+
+static int posix_dir_sync(void *ctx, const char *path)
+{
+    (void)ctx;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc;
+    do
+        rc = fsync(fd);
+    while (rc != 0 && errno == EINTR);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 /* ---- TCP sockets ---- */
 
 /* Fills ss from a numeric address ("1.2.3.4", or IPv6 when it contains ':').
@@ -417,6 +453,9 @@ static const tcpshm_env posix_env = {
     .wait_io = posix_wait_io,
     .sock_addrs = posix_sock_addrs,
     .file_lock = posix_file_lock,
+    .map_sync = posix_map_sync,
+    .file_sync = posix_file_sync,
+    .dir_sync = posix_dir_sync,
 };
 
 const tcpshm_env *tcpshm_env_posix(void)

@@ -98,6 +98,36 @@ int tcpshm_io_file_lock(const tcpshm_env *env, int fd, int *holder_pid)
     return env->file_lock(env->ctx, fd, holder_pid);
 }
 
+int tcpshm_io_map_sync(const tcpshm_env *env, void *addr, size_t len)
+{
+    int f = fiu_fail("tcpshm/file/sync");
+    if (f)
+        return fail_with(f, EIO);
+    if (env->version < 2u || env->map_sync == NULL)
+        return fail_with(0, ENOSYS);
+    return env->map_sync(env->ctx, addr, len);
+}
+
+int tcpshm_io_file_sync(const tcpshm_env *env, int fd)
+{
+    int f = fiu_fail("tcpshm/file/fdatasync");
+    if (f)
+        return fail_with(f, EIO);
+    if (env->version < 2u || env->file_sync == NULL)
+        return fail_with(0, ENOSYS);
+    return env->file_sync(env->ctx, fd);
+}
+
+int tcpshm_io_dir_sync(const tcpshm_env *env, const char *path)
+{
+    int f = fiu_fail("tcpshm/file/dirsync");
+    if (f)
+        return fail_with(f, EIO);
+    if (env->version < 2u || env->dir_sync == NULL)
+        return fail_with(0, ENOSYS);
+    return env->dir_sync(env->ctx, path);
+}
+
 int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path)
 {
     return tcpshm_io_mkdir(env, path, 0700) != 0 && errno != EEXIST ? -1 : 0;

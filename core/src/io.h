@@ -20,6 +20,10 @@ int tcpshm_io_file_close(const tcpshm_env *env, int fd);
 int tcpshm_io_rename(const tcpshm_env *env, const char *from, const char *to);
 int tcpshm_io_remove(const tcpshm_env *env, const char *path);
 int tcpshm_io_file_lock(const tcpshm_env *env, int fd, int *holder_pid);
+/* The stable-storage calls (env version 2): -1/ENOSYS for an older env. */
+int tcpshm_io_map_sync(const tcpshm_env *env, void *addr, size_t len);
+int tcpshm_io_file_sync(const tcpshm_env *env, int fd);
+int tcpshm_io_dir_sync(const tcpshm_env *env, const char *path);
 int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode);
 /* mkdir 0700 unless it exists: 0, or -1 with errno. */
 int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path);

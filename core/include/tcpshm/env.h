@@ -19,7 +19,7 @@ extern "C" {
  * raises it; the library reads only the members of the version an env
  * declares, and refuses (TCPSHM_E_ARG) an env whose version it does not
  * know: 0 (never set) or newer than this library. */
-#define TCPSHM_ENV_VERSION 1u
+#define TCPSHM_ENV_VERSION 2u
 
 typedef struct tcpshm_env {
     uint32_t version; /* TCPSHM_ENV_VERSION: set it first */
@@ -78,6 +78,17 @@ typedef struct tcpshm_env {
      * The POSIX env (an OFD lock) replaces the file's contents with the
      * holder's pid: lock a file of its own, never a queue file. */
     int (*file_lock)(void *ctx, int fd, int *holder_pid);
+
+    /* ---- stable storage (version 2; used by durability "host") ---- */
+    /* Writes the modified bytes of [addr, addr+len) of a shared file mapping
+     * to stable storage and waits for it (msync MS_SYNC). addr need not be
+     * page-aligned: the pages that hold the range are synced. */
+    int (*map_sync)(void *ctx, void *addr, size_t len);
+    /* Makes an open file's data and size durable (fdatasync). */
+    int (*file_sync)(void *ctx, int fd);
+    /* Makes the entries of a directory durable, so a create, rename or
+     * remove inside it survives a power cut (fsync of the directory). */
+    int (*dir_sync)(void *ctx, const char *path);
 } tcpshm_env;
 
 #define TCPSHM_ADDR_STR_SIZE 64u
