@@ -17,6 +17,8 @@
 #include "scaling.h"
 #include "stream.h"
 
+#include "durability.h"
+
 #define PROG "tcpshm-bench"
 #define MAX_ROUNDS 64
 
@@ -26,6 +28,7 @@ static void usage(FILE *out)
             "usage: " PROG " [--quick] [--rounds N] [--samples N] [--warmup N] [--msg-size B]\n"
             "                    [--stream-msgs N] [--no-stream] [--scaling-max N] [--scaling-secs S]\n"
             "                    [--cpus A,B] [--dir DIR] [--json] [--plot FILE.svg]\n"
+            "       " PROG " --durability N [--dir DIR] [--json]\n"
             "\n"
             "Measures the library against the physical floor, in the same run, between two\n"
             "pinned threads: echo round trip over TCP and over SHM (connection API; the control\n"
@@ -56,6 +59,11 @@ static void usage(FILE *out)
             "  --json             print JSON instead of the table\n"
             "  --plot FILE.svg    also draw the echo percentile curves (library and floor, both\n"
             "                     transports) into a self-contained SVG\n"
+            "  --durability N     instead of all that: what durability \"host\" costs, N samples\n"
+            "                     per row (100-100000): push latency and streaming (push each,\n"
+            "                     push_more group commit) of a queue file in --dir, host against\n"
+            "                     process mode and against bare msync / fdatasync on the same\n"
+            "                     file system (use a real disk directory: tmpfs syncs are free)\n"
             "  --help             this text\n"
             "\n"
             "Exit status: 0 every measurement ran, 1 one failed (see stderr), 2 usage error.\n",
@@ -336,8 +344,10 @@ int main(int argc, char **argv)
         {"scaling-secs", required_argument, 0, 't'}, {"cpus", required_argument, 0, 'c'},
         {"dir", required_argument, 0, 'd'},      {"json", no_argument, 0, 'j'},
         {"plot", required_argument, 0, 'p'},     {"help", no_argument, 0, 'h'},
+        {"durability", required_argument, 0, 'D'},
         {0, 0, 0, 0}};
     int quick = 0;
+    uint32_t dur_n = 0;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
@@ -391,6 +401,11 @@ int main(int argc, char **argv)
                                    optarg);
             break;
         case 'd': o->dir = optarg; break;
+        case 'D':
+            if (parse_u64("durability", optarg, 100, 100000, &v))
+                return 2;
+            dur_n = (uint32_t)v;
+            break;
         case 'j': json = 1; break;
         case 'p': plot = optarg; break;
         case 'h': usage(stdout); return 0;
@@ -445,6 +460,11 @@ int main(int argc, char **argv)
     if (!mkdtemp(base)) {
         fprintf(stderr, PROG ": cannot create a directory in %s: %s\n", o->dir, strerror(errno));
         return 1;
+    }
+    if (dur_n) {
+        int drc = durability_run(o, base, dur_n, json, stdout);
+        bench_rmtree(base);
+        return drc ? 1 : 0;
     }
     uint32_t max_samples = o->samples > 1000000 ? o->samples : 1000000;
     g_samples = malloc(sizeof *g_samples * max_samples);

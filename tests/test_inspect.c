@@ -152,6 +152,43 @@ Test(inspect, good_file_shows_names_range_ack_and_messages)
     cr_assert_null(strstr(g_out, "seq 1:"), "an acknowledged message is listed:\n%s", g_out);
     assert_out_has("status: ok");
     assert_out_has("1 object inspected, 0 corrupt");
+    /* made in process mode; the last change was a pop: the other slot has one pop less */
+    assert_out_has("durability: process");
+    assert_out_has("record slots: differ: the other slot is the state before the last change");
+    assert_out_has("other slot my ack: 2");
+}
+
+/* A file made with durability host says so; a slot staged and never
+ * published (a kill between stage and flip) shows as newer. */
+Test(inspect, host_durability_and_a_staged_slot)
+{
+    tcpshm_ptcp_queue q;
+    tcpshm_ptcp_queue_config c = qcfg();
+    c.host_durable = true;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, tcpshm_env_posix(), g_dir, "server", "alice", &c, &err), 0,
+                 "%s", err.text);
+    tcpshm_msg_header *m = tcpshm_ptcp_queue_alloc(&q, BODY);
+    cr_assert_not_null(m);
+    m->msg_type = TYPE;
+    cr_assert_eq(tcpshm_ptcp_queue_push(&q, &err), 0, "%s", err.text);
+    tcpshm_ptcp_queue_close(&q);
+    cr_assert_eq(run_inspect(g_dir, NULL), 0, "%s", g_out);
+    assert_out_has("durability: host");
+    assert_out_has("record slots: differ: the other slot is the state before the last change");
+    /* stage a newer state in the inactive slot by hand: my_ack + 5 */
+    char p[512];
+    path_in(p, sizeof p, "server_alice.ptcp");
+    int fd = open(p, O_RDONLY);
+    uint32_t active;
+    cr_assert_eq(pread(fd, &active, 4, 160), 4);
+    uint32_t st[8];
+    cr_assert_eq(pread(fd, st, sizeof st, 192 + 32 * (long)active), (ssize_t)sizeof st);
+    close(fd);
+    st[4] += 5;
+    write_at(p, 192 + 32 * (long)(1 - active), st, sizeof st);
+    cr_assert_eq(run_inspect(g_dir, NULL), 0, "%s", g_out);
+    assert_out_has("record slots: differ: the other slot is newer");
 }
 
 Test(inspect, hex_dumps_bodies)

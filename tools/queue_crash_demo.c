@@ -29,7 +29,7 @@ static const char *const sites[] = {
 static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
-            "usage: %s [--kills N] [--seed S] [--dir DIR] [--quiet]\n"
+            "usage: %s [--kills N] [--seed S] [--dir DIR] [--durability MODE] [--quiet]\n"
             "\n"
             "Runs a child process that pushes, sends, acknowledges and pops messages in a\n"
             "persistent queue file, kills it N times (alternating SIGKILL at a random moment\n"
@@ -41,6 +41,8 @@ static void usage(FILE *out, const char *prog)
             "              same choices (SIGKILL timing still depends on the machine)\n"
             "  --dir DIR   directory for the queue file (default: a new one under /tmp,\n"
             "              removed at the end when every check passed)\n"
+            "  --durability MODE  process (default) or host: the queue syncs every push\n"
+            "              to stable storage (config.h); kills must find the same state\n"
             "  --quiet     no progress lines\n"
             "  --help      this text\n"
             "\n"
@@ -53,10 +55,12 @@ int main(int argc, char **argv)
     uint64_t kills = 200, seed = 1;
     const char *dir_opt = NULL;
     int quiet = 0;
+    bool host = false;
     static const struct option opts[] = {{"kills", required_argument, 0, 'k'},
                                          {"seed", required_argument, 0, 's'},
                                          {"dir", required_argument, 0, 'd'},
                                          {"quiet", no_argument, 0, 'q'},
+                                         {"durability", required_argument, 0, 'D'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -71,6 +75,13 @@ int main(int argc, char **argv)
             break;
         case 'd': dir_opt = optarg; break;
         case 'q': quiet = 1; break;
+        case 'D':
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "process") != 0) {
+                fprintf(stderr, "%s: --durability must be process or host, not '%s'\n", argv[0], optarg);
+                return 2;
+            }
+            host = strcmp(optarg, "host") == 0;
+            break;
         case 'h': usage(stdout, argv[0]); return 0;
         default: usage(stderr, argv[0]); return 2;
         }
@@ -88,11 +99,13 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    const tcpshm_ptcp_queue_config cfg = kw_config();
+    tcpshm_ptcp_queue_config cfg = kw_config();
+    cfg.host_durable = host;
     kw_progress state = {0, 0, 0, KW_NONE, 0};
     uint64_t rng = seed, ops = 0, by_signal = 0, by_site = 0, site_hits[NSITES] = {0};
-    printf("queue_crash_demo: %llu kills, seed %llu, queue %s/%s_%s.ptcp (capacity %u)\n",
-           (unsigned long long)kills, (unsigned long long)seed, CLI_ESC(dir), KW_LOCAL, KW_REMOTE, cfg.capacity);
+    printf("queue_crash_demo: %llu kills, seed %llu, queue %s/%s_%s.ptcp (capacity %u, durability %s)\n",
+           (unsigned long long)kills, (unsigned long long)seed, CLI_ESC(dir), KW_LOCAL, KW_REMOTE, cfg.capacity,
+           host ? "host" : "process");
     for (uint64_t k = 0; k < kills; k++) {
         uint64_t child_seed = kw_rand(&rng);
         kw_outcome o;

@@ -140,6 +140,17 @@ static int inspect_ptcp(const char *path, const char *base, const opts *o)
     out_u64("my_ack", st->my_ack);
     out_u64("send_position", st->read_seq);
     out_note("the send position is not persisted: a reopen resends from seq_start, the oldest unacknowledged");
+    static const char *const modes[] = {"process", "host"};
+    out_str("durability", info.durability < 2 ? modes[info.durability] : "unknown");
+    out_note("durability: the mode the file was created with; a later opener may use the other");
+    static const char *const slots[] = {
+        "agree", "differ: the other slot is the state before the last change",
+        "differ: the other slot is newer, a change staged and never published (a kill or power cut before the flip)",
+        "differ: the other slot is neither older nor newer in every counter"};
+    out_str("record_slots", slots[tcpshm_ptcp_slots_compare(&info)]);
+    out_u64("other_slot_seq_start", info.other.read_seq);
+    out_u64("other_slot_seq_end", info.other.write_seq);
+    out_u64("other_slot_my_ack", info.other.my_ack);
     out_list_begin("messages");
     const uint8_t *data = buf + info.data_offset;
     uint32_t seq = st->read_seq;

@@ -24,7 +24,10 @@ struct tcpshm_ptcp_file {
     uint32_t endian_mark;
     uint32_t wire_little; /* 1 little-endian, 0 big-endian */
     uint32_t capacity;
-    uint32_t reserved0;
+    /* the durability the file was created with, for tcpshm-inspect only
+     * (nothing reads it back; an opener may use the other mode): 0 process,
+     * 1 host. Reserved and 0 in files older than the field. */
+    uint32_t durability;
     char local[PTCP_NAME_FIELD];
     char remote[PTCP_NAME_FIELD];
     uint32_t active; /* which slot is current: written last, with release order */
@@ -33,6 +36,7 @@ struct tcpshm_ptcp_file {
 };
 
 _Static_assert(sizeof(tcpshm_ptcp_state) == 32, "record slot is 32 bytes");
+_Static_assert(offsetof(struct tcpshm_ptcp_file, durability) == 28, "durability offset");
 _Static_assert(offsetof(struct tcpshm_ptcp_file, active) == 160, "selector offset");
 _Static_assert(offsetof(struct tcpshm_ptcp_file, slot) == 192, "slots offset");
 _Static_assert(sizeof(struct tcpshm_ptcp_file) == PTCP_HEADER_SIZE, "header size");

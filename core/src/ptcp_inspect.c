@@ -12,6 +12,24 @@ static void copy_name(char *out, const char *field)
     out[PTCP_NAME_FIELD - 1] = '\0';
 }
 
+/* -1, 0, 1: a wrap-aware comparison of two counters. */
+static int cmp_seq(uint32_t a, uint32_t b) { return a == b ? 0 : (int32_t)(a - b) < 0 ? -1 : 1; }
+
+tcpshm_ptcp_slots tcpshm_ptcp_slots_compare(const tcpshm_ptcp_info *info)
+{
+    const tcpshm_ptcp_state *a = &info->st, *o = &info->other;
+    if (memcmp(a, o, sizeof *a) == 0)
+        return TCPSHM_SLOTS_AGREE;
+    int c[3] = {cmp_seq(o->read_seq, a->read_seq), cmp_seq(o->write_seq, a->write_seq),
+                cmp_seq(o->my_ack, a->my_ack)};
+    bool older = true, newer = true;
+    for (int i = 0; i < 3; i++) {
+        older = older && c[i] <= 0;
+        newer = newer && c[i] >= 0;
+    }
+    return older ? TCPSHM_SLOTS_OTHER_OLDER : newer ? TCPSHM_SLOTS_OTHER_NEWER : TCPSHM_SLOTS_MIXED;
+}
+
 int tcpshm_ptcp_inspect(const void *bytes, uint64_t size, uint32_t max_msg_size, const char *local,
                         const char *remote, tcpshm_ptcp_info *info, tcpshm_error *err)
 {
@@ -33,6 +51,8 @@ int tcpshm_ptcp_inspect(const void *bytes, uint64_t size, uint32_t max_msg_size,
         copy_name(info->remote, f.remote);
         info->active = f.active;
         info->st = f.slot[f.active == 1 ? 1 : 0];
+        info->other = f.slot[f.active == 1 ? 0 : 1];
+        info->durability = f.durability;
         /* The file's own capacity and byte order: those checks then pass,
          * and everything else is exactly what reopening checks. */
         cfg.capacity = f.capacity;

@@ -251,6 +251,7 @@ static int create_file(const tcpshm_env *env, const char *dir, const char *path,
     f->endian_mark = PTCP_ENDIAN_MARK;
     f->wire_little = cfg->little_endian ? 1u : 0u;
     f->capacity = cfg->capacity;
+    f->durability = cfg->host_durable ? 1u : 0u;
     memcpy(f->local, local, strlen(local) + 1);
     memcpy(f->remote, remote, strlen(remote) + 1);
     (void)tcpshm_io_unmap(env, f, PTCP_HEADER_SIZE);

@@ -23,6 +23,9 @@ typedef struct tcpshm_ptcp_info {
     char local[64], remote[64]; /* NUL-terminated copies (cut if the file's are not) */
     uint32_t active;         /* the record selector */
     tcpshm_ptcp_state st;    /* the active record (slot 0 when the selector is bad) */
+    tcpshm_ptcp_state other; /* the other slot: the state before the last change, or one staged
+                                and never published (a kill or power cut before the flip) */
+    uint32_t durability;     /* the mode it was created with: 0 process, 1 host (other: unknown) */
     uint32_t data_offset;    /* where message bytes start in the file */
 } tcpshm_ptcp_info;
 
@@ -34,6 +37,17 @@ typedef struct tcpshm_ptcp_info {
  * else TCPSHM_E_CORRUPT with the reason in err. When it returns 0, the
  * messages in [st.read_idx, st.write_idx) after data_offset are whole and
  * can be walked with tcpshm_header_decode. */
+/* How the two record slots relate: identical; every counter of the other
+ * slot at most the active one's (the state before the last change); every
+ * one at least (a staged change never published); or neither. */
+typedef enum tcpshm_ptcp_slots {
+    TCPSHM_SLOTS_AGREE,
+    TCPSHM_SLOTS_OTHER_OLDER,
+    TCPSHM_SLOTS_OTHER_NEWER,
+    TCPSHM_SLOTS_MIXED,
+} tcpshm_ptcp_slots;
+tcpshm_ptcp_slots tcpshm_ptcp_slots_compare(const tcpshm_ptcp_info *info);
+
 int tcpshm_ptcp_inspect(const void *bytes, uint64_t size, uint32_t max_msg_size, const char *local,
                         const char *remote, tcpshm_ptcp_info *info, tcpshm_error *err);
 

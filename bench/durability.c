@@ -1,0 +1,236 @@
+/* tcpshm-bench --durability: what durability "host" costs (config.h). The
+ * persistent queue of a TCP connection, alone (no socket: the sync is the
+ * cost being measured), on a file in --dir: push latency and streaming
+ * throughput in process and host mode, host with push_more group commit,
+ * and the floor: the bare msync(MS_SYNC) of one dirty page and a 64-byte
+ * pwrite + fdatasync on a file of the same size in the same directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "durability.h"
+#include "stats.h"
+#include "tcpshm/ptcp_queue.h"
+
+#define BODY 56u /* a 64-byte message with its header */
+#define CAPACITY (1u << 20)
+
+static const char *fs_name(const char *dir, char *buf, size_t n)
+{
+    struct statfs s;
+    if (statfs(dir, &s) != 0)
+        return "unknown";
+    switch ((unsigned long)s.f_type) {
+    case 0x01021994UL: return "tmpfs";
+    case 0x794c7630UL: return "overlayfs";
+    case 0xef53UL: return "ext4";
+    case 0x58465342UL: return "xfs";
+    case 0x9123683eUL: return "btrfs";
+    default: snprintf(buf, n, "f_type 0x%lx", (unsigned long)s.f_type); return buf;
+    }
+}
+
+static int open_queue(tcpshm_ptcp_queue *q, const char *dir, const char *remote, bool host)
+{
+    tcpshm_ptcp_queue_config c = {.capacity = CAPACITY, .max_msg_size = 256, .little_endian = true,
+                                  .host_durable = host};
+    tcpshm_error err;
+    if (tcpshm_ptcp_queue_open(q, tcpshm_env_posix(), dir, "bench", remote, &c, &err) != 0) {
+        fprintf(stderr, "tcpshm-bench: %s\n", err.text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything pushed is sent and acknowledged (as a peer would), so the
+ * queue never fills; not timed in the latency rows. */
+static void drain(tcpshm_ptcp_queue *q)
+{
+    const uint8_t *p;
+    tcpshm_ptcp_queue_mark_sent(q, tcpshm_ptcp_queue_sendable(q, &p));
+    (void)tcpshm_ptcp_queue_ack(q, tcpshm_ptcp_queue_seq_end(q), NULL);
+}
+
+static int put(tcpshm_ptcp_queue *q, bool more)
+{
+    tcpshm_msg_header *h = tcpshm_ptcp_queue_alloc(q, BODY);
+    if (!h)
+        return -1;
+    h->msg_type = 1;
+    memset(h + 1, 0x5a, BODY);
+    return more ? tcpshm_ptcp_queue_push_more(q, NULL) : tcpshm_ptcp_queue_push(q, NULL);
+}
+
+static int push_latency(const char *dir, bool host, int64_t *samples, uint32_t n, lat_summary *out)
+{
+    tcpshm_ptcp_queue q;
+    if (open_queue(&q, dir, host ? "lat_host" : "lat_process", host))
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t t0 = bench_now();
+        int rc = put(&q, false);
+        samples[i] = bench_now() - t0;
+        if (rc) {
+            fprintf(stderr, "tcpshm-bench: push failed: %s\n", strerror(errno));
+            tcpshm_ptcp_queue_close(&q);
+            return -1;
+        }
+        drain(&q);
+    }
+    tcpshm_ptcp_queue_close(&q);
+    stats_summarize(samples, n, out);
+    return 0;
+}
+
+/* Messages per second pushing n messages in batches of `batch` (1: a push
+ * each; else batch-1 push_more and a push), acknowledged as they go. */
+static double stream(const char *dir, bool host, uint32_t batch, uint32_t n)
+{
+    char remote[32];
+    snprintf(remote, sizeof remote, "st_%s_%u", host ? "host" : "process", batch);
+    tcpshm_ptcp_queue q;
+    if (open_queue(&q, dir, remote, host))
+        return -1;
+    int64_t t0 = bench_now();
+    for (uint32_t i = 0; i < n; i++) {
+        if (put(&q, (i + 1) % batch != 0 && i + 1 != n)) {
+            tcpshm_ptcp_queue_close(&q);
+            return -1;
+        }
+        if ((i + 1) % batch == 0)
+            drain(&q);
+    }
+    double secs = (double)(bench_now() - t0) / 1e9;
+    tcpshm_ptcp_queue_close(&q);
+    return (double)n / secs;
+}
+
+/* The floor, on a file of the queue's size: one 64-byte store into a
+ * mapped page and msync of that page; or a 64-byte pwrite and fdatasync. */
+static int floors(const char *dir, int64_t *samples, uint32_t n, lat_summary *msync_out,
+                  lat_summary *fdatasync_out)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/floor.bin", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    size_t size = CAPACITY + 256u;
+    if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+        fprintf(stderr, "tcpshm-bench: %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        close(fd);
+        return -1;
+    }
+    uint8_t msg[64];
+    memset(msg, 0x5a, sizeof msg);
+    for (uint32_t i = 0; i < n; i++) {
+        size_t off = ((size_t)i * 64u) % (size - 64u);
+        int64_t t0 = bench_now();
+        memcpy(m + off, msg, sizeof msg);
+        int rc = msync(m + (off & ~(size_t)4095), 4096, MS_SYNC);
+        samples[i] = bench_now() - t0;
+        if (rc != 0)
+            goto fail;
+    }
+    stats_summarize(samples, n, msync_out);
+    for (uint32_t i = 0; i < n; i++) {
+        off_t off = (off_t)(((size_t)i * 64u) % (size - 64u));
+        int64_t t0 = bench_now();
+        int rc = pwrite(fd, msg, sizeof msg, off) == (ssize_t)sizeof msg ? fdatasync(fd) : -1;
+        samples[i] = bench_now() - t0;
+        if (rc != 0)
+            goto fail;
+    }
+    stats_summarize(samples, n, fdatasync_out);
+    munmap(m, size);
+    close(fd);
+    return 0;
+fail:
+    fprintf(stderr, "tcpshm-bench: floor on %s: %s\n", path, strerror(errno));
+    munmap(m, size);
+    close(fd);
+    return -1;
+}
+
+int durability_run(const bench_opts *o, const char *base, uint32_t n, bool json, FILE *out)
+{
+    int64_t *samples = malloc(sizeof *samples * n);
+    if (!samples)
+        return -1;
+    durability_result r;
+    memset(&r, 0, sizeof r);
+    char fsbuf[64];
+    r.fs = fs_name(base, fsbuf, sizeof fsbuf);
+    int rc = push_latency(base, false, samples, n, &r.push_process);
+    if (!rc)
+        rc = push_latency(base, true, samples, n, &r.push_host);
+    if (!rc)
+        rc = floors(base, samples, n, &r.floor_msync, &r.floor_fdatasync);
+    free(samples);
+    if (rc)
+        return -1;
+    static const uint32_t batches[DUR_NBATCH] = {1, 16, 64};
+    r.stream_process = stream(base, false, 1, n * 16u);
+    for (int i = 0; i < DUR_NBATCH; i++) {
+        r.batch[i] = batches[i];
+        r.stream_host[i] = stream(base, true, batches[i], n);
+        if (r.stream_host[i] < 0)
+            return -1;
+    }
+    if (r.stream_process < 0)
+        return -1;
+    durability_report(out, o, &r, n, json);
+    return 0;
+}
+
+void durability_report(FILE *out, const bench_opts *o, const durability_result *r, uint32_t n, bool json)
+{
+    double gain = r->stream_host[DUR_NBATCH - 1] / r->stream_host[0];
+    if (json) {
+        fprintf(out,
+                "{\"durability\": {\"dir\": \"%s\", \"fs_type\": \"%s\", \"msg_bytes\": 64, \"samples\": %u,\n"
+                "  \"push_process_p50_ns\": %.0f, \"push_process_p99_ns\": %.0f,\n"
+                "  \"push_host_p50_ns\": %.0f, \"push_host_p99_ns\": %.0f,\n"
+                "  \"floor_msync_p50_ns\": %.0f, \"floor_msync_p99_ns\": %.0f,\n"
+                "  \"floor_fdatasync_p50_ns\": %.0f, \"floor_fdatasync_p99_ns\": %.0f,\n"
+                "  \"stream_process_msgs_per_s\": %.0f,\n",
+                o->dir, r->fs, n, r->push_process.ns[STATS_P50], r->push_process.ns[STATS_P99],
+                r->push_host.ns[STATS_P50], r->push_host.ns[STATS_P99], r->floor_msync.ns[STATS_P50],
+                r->floor_msync.ns[STATS_P99], r->floor_fdatasync.ns[STATS_P50],
+                r->floor_fdatasync.ns[STATS_P99], r->stream_process);
+        for (int i = 0; i < DUR_NBATCH; i++)
+            fprintf(out, "  \"stream_host_batch%u_msgs_per_s\": %.0f,\n", r->batch[i], r->stream_host[i]);
+        fprintf(out, "  \"group_commit_gain\": %.2f}}\n", gain);
+        return;
+    }
+    fprintf(out, "durability: queue file in %s (%s), %u samples, 64-byte messages\n", o->dir, r->fs, n);
+    fprintf(out, "  %-44s %12s %12s\n", "push latency", "p50 ns", "p99 ns");
+    fprintf(out, "  %-44s %12.0f %12.0f\n", "process (no sync)", r->push_process.ns[STATS_P50],
+            r->push_process.ns[STATS_P99]);
+    fprintf(out, "  %-44s %12.0f %12.0f\n", "host (msync bytes, then record)", r->push_host.ns[STATS_P50],
+            r->push_host.ns[STATS_P99]);
+    fprintf(out, "  %-44s %12.0f %12.0f\n", "floor: store + msync(MS_SYNC) of 1 page", r->floor_msync.ns[STATS_P50],
+            r->floor_msync.ns[STATS_P99]);
+    fprintf(out, "  %-44s %12.0f %12.0f\n", "floor: pwrite 64 B + fdatasync", r->floor_fdatasync.ns[STATS_P50],
+            r->floor_fdatasync.ns[STATS_P99]);
+    fprintf(out, "  %-44s %12s\n", "stream", "msgs/s");
+    fprintf(out, "  %-44s %12.0f\n", "process, push each", r->stream_process);
+    for (int i = 0; i < DUR_NBATCH; i++) {
+        char what[64];
+        if (r->batch[i] == 1)
+            snprintf(what, sizeof what, "host, push each");
+        else
+            snprintf(what, sizeof what, "host, %u push_more + push (group commit)", r->batch[i] - 1);
+        fprintf(out, "  %-44s %12.0f\n", what, r->stream_host[i]);
+    }
+    fprintf(out, "  group-commit gain (batch of %u vs push each): %.1fx\n", r->batch[DUR_NBATCH - 1], gain);
+}
