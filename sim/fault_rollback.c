@@ -451,10 +451,10 @@ static void rollback(sim *s, node *x)
     if (pl->stop)
         node_kill(s, pl->stop, false);
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     for (uint32_t i = 0; i < pl->npaths; i++)
         restore_path(s, pl->sn, pl->paths[i]);
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     trace_event(&s->tr, s->now, TR_ROLLBACK, (uint32_t)x->idx, mode, (uint32_t)pl->sn->t, what);
     lastserver_resync(s, x); /* a restored or wiped .lastserver is the record now */
     for (uint32_t i = 0; i < pl->nrewinds; i++) {
