@@ -51,7 +51,7 @@ static bool on(const sim *s) { return (s->plan.on >> FP_ROLLBACK & 1u) && s->pla
 
 /* Frees the copies and empties the slot. Only the counts and the header
  * are reset: nothing reads files[] or counts[] past them (zeroing the whole
- * slot, some 20 KB, showed in profiles). */
+ * slot, some 16 KB, showed in profiles). */
 static void snap_free(rb_snap *sn)
 {
     for (uint32_t i = 0; i < sn->nfiles; i++)
