@@ -49,11 +49,18 @@ typedef struct rb_state {
 
 static bool on(const sim *s) { return (s->plan.on >> FP_ROLLBACK & 1u) && s->plan.active; }
 
+/* Frees the copies and empties the slot. Only the counts and the header
+ * are reset: nothing reads files[] or counts[] past them (zeroing the whole
+ * slot, some 16 KB, showed in profiles). */
 static void snap_free(rb_snap *sn)
 {
     for (uint32_t i = 0; i < sn->nfiles; i++)
         free(sn->files[i].data);
-    memset(sn, 0, sizeof *sn);
+    sn->used = false;
+    sn->t = 0;
+    sn->name[0] = '\0';
+    sn->nfiles = 0;
+    sn->ncounts = 0;
 }
 
 void rb_init(sim *s)
@@ -87,22 +94,22 @@ typedef struct collect {
     bool overflow;
 } collect;
 
+/* path is in n's directory (no snprintf of "<dir>/": called for every file
+ * of venv, every step of a dead node) */
 static bool node_file(const node *n, const char *path)
 {
-    char pre[SIM_PATH_SIZE];
-    snprintf(pre, sizeof pre, "%s/", n->dir);
-    return prefixed(path, pre);
+    size_t k = strlen(n->dir);
+    return strncmp(path, n->dir, k) == 0 && path[k] == '/';
 }
 
 static bool node_segment(const node *n, const char *path)
 {
-    char pre[SIM_PATH_SIZE];
-    snprintf(pre, sizeof pre, "%s/tcpshm_", VENV_SHM_DIR);
-    if (!prefixed(path, pre))
+    static const char pre[] = VENV_SHM_DIR "/tcpshm_";
+    if (strncmp(path, pre, sizeof pre - 1) != 0)
         return false;
     if (n->idx == 0)
         return true;
-    const char *from = path + strlen(pre), *us = strchr(from, '_');
+    const char *from = path + sizeof pre - 1, *us = strchr(from, '_');
     if (!us)
         return false;
     bool producer = (size_t)(us - from) == strlen(n->name) && strncmp(from, n->name, (size_t)(us - from)) == 0;
@@ -416,10 +423,13 @@ static void rollback(sim *s, node *x)
     if (nc == 0 && mode != RB_WIPE)
         return;
     static const rb_snap empty; /* a wipe: the snapshot of nothing */
-    rb_plan *pl = calloc(1, sizeof *pl);
+    rb_plan *pl = malloc(sizeof *pl); /* the arrays are read only below their counts */
     if (!pl)
         abort();
     pl->sn = mode == RB_WIPE ? &empty : cands[which];
+    pl->npaths = pl->nrewinds = pl->npairs = 0;
+    pl->stop = NULL;
+    pl->bad = false;
     char what[SIM_PATH_SIZE + 16];
     bool ok = plan_mode(s, pl, x, mode, what, sizeof what);
     if (ok && (mode == RB_ALL || mode == RB_WIPE)) {
@@ -441,10 +451,10 @@ static void rollback(sim *s, node *x)
     if (pl->stop)
         node_kill(s, pl->stop, false);
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     for (uint32_t i = 0; i < pl->npaths; i++)
         restore_path(s, pl->sn, pl->paths[i]);
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     trace_event(&s->tr, s->now, TR_ROLLBACK, (uint32_t)x->idx, mode, (uint32_t)pl->sn->t, what);
     lastserver_resync(s, x); /* a restored or wiped .lastserver is the record now */
     for (uint32_t i = 0; i < pl->nrewinds; i++) {

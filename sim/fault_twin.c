@@ -88,9 +88,9 @@ void fault_twin_maybe_start(sim *s)
     tcpshm_error err;
     venv_set_owner(s->v, n->owner);
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     int rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, n->dir, &cb, &err);
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     if (rc != 0) {
         chk_fail(&s->chk, -1, "simulator: cannot start a twin of %s: %s", n->name, err.text);
         return;
@@ -111,12 +111,12 @@ void fault_twin_end(sim *s, const char *why)
     if (!t->alive)
         return;
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     venv_kill(s->v, t->n.owner);
     venv_set_owner(s->v, t->n.owner);
     tcpshm_client_destroy(t->n.cl);
     t->n.cl = NULL;
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     t->alive = false;
     trace_event(&s->tr, s->now, TR_TWIN_END, (uint32_t)t->victim, 0, 0, why);
 }
@@ -129,7 +129,7 @@ void fault_twin_step(sim *s)
     node *n = &t->n;
     venv_set_owner(s->v, n->owner);
     bool was = s->plan.active;
-    s->plan.active = false; /* its own calls do not fault: it only tries to log in */
+    fp_set_active(&s->plan, false); /* its own calls do not fault: it only tries to log in */
     bool shm = sim_client_shm(s, n->name);
     tcpshm_client_state st = tcpshm_client_get_state(n->cl);
     bool over = false;
@@ -145,7 +145,7 @@ void fault_twin_step(sim *s)
         if (shm)
             tcpshm_client_poll_shm(n->cl);
     }
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     if (over || s->now >= t->until)
         fault_twin_end(s, !over ? "time bound" : t->refused[0] ? t->refused : "login over");
 }

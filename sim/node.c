@@ -61,7 +61,7 @@ static bool peek(sim *s, const char *dir, const char *local, const char *remote,
         return false;
     }
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     uint32_t owner = venv_owner(s->v);
     venv_set_owner(s->v, SIM_PEEK_OWNER);
     tcpshm_ptcp_queue q;
@@ -76,7 +76,7 @@ static bool peek(sim *s, const char *dir, const char *local, const char *remote,
         snprintf(why, why_size, "%s", err.text);
     }
     venv_set_owner(s->v, owner);
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     return rc == 0;
 }
 
@@ -96,7 +96,7 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
         return false;
     }
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     uint32_t owner = venv_owner(s->v);
     venv_set_owner(s->v, SIM_PEEK_OWNER);
     tcpshm_shm_queue q;
@@ -113,7 +113,7 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
         snprintf(why, why_size, "%s", err.text);
     }
     venv_set_owner(s->v, owner);
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     return rc == 0;
 }
 
@@ -135,7 +135,7 @@ void node_start(sim *s, node *n)
     n->block_until = 0;
     venv_set_owner(s->v, n->owner);
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     tcpshm_error err;
     int rc;
     if (n->idx == 0) {
@@ -149,7 +149,7 @@ void node_start(sim *s, node *n)
         app_client_callbacks(s, n, &cb);
         rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, n->dir, &cb, &err);
     }
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     if (rc != 0) {
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);
         abort();
@@ -252,7 +252,7 @@ static void node_die(sim *s, node *n, tr_type why)
     bool mid_login = n->idx > 0 && tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_IDLE &&
                      tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_LOGGED_IN;
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     venv_kill(s->v, n->owner);
     /* the process is gone: its memory is freed (its env calls fail, its
      * handles are closed), its files and their bytes stay */
@@ -265,7 +265,7 @@ static void node_die(sim *s, node *n, tr_type why)
         tcpshm_client_destroy(n->cl);
         n->cl = NULL;
     }
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     resolve(s, n);
     check_files(s, n, remotes, nr);
     if (n->idx > 0 && !s->chk.violated)
@@ -378,10 +378,10 @@ void node_step(sim *s, node *n)
 {
     jmp_buf jb;
     venv_set_owner(s->v, n->owner);
-    s->plan.block_io = n->block_until > s->now;
+    fp_set_block_io(&s->plan, n->block_until > s->now);
     bool was = s->plan.active;
     if (fault_twin_pins(s, n))
-        s->plan.active = false; /* its connection stays live while the twin tries */
+        fp_set_active(&s->plan, false); /* its connection stays live while the twin tries */
     s->stepping = n;
     budget_env_begin(&s->budget);
     tr_type died = TR_TYPES; /* or how the node died: a crash site fired, a hang (node_hang) */
@@ -400,10 +400,10 @@ void node_step(sim *s, node *n)
     s->jmp = NULL;
     budget_env_end(&s->budget);
     s->stepping = NULL;
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     if (died != TR_TYPES)
         node_die(s, n, died);
-    s->plan.block_io = false;
+    fp_set_block_io(&s->plan, false);
 }
 
 bool node_client_ready(sim *s, node *n)

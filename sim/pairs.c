@@ -12,16 +12,41 @@ bool sim_pick_shm(sim *s)
     return s->tx_mode == SIM_TX_SHM;
 }
 
+/* A decimal number as snprintf writes it (no sign, no leading 0) at *p,
+ * advancing *p; -1 if there is none or it is too long. */
+static long canonical_number(const char **p)
+{
+    const char *q = *p;
+    long v = 0;
+    if (*q < '0' || *q > '9' || (q[0] == '0' && q[1] >= '0' && q[1] <= '9'))
+        return -1;
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (v > 100000)
+            return -1;
+        v = v * 10 + (*q - '0');
+    }
+    *p = q;
+    return v;
+}
+
+/* client is "c<idx>g<g>" (sim_node_name) of a node and a generation it had:
+ * parsed, not compared with every name it could be (the snprintfs showed in
+ * profiles: rollback asks for every pair, every step of a dead node). */
 bool sim_client_shm(const sim *s, const char *client)
 {
+    const char *p = client;
+    if (*p++ != 'c')
+        return false;
+    long idx = canonical_number(&p);
+    if (idx < 1 || *p++ != 'g')
+        return false;
+    long g = canonical_number(&p);
+    if (g < 0 || *p != '\0')
+        return false;
     for (uint32_t i = 1; i < s->nnodes; i++) {
         const node *n = &s->nodes[i];
-        for (uint32_t g = 0; g <= n->gen; g++) {
-            char name[TCPSHM_NAME_MAX + 1];
-            snprintf(name, sizeof name, "c%dg%u", n->idx, g);
-            if (strcmp(name, client) == 0)
-                return n->shm[g];
-        }
+        if (n->idx == idx && (uint32_t)g <= n->gen)
+            return n->shm[g];
     }
     return false;
 }

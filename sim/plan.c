@@ -8,6 +8,7 @@
 
 #include "catalogue.h"
 #include "plan.h"
+#include "tcpshm/fault_gate.h"
 
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
                                              "short-read", "io-error", "eagain", "partition", "file",
@@ -28,7 +29,149 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_LIAR] = {5000, 20000, 60000}, /* per step while the liar is idle: an attempt */
 };
 
-uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }
+static fp_plan *g_plan;
+
+/* ---- the gate (tcpshm/fault_gate.h) ----
+ *
+ * Each gate family's points decide from one kind's stream, one draw per
+ * evaluation that does not fire (fp_point_cb): the net family (send, recv,
+ * accept, connect) from io-error's, resets from disconnect's, the short ones
+ * from short-write's and short-read's, file from file's, crash sites from
+ * crash's. When the callback has decided, the plan looks ahead in that
+ * stream (a copy) and lets the core skip the evaluations it sees will not
+ * fire; before the next draw from the stream (a decision of the callback or
+ * of the scheduler), the skipped evaluations become the draws they stand for
+ * (splitmix64: a draw is one step of the state). The draws and decisions are
+ * those of a run without the gate, in the same order: the sweep hashes do
+ * not move. A point whose family draws from another stream would break
+ * that: a new point goes into the family of the kind it draws from. */
+#define GATE_LOOKAHEAD 64u /* draws looked at, at most, per decision */
+
+static const fp_kind gate_kind[TCPSHM_GATE_FAMILIES] = {
+    [TCPSHM_GATE_RESET] = FP_DISCONNECT,     [TCPSHM_GATE_NET] = FP_IO_ERROR,
+    [TCPSHM_GATE_SEND_SHORT] = FP_SHORT_WRITE, [TCPSHM_GATE_RECV_SHORT] = FP_SHORT_READ,
+    [TCPSHM_GATE_FILE] = FP_FILE,            [TCPSHM_GATE_CRASH] = FP_CRASH,
+};
+
+static struct {
+    uint32_t set;   /* the count the family was given, when counting */
+    bool counting;  /* its skips stand for draws (else: the plan is inactive or the kind off) */
+    uint32_t paused; /* the budget kept while the plan is inactive (fp_set_active) */
+    bool was_counting;
+} gates[TCPSHM_GATE_FAMILIES];
+
+static int kind_gate(fp_kind k)
+{
+    for (int f = 0; f < TCPSHM_GATE_FAMILIES; f++)
+        if (gate_kind[f] == k)
+            return f;
+    return -1;
+}
+
+/* The skipped evaluations of family f become draws of its stream. */
+static void gate_sync(fp_plan *p, int f)
+{
+    if (!gates[f].counting)
+        return;
+    uint32_t used = gates[f].set - tcpshm_fault_skip[f];
+    p->rng[gate_kind[f]].s += (uint64_t)used * 0x9e3779b97f4a7c15ull; /* sim_rng_next's step */
+    gates[f].set = tcpshm_fault_skip[f];
+}
+
+/* Synced, and every later evaluation asks libfiu until the next budget. */
+static void gate_open(fp_plan *p, int f)
+{
+    gate_sync(p, f);
+    gates[f].counting = gates[f].was_counting = false; /* a kept budget is stale too */
+    tcpshm_fault_skip[f] = 0;
+}
+
+static void gates_reset(void)
+{
+    for (int f = 0; f < TCPSHM_GATE_FAMILIES; f++) {
+        gates[f].counting = gates[f].was_counting = false;
+        tcpshm_fault_skip[f] = 0;
+    }
+}
+
+/* After the callback decided for family f: how many evaluations may pass. */
+static void gate_budget(fp_plan *p, int f)
+{
+    fp_kind k = gate_kind[f];
+    if (!p->active || !(p->on >> k & 1u)) { /* nothing is drawn, nothing fires */
+        if (!(f == TCPSHM_GATE_NET && p->block_io)) {
+            gates[f].counting = false;
+            tcpshm_fault_skip[f] = UINT32_MAX;
+            return;
+        }
+    }
+    if (f == TCPSHM_GATE_NET && p->block_io) { /* send and recv fail without a draw */
+        gates[f].counting = false;
+        tcpshm_fault_skip[f] = 0;
+        return;
+    }
+    uint32_t below = p->ppm[k]; /* a draw below this fires (a reset: may fire) */
+    if (f == TCPSHM_GATE_CRASH && p->crash_focus && below < 100000u)
+        below = 100000u; /* the focus site's rate */
+    sim_rng r = p->rng[k];
+    uint32_t n = 0;
+    while (n < GATE_LOOKAHEAD && sim_rng_below(&r, 1000000u) >= below)
+        n++;
+    gates[f].set = n;
+    gates[f].counting = true;
+    tcpshm_fault_skip[f] = n;
+}
+
+void fp_set_active(fp_plan *p, bool active)
+{
+    if (p == g_plan && active != p->active)
+        for (int f = 0; f < TCPSHM_GATE_FAMILIES; f++) {
+            if (!active) { /* keep the budget: evaluations now draw nothing */
+                gate_sync(p, f);
+                gates[f].was_counting = gates[f].counting;
+                gates[f].paused = tcpshm_fault_skip[f];
+                gates[f].counting = false;
+                tcpshm_fault_skip[f] = UINT32_MAX;
+            } else if (gates[f].was_counting) {
+                gates[f].set = tcpshm_fault_skip[f] = gates[f].paused;
+                gates[f].counting = true;
+                gates[f].was_counting = false;
+            } else {
+                tcpshm_fault_skip[f] = 0; /* the next evaluation asks, and budgets */
+            }
+        }
+    p->active = active;
+}
+
+void fp_set_block_io(fp_plan *p, bool block)
+{
+    if (p == g_plan && block != p->block_io)
+        gate_open(p, TCPSHM_GATE_NET);
+    p->block_io = block;
+}
+
+/* A draw from family f's stream outside an evaluation (the scheduler's,
+ * a detail of a decision): it takes the first of the draws the budget stood
+ * for, so one evaluation fewer may pass (the others still see the draws
+ * that were looked at). The same for a budget kept while inactive. */
+static void gate_draw(fp_plan *p, int f)
+{
+    gate_sync(p, f);
+    if (gates[f].counting && gates[f].set > 0)
+        tcpshm_fault_skip[f] = --gates[f].set;
+    if (gates[f].was_counting && gates[f].paused > 0)
+        gates[f].paused--;
+}
+
+uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n)
+{
+    if (p == g_plan) {
+        int f = kind_gate(k);
+        if (f >= 0)
+            gate_draw(p, f);
+    }
+    return sim_rng_below(&p->rng[k], n);
+}
 
 /* A decision of kind k: draws (from k's stream) only when k is on. */
 static bool chance(fp_plan *p, fp_kind k)
@@ -92,6 +235,10 @@ void fp_kinds_text(uint32_t mask, char *out, size_t n)
 
 void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
 {
+    if (p == g_plan) { /* the gates belonged to the run this plan had */
+        g_plan = NULL;
+        gates_reset();
+    }
     memset(p, 0, sizeof *p);
     /* every kind's coin and rate, always drawn, then masked: a swarm and
      * --faults <the kinds it picked> make the same draws (what --shrink
@@ -156,8 +303,6 @@ bool fp_roll(fp_plan *p, fp_kind k)
     p->fired[k]++;
     return true;
 }
-
-static fp_plan *g_plan;
 
 static int fire(fp_plan *p, fp_kind k, const char *name, int failnum, int *out_failnum)
 {
@@ -226,15 +371,35 @@ static enum pclass class_of(const char *name, const char *crash_focus, bool *foc
     return cache[h].cls;
 }
 
-/* The libfiu external callback of every point. */
-static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned *flags)
+/* The gate family of a class, or -1 (listen). */
+static int class_gate(enum pclass cls)
 {
-    (void)flags;
-    fp_plan *p = g_plan;
-    if (!p || !p->active)
+    switch (cls) {
+    case P_SEND:
+    case P_RECV:
+    case P_ACCEPT:
+    case P_CONNECT:
+        return TCPSHM_GATE_NET;
+    case P_SEND_SHORT:
+        return TCPSHM_GATE_SEND_SHORT;
+    case P_RECV_SHORT:
+        return TCPSHM_GATE_RECV_SHORT;
+    case P_RESET:
+        return TCPSHM_GATE_RESET;
+    case P_FILE:
+        return TCPSHM_GATE_FILE;
+    case P_CRASH:
+        return TCPSHM_GATE_CRASH;
+    default:
+        return -1;
+    }
+}
+
+/* The decision of one evaluation of a point (of class cls). */
+static int decide(fp_plan *p, const char *name, enum pclass cls, bool focus, int *failnum, void **failinfo)
+{
+    if (!p->active)
         return 0;
-    bool focus;
-    enum pclass cls = class_of(name, p->crash_focus, &focus);
     if (cls <= P_RESET) {
         bool send = cls == P_SEND || cls == P_SEND_SHORT;
         bool is_short = cls == P_SEND_SHORT || cls == P_RECV_SHORT;
@@ -281,10 +446,30 @@ static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned
     return 0;
 }
 
+/* The libfiu external callback of every point: the skipped evaluations of
+ * its family become draws, it decides, and the family gets its next budget. */
+static int fp_point_cb(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+    (void)flags;
+    fp_plan *p = g_plan;
+    if (!p)
+        return 0;
+    bool focus;
+    enum pclass cls = class_of(name, p->crash_focus, &focus);
+    int f = class_gate(cls);
+    if (f >= 0)
+        gate_sync(p, f);
+    int r = decide(p, name, cls, focus, failnum, failinfo);
+    if (f >= 0)
+        gate_budget(p, f);
+    return r;
+}
+
 int fp_install(fp_plan *p)
 {
     static bool enabled;
     g_plan = p;
+    gates_reset();
     if (enabled)
         return 0;
     if (fiu_init(0) != 0)

@@ -54,8 +54,8 @@ typedef struct fp_plan {
     sim_rng rng[FP_KINDS]; /* one stream per kind */
     uint32_t on;           /* bit per kind: the kinds this run has */
     uint32_t ppm[FP_KINDS]; /* rate per opportunity, parts per million */
-    bool active;           /* false: nothing fires (set-up, settle phase, inspection) */
-    bool block_io;         /* the running node is partitioned or in a storm: send/recv EAGAIN */
+    bool active;           /* false: nothing fires (set-up, settle phase, inspection); fp_set_active */
+    bool block_io;         /* the running node is partitioned or in a storm: send/recv EAGAIN; fp_set_block_io */
     const char *crash_focus; /* one crash site fires far more often (swarm), or NULL */
     uint64_t fired[FP_KINDS];
     /* Told about every point decision that fired (for the trace); may be NULL. */
@@ -84,6 +84,11 @@ void fp_plan_focus_shm(fp_plan *p);
  * the first time, enables every point of the catalogue with the callback.
  * 0, or -1 if libfiu refused. */
 int fp_install(fp_plan *p);
+
+/* Sets p->active, p->block_io: always through these (the gate of the
+ * core's points follows them, plan.c). */
+void fp_set_active(fp_plan *p, bool active);
+void fp_set_block_io(fp_plan *p, bool block);
 
 /* A scheduler decision of kind k: true (and counted) with the kind's rate,
  * never when the kind is off or the plan inactive. */

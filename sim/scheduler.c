@@ -195,7 +195,7 @@ static void patch_segment(sim *s, const char *path, uint32_t base)
 static bool bootstrap_wrap(sim *s)
 {
     s->bootstrap = true;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     bool ready = false;
     for (int i = 0; i < 20000 && !ready; i++) {
         s->now += 1;
@@ -284,7 +284,7 @@ void sim_interrupted(sim_result *r, FILE *out, double cpu_seconds)
     memset(r, 0, sizeof *r);
     if (!s)
         return;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     fp_install(NULL);
     chk_fail(&s->chk, -1, "hang: the run used more than %g s of CPU time (a loop that makes no env call; the "
                           "point where it was stopped may vary)",
@@ -339,13 +339,13 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     int64_t deadline = 0;
     if (s->wrap_base && !bootstrap_wrap(s))
         chk_fail(&s->chk, -1, "the fault-free first logins of a wrap run did not complete");
-    s->plan.active = true;
+    fp_set_active(&s->plan, true);
     for (; !s->chk.violated; s->step++) {
         bool faulting = s->step < p->steps && (p->time_limit == 0 || s->now < p->time_limit);
         if (!faulting && !s->settle) {
             /* faults stop; every node comes back; everything must settle */
             s->settle = true;
-            s->plan.active = false;
+            fp_set_active(&s->plan, false);
             fault_twin_end(s, "faults stop");
             for (uint32_t i = 0; i < s->nnodes; i++) {
                 s->nodes[i].block_until = 0;
@@ -414,7 +414,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     fill_result(s, r);
     trace_chrome_end(s, r); /* if it began */
     /* tear down: every live node, then the machine room */
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     fault_twin_end(s, "end of the run");
     for (uint32_t i = 0; i < s->nnodes; i++) {
         node *n = &s->nodes[i];

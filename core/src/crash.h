@@ -10,6 +10,12 @@
 
 void tcpshm_crash(const char *site);
 
-#define TCPSHM_CRASH_SITE(name) fiu_do_on(name, tcpshm_crash(name))
+/* Behind the crash family's gate (tcpshm/fault_gate.h) in the fault build. */
+#define TCPSHM_CRASH_SITE(name)                                                                    \
+    do {                                                                                           \
+        if (TCPSHM_FIU_GATED(TCPSHM_GATE_CRASH, 1)) {                                              \
+            fiu_do_on(name, tcpshm_crash(name));                                                   \
+        }                                                                                          \
+    } while (0)
 
 #endif

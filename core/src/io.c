@@ -6,10 +6,14 @@
  * non-NULL, is (uintptr_t) a byte count clamped to [1, len-1], else half the
  * length (at least 1); they only apply when len > 1.
  *
- * Without FIU_ENABLE fiu_fail() is the constant 0 and fiu_failinfo() NULL, so
- * every fault branch and every point name compile away. Each name is written
- * as a full literal inside fiu_fail(...): tests/test_fault_catalogue.c finds
- * the points by that pattern. */
+ * Each point but tcpshm/net/listen stands behind its family's gate
+ * (TCPSHM_FIU_GATED, tcpshm/fault_gate.h): while the gate lets evaluations
+ * pass, libfiu is not asked.
+ *
+ * Without FIU_ENABLE fiu_fail() and TCPSHM_FIU_GATED() are the constant 0 and
+ * fiu_failinfo() NULL, so every fault branch and every point name compile
+ * away. Each name is written as a full literal inside fiu_fail(...):
+ * tests/test_fault_catalogue.c finds the points by that pattern. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +50,7 @@ static size_t short_len(size_t len, const void *failinfo)
 
 int tcpshm_io_file_open(const tcpshm_env *env, const char *path, int create, unsigned mode)
 {
-    int f = fiu_fail("tcpshm/file/open");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/open"));
     if (f)
         return fail_with(f, EACCES);
     return env->file_open(env->ctx, path, create, mode);
@@ -59,7 +63,7 @@ int tcpshm_io_file_size(const tcpshm_env *env, int fd, uint64_t *size)
 
 int tcpshm_io_file_resize(const tcpshm_env *env, int fd, uint64_t size)
 {
-    int f = fiu_fail("tcpshm/file/resize");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/resize"));
     if (f)
         return fail_with(f, ENOSPC);
     return env->file_resize(env->ctx, fd, size);
@@ -72,7 +76,7 @@ int tcpshm_io_file_close(const tcpshm_env *env, int fd)
 
 int tcpshm_io_rename(const tcpshm_env *env, const char *from, const char *to)
 {
-    int f = fiu_fail("tcpshm/file/rename");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/rename"));
     if (f)
         return fail_with(f, EIO);
     return env->rename(env->ctx, from, to);
@@ -90,7 +94,7 @@ int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode)
 
 int tcpshm_io_file_lock(const tcpshm_env *env, int fd, int *holder_pid)
 {
-    int f = fiu_fail("tcpshm/file/lock");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/lock"));
     if (f) {
         *holder_pid = -1;
         return fail_with(f, ENOLCK);
@@ -100,7 +104,7 @@ int tcpshm_io_file_lock(const tcpshm_env *env, int fd, int *holder_pid)
 
 int tcpshm_io_map_sync(const tcpshm_env *env, void *addr, size_t len)
 {
-    int f = fiu_fail("tcpshm/file/sync");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/sync"));
     if (f)
         return fail_with(f, EIO);
     if (env->version < 2u || env->map_sync == NULL)
@@ -110,7 +114,7 @@ int tcpshm_io_map_sync(const tcpshm_env *env, void *addr, size_t len)
 
 int tcpshm_io_file_sync(const tcpshm_env *env, int fd)
 {
-    int f = fiu_fail("tcpshm/file/fdatasync");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/fdatasync"));
     if (f)
         return fail_with(f, EIO);
     if (env->version < 2u || env->file_sync == NULL)
@@ -120,7 +124,7 @@ int tcpshm_io_file_sync(const tcpshm_env *env, int fd)
 
 int tcpshm_io_dir_sync(const tcpshm_env *env, const char *path)
 {
-    int f = fiu_fail("tcpshm/file/dirsync");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/dirsync"));
     if (f)
         return fail_with(f, EIO);
     if (env->version < 2u || env->dir_sync == NULL)
@@ -135,7 +139,7 @@ int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path)
 
 void *tcpshm_io_map(const tcpshm_env *env, int fd, size_t size)
 {
-    int f = fiu_fail("tcpshm/file/map");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/map"));
     if (f) {
         fail_with(f, ENOMEM);
         return NULL;
@@ -174,7 +178,7 @@ int tcpshm_io_sock_addrs(const tcpshm_env *env, int fd, char *local, char *peer,
 
 int tcpshm_io_accept(const tcpshm_env *env, int listen_fd)
 {
-    int f = fiu_fail("tcpshm/net/accept");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_NET, fiu_fail("tcpshm/net/accept"));
     if (f)
         return fail_with(f, ECONNABORTED);
     return env->accept(env->ctx, listen_fd);
@@ -182,7 +186,7 @@ int tcpshm_io_accept(const tcpshm_env *env, int listen_fd)
 
 int tcpshm_io_connect(const tcpshm_env *env, const char *addr, uint16_t port)
 {
-    int f = fiu_fail("tcpshm/net/connect");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_NET, fiu_fail("tcpshm/net/connect"));
     if (f)
         return fail_with(f, ECONNREFUSED);
     return env->connect(env->ctx, addr, port);
@@ -195,32 +199,32 @@ int tcpshm_io_connect_result(const tcpshm_env *env, int fd)
 
 ssize_t tcpshm_io_send(const tcpshm_env *env, int fd, const void *buf, size_t len)
 {
-    if (fiu_fail("tcpshm/net/reset")) {
+    if (TCPSHM_FIU_GATED(TCPSHM_GATE_RESET, fiu_fail("tcpshm/net/reset"))) {
         /* Abort the connection: the caller closes it on ECONNRESET and the
          * close then sends a reset to the peer. */
         env->sock_reset(env->ctx, fd);
         errno = ECONNRESET;
         return -1;
     }
-    int f = fiu_fail("tcpshm/net/send");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_NET, fiu_fail("tcpshm/net/send"));
     if (f)
         return fail_with(f, EPIPE);
-    if (len > 1 && fiu_fail("tcpshm/net/send/short"))
+    if (len > 1 && TCPSHM_FIU_GATED(TCPSHM_GATE_SEND_SHORT, fiu_fail("tcpshm/net/send/short")))
         len = short_len(len, fiu_failinfo());
     return env->send(env->ctx, fd, buf, len);
 }
 
 ssize_t tcpshm_io_recv(const tcpshm_env *env, int fd, void *buf, size_t len)
 {
-    if (fiu_fail("tcpshm/net/reset")) {
+    if (TCPSHM_FIU_GATED(TCPSHM_GATE_RESET, fiu_fail("tcpshm/net/reset"))) {
         env->sock_reset(env->ctx, fd);
         errno = ECONNRESET;
         return -1;
     }
-    int f = fiu_fail("tcpshm/net/recv");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_NET, fiu_fail("tcpshm/net/recv"));
     if (f)
         return fail_with(f, ECONNRESET);
-    if (len > 1 && fiu_fail("tcpshm/net/recv/short"))
+    if (len > 1 && TCPSHM_FIU_GATED(TCPSHM_GATE_RECV_SHORT, fiu_fail("tcpshm/net/recv/short")))
         len = short_len(len, fiu_failinfo());
     return env->recv(env->ctx, fd, buf, len);
 }
@@ -242,7 +246,7 @@ int tcpshm_io_wait(const tcpshm_env *env, int fd, int want_write, int timeout_ms
 
 int tcpshm_io_shm_open(const tcpshm_env *env, const char *name, int create, unsigned mode)
 {
-    int f = fiu_fail("tcpshm/shm/open");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/shm/open"));
     if (f)
         return fail_with(f, EACCES);
     return env->shm_open(env->ctx, name, create, mode);
