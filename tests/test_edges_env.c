@@ -1,0 +1,234 @@
+/* The core's refusals and env-failure paths that the other suites leave
+ * untaken (ci/coverage lists what is left): paths too long, a failing
+ * stat/lock/port/mkdir/open, corrupt .lastserver records, SHM segments that
+ * do not fit, server and client API misuse. On the in-memory env (testenv/),
+ * with single members replaced by failing ones, and libfiu points. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fiu-control.h>
+#include <fiu.h>
+#include <string.h>
+
+#include "lastserver.h"
+#include "name_lock.h"
+#include "tcpshm/client.h"
+#include "tcpshm/ptcp_queue.h"
+#include "tcpshm/server.h"
+#include "tcpshm/shm_queue.h"
+#include "venv.h"
+
+static venv *v;
+static tcpshm_env E; /* venv's env; a test replaces members to make them fail */
+static char long_dir[4200];
+
+static void setup(void)
+{
+    cr_assert_eq(fiu_init(0), 0);
+    venv_options o = {.stream_capacity = 4096, .first_ephemeral_port = 5000};
+    v = venv_create(&o);
+    cr_assert_not_null(v);
+    E = *venv_env(v);
+    memset(long_dir, 'd', sizeof long_dir - 1);
+    long_dir[sizeof long_dir - 1] = '\0';
+}
+static void teardown(void) { venv_destroy(v); }
+TestSuite(edges_env, .init = setup, .fini = teardown, .timeout = 60);
+
+static int fail_size(void *ctx, int fd, uint64_t *size) { (void)ctx, (void)fd, (void)size; errno = EIO; return -1; }
+static int fail_port(void *ctx, int fd) { (void)ctx, (void)fd; errno = EBADF; return -1; }
+static int fail_lock(void *ctx, int fd, int *holder) { (void)ctx, (void)fd, (void)holder; errno = EIO; return -1; }
+static int busy_lock(void *ctx, int fd, int *holder) { (void)ctx, (void)fd, *holder = -1; errno = EAGAIN; return -1; }
+static int fail_mkdir(void *ctx, const char *p, unsigned m) { (void)ctx, (void)p, (void)m; errno = EACCES; return -1; }
+
+/* ----------------------------------------------------------- name_lock.c */
+
+Test(edges_env, name_lock_refusals)
+{
+    tcpshm_error err = {0};
+    int fd = 7;
+    cr_assert_eq(tcpshm_name_lock(&E, long_dir, "n", 0, &fd, &err), TCPSHM_E_ARG);
+    cr_assert_eq(fd, -1);
+    tcpshm_env e = E;
+    e.mkdir = fail_mkdir;
+    cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
+    cr_assert_not_null(strstr(err.text, "cannot create directory"), "%s", err.text);
+    cr_assert_eq(fiu_enable("tcpshm/file/open", 1, NULL, 0), 0);
+    cr_assert_eq(tcpshm_name_lock(&E, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
+    fiu_disable("tcpshm/file/open");
+    cr_assert_not_null(strstr(err.text, "cannot open"), "%s", err.text);
+    e = E;
+    e.file_lock = fail_lock;
+    cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
+    cr_assert_not_null(strstr(err.text, "cannot lock"), "%s", err.text);
+    e.file_lock = busy_lock; /* held, by a process the env cannot name */
+    cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0640, &fd, &err), TCPSHM_E_IN_USE);
+    cr_assert_null(strstr(err.text, "pid"), "%s", err.text);
+    cr_assert_eq(tcpshm_name_lock(&E, "d", "n", 0640, &fd, &err), 0, "%s", err.text);
+    cr_assert_geq(fd, 0);
+    tcpshm_name_unlock(&E, fd);
+    tcpshm_name_unlock(&E, -1); /* nothing */
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}
+
+/* ---------------------------------------------------------- lastserver.c */
+
+struct last_file {
+    char magic[8];
+    uint32_t version;
+    uint32_t reserved;
+    char name[TCPSHM_NAME_MAX + 1];
+};
+
+Test(edges_env, lastserver_refusals)
+{
+    tcpshm_error err = {0};
+    char name[TCPSHM_NAME_MAX + 1];
+    cr_assert_eq(tcpshm_lastserver_read(&E, long_dir, "c", name, &err), TCPSHM_E_ARG);
+    cr_assert_eq(tcpshm_lastserver_write(&E, long_dir, "c", "s", 0, &err), TCPSHM_E_ARG);
+    tcpshm_env e = E;
+    e.mkdir = fail_mkdir;
+    cr_assert_eq(tcpshm_lastserver_write(&e, "d", "c", "s", 0, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(tcpshm_lastserver_write(&E, "d", "c", "srv", 0, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), 0, "%s", err.text);
+    cr_assert_str_eq(name, "srv");
+    e = E;
+    e.file_size = fail_size;
+    cr_assert_eq(tcpshm_lastserver_read(&e, "d", "c", name, &err), TCPSHM_E_SYSTEM);
+    cr_assert_not_null(strstr(err.text, "cannot stat"), "%s", err.text);
+    /* wrong size, wrong magic, wrong version, a name without its NUL */
+    struct last_file f;
+    size_t len = 0;
+    memcpy(&f, venv_file_data(v, "d/c.lastserver", &len), sizeof f);
+    cr_assert_eq(len, sizeof f);
+    cr_assert_eq(venv_file_write(v, "d/c.lastserver", &f, sizeof f - 1), 0);
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "bytes, expected"), "%s", err.text);
+    struct last_file bad = f;
+    bad.version = 2;
+    cr_assert_eq(venv_file_write(v, "d/c.lastserver", &bad, sizeof bad), 0);
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not a lastserver file"), "%s", err.text);
+    bad = f;
+    memset(bad.name, 'x', sizeof bad.name);
+    cr_assert_eq(venv_file_write(v, "d/c.lastserver", &bad, sizeof bad), 0);
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not a valid name"), "%s", err.text);
+    cr_assert_str_eq(name, "", "nothing is returned from a bad record");
+}
+
+/* ---------------------------------------------------------- ptcp_queue.c */
+
+Test(edges_env, ptcp_queue_refusals)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    char path[64];
+    cr_assert_eq(tcpshm_ptcp_queue_path(path, sizeof path, long_dir, "a", "b"), TCPSHM_E_ARG);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, long_dir, "a", "b", &qc, &err), TCPSHM_E_ARG);
+    tcpshm_env e = E;
+    e.mkdir = fail_mkdir;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &e, "d", "a", "b", &qc, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    tcpshm_ptcp_queue_close(&q);
+    e = E;
+    e.file_size = fail_size;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &e, "d", "a", "b", &qc, &err), TCPSHM_E_SYSTEM);
+    /* the other byte order is refused by name; too short to verify at all */
+    size_t len = 0;
+    const uint8_t *data = venv_file_data(v, "d/a_b.ptcp", &len);
+    static uint8_t copy[1 << 16];
+    cr_assert_leq(len, sizeof copy);
+    memcpy(copy, data, len);
+    tcpshm_ptcp_queue_config big = qc;
+    big.little_endian = false;
+    cr_assert_eq(tcpshm_ptcp_queue_verify(copy, len, "a", "b", &big, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "big"), "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_verify(copy, 8, "a", "b", &qc, &err), TCPSHM_E_CORRUPT);
+    /* a corrupt file (its magic) opened without an error struct */
+    copy[0] ^= 0xff;
+    cr_assert_eq(venv_file_write(v, "d/a_b.ptcp", copy, len), 0);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, NULL), TCPSHM_E_CORRUPT,
+                 "a corrupt file without an error struct still gives its code");
+}
+
+/* ----------------------------------------------------------- shm_queue.c */
+
+Test(edges_env, shm_queue_refusals)
+{
+    tcpshm_error err = {0};
+    char name[16];
+    cr_assert_eq(tcpshm_shm_queue_name(name, sizeof name, "a-long-name", "b-long-name"), TCPSHM_E_ARG);
+    tcpshm_shm_queue q;
+    static const tcpshm_shm_queue_config bad[] = {
+        {.capacity = 4100, .max_msg_size = 128, .create = true},          /* capacity % 8 */
+        {.capacity = 4096, .max_msg_size = 8, .create = true},            /* max below 16 */
+        {.capacity = 4096, .max_msg_size = 1u << 20, .create = true},     /* max above the largest */
+        {.capacity = 4096, .max_msg_size = 4096, .create = true},         /* below two messages */
+        {.capacity = (1u << 30) + 8, .max_msg_size = 128, .create = true}, /* above 1 GiB */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(tcpshm_shm_queue_open(&q, &E, "/tcpshm_a_b", &bad[i], &err), TCPSHM_E_CONFIG, "case %zu", i);
+    tcpshm_shm_queue_config good = {.capacity = 4096, .max_msg_size = 128, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&q, &E, "/tcpshm_a_b", &good, &err), 0, "%s", err.text);
+    tcpshm_shm_queue_close(&q);
+    tcpshm_shm_queue_config other = good;
+    other.capacity = 8192; /* the segment is 4096 */
+    cr_assert_neq(tcpshm_shm_queue_open(&q, &E, "/tcpshm_a_b", &other, &err), 0);
+    tcpshm_env e = E;
+    e.file_size = fail_size;
+    cr_assert_eq(tcpshm_shm_queue_open(&q, &e, "/tcpshm_a_b", &good, &err), TCPSHM_E_SYSTEM);
+}
+
+/* ------------------------------------------------- server.c and client.c */
+
+Test(edges_env, server_and_client_misuse)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.queue_size = 4096;
+    cfg.recv_buf_size = 4096;
+    cfg.max_msg_size = 256;
+    cfg.shm_queue_size = 4096;
+    tcpshm_server_callbacks scb = {0};
+    tcpshm_client_callbacks ccb = {0};
+    tcpshm_error err = {0};
+    tcpshm_server *s = NULL;
+    tcpshm_client *cl = NULL;
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &E, "srv", long_dir, &scb, &err), TCPSHM_E_ARG);
+    cr_assert_eq(tcpshm_client_create(&cl, &cfg, &E, "cli", long_dir, &ccb, &err), TCPSHM_E_ARG);
+    tcpshm_server_destroy(NULL);
+    tcpshm_client_destroy(NULL);
+    /* listen fails (point), the port cannot be read (env), started twice */
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &E, "srv", "s", &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(fiu_enable("tcpshm/net/listen", 1, NULL, 0), 0);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), TCPSHM_E_SYSTEM);
+    fiu_disable("tcpshm/net/listen");
+    tcpshm_server_destroy(s);
+    tcpshm_env e = E;
+    e.local_port = fail_port;
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &e, "srv", "s", &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), TCPSHM_E_SYSTEM);
+    cr_assert_not_null(strstr(err.text, "listening port"), "%s", err.text);
+    tcpshm_server_destroy(s);
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &E, "srv", "s", &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9001, &err), TCPSHM_E_ARG);
+    /* groups beyond the configuration are ignored */
+    tcpshm_server_poll_tcp(s, 0, cfg.tcp_groups);
+    tcpshm_server_poll_shm(s, 0, cfg.shm_groups);
+    /* a client logs in with user data; a second login is refused */
+    cr_assert_eq(tcpshm_client_create(&cl, &cfg, &E, "cli", "c", &ccb, &err), 0, "%s", err.text);
+    uint8_t ud[1] = {42};
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, false, ud, 0, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, false, ud, 0, &err), TCPSHM_E_ARG);
+    for (int i = 0; i < 20 && tcpshm_client_get_state(cl) != TCPSHM_CLIENT_LOGGED_IN; i++) {
+        tcpshm_server_poll_ctl(s, i * 1000);
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(cl, i * 1000);
+    }
+    cr_assert_eq(tcpshm_client_get_state(cl), TCPSHM_CLIENT_LOGGED_IN);
+    tcpshm_client_destroy(cl);
+    tcpshm_server_destroy(s);
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}
