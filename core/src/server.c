@@ -110,7 +110,13 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
     s->slots = tcpshm_mem_alloc(sizeof(slot) * n);
     s->rx_bufs = tcpshm_mem_alloc((size_t)cfg->recv_buf_size * n);
     if (!s->pend || !s->slots || !s->rx_bufs) {
-        tcpshm_server_destroy(s);
+        /* Freed here, not by destroy: nothing in them is initialized yet
+         * (destroy would close pending fd 0 and fail zeroed connections). */
+        tcpshm_mem_free(s->rx_bufs);
+        tcpshm_mem_free(s->slots);
+        tcpshm_mem_free(s->pend);
+        tcpshm_mem_free(s);
+        tcpshm_name_unlock(env, lock_fd);
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for %u connections", n);
     }
     for (uint32_t i = 0; i < cfg->max_new_conns; i++)
