@@ -232,3 +232,174 @@ Test(edges_env, server_and_client_misuse)
     tcpshm_server_destroy(s);
     cr_assert_eq(venv_handle_count(v, 0), 0);
 }
+
+/* A queue file's bytes with one field changed, verified without a
+ * configuration (the file's own capacity and byte order). */
+#include "ptcp_file.h"
+
+static size_t file_copy(const char *path, uint8_t *out, size_t cap)
+{
+    size_t len = 0;
+    const uint8_t *data = venv_file_data(v, path, &len);
+    cr_assert_not_null(data, "%s", path);
+    cr_assert_leq(len, cap);
+    memcpy(out, data, len);
+    return len;
+}
+
+Test(edges_env, ptcp_verify_fields_one_at_a_time)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = false};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    tcpshm_ptcp_queue_close(&q);
+    static uint8_t good[1 << 12], b[1 << 12];
+    size_t len = file_copy("d/a_b.ptcp", good, sizeof good);
+    struct tcpshm_ptcp_file *f = (struct tcpshm_ptcp_file *)(void *)b;
+    /* a big-endian file passes whole (its state checked big-endian) */
+    cr_assert_eq(tcpshm_ptcp_queue_verify(good, len, "a", "b", NULL, &err), 0, "%s", err.text);
+    /* and is refused by a little-endian configuration, naming both */
+    tcpshm_ptcp_queue_config little = qc;
+    little.little_endian = true;
+    cr_assert_eq(tcpshm_ptcp_queue_verify(good, len, "a", "b", &little, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "stores big-endian headers but the configuration says little"), "%s",
+                       err.text);
+    memcpy(b, good, len);
+    f->capacity = 1020;
+    cr_assert_eq(tcpshm_ptcp_queue_verify(b, len, "a", "b", NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not a valid capacity"), "%s", err.text);
+    f->capacity = (1u << 30) + 8;
+    cr_assert_eq(tcpshm_ptcp_queue_verify(b, len, "a", "b", NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not a valid capacity"), "%s", err.text);
+    /* another pair: by the remote name alone, and with no local name given */
+    cr_assert_eq(tcpshm_ptcp_queue_verify(good, len, "a", "x", NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not (a, x)"), "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_verify(good, len, NULL, "x", NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not (a, x)"), "%s", err.text);
+    /* a write index off the 8-byte grid */
+    memcpy(b, good, len);
+    f->slot[f->active].write_idx += 4;
+    cr_assert_eq(tcpshm_ptcp_queue_verify(b, len, "a", "b", NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "indices out of range"), "%s", err.text);
+}
+
+static int huge_size(void *ctx, int fd, uint64_t *size)
+{
+    (void)ctx, (void)fd;
+    *size = (uint64_t)PTCP_HEADER_SIZE + (1u << 30) + 8;
+    return 0;
+}
+
+Test(edges_env, ptcp_open_refusals_by_config_and_size)
+{
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    static const tcpshm_ptcp_queue_config bad[] = {
+        {.capacity = 1 << 20, .max_msg_size = 65544}, /* above the largest */
+        {.capacity = 1 << 20, .max_msg_size = 132},   /* not a multiple of 8 */
+        {.capacity = (1u << 30) + 8, .max_msg_size = 128},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &bad[i], &err), TCPSHM_E_CONFIG, "case %zu", i);
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    tcpshm_ptcp_queue_close(&q);
+    tcpshm_env e = E;
+    e.file_size = huge_size;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &e, "d", "a", "b", &qc, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "too long"), "%s", err.text);
+}
+
+/* The segment header: each constant scribbled, seen by check_header. */
+Test(edges_env, shm_header_fields_one_at_a_time)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue q;
+    tcpshm_shm_queue_config c = {.capacity = 4096, .max_msg_size = 128, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&q, &E, "/tcpshm_a_b", &c, &err), 0, "%s", err.text);
+    uint8_t *h = (uint8_t *)q.seg, saved[24];
+    memcpy(saved, h, sizeof saved);
+    cr_assert_eq(tcpshm_shm_queue_check_header(&q, &err), 0, "%s", err.text);
+    struct { size_t off; uint32_t value; const char *says; int code; } cases[] = {
+        {8, 2, "version 2", TCPSHM_E_CORRUPT},        /* version */
+        {12, 64, "foreign header", TCPSHM_E_CORRUPT}, /* header_size */
+        {20, 0x04030201u, "foreign header", TCPSHM_E_CORRUPT}, /* endian mark */
+        {16, 8192, "capacity 8192", TCPSHM_E_CORRUPT},  /* capacity */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(h + cases[i].off, &cases[i].value, 4);
+        cr_assert_eq(tcpshm_shm_queue_check_header(&q, &err), cases[i].code, "case %zu", i);
+        cr_assert_not_null(strstr(err.text, cases[i].says), "case %zu: %s", i, err.text);
+        memcpy(h, saved, sizeof saved);
+    }
+    /* magic still 0 with the version set: another process is creating it */
+    memset(h, 0, 8);
+    cr_assert_eq(tcpshm_shm_queue_check_header(&q, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(err.sys_errno, EAGAIN);
+    memcpy(h, saved, sizeof saved);
+    /* pop with nothing in front does nothing; the application cannot push
+     * the heartbeat type (the type is the library's) */
+    tcpshm_shm_queue_pop(&q);
+    tcpshm_msg_header *m = tcpshm_shm_queue_alloc(&q, 8);
+    cr_assert_not_null(m);
+    m->msg_type = TCPSHM_MSG_HEARTBEAT;
+    cr_assert_eq(tcpshm_shm_queue_push(&q), TCPSHM_E_ARG);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_shm_queue_push(&q), 0);
+    tcpshm_shm_queue_close(&q);
+}
+
+/* ------------------------------- the same runs without any callback set */
+
+Test(edges_env, no_callbacks_set)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.queue_size = 4096;
+    cfg.recv_buf_size = 4096;
+    cfg.max_msg_size = 256;
+    cfg.shm_queue_size = 4096;
+    tcpshm_error err = {0};
+    tcpshm_client *cl = NULL;
+    tcpshm_server *s = NULL;
+    /* connect refused, then a server that refuses a second login of a live name */
+    cr_assert_eq(tcpshm_client_create(&cl, &cfg, &E, "cli", "c", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, false, NULL, 0, &err), 0, "%s", err.text);
+    for (int i = 0; i < 5; i++)
+        tcpshm_client_poll_tcp(cl, i * 1000);
+    cr_assert_eq(tcpshm_client_get_state(cl), TCPSHM_CLIENT_IDLE, "refused, quietly");
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &E, "srv", "s", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, false, NULL, 0, &err), 0, "%s", err.text);
+    for (int i = 0; i < 20 && tcpshm_client_get_state(cl) != TCPSHM_CLIENT_LOGGED_IN; i++) {
+        tcpshm_server_poll_ctl(s, i * 1000);
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(cl, i * 1000);
+    }
+    cr_assert_eq(tcpshm_client_get_state(cl), TCPSHM_CLIENT_LOGGED_IN);
+    /* a message to a server without on_msg: it stays queued, nothing breaks */
+    tcpshm_msg_header *m = tcpshm_conn_alloc(tcpshm_client_conn(cl), 8);
+    cr_assert_not_null(m);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_conn_push(tcpshm_client_conn(cl)), 0);
+    for (int i = 20; i < 30; i++) {
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(cl, i * 1000);
+    }
+    tcpshm_conn *sc = tcpshm_server_find_conn(s, "cli");
+    cr_assert_not_null(sc);
+    cr_assert_not_null(tcpshm_conn_front(sc), "the message waits for the application");
+    tcpshm_client_destroy(cl);
+    /* the same name again from a second client while the first is live */
+    cr_assert_eq(tcpshm_client_create(&cl, &cfg, &E, "cli", "c", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, false, NULL, 40000, &err), 0, "%s", err.text);
+    for (int i = 40; i < 60 && tcpshm_client_get_state(cl) != TCPSHM_CLIENT_IDLE; i++) {
+        tcpshm_server_poll_ctl(s, i * 1000);
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(cl, i * 1000);
+    }
+    tcpshm_client_destroy(cl);
+    tcpshm_server_destroy(s);
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}
