@@ -360,6 +360,7 @@ Test(edges_env, no_callbacks_set)
     cfg.recv_buf_size = 4096;
     cfg.max_msg_size = 256;
     cfg.shm_queue_size = 4096;
+    cfg.tcp_nodelay = false; /* and no TCP_NODELAY */
     tcpshm_error err = {0};
     tcpshm_client *cl = NULL;
     tcpshm_server *s = NULL;
@@ -402,4 +403,31 @@ Test(edges_env, no_callbacks_set)
     tcpshm_client_destroy(cl);
     tcpshm_server_destroy(s);
     cr_assert_eq(venv_handle_count(v, 0), 0);
+}
+
+/* A connection whose pair state is not open (the API hands none out:
+ * client_conn returns NULL then; here one made with conn_init) refuses
+ * messages on either transport; pop, flush and close_reason are harmless. */
+#include "conn_internal.h"
+
+Test(edges_env, a_connection_without_state_refuses_messages)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.recv_buf_size = 4096;
+    static uint8_t rx[4096];
+    tcpshm_error err = {0};
+    for (int shm = 0; shm < 2; shm++) {
+        tcpshm_conn c;
+        tcpshm_conn_init(&c, &cfg, &E, TCPSHM_CONN_CLIENT, "cli", rx);
+        cr_assert_eq(tcpshm_conn_set_transport(&c, shm, &err), 0, "%s", err.text);
+        cr_assert_null(tcpshm_conn_alloc(&c, 8), "shm %d", shm);
+        cr_assert_eq(tcpshm_conn_push(&c), TCPSHM_E_ARG, "shm %d", shm);
+        cr_assert_eq(tcpshm_conn_push_more(&c), TCPSHM_E_ARG, "shm %d", shm);
+        cr_assert_null(tcpshm_conn_front(&c), "shm %d", shm);
+        tcpshm_conn_pop(&c);
+        cr_assert(!tcpshm_conn_flush(&c), "no socket: nothing flushed");
+        cr_assert(!tcpshm_conn_is_connected(&c));
+        cr_assert_str_eq(tcpshm_conn_close_reason(&c, NULL), "");
+    }
 }
