@@ -431,3 +431,142 @@ Test(edges_env, a_connection_without_state_refuses_messages)
         cr_assert_str_eq(tcpshm_conn_close_reason(&c, NULL), "");
     }
 }
+
+/* ------------------------------------------------------ one more each */
+
+static int race_opens; /* file_open: a missing file, then created by "another process" */
+static int racing_open(void *ctx, const char *path, int create, unsigned mode)
+{
+    (void)ctx, (void)path, (void)mode;
+    race_opens++;
+    errno = create ? EEXIST : ENOENT;
+    return -1;
+}
+
+Test(edges_env, lock_file_that_keeps_appearing_and_vanishing)
+{
+    tcpshm_env e = E;
+    e.file_open = racing_open;
+    tcpshm_error err = {0};
+    int fd;
+    cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(race_opens, 6, "three tries of open then create");
+    cr_assert_eq(err.sys_errno, EEXIST);
+}
+
+Test(edges_env, lastserver_bad_magic_bad_name_and_a_tmp_path_too_long)
+{
+    tcpshm_error err = {0};
+    char name[TCPSHM_NAME_MAX + 1];
+    cr_assert_eq(tcpshm_lastserver_write(&E, "d", "c", "srv", 0, &err), 0, "%s", err.text);
+    struct last_file f;
+    memcpy(&f, venv_file_data(v, "d/c.lastserver", NULL), sizeof f);
+    struct last_file bad = f;
+    bad.magic[0] = 'X';
+    cr_assert_eq(venv_file_write(v, "d/c.lastserver", &bad, sizeof bad), 0);
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not a lastserver file"), "%s", err.text);
+    bad = f;
+    memcpy(bad.name, "a/b", 4); /* terminated, but not a valid name */
+    cr_assert_eq(venv_file_write(v, "d/c.lastserver", &bad, sizeof bad), 0);
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not a valid name"), "%s", err.text);
+    /* "<dir>/c.lastserver" fits in 4095 characters, "<dir>/c.lastserver.tmp" does not */
+    static char dir[4096];
+    size_t n = 4095 - strlen("/c.lastserver");
+    memset(dir, 'd', n);
+    dir[n] = '\0';
+    cr_assert_eq(tcpshm_lastserver_write(&E, dir, "c", "srv", 0, &err), TCPSHM_E_ARG);
+}
+
+Test(edges_env, queue_refusals_one_more_each)
+{
+    tcpshm_error err = {0};
+    /* a message larger than any: body 65535 + header */
+    tcpshm_ptcp_queue_config qc = {.capacity = 1 << 17, .max_msg_size = 65536, .little_endian = true};
+    tcpshm_ptcp_queue q;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_null(tcpshm_ptcp_queue_alloc(&q, 65535));
+    tcpshm_ptcp_queue_close(&q);
+    /* a file that cannot be created, without an error struct */
+    cr_assert_eq(fiu_enable("tcpshm/file/resize", 1, NULL, 0), 0);
+    int rc = tcpshm_ptcp_queue_open(&q, &E, "d", "x", "y", &qc, NULL);
+    fiu_disable("tcpshm/file/resize");
+    cr_assert_eq(rc, TCPSHM_E_SYSTEM);
+    /* another pair by the local name */
+    size_t len = 0;
+    const uint8_t *data = venv_file_data(v, "d/a_b.ptcp", &len);
+    cr_assert_eq(tcpshm_ptcp_queue_verify(data, len, "z", "b", NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not (z, b)"), "%s", err.text);
+    /* SHM: max_msg_size off the grid; a missing segment without create; too large a message */
+    tcpshm_shm_queue s;
+    tcpshm_shm_queue_config odd = {.capacity = 4096, .max_msg_size = 132, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&s, &E, "/tcpshm_a_b", &odd, &err), TCPSHM_E_CONFIG);
+    tcpshm_shm_queue_config nocreate = {.capacity = 4096, .max_msg_size = 128};
+    cr_assert_neq(tcpshm_shm_queue_open(&s, &E, "/tcpshm_none", &nocreate, &err), 0);
+    tcpshm_shm_queue_config big = {.capacity = 1 << 18, .max_msg_size = 65536, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&s, &E, "/tcpshm_a_b", &big, &err), 0, "%s", err.text);
+    cr_assert_null(tcpshm_shm_queue_alloc(&s, 65535));
+    /* magic 0 with another version: a bad magic, not "being created" */
+    uint8_t *h = (uint8_t *)s.seg, saved[16];
+    memcpy(saved, h, sizeof saved);
+    memset(h, 0, 8);
+    uint32_t two = 2;
+    memcpy(h + 8, &two, 4);
+    cr_assert_eq(tcpshm_shm_queue_check_header(&s, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "bad magic"), "%s", err.text);
+    memcpy(h, saved, sizeof saved);
+    tcpshm_shm_queue_close(&s);
+}
+
+/* Refusals and failures reach a server and a client that set no callback:
+ * max clients (a second name), a listening socket that fails to accept
+ * (EMFILE, then EINTR), a server gone during the login. */
+Test(edges_env, refusals_without_callbacks)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.queue_size = 4096;
+    cfg.recv_buf_size = 4096;
+    cfg.max_msg_size = 256;
+    cfg.shm_queue_size = 4096;
+    cfg.tcp_conns_per_group = 1;
+    tcpshm_error err = {0};
+    tcpshm_server *s = NULL;
+    tcpshm_client *a = NULL, *b = NULL;
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &E, "srv", "s", NULL, &err), 0, "%s", err.text);
+    tcpshm_server_poll_ctl(s, 0); /* not started: nothing to accept */
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_create(&a, &cfg, &E, "a", "c", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_create(&b, &cfg, &E, "b", "c", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(a, "127.0.0.1", 9000, false, NULL, 0, &err), 0, "%s", err.text);
+    /* accept fails: with an errno that is reported (to no one), then with EINTR */
+    cr_assert_eq(fiu_enable("tcpshm/net/accept", EMFILE, NULL, FIU_ONETIME), 0);
+    tcpshm_server_poll_ctl(s, 0);
+    cr_assert_eq(fiu_enable("tcpshm/net/accept", EINTR, NULL, FIU_ONETIME), 0);
+    tcpshm_server_poll_ctl(s, 0);
+    for (int i = 1; i < 20 && tcpshm_client_get_state(a) != TCPSHM_CLIENT_LOGGED_IN; i++) {
+        tcpshm_server_poll_ctl(s, i * 1000);
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(a, i * 1000);
+    }
+    cr_assert_eq(tcpshm_client_get_state(a), TCPSHM_CLIENT_LOGGED_IN);
+    cr_assert_eq(tcpshm_client_login(b, "127.0.0.1", 9000, false, NULL, 20000, &err), 0, "%s", err.text);
+    for (int i = 20; i < 40 && tcpshm_client_get_state(b) != TCPSHM_CLIENT_IDLE; i++) {
+        tcpshm_server_poll_ctl(s, i * 1000);
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(b, i * 1000);
+    }
+    cr_assert_eq(tcpshm_client_get_state(b), TCPSHM_CLIENT_IDLE, "refused: the only slot is taken");
+    cr_assert_null(tcpshm_server_find_conn(s, "b"));
+    /* b tries again; the server goes away before it answers */
+    cr_assert_eq(tcpshm_client_login(b, "127.0.0.1", 9000, false, NULL, 40000, &err), 0, "%s", err.text);
+    tcpshm_server_poll_ctl(s, 40000);
+    tcpshm_server_destroy(s);
+    for (int i = 40; i < 50 && tcpshm_client_get_state(b) != TCPSHM_CLIENT_IDLE; i++)
+        tcpshm_client_poll_tcp(b, i * 1000);
+    cr_assert_eq(tcpshm_client_get_state(b), TCPSHM_CLIENT_IDLE, "the link failed during the login");
+    tcpshm_client_destroy(a);
+    tcpshm_client_destroy(b);
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}

@@ -195,3 +195,32 @@ Test(edges, frame_parser_without_a_buffer_has_no_space)
     cr_assert_null(tcpshm_frame_parser_space(&p, &len));
     cr_assert_eq(len, 0);
 }
+
+/* A malformed header at the front is dropped with everything after it. */
+Test(edges, frame_parser_pop_of_a_malformed_front_drops_the_rest)
+{
+    static uint8_t buf[256];
+    tcpshm_frame_parser p;
+    cr_assert_eq(tcpshm_frame_parser_init(&p, buf, sizeof buf, 64, true, NULL), 0);
+    tcpshm_msg_header h = {.size = 4, .msg_type = 9}; /* shorter than a header */
+    for (int round = 0; round < 2; round++) {
+        uint32_t len = 0;
+        uint8_t *space = tcpshm_frame_parser_space(&p, &len);
+        cr_assert_geq(len, 16);
+        tcpshm_header_encode(&h, space, true);
+        memset(space + 8, 0, 8);
+        tcpshm_frame_parser_received(&p, 16);
+        tcpshm_frame_parser_pop(&p);
+        cr_assert_null(tcpshm_frame_parser_front(&p), "round %d: nothing is left", round);
+        h.size = 200; /* then a header announcing more than is buffered */
+    }
+}
+
+#include "peer_addr.h"
+
+Test(edges, peer_addr_unspecified_forms)
+{
+    cr_assert(!tcpshm_peer_is_local("::ffff:0.0.0.0", "::ffff:0.0.0.0"), "an unspecified peer is never local");
+    cr_assert(!tcpshm_peer_is_local("::", "::"));
+    cr_assert(tcpshm_peer_is_local("10.0.0.1", "10.0.0.1"));
+}
