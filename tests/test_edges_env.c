@@ -498,6 +498,8 @@ Test(edges_env, queue_refusals_one_more_each)
     const uint8_t *data = venv_file_data(v, "d/a_b.ptcp", &len);
     cr_assert_eq(tcpshm_ptcp_queue_verify(data, len, "z", "b", NULL, &err), TCPSHM_E_CORRUPT);
     cr_assert_not_null(strstr(err.text, "not (z, b)"), "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_verify(data, len, "z", NULL, NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "not (z, b)"), "%s", err.text);
     /* SHM: max_msg_size off the grid; a missing segment without create; too large a message */
     tcpshm_shm_queue s;
     tcpshm_shm_queue_config odd = {.capacity = 4096, .max_msg_size = 132, .create = true};
