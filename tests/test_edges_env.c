@@ -409,6 +409,7 @@ Test(edges_env, no_callbacks_set)
  * client_conn returns NULL then; here one made with conn_init) refuses
  * messages on either transport; pop, flush and close_reason are harmless. */
 #include "conn_internal.h"
+#include "conn_transport.h"
 
 Test(edges_env, a_connection_without_state_refuses_messages)
 {
@@ -570,5 +571,209 @@ Test(edges_env, refusals_without_callbacks)
     cr_assert_eq(tcpshm_client_get_state(b), TCPSHM_CLIENT_IDLE, "the link failed during the login");
     tcpshm_client_destroy(a);
     tcpshm_client_destroy(b);
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}
+
+/* A queue with a message in it: a record whose read index is off the grid;
+ * an ack that empties the queue while a message is allocated, unpushed. */
+Test(edges_env, ptcp_read_index_off_the_grid_and_ack_during_alloc)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    tcpshm_msg_header *m = tcpshm_ptcp_queue_alloc(&q, 8);
+    cr_assert_not_null(m);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_ptcp_queue_push(&q, &err), 0, "%s", err.text);
+    const uint8_t *p;
+    uint32_t n = tcpshm_ptcp_queue_sendable(&q, &p);
+    cr_assert_eq(n, 16);
+    tcpshm_ptcp_queue_mark_sent(&q, n);
+    cr_assert_not_null(tcpshm_ptcp_queue_alloc(&q, 8), "a second message, allocated only");
+    cr_assert_eq(tcpshm_ptcp_queue_ack(&q, 1, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 1, "the allocated message is not counted");
+    static uint8_t b[1 << 12];
+    size_t len = file_copy("d/a_b.ptcp", b, sizeof b);
+    tcpshm_ptcp_queue_close(&q);
+    struct tcpshm_ptcp_file *f = (struct tcpshm_ptcp_file *)(void *)b;
+    f->slot[f->active].read_idx = 4;
+    f->slot[f->active].write_idx = 16;
+    cr_assert_eq(tcpshm_ptcp_queue_verify(b, len, "a", "b", NULL, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "indices out of range"), "%s", err.text);
+}
+
+/* One segment, its producer and its consumer in this process: a consumer
+ * position scribbled past the data area (on the grid), and a message
+ * header whose size was scribbled below a header's. */
+Test(edges_env, shm_consumer_word_past_the_end_and_a_short_header)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p, c;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    tcpshm_shm_queue_config cc = {.capacity = 1024, .max_msg_size = 128};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
+    /* a message whose header size is scribbled to 4 before the consumer reads it */
+    tcpshm_msg_header *m = tcpshm_shm_queue_alloc(&p, 8);
+    cr_assert_not_null(m);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_shm_queue_push(&p), 0);
+    m->size = 4;
+    bool bad = false;
+    cr_assert_null(tcpshm_shm_queue_front(&c, &bad, &err));
+    cr_assert(bad, "a header shorter than a header is a bad slot");
+    tcpshm_shm_queue_close(&c);
+    tcpshm_shm_queue_close(&p);
+    cr_assert_eq(E.shm_unlink(E.ctx, "/tcpshm_a_b"), 0);
+    /* fill the queue; the consumer pops one; its position word is then scribbled to the capacity */
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
+    int pushed = 0;
+    while ((m = tcpshm_shm_queue_alloc(&p, 8)) != NULL) {
+        m->msg_type = 7;
+        cr_assert_eq(tcpshm_shm_queue_push(&p), 0);
+        pushed++;
+    }
+    cr_assert_gt(pushed, 2);
+    cr_assert_not_null(tcpshm_shm_queue_front(&c, &bad, &err));
+    tcpshm_shm_queue_pop(&c);
+    uint64_t rs;
+    memcpy(&rs, (uint8_t *)p.seg + 128, 8); /* the consumer line: count << 32 | position */
+    rs = (rs & ~(uint64_t)0xffffffffu) | 1024u;
+    memcpy((uint8_t *)p.seg + 128, &rs, 8);
+    cr_assert_null(tcpshm_shm_queue_alloc(&p, 8));
+    cr_assert_not_null(strstr(tcpshm_shm_queue_fault(&p), "outside the data area"), "%s", tcpshm_shm_queue_fault(&p));
+    tcpshm_shm_queue_close(&c);
+    tcpshm_shm_queue_close(&p);
+}
+
+/* A connection on a socket whose login is not done is not connected; an
+ * env send that moves nothing is "would block", not an error. */
+static ssize_t send_nothing(void *ctx, int fd, const void *buf, size_t len)
+{
+    (void)ctx, (void)fd, (void)buf, (void)len;
+    return 0;
+}
+
+Test(edges_env, a_socket_before_its_login_and_a_send_of_nothing)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.recv_buf_size = 4096;
+    static uint8_t rx[4096];
+    tcpshm_env e = E;
+    e.send = send_nothing;
+    int lfd = E.listen(E.ctx, "127.0.0.1", 9300, 4);
+    cr_assert_geq(lfd, 0);
+    int fd = E.connect(E.ctx, "127.0.0.1", 9300);
+    cr_assert_geq(fd, 0);
+    tcpshm_conn c;
+    tcpshm_conn_init(&c, &cfg, &e, TCPSHM_CONN_CLIENT, "cli", rx);
+    tcpshm_conn_attach(&c, fd, 0);
+    cr_assert(!tcpshm_conn_is_connected(&c), "up, but not logged in");
+    uint8_t byte = 1;
+    cr_assert_eq(tcpshm_conn_send_some(&c, &byte, 1), 0);
+    cr_assert_eq(c.fd, fd, "not closed");
+    tcpshm_conn_fail(&c, "done", 0);
+    cr_assert_eq(E.sock_close(E.ctx, lfd), 0);
+}
+
+/* Server-side refusals with only the callbacks each case needs: a group
+ * out of range (no on_system_error), an SHM login through an env that
+ * cannot tell the peer's address, a name that logged in over SHM coming
+ * back over TCP, more connections waiting than max_new_conns (no
+ * on_login_rejected); a logged-in SHM client polled without on_msg;
+ * tcpshm_client_connect on a client already logged in. */
+static int group_out_of_range(void *user, const tcpshm_login *lg, uint8_t *ud, const char **text)
+{
+    (void)user, (void)ud, (void)text;
+    return strcmp(lg->client_name, "far") == 0 ? 7 : 0;
+}
+
+static int64_t fixed_clock(void *user) { return *(int64_t *)user; }
+
+/* Polls until the client is logged in or idle again; true if logged in. */
+static bool run_login(tcpshm_server *s, tcpshm_client *cl, bool shm, int64_t *now)
+{
+    for (int i = 0; i < 20; i++) {
+        *now += 1000;
+        tcpshm_server_poll_ctl(s, *now);
+        if (shm)
+            tcpshm_server_poll_shm(s, *now, 0);
+        else
+            tcpshm_server_poll_tcp(s, *now, 0);
+        tcpshm_client_poll_tcp(cl, *now);
+        tcpshm_client_state st = tcpshm_client_get_state(cl);
+        if (st == TCPSHM_CLIENT_LOGGED_IN || st == TCPSHM_CLIENT_IDLE)
+            return st == TCPSHM_CLIENT_LOGGED_IN;
+    }
+    return false;
+}
+
+static bool login_once(tcpshm_server *s, const tcpshm_env *env, const tcpshm_config *cfg, const char *name,
+                       bool shm, int64_t *now)
+{
+    tcpshm_error err = {0};
+    tcpshm_client *cl = NULL;
+    cr_assert_eq(tcpshm_client_create(&cl, cfg, env, name, "c", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9000, shm, NULL, *now, &err), 0, "%s", err.text);
+    bool in = run_login(s, cl, shm, now);
+    if (in && shm) {
+        tcpshm_client_poll_shm(cl); /* no on_msg: nothing to deliver to */
+        cr_assert_eq(tcpshm_client_connect(cl, "127.0.0.1", 9000, shm, NULL, 1000, fixed_clock, now, &err),
+                     TCPSHM_E_ARG, "already logged in");
+    }
+    tcpshm_client_destroy(cl);
+    /* let the server see the close */
+    for (int i = 0; i < 3; i++) {
+        *now += 1000;
+        tcpshm_server_poll_ctl(s, *now);
+        shm ? tcpshm_server_poll_shm(s, *now, 0) : tcpshm_server_poll_tcp(s, *now, 0);
+        tcpshm_server_poll_tcp(s, *now, 0);
+    }
+    return in;
+}
+
+Test(edges_env, server_refusals_with_few_callbacks)
+{
+    tcpshm_config cfg;
+    tcpshm_config_default(&cfg);
+    cfg.queue_size = 4096;
+    cfg.recv_buf_size = 4096;
+    cfg.max_msg_size = 256;
+    cfg.shm_queue_size = 4096;
+    cfg.max_new_conns = 1;
+    tcpshm_server_callbacks scb = {.on_new_connection = group_out_of_range};
+    tcpshm_error err = {0};
+    tcpshm_server *s = NULL;
+    int64_t now = 0;
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &E, "srv", "s", &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), 0, "%s", err.text);
+    cr_assert(!login_once(s, &E, &cfg, "far", false, &now), "group 7 does not exist");
+    cr_assert(login_once(s, &E, &cfg, "near", true, &now), "an SHM login from this host");
+    cr_assert(!login_once(s, &E, &cfg, "near", false, &now), "logged in over SHM before");
+    cr_assert_null(tcpshm_server_find_conn(s, "far"));
+    /* an env that cannot tell addresses: no SHM login */
+    tcpshm_env blind = E;
+    blind.sock_addrs = NULL;
+    tcpshm_server_destroy(s);
+    cr_assert_eq(tcpshm_server_create(&s, &cfg, &blind, "srv", "s", &scb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9000, &err), 0, "%s", err.text);
+    cr_assert(!login_once(s, &blind, &cfg, "near", true, &now), "refused: the peer may not be on this host");
+    /* two connections waiting, room for one */
+    int a = E.connect(E.ctx, "127.0.0.1", 9000), b = E.connect(E.ctx, "127.0.0.1", 9000);
+    cr_assert(a >= 0 && b >= 0);
+    tcpshm_server_poll_ctl(s, now += 1000);
+    char byte;
+    for (int i = 0; i < 3; i++)
+        tcpshm_server_poll_ctl(s, now += 1000);
+    errno = 0;
+    ssize_t got = E.recv(E.ctx, b, &byte, 1);
+    ssize_t got_a = E.recv(E.ctx, a, &byte, 1);
+    cr_assert(got == 0 || got_a == 0 || errno == ECONNRESET, "one of the two was dropped");
+    E.sock_close(E.ctx, a);
+    E.sock_close(E.ctx, b);
+    tcpshm_server_destroy(s);
     cr_assert_eq(venv_handle_count(v, 0), 0);
 }
