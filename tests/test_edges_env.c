@@ -777,3 +777,32 @@ Test(edges_env, server_refusals_with_few_callbacks)
     tcpshm_server_destroy(s);
     cr_assert_eq(venv_handle_count(v, 0), 0);
 }
+
+/* Open refuses a segment whose two position words do not fit together:
+ * each word past the end or off the grid, counts too far apart either way. */
+Test(edges_env, shm_open_refuses_positions_that_do_not_fit)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p, c;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    tcpshm_shm_queue_config cc = {.capacity = 1024, .max_msg_size = 128};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    uint8_t *seg = (uint8_t *)p.seg;
+    static const struct { uint32_t wc, wp, rc, rp; } bad[] = {
+        {0, 1024, 0, 0}, {0, 4, 0, 0}, {0, 0, 0, 1024}, {0, 0, 0, 4}, /* past the end, off the grid */
+        {0, 0, 5, 0},    {1000, 0, 0, 0},                             /* counts too far apart */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t ws = (uint64_t)bad[i].wc << 32 | bad[i].wp, rs = (uint64_t)bad[i].rc << 32 | bad[i].rp;
+        memcpy(seg + 64, &ws, 8);
+        memcpy(seg + 128, &rs, 8);
+        cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), TCPSHM_E_CORRUPT, "case %zu", i);
+        cr_assert_not_null(strstr(err.text, "positions out of range"), "case %zu: %s", i, err.text);
+    }
+    uint64_t zero = 0;
+    memcpy(seg + 64, &zero, 8);
+    memcpy(seg + 128, &zero, 8);
+    cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
+    tcpshm_shm_queue_close(&c);
+    tcpshm_shm_queue_close(&p);
+}
