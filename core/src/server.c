@@ -113,7 +113,13 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
     s->slots = tcpshm_mem_alloc(sizeof(slot) * n);
     s->rx_bufs = tcpshm_mem_alloc((size_t)cfg->recv_buf_size * n);
     if (!s->pend || !s->slots || !s->rx_bufs) {
-        tcpshm_server_destroy(s);
+        /* Freed here, not by destroy: nothing in them is initialized yet
+         * (destroy would close pending fd 0 and fail zeroed connections). */
+        tcpshm_mem_free(s->rx_bufs);
+        tcpshm_mem_free(s->slots);
+        tcpshm_mem_free(s->pend);
+        tcpshm_mem_free(s);
+        tcpshm_name_unlock(env, lock_fd);
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for %u connections", n);
     }
     for (uint32_t i = 0; i < cfg->max_new_conns; i++)
@@ -153,18 +159,16 @@ void tcpshm_server_destroy(tcpshm_server *s)
         return;
     if (s->listen_fd >= 0)
         (void)tcpshm_io_sock_close(s->env, s->listen_fd);
-    if (s->pend)
-        for (uint32_t i = 0; i < s->cfg.max_new_conns; i++)
-            if (s->pend[i].fd >= 0)
-                (void)tcpshm_io_sock_close(s->env, s->pend[i].fd);
-    if (s->slots) {
-        for (uint32_t i = 0; i < nslots(s); i++) {
-            slot *sl = &s->slots[i];
-            if (sl->login_fd >= 0 && load_state(sl) == SLOT_LOGIN_PENDING)
-                (void)tcpshm_io_sock_close(s->env, sl->login_fd);
-            tcpshm_conn_fail(&sl->conn, "Server stopped", 0);
-            tcpshm_conn_close_state(&sl->conn);
-        }
+    /* Only a created server comes here: its arrays are all there. */
+    for (uint32_t i = 0; i < s->cfg.max_new_conns; i++)
+        if (s->pend[i].fd >= 0)
+            (void)tcpshm_io_sock_close(s->env, s->pend[i].fd);
+    for (uint32_t i = 0; i < nslots(s); i++) {
+        slot *sl = &s->slots[i];
+        if (sl->login_fd >= 0 && load_state(sl) == SLOT_LOGIN_PENDING)
+            (void)tcpshm_io_sock_close(s->env, sl->login_fd);
+        tcpshm_conn_fail(&sl->conn, "Server stopped", 0);
+        tcpshm_conn_close_state(&sl->conn);
     }
     tcpshm_name_unlock(s->env, s->lock_fd); /* last: every pair's state is closed */
     tcpshm_mem_free(s->rx_bufs);
