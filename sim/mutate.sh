@@ -64,7 +64,7 @@ for p in "$here"/mutations/[0-9]*.patch; do
       break
     fi
     if [ $rc -eq 124 ]; then
-      result="missed ($m: stopped by the ${timeout}s bound)"
+      result="undecided: \`$m\` stopped by the ${timeout}s bound before seed $seeds"
       break
     fi
   done
