@@ -109,6 +109,21 @@ static bool node_segment(const node *n, const char *path)
     return producer || strcmp(us + 1, n->name) == 0;
 }
 
+/* A pair file of another name of X in X's directory (the server's names
+ * share one: <dir>/<other>_<client>.ptcp or .app). A rollback restores the
+ * state of X's current name only: the rule follows that name's pairs, and
+ * a name that comes back (return) finds its files as it left them. */
+static bool other_name_file(const node *x, const char *path)
+{
+    size_t d = strlen(x->dir), n = strlen(path), k = strlen(x->name);
+    if (!node_file(x, path))
+        return false;
+    const char *base = path + d + 1;
+    bool pair = strchr(base, '_') && ((n > 5 && strcmp(path + n - 5, ".ptcp") == 0) ||
+                                      (n > 4 && strcmp(path + n - 4, ".app") == 0));
+    return pair && !(strncmp(base, x->name, k) == 0 && base[k] == '_');
+}
+
 static void collect_file(void *user, const char *path, bool is_dir, size_t size)
 {
     collect *c = user;
@@ -231,9 +246,17 @@ static void plan_rewind(sim *s, rb_plan *pl, int sid, bool pushes, bool popped)
     const chk_stream *st = &s->chk.s[sid];
     uint32_t p, q;
     snap_counts(pl->sn, sid, &p, &q);
-    bool in_snap = false;
-    for (uint32_t i = 0; i < pl->sn->ncounts; i++)
+    bool in_snap = false, older_epoch = false;
+    for (uint32_t i = 0; i < pl->sn->ncounts; i++) {
+        const chk_stream *o = &s->chk.s[pl->sn->counts[i].sid];
         in_snap = in_snap || pl->sn->counts[i].sid == sid;
+        older_epoch = older_epoch || (o->dir == st->dir && strcmp(o->server, st->server) == 0 &&
+                                      strcmp(o->client, st->client) == 0 && pl->sn->counts[i].sid != sid);
+    }
+    /* a snapshot from before the pair's current epoch (a new connection
+     * since) holds the old epoch's queue: the rule cannot follow it */
+    if (!in_snap && older_epoch)
+        pl->bad = true;
     /* a pair the snapshot does not know restarts at seq 0: only a stream that
      * starts there can follow (not the first pairs of a wrap run) */
     if (!in_snap && st->base != 0)
@@ -327,7 +350,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
     case RB_ALL:  /* the whole directory from the snapshot */
     case RB_WIPE: /* nothing left */
         for (uint32_t i = 0; i < sn->nfiles && mode == RB_ALL; i++)
-            if (node_file(x, sn->files[i].path))
+            if (node_file(x, sn->files[i].path) && !other_name_file(x, sn->files[i].path))
                 plan_path(pl, sn->files[i].path);
         for (uint32_t i = 0; i < nr; i++)
             plan_side(s, pl, x, remotes[i]);
@@ -391,7 +414,7 @@ static void list_dir(void *user, const char *path, bool is_dir, size_t size)
 {
     lister *l = user;
     (void)size;
-    if (!is_dir && node_file(l->x, path))
+    if (!is_dir && node_file(l->x, path) && !other_name_file(l->x, path))
         plan_path(l->pl, path);
 }
 
