@@ -17,7 +17,10 @@
 #define RB_FILES 64   /* files in one snapshot */
 #define RB_COUNTS 48  /* streams in one snapshot */
 
-enum { RB_PAIR_QUEUE, RB_LASTSERVER, RB_ALL, RB_WIPE, RB_SEGMENT, RB_MODES };
+/* RB_LOST_RECORD: the client's .lastserver alone is gone, its queues stay
+ * (mutation 6 of sim/mutations needs it: a client that logs in naming no
+ * server while it holds that server's queue) */
+enum { RB_PAIR_QUEUE, RB_LASTSERVER, RB_ALL, RB_WIPE, RB_SEGMENT, RB_LOST_RECORD, RB_MODES };
 
 typedef struct rb_file {
     char path[SIM_PATH_SIZE];
@@ -338,6 +341,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
         snprintf(what, what_size, "%s", pl->paths[0]);
         return true;
     }
+    case RB_LOST_RECORD: /* the record removed (the snapshot of nothing) */
     case RB_LASTSERVER: /* the client's record alone */
         if (x->idx == 0)
             return false;
@@ -436,13 +440,14 @@ static void rollback(sim *s, node *x)
             cands[nc++] = &slots[k];
     uint32_t mode = fp_below(&s->plan, FP_ROLLBACK, RB_MODES);
     uint32_t which = fp_below(&s->plan, FP_ROLLBACK, nc ? nc : 1);
-    if (nc == 0 && mode != RB_WIPE)
+    bool none = mode == RB_WIPE || mode == RB_LOST_RECORD;
+    if (nc == 0 && !none)
         return;
-    static const rb_snap empty; /* a wipe: the snapshot of nothing */
+    static const rb_snap empty; /* a wipe or a lost record: the snapshot of nothing */
     rb_plan *pl = calloc(1, sizeof *pl);
     if (!pl)
         abort();
-    pl->sn = mode == RB_WIPE ? &empty : cands[which];
+    pl->sn = none ? &empty : cands[which];
     char what[SIM_PATH_SIZE + 16];
     bool ok = plan_mode(s, pl, x, mode, what, sizeof what);
     if (ok && (mode == RB_ALL || mode == RB_WIPE)) {
