@@ -8,7 +8,9 @@
  * the first's connection live, nothing faults the two while it tries, and
  * the server application refuses the twin itself if that connection went
  * down anyway. The twin pushes nothing; it lives until its one login ends
- * or a bound passes, then it is killed. */
+ * or a bound passes, then it is killed. Half the twins start in the
+ * first's own directory instead: the name lock must refuse them at create
+ * (TCPSHM_E_IN_USE), leaving the directory as it was; they never log in. */
 #include <stdio.h>
 #include <string.h>
 
