@@ -255,12 +255,27 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     return grp;
 }
 
+/* Only the liar breaks the protocol: honest peers never send an ack past
+ * what was sent, a bad frame or a bad SHM word, so a close for one of these
+ * between two honest nodes is a bug of the side that closed or of its peer
+ * (both are the core under test). */
+static void honest_close(sim *s, int sid, const char *who, const char *other, const char *reason)
+{
+    static const char *const broken[] = {"Bad ack", "Bad frame", "Bad shm", "Msg size larger"};
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
+        if (strncmp(reason, broken[i], strlen(broken[i])) == 0)
+            chk_fail(&s->chk, sid, "protocol: %s closed its connection with %s: \"%s\" (honest peers never break the protocol)",
+                     who, other, reason);
+}
+
 static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     sim *s = u;
     (void)e;
     trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
     liar_server_disc(s, tcpshm_conn_remote_name(c), reason);
+    if (!liar_name(tcpshm_conn_remote_name(c)))
+        honest_close(s, -1, server_of(s)->name, tcpshm_conn_remote_name(c), reason);
 }
 
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -396,6 +411,18 @@ static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     client_ctx *x = u;
     (void)c;
     trace_event(&x->s->tr, x->s->now, TR_MISMATCH, (uint32_t)x->n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    /* A login to a server name other than the one it said is a new
+     * connection: the client resets and records the new name before it
+     * judges the ranges, and the server (told another name) reset too, so
+     * both are [0, 0) with ack 0 (or the server kept a first-login window
+     * that starts at 0): never a mismatch, rollback or not. */
+    char rec[TCPSHM_NAME_MAX + 1];
+    if (sim_recorded_server(x->s, x->n->dir, x->n->name, rec) >= 0 && rec[0] && strcmp(rec, x->n->login_last) != 0)
+        chk_fail(&x->s->chk, x->n->c2s,
+                 "client %s: sequence mismatch at a login that is a new connection (it said last server \"%s\", "
+                 "now records \"%s\"): client [%u, %u) ack %u, server [%u, %u) ack %u (both sides start at 0)",
+                 x->n->name, x->n->login_last, rec, m->local_seq_start, m->local_seq_end, m->local_ack,
+                 m->remote_seq_start, m->remote_seq_end, m->remote_ack);
     if (rb_mismatch(x->s, "", x->n->name))
         return; /* a rollback detected, as it must be */
     chk_fail(&x->s->chk, x->n->c2s,
@@ -409,6 +436,7 @@ static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     client_ctx *x = u;
     (void)c, (void)e;
     trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
+    honest_close(x->s, x->n->c2s, x->n->name, tcpshm_conn_remote_name(c), reason);
 }
 
 /* The wrappers give the sim to the message and login callbacks. */

@@ -17,7 +17,10 @@
 #define RB_FILES 64   /* files in one snapshot */
 #define RB_COUNTS 48  /* streams in one snapshot */
 
-enum { RB_PAIR_QUEUE, RB_LASTSERVER, RB_ALL, RB_WIPE, RB_SEGMENT, RB_MODES };
+/* RB_LOST_RECORD: the client's .lastserver alone is gone, its queues stay
+ * (mutation 6 of sim/mutations needs it: a client that logs in naming no
+ * server while it holds that server's queue) */
+enum { RB_PAIR_QUEUE, RB_LASTSERVER, RB_ALL, RB_WIPE, RB_SEGMENT, RB_LOST_RECORD, RB_MODES };
 
 typedef struct rb_file {
     char path[SIM_PATH_SIZE];
@@ -114,6 +117,21 @@ static bool node_segment(const node *n, const char *path)
         return false;
     bool producer = (size_t)(us - from) == strlen(n->name) && strncmp(from, n->name, (size_t)(us - from)) == 0;
     return producer || strcmp(us + 1, n->name) == 0;
+}
+
+/* A pair file of another name of X in X's directory (the server's names
+ * share one: <dir>/<other>_<client>.ptcp or .app). A rollback restores the
+ * state of X's current name only: the rule follows that name's pairs, and
+ * a name that comes back (return) finds its files as it left them. */
+static bool other_name_file(const node *x, const char *path)
+{
+    size_t d = strlen(x->dir), n = strlen(path), k = strlen(x->name);
+    if (!node_file(x, path))
+        return false;
+    const char *base = path + d + 1;
+    bool pair = strchr(base, '_') && ((n > 5 && strcmp(path + n - 5, ".ptcp") == 0) ||
+                                      (n > 4 && strcmp(path + n - 4, ".app") == 0));
+    return pair && !(strncmp(base, x->name, k) == 0 && base[k] == '_');
 }
 
 static void collect_file(void *user, const char *path, bool is_dir, size_t size)
@@ -238,9 +256,17 @@ static void plan_rewind(sim *s, rb_plan *pl, int sid, bool pushes, bool popped)
     const chk_stream *st = &s->chk.s[sid];
     uint32_t p, q;
     snap_counts(pl->sn, sid, &p, &q);
-    bool in_snap = false;
-    for (uint32_t i = 0; i < pl->sn->ncounts; i++)
+    bool in_snap = false, older_epoch = false;
+    for (uint32_t i = 0; i < pl->sn->ncounts; i++) {
+        const chk_stream *o = &s->chk.s[pl->sn->counts[i].sid];
         in_snap = in_snap || pl->sn->counts[i].sid == sid;
+        older_epoch = older_epoch || (o->dir == st->dir && strcmp(o->server, st->server) == 0 &&
+                                      strcmp(o->client, st->client) == 0 && pl->sn->counts[i].sid != sid);
+    }
+    /* a snapshot from before the pair's current epoch (a new connection
+     * since) holds the old epoch's queue: the rule cannot follow it */
+    if (!in_snap && older_epoch)
+        pl->bad = true;
     /* a pair the snapshot does not know restarts at seq 0: only a stream that
      * starts there can follow (not the first pairs of a wrap run) */
     if (!in_snap && st->base != 0)
@@ -322,6 +348,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
         snprintf(what, what_size, "%s", pl->paths[0]);
         return true;
     }
+    case RB_LOST_RECORD: /* the record removed (the snapshot of nothing) */
     case RB_LASTSERVER: /* the client's record alone */
         if (x->idx == 0)
             return false;
@@ -334,7 +361,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
     case RB_ALL:  /* the whole directory from the snapshot */
     case RB_WIPE: /* nothing left */
         for (uint32_t i = 0; i < sn->nfiles && mode == RB_ALL; i++)
-            if (node_file(x, sn->files[i].path))
+            if (node_file(x, sn->files[i].path) && !other_name_file(x, sn->files[i].path))
                 plan_path(pl, sn->files[i].path);
         for (uint32_t i = 0; i < nr; i++)
             plan_side(s, pl, x, remotes[i]);
@@ -398,7 +425,7 @@ static void list_dir(void *user, const char *path, bool is_dir, size_t size)
 {
     lister *l = user;
     (void)size;
-    if (!is_dir && node_file(l->x, path))
+    if (!is_dir && node_file(l->x, path) && !other_name_file(l->x, path))
         plan_path(l->pl, path);
 }
 
@@ -420,13 +447,14 @@ static void rollback(sim *s, node *x)
             cands[nc++] = &slots[k];
     uint32_t mode = fp_below(&s->plan, FP_ROLLBACK, RB_MODES);
     uint32_t which = fp_below(&s->plan, FP_ROLLBACK, nc ? nc : 1);
-    if (nc == 0 && mode != RB_WIPE)
+    bool none = mode == RB_WIPE || mode == RB_LOST_RECORD;
+    if (nc == 0 && !none)
         return;
-    static const rb_snap empty; /* a wipe: the snapshot of nothing */
+    static const rb_snap empty; /* a wipe or a lost record: the snapshot of nothing */
     rb_plan *pl = malloc(sizeof *pl); /* the arrays are read only below their counts */
     if (!pl)
         abort();
-    pl->sn = mode == RB_WIPE ? &empty : cands[which];
+    pl->sn = none ? &empty : cands[which];
     pl->npaths = pl->nrewinds = pl->npairs = 0;
     pl->stop = NULL;
     pl->bad = false;

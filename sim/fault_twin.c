@@ -8,7 +8,9 @@
  * the first's connection live, nothing faults the two while it tries, and
  * the server application refuses the twin itself if that connection went
  * down anyway. The twin pushes nothing; it lives until its one login ends
- * or a bound passes, then it is killed. */
+ * or a bound passes, then it is killed. Half the twins start in the
+ * first's own directory instead: the name lock must refuse them at create
+ * (TCPSHM_E_IN_USE), leaving the directory as it was; they never log in. */
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +69,72 @@ bool fault_twin_pins(const sim *s, const node *n)
     return s->tw.alive && (n->idx == 0 || n->idx == s->tw.victim);
 }
 
+/* ------------------------------------------------------------ same directory */
+
+typedef struct dir_print {
+    const venv *v;
+    const char *dir;
+    size_t dlen;
+    uint64_t h;
+} dir_print;
+
+static void print_file(void *u, const char *path, bool is_dir, size_t size)
+{
+    dir_print *d = u;
+    if (strncmp(path, d->dir, d->dlen) != 0 || path[d->dlen] != '/')
+        return;
+    size_t len = 0;
+    const uint8_t *b = is_dir ? NULL : venv_file_data(d->v, path, &len);
+    uint64_t h = d->h ^ (uint64_t)size;
+    for (const char *c = path; *c; c++)
+        h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+    for (size_t i = 0; b && i < len; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    d->h = h * 0x100000001b3ull;
+}
+
+/* A fingerprint of every name and byte under dir. */
+static uint64_t dir_fingerprint(const sim *s, const char *dir)
+{
+    dir_print d = {s->v, dir, strlen(dir), 0xcbf29ce484222325ull};
+    venv_list(s->v, print_file, &d);
+    return d.h;
+}
+
+/* The twin in the first's own directory: the name lock (<dir>/<name>.lock,
+ * held by the first from create to destroy) must refuse it at create with
+ * TCPSHM_E_IN_USE, before it reads or writes anything of the name's. */
+static void same_dir_twin(sim *s, node *vn, const tcpshm_client_callbacks *cb)
+{
+    uint32_t owner = s->next_owner++;
+    char what[2 * TCPSHM_NAME_MAX + 8];
+    snprintf(what, sizeof what, "%s %s", vn->name, vn->dir);
+    trace_event(&s->tr, s->now, TR_TWIN, (uint32_t)vn->idx, owner, 0, what);
+    uint64_t before = dir_fingerprint(s, vn->dir);
+    tcpshm_client *cl = NULL;
+    tcpshm_error err;
+    venv_set_owner(s->v, owner);
+    bool was = s->plan.active;
+    s->plan.active = false;
+    int rc = tcpshm_client_create(&cl, &s->cfg, s->env, vn->name, vn->dir, cb, &err);
+    if (rc == 0) {
+        chk_fail(&s->chk, vn->c2s,
+                 "twin: a second process of %s was created in the first's directory %s while the first "
+                 "lives: the name lock must refuse it (TCPSHM_E_IN_USE)", vn->name, vn->dir);
+        tcpshm_client_destroy(cl);
+    } else if (rc != TCPSHM_E_IN_USE) {
+        chk_fail(&s->chk, vn->c2s, "twin: a second process of %s in the first's directory %s failed with %d (%s), "
+                 "not TCPSHM_E_IN_USE", vn->name, vn->dir, rc, err.text);
+    }
+    venv_kill(s->v, owner);
+    s->plan.active = was;
+    if (rc != 0 && dir_fingerprint(s, vn->dir) != before)
+        chk_fail(&s->chk, vn->c2s, "twin: the refused second process of %s changed its directory %s", vn->name,
+                 vn->dir);
+    trace_event(&s->tr, s->now, TR_TWIN_END, (uint32_t)vn->idx, 0, 0,
+                rc == TCPSHM_E_IN_USE ? "refused at create: in use" : "created");
+}
+
 void fault_twin_maybe_start(sim *s)
 {
     if (s->tw.alive || s->nnodes < 2 || !fp_roll(&s->plan, FP_TWIN))
@@ -75,6 +143,12 @@ void fault_twin_maybe_start(sim *s)
     node *vn = &s->nodes[v];
     if (!first_live(s, vn) || vn->block_until > s->now || s->nodes[0].block_until > s->now)
         return;
+    tcpshm_client_callbacks cb = {.user = s, .on_login_success = t_login, .on_msg = t_msg,
+                                  .on_login_reject = t_reject, .on_system_error = t_syserr};
+    if (fp_below(&s->plan, FP_TWIN, 2) == 0) { /* half the twins: the first's own directory */
+        same_dir_twin(s, vn, &cb);
+        return;
+    }
     twin *t = &s->tw;
     node *n = &t->n;
     memset(n, 0, sizeof *n);
@@ -83,8 +157,6 @@ void fault_twin_maybe_start(sim *s)
     n->alive = true;
     snprintf(n->name, sizeof n->name, "%s", vn->name);
     snprintf(n->dir, sizeof n->dir, "twin%u", t->count++); /* a fresh directory */
-    tcpshm_client_callbacks cb = {.user = s, .on_login_success = t_login, .on_msg = t_msg,
-                                  .on_login_reject = t_reject, .on_system_error = t_syserr};
     tcpshm_error err;
     venv_set_owner(s->v, n->owner);
     bool was = s->plan.active;

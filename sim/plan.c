@@ -261,13 +261,6 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
             if ((allowed >> k & 1u) && i-- == 0)
                 p->on = 1u << k;
     }
-    /* return and rollback do not run together yet: the checker's pair
-     * epochs (a name that comes back) and the rollback rule's rewinds do
-     * not compose (sim/README, "Not done yet"). A seed with both keeps one,
-     * by a coin of the seed itself (no stream is drawn from). */
-    uint32_t both = 1u << FP_RETURN | 1u << FP_ROLLBACK;
-    if ((p->on & both) == both)
-        p->on &= ~(1u << (((seed * 0x9e3779b97f4a7c15ull) >> 63) ? FP_RETURN : FP_ROLLBACK));
     /* Half the seeds with crashes focus on one TCP crash site: rare sites
      * (compaction, reset, login) then fire in most of those runs (runs with
      * SHM clients may move the focus to an SHM site: fp_plan_focus_shm). */

@@ -20,13 +20,17 @@ void rb_rule_fini(sim *s)
     s->rb_rule = NULL;
 }
 
+/* The pair's current epoch: the last stream made for it (a new connection
+ * retires the old epoch's and appends a new one; return can do it many
+ * times over), as the checker's own lookup. */
 int rb_find_stream(const sim *s, const char *server, const char *client, int dir)
 {
+    int found = -1;
     for (uint32_t i = 0; i < s->chk.n; i++)
         if (s->chk.s[i].dir == dir && strcmp(s->chk.s[i].server, server) == 0 &&
             strcmp(s->chk.s[i].client, client) == 0)
-            return (int)i;
-    return -1;
+            found = (int)i;
+    return found;
 }
 
 node *rb_node_named(sim *s, const char *name)
