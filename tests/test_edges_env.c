@@ -84,11 +84,11 @@ Test(edges_env, lastserver_refusals)
     tcpshm_error err = {0};
     char name[TCPSHM_NAME_MAX + 1];
     cr_assert_eq(tcpshm_lastserver_read(&E, long_dir, "c", name, &err), TCPSHM_E_ARG);
-    cr_assert_eq(tcpshm_lastserver_write(&E, long_dir, "c", "s", 0, &err), TCPSHM_E_ARG);
+    cr_assert_eq(tcpshm_lastserver_write(&E, long_dir, "c", "s", 0, false, &err), TCPSHM_E_ARG);
     tcpshm_env e = E;
     e.mkdir = fail_mkdir;
-    cr_assert_eq(tcpshm_lastserver_write(&e, "d", "c", "s", 0, &err), TCPSHM_E_SYSTEM);
-    cr_assert_eq(tcpshm_lastserver_write(&E, "d", "c", "srv", 0, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_lastserver_write(&e, "d", "c", "s", 0, false, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(tcpshm_lastserver_write(&E, "d", "c", "srv", 0, false, &err), 0, "%s", err.text);
     cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), 0, "%s", err.text);
     cr_assert_str_eq(name, "srv");
     e = E;
@@ -459,7 +459,7 @@ Test(edges_env, lastserver_bad_magic_bad_name_and_a_tmp_path_too_long)
 {
     tcpshm_error err = {0};
     char name[TCPSHM_NAME_MAX + 1];
-    cr_assert_eq(tcpshm_lastserver_write(&E, "d", "c", "srv", 0, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_lastserver_write(&E, "d", "c", "srv", 0, false, &err), 0, "%s", err.text);
     struct last_file f;
     memcpy(&f, venv_file_data(v, "d/c.lastserver", NULL), sizeof f);
     struct last_file bad = f;
@@ -477,7 +477,7 @@ Test(edges_env, lastserver_bad_magic_bad_name_and_a_tmp_path_too_long)
     size_t n = 4095 - strlen("/c.lastserver");
     memset(dir, 'd', n);
     dir[n] = '\0';
-    cr_assert_eq(tcpshm_lastserver_write(&E, dir, "c", "srv", 0, &err), TCPSHM_E_ARG);
+    cr_assert_eq(tcpshm_lastserver_write(&E, dir, "c", "srv", 0, false, &err), TCPSHM_E_ARG);
 }
 
 Test(edges_env, queue_refusals_one_more_each)
