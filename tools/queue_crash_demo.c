@@ -42,7 +42,8 @@ static void usage(FILE *out, const char *prog)
             "  --dir DIR   directory for the queue file (default: a new one under /tmp,\n"
             "              removed at the end when every check passed)\n"
             "  --quiet     no progress lines\n"
-            "  --help      this text\n"
+            "  -h, --help  this text\n"
+            "  --version   the program's version\n"
             "\n"
             "Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n",
             prog);
@@ -57,9 +58,9 @@ int main(int argc, char **argv)
                                          {"seed", required_argument, 0, 's'},
                                          {"dir", required_argument, 0, 'd'},
                                          {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         switch (c) {
         case 'k':
             if (cli_u64(argv[0], "kills", optarg, 1, 1000000, &kills))
@@ -71,11 +72,10 @@ int main(int argc, char **argv)
             break;
         case 'd': dir_opt = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': usage(stdout, argv[0]); return 0;
-        default: usage(stderr, argv[0]); return 2;
+        default: return cli_std_option(c, argv[0], usage);
         }
     }
-    if (cli_no_operands(argv[0], argc, argv, optind, usage))
+    if (cli_no_operands(argv[0], argc, argv, optind))
         return 2;
 
     char dir[4096];
