@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "alloc_count.h"
+#include "cli.h"
+#include "escape.h"
 #include "echo.h"
 #include "floors.h"
 #include "results.h"
@@ -22,8 +24,9 @@
 #define PROG "tcpshm-bench"
 #define MAX_ROUNDS 64
 
-static void usage(FILE *out)
+static void usage(FILE *out, const char *prog)
 {
+    (void)prog; /* the usage names it tcpshm-bench */
     fprintf(out,
             "usage: " PROG " [--quick] [--rounds N] [--samples N] [--warmup N] [--msg-size B]\n"
             "                    [--stream-msgs N] [--no-stream] [--scaling-max N] [--scaling-secs S]\n"
@@ -64,33 +67,21 @@ static void usage(FILE *out)
             "                     push_more group commit) of a queue file in --dir, host against\n"
             "                     process mode and against bare msync / fdatasync on the same\n"
             "                     file system (use a real disk directory: tmpfs syncs are free)\n"
-            "  --help             this text\n"
+            "  -h, --help         this text\n"
+            "  --version          the program's version\n"
             "\n"
             "Exit status: 0 every measurement ran, 1 one failed (see stderr), 2 usage error.\n",
             MAX_ROUNDS);
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, PROG ": ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '" PROG " --help'.\n");
-    return 2;
-}
+/* argv[0], as getopt names the program in its complaints */
+static const char *g_prog = PROG;
+
+static int usage_error(const char *fmt, const char *arg) { return cli_usage_error(g_prog, fmt, CLI_ESC(arg)); }
 
 static int parse_u64(const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' || v < lo || v > hi) {
-        fprintf(stderr, PROG ": --%s wants a number in [%llu, %llu], not '%s'\n", opt,
-                (unsigned long long)lo, (unsigned long long)hi, arg);
-        fprintf(stderr, "Try '" PROG " --help'.\n");
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cli_u64(g_prog, opt, arg, lo, hi, out);
 }
 
 static int parse_cpus(const char *arg, int *a, int *b)
@@ -323,6 +314,7 @@ static void run_scaling(results *res, const char *base, uint32_t max_samples)
 
 int main(int argc, char **argv)
 {
+    g_prog = argv[0];
     results res;
     memset(&res, 0, sizeof res);
     bench_opts *o = &res.opts;
@@ -343,13 +335,12 @@ int main(int argc, char **argv)
         {"no-stream", no_argument, 0, 'S'},      {"scaling-max", required_argument, 0, 'x'},
         {"scaling-secs", required_argument, 0, 't'}, {"cpus", required_argument, 0, 'c'},
         {"dir", required_argument, 0, 'd'},      {"json", no_argument, 0, 'j'},
-        {"plot", required_argument, 0, 'p'},     {"help", no_argument, 0, 'h'},
+        {"plot", required_argument, 0, 'p'},     CLI_STD_LONG_OPTIONS,
         {"durability", required_argument, 0, 'D'},
         {0, 0, 0, 0}};
     int quick = 0;
     uint32_t dur_n = 0;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         switch (c) {
         case 'q': quick = 1; break;
         case 'r':
@@ -408,18 +399,7 @@ int main(int argc, char **argv)
             break;
         case 'j': json = 1; break;
         case 'p': plot = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default:
-            if (optopt) {
-                const char *name = "?";
-                for (const struct option *op = opts; op->name; op++)
-                    if (op->val == optopt)
-                        name = op->name;
-                fprintf(stderr, PROG ": option '--%s' needs a value\n", name);
-            } else
-                fprintf(stderr, PROG ": unknown option or missing value: '%s'\n", argv[optind - 1]);
-            fprintf(stderr, "Try '" PROG " --help'.\n");
-            return 2;
+        default: return cli_std_option(c, g_prog, usage);
         }
     }
     if (optind < argc)

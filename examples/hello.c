@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli.h"
+#include "escape.h"
 #include "tcpshm/client.h"
 #include "tcpshm/server.h"
 
@@ -321,8 +323,9 @@ static int run_client(uint16_t port, const char *dir, bool use_shm, uint32_t cou
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *out)
+static void usage(FILE *out, const char *prog)
 {
+    (void)prog; /* the text names the program */
     fprintf(out,
             "usage: hello server [--port P] [--dir D] [--timeout S]\n"
             "       hello client [--port P] [--dir D] [--shm] [--count N] [--timeout S]\n"
@@ -339,37 +342,33 @@ static void usage(FILE *out)
             "  --count N     client: greetings to send, 1-1000000 (default 1000)\n"
             "  --timeout S   seconds before giving up, 1-86400 (client, default 30: exit 1) or\n"
             "                before stopping (server, default 60; 0 runs until SIGINT/SIGTERM)\n"
-            "  --help        this text\n"
+            "  -h, --help    this text\n"
+            "  --version     the program's version\n"
             "\n"
             "Exit status: 0 done, 1 failure (with the reason on stderr), 2 usage error.\n");
 }
 
 /* A decimal number in [lo, hi], or -1 after saying what is wrong. */
-static int parse_number(const char *opt, const char *arg, long lo, long hi, long *out)
+/* A decimal number in [lo, hi], or -1 after saying what is wrong. */
+static int parse_number(const char *prog, const char *opt, const char *arg, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < lo || v > hi) {
-        fprintf(stderr, "hello: --%s wants a number in [%ld, %ld], not '%s'\n", opt, lo, hi, arg);
+    uint64_t v;
+    if (cli_u64(prog, opt, arg, (uint64_t)lo, (uint64_t)hi, &v))
         return -1;
-    }
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    int std = cli_std_first(argc, argv, usage); /* --help, --version, a bad option */
+    if (std >= 0)
+        return std;
+    if (argc < 2)
+        return cli_usage_error(argv[0], "the first argument is 'server' or 'client'");
     bool server = strcmp(argv[1], "server") == 0;
-    if (!server && strcmp(argv[1], "client") != 0) {
-        fprintf(stderr, "hello: the first argument is 'server' or 'client', not '%s'\n", argv[1]);
-        usage(stderr);
-        return 2;
-    }
+    if (!server && strcmp(argv[1], "client") != 0)
+        return cli_usage_error(argv[0], "the first argument is 'server' or 'client', not '%s'", CLI_ESC(argv[1]));
     long port = 12345, count = 1000, timeout_s = server ? 60 : 30;
     const char *dir = server ? "./hello-server" : "./hello-client";
     bool use_shm = false;
@@ -378,31 +377,26 @@ int main(int argc, char **argv)
                                          {"shm", no_argument, 0, 's'},
                                          {"count", required_argument, 0, 'c'},
                                          {"timeout", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
     optind = 2;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         int bad = 0;
         switch (c) {
-        case 'p': bad = parse_number("port", optarg, server ? 0 : 1, 65535, &port); break;
+        case 'p': bad = parse_number(argv[0], "port", optarg, server ? 0 : 1, 65535, &port); break;
         case 'd': dir = optarg; break;
         case 's': use_shm = true; bad = server; break;
-        case 'c': bad = server || parse_number("count", optarg, 1, 1000000, &count); break;
-        case 't': bad = parse_number("timeout", optarg, server ? 0 : 1, 86400, &timeout_s); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c': bad = server || parse_number(argv[0], "count", optarg, 1, 1000000, &count); break;
+        case 't': bad = parse_number(argv[0], "timeout", optarg, server ? 0 : 1, 86400, &timeout_s); break;
+        default: return cli_std_option(c, argv[0], usage);
         }
-        if (bad) {
-            if (server && (c == 's' || c == 'c'))
-                fprintf(stderr, "hello: --%s is a client option\n", c == 's' ? "shm" : "count");
+        if (bad && server && (c == 's' || c == 'c'))
+            return cli_usage_error(argv[0], "--%s is a client option", c == 's' ? "shm" : "count");
+        if (bad)
             return 2;
-        }
     }
-    if (optind < argc) {
-        fprintf(stderr, "hello: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
+    if (cli_no_operands(argv[0], argc, argv, optind))
         return 2;
-    }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "hello: cannot create directory %s: %s\n", dir, strerror(errno));
         return 1;

@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+#include "escape.h"
 #include "tcpshm/client.h"
 #include "tcpshm/server.h"
 
@@ -439,8 +441,9 @@ static int run_trader(const char *name, uint16_t port, const char *dir, uint32_t
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *out)
+static void usage(FILE *out, const char *prog)
 {
+    (void)prog; /* the text names the program */
     fprintf(out,
             "usage: order_entry exchange [--port P] [--dir D] [--timeout S]\n"
             "       order_entry trader --orders N [--port P] [--dir D] [--name NAME] [--rate R]\n"
@@ -460,21 +463,19 @@ static void usage(FILE *out)
             "  --rate R      trader: orders per second at most, 0-1000000 (default 0: no limit)\n"
             "  --timeout S   seconds before giving up (trader, default 60: exit 1) or stopping\n"
             "                (exchange, default 300; 0 runs until SIGINT/SIGTERM), 0-86400\n"
-            "  --help        this text\n"
+            "  -h, --help    this text\n"
+            "  --version     the program's version\n"
             "\n"
             "Exit status: 0 done (exchange: stopped), 1 failure (reason on stderr), 2 usage error.\n");
 }
 
-static int parse_number(const char *opt, const char *arg, long lo, long hi, long *out)
+/* A decimal number in [lo, hi], or -1 after saying what is wrong. */
+static int parse_number(const char *prog, const char *opt, const char *arg, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < lo || v > hi) {
-        fprintf(stderr, "order_entry: --%s wants a number in [%ld, %ld], not '%s'\n", opt, lo, hi, arg);
+    uint64_t v;
+    if (cli_u64(prog, opt, arg, (uint64_t)lo, (uint64_t)hi, &v))
         return -1;
-    }
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
@@ -492,16 +493,14 @@ static bool name_ok(const char *s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    int std = cli_std_first(argc, argv, usage); /* --help, --version, a bad option */
+    if (std >= 0)
+        return std;
+    if (argc < 2)
+        return cli_usage_error(argv[0], "the first argument is 'exchange' or 'trader'");
     bool is_exchange = strcmp(argv[1], "exchange") == 0;
-    if (!is_exchange && strcmp(argv[1], "trader") != 0) {
-        fprintf(stderr, "order_entry: the first argument is 'exchange' or 'trader', not '%s'\n", argv[1]);
-        usage(stderr);
-        return 2;
-    }
+    if (!is_exchange && strcmp(argv[1], "trader") != 0)
+        return cli_usage_error(argv[0], "the first argument is 'exchange' or 'trader', not '%s'", CLI_ESC(argv[1]));
     long port = 12345, orders = 0, rate = 0, timeout_s = is_exchange ? 300 : 60;
     const char *dir = is_exchange ? "./exchange" : "./trader", *name = "trader";
     static const struct option opts[] = {{"port", required_argument, 0, 'p'},
@@ -510,40 +509,32 @@ int main(int argc, char **argv)
                                          {"name", required_argument, 0, 'n'},
                                          {"rate", required_argument, 0, 'r'},
                                          {"timeout", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
     optind = 2;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         if (is_exchange && (c == 'o' || c == 'n' || c == 'r')) {
-            fprintf(stderr, "order_entry: --orders, --name and --rate are trader options\n");
-            return 2;
+            return cli_usage_error(argv[0], "--orders, --name and --rate are trader options");
         }
         int bad = 0;
         switch (c) {
-        case 'p': bad = parse_number("port", optarg, is_exchange ? 0 : 1, 65535, &port); break;
+        case 'p': bad = parse_number(argv[0], "port", optarg, is_exchange ? 0 : 1, 65535, &port); break;
         case 'd': dir = optarg; break;
-        case 'o': bad = parse_number("orders", optarg, 1, 100000000, &orders); break;
+        case 'o': bad = parse_number(argv[0], "orders", optarg, 1, 100000000, &orders); break;
         case 'n': name = optarg; break;
-        case 'r': bad = parse_number("rate", optarg, 0, 1000000, &rate); break;
-        case 't': bad = parse_number("timeout", optarg, is_exchange ? 0 : 1, 86400, &timeout_s); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'r': bad = parse_number(argv[0], "rate", optarg, 0, 1000000, &rate); break;
+        case 't': bad = parse_number(argv[0], "timeout", optarg, is_exchange ? 0 : 1, 86400, &timeout_s); break;
+        default: return cli_std_option(c, argv[0], usage);
         }
         if (bad)
             return 2;
     }
-    if (optind < argc) {
-        fprintf(stderr, "order_entry: unexpected argument '%s'\n", argv[optind]);
+    if (cli_no_operands(argv[0], argc, argv, optind))
         return 2;
-    }
-    if (!is_exchange && orders == 0) {
-        fprintf(stderr, "order_entry: the trader needs --orders N\n");
-        return 2;
-    }
-    if (!name_ok(name)) {
-        fprintf(stderr, "order_entry: --name '%s': 1-15 letters, digits, '-' or '_'\n", name);
-        return 2;
-    }
+    if (!is_exchange && orders == 0)
+        return cli_usage_error(argv[0], "the trader needs --orders N");
+    if (!name_ok(name))
+        return cli_usage_error(argv[0], "--name '%s': 1-15 letters, digits, '-' or '_'", CLI_ESC(name));
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "order_entry: cannot create directory %s: %s\n", dir, strerror(errno));
         return 1;

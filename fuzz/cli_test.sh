@@ -30,17 +30,17 @@ mkdir empty
 run replay_missing_among 2 "$replay" empty "$work/no-such-file"
 has replay_missing_among.err "no-such-file"
 run replay_none 2 "$replay"
-has replay_none.err "usage:"
+has replay_none.err "Try '$replay --help' for more information."
 printf 'x' > one-input
 run replay_file 0 "$replay" one-input
 has replay_file.out "replay: 1 inputs ran"
 
 run gen_help 0 "$gen" --help
-has gen_help.out "usage: gen_corpus"
+has gen_help.out "usage: $gen OUT_DIR"
 run gen_bad_option 2 "$gen" --bogus
-has gen_bad_option.err "Try 'gen_corpus --help'"
+has gen_bad_option.err "Try '$gen --help' for more information."
 run gen_no_dir 2 "$gen"
-has gen_no_dir.err "Try 'gen_corpus --help'"
+has gen_no_dir.err "$gen: OUT_DIR is missing"
 for d in --help --bogus -h; do
   [ ! -e "$d" ] || fail "gen_corpus created '$d'"
 done

@@ -1,4 +1,4 @@
-/* gen_corpus [--help] OUT_DIR: writes the seed corpora of the fuzz targets into
+/* gen_corpus [--help | --version] OUT_DIR: writes the seed corpora of the fuzz targets into
  * OUT_DIR/<target>/ from valid protocol traffic made with the library's own
  * encoders (messages, logins, responses, queue files written by a real queue
  * on the in-memory env) and a few stateful scripts. Deterministic: running
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "fuzz_common.h"
 #include "tcpshm/login.h"
 #include "tcpshm/ptcp_queue.h"
@@ -521,34 +522,28 @@ static void gen_stateful(void)
     }
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const char *prog)
 {
-    fprintf(out, "usage: gen_corpus OUT_DIR   (e.g. fuzz/corpus)\n"
-                 "\n"
-                 "Writes the seed corpus of every fuzz target into OUT_DIR/<target>/ (creating\n"
-                 "OUT_DIR if needed); deterministic: the committed fuzz/corpus/ is its output.\n"
-                 "\n"
-                 "  --help   this text\n"
-                 "\n"
-                 "Exit status: 0 written, 1 a file could not be written, 2 usage error.\n");
+    fprintf(out,
+            "usage: %s OUT_DIR   (e.g. fuzz/corpus)\n"
+            "\n"
+            "Writes the seed corpus of every fuzz target into OUT_DIR/<target>/ (creating\n"
+            "OUT_DIR if needed); deterministic: the committed fuzz/corpus/ is its output.\n"
+            "\n"
+            "  -h, --help  this text\n"
+            "  --version   the program's version\n"
+            "\n"
+            "Exit status: 0 written, 1 a file could not be written, 2 usage error.\n",
+            prog);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        if (c == 'h') {
-            usage(stdout);
-            return 0;
-        }
-        fprintf(stderr, "Try 'gen_corpus --help'.\n"); /* getopt said what was wrong */
-        return 2;
-    }
-    if (argc - optind != 1) {
-        fprintf(stderr, "gen_corpus: %s\nTry 'gen_corpus --help'.\n",
-                optind == argc ? "OUT_DIR is missing" : "one OUT_DIR only");
-        return 2;
-    }
+    static const struct option opts[] = {CLI_STD_LONG_OPTIONS, {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;)
+        return cli_std_option(c, argv[0], usage);
+    if (argc - optind != 1)
+        return cli_usage_error(argv[0], "%s", optind == argc ? "OUT_DIR is missing" : "one OUT_DIR only");
     g_out = argv[optind];
     if (mkdir(g_out, 0755) != 0 && errno != EEXIST) {
         perror(g_out);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
+#include "escape.h"
 #include "fuzz_common.h"
 
 static int run_file(const char *path, size_t *count)
@@ -102,23 +104,39 @@ static int run_dir(const char *dir, size_t *count)
     return rc;
 }
 
+static void usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s FILE|DIR...\n"
+            "\n"
+            "Runs the fuzz target once on every FILE and on every file of every DIR (in\n"
+            "name order), as the fuzzer would; a failed check aborts.\n"
+            "\n"
+            "  -h, --help  this text\n"
+            "  --version   the program's version\n"
+            "\n"
+            "Exit status: 0 every input ran, 1 an input could not be read, 2 usage error\n"
+            "(also: a path is missing, so a mistyped corpus cannot pass as 0 inputs).\n",
+            prog);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...   (runs every input; exit 2 when a path is missing)\n", argv[0]);
-        return 2;
-    }
+    static const struct option opts[] = {CLI_STD_LONG_OPTIONS, {0, 0, 0, 0}};
+    /* '+': the first operand ends the options */
+    for (int c; (c = getopt_long(argc, argv, "+" CLI_SHORT_OPTS, opts, NULL)) != -1;)
+        return cli_std_option(c, argv[0], usage);
+    if (optind == argc)
+        return cli_usage_error(argv[0], "FILE|DIR is missing");
     /* Every path first: a missing one is a usage error, before anything runs. */
-    for (int i = 1; i < argc; i++) {
+    for (int i = optind; i < argc; i++) {
         struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
-            return 2;
-        }
+        if (stat(argv[i], &st) != 0)
+            return cli_usage_error(argv[0], "%s: %s", CLI_ESC(argv[i]), strerror(errno));
     }
     size_t count = 0;
     int rc = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = optind; i < argc; i++) {
         struct stat st;
         int r = stat(argv[i], &st) == 0 && S_ISREG(st.st_mode) ? run_file(argv[i], &count)
                                                                 : run_dir(argv[i], &count);

@@ -13,6 +13,7 @@
 #include "budget_env.h"
 #include "build_id.h"
 #include "catalogue.h"
+#include "cli.h"
 #include "merge.h"
 #include "shard.h"
 #include "sim.h"
@@ -73,20 +74,13 @@ static void usage(FILE *f, const char *prog)
             "                       whole range (same sweep hash); refuses other ranges,\n"
             "                       options or builds, overlapping or missing shards\n"
             "  --list-faults        print the failure-point catalogue\n"
-            "  --help               this text\n"
+            "  -h, --help           this text\n"
+            "  --version            the program's version\n"
             "\n"
             "Violations: safety, liveness (not settled by the deadline) and hang.\n"
             "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage\n"
             "(or shards that cannot be merged).\n",
             prog, prog, prog, 4, DEFAULT_STEPS, SIM_SEED_TIMEOUT_DEFAULT, SIM_STEP_ENV_BUDGET);
-}
-
-static int usage_error(const char *prog, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s --help'.\n", prog);
-    return 2;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -414,14 +408,13 @@ int main(int argc, char **argv)
                                          {"shards", required_argument, 0, 'N'},
                                          {"merge", no_argument, 0, 'M'},
                                          {"list-faults", no_argument, 0, 'l'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         switch (c) {
         case 's':
             if (parse_u64(optarg, &seed_a))
-                return usage_error(prog, "--seed needs a number, not '%s'", optarg);
+                return cli_usage_error(prog, "--seed needs a number, not '%s'", optarg);
             seed_b = seed_a;
             range = false;
             seed_given = true;
@@ -430,23 +423,23 @@ int main(int argc, char **argv)
             const char *dash = strchr(optarg, '-');
             char a[32];
             if (!dash || (size_t)(dash - optarg) >= sizeof a)
-                return usage_error(prog, "--seeds needs A-B, not '%s'", optarg);
+                return cli_usage_error(prog, "--seeds needs A-B, not '%s'", optarg);
             memcpy(a, optarg, (size_t)(dash - optarg));
             a[dash - optarg] = '\0';
             if (parse_u64(a, &seed_a) || parse_u64(dash + 1, &seed_b) || seed_b < seed_a ||
                 seed_b - seed_a == UINT64_MAX)
-                return usage_error(prog, "--seeds needs A-B with A <= B (not every 64-bit seed), not '%s'", optarg);
+                return cli_usage_error(prog, "--seeds needs A-B with A <= B (not every 64-bit seed), not '%s'", optarg);
             range = true;
             seed_given = true;
             break;
         }
         case 'n':
             if (parse_u64(optarg, &steps) || steps > 100000000u)
-                return usage_error(prog, "--steps needs a number up to 100000000, not '%s'", optarg);
+                return cli_usage_error(prog, "--steps needs a number up to 100000000, not '%s'", optarg);
             break;
         case 't':
             if (parse_u64(optarg, &tlimit) || tlimit == 0 || tlimit > INT64_MAX / 4)
-                return usage_error(prog, "--time needs a positive number, not '%s'", optarg);
+                return cli_usage_error(prog, "--time needs a positive number, not '%s'", optarg);
             break;
         case 'f':
             faults = optarg;
@@ -480,19 +473,19 @@ int main(int argc, char **argv)
             errno = 0;
             seed_timeout = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(seed_timeout >= 0 && seed_timeout <= 86400))
-                return usage_error(prog, "--seed-timeout needs seconds from 0 to 86400, not '%s'", optarg);
+                return cli_usage_error(prog, "--seed-timeout needs seconds from 0 to 86400, not '%s'", optarg);
             break;
         }
         case 'J':
             if (parse_u64(optarg, &jobs) || jobs < 1 || jobs > 64)
-                return usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
+                return cli_usage_error(prog, "--jobs needs a number from 1 to 64, not '%s'", optarg);
             break;
         case 'K':
             shard_arg = optarg;
             break;
         case 'N':
             if (parse_u64(optarg, &shards_opt) || shards_opt < 1)
-                return usage_error(prog, "--shards needs a positive number, not '%s'", optarg);
+                return cli_usage_error(prog, "--shards needs a positive number, not '%s'", optarg);
             break;
         case 'M':
             merge = true;
@@ -500,19 +493,16 @@ int main(int argc, char **argv)
         case 'l':
             list_faults = true;
             break;
-        case 'h':
-            usage(stdout, prog);
-            return 0;
         default:
-            return usage_error(prog, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_std_option(c, prog, usage);
         }
     }
     if (merge)
         return sim_merge(prog, argv + optind, argc - optind, json);
     if (optind < argc)
-        return usage_error(prog, "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
     if ((list_faults || do_shrink) && json)
-        return usage_error(prog, "%s prints text: no --json", list_faults ? "--list-faults" : "--shrink");
+        return cli_usage_error(prog, "%s prints text: no --json", list_faults ? "--list-faults" : "--shrink");
     if (list_faults) {
         for (size_t i = 0; i < tcpshm_fault_catalogue_len; i++)
             printf("%-52s %s\n%-52s   at: %s\n", tcpshm_fault_catalogue[i].name, tcpshm_fault_catalogue[i].effect,
@@ -522,28 +512,28 @@ int main(int argc, char **argv)
     const char *env_seed = getenv("TCPSHM_SEED");
     if (!seed_given && env_seed) {
         if (parse_u64(env_seed, &seed_a))
-            return usage_error(prog, "TCPSHM_SEED needs a number, not '%s'", env_seed);
+            return cli_usage_error(prog, "TCPSHM_SEED needs a number, not '%s'", env_seed);
         seed_b = seed_a;
     }
     uint64_t shard, shards;
     char shard_why[200];
     if (sim_shard_resolve(shard_arg, shards_opt, &shard, &shards, shard_why, sizeof shard_why) != 0)
-        return usage_error(prog, "%s", shard_why);
+        return cli_usage_error(prog, "%s", shard_why);
     if ((shard_arg || shards_opt) && !range)
-        return usage_error(prog, "--shard and --shards split a range: %s", "give --seeds A-B");
+        return cli_usage_error(prog, "--shard and --shards split a range: %s", "give --seeds A-B");
     sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1};
     for (int i = 0; i < 3; i++)
         if (strcmp(transport, sim_tx_names[i]) == 0)
             p.transport = i;
     if (p.transport < 0 && strcmp(transport, "swarm") != 0)
-        return usage_error(prog, "--transport takes swarm, tcp, mixed or shm, not '%s'", transport);
+        return cli_usage_error(prog, "--transport takes swarm, tcp, mixed or shm, not '%s'", transport);
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
-        return usage_error(prog, "%s", why);
+        return cli_usage_error(prog, "%s", why);
     if (trace_path && range && seed_a != seed_b)
-        return usage_error(prog, "--trace takes one seed (%s)", "use --seed");
+        return cli_usage_error(prog, "--trace takes one seed (%s)", "use --seed");
     if (strcmp(trace_format, "text") != 0 && strcmp(trace_format, "chrome") != 0)
-        return usage_error(prog, "--trace-format takes text or chrome, not '%s'", trace_format);
+        return cli_usage_error(prog, "--trace-format takes text or chrome, not '%s'", trace_format);
     p.trace_chrome = strcmp(trace_format, "chrome") == 0;
     FILE *tf = NULL;
     if (trace_path && strcmp(trace_path, "-") == 0) {
@@ -575,7 +565,7 @@ int main(int argc, char **argv)
     p.trace_file = tf;
     if (do_shrink) {
         if (range && seed_a != seed_b)
-            return usage_error(prog, "--shrink takes one seed (%s)", "use --seed");
+            return cli_usage_error(prog, "--shrink takes one seed (%s)", "use --seed");
         int rc = shrink(&w, seed_a);
         if (tf)
             fclose(tf);

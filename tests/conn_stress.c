@@ -117,36 +117,35 @@ static void usage(FILE *out, const char *prog)
             "  --messages N          default 200000\n"
             "  --reconnect-every N   default 20000\n"
             "  --seconds S           give up after S seconds (default 300)\n"
+            "  -h, --help            this text\n"
+            "  --version             the program's version\n"
             "Exit 0 all echoes verified, 1 a wrong echo or no progress in time, 2 bad usage.\n",
             prog);
 }
 
 int main(int argc, char **argv)
 {
-    const char *prog = "conn_stress";
+    const char *prog = argv[0];
     uint32_t n = 200000, reconnect_every = 20000, seconds = 300;
     static const struct option opts[] = {{"tcp", no_argument, 0, 't'},
                                          {"messages", required_argument, 0, 'n'},
                                          {"reconnect-every", required_argument, 0, 'r'},
                                          {"seconds", required_argument, 0, 's'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         int rc = 0;
         switch (c) {
         case 't': g_tcp = true; break;
-        case 'n': rc = cli_u32(prog, "--messages", optarg, 1, 1u << 30, &n); break;
-        case 'r': rc = cli_u32(prog, "--reconnect-every", optarg, 0, 1u << 30, &reconnect_every); break;
-        case 's': rc = cli_u32(prog, "--seconds", optarg, 1, 86400, &seconds); break;
-        case 'h': usage(stdout, prog); return 0;
-        default: rc = -1; break;
+        case 'n': rc = cli_u32(prog, "messages", optarg, 1, 1u << 30, &n); break;
+        case 'r': rc = cli_u32(prog, "reconnect-every", optarg, 0, 1u << 30, &reconnect_every); break;
+        case 's': rc = cli_u32(prog, "seconds", optarg, 1, 86400, &seconds); break;
+        default: return cli_std_option(c, prog, usage);
         }
-        if (rc) {
-            usage(stderr, prog);
+        if (rc)
             return 2;
-        }
     }
-    if (cli_no_operands(prog, argc, argv, optind, usage) != 0)
+    if (cli_no_operands(prog, argc, argv, optind) != 0)
         return 2;
 
     char dir[64], srv_dir[96], cl_dir[96], srv_name[16], cl_name[16];

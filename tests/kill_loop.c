@@ -78,7 +78,8 @@ static void usage(FILE *out, const char *prog)
             "  --quiet           no line per kill on stdout (progress every 50 kills instead;\n"
             "                    DIR/kills.log still has every kill)\n"
             "  --echo-server PATH, --echo-client PATH   the programs (default: this build's)\n"
-            "  --help            this text\n"
+            "  -h, --help        this text\n"
+            "  --version         the program's version\n"
             "\n"
             "Exit status: 0 passed; 1 a check failed (an echo lost, duplicated, out of order or\n"
             "corrupted, a program ended wrongly, a client did not finish); 2 usage error.\n",
@@ -125,10 +126,10 @@ static int parse(int argc, char **argv, options *o)
                                        {"quiet", no_argument, 0, 'q'},
                                        {"echo-server", required_argument, 0, 'E'},
                                        {"echo-client", required_argument, 0, 'C'},
-                                       {"help", no_argument, 0, 'h'},
+                                       CLI_STD_LONG_OPTIONS,
                                        {0, 0, 0, 0}};
     const char *p = argv[0];
-    for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, lo, NULL)) != -1;) {
         switch (c) {
         case 'm': if (cli_u64(p, "messages", optarg, 1, UINT32_MAX, &o->messages)) return 2; break;
         case 'k': if (cli_u64(p, "kills", optarg, 0, 1000000, &o->kills)) return 2; break;
@@ -164,11 +165,10 @@ static int parse(int argc, char **argv, options *o)
         case 'q': o->quiet = true; break;
         case 'E': o->server_bin = optarg; break;
         case 'C': o->client_bin = optarg; break;
-        case 'h': usage(stdout, p); exit(0);
-        default: usage(stderr, p); return 2;
+        default: exit(cli_std_option(c, p, usage));
         }
     }
-    return cli_no_operands(p, argc, argv, optind, usage) ? 2 : 0;
+    return cli_no_operands(p, argc, argv, optind) ? 2 : 0;
 }
 
 /* What the server gets for --shm: "--shm" if its --help lists it, else

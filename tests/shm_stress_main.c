@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "shm_stress.h"
 #include "test_seed.h"
 
@@ -28,7 +29,8 @@ static void usage(FILE *out, const char *prog)
             "  --max-msg N                largest padded message, multiple of 8 (default 128)\n"
             "  --seed N                   body sizes come from this seed (default:\n"
             "                             $TCPSHM_SEED, else 1)\n"
-            "  --help                     this text\n"
+            "  -h, --help                 this text\n"
+            "  --version                  the program's version\n"
             "Exit 0 when every message arrived in order and intact, 1 otherwise, 2 on bad usage.\n",
             prog);
 }
@@ -116,17 +118,17 @@ static int run_round(bool processes, const char *name, uint32_t cap, uint32_t ma
 
 int main(int argc, char **argv)
 {
-    const char *prog = "shm_stress";
+    const char *prog = argv[0];
     static const struct option opts[] = {
         {"mode", required_argument, 0, 'm'},   {"messages", required_argument, 0, 'n'},
         {"rounds", required_argument, 0, 'r'}, {"capacity", required_argument, 0, 'c'},
         {"max-msg", required_argument, 0, 'x'}, {"seed", required_argument, 0, 's'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        CLI_STD_LONG_OPTIONS,         {0, 0, 0, 0}};
     bool processes = false;
     uint32_t rounds = 1, cap = 1024, max_msg = 128;
     shm_stress_plan plan = {.messages = 1000000, .seed = test_seed_or(1)};
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
         case 'm':
@@ -135,24 +137,20 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "processes") == 0)
                 processes = true;
             else {
-                fprintf(stderr, "%s: --mode wants threads or processes, not '%s'\n", prog, optarg);
-                rc = -1;
+                rc = cli_usage_error(prog, "--mode wants threads or processes, not '%s'", CLI_ESC(optarg));
             }
             break;
-        case 'n': rc = cli_u32(prog, "--messages", optarg, 1, 1u << 30, &plan.messages); break;
-        case 'r': rc = cli_u32(prog, "--rounds", optarg, 1, 1000000, &rounds); break;
-        case 'c': rc = cli_u32(prog, "--capacity", optarg, 64, 1u << 30, &cap); break;
-        case 'x': rc = cli_u32(prog, "--max-msg", optarg, 16, TCPSHM_MAX_PADDED_MSG_SIZE, &max_msg); break;
-        case 's': rc = cli_u64(prog, "--seed", optarg, 0, UINT64_MAX, &plan.seed); break;
-        case 'h': usage(stdout, prog); return 0;
-        default: rc = -1; break;
+        case 'n': rc = cli_u32(prog, "messages", optarg, 1, 1u << 30, &plan.messages); break;
+        case 'r': rc = cli_u32(prog, "rounds", optarg, 1, 1000000, &rounds); break;
+        case 'c': rc = cli_u32(prog, "capacity", optarg, 64, 1u << 30, &cap); break;
+        case 'x': rc = cli_u32(prog, "max-msg", optarg, 16, TCPSHM_MAX_PADDED_MSG_SIZE, &max_msg); break;
+        case 's': rc = cli_u64(prog, "seed", optarg, 0, UINT64_MAX, &plan.seed); break;
+        default: return cli_std_option(c, prog, usage);
         }
-        if (rc) {
-            usage(stderr, prog);
+        if (rc)
             return 2;
-        }
     }
-    if (cli_no_operands(prog, argc, argv, optind, usage) != 0)
+    if (cli_no_operands(prog, argc, argv, optind) != 0)
         return 2;
     plan.max_body = max_msg - 8 + 1; /* bodies up to max_msg - 8 bytes */
     char name[64];

@@ -364,8 +364,9 @@ Test(inspect, missing_path_is_unreadable)
 Test(inspect, usage)
 {
     cr_assert_eq(run_inspect(NULL), 2, "%s", g_out);
-    assert_out_has("usage:");
+    assert_out_has("give a directory, a .ptcp file or --shm NAME\nTry '");
     cr_assert_eq(run_inspect("--bogus", g_dir, NULL), 2, "%s", g_out);
+    assert_out_has("unrecognized option '--bogus'\nTry '");
     cr_assert_eq(run_inspect("--max-msg-size", "12", g_dir, NULL), 2, "%s", g_out);
     assert_out_has("--max-msg-size wants a number in [16, 65536], not '12'");
     cr_assert_eq(run_inspect("--help", NULL), 0, "%s", g_out);

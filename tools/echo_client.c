@@ -413,7 +413,8 @@ static void usage(FILE *out, const char *prog)
             "  --timeout S      give up (exit 1) after S seconds without a login or a verified\n"
             "                   echo: server unreachable, refusing or stalled; 0 never gives\n"
             "                   up (default %u)\n"
-            "  --help           this text\n"
+            "  -h, --help       this text\n"
+            "  --version        the program's version\n"
             "\n"
             "Exit status: 0 every echo verified; 1 a wrong, missing or duplicate echo, a\n"
             "state or file error, or no progress within --timeout; 2 usage error (also: DIR holds a run with other arguments);\n"
@@ -435,9 +436,9 @@ int main(int argc, char **argv)
                                          {"max-size", required_argument, 0, 'm'},
                                          {"seed", required_argument, 0, 's'},
                                          {"timeout", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         switch (c) {
         case 'n': name = optarg; break;
         case 'a': server = optarg; break;
@@ -464,24 +465,20 @@ int main(int argc, char **argv)
             if (cli_u64(argv[0], "timeout", optarg, 0, 1000000000, &timeout_s))
                 return 2;
             break;
-        case 'h': usage(stdout, argv[0]); return 0;
-        default: usage(stderr, argv[0]); return 2;
+        default: return cli_std_option(c, argv[0], usage);
         }
     }
-    if (cli_no_operands(argv[0], argc, argv, optind, usage))
+    if (cli_no_operands(argv[0], argc, argv, optind))
         return 2;
     if (!name) {
-        fprintf(stderr, "%s: --name is required\n", argv[0]);
-        usage(stderr, argv[0]);
-        return 2;
+        return cli_usage_error(argv[0], "--name is required");
     }
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
     cfg.shm_queue_size = 8u << 20; /* as echo_server's: both sides must agree */
     tcpshm_error err = {0};
     if (tcpshm_name_check(name, cfg.name_size, "client name", &err) != 0) {
-        fprintf(stderr, "%s: --name '%s': %s\n", argv[0], CLI_ESC(name), CLI_ESC(err.text));
-        return 2;
+        return cli_usage_error(argv[0], "--name '%s': %s", CLI_ESC(name), CLI_ESC(err.text));
     }
     char dir[4096];
     if (dir_opt)

@@ -185,7 +185,8 @@ static void usage(FILE *out, const char *prog)
             "  --tcp-groups N   number of TCP connection groups, 1-1024 (default 1)\n"
             "  --shm-groups N   number of SHM connection groups, 0-1024 (default 1; 0 refuses\n"
             "                   clients that log in with --shm)\n"
-            "  --help           this text\n"
+            "  -h, --help       this text\n"
+            "  --version        the program's version\n"
             "\n"
             "Failure points (libfiu) can be switched on with fiu-run, e.g. crash sites:\n"
             "  fiu-run -f '' -c 'enable_random name=tcpshm/crash/queue/*,probability=0.0001' \\\n"
@@ -206,9 +207,9 @@ int main(int argc, char **argv)
                                          {"dir", required_argument, 0, 'd'},
                                          {"tcp-groups", required_argument, 0, 't'},
                                          {"shm-groups", required_argument, 0, 's'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         switch (c) {
         case 'l': addr = optarg; break;
         case 'p':
@@ -225,11 +226,10 @@ int main(int argc, char **argv)
             if (cli_u32(argv[0], "shm-groups", optarg, 0, 1024, &shm_groups))
                 return 2;
             break;
-        case 'h': usage(stdout, argv[0]); return 0;
-        default: usage(stderr, argv[0]); return 2;
+        default: return cli_std_option(c, argv[0], usage);
         }
     }
-    if (cli_no_operands(argv[0], argc, argv, optind, usage))
+    if (cli_no_operands(argv[0], argc, argv, optind))
         return 2;
 
     tcpshm_config cfg;
@@ -241,8 +241,7 @@ int main(int argc, char **argv)
     cfg.shm_queue_size = 8u << 20;
     tcpshm_error err = {0};
     if (tcpshm_name_check(name, cfg.name_size, "server name", &err) != 0) {
-        fprintf(stderr, "%s: --name '%s': %s\n", argv[0], CLI_ESC(name), CLI_ESC(err.text));
-        return 2;
+        return cli_usage_error(argv[0], "--name '%s': %s", CLI_ESC(name), CLI_ESC(err.text));
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "%s: cannot create directory %s: %s\n", argv[0], CLI_ESC(dir), strerror(errno));

@@ -44,7 +44,8 @@ static void usage(FILE *out, const char *prog)
             "  --durability MODE  process (default) or host: the queue syncs every push\n"
             "              to stable storage (config.h); kills must find the same state\n"
             "  --quiet     no progress lines\n"
-            "  --help      this text\n"
+            "  -h, --help  this text\n"
+            "  --version   the program's version\n"
             "\n"
             "Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n",
             prog);
@@ -61,9 +62,9 @@ int main(int argc, char **argv)
                                          {"dir", required_argument, 0, 'd'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"durability", required_argument, 0, 'D'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_STD_LONG_OPTIONS,
                                          {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, opts, NULL)) != -1;) {
         switch (c) {
         case 'k':
             if (cli_u64(argv[0], "kills", optarg, 1, 1000000, &kills))
@@ -76,17 +77,14 @@ int main(int argc, char **argv)
         case 'd': dir_opt = optarg; break;
         case 'q': quiet = 1; break;
         case 'D':
-            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "process") != 0) {
-                fprintf(stderr, "%s: --durability must be process or host, not '%s'\n", argv[0], optarg);
-                return 2;
-            }
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "process") != 0)
+                return cli_usage_error(argv[0], "--durability must be process or host, not '%s'", optarg);
             host = strcmp(optarg, "host") == 0;
             break;
-        case 'h': usage(stdout, argv[0]); return 0;
-        default: usage(stderr, argv[0]); return 2;
+        default: return cli_std_option(c, argv[0], usage);
         }
     }
-    if (cli_no_operands(argv[0], argc, argv, optind, usage))
+    if (cli_no_operands(argv[0], argc, argv, optind))
         return 2;
 
     char dir[4096];

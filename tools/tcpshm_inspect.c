@@ -282,7 +282,8 @@ static void usage(FILE *out, const char *prog)
             "  --json            one JSON document instead of text\n"
             "  --max-msg-size B  largest message the configuration allows, 16-65536, multiple\n"
             "                    of 8 (default: tcpshm_config_default's, 4096)\n"
-            "  --help            this text\n"
+            "  -h, --help        this text\n"
+            "  --version         the program's version\n"
             "\n"
             "Exit status: 0 everything verified; 1 something is corrupt (reason printed);\n"
             "2 usage error; 3 something could not be read (missing, permissions).\n",
@@ -300,9 +301,9 @@ int main(int argc, char **argv)
                                           {"json", no_argument, 0, 'j'},
                                           {"max-msg-size", required_argument, 0, 'm'},
                                           {"shm", required_argument, 0, 's'},
-                                          {"help", no_argument, 0, 'h'},
+                                          CLI_STD_LONG_OPTIONS,
                                           {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "", lopts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, CLI_SHORT_OPTS, lopts, NULL)) != -1;) {
         switch (c) {
         case 'x': o.hex = true; break;
         case 'j': o.json = true; break;
@@ -310,25 +311,20 @@ int main(int argc, char **argv)
             if (cli_u32(argv[0], "max-msg-size", optarg, 16, TCPSHM_MAX_PADDED_MSG_SIZE, &o.max_msg_size))
                 return 2;
             if (o.max_msg_size % 8) {
-                fprintf(stderr, "%s: --max-msg-size %u is not a multiple of 8\n", argv[0], o.max_msg_size);
-                return 2;
+                return cli_usage_error(argv[0], "--max-msg-size %u is not a multiple of 8", o.max_msg_size);
             }
             break;
         case 's':
             if (nshm == sizeof shm / sizeof shm[0]) {
-                fprintf(stderr, "%s: at most 16 --shm segments\n", argv[0]);
-                return 2;
+                return cli_usage_error(argv[0], "at most 16 --shm segments");
             }
             shm[nshm++] = optarg;
             break;
-        case 'h': usage(stdout, argv[0]); return 0;
-        default: usage(stderr, argv[0]); return 2;
+        default: return cli_std_option(c, argv[0], usage);
         }
     }
     if (optind == argc && nshm == 0) {
-        fprintf(stderr, "%s: give a directory, a .ptcp file or --shm NAME\n", argv[0]);
-        usage(stderr, argv[0]);
-        return 2;
+        return cli_usage_error(argv[0], "give a directory, a .ptcp file or --shm NAME");
     }
     out_init(o.json);
     tally t = {0};

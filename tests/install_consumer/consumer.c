@@ -13,6 +13,7 @@
 
 #include <tcpshm/client.h>
 #include <tcpshm/server.h>
+#include <tcpshm/version.h>
 
 #define HELLO_TYPE 100u
 
@@ -74,6 +75,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: consumer DIR\n");
         return 2;
     }
+    /* the library it runs with is the one it was compiled against */
+    if (strcmp(tcpshm_version(), TCPSHM_VERSION_STRING) != 0) {
+        fprintf(stderr, "consumer: runs with tcpshm %s, compiled against %s\n", tcpshm_version(),
+                TCPSHM_VERSION_STRING);
+        return 1;
+    }
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
     tcpshm_server_callbacks scb = {.on_msg = on_server_msg};
@@ -109,6 +116,6 @@ int main(int argc, char **argv)
               tcpshm_conn_seq_end(tcpshm_client_conn(cl)) == 1;
     tcpshm_client_destroy(cl);
     tcpshm_server_destroy(s);
-    printf("consumer: %s\n", ok ? "ok" : "second login wrong");
+    printf("consumer (tcpshm %s): %s\n", tcpshm_version(), ok ? "ok" : "second login wrong");
     return ok ? 0 : 1;
 }

@@ -10,6 +10,8 @@
 #ifndef TCPSHM_CLIENT_H
 #define TCPSHM_CLIENT_H
 
+#include "tcpshm/export.h"
+
 #include "tcpshm/config.h"
 #include "tcpshm/conn.h"
 #include "tcpshm/env.h"
@@ -54,7 +56,7 @@ typedef struct tcpshm_client_callbacks {
 } tcpshm_client_callbacks;
 
 /* Allocates the client (the only allocation). env NULL: tcpshm_env_posix(). */
-int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tcpshm_env *env,
+TCPSHM_API int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tcpshm_env *env,
                          const char *client_name, const char *dir,
                          const tcpshm_client_callbacks *cb, tcpshm_error *err);
 
@@ -65,31 +67,31 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
  * "/tcpshm_<client>_<server>" and "/tcpshm_<server>_<client>" (created
  * with file_mode, both sides need the same shm_queue_size), TCP carries the
  * login and heartbeats only; the server must be on this host. */
-int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,
+TCPSHM_API int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,
                         const uint8_t *login_user_data, int64_t now, tcpshm_error *err);
 
-void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now);
+TCPSHM_API void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now);
 /* SHM: delivers the messages waiting in shared memory while logged in
  * (nothing otherwise). Any thread, one at a time. */
-void tcpshm_client_poll_shm(tcpshm_client *cl);
+TCPSHM_API void tcpshm_client_poll_shm(tcpshm_client *cl);
 
 /* Blocking convenience: login, then poll until logged in, failed, or
  * timeout has passed on the caller's clock (clock(clock_user) gives `now`).
  * 0 when logged in; otherwise the client is idle again and err says why. */
-int tcpshm_client_connect(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,
+TCPSHM_API int tcpshm_client_connect(tcpshm_client *cl, const char *addr, uint16_t port, bool use_shm,
                           const uint8_t *login_user_data, int64_t timeout,
                           int64_t (*clock)(void *clock_user), void *clock_user, tcpshm_error *err);
 
-tcpshm_client_state tcpshm_client_get_state(const tcpshm_client *cl);
+TCPSHM_API tcpshm_client_state tcpshm_client_get_state(const tcpshm_client *cl);
 
 /* The connection, once a login opened its queue (NULL before). */
-tcpshm_conn *tcpshm_client_conn(tcpshm_client *cl);
+TCPSHM_API tcpshm_conn *tcpshm_client_conn(tcpshm_client *cl);
 
 /* The server name recorded in <dir>/<client>.lastserver ("" if none). */
-const char *tcpshm_client_last_server(const tcpshm_client *cl);
+TCPSHM_API const char *tcpshm_client_last_server(const tcpshm_client *cl);
 
 /* Closes the socket and queue file and frees the client (no callbacks). */
-void tcpshm_client_destroy(tcpshm_client *cl);
+TCPSHM_API void tcpshm_client_destroy(tcpshm_client *cl);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,8 @@
 #ifndef TCPSHM_CONFIG_H
 #define TCPSHM_CONFIG_H
 
+#include "tcpshm/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -70,10 +72,10 @@ typedef struct tcpshm_config {
  * timeout 10 s and new-connection timeout 3 s in nanoseconds, TCP_NODELAY on,
  * 1 group of 16 clients, 8 pending logins, 4 accepts per poll; SHM: 1 group
  * of 16 clients, 1 MiB per direction; durability process. */
-void tcpshm_config_default(tcpshm_config *c);
+TCPSHM_API void tcpshm_config_default(tcpshm_config *c);
 
 /* 0, or TCPSHM_E_CONFIG naming the first bad field and its allowed range. */
-int tcpshm_config_check(const tcpshm_config *c, tcpshm_error *err);
+TCPSHM_API int tcpshm_config_check(const tcpshm_config *c, tcpshm_error *err);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,8 @@
 #ifndef TCPSHM_CRASH_HOOK_H
 #define TCPSHM_CRASH_HOOK_H
 
+#include "tcpshm/export.h"
+
 #ifndef TCPSHM_FAULTS
 #error "tcpshm/crash_hook.h belongs to the fault build: link tcpshm::tcpshm_fi (it defines TCPSHM_FAULTS)"
 #endif
@@ -20,7 +22,7 @@ extern "C" {
 #define TCPSHM_CRASH_EXIT_CODE 86
 typedef void (*tcpshm_crash_hook)(const char *site, void *user);
 /* NULL restores the default. Not thread-safe: set it before starting. */
-void tcpshm_set_crash_hook(tcpshm_crash_hook hook, void *user);
+TCPSHM_API void tcpshm_set_crash_hook(tcpshm_crash_hook hook, void *user);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef TCPSHM_ENV_H
 #define TCPSHM_ENV_H
 
+#include "tcpshm/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -94,7 +96,7 @@ typedef struct tcpshm_env {
 #define TCPSHM_ADDR_STR_SIZE 64u
 
 /* The real OS. */
-const tcpshm_env *tcpshm_env_posix(void);
+TCPSHM_API const tcpshm_env *tcpshm_env_posix(void);
 
 #ifdef __cplusplus
 }

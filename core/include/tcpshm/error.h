@@ -2,6 +2,8 @@
 #ifndef TCPSHM_ERROR_H
 #define TCPSHM_ERROR_H
 
+#include "tcpshm/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,7 +33,7 @@ typedef struct tcpshm_error {
 } tcpshm_error;
 
 /* A short fixed name for a code ("corrupt file", "bad ack", ...). */
-const char *tcpshm_code_name(int code);
+TCPSHM_API const char *tcpshm_code_name(int code);
 
 #ifdef __cplusplus
 }

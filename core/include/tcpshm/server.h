@@ -39,6 +39,8 @@
 #ifndef TCPSHM_SERVER_H
 #define TCPSHM_SERVER_H
 
+#include "tcpshm/export.h"
+
 #include "tcpshm/config.h"
 #include "tcpshm/conn.h"
 #include "tcpshm/env.h"
@@ -88,25 +90,25 @@ typedef struct tcpshm_server_callbacks {
 
 /* Allocates everything the server will use (the only allocation). env NULL
  * means tcpshm_env_posix(). The config is copied and checked. */
-int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tcpshm_env *env,
+TCPSHM_API int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tcpshm_env *env,
                          const char *server_name, const char *dir,
                          const tcpshm_server_callbacks *cb, tcpshm_error *err);
 
 /* Listens on a numeric IPv4 or IPv6 address; port 0 picks a free port. */
-int tcpshm_server_start(tcpshm_server *s, const char *addr, uint16_t port, tcpshm_error *err);
-uint16_t tcpshm_server_port(const tcpshm_server *s);
+TCPSHM_API int tcpshm_server_start(tcpshm_server *s, const char *addr, uint16_t port, tcpshm_error *err);
+TCPSHM_API uint16_t tcpshm_server_port(const tcpshm_server *s);
 
-void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now);
-void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp);
+TCPSHM_API void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now);
+TCPSHM_API void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp);
 /* Serves SHM group grp (0 .. shm_groups-1): logins handed over by
  * poll_ctl, then every message waiting in shared memory. */
-void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp);
+TCPSHM_API void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp);
 
 /* The connection of a client that logged in at least once, or NULL. */
-tcpshm_conn *tcpshm_server_find_conn(tcpshm_server *s, const char *client_name);
+TCPSHM_API tcpshm_conn *tcpshm_server_find_conn(tcpshm_server *s, const char *client_name);
 
 /* Closes every socket and queue file and frees the server (no callbacks). */
-void tcpshm_server_destroy(tcpshm_server *s);
+TCPSHM_API void tcpshm_server_destroy(tcpshm_server *s);
 
 #ifdef __cplusplus
 }
