@@ -115,7 +115,7 @@ static void same_dir_twin(sim *s, node *vn, const tcpshm_client_callbacks *cb)
     tcpshm_error err;
     venv_set_owner(s->v, owner);
     bool was = s->plan.active;
-    s->plan.active = false;
+    fp_set_active(&s->plan, false);
     int rc = tcpshm_client_create(&cl, &s->cfg, s->env, vn->name, vn->dir, cb, &err);
     if (rc == 0) {
         chk_fail(&s->chk, vn->c2s,
@@ -127,7 +127,7 @@ static void same_dir_twin(sim *s, node *vn, const tcpshm_client_callbacks *cb)
                  "not TCPSHM_E_IN_USE", vn->name, vn->dir, rc, err.text);
     }
     venv_kill(s->v, owner);
-    s->plan.active = was;
+    fp_set_active(&s->plan, was);
     if (rc != 0 && dir_fingerprint(s, vn->dir) != before)
         chk_fail(&s->chk, vn->c2s, "twin: the refused second process of %s changed its directory %s", vn->name,
                  vn->dir);
