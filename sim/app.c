@@ -57,6 +57,17 @@ static void pop_checked(sim *s, node *n, tcpshm_conn *c, int sid, uint32_t seq, 
 
 static node *server_of(sim *s) { return &s->nodes[0]; }
 
+/* Host durability: the record reaches the disk before the push it guards
+ * (write-ahead), as the core's own state does; process durability: a store
+ * survives the process, which is all it promises. */
+static void rec_sync(sim *s, app_rec *r)
+{
+    if (s->durability == SIM_DUR_HOST && s->env->map_sync(s->env->ctx, r, sizeof *r) != 0) {
+        fprintf(stderr, "tcpshm-sim: cannot sync an echo record: %s\n", strerror(errno));
+        abort();
+    }
+}
+
 static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
 {
     bool created = false;
@@ -64,10 +75,12 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
     snprintf(path, sizeof path, "%s/%s_%s.app", n->dir, n->name, client);
     void *ctx = s->env->ctx;
     int fd = s->env->file_open(ctx, path, 0, 0);
+    bool host = s->durability == SIM_DUR_HOST;
     if (fd < 0 && errno == ENOENT) {
         fd = s->env->file_open(ctx, path, 1, 0600);
         if (fd < 0 && errno == ENOENT) { /* only SHM clients so far: no queue file made the directory */
-            (void)s->env->mkdir(ctx, n->dir, 0700);
+            if (s->env->mkdir(ctx, n->dir, 0700) == 0 && host)
+                (void)s->env->dir_sync(ctx, "");
             fd = s->env->file_open(ctx, path, 1, 0600);
         }
         created = fd >= 0;
@@ -75,6 +88,16 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
             s->env->file_close(ctx, fd);
             fd = -1;
         }
+        if (fd >= 0 && host && (s->env->file_sync(ctx, fd) != 0 || s->env->dir_sync(ctx, n->dir) != 0)) {
+            fprintf(stderr, "tcpshm-sim: cannot sync %s: %s\n", path, strerror(errno));
+            abort();
+        }
+    }
+    uint64_t size = 0;
+    if (fd >= 0 && !created && s->env->file_size(ctx, fd, &size) == 0 && size != sizeof(app_rec)) {
+        /* a power loss took back its size (process durability): not a
+         * record any more; made again, naming no request */
+        created = s->env->file_resize(ctx, fd, 0) == 0 && s->env->file_resize(ctx, fd, sizeof(app_rec)) == 0;
     }
     void *m = fd >= 0 ? s->env->map(ctx, fd, sizeof(app_rec)) : NULL;
     if (fd >= 0)
@@ -83,8 +106,10 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
         fprintf(stderr, "tcpshm-sim: cannot map %s: %s (fd %d)\n", path, strerror(errno), fd);
         abort();
     }
-    if (created) /* names no request (zeros would name request 0) */
+    if (created) { /* names no request (zeros would name request 0) */
         ((app_rec *)m)->k = my_ack - 1u;
+        rec_sync(s, m);
+    }
     return m;
 }
 
@@ -151,8 +176,10 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
                  n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
                  tcpshm_conn_my_ack(c), b->base + b->pushed, a->base + a->popped);
     /* a reset pair: the echo record of the old one names nothing now */
-    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0)
+    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (p->rec->k != 0u - 1u || p->rec->e != 0)) {
         p->rec->k = 0u - 1u, p->rec->e = 0;
+        rec_sync(s, p->rec);
+    }
 }
 
 static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
@@ -222,6 +249,7 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
                 return; /* queue full: not popped, it comes again */
             uint64_t rec = (uint64_t)w.seq | (uint64_t)tcpshm_conn_seq_end(c) << 32;
             __atomic_store_n((uint64_t *)(void *)p->rec, rec, __ATOMIC_RELEASE);
+            rec_sync(s, p->rec);
             push_alloced(s, n, c, h, p->s2c, WL_ECHO, w.seq);
         }
     }

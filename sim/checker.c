@@ -307,6 +307,14 @@ void chk_rewind_popped(chk *c, int sid, uint32_t n)
 
 void chk_echo_off(chk *c, int sid) { c->s[sid].echo_off = true; }
 
+int chk_new_epoch(chk *c, const char *server, const char *client, int dir, uint32_t base)
+{
+    int old = find(c, server, client, dir);
+    if (old >= 0)
+        c->s[old].closed = c->s[old].retired = true;
+    return make(c, server, client, dir, base);
+}
+
 bool chk_settled(const chk *c, int *first_open)
 {
     for (uint32_t i = 0; i < c->n; i++)

@@ -50,8 +50,8 @@ void node_hang(void *sim_, const char *call)
 
 /* The persisted state of a pair's queue, read by a separate owner with the
  * faults off (what a restarted process would find). */
-static bool peek(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_end,
-                 uint32_t *my_ack, char *why, size_t why_size)
+bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_end,
+                     uint32_t *my_ack, char *why, size_t why_size)
 {
     char path[SIM_PATH_SIZE];
     size_t len;
@@ -175,7 +175,7 @@ static void resolve(sim *s, node *n)
         char why[256];
         bool ok;
         if (!sim_client_shm(s, st->client))
-            ok = peek(s, n->dir, n->name, remote, &seq_end, &my_ack, why, sizeof why);
+            ok = node_peek_queue(s, n->dir, n->name, remote, &seq_end, &my_ack, why, sizeof why);
         else if (k == 0)
             ok = peek_shm(s, n->name, remote, true, &seq_end, why, sizeof why);
         else
@@ -210,7 +210,7 @@ static bool state_opens(sim *s, node *n, const char *remote, char *why, size_t w
     if (!sim_client_shm(s, client)) {
         snprintf(path, sizeof path, "%.*s/%.*s_%.*s.ptcp", SIM_NAME_PREC, n->dir, SIM_NAME_PREC, n->name,
                  SIM_NAME_PREC, remote);
-        return !venv_file_data(s->v, path, &len) || peek(s, n->dir, n->name, remote, &x, &y, why, why_size);
+        return !venv_file_data(s->v, path, &len) || node_peek_queue(s, n->dir, n->name, remote, &x, &y, why, why_size);
     }
     /* the segment it produces into and the one it consumes from */
     sim_shm_path(path, sizeof path, n->name, remote);

@@ -12,7 +12,7 @@
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
                                              "short-read", "io-error", "eagain", "partition", "file",
                                              "return",     "twin",      "rollback",
-                                             "liar"};
+                                             "liar",       "power-loss"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -26,6 +26,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_RETURN] = {50000, 150000, 300000},  [FP_TWIN] = {1000, 4000, 15000},
     [FP_ROLLBACK] = {10000, 30000, 100000}, /* per step on a dead node with a snapshot */
     [FP_LIAR] = {5000, 20000, 60000}, /* per step while the liar is idle: an attempt */
+    [FP_POWER] = {200, 600, 2000}, /* per step */
 };
 
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return sim_rng_below(&p->rng[k], n); }
@@ -121,6 +122,12 @@ void fp_plan_init(fp_plan *p, uint64_t seed, uint32_t allowed, bool swarm)
     uint32_t both = 1u << FP_RETURN | 1u << FP_ROLLBACK;
     if ((p->on & both) == both)
         p->on &= ~(1u << (((seed * 0x9e3779b97f4a7c15ull) >> 63) ? FP_RETURN : FP_ROLLBACK));
+    /* nor do power-loss and rollback: a restore is made durable as it is,
+     * the rollback rule's snapshots would hold states a power loss took
+     * back (another coin of the seed) */
+    uint32_t pr = 1u << FP_POWER | 1u << FP_ROLLBACK;
+    if ((p->on & pr) == pr)
+        p->on &= ~(1u << (((seed * 0xbf58476d1ce4e5b9ull) >> 63) ? FP_POWER : FP_ROLLBACK));
     /* Half the seeds with crashes focus on one TCP crash site: rare sites
      * (compaction, reset, login) then fire in most of those runs (runs with
      * SHM clients may move the focus to an SHM site: fp_plan_focus_shm). */
