@@ -228,7 +228,7 @@ bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *loc
     uint32_t was = venv_owner(v);
     venv_set_owner(v, as);
     tcpshm_ptcp_queue q;
-    tcpshm_ptcp_queue_config qc = {cfg->queue_size, cfg->max_msg_size, cfg->little_endian, 0};
+    tcpshm_ptcp_queue_config qc = {cfg->queue_size, cfg->max_msg_size, cfg->little_endian, 0, false};
     tcpshm_error err;
     memset(&err, 0, sizeof err);
     int rc = tcpshm_ptcp_queue_open(&q, venv_env(v), dir, local, remote, &qc, &err);

@@ -336,7 +336,7 @@ static void gen_queue_file(void)
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         venv *v = venv_create(NULL);
         const tcpshm_env *env = venv_env(v);
-        tcpshm_ptcp_queue_config qc = {c[i].cap, c[i].max, c[i].le, 0};
+        tcpshm_ptcp_queue_config qc = {c[i].cap, c[i].max, c[i].le, 0, false};
         tcpshm_ptcp_queue q;
         tcpshm_error err;
         if (tcpshm_ptcp_queue_open(&q, env, "q", "server", "client", &qc, &err) != 0) {

@@ -65,7 +65,7 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
     uint32_t owner = venv_owner(s->v);
     venv_set_owner(s->v, SIM_PEEK_OWNER);
     tcpshm_ptcp_queue q;
-    tcpshm_ptcp_queue_config qc = {s->cfg.queue_size, s->cfg.max_msg_size, s->cfg.little_endian, 0};
+    tcpshm_ptcp_queue_config qc = {s->cfg.queue_size, s->cfg.max_msg_size, s->cfg.little_endian, 0, false};
     tcpshm_error err;
     int rc = tcpshm_ptcp_queue_open(&q, s->env, dir, local, remote, &qc, &err);
     if (rc == 0) {

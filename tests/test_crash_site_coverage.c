@@ -310,11 +310,11 @@ Test(crash_site_coverage, lastserver_write)
 {
     tcpshm_error err;
     begin();
-    cr_assert_eq(tcpshm_lastserver_write(&R.env, "/c", "me", "srv0", 0, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_lastserver_write(&R.env, "/c", "me", "srv0", 0, false, &err), 0, "%s", err.text);
     end("lastserver write (new directory)", 5); /* mkdir, create, resize, map, rename */
     cr_assert_eq(venv_file_write(R.v, "/c/me.lastserver.tmp", "x", 1), 0);
     begin();
-    cr_assert_eq(tcpshm_lastserver_write(&R.env, "/c", "me", "srv1", 0, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_lastserver_write(&R.env, "/c", "me", "srv1", 0, false, &err), 0, "%s", err.text);
     end("lastserver write over a leftover temporary file", 5);
     char name[TCPSHM_NAME_MAX + 1];
     cr_assert_eq(tcpshm_lastserver_read(R.inner, "/c", "me", name, &err), 0, "%s", err.text);

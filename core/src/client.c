@@ -40,6 +40,9 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
     if (!rc)
         rc = tcpshm_config_check(cfg, err);
     if (!rc)
+        rc = tcpshm_env_check_durable(env ? env : tcpshm_env_posix(),
+                                      cfg->durability == TCPSHM_DURABILITY_HOST, err);
+    if (!rc)
         rc = tcpshm_name_check(client_name, cfg->name_size, "client name", err);
     if (rc)
         return rc;
@@ -109,6 +112,10 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
 {
     if (cl->state != TCPSHM_CLIENT_IDLE)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "a login is already under way or done");
+    if (use_shm && cl->cfg.durability == TCPSHM_DURABILITY_HOST)
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0,
+                           "durability \"host\" cannot use shared memory: its segments are RAM "
+                           "and a power cut loses them; log in over TCP");
     int rc = tcpshm_lastserver_read(cl->env, cl->dir, cl->name, cl->last_server, err);
     if (rc)
         return rc;
@@ -176,8 +183,11 @@ static void login_accepted(tcpshm_client *cl, const tcpshm_login_rsp *rsp)
         }
         tcpshm_conn_reset_for_new_peer(c);
         TCPSHM_CRASH_SITE("tcpshm/crash/login/client_after_reset");
-        if (tcpshm_lastserver_write(cl->env, cl->dir, cl->name, rsp->server_name, cl->cfg.file_mode,
-                                    &err) != 0) {
+        /* Host: the reset on disk before the record that names the pair. */
+        bool host = cl->cfg.durability == TCPSHM_DURABILITY_HOST;
+        if ((host && tcpshm_conn_sync(c, &err) != 0) ||
+            tcpshm_lastserver_write(cl->env, cl->dir, cl->name, rsp->server_name, cl->cfg.file_mode,
+                                    host, &err) != 0) {
             back_to_recorded_pair(cl);
             attempt_failed(cl, err.text, err.sys_errno);
             return;

@@ -27,6 +27,7 @@ void tcpshm_config_default(tcpshm_config *c)
         .shm_conns_per_group = 16,
         .shm_queue_size = 1u << 20,
         .file_mode = 0600,
+        .durability = TCPSHM_DURABILITY_PROCESS,
     };
 }
 
@@ -73,5 +74,9 @@ int tcpshm_config_check(const tcpshm_config *c, tcpshm_error *err)
     if (c->file_mode & ~0777u)
         return tcpshm_fail(err, TCPSHM_E_CONFIG, 0, "config: file_mode %o has bits beyond 0777",
                            c->file_mode);
+    if (c->durability != TCPSHM_DURABILITY_PROCESS && c->durability != TCPSHM_DURABILITY_HOST)
+        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0,
+                           "config: durability %u is neither 0 (process) nor 1 (host)",
+                           (unsigned)c->durability);
     return 0;
 }

@@ -175,6 +175,15 @@ static bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == 
 
 int64_t tcpshm_conn_send_some(tcpshm_conn *c, const uint8_t *p, uint32_t len)
 {
+    /* Host durability: every byte that leaves carries an ack (a header, a
+     * heartbeat, a login) or a queued message, so what it says must be on
+     * stable storage first: pops batched since the last sync, a push_more
+     * batch. A failed sync closes the link rather than send. */
+    tcpshm_error err;
+    if (c->cfg->durability == TCPSHM_DURABILITY_HOST && tcpshm_conn_sync(c, &err) != 0) {
+        tcpshm_conn_fail(c, err.text, err.sys_errno);
+        return -1;
+    }
     ssize_t n = tcpshm_io_send(c->env, c->fd, p, len);
     if (n < 0) {
         if (would_block(errno))

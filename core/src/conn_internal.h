@@ -90,6 +90,10 @@ bool tcpshm_conn_is_shm(const tcpshm_conn *c);
  * unused; TCPSHM_E_SYSTEM with EAGAIN if other segments are open and
  * poll_shm may be reading them). */
 int tcpshm_conn_open_state(tcpshm_conn *c, const char *dir, const char *remote, tcpshm_error *err);
+/* Durability "host": makes the queue file's state durable (a push_more
+ * batch, pops, a reset); 0 at once when nothing is pending, in process mode
+ * and without a queue file. Runs before every send (see conn.c). */
+int tcpshm_conn_sync(tcpshm_conn *c, tcpshm_error *err);
 /* Whether the current transport's persistent state is open. */
 bool tcpshm_conn_has_state(const tcpshm_conn *c);
 /* Closes the state of both transports (destroy). */

@@ -13,7 +13,8 @@ static int tcp_open_state(tcpshm_conn *c, const char *dir, const char *remote, t
         return 0;
     tcpshm_conn_tcp_close(c);
     tcpshm_ptcp_queue_config qc = {c->cfg->queue_size, c->cfg->max_msg_size, c->cfg->little_endian,
-                                   c->cfg->file_mode};
+                                   c->cfg->file_mode,
+                                   c->cfg->durability == TCPSHM_DURABILITY_HOST};
     int rc = tcpshm_ptcp_queue_open(&c->tcp.q, c->env, dir, c->local, remote, &qc, err);
     if (rc)
         return rc;
@@ -27,6 +28,11 @@ void tcpshm_conn_tcp_close(tcpshm_conn *c)
     if (c->tcp.open)
         tcpshm_ptcp_queue_close(&c->tcp.q);
     c->tcp.open = false;
+}
+
+int tcpshm_conn_sync(tcpshm_conn *c, tcpshm_error *err)
+{
+    return c->tcp.open ? tcpshm_ptcp_queue_sync(&c->tcp.q, err) : 0;
 }
 
 static bool tcp_has_state(const tcpshm_conn *c) { return c->tcp.open; }
@@ -98,12 +104,15 @@ static tcpshm_msg_header *tcp_alloc(tcpshm_conn *c, uint16_t body_size)
 
 static int tcp_push_more(tcpshm_conn *c)
 {
-    return c->tcp.open ? tcpshm_ptcp_queue_push(&c->tcp.q, NULL) : TCPSHM_E_ARG;
+    return c->tcp.open ? tcpshm_ptcp_queue_push_more(&c->tcp.q, NULL) : TCPSHM_E_ARG;
 }
 
+/* Host durability: the batch and this message are synced before it returns
+ * (a failed sync is TCPSHM_E_SYSTEM, errno set, and nothing of the batch is
+ * queued). */
 static int tcp_push(tcpshm_conn *c)
 {
-    int rc = tcp_push_more(c);
+    int rc = c->tcp.open ? tcpshm_ptcp_queue_push(&c->tcp.q, NULL) : TCPSHM_E_ARG;
     if (rc == 0 && c->fd >= 0)
         (void)tcpshm_conn_flush(c);
     return rc;

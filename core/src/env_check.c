@@ -11,3 +11,13 @@ int tcpshm_env_check(const tcpshm_env *env, tcpshm_error *err)
                        "set the env's version to TCPSHM_ENV_VERSION",
                        env->version, TCPSHM_ENV_VERSION);
 }
+
+int tcpshm_env_check_durable(const tcpshm_env *env, bool host, tcpshm_error *err)
+{
+    if (!host || env->version >= 2u)
+        return 0;
+    return tcpshm_fail(err, TCPSHM_E_ARG, 0,
+                       "durability \"host\" needs an env of version 2 or later (map_sync, "
+                       "file_sync, dir_sync); this env has version %u",
+                       env->version);
+}

@@ -3,11 +3,17 @@
 #ifndef TCPSHM_ENV_CHECK_H
 #define TCPSHM_ENV_CHECK_H
 
+#include <stdbool.h>
+
 #include "tcpshm/env.h"
 #include "tcpshm/error.h"
 
 /* 0 if this library knows env's layout (version 1 .. TCPSHM_ENV_VERSION),
  * else TCPSHM_E_ARG saying which version it has and which are accepted. */
 int tcpshm_env_check(const tcpshm_env *env, tcpshm_error *err);
+
+/* 0 unless host is set and env has no stable-storage calls (version < 2):
+ * then TCPSHM_E_ARG saying that durability "host" needs them. */
+int tcpshm_env_check_durable(const tcpshm_env *env, bool host, tcpshm_error *err);
 
 #endif

@@ -63,7 +63,7 @@ int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *c
 }
 
 int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *client,
-                            const char *name, unsigned file_mode, tcpshm_error *err)
+                            const char *name, unsigned file_mode, bool host, tcpshm_error *err)
 {
     char path[4096], tmp[4096];
     if (path_of(path, sizeof path, dir, client, "") || path_of(tmp, sizeof tmp, dir, client, ".tmp"))
@@ -93,6 +93,12 @@ int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *
         memcpy(f->name, name, strnlen(name, TCPSHM_NAME_MAX));
         (void)tcpshm_io_unmap(env, f, sizeof *f);
     }
+    /* Host durability: write, sync, rename, sync the directory. The record
+     * must be on disk before the rename can be: else a power cut could leave
+     * the new name pointing at an empty or half-written file, which the next
+     * login refuses (or, worse, the old name back after the pair was reset). */
+    if (!rc && host && tcpshm_io_file_sync(env, fd) != 0)
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync %s", tmp);
     (void)tcpshm_io_file_close(env, fd);
     if (!rc) {
         TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_before_rename");
@@ -100,6 +106,8 @@ int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *
             rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot rename %s to %s", tmp, path);
         else {
             TCPSHM_CRASH_SITE("tcpshm/crash/login/client_lastserver_after_rename");
+            if (host && tcpshm_io_dir_sync(env, dir) != 0)
+                return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync directory %s", dir);
         }
     }
     if (rc)

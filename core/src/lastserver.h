@@ -4,6 +4,8 @@
 #ifndef TCPSHM_LASTSERVER_H
 #define TCPSHM_LASTSERVER_H
 
+#include <stdbool.h>
+
 #include "tcpshm/env.h"
 #include "tcpshm/error.h"
 #include "tcpshm/names.h"
@@ -13,7 +15,9 @@
 int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *client,
                            char name[TCPSHM_NAME_MAX + 1], tcpshm_error *err);
 
+/* host (durability "host"): the record is synced before its rename and the
+ * directory after it, so it survives a power cut once this returns 0. */
 int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *client,
-                            const char *name, unsigned file_mode, tcpshm_error *err);
+                            const char *name, unsigned file_mode, bool host, tcpshm_error *err);
 
 #endif

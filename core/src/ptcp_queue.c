@@ -23,16 +23,53 @@ static uint32_t stored_size(const uint8_t *msg, bool little)
 
 /* ---- the one way state changes: stage the inactive slot, then flip ---- */
 
-static void stage(tcpshm_ptcp_queue *q, const tcpshm_ptcp_state *ns)
+/* The state the file may show for ns: with host durability, the end of the
+ * synced messages, not of an unpublished push_more batch. */
+static tcpshm_ptcp_state published(const tcpshm_ptcp_queue *q, const tcpshm_ptcp_state *ns)
 {
-    q->file->slot[1u - q->file->active] = *ns;
+    tcpshm_ptcp_state p = *ns;
+    if (q->cfg.host_durable) {
+        p.write_idx = q->durable_write_idx;
+        p.write_seq = q->durable_write_seq;
+    }
+    return p;
 }
 
-static void commit(tcpshm_ptcp_queue *q)
+static void stage(tcpshm_ptcp_queue *q, const tcpshm_ptcp_state *ns)
+{
+    q->file->slot[1u - q->file->active] = published(q, ns);
+}
+
+static void commit(tcpshm_ptcp_queue *q, const tcpshm_ptcp_state *ns)
 {
     uint32_t next = 1u - q->file->active;
     __atomic_store_n(&q->file->active, next, __ATOMIC_RELEASE);
-    q->st = q->file->slot[next];
+    q->st = *ns;
+}
+
+/* ---- host durability: the syncs ----
+ *
+ * Order: a message's bytes are synced before the record that counts them is
+ * published, and the record is synced after. A record published first could
+ * reach the disk before the bytes (the kernel writes dirty pages back in any
+ * order and at any time), and after a power cut it would count whatever the
+ * disk held there: zeros (refused at open) or, worse, a message of an
+ * earlier lap that passes every check and is sent again under a new seq. So
+ * a push costs two syncs, and a push_more batch two in all. The record
+ * (selector and both slots, bytes 160-255) lies in the first 512-byte
+ * sector, which a disk writes whole. */
+
+static int sync_range(tcpshm_ptcp_queue *q, const void *p, size_t len, const char *what,
+                      tcpshm_error *err)
+{
+    if (len == 0 || tcpshm_io_map_sync(q->env, (void *)(uintptr_t)p, len) == 0)
+        return 0;
+    return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "Sync error: cannot sync the queue's %s", what);
+}
+
+static int sync_record(tcpshm_ptcp_queue *q, tcpshm_error *err)
+{
+    return sync_range(q, q->file, PTCP_HEADER_SIZE, "record", err);
 }
 
 /* ---- verification of untrusted file bytes ---- */
@@ -177,8 +214,9 @@ int tcpshm_ptcp_queue_path(char *out, size_t out_size, const char *dir, const ch
 /* Creates the file under a temporary name, initialises it and renames it
  * into place, so the final name never shows a half-made file. Returns the
  * open descriptor of the final file, or -1 with err set. */
-static int create_file(const tcpshm_env *env, const char *path, const char *local,
-                       const char *remote, const tcpshm_ptcp_queue_config *cfg, tcpshm_error *err)
+static int create_file(const tcpshm_env *env, const char *dir, const char *path,
+                       const char *local, const char *remote, const tcpshm_ptcp_queue_config *cfg,
+                       tcpshm_error *err)
 {
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -216,12 +254,23 @@ static int create_file(const tcpshm_env *env, const char *path, const char *loca
     memcpy(f->local, local, strlen(local) + 1);
     memcpy(f->remote, remote, strlen(remote) + 1);
     (void)tcpshm_io_unmap(env, f, PTCP_HEADER_SIZE);
+    /* Host: the header and size on disk before the name, the name after. */
+    if (cfg->host_durable && tcpshm_io_file_sync(env, fd) != 0) {
+        tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync %s", tmp);
+        goto fail;
+    }
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/create_before_rename");
     if (tcpshm_io_rename(env, tmp, path) != 0) {
         tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot rename %s to %s", tmp, path);
         goto fail;
     }
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/create_after_rename");
+    if (cfg->host_durable && tcpshm_io_dir_sync(env, dir) != 0) {
+        /* the file is whole under its name: a later open finds it */
+        tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync directory %s", dir);
+        (void)tcpshm_io_file_close(env, fd);
+        return -1;
+    }
     return fd;
 fail:
     (void)tcpshm_io_file_close(env, fd);
@@ -235,6 +284,8 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
 {
     memset(q, 0, sizeof *q);
     int rc = tcpshm_env_check(env, err);
+    if (!rc)
+        rc = tcpshm_env_check_durable(env, cfg->host_durable, err);
     if (!rc)
         rc = check_config(cfg, err);
     if (!rc)
@@ -253,7 +304,7 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
 
     int fd = tcpshm_io_file_open(env, path, 0, 0);
     if (fd < 0 && errno == ENOENT)
-        fd = create_file(env, path, local, remote, cfg, err);
+        fd = create_file(env, dir, path, local, remote, cfg, err);
     else if (fd < 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot open %s", path);
     if (fd < 0)
@@ -288,6 +339,8 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
     q->st = q->file->slot[q->file->active];
     q->send_idx = q->sent_idx = q->st.read_idx;
     q->sent_seq = q->st.read_seq;
+    q->durable_write_idx = q->st.write_idx;
+    q->durable_write_seq = q->st.write_seq;
 out:
     (void)tcpshm_io_file_close(env, fd); /* the mapping outlives the descriptor */
     if (rc == TCPSHM_E_CORRUPT && err) {
@@ -327,12 +380,23 @@ tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_s
         tcpshm_ptcp_state ns = q->st;
         ns.read_idx = 0;
         ns.write_idx = live;
+        /* Host: the copy must be on disk before the record that points at
+         * it, and that record before a later push overwrites the old
+         * region (which the disk's record may still point at). */
+        if (q->cfg.host_durable &&
+            sync_range(q, q->data, q->durable_write_idx - read, "compacted messages", NULL) != 0)
+            return NULL; /* nothing published: the old record and bytes stand */
+        q->durable_write_idx -= read;
         stage(q, &ns);
         TCPSHM_CRASH_SITE("tcpshm/crash/queue/compact_before_publish");
-        commit(q);
+        commit(q, &ns);
         TCPSHM_CRASH_SITE("tcpshm/crash/queue/compact_after_publish");
         q->send_idx -= read;
         q->sent_idx -= read;
+        if (q->cfg.host_durable && sync_record(q, NULL) != 0) {
+            q->compact_unsynced = true; /* the next sync retries it first */
+            return NULL;
+        }
     }
     tcpshm_msg_header *h = (tcpshm_msg_header *)(void *)(q->data + q->st.write_idx);
     h->size = (uint16_t)size;
@@ -342,7 +406,58 @@ tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_s
     return h;
 }
 
-int tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q, tcpshm_error *err)
+/* The one place a push's record is published (both modes). */
+static void publish_push(tcpshm_ptcp_queue *q, const tcpshm_ptcp_state *ns)
+{
+    stage(q, ns);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_before_publish");
+    commit(q, ns);
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_after_publish");
+}
+
+int tcpshm_ptcp_queue_sync(tcpshm_ptcp_queue *q, tcpshm_error *err)
+{
+    if (!q->cfg.host_durable)
+        return 0;
+    if (q->compact_unsynced) {
+        int rc = sync_record(q, err);
+        if (rc)
+            return rc;
+        q->compact_unsynced = false;
+    }
+    bool batch = q->durable_write_idx != q->st.write_idx || q->durable_write_seq != q->st.write_seq;
+    if (batch) {
+        int rc = sync_range(q, q->data + q->durable_write_idx,
+                            q->st.write_idx - q->durable_write_idx, "messages", err);
+        if (rc)
+            return rc;
+        q->durable_write_idx = q->st.write_idx;
+        q->durable_write_seq = q->st.write_seq;
+        tcpshm_ptcp_state ns = q->st;
+        publish_push(q, &ns);
+    }
+    if (batch || q->record_unsynced) {
+        int rc = sync_record(q, err);
+        if (rc)
+            return rc;
+        q->record_unsynced = false;
+    }
+    return 0;
+}
+
+/* A push whose sync failed is taken back: the previous record (still in the
+ * other slot) becomes current again, and the batch is dropped from memory,
+ * so the caller's failure and the queue agree. (What the failed sync left on
+ * the disk is unknown: Linux may have written some of it.) */
+static void unpush(tcpshm_ptcp_queue *q, uint32_t write_idx, uint32_t write_seq, bool published)
+{
+    if (published)
+        __atomic_store_n(&q->file->active, 1u - q->file->active, __ATOMIC_RELEASE);
+    q->st.write_idx = q->durable_write_idx = write_idx;
+    q->st.write_seq = q->durable_write_seq = write_seq;
+}
+
+static int push(tcpshm_ptcp_queue *q, bool sync_now, tcpshm_error *err)
 {
     if (q->alloc_size == 0)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "push without a successful alloc");
@@ -360,12 +475,27 @@ int tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q, tcpshm_error *err)
     tcpshm_ptcp_state ns = q->st;
     ns.write_idx += padded;
     ns.write_seq++;
-    stage(q, &ns);
-    TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_before_publish");
-    commit(q);
-    TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_after_publish");
     q->alloc_size = 0;
-    return 0;
+    if (!q->cfg.host_durable) {
+        publish_push(q, &ns);
+        return 0;
+    }
+    /* Host: the message joins the batch; push makes the batch durable. */
+    uint32_t old_idx = q->durable_write_idx, old_seq = q->durable_write_seq;
+    q->st = ns;
+    if (!sync_now)
+        return 0;
+    int rc = tcpshm_ptcp_queue_sync(q, err);
+    if (rc)
+        unpush(q, old_idx, old_seq, q->durable_write_seq != old_seq);
+    return rc;
+}
+
+int tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q, tcpshm_error *err) { return push(q, true, err); }
+
+int tcpshm_ptcp_queue_push_more(tcpshm_ptcp_queue *q, tcpshm_error *err)
+{
+    return push(q, false, err);
 }
 
 /* ---- send side ---- */
@@ -400,10 +530,10 @@ static void free_to(tcpshm_ptcp_queue *q, uint32_t seq)
     /* Everything acknowledged was sent, so the send position is at write too. */
     bool to_front = ns.read_idx == ns.write_idx && q->alloc_size == 0;
     if (to_front)
-        ns.read_idx = ns.write_idx = 0;
+        ns.read_idx = ns.write_idx = q->durable_write_idx = 0; /* no batch is pending then */
     stage(q, &ns);
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/ack_before_publish");
-    commit(q);
+    commit(q, &ns);
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/ack_after_publish");
     if (to_front)
         q->send_idx = q->sent_idx = 0;
@@ -438,13 +568,16 @@ void tcpshm_ptcp_queue_reset(tcpshm_ptcp_queue *q)
 {
     tcpshm_ptcp_state ns;
     memset(&ns, 0, sizeof ns);
+    q->durable_write_idx = q->durable_write_seq = 0; /* a batch is dropped too */
     stage(q, &ns);
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/reset_before_publish");
-    commit(q);
+    commit(q, &ns);
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/reset_after_publish");
     q->send_idx = q->sent_idx = 0;
     q->sent_seq = 0;
     q->alloc_size = 0;
+    q->compact_unsynced = false;
+    q->record_unsynced = q->cfg.host_durable;
 }
 
 void tcpshm_ptcp_queue_popped(tcpshm_ptcp_queue *q)
@@ -453,8 +586,10 @@ void tcpshm_ptcp_queue_popped(tcpshm_ptcp_queue *q)
     ns.my_ack++;
     stage(q, &ns);
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/pop_before_publish");
-    commit(q);
+    commit(q, &ns);
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/pop_after_publish");
+    /* Host: synced by the next sync, before any ack of it is sent. */
+    q->record_unsynced = q->cfg.host_durable;
 }
 
 const uint8_t *tcpshm_ptcp_queue_next(const tcpshm_ptcp_queue *q, const uint8_t *prev)

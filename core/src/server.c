@@ -79,6 +79,9 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
     if (!rc)
         rc = tcpshm_config_check(cfg, err);
     if (!rc)
+        rc = tcpshm_env_check_durable(env ? env : tcpshm_env_posix(),
+                                      cfg->durability == TCPSHM_DURABILITY_HOST, err);
+    if (!rc)
         rc = tcpshm_name_check(server_name, cfg->name_size, "server name", err);
     if (rc)
         return rc;
@@ -238,6 +241,11 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
     bool shm = login->use_shm != 0;
     if (shm && s->cfg.shm_groups == 0) {
         reject(s, p, login, TCPSHM_LOGIN_ERROR, "Shared memory not enabled");
+        return;
+    }
+    /* Segments are RAM: a power cut loses them (see config.h). */
+    if (shm && s->cfg.durability == TCPSHM_DURABILITY_HOST) {
+        reject(s, p, login, TCPSHM_LOGIN_ERROR, "Shared memory not host-durable");
         return;
     }
     if (shm && !peer_on_this_host(s, p->fd)) {

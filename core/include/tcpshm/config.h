@@ -16,6 +16,19 @@ extern "C" {
 /* Widest login / login-response user data a configuration may choose. */
 #define TCPSHM_MAX_USER_DATA 256u
 
+/* What a pushed message and a popped one survive (docs/design.md,
+ * "Durability"). process: the death of either process (the queues are
+ * shared mappings the kernel keeps); no sync, tcpshm's behaviour. host: also
+ * a power cut or host crash: a push returns only after the message and the
+ * queue's record are on stable storage, a pop is synced before any ack that
+ * covers it is sent, and the client's .lastserver record is synced before
+ * and after its rename. Needs an env of version 2 or later; SHM logins are
+ * refused (their segments are RAM). */
+typedef enum tcpshm_durability {
+    TCPSHM_DURABILITY_PROCESS = 0,
+    TCPSHM_DURABILITY_HOST = 1,
+} tcpshm_durability;
+
 typedef struct tcpshm_config {
     /* Wire compatibility with tcpshm's default configuration needs name_size
      * 16, both user-data sizes 1 and little-endian. */
@@ -48,13 +61,15 @@ typedef struct tcpshm_config {
                                 capacity is refused) */
 
     unsigned file_mode; /* permissions of new files and shm segments; 0 means 0600 */
+
+    tcpshm_durability durability; /* both sides; default TCPSHM_DURABILITY_PROCESS */
 } tcpshm_config;
 
 /* tcpshm-compatible defaults: names 16, user data 1/1, little-endian, 1 MiB
  * queue, 64 KiB receive buffer and messages up to 4096 bytes, heartbeat 1 s,
  * timeout 10 s and new-connection timeout 3 s in nanoseconds, TCP_NODELAY on,
  * 1 group of 16 clients, 8 pending logins, 4 accepts per poll; SHM: 1 group
- * of 16 clients, 1 MiB per direction. */
+ * of 16 clients, 1 MiB per direction; durability process. */
 void tcpshm_config_default(tcpshm_config *c);
 
 /* 0, or TCPSHM_E_CONFIG naming the first bad field and its allowed range. */

@@ -12,6 +12,19 @@
  * in progress). A file that is truncated, foreign or inconsistent is
  * rejected with a reason, never misread.
  *
+ * Host durability (cfg.host_durable, tcpshm_config.durability = host): the
+ * same file, and in addition the record the file shows never counts a
+ * message whose bytes are not on stable storage. push syncs the message's
+ * bytes, then publishes the record, then syncs the record, and returns only
+ * then; push_more only writes the bytes and keeps the new end in memory (a
+ * batch: the file's record, and so a kill or a power cut, does not count it
+ * yet) until the next push or tcpshm_ptcp_queue_sync publishes the whole
+ * batch with one data sync and one record sync. A pop is published at once
+ * (a kill keeps it) and synced by the next sync, which the connection runs
+ * before it sends any byte (an ack must never leave before the pop it
+ * covers is on stable storage). Acks of our messages are published but not
+ * synced: losing one to a power cut only resends messages the peer skips.
+ *
  * Threading: one queue is used by one thread at a time. The send position
  * is not persisted: after open it is at the oldest unacknowledged message,
  * as a login's rewind would put it. */
@@ -34,6 +47,7 @@ typedef struct tcpshm_ptcp_queue_config {
     uint32_t max_msg_size; /* largest padded message, multiple of 8, in [16, TCPSHM_MAX_PADDED_MSG_SIZE] */
     bool little_endian;    /* wire byte order of the stored headers */
     unsigned file_mode;    /* permissions of a new file; 0 means 0600 */
+    bool host_durable;     /* durability "host": sync to stable storage (see below) */
 } tcpshm_ptcp_queue_config;
 
 /* State kept in the file; a copy of the active record slot. */
@@ -59,6 +73,13 @@ typedef struct tcpshm_ptcp_queue {
     uint32_t sent_seq;    /* runtime: seq of the first message not sent completely */
     uint32_t alloc_size;  /* size of the message reserved by alloc, 0 if none */
     tcpshm_ptcp_queue_config cfg;
+    /* host durability only: the end of the messages the file's record
+     * counts (their bytes are synced); [durable_write_idx, st.write_idx) is
+     * the push_more batch not published yet */
+    uint32_t durable_write_idx;
+    uint32_t durable_write_seq;
+    bool record_unsynced;  /* a pop or reset was published but not synced */
+    bool compact_unsynced; /* a compaction was published but not synced */
 } tcpshm_ptcp_queue;
 
 /* The file name of a pair: "<dir>/<local>_<remote>.ptcp". 0 or TCPSHM_E_ARG
@@ -104,6 +125,16 @@ tcpshm_msg_header *tcpshm_ptcp_queue_alloc(tcpshm_ptcp_queue *q, uint16_t body_s
  * is seq_end - 1 afterwards. TCPSHM_E_ARG if nothing was allocated or the
  * msg_type is 0 (reserved for heartbeats); nothing is queued then. */
 int tcpshm_ptcp_queue_push(tcpshm_ptcp_queue *q, tcpshm_error *err);
+
+/* push without the sync of host durability: the message joins the batch the
+ * next push (or sync) makes durable. In process mode the same as push. */
+int tcpshm_ptcp_queue_push_more(tcpshm_ptcp_queue *q, tcpshm_error *err);
+
+/* Host durability: makes everything done so far durable (publishes a
+ * push_more batch after syncing its bytes, then syncs the record). 0 at once
+ * when nothing is pending, and always in process mode. A failed sync is
+ * TCPSHM_E_SYSTEM with the errno; the state in memory stays as it was. */
+int tcpshm_ptcp_queue_sync(tcpshm_ptcp_queue *q, tcpshm_error *err);
 
 /* The bytes not yet sent: *data and the length (0 if all sent). */
 uint32_t tcpshm_ptcp_queue_sendable(const tcpshm_ptcp_queue *q, const uint8_t **data);
