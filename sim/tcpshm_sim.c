@@ -549,6 +549,9 @@ int main(int argc, char **argv)
             p.transport = i;
     if (p.transport < 0 && strcmp(transport, "swarm") != 0)
         return usage_error(prog, "--transport takes swarm, tcp, mixed or shm, not '%s'", transport);
+    if (p.durability == SIM_DUR_HOST && p.transport > SIM_TX_TCP)
+        return usage_error(prog, "--durability host runs over TCP only (the core refuses SHM logins: %s)",
+                           "segments are RAM");
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return usage_error(prog, "%s", why);

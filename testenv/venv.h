@@ -21,7 +21,7 @@
  *
  * Files. A path names a file or a directory. Paths are plain strings with
  * '/' separators ("dir/x.ptcp", "/a/b"); repeated and trailing slashes are
- * ignored, "." and ".." are not interpreted. The roots "" (relative) and "/"
+ * ignored, "." alone is the root "", otherwise "." and ".." are not interpreted. The roots "" (relative) and "/"
  * always exist. As POSIX: open without create needs an existing regular file
  * (ENOENT, EISDIR); create needs an absent name (EEXIST) in an existing
  * directory (ENOENT, ENOTDIR); mkdir gives EEXIST if the name exists;

@@ -23,7 +23,7 @@ char *venv_normalize(const char *path)
     return out;
 }
 
-bool venv_is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0; }
+bool venv_is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0 || strcmp(p, ".") == 0; }
 
 /* The parent of a normalized path, in buf (at least strlen(p) + 2 bytes). */
 void venv_parent_of(const char *p, char *buf)
