@@ -11,9 +11,16 @@ seeds=${2:-200}
 fail=0
 hash_of() { sed -n 's/.*trace hash \([0-9a-f]*\).*/\1/p' | head -1; }
 
+# known bugs only a fault kind still to come can find (see the file)
+skip_file="$(dirname "$0")/known_bugs/needs-power-loss"
 n=1
 while [ -x "$bin/tcpshm-sim-kb$n" ]; do
   sim="$bin/tcpshm-sim-kb$n"
+  if [ -f "$skip_file" ] && grep -qx "$n" "$skip_file"; then
+    echo "skip known bug $n: listed in sim/known_bugs/needs-power-loss (needs the power-loss fault kind)"
+    n=$((n + 1))
+    continue
+  fi
   # the swarm first (each seed its own kinds), then the main job's mode
   # (ci/main: every kind on): a rare bug needs the right kinds together
   line="" faults=""
