@@ -80,6 +80,13 @@ void lastserver_after_death(sim *s, node *n, bool mid_login)
              n->name, found, n->ls_rec[n->cur], found[0] ? "went back or changed" : "the record disappeared");
 }
 
+void lastserver_after_failed_login(sim *s, node *n)
+{
+    char found[TCPSHM_NAME_MAX + 1], why[256];
+    if (read_record(s, n, found, why, sizeof why) && found[0] && a_server_name(s, found))
+        memcpy(n->ls_rec[n->cur], found, sizeof n->ls_rec[0]);
+}
+
 void lastserver_at_login(sim *s, const tcpshm_login *lg)
 {
     if (fault_twin_login(s, lg)) /* the twin has a directory of its own */

@@ -33,6 +33,8 @@ typedef struct chk_stream {
     bool retired;              /* an older epoch of its pair: a new connection replaced it */
     uint32_t base;             /* seq of the first message */
     uint32_t pushed, popped;   /* counts */
+    uint32_t crash_tail;       /* the last pushes were resolved from the file after a crash (they never
+                                * returned, so a power loss may take them back), none returned since */
     uint32_t retracted;        /* pushes a rollback retracted are recs[pushed, retracted): the peer may
                                 * still pop them from what it had received (then it must detect it) */
     chk_rec *recs;             /* one per push */

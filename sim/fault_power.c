@@ -137,7 +137,22 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
     /* a file that is gone is a queue at 0 (the next open makes it so) */
     bool same = st >= 0 && seq_end == so->base + so->pushed && my_ack == si->base + si->popped;
     if (s->durability == SIM_DUR_HOST) {
-        uint32_t acked = 0;
+        uint32_t acked = 0, k;
+        /* pushes a crash cut short after they were in the file never
+         * returned: they may go, unless a peer popped them */
+        if (st > 0 && seq_end != so->base + so->pushed && back_to(so, so->pushed, seq_end, &k) &&
+            so->pushed - k <= so->crash_tail && k >= s->chk.s[out].popped) {
+            if (server_side) { /* echoes among them: their requests are to be echoed again */
+                int c2s = chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
+                so = &s->chk.s[out];
+                for (uint32_t i = k; i < so->pushed; i++)
+                    s->chk.s[c2s].echo_next -= so->recs[i].kind == WL_ECHO;
+                si = &s->chk.s[in];
+            }
+            chk_rewind_pushed(&s->chk, out, k);
+            so->crash_tail = 0;
+            same = my_ack == si->base + si->popped;
+        }
         if (st > 0 && seq_end == so->base + so->pushed && my_ack != si->base + si->popped &&
             pops_back_ok(s, server_side ? client : s->nodes[0].dir, server_side ? client : server,
                          server_side ? server : client, si, my_ack, &acked)) {

@@ -119,6 +119,13 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
     int rc = tcpshm_lastserver_read(cl->env, cl->dir, cl->name, cl->last_server, err);
     if (rc)
         return rc;
+    /* host durability: a record that an earlier process renamed into place
+     * and died before syncing is synced before a login names it */
+    if (cl->last_server[0] && cl->cfg.durability == TCPSHM_DURABILITY_HOST) {
+        rc = tcpshm_lastserver_sync(cl->env, cl->dir, cl->name, err);
+        if (rc)
+            return rc;
+    }
     rc = tcpshm_conn_set_transport(&cl->conn, use_shm, err);
     if (rc)
         return rc;
