@@ -98,7 +98,16 @@ static bool back_to(const chk_stream *st, uint32_t count, uint32_t seq, uint32_t
     return *k <= count;
 }
 
+#define POWER_SIDES 256 /* pair sides one power loss may judge */
+
 typedef struct pair_check {
+    /* before the power loss: whether each side visited (in order) held the
+     * checker's current epoch; a side that does not (a client that has not
+     * yet seen the reset the server made at a new connection) holds nothing
+     * of it to lose */
+    bool current[POWER_SIDES];
+    uint32_t nsides;
+    bool after;
     uint32_t lost_pairs, shm_pairs, refused;
     uint32_t lost_msgs; /* pushes retracted and pops undone, over the pairs */
     uint32_t replayed;  /* host durability: pops not acknowledged yet, to be delivered again */
@@ -123,7 +132,8 @@ static bool pops_back_ok(sim *s, const char *peer_dir, const char *peer_name, co
 }
 
 /* One side (X's queue file of the TCP pair) after the power loss: the
- * checker's rewinds (process) or a violation (host). true: it lost something. */
+ * checker's rewinds (process) or a violation (host). true: it lost something.
+ * Before it: notes whether the side holds the current epoch. */
 static bool side_after(sim *s, const char *dir, bool server_side, const char *server, const char *client,
                        pair_check *pc, bool *refused)
 {
@@ -136,6 +146,17 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
                         why, sizeof why);
     /* a file that is gone is a queue at 0 (the next open makes it so) */
     bool same = st >= 0 && seq_end == so->base + so->pushed && my_ack == si->base + si->popped;
+    uint32_t side = pc->nsides++;
+    if (side >= POWER_SIDES) {
+        chk_fail(&s->chk, -1, "simulator: more than %u pair sides in one power loss", POWER_SIDES);
+        return false;
+    }
+    if (!pc->after) {
+        pc->current[side] = same;
+        return false;
+    }
+    if (!pc->current[side])
+        return false; /* nothing of the current epoch there */
     if (s->durability == SIM_DUR_HOST) {
         uint32_t acked = 0, k;
         /* pushes a crash cut short after they were in the file never
@@ -181,6 +202,8 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
         pc->refused++;
         return true;
     }
+    if (same && st == 0) /* an empty pair's file gone: nothing lost, but the core may report it */
+        rb_power_lost(s, server, client, server_side ? server : client, false);
     if (same)
         return false;
     uint32_t pushed, popped;
@@ -207,7 +230,9 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
 static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
 {
     const node *sv = &s->nodes[0];
-    for (uint32_t i = 0; i < s->chk.n && !s->chk.violated; i++) {
+    pc->nsides = 0;
+    uint32_t n0 = s->chk.n; /* new epochs made on the way are not visited */
+    for (uint32_t i = 0; i < n0 && !s->chk.violated; i++) {
         const chk_stream *st = &s->chk.s[i];
         if (st->dir != CHK_C2S || st->retired || rb_pair_dead(s, st->server, st->client))
             continue;
@@ -231,7 +256,7 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         if (!cn)
             continue; /* the twin's or the liar's: no files of a pair */
         if (cn->shm[g]) { /* both segments are RAM: gone with the server's host */
-            if (!srv_side)
+            if (!srv_side || !pc->after)
                 continue;
             int c2s, s2c;
             chk_pair_login(&s->chk, server, client, false, 0, &c2s, &s2c);
@@ -244,17 +269,28 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
             lost = side_after(s, sv->dir, true, server, client, pc, &refused) || lost;
         if (cli_side && !s->chk.violated)
             lost = side_after(s, client, false, server, client, pc, &refused) || lost;
-        if (!lost || s->chk.violated)
+        if (!lost || s->chk.violated || !pc->after)
             continue;
         int c2s = chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
         chk_echo_off(&s->chk, c2s); /* the echo record went back too (process durability) */
         if (refused) {
             rb_power_refused(s, server, client);
         } else {
-            rb_power_lost(s, server, client, who);
+            rb_power_lost(s, server, client, who, true);
             pc->lost_pairs++;
         }
     }
+    /* an SHM pair the checker has no stream of yet (no login since a wrap
+     * run's set-up) starts at 0 too: its segments are new */
+    for (uint32_t k = 1; pc->after && (host == POWER_ALL || host == 0) && k < s->nnodes; k++)
+        for (uint32_t g = 0; g <= s->nodes[k].gen; g++)
+            for (uint32_t v = 0; s->nodes[k].shm[g] && v <= sv->gen; v++) {
+                char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
+                sim_node_name(sv, v, server);
+                sim_node_name(&s->nodes[k], g, client);
+                (void)chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
+                (void)chk_stream_id(&s->chk, server, client, CHK_S2C, 0);
+            }
 }
 
 /* The clients' records: host durability keeps them; otherwise the record
@@ -262,27 +298,35 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
  * client cannot log in: its pairs are dead, the operator renames it). */
 static void records_after(sim *s, int host, char before[][TCPSHM_NAME_MAX + 1])
 {
+    /* every name of every client whose directory is on the host: a name
+     * may come back (return) */
     for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++) {
         node *n = &s->nodes[i];
-        if (!node_on_host(n, host))
-            continue;
-        char rec[TCPSHM_NAME_MAX + 1];
-        int r = sim_recorded_server(s, n->dir, n->name, rec);
-        /* host: the record of the last successful login (or the one a login
-         * in flight wrote when the node died: lastserver_after_death) */
-        if (s->durability == SIM_DUR_HOST && (r < 0 || (strcmp(rec, n->ls_rec[n->cur]) != 0 &&
-                                                        strcmp(rec, before[i]) != 0)))
-            chk_fail(&s->chk, n->c2s, "power loss (host durability): %s's record %s (its last successful login was "
-                                      "to \"%s\")",
-                     n->name, r < 0 ? "does not read" : rec[0] ? "went back or changed" : "disappeared",
-                     before[i]);
-        else if (r >= 0)
-            lastserver_resync(s, n);
-        else {
-            n->ls_torn = n->cur + 1u;
-            if (n->ls_rec[n->cur][0])
-                rb_power_refused(s, n->ls_rec[n->cur], n->name);
-            snprintf(s->rb_rule->rename[n->idx], RB_NAME, "%s", n->name); /* it cannot log in: renamed */
+        for (uint32_t g = 0; g <= n->gen && !s->chk.violated; g++) {
+            if (host != POWER_ALL && name_host(n, g) != host)
+                continue;
+            char name[TCPSHM_NAME_MAX + 1], rec[TCPSHM_NAME_MAX + 1];
+            sim_node_name(n, g, name);
+            int r = sim_recorded_server(s, name, name, rec);
+            const char *was = g == n->cur ? before[i] : n->ls_rec[g];
+            /* host: the record of the last successful login (or the one a
+             * login in flight wrote when the node died: lastserver_after_death) */
+            if (s->durability == SIM_DUR_HOST &&
+                (r < 0 || (strcmp(rec, n->ls_rec[g]) != 0 && strcmp(rec, was) != 0 && strcmp(rec, n->ls_prev[g]) != 0)))
+                chk_fail(&s->chk, n->c2s, "power loss (host durability): %s's record %s (its last successful login "
+                                          "was to \"%s\")",
+                         name, r < 0 ? "does not read" : rec[0] ? "went back or changed" : "disappeared", was);
+            else if (r >= 0) {
+                memcpy(n->ls_rec[g], rec, sizeof rec);
+                memcpy(n->ls_prev[g], rec, sizeof rec); /* the disk's now */
+            }
+            else {
+                n->ls_torn |= 1u << g;
+                if (n->ls_rec[g][0])
+                    rb_power_refused(s, n->ls_rec[g], name); /* a name whose pair is dead does not come back */
+                if (g == n->cur) /* it cannot log in: renamed */
+                    snprintf(s->rb_rule->rename[n->idx], RB_NAME, "%s", name);
+            }
         }
     }
 }
@@ -319,8 +363,10 @@ static void power_loss(sim *s)
     venv_power_stats vs;
     bool was = s->plan.active;
     s->plan.active = false;
-    venv_power_loss(s->v, on_host, below, &x, &vs);
     pair_check pc = {0};
+    pairs_after(s, host, who, &pc); /* which sides hold the current epoch */
+    venv_power_loss(s->v, on_host, below, &x, &vs);
+    pc.after = true;
     pairs_after(s, host, who, &pc);
     records_after(s, host, before);
     rb_operator(s); /* a refused record or file: the client is renamed at once */
@@ -335,6 +381,12 @@ static void power_loss(sim *s)
 
 void power_step(sim *s)
 {
+    /* process durability: a pair whose two ends both went back (a second
+     * power loss before the first was judged at a login) may hold states
+     * consistent with each other, which no protocol can tell from the
+     * truth; detection is asked for only while one end kept its state */
+    if (s->durability == SIM_DUR_PROCESS && rb_power_pending(s))
+        return;
     if (fp_roll(&s->plan, FP_POWER))
         power_loss(s);
 }

@@ -71,15 +71,27 @@ void rb_pending(sim *s, const char *server, const char *client, const char *who)
     snprintf(p->who, sizeof p->who, "%s", who);
     p->owner_floor = s->next_owner;
     p->srv_last[0] = '\0';
-    p->power = false;
+    p->power = p->lost = false;
 }
 
-void rb_power_lost(sim *s, const char *server, const char *client, const char *who)
+void rb_power_lost(sim *s, const char *server, const char *client, const char *who, bool lost)
 {
-    rb_pending(s, server, client, who);
     rb_pair *p = find_pair(s, server, client);
-    if (p && p->state == RB_PENDING)
+    bool was_lost = p && p->state == RB_PENDING && p->power && p->lost;
+    rb_pending(s, server, client, who);
+    p = find_pair(s, server, client);
+    if (p && p->state == RB_PENDING) {
         p->power = true;
+        p->lost = lost || was_lost;
+    }
+}
+
+bool rb_power_pending(const sim *s)
+{
+    for (uint32_t i = 0; s->rb_rule && i < s->rb_rule->npairs; i++)
+        if (s->rb_rule->pairs[i].state == RB_PENDING && s->rb_rule->pairs[i].power)
+            return true;
+    return false;
 }
 
 bool rb_pair_dead(const sim *s, const char *server, const char *client)
@@ -156,6 +168,8 @@ void rb_server_login(sim *s, const tcpshm_login *lg)
 static void accepted(sim *s, rb_pair *p, const char *by)
 {
     char why[200];
+    if (p->power && !p->lost)
+        return; /* nothing lost: going on is right */
     if (p->power) {
         chk_fail(&s->chk, rb_find_stream(s, p->server, p->client, CHK_C2S),
                  "silent loss after power loss: %s accepted the login of the pair %s/%s as continuing after a power "

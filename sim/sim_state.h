@@ -68,8 +68,11 @@ typedef struct node {
     /* client: per name (its directory), the server name of its last
      * successful login (check_lastserver.h); [cur] is the current name's */
     char ls_rec[SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
-    /* 1 + the number of the name whose record a power loss tore (the core
-     * refuses it: fault_power.c), 0 none */
+    /* per name, the record before a failed login or a death in a login
+     * adopted the one it left (not synced: a power loss may bring back this) */
+    char ls_prev[SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
+    /* bit g: the record of name g was torn by a power loss (the core
+     * refuses it: fault_power.c) */
     uint32_t ls_torn;
 } node;
 
