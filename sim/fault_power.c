@@ -264,6 +264,8 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
             continue;
         }
         bool cli_side = host == POWER_ALL || name_host(cn, g) == host;
+        if (srv_side && pc->after && s->durability == SIM_DUR_PROCESS) /* the echo record may have gone back */
+            chk_echo_off(&s->chk, chk_stream_id(&s->chk, server, client, CHK_C2S, 0));
         bool refused = false, lost = false;
         if (srv_side)
             lost = side_after(s, sv->dir, true, server, client, pc, &refused) || lost;
