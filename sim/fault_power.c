@@ -157,6 +157,11 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
     }
     if (!pc->current[side])
         return false; /* nothing of the current epoch there */
+    /* an epoch with nothing pushed or popped has nothing that returned to
+     * lose (e.g. a reset a failed sync left undurable: the login failed);
+     * the next login is judged as usual */
+    if (s->durability == SIM_DUR_HOST && so->pushed == 0 && si->popped == 0)
+        return false;
     if (s->durability == SIM_DUR_HOST) {
         uint32_t acked = 0, k;
         /* pushes a crash cut short after they were in the file never
@@ -267,6 +272,7 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         if (srv_side && pc->after && s->durability == SIM_DUR_PROCESS) /* the echo record may have gone back */
             chk_echo_off(&s->chk, chk_stream_id(&s->chk, server, client, CHK_C2S, 0));
         bool refused = false, lost = false;
+        uint32_t msgs = pc->lost_msgs;
         if (srv_side)
             lost = side_after(s, sv->dir, true, server, client, pc, &refused) || lost;
         if (cli_side && !s->chk.violated)
@@ -278,8 +284,8 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         if (refused) {
             rb_power_refused(s, server, client);
         } else {
-            rb_power_lost(s, server, client, who, true);
-            pc->lost_pairs++;
+            rb_power_lost(s, server, client, who, pc->lost_msgs != msgs);
+            pc->lost_pairs += pc->lost_msgs != msgs;
         }
     }
     /* an SHM pair the checker has no stream of yet (no login since a wrap
@@ -389,6 +395,15 @@ void power_step(sim *s)
      * truth; detection is asked for only while one end kept its state */
     if (s->durability == SIM_DUR_PROCESS && rb_power_pending(s))
         return;
-    if (fp_roll(&s->plan, FP_POWER))
+    /* the focus: within a heartbeat after a sync failed (something may be
+     * on no disk yet: what a host-durable core must not have told a peer
+     * about) a power loss comes far more often, 1 step in 8 */
+    bool hot = s->sync_failed_at && s->now - s->sync_failed_at <= s->cfg.heartbeat_interval;
+    if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 8) == 0) {
+        s->plan.fired[FP_POWER]++;
+        s->sync_failed_at = 0;
         power_loss(s);
+    } else if (fp_roll(&s->plan, FP_POWER)) {
+        power_loss(s);
+    }
 }

@@ -117,6 +117,7 @@ typedef struct sim {
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
     uint32_t durability; /* SIM_DUR_*: the core's durability mode (fault_power.h) */
+    int64_t sync_failed_at; /* when a sync point last failed (0: never): a power loss then bites */
     login_note notes[16]; /* logins between on_new_connection and on_logon */
     uint32_t nnotes;
     twin tw;
