@@ -19,8 +19,9 @@
 
 static uint32_t body_size(sim *s) { return sim_rng_range(&s->wl_rng, WL_MIN_BODY, s->max_body); }
 
-/* Fills and pushes a message allocated at h on stream sid. */
-static void push_alloced(sim *s, node *n, tcpshm_conn *c, tcpshm_msg_header *h, int sid, uint32_t kind,
+/* Fills and pushes a message allocated at h on stream sid. false: the
+ * push failed and was taken back (host durability: its sync failed). */
+static bool push_alloced(sim *s, node *n, tcpshm_conn *c, tcpshm_msg_header *h, int sid, uint32_t kind,
                          uint32_t echo_of)
 {
     wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), kind, echo_of, 0, (uint32_t)h->size - 8u};
@@ -30,14 +31,20 @@ static void push_alloced(sim *s, node *n, tcpshm_conn *c, tcpshm_msg_header *h, 
     n->pend_push = sid;
     int rc = tcpshm_conn_push(c);
     n->pend_push = -1;
+    if (rc != 0 && s->durability == SIM_DUR_HOST && tcpshm_conn_seq_end(c) == m.seq) {
+        chk_push_resolve(&s->chk, sid, false);
+        return false;
+    }
     if (rc != 0) {
-        chk_fail(&s->chk, sid, "push of seq %u failed (%d)", m.seq, rc);
-        return;
+        chk_fail(&s->chk, sid, "push of seq %u failed (%d)%s", m.seq, rc,
+                 tcpshm_conn_seq_end(c) == m.seq ? "" : " but its seq_end moved");
+        return false;
     }
     chk_push_done(&s->chk, sid);
     if (tcpshm_conn_seq_end(c) != m.seq + 1u)
         chk_fail(&s->chk, sid, "push of seq %u returned but seq_end is %u", m.seq, tcpshm_conn_seq_end(c));
     trace_event(&s->tr, s->now, TR_PUSH, (uint32_t)sid, m.seq, m.size, NULL);
+    return true;
 }
 
 static void pop_checked(sim *s, node *n, tcpshm_conn *c, int sid, uint32_t seq, uint32_t size)
@@ -57,6 +64,17 @@ static void pop_checked(sim *s, node *n, tcpshm_conn *c, int sid, uint32_t seq, 
 
 static node *server_of(sim *s) { return &s->nodes[0]; }
 
+/* Host durability: the record reaches the disk before the push it guards
+ * (write-ahead), as the core's own state does; process durability: a store
+ * survives the process, which is all it promises. */
+static void rec_sync(sim *s, app_rec *r)
+{
+    if (s->durability == SIM_DUR_HOST && s->env->map_sync(s->env->ctx, r, sizeof *r) != 0) {
+        fprintf(stderr, "tcpshm-sim: cannot sync an echo record: %s\n", strerror(errno));
+        abort();
+    }
+}
+
 static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
 {
     bool created = false;
@@ -64,10 +82,12 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
     snprintf(path, sizeof path, "%s/%s_%s.app", n->dir, n->name, client);
     void *ctx = s->env->ctx;
     int fd = s->env->file_open(ctx, path, 0, 0);
+    bool host = s->durability == SIM_DUR_HOST;
     if (fd < 0 && errno == ENOENT) {
         fd = s->env->file_open(ctx, path, 1, 0600);
         if (fd < 0 && errno == ENOENT) { /* only SHM clients so far: no queue file made the directory */
-            (void)s->env->mkdir(ctx, n->dir, 0700);
+            if (s->env->mkdir(ctx, n->dir, 0700) == 0 && host)
+                (void)s->env->dir_sync(ctx, "");
             fd = s->env->file_open(ctx, path, 1, 0600);
         }
         created = fd >= 0;
@@ -75,6 +95,16 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
             s->env->file_close(ctx, fd);
             fd = -1;
         }
+        if (fd >= 0 && host && (s->env->file_sync(ctx, fd) != 0 || s->env->dir_sync(ctx, n->dir) != 0)) {
+            fprintf(stderr, "tcpshm-sim: cannot sync %s: %s\n", path, strerror(errno));
+            abort();
+        }
+    }
+    uint64_t size = 0;
+    if (fd >= 0 && !created && s->env->file_size(ctx, fd, &size) == 0 && size != sizeof(app_rec)) {
+        /* a power loss took back its size (process durability): not a
+         * record any more; made again, naming no request */
+        created = s->env->file_resize(ctx, fd, 0) == 0 && s->env->file_resize(ctx, fd, sizeof(app_rec)) == 0;
     }
     void *m = fd >= 0 ? s->env->map(ctx, fd, sizeof(app_rec)) : NULL;
     if (fd >= 0)
@@ -83,8 +113,10 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
         fprintf(stderr, "tcpshm-sim: cannot map %s: %s (fd %d)\n", path, strerror(errno), fd);
         abort();
     }
-    if (created) /* names no request (zeros would name request 0) */
+    if (created) { /* names no request (zeros would name request 0) */
         ((app_rec *)m)->k = my_ack - 1u;
+        rec_sync(s, m);
+    }
     return m;
 }
 
@@ -151,8 +183,10 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
                  n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
                  tcpshm_conn_my_ack(c), b->base + b->pushed, a->base + a->popped);
     /* a reset pair: the echo record of the old one names nothing now */
-    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0)
+    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (p->rec->k != 0u - 1u || p->rec->e != 0)) {
         p->rec->k = 0u - 1u, p->rec->e = 0;
+        rec_sync(s, p->rec);
+    }
 }
 
 static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
@@ -214,7 +248,14 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
         return;
     }
     if (w.kind == WL_REQUEST) {
-        if (p->rec->k == w.seq && tcpshm_conn_seq_end(c) != p->rec->e) {
+        /* a request before the one the record names was echoed (echoes
+         * are pushed in order, each returned before the record moves on:
+         * host durability may deliver several popped requests again after a
+         * power loss); the one it names was if seq_end moved past e (a
+         * power loss may also take back pushes that never returned, leaving
+         * seq_end below e: push again) */
+        int32_t ahead = (int32_t)(p->rec->k - w.seq);
+        if (ahead > 0 || (ahead == 0 && (int32_t)(tcpshm_conn_seq_end(c) - p->rec->e) > 0)) {
             trace_event(&s->tr, s->now, TR_ECHO_SKIP, (uint32_t)p->s2c, w.seq, 0, NULL);
         } else {
             tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)size);
@@ -222,7 +263,9 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
                 return; /* queue full: not popped, it comes again */
             uint64_t rec = (uint64_t)w.seq | (uint64_t)tcpshm_conn_seq_end(c) << 32;
             __atomic_store_n((uint64_t *)(void *)p->rec, rec, __ATOMIC_RELEASE);
-            push_alloced(s, n, c, h, p->s2c, WL_ECHO, w.seq);
+            rec_sync(s, p->rec);
+            if (!push_alloced(s, n, c, h, p->s2c, WL_ECHO, w.seq))
+                return; /* not popped: it comes again, its echo is pushed then */
         }
     }
     pop_checked(s, n, c, p->c2s, w.seq, size);
@@ -317,14 +360,17 @@ void app_server(sim *s, node *n)
         tcpshm_conn *c = p->conn;
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
-         * server's name (README: the first-login window) */
-        if (!c || liar_name(p->name) || rb_pair_dead(s, n->name, p->name) || tcpshm_conn_my_ack(c) == s->chk.s[p->c2s].base || p->rec->k == tcpshm_conn_my_ack(c) ||
+         * server's name (README: the first-login window); nor while the
+         * record names the front message or one after it (host durability:
+         * a power loss may take back pops whose ack had not gone out, so the
+         * front can be before the request the record names) */
+        if (!c || liar_name(p->name) || rb_pair_dead(s, n->name, p->name) || tcpshm_conn_my_ack(c) == s->chk.s[p->c2s].base || (int32_t)(p->rec->k - tcpshm_conn_my_ack(c)) >= 0 ||
             tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_s ||
             !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             continue;
         tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
         if (h)
-            push_alloced(s, n, c, h, p->s2c, WL_ONEWAY, 0);
+            (void)push_alloced(s, n, c, h, p->s2c, WL_ONEWAY, 0);
     }
 }
 
@@ -397,6 +443,7 @@ static client_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 static void c_syserr(void *u, const char *reason, int e)
 {
     client_ctx *x = u;
+    lastserver_after_failed_login(x->s, x->n);
     trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
 }
 
@@ -471,7 +518,7 @@ void app_client(sim *s, node *n)
         tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
         if (!h)
             return;
-        push_alloced(s, n, c, h, n->c2s, sim_rng_below(&s->wl_rng, 2) ? WL_REQUEST : WL_ONEWAY, 0);
+        (void)push_alloced(s, n, c, h, n->c2s, sim_rng_below(&s->wl_rng, 2) ? WL_REQUEST : WL_ONEWAY, 0);
     }
 }
 

@@ -15,6 +15,7 @@ void lastserver_login_ok(sim *s, node *n, const char *server)
 {
     (void)s;
     snprintf(n->ls_rec[n->cur], sizeof n->ls_rec[0], "%s", server);
+    memcpy(n->ls_prev[n->cur], n->ls_rec[n->cur], sizeof n->ls_prev[0]);
 }
 
 /* The recorded name in the file, "" if there is no file; false with why if
@@ -62,6 +63,8 @@ void lastserver_after_death(sim *s, node *n, bool mid_login)
 {
     char found[TCPSHM_NAME_MAX + 1], why[256];
     int sid = n->c2s;
+    if (n->ls_torn >> n->cur & 1u)
+        return; /* a power loss tore it (process durability): refused, not a record */
     if (!read_record(s, n, found, why, sizeof why)) {
         chk_fail(&s->chk, sid, "lastserver: after %s died: %s (last successful login: \"%s\")", n->name, why,
                  n->ls_rec[n->cur]);
@@ -70,12 +73,23 @@ void lastserver_after_death(sim *s, node *n, bool mid_login)
     if (strcmp(found, n->ls_rec[n->cur]) == 0)
         return;
     if (mid_login && found[0] && a_server_name(s, found)) {
+        memcpy(n->ls_prev[n->cur], n->ls_rec[n->cur], sizeof n->ls_prev[0]);
         memcpy(n->ls_rec[n->cur], found, sizeof n->ls_rec[0]); /* the login in flight recorded its name */
         return;
     }
     chk_fail(&s->chk, sid, "lastserver: after %s died its record says \"%s\", but its last successful login "
                            "was to \"%s\" (%s)",
              n->name, found, n->ls_rec[n->cur], found[0] ? "went back or changed" : "the record disappeared");
+}
+
+void lastserver_after_failed_login(sim *s, node *n)
+{
+    char found[TCPSHM_NAME_MAX + 1], why[256];
+    if (read_record(s, n, found, why, sizeof why) && found[0] && a_server_name(s, found) &&
+        strcmp(found, n->ls_rec[n->cur]) != 0) {
+        memcpy(n->ls_prev[n->cur], n->ls_rec[n->cur], sizeof n->ls_prev[0]);
+        memcpy(n->ls_rec[n->cur], found, sizeof n->ls_rec[0]);
+    }
 }
 
 void lastserver_at_login(sim *s, const tcpshm_login *lg)
@@ -91,7 +105,8 @@ void lastserver_at_login(sim *s, const tcpshm_login *lg)
          * (a rollback, a later login); node.c checks each login call */
         if (!n->alive || strcmp(lg->last_server_name, n->login_last) != 0)
             return;
-        if (strcmp(lg->last_server_name, n->ls_rec[n->cur]) != 0)
+        if (strcmp(lg->last_server_name, n->ls_rec[n->cur]) != 0 &&
+            !(lg->last_server_name[0] == '\0' && sim_pair_lost(s, n->dir, n->name, n->ls_rec[n->cur])))
             chk_fail(&s->chk, n->c2s, "lastserver: %s logs in with last server \"%s\", but its last successful "
                                       "login was to \"%s\"",
                      n->name, lg->last_server_name, n->ls_rec[n->cur]);

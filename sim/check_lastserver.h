@@ -20,6 +20,10 @@ void lastserver_login_ok(sim *s, node *n, const char *server);
 /* After the death of client n (before a rename gives it a new name);
  * mid_login: it was logging in. */
 void lastserver_after_death(sim *s, node *n, bool mid_login);
+/* Client n's login failed (on_system_error): its record may name the new
+ * server already (host durability: a write whose directory sync failed
+ * after the rename), which is the record from then on. */
+void lastserver_after_failed_login(sim *s, node *n);
 /* Client n's storage was restored from a backup or wiped on purpose (the
  * rollback kind): its record is what the file says now. */
 void lastserver_resync(sim *s, node *n);

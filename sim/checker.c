@@ -219,6 +219,7 @@ void chk_push_done(chk *c, int sid)
     if (!s->push_pending)
         return;
     s->push_pending = false;
+    s->crash_tail = 0;
     append(c, s, s->pending);
     if (s->pending.kind == WL_ECHO)
         echo_pushed(c, s, s->pending_echo_of);
@@ -226,8 +227,11 @@ void chk_push_done(chk *c, int sid)
 
 void chk_push_resolve(chk *c, int sid, bool persisted)
 {
-    if (persisted)
+    uint32_t tail = c->s[sid].crash_tail;
+    if (persisted) {
         chk_push_done(c, sid);
+        c->s[sid].crash_tail = tail + 1;
+    }
     c->s[sid].push_pending = false;
 }
 
@@ -306,6 +310,14 @@ void chk_rewind_popped(chk *c, int sid, uint32_t n)
 }
 
 void chk_echo_off(chk *c, int sid) { c->s[sid].echo_off = true; }
+
+int chk_new_epoch(chk *c, const char *server, const char *client, int dir, uint32_t base)
+{
+    int old = find(c, server, client, dir);
+    if (old >= 0)
+        c->s[old].closed = c->s[old].retired = true;
+    return make(c, server, client, dir, base);
+}
 
 bool chk_settled(const chk *c, int *first_open)
 {

@@ -33,6 +33,8 @@ typedef struct chk_stream {
     bool retired;              /* an older epoch of its pair: a new connection replaced it */
     uint32_t base;             /* seq of the first message */
     uint32_t pushed, popped;   /* counts */
+    uint32_t crash_tail;       /* the last pushes were resolved from the file after a crash (they never
+                                * returned, so a power loss may take them back), none returned since */
     uint32_t retracted;        /* pushes a rollback retracted are recs[pushed, retracted): the peer may
                                 * still pop them from what it had received (then it must detect it) */
     chk_rec *recs;             /* one per push */
@@ -103,6 +105,10 @@ void chk_pop_resolve(chk *c, int sid, bool persisted);
 void chk_rewind_pushed(chk *c, int sid, uint32_t n);
 void chk_rewind_popped(chk *c, int sid, uint32_t n);
 void chk_echo_off(chk *c, int sid);
+/* A power loss put one side's state of the pair at a seq outside the
+ * current epoch of direction dir (an older epoch's file came back): that
+ * epoch is retired and a new one starts at base. Returns its id. */
+int chk_new_epoch(chk *c, const char *server, const char *client, int dir, uint32_t base);
 
 void chk_fail(chk *c, int sid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -67,18 +67,19 @@ static const char *load(const json_value *d, sim_summary *m)
         if (json_u64(json_get(fired, fp_kind_names[k]), &m->fired[k]))
             return "faults does not count every fault kind (another version of tcpshm-sim?)";
     if (json_u64(json_get(o, "steps"), &m->set.steps) || !tl || (tl->type != JSON_NULL && json_u64(tl, &m->set.time_limit)) ||
-        !str_of(json_get(o, "faults")) || !str_of(json_get(o, "transport")) || !det || det->type != JSON_BOOL ||
+        !str_of(json_get(o, "faults")) || !str_of(json_get(o, "transport")) || !str_of(json_get(o, "durability")) || !det || det->type != JSON_BOOL ||
         !stop || stop->type != JSON_BOOL)
-        return "options is incomplete (steps, time, faults, transport, check_determinism, stop)";
+        return "options is incomplete (steps, time, faults, transport, durability, check_determinism, stop)";
     m->set.determinism = det->boolean;
     m->set.stop = stop->boolean;
     if (!str_of(json_get(d, "program")) || !str_of(json_get(d, "build")))
         return "program or build is missing";
     m->set.faults = strdup(str_of(json_get(o, "faults")));
     m->set.transport = strdup(str_of(json_get(o, "transport")));
+    m->set.durability = strdup(str_of(json_get(o, "durability")));
     m->set.program = strdup(str_of(json_get(d, "program")));
     m->set.build = strdup(str_of(json_get(d, "build")));
-    if (!m->set.faults || !m->set.transport || !m->set.program || !m->set.build)
+    if (!m->set.faults || !m->set.transport || !m->set.durability || !m->set.program || !m->set.build)
         return "out of memory";
     m->set.shard = 0;
     m->set.shards = 1;
@@ -108,8 +109,8 @@ static const char *mismatch(const sim_summary *a, const sim_summary *b)
     if (x->seed_a != y->seed_a || x->seed_b != y->seed_b)
         return "another seed range";
     if (x->steps != y->steps || x->time_limit != y->time_limit || strcmp(x->faults, y->faults) ||
-        strcmp(x->transport, y->transport) || x->determinism != y->determinism || x->stop != y->stop)
-        return "other options (steps, time, faults, transport, check-determinism or stop)";
+        strcmp(x->transport, y->transport) || strcmp(x->durability, y->durability) || x->determinism != y->determinism || x->stop != y->stop)
+        return "other options (steps, time, faults, transport, durability, check-determinism or stop)";
     if (strcmp(x->build, y->build))
         return "another build (build differs: run the same binary on every host)";
     if (x->shards != y->shards)

@@ -50,8 +50,8 @@ void node_hang(void *sim_, const char *call)
 
 /* The persisted state of a pair's queue, read by a separate owner with the
  * faults off (what a restarted process would find). */
-static bool peek(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_end,
-                 uint32_t *my_ack, char *why, size_t why_size)
+bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
+                     uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size)
 {
     char path[SIM_PATH_SIZE];
     size_t len;
@@ -69,6 +69,8 @@ static bool peek(sim *s, const char *dir, const char *local, const char *remote,
     tcpshm_error err;
     int rc = tcpshm_ptcp_queue_open(&q, s->env, dir, local, remote, &qc, &err);
     if (rc == 0) {
+        if (seq_start)
+            *seq_start = tcpshm_ptcp_queue_seq_start(&q);
         *seq_end = tcpshm_ptcp_queue_seq_end(&q);
         *my_ack = tcpshm_ptcp_queue_my_ack(&q);
         tcpshm_ptcp_queue_close(&q);
@@ -175,7 +177,7 @@ static void resolve(sim *s, node *n)
         char why[256];
         bool ok;
         if (!sim_client_shm(s, st->client))
-            ok = peek(s, n->dir, n->name, remote, &seq_end, &my_ack, why, sizeof why);
+            ok = node_peek_queue(s, n->dir, n->name, remote, NULL, &seq_end, &my_ack, why, sizeof why);
         else if (k == 0)
             ok = peek_shm(s, n->name, remote, true, &seq_end, why, sizeof why);
         else
@@ -210,7 +212,7 @@ static bool state_opens(sim *s, node *n, const char *remote, char *why, size_t w
     if (!sim_client_shm(s, client)) {
         snprintf(path, sizeof path, "%.*s/%.*s_%.*s.ptcp", SIM_NAME_PREC, n->dir, SIM_NAME_PREC, n->name,
                  SIM_NAME_PREC, remote);
-        return !venv_file_data(s->v, path, &len) || peek(s, n->dir, n->name, remote, &x, &y, why, why_size);
+        return !venv_file_data(s->v, path, &len) || node_peek_queue(s, n->dir, n->name, remote, NULL, &x, &y, why, why_size);
     }
     /* the segment it produces into and the one it consumes from */
     sim_shm_path(path, sizeof path, n->name, remote);
@@ -330,7 +332,8 @@ static void login_says_record(sim *s, node *n)
 {
     char rec[TCPSHM_NAME_MAX + 1];
     snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
-    if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && strcmp(rec, n->login_last) != 0)
+    if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && strcmp(rec, n->login_last) != 0 &&
+        !(n->login_last[0] == '\0' && sim_pair_lost(s, n->dir, n->name, rec)))
         chk_fail(&s->chk, n->c2s, "client %s: its login says last server \"%s\" but its directory records \"%s\"",
                  n->name, n->login_last, rec);
 }

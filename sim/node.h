@@ -14,6 +14,11 @@ void node_kill(sim *s, node *n, bool crashed);
 /* A dead node restarts under its next name (old streams closed); false
  * when it is alive or has no name left. */
 bool node_rename(sim *s, node *n);
+/* The persisted state of the queue file <dir>/<local>_<remote>.ptcp as a
+ * restarted process would open it (faults off, its own owner): false with
+ * why when it does not open. */
+bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
+                     uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size);
 void node_step(sim *s, node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
 #ifdef TCPSHM_SIM_HANG_TEST

@@ -106,3 +106,11 @@ int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TC
     memcpy(out, d + 16, TCPSHM_NAME_MAX + 1u);
     return 1;
 }
+
+bool sim_pair_lost(sim *s, const char *dir, const char *client, const char *server)
+{
+    char path[SIM_PATH_SIZE];
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, client, server);
+    return server[0] && !sim_client_shm(s, client) && !venv_file_data(s->v, path, &len);
+}

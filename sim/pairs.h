@@ -30,4 +30,9 @@ int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TC
 /* The venv path of the segment of the direction from -> to. */
 void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 
+/* The core's answer to a lost pair: a client whose record names server
+ * but whose queue file of that pair (TCP) is gone logs in naming no server
+ * (a new connection). True when that is the case for client in dir. */
+bool sim_pair_lost(sim *s, const char *dir, const char *client, const char *server);
+
 #endif

@@ -43,6 +43,7 @@ typedef enum fp_kind {
     FP_TWIN,        /* a second live client with a live client's name (fault_twin.c) */
     FP_ROLLBACK,    /* a dead node's storage goes back to a snapshot, or is wiped (fault_rollback.c) */
     FP_LIAR,        /* a hostile peer tells the server a lie now and then (fault_liar.h) */
+    FP_POWER,       /* a power loss: a host's nodes die, its unsynced bytes go back (fault_power.c) */
     FP_KINDS
 } fp_kind;
 

@@ -75,6 +75,27 @@ void rb_pending(sim *s, const char *server, const char *client, const char *who)
     snprintf(p->who, sizeof p->who, "%s", who);
     p->owner_floor = s->next_owner;
     p->srv_last[0] = '\0';
+    p->power = p->lost = false;
+}
+
+void rb_power_lost(sim *s, const char *server, const char *client, const char *who, bool lost)
+{
+    rb_pair *p = find_pair(s, server, client);
+    bool was_lost = p && p->state == RB_PENDING && p->power && p->lost;
+    rb_pending(s, server, client, who);
+    p = find_pair(s, server, client);
+    if (p && p->state == RB_PENDING) {
+        p->power = true;
+        p->lost = lost || was_lost;
+    }
+}
+
+bool rb_power_pending(const sim *s)
+{
+    for (uint32_t i = 0; s->rb_rule && i < s->rb_rule->npairs; i++)
+        if (s->rb_rule->pairs[i].state == RB_PENDING && s->rb_rule->pairs[i].power)
+            return true;
+    return false;
 }
 
 bool rb_pair_dead(const sim *s, const char *server, const char *client)
@@ -106,6 +127,17 @@ static void detected(sim *s, rb_pair *p, uint32_t how)
     if (c)
         snprintf(s->rb_rule->rename[c->idx], RB_NAME, "%s", p->client);
     trace_event(&s->tr, s->now, TR_DETECTED, c ? (uint32_t)c->idx : 0, how, 0, p->client);
+}
+
+void rb_power_refused(sim *s, const char *server, const char *client)
+{
+    rb_pair *p = pair_of(s, server, client);
+    if (!p) {
+        chk_fail(&s->chk, -1, "simulator: too many rolled-back pairs");
+        return;
+    }
+    if (p->state != RB_DEAD)
+        detected(s, p, 2);
 }
 
 /* A retracted push was popped: some stream of the pair has more pops than pushes. */
@@ -140,6 +172,16 @@ void rb_server_login(sim *s, const tcpshm_login *lg)
 static void accepted(sim *s, rb_pair *p, const char *by)
 {
     char why[200];
+    if (p->power && !p->lost)
+        return; /* nothing lost: going on is right */
+    if (p->power) {
+        chk_fail(&s->chk, rb_find_stream(s, p->server, p->client, CHK_C2S),
+                 "silent loss after power loss: %s accepted the login of the pair %s/%s as continuing after a power "
+                 "loss of %s's host (t=%lld) took back pushes or pops that had returned (must be a sequence mismatch, "
+                 "a refused file or a new connection; the login said last server \"%s\", ack %u, client_seq_end %u)",
+                 by, p->server, p->client, p->who, (long long)p->t, p->srv_last, p->srv_ack, p->srv_end);
+        return;
+    }
     if (popped_retracted(s, p, why, sizeof why))
         chk_fail(&s->chk, rb_find_stream(s, p->server, p->client, CHK_C2S),
                  "rollback: %s accepted the login of the pair %s/%s after %s's storage went back (t=%lld): %s "

@@ -26,6 +26,9 @@ typedef struct rb_pair {
     uint32_t owner_floor; /* the venv owners of the incarnations started after it are >= this */
     char srv_last[RB_NAME]; /* the last login the server got from the client: its last server name, */
     uint32_t srv_ack, srv_end; /* its ack_seq and client_seq_end */
+    bool power; /* the storage went back in a power loss (fault_power.c) */
+    bool lost;  /* and something whose push or pop returned is gone: a login that continues the pair is a
+                 * silent loss (without it: a queue file gone empty, which the core may report) */
 } rb_pair;
 
 typedef struct rb_rule {
@@ -42,6 +45,16 @@ int rb_find_stream(const sim *s, const char *server, const char *client, int dir
 node *rb_node_named(sim *s, const char *name);
 /* A rollback of who's storage touched the pair: pending (unless dead). */
 void rb_pending(sim *s, const char *server, const char *client, const char *who);
+
+/* A power loss (fault_power.c) took back some push or pop of the pair that
+ * had returned: pending, and only a detection may end it. */
+void rb_power_lost(sim *s, const char *server, const char *client, const char *who, bool lost);
+/* The pair's state does not open after a power loss (a file refused with a
+ * reason): the loss is detected; the pair is dead. */
+void rb_power_refused(sim *s, const char *server, const char *client);
+
+/* Some pair lost data in a power loss and was not judged yet (no login since). */
+bool rb_power_pending(const sim *s);
 
 /* The pair (server, client) is dead for the checker: no more pushes or pops. */
 bool rb_pair_dead(const sim *s, const char *server, const char *client);

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "fault_twin.h"
 #include "fault_rollback.h"
+#include "fault_power.h"
 #include "node.h"
 #include "pairs.h"
 #include "sim_state.h"
@@ -16,6 +17,7 @@
 #include "tcpshm/shm_queue.h"
 
 const char *const sim_tx_names[3] = {"tcp", "mixed", "shm"};
+const char *const sim_dur_names[2] = {"process", "host"};
 
 static uint32_t pick(sim_rng *r, const uint32_t *v, uint32_t n) { return v[sim_rng_below(r, n)]; }
 
@@ -100,6 +102,8 @@ static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
 {
     sim *s = user;
     trace_event(&s->tr, s->now, TR_FAULT, (uint32_t)kind, (uint32_t)failnum, 0, point + 7);
+    if (kind == FP_FILE && strstr(point, "sync"))
+        s->sync_failed_at = s->now; /* fault_power.c: the focus */
 }
 
 /* Faults the scheduler takes between steps. */
@@ -229,6 +233,7 @@ static bool bootstrap_wrap(sim *s)
     }
     chk_fini(&s->chk);
     chk_init(&s->chk);
+    venv_sync_all(s->v); /* the set-up is on the disk */
     for (uint32_t k = 0; k < s->nnodes; k++)
         node_start(s, &s->nodes[k]);
     s->bootstrap = false;
@@ -258,6 +263,7 @@ static void fill_result(const sim *s, sim_result *r)
     r->kinds_on = s->plan.on;
     r->clients = s->nnodes - 1;
     r->tx_mode = s->tx_mode;
+    r->durability = s->durability;
     r->steps = s->step;
     r->vtime = s->now;
 }
@@ -308,6 +314,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->tx_rng = sim_rng_make(p->seed, 3);
     s->wl_rng = sim_rng_make(p->seed, 4);
     shape(s, &shape_rng);
+    power_pick_durability(s);
     fp_plan_init(&s->plan, p->seed, p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)
         fp_plan_focus_shm(&s->plan);
@@ -360,6 +367,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         if (faulting) {
             step_faults(s);
             fault_twin_maybe_start(s);
+            power_step(s);
         }
         rb_operator(s);
         for (uint32_t i = 0; i < s->nnodes; i++) {

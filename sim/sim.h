@@ -21,10 +21,13 @@ typedef struct sim_params {
     FILE *trace_file;   /* every event, or NULL */
     bool trace_chrome;  /* the trace as Chrome trace-event JSON (trace_chrome.c), not text */
     int transport;      /* -1: each seed picks (swarm); else SIM_TX_TCP, _MIXED or _SHM */
+    int durability;     /* -1: each seed picks (swarm); else SIM_DUR_PROCESS or SIM_DUR_HOST */
 } sim_params;
 
 enum { SIM_TX_TCP, SIM_TX_MIXED, SIM_TX_SHM };
 extern const char *const sim_tx_names[3]; /* "tcp", "mixed", "shm" */
+enum { SIM_DUR_PROCESS, SIM_DUR_HOST };
+extern const char *const sim_dur_names[2]; /* "process", "host": the core's durability mode */
 
 typedef struct sim_result {
     bool violated;
@@ -38,6 +41,7 @@ typedef struct sim_result {
     uint32_t kinds_on;
     uint32_t clients;
     uint32_t tx_mode; /* SIM_TX_*: the transports the seed picked */
+    uint32_t durability; /* SIM_DUR_*: the durability mode the seed ran */
     uint32_t steps;
     int64_t vtime;
     uint64_t max_step_calls; /* env calls of the run's largest node step */

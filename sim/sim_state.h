@@ -68,6 +68,12 @@ typedef struct node {
     /* client: per name (its directory), the server name of its last
      * successful login (check_lastserver.h); [cur] is the current name's */
     char ls_rec[SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
+    /* per name, the record before a failed login or a death in a login
+     * adopted the one it left (not synced: a power loss may bring back this) */
+    char ls_prev[SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
+    /* bit g: the record of name g was torn by a power loss (the core
+     * refuses it: fault_power.c) */
+    uint32_t ls_torn;
 } node;
 
 typedef struct login_note { /* a login the server application saw, not finished yet */
@@ -110,6 +116,8 @@ typedef struct sim {
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
+    uint32_t durability; /* SIM_DUR_*: the core's durability mode (fault_power.h) */
+    int64_t sync_failed_at; /* when a sync point last failed (0: never): a power loss then bites */
     login_note notes[16]; /* logins between on_new_connection and on_logon */
     uint32_t nnotes;
     twin tw;

@@ -18,9 +18,10 @@ void sim_replay_command(const sim_settings *s, uint64_t seed, char *out, size_t 
     char tl[40] = "";
     if (s->time_limit)
         snprintf(tl, sizeof tl, " --time %" PRIu64, s->time_limit);
-    bool tx = strcmp(s->transport, "swarm") != 0;
-    snprintf(out, n, "%s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s", s->program, seed, s->steps, tl,
-             s->faults, tx ? " --transport " : "", tx ? s->transport : "");
+    bool tx = strcmp(s->transport, "swarm") != 0, dur = strcmp(s->durability, "swarm") != 0;
+    snprintf(out, n, "%s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s%s", s->program, seed, s->steps, tl,
+             s->faults, tx ? " --transport " : "", tx ? s->transport : "", dur ? " --durability " : "",
+             dur ? s->durability : "");
 }
 
 static char *dup_or_die(const char *s)
@@ -110,6 +111,8 @@ void sim_summary_json(FILE *out, const sim_summary *m)
     json_str(out, s->faults);
     fputs(", \"transport\": ", out);
     json_str(out, s->transport);
+    fputs(", \"durability\": ", out);
+    json_str(out, s->durability);
     fprintf(out, ", \"check_determinism\": %s, \"stop\": %s}, \"program\": ", s->determinism ? "true" : "false",
             s->stop ? "true" : "false");
     json_str(out, s->program);
@@ -168,6 +171,7 @@ void sim_summary_free(sim_summary *m)
     free(m->set.build);
     free(m->set.faults);
     free(m->set.transport);
+    free(m->set.durability);
     memset(m, 0, sizeof *m);
 }
 

@@ -27,7 +27,7 @@ typedef struct sim_settings {
     char *build;     /* the binary's hash (sim_build_id) */
     uint64_t seed_a, seed_b;
     uint64_t steps, time_limit; /* time_limit 0: none */
-    char *faults, *transport;
+    char *faults, *transport, *durability;
     bool determinism, stop;
     uint64_t shard, shards; /* this summary covers seeds s with (s - seed_a) % shards == shard */
 } sim_settings;

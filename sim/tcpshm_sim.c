@@ -27,7 +27,7 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s [--seed N | --seeds A-B] [--steps N] [--time T] [--faults LIST]\n"
             "          [--trace FILE] [--trace-format FMT] [--check-determinism] [--json] [--quiet]\n"
-            "          [--transport MODE] [--shard K/N | --shards N] [--jobs N] [--seed-timeout SEC]\n"
+            "          [--transport MODE] [--durability MODE] [--shard K/N | --shards N] [--jobs N] [--seed-timeout SEC]\n"
             "       %s --merge [--json] SHARD.json...\n"
             "       %s --list-faults\n"
             "\n"
@@ -45,7 +45,7 @@ static void usage(FILE *f, const char *prog)
             "  --faults LIST        swarm (default: each seed picks a subset), all, none,\n"
             "                       or a comma list of: disconnect, kill, crash, rename,\n"
             "                       short-write, short-read, io-error, eagain, partition, file,\n"
-            "                       return, twin, rollback, liar\n"
+            "                       return, twin, rollback, liar, power-loss\n"
             "  --trace FILE         write every event of the run to FILE (one seed); with\n"
             "                       FILE '-' to stdout (everything else then goes to stderr)\n"
             "  --trace-format FMT   text (default: one line per event) or chrome: Chrome /\n"
@@ -59,6 +59,9 @@ static void usage(FILE *f, const char *prog)
             "  --transport MODE     swarm (default: each seed picks), tcp, mixed or shm: the\n"
             "                       clients log in over TCP, shared memory, or either (a\n"
             "                       coin per client name); a seed keeps its other choices\n"
+            "  --durability MODE    swarm (default: each seed picks), process or host: the\n"
+            "                       core's durability (tcpshm_config.durability); a seed\n"
+            "                       keeps its other choices\n"
             "  --shrink             with --seed of a failing run: try each fault kind alone,\n"
             "                       else drop kinds one at a time, then halve the steps\n"
             "                       while it still fails; print the smallest run\n"
@@ -109,7 +112,7 @@ static double cpu_seconds(void)
 /* One sweep's settings and totals (sum). It runs the seeds first,
  * first + stride, ... up to seed_b (a shard: stride = the shard count). */
 typedef struct sweep {
-    const char *prog, *faults, *transport;
+    const char *prog, *faults, *transport, *durability;
     sim_params *p;
     uint64_t steps, tlimit;
     bool range, quiet, determinism, stop, tty;
@@ -183,11 +186,11 @@ static void account(sweep *w, const seed_rec *rec)
     }
     if ((!w->range || r->violated) && !w->quiet)
         fprintf(w->text, "seed %" PRIu64 ": %s, trace hash %016" PRIx64 ", %" PRIu64 " pushed, %" PRIu64
-               " popped, %u clients (%s), %u steps, t=%lld, faults: %s%s\n",
+               " popped, %u clients (%s), durability %s, %u steps, t=%lld, faults: %s%s\n",
                rec->seed,
                !r->violated ? "ok" : r->hang ? "HANG VIOLATION" : r->liveness ? "LIVENESS VIOLATION" : "SAFETY VIOLATION",
                r->hash,
-               r->pushes, r->pops, r->clients, sim_tx_names[r->tx_mode % 3], r->steps, (long long)r->vtime, kinds,
+               r->pushes, r->pops, r->clients, sim_tx_names[r->tx_mode % 3], sim_dur_names[r->durability % 2], r->steps, (long long)r->vtime, kinds,
                w->determinism && !rec->nondet ? " (run twice: same trace hash)" : "");
     if (w->tty)
         fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " violations ", m->done, w->total, m->failed);
@@ -387,7 +390,7 @@ int main(int argc, char **argv)
     bool range = false, determinism = false, json = false, quiet = false, stop = false;
     bool do_shrink = false, seed_given = false, merge = false, list_faults = false;
     double seed_timeout = SIM_SEED_TIMEOUT_DEFAULT;
-    const char *transport = "swarm", *shard_arg = NULL;
+    const char *transport = "swarm", *durability = "swarm", *shard_arg = NULL;
     uint64_t shards_opt = 0;
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"seeds", required_argument, 0, 'S'},
@@ -403,6 +406,7 @@ int main(int argc, char **argv)
                                          {"jobs", required_argument, 0, 'J'},
                                          {"shrink", no_argument, 0, 'k'},
                                          {"transport", required_argument, 0, 'X'},
+                                         {"durability", required_argument, 0, 'D'},
                                          {"seed-timeout", required_argument, 0, 'W'},
                                          {"shard", required_argument, 0, 'K'},
                                          {"shards", required_argument, 0, 'N'},
@@ -468,6 +472,9 @@ int main(int argc, char **argv)
         case 'X':
             transport = optarg;
             break;
+        case 'D':
+            durability = optarg;
+            break;
         case 'W': {
             char *end;
             errno = 0;
@@ -521,12 +528,20 @@ int main(int argc, char **argv)
         return cli_usage_error(prog, "%s", shard_why);
     if ((shard_arg || shards_opt) && !range)
         return cli_usage_error(prog, "--shard and --shards split a range: %s", "give --seeds A-B");
-    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1};
+    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1, .durability = -1};
+    for (int i = 0; i < 2; i++)
+        if (strcmp(durability, sim_dur_names[i]) == 0)
+            p.durability = i;
+    if (p.durability < 0 && strcmp(durability, "swarm") != 0)
+        return cli_usage_error(prog, "--durability takes swarm, process or host, not '%s'", durability);
     for (int i = 0; i < 3; i++)
         if (strcmp(transport, sim_tx_names[i]) == 0)
             p.transport = i;
     if (p.transport < 0 && strcmp(transport, "swarm") != 0)
         return cli_usage_error(prog, "--transport takes swarm, tcp, mixed or shm, not '%s'", transport);
+    if (p.durability == SIM_DUR_HOST && p.transport > SIM_TX_TCP)
+        return cli_usage_error(prog, "--durability host runs over TCP only (the core refuses SHM logins: %s)",
+                           "segments are RAM");
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return cli_usage_error(prog, "%s", why);
@@ -549,7 +564,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    sweep w = {.prog = prog, .p = &p, .faults = faults, .transport = transport, .steps = steps, .tlimit = tlimit, .range = range,
+    sweep w = {.prog = prog, .p = &p, .faults = faults, .transport = transport, .durability = durability, .steps = steps, .tlimit = tlimit, .range = range,
                .quiet = quiet, .determinism = determinism, .stop = stop,
                .tty = isatty(2) && !quiet && range, .seed_a = seed_a, .seed_b = seed_b,
                .total = sim_shard_size(seed_a, seed_b, shard, shards), .first = seed_a + shard, .stride = shards,
@@ -559,7 +574,7 @@ int main(int argc, char **argv)
     sim_build_id(build, sizeof build);
     w.sum.set = (sim_settings){.program = strdup(prog), .build = strdup(build), .seed_a = seed_a, .seed_b = seed_b,
                                .steps = steps, .time_limit = tlimit, .faults = strdup(faults),
-                               .transport = strdup(transport), .determinism = determinism, .stop = stop,
+                               .transport = strdup(transport), .durability = strdup(durability), .determinism = determinism, .stop = stop,
                                .shard = shard, .shards = shards};
     double t0 = cpu_seconds();
     p.trace_file = tf;

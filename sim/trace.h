@@ -35,8 +35,11 @@ typedef enum tr_type {
     TR_TWIN_END,   /* the twin of client a killed, why in s */
     TR_SNAPSHOT,   /* node a's files copied (b files) */
     TR_ROLLBACK,   /* node a's storage went back: mode b (fault_rollback.c), snapshot time c, what in s */
-    TR_DETECTED,   /* the pair of client s is dead: a rollback detected (b: 0 mismatch, 1 new connection) */
+    TR_DETECTED,   /* the pair of client s is dead: a rollback or power loss detected (b: 0 mismatch, 1 new connection, 2 a file refused) */
     TR_LIAR,       /* the liar: lie a, b = 0 told (c its number, s the name), 1 answered as owed, 2 inconclusive, 3 violation */
+    TR_POWER,      /* a power loss of the host of node a (0: the server's; or every host: s begins "all"), b nodes
+                    * killed, c messages whose push or pop it took back; s: "<who> <mode> n<names kept>/<back>
+                    * p<pages kept>/<back> z<sizes back> g<segments gone> l<pairs lost> r<refused> s<SHM pairs reset>" */
     TR_TYPES
 } tr_type;
 

@@ -299,9 +299,14 @@ static void on_link(tc *w, const tr_event *e, const char *note)
         a_u(&a, "snapshot_t", e->c);
         instant(w, pid, tid, e->now, "fault", "fault rollback", &a);
         return;
+    case TR_POWER: /* the power-loss kind (fault_power.c) */
+        a_u(&a, "host", e->a);
+        a_s(&a, "what", e->s);
+        instant(w, pid, tid, e->now, "fault", "fault power loss", &a);
+        return;
     case TR_DETECTED:
         a_s(&a, "client", e->s);
-        a_s(&a, "how", e->b ? "new connection" : "sequence mismatch");
+        a_s(&a, "how", e->b == 2 ? "file refused" : e->b ? "new connection" : "sequence mismatch");
         instant(w, pid, tid, e->now, "conn", "rollback detected", &a);
         return;
     default:

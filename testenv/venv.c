@@ -18,6 +18,7 @@ venv *venv_create(const venv_options *opt)
     venv_set_connect_host(v, NULL);
     v->env = (tcpshm_env){.version = TCPSHM_ENV_VERSION, .ctx = v};
     venv_files_install(&v->env);
+    venv_disk_install(&v->env);
     venv_shm_install(&v->env);
     venv_net_install(&v->env);
     return v;

@@ -21,7 +21,7 @@
  *
  * Files. A path names a file or a directory. Paths are plain strings with
  * '/' separators ("dir/x.ptcp", "/a/b"); repeated and trailing slashes are
- * ignored, "." and ".." are not interpreted. The roots "" (relative) and "/"
+ * ignored, "." alone is the root "", otherwise "." and ".." are not interpreted. The roots "" (relative) and "/"
  * always exist. As POSIX: open without create needs an existing regular file
  * (ENOENT, EISDIR); create needs an absent name (EEXIST) in an existing
  * directory (ENOENT, ENOTDIR); mkdir gives EEXIST if the name exists;
@@ -40,6 +40,20 @@
  * it (as an OFD lock): any other handle of the file gets EWOULDBLOCK, with
  * the holder's owner id as holder_pid; closing that handle (venv_kill
  * included) releases it. Nothing is written to the file.
+ *
+ * Stable storage. Beside its live bytes (the page cache) each file has a
+ * durable copy (the disk), and beside the names a durable namespace.
+ * map_sync (msync MS_SYNC) copies the VENV_PAGE_SIZE pages it covers and
+ * the file's size to the disk, file_sync (fdatasync) the whole file,
+ * dir_sync (fsync of a directory) the names of that directory as they are
+ * (created, replaced, removed, renamed in or away). venv_power_loss brings
+ * the files of one host (a path filter) back to the disk: a name changed
+ * since its directory's last sync, a page written since its file's last
+ * sync, a size changed since then, each keeps its new state or goes back
+ * to the disk's by a coin of the caller's (seeded) PRNG, as a real disk
+ * may have written some of them back and not others; names in a directory
+ * that did not come back go with it; SHM segments (RAM) are gone. Direct
+ * writes (venv_file_write) are durable at once, as set-up.
  *
  * Shared-memory segments. shm_open("/name") opens the file VENV_SHM_DIR
  * "/name" (creating the directory if needed); shm_unlink removes it. So a
@@ -79,6 +93,7 @@ extern "C" {
 typedef struct venv venv;
 
 #define VENV_SHM_DIR "/dev/shm" /* where shm_open's segments live */
+#define VENV_PAGE_SIZE 4096u      /* what map_sync copies, and a power loss reverts, at a time */
 
 typedef struct venv_options {
     uint32_t stream_capacity;      /* bytes per direction of a new connection; 0: 65536 */
@@ -131,6 +146,22 @@ int venv_file_mode(const venv *v, const char *path);
 /* Calls fn for every name (files and directories), in creation order. */
 void venv_list(const venv *v, void (*fn)(void *user, const char *path, bool is_dir, size_t size),
                void *user);
+
+/* ---- stable storage and power loss ---- */
+typedef bool (*venv_on_host_fn)(void *user, const char *path); /* a normalized path on the host that fails */
+typedef uint32_t (*venv_below_fn)(void *user, uint32_t n);     /* a number in [0, n), seeded */
+typedef struct venv_power_stats {
+    uint32_t names_kept, names_reverted; /* names changed since their directory's sync */
+    uint32_t pages_new, pages_old;       /* pages written since their file's sync */
+    uint32_t sizes_reverted, segments;   /* sizes that went back, SHM segments gone */
+} venv_power_stats;
+/* A power loss of the host whose paths on_host accepts (see "Stable
+ * storage" above). Every process of the host must be dead (venv_kill) and
+ * unmapped: a file still mapped keeps its size. The disk is then what is
+ * there. st (may be NULL) gets what happened. */
+void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void *user, venv_power_stats *st);
+/* Every file and name durable as it is now (a set-up, e.g. before a test). */
+void venv_sync_all(venv *v);
 
 /* ---- introspection, for leak checks and tests ---- */
 /* Open handles (files, sockets, listeners) and live mappings of owner. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* Collapses repeated slashes and drops a trailing one ("/" stays). */
-static char *normalize(const char *path)
+char *venv_normalize(const char *path)
 {
     size_t n = strlen(path);
     char *out = malloc(n + 1);
@@ -23,10 +23,10 @@ static char *normalize(const char *path)
     return out;
 }
 
-static bool is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0; }
+bool venv_is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0 || strcmp(p, ".") == 0; }
 
 /* The parent of a normalized path, in buf (at least strlen(p) + 2 bytes). */
-static void parent_of(const char *p, char *buf)
+void venv_parent_of(const char *p, char *buf)
 {
     const char *slash = strrchr(p, '/');
     if (!slash) {
@@ -39,7 +39,7 @@ static void parent_of(const char *p, char *buf)
     }
 }
 
-static dentry *lookup(const venv *v, const char *norm)
+dentry *venv_lookup(const venv *v, const char *norm)
 {
     for (size_t i = 0; i < v->ndents; i++)
         if (strcmp(v->dents[i].path, norm) == 0)
@@ -53,10 +53,10 @@ static int parent_ok(const venv *v, const char *norm)
     char *par = malloc(strlen(norm) + 2);
     if (!par)
         return ENOMEM;
-    parent_of(norm, par);
+    venv_parent_of(norm, par);
     int e = 0;
-    if (!is_root(par)) {
-        dentry *d = lookup(v, par);
+    if (!venv_is_root(par)) {
+        dentry *d = venv_lookup(v, par);
         if (!d)
             e = ENOENT;
         else if (!d->ino->is_dir)
@@ -66,16 +66,17 @@ static int parent_ok(const venv *v, const char *norm)
     return e;
 }
 
-static void inode_maybe_free(inode *ino)
+void venv_inode_maybe_free(inode *ino)
 {
-    if (ino->links == 0 && ino->opens == 0 && ino->maps == 0) {
+    if (ino->links == 0 && ino->dlinks == 0 && ino->opens == 0 && ino->maps == 0) {
         free(ino->data);
+        free(ino->dur);
         free(ino);
     }
 }
 
 /* Adds a name; takes ownership of norm. */
-static dentry *add_dentry(venv *v, char *norm, inode *ino)
+dentry *venv_add_dentry(venv *v, char *norm, inode *ino)
 {
     if (!venv_grow((void **)&v->dents, &v->cap_dents, v->ndents + 1, sizeof *v->dents))
         return NULL;
@@ -86,7 +87,7 @@ static dentry *add_dentry(venv *v, char *norm, inode *ino)
     return d;
 }
 
-static void drop_dentry(venv *v, dentry *d)
+void venv_drop_dentry(venv *v, dentry *d)
 {
     inode *ino = d->ino;
     free(d->path);
@@ -94,7 +95,7 @@ static void drop_dentry(venv *v, dentry *d)
     memmove(&v->dents[i], &v->dents[i + 1], (v->ndents - i - 1) * sizeof *v->dents);
     v->ndents--;
     ino->links--;
-    inode_maybe_free(ino);
+    venv_inode_maybe_free(ino);
 }
 
 static inode *new_inode(bool is_dir, unsigned mode)
@@ -126,13 +127,13 @@ static int v_file_open(void *ctx, const char *path, int create, unsigned mode)
     venv *v = ctx;
     if (!path)
         return venv_fail(EFAULT);
-    char *norm = normalize(path);
+    char *norm = venv_normalize(path);
     if (!norm)
         return venv_fail(ENOMEM);
-    dentry *d = lookup(v, norm);
+    dentry *d = venv_lookup(v, norm);
     int e = 0;
     if (create)
-        e = d || is_root(norm) ? EEXIST : parent_ok(v, norm);
+        e = d || venv_is_root(norm) ? EEXIST : parent_ok(v, norm);
     else if (!d)
         e = ENOENT;
     else if (d->ino->is_dir)
@@ -146,7 +147,7 @@ static int v_file_open(void *ctx, const char *path, int create, unsigned mode)
     inode *ino;
     if (create) {
         ino = new_inode(false, mode);
-        if (!ino || !add_dentry(v, norm, ino)) {
+        if (!ino || !venv_add_dentry(v, norm, ino)) {
             free(ino);
             free(norm);
             venv_free_handle(&v->h[fd]);
@@ -208,26 +209,26 @@ static int v_rename(void *ctx, const char *from, const char *to)
     venv *v = ctx;
     if (!from || !to)
         return venv_fail(EFAULT);
-    char *nf = normalize(from), *nt = normalize(to);
+    char *nf = venv_normalize(from), *nt = venv_normalize(to);
     int e = 0;
     if (!nf || !nt) {
         e = ENOMEM;
         goto out;
     }
-    dentry *src = lookup(v, nf);
+    dentry *src = venv_lookup(v, nf);
     if (!src) {
-        e = is_root(nf) ? EBUSY : ENOENT;
+        e = venv_is_root(nf) ? EBUSY : ENOENT;
         goto out;
     }
     if (strcmp(nf, nt) == 0)
         goto out;
-    if (is_root(nt)) {
+    if (venv_is_root(nt)) {
         e = EBUSY;
         goto out;
     }
     if ((e = parent_ok(v, nt)) != 0)
         goto out;
-    dentry *dst = lookup(v, nt);
+    dentry *dst = venv_lookup(v, nt);
     size_t lf = strlen(nf);
     if (!src->ino->is_dir) {
         if (dst && dst->ino->is_dir) {
@@ -253,8 +254,8 @@ static int v_rename(void *ctx, const char *from, const char *to)
         }
     }
     if (dst) {
-        drop_dentry(v, dst); /* may move the array: find src again */
-        src = lookup(v, nf);
+        venv_drop_dentry(v, dst); /* may move the array: find src again */
+        src = venv_lookup(v, nf);
     }
     if (src->ino->is_dir) {
         /* move everything under it */
@@ -288,11 +289,11 @@ static int v_remove(void *ctx, const char *path)
     venv *v = ctx;
     if (!path)
         return venv_fail(EFAULT);
-    char *norm = normalize(path);
+    char *norm = venv_normalize(path);
     if (!norm)
         return venv_fail(ENOMEM);
-    dentry *d = lookup(v, norm);
-    bool root = is_root(norm);
+    dentry *d = venv_lookup(v, norm);
+    bool root = venv_is_root(norm);
     free(norm);
     if (root)
         return venv_fail(EISDIR);
@@ -300,7 +301,7 @@ static int v_remove(void *ctx, const char *path)
         return venv_fail(ENOENT);
     if (d->ino->is_dir)
         return venv_fail(EISDIR);
-    drop_dentry(v, d);
+    venv_drop_dentry(v, d);
     return 0;
 }
 
@@ -309,20 +310,20 @@ static int v_mkdir(void *ctx, const char *path, unsigned mode)
     venv *v = ctx;
     if (!path)
         return venv_fail(EFAULT);
-    char *norm = normalize(path);
+    char *norm = venv_normalize(path);
     if (!norm)
         return venv_fail(ENOMEM);
     if (norm[0] == '\0') {
         free(norm);
         return venv_fail(ENOENT);
     }
-    int e = lookup(v, norm) || is_root(norm) ? EEXIST : parent_ok(v, norm);
+    int e = venv_lookup(v, norm) || venv_is_root(norm) ? EEXIST : parent_ok(v, norm);
     if (e) {
         free(norm);
         return venv_fail(e);
     }
     inode *ino = new_inode(true, mode);
-    if (!ino || !add_dentry(v, norm, ino)) {
+    if (!ino || !venv_add_dentry(v, norm, ino)) {
         free(ino);
         free(norm);
         return venv_fail(ENOMEM);
@@ -364,7 +365,7 @@ static int v_unmap(void *ctx, void *addr, size_t size)
             memmove(m, m + 1, (v->nmaps - i - 1) * sizeof *m);
             v->nmaps--;
             ino->maps--;
-            inode_maybe_free(ino);
+            venv_inode_maybe_free(ino);
             return 0;
         }
     }
@@ -394,25 +395,6 @@ static int v_file_lock(void *ctx, int fd, int *holder_pid)
     return 0;
 }
 
-/* Stable storage: venv keeps no separate on-disk copy yet, so every byte
- * counts as synced; these only check their arguments. */
-static int v_map_sync(void *ctx, void *addr, size_t len)
-{
-    (void)ctx, (void)len;
-    return addr ? 0 : venv_fail(EINVAL);
-}
-
-static int v_file_sync(void *ctx, int fd)
-{
-    return venv_get_handle(ctx, fd, H_FILE) ? 0 : -1;
-}
-
-static int v_dir_sync(void *ctx, const char *path)
-{
-    (void)ctx;
-    return path ? 0 : venv_fail(EFAULT);
-}
-
 void venv_close_file(handle *hd)
 {
     inode *ino = hd->ino;
@@ -420,7 +402,7 @@ void venv_close_file(handle *hd)
         ino->locked = false;
     venv_free_handle(hd);
     ino->opens--;
-    inode_maybe_free(ino);
+    venv_inode_maybe_free(ino);
 }
 
 void venv_files_destroy(venv *v)
@@ -428,10 +410,11 @@ void venv_files_destroy(venv *v)
     for (size_t i = v->nmaps; i-- > 0;) {
         inode *ino = v->maps[i].ino;
         ino->maps--;
-        inode_maybe_free(ino);
+        venv_inode_maybe_free(ino);
     }
     while (v->ndents)
-        drop_dentry(v, &v->dents[v->ndents - 1]);
+        venv_drop_dentry(v, &v->dents[v->ndents - 1]);
+    venv_disk_destroy(v);
     free(v->dents);
     free(v->maps);
 }
@@ -448,9 +431,6 @@ void venv_files_install(tcpshm_env *env)
     env->map = v_map;
     env->unmap = v_unmap;
     env->file_lock = v_file_lock;
-    env->map_sync = v_map_sync;
-    env->file_sync = v_file_sync;
-    env->dir_sync = v_dir_sync;
 }
 
 /* ------------------------------------------------- direct file access */
@@ -461,11 +441,11 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
         return venv_fail(EFAULT);
     if (len > MAX_FILE_SIZE)
         return venv_fail(EFBIG);
-    char *norm = normalize(path);
+    char *norm = venv_normalize(path);
     if (!norm)
         return venv_fail(ENOMEM);
-    dentry *d = lookup(v, norm);
-    int e = is_root(norm) || (d && d->ino->is_dir) ? EISDIR : parent_ok(v, norm);
+    dentry *d = venv_lookup(v, norm);
+    int e = venv_is_root(norm) || (d && d->ino->is_dir) ? EISDIR : parent_ok(v, norm);
     if (e) {
         free(norm);
         return venv_fail(e);
@@ -488,25 +468,25 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
         d->ino = ino;
         ino->links++;
         old->links--;
-        inode_maybe_free(old);
-        return 0;
+        venv_inode_maybe_free(old);
+        return venv_disk_settle(v, d->path);
     }
-    if (!add_dentry(v, norm, ino)) {
+    if (!venv_add_dentry(v, norm, ino)) {
         free(buf);
         free(ino);
         free(norm);
         return venv_fail(ENOMEM);
     }
-    return 0;
+    return venv_disk_settle(v, v->dents[v->ndents - 1].path);
 }
 
 const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
 {
     static const uint8_t empty[1];
-    char *norm = normalize(path);
+    char *norm = venv_normalize(path);
     if (!norm)
         return NULL;
-    dentry *d = lookup(v, norm);
+    dentry *d = venv_lookup(v, norm);
     free(norm);
     if (!d || d->ino->is_dir)
         return NULL;
@@ -517,10 +497,10 @@ const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
 
 int venv_file_mode(const venv *v, const char *path)
 {
-    char *norm = normalize(path);
+    char *norm = venv_normalize(path);
     if (!norm)
         return -1;
-    dentry *d = lookup(v, norm);
+    dentry *d = venv_lookup(v, norm);
     free(norm);
     return d ? (int)d->ino->mode : -1;
 }

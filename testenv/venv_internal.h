@@ -24,6 +24,9 @@ typedef struct inode {
     uint32_t links; /* names pointing at it: 0 or 1 */
     uint32_t opens; /* file handles */
     uint32_t maps;  /* live mappings */
+    uint32_t dlinks; /* durable names pointing at it (venv_disk.c) */
+    uint8_t *dur;    /* the bytes on stable storage: dur_size bytes (NULL when 0) */
+    size_t dur_size;
     bool locked;         /* file_lock taken by a handle (its holds_lock) */
     uint32_t lock_owner; /* that handle's owner */
 } inode;
@@ -100,6 +103,8 @@ struct venv {
 
     dentry *dents;
     size_t ndents, cap_dents;
+    dentry *ddents; /* the names on stable storage (venv_disk.c): what a power loss comes back to */
+    size_t nddents, cap_ddents;
     mapping *maps;
     size_t nmaps, cap_maps;
     handle *h;
@@ -144,6 +149,15 @@ void venv_free_handle(handle *hd);
 
 /* ---- venv_files.c: files, directories, mappings ---- */
 
+/* Paths and names, shared with venv_disk.c. */
+char *venv_normalize(const char *path); /* malloc'd; NULL when out of memory */
+bool venv_is_root(const char *norm);
+void venv_parent_of(const char *norm, char *buf); /* buf: strlen(norm) + 2 bytes */
+dentry *venv_lookup(const venv *v, const char *norm);
+dentry *venv_add_dentry(venv *v, char *norm, inode *ino); /* takes norm */
+void venv_drop_dentry(venv *v, dentry *d);
+void venv_inode_maybe_free(inode *ino);
+
 /* Fills in the file and mapping calls of env. */
 void venv_files_install(tcpshm_env *env);
 /* Closes a file handle (already checked), releasing its lock; its inode goes
@@ -151,6 +165,16 @@ void venv_files_install(tcpshm_env *env);
 void venv_close_file(handle *hd);
 /* venv_destroy's part: every mapping and every name (file handles are closed). */
 void venv_files_destroy(venv *v);
+
+/* ---- venv_disk.c: stable storage (durable copies, syncs, power loss) ---- */
+
+/* Fills in map_sync, file_sync and dir_sync of env. */
+void venv_disk_install(tcpshm_env *env);
+/* The file at the normalized path and its name are durable as they are
+ * (venv_file_write: a test's or checker's set-up). 0, or -1 with errno. */
+int venv_disk_settle(venv *v, const char *norm);
+/* venv_destroy's part: the durable names. */
+void venv_disk_destroy(venv *v);
 
 /* ---- venv_net.c: sockets, connections, byte streams ---- */
 

@@ -753,3 +753,141 @@ Test(venv, shm_login_only_from_a_local_peer)
     venv_set_owner(v, 1);
     tcpshm_server_destroy(s);
 }
+
+/* ------------------------------------------------- stable storage, power loss */
+
+static bool whole_room(void *user, const char *path)
+{
+    (void)user, (void)path;
+    return true;
+}
+static uint32_t coin_back(void *user, uint32_t n) { (void)user, (void)n; return 0; } /* everything goes back */
+static uint32_t coin_kept(void *user, uint32_t n) { (void)user, (void)n; return 1; } /* everything was written back */
+
+/* A file "d/f" of two pages, bytes 'a', created and (when synced) made
+ * durable with its name; then its second page is changed to 'b'. */
+static uint8_t *two_pages(bool synced, int *fd_out)
+{
+    cr_assert_eq(CALL(mkdir, "d", 0700), 0);
+    int fd = CALL(file_open, "d/f", 1, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(CALL(file_resize, fd, 2 * VENV_PAGE_SIZE), 0);
+    uint8_t *m = CALL(map, fd, 2 * VENV_PAGE_SIZE);
+    cr_assert_not_null(m);
+    memset(m, 'a', 2 * VENV_PAGE_SIZE);
+    if (synced) {
+        cr_assert_eq(CALL(file_sync, fd), 0);
+        cr_assert_eq(CALL(dir_sync, "d"), 0);
+        cr_assert_eq(CALL(dir_sync, ""), 0);
+    }
+    memset(m + VENV_PAGE_SIZE, 'b', VENV_PAGE_SIZE);
+    *fd_out = fd;
+    return m;
+}
+
+static void power_off(venv_below_fn coin, venv_power_stats *st)
+{
+    venv_set_owner(v, 1);
+    venv_kill(v, 1);
+    venv_power_loss(v, whole_room, coin, NULL, st);
+}
+
+Test(venv, power_loss_takes_back_what_was_not_synced)
+{
+    venv_set_owner(v, 1);
+    int fd;
+    uint8_t *m = two_pages(true, &fd);
+    CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+    venv_power_stats st;
+    power_off(coin_back, &st);
+    size_t len;
+    const uint8_t *d = venv_file_data(v, "d/f", &len);
+    cr_assert_not_null(d);
+    cr_assert_eq(len, 2 * VENV_PAGE_SIZE);
+    cr_assert_eq(d[VENV_PAGE_SIZE], 'a', "the unsynced page went back");
+    cr_assert_eq(st.pages_old, 1);
+    cr_assert_eq(st.pages_new, 0);
+}
+
+Test(venv, power_loss_keeps_a_page_map_sync_wrote)
+{
+    venv_set_owner(v, 1);
+    int fd;
+    uint8_t *m = two_pages(true, &fd);
+    cr_assert_eq(CALL(map_sync, m + VENV_PAGE_SIZE + 8, 8), 0);
+    m[0] = 'z'; /* the first page, not synced since */
+    CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+    power_off(coin_back, NULL);
+    const uint8_t *d = venv_file_data(v, "d/f", NULL);
+    cr_assert_eq(d[VENV_PAGE_SIZE], 'b', "map_sync made its page durable");
+    cr_assert_eq(d[0], 'a', "the other page went back");
+}
+
+Test(venv, power_loss_may_keep_unsynced_pages)
+{
+    venv_set_owner(v, 1);
+    int fd;
+    uint8_t *m = two_pages(true, &fd);
+    CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+    power_off(coin_kept, NULL);
+    cr_assert_eq(venv_file_data(v, "d/f", NULL)[VENV_PAGE_SIZE], 'b');
+}
+
+Test(venv, power_loss_undoes_names_without_dir_sync)
+{
+    venv_set_owner(v, 1);
+    int fd;
+    uint8_t *m = two_pages(false, &fd); /* neither the file nor its name synced */
+    CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+    power_off(coin_back, NULL);
+    cr_assert_null(venv_file_data(v, "d/f", NULL), "an unsynced name is gone");
+    cr_assert_eq(venv_file_mode(v, "d"), -1, "so is an unsynced directory");
+}
+
+Test(venv, power_loss_undoes_a_rename_not_synced)
+{
+    venv_set_owner(v, 1);
+    int fd;
+    uint8_t *m = two_pages(true, &fd);
+    CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+    int t = CALL(file_open, "d/t", 1, 0600);
+    cr_assert_geq(t, 0);
+    cr_assert_eq(CALL(file_resize, t, 3), 0);
+    cr_assert_eq(CALL(file_sync, t), 0);
+    cr_assert_eq(CALL(rename, "d/t", "d/f"), 0); /* no dir_sync: may be undone */
+    power_off(coin_back, NULL);
+    size_t len;
+    cr_assert_not_null(venv_file_data(v, "d/f", &len));
+    cr_assert_eq(len, 2 * VENV_PAGE_SIZE, "the old file is back under its name");
+    cr_assert_null(venv_file_data(v, "d/t", NULL), "t was never durable");
+}
+
+Test(venv, power_loss_after_dir_sync_keeps_the_rename)
+{
+    venv_set_owner(v, 1);
+    int fd;
+    uint8_t *m = two_pages(true, &fd);
+    CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+    int t = CALL(file_open, "d/t", 1, 0600);
+    cr_assert_eq(CALL(file_resize, t, 3), 0);
+    cr_assert_eq(CALL(file_sync, t), 0);
+    cr_assert_eq(CALL(rename, "d/t", "d/f"), 0);
+    cr_assert_eq(CALL(dir_sync, "d"), 0);
+    power_off(coin_back, NULL);
+    size_t len;
+    cr_assert_not_null(venv_file_data(v, "d/f", &len));
+    cr_assert_eq(len, 3);
+}
+
+Test(venv, power_loss_clears_shm_segments)
+{
+    venv_set_owner(v, 1);
+    int fd = CALL(shm_open, "/seg", 1, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(CALL(file_resize, fd, 64), 0);
+    cr_assert_eq(CALL(file_sync, fd), 0);
+    venv_power_stats st;
+    power_off(coin_kept, &st);
+    cr_assert_null(venv_file_data(v, VENV_SHM_DIR "/seg", NULL), "RAM is gone");
+    cr_assert_eq(st.segments, 1);
+}

@@ -16,6 +16,7 @@
 #include "name_lock.h"
 #include "tcpshm/client.h"
 #include "tcpshm/login.h"
+#include "tcpshm/ptcp_queue.h"
 
 struct tcpshm_client {
     tcpshm_config cfg;
@@ -98,6 +99,21 @@ static int open_state(tcpshm_client *cl, const char *server, tcpshm_error *err)
 }
 const char *tcpshm_client_last_server(const tcpshm_client *cl) { return cl->last_server; }
 
+/* Whether the TCP queue file of the pair with server is there (an error
+ * other than ENOENT counts as there: opening it reports it). A plain env
+ * call, not a failure point: a look, nothing is changed. */
+static bool pair_file_exists(tcpshm_client *cl, const char *server)
+{
+    char path[4096];
+    if (tcpshm_ptcp_queue_path(path, sizeof path, cl->dir, cl->name, server) != 0)
+        return true;
+    int fd = cl->env->file_open(cl->env->ctx, path, 0, 0);
+    if (fd < 0)
+        return errno != ENOENT;
+    (void)cl->env->file_close(cl->env->ctx, fd);
+    return true;
+}
+
 /* A login attempt ends without a logged-in connection. */
 static void attempt_failed(tcpshm_client *cl, const char *reason, int sys_errno)
 {
@@ -119,9 +135,24 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
     int rc = tcpshm_lastserver_read(cl->env, cl->dir, cl->name, cl->last_server, err);
     if (rc)
         return rc;
+    /* host durability: a record that an earlier process renamed into place
+     * and died before syncing is synced before a login names it */
+    if (cl->last_server[0] && cl->cfg.durability == TCPSHM_DURABILITY_HOST) {
+        rc = tcpshm_lastserver_sync(cl->env, cl->dir, cl->name, err);
+        if (rc)
+            return rc;
+    }
     rc = tcpshm_conn_set_transport(&cl->conn, use_shm, err);
     if (rc)
         return rc;
+    /* the record names a server but the pair's queue file is gone: its
+     * state was lost (storage went back; a power cut in process durability).
+     * The login then names no server, so the server starts the pair anew (a
+     * new connection both applications see), never resuming from an empty
+     * queue as if nothing had been pushed or popped */
+    if (cl->last_server[0] && !use_shm && !tcpshm_conn_has_state(&cl->conn) &&
+        !pair_file_exists(cl, cl->last_server))
+        cl->last_server[0] = '\0';
     if (cl->last_server[0]) {
         rc = open_state(cl, cl->last_server, err);
         if (rc)

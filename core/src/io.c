@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fiu_local.h"
 #include "io.h"
@@ -122,6 +123,31 @@ int tcpshm_io_file_sync(const tcpshm_env *env, int fd)
     return env->file_sync(env->ctx, fd);
 }
 
+/* The parent directory of path ("." for a bare name), into out. */
+static int parent_dir(const char *path, char *out, size_t n)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    while (len > 0 && path[len - 1] != '/')
+        len--;
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len >= n)
+        return fail_with(0, ENAMETOOLONG);
+    if (len == 0)
+        memcpy(out, ".", 2);
+    else {
+        memcpy(out, path, len);
+        out[len] = '\0';
+    }
+    return 0;
+}
+
+/* The directory's entries reach the disk, and so does its own entry in its
+ * parent: the library makes the directory (tcpshm_io_ensure_dir, perhaps in
+ * an earlier process that died before any sync), and a file renamed into a
+ * directory whose name is lost in a power cut is lost with it. */
 int tcpshm_io_dir_sync(const tcpshm_env *env, const char *path)
 {
     int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/dirsync"));
@@ -129,7 +155,10 @@ int tcpshm_io_dir_sync(const tcpshm_env *env, const char *path)
         return fail_with(f, EIO);
     if (env->version < 2u || env->dir_sync == NULL)
         return fail_with(0, ENOSYS);
-    return env->dir_sync(env->ctx, path);
+    char parent[4096];
+    if (env->dir_sync(env->ctx, path) != 0 || parent_dir(path, parent, sizeof parent) != 0)
+        return -1;
+    return env->dir_sync(env->ctx, parent);
 }
 
 int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path)

@@ -114,3 +114,21 @@ int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *
         (void)tcpshm_io_remove(env, tmp);
     return rc;
 }
+
+int tcpshm_lastserver_sync(const tcpshm_env *env, const char *dir, const char *client, tcpshm_error *err)
+{
+    char path[4096];
+    if (path_of(path, sizeof path, dir, client, ""))
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lastserver path too long");
+    int fd = tcpshm_io_file_open(env, path, 0, 0);
+    if (fd < 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot open %s", path);
+    int rc = tcpshm_io_file_sync(env, fd);
+    int e = errno;
+    (void)tcpshm_io_file_close(env, fd);
+    if (rc != 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, e, "cannot sync %s", path);
+    if (tcpshm_io_dir_sync(env, dir) != 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync directory %s", dir);
+    return 0;
+}

@@ -20,4 +20,9 @@ int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *c
 int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *client,
                             const char *name, unsigned file_mode, bool host, tcpshm_error *err);
 
+/* Host durability: the record (<dir>/<client>.lastserver) and its name in
+ * dir reach stable storage as they are (one an earlier process wrote and
+ * died before syncing). 0, or an error code with err set. */
+int tcpshm_lastserver_sync(const tcpshm_env *env, const char *dir, const char *client, tcpshm_error *err);
+
 #endif

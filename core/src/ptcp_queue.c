@@ -332,6 +332,14 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
         (void)tcpshm_io_unmap(env, map, (size_t)size);
         goto out;
     }
+    /* host durability: what a process that died left in the page cache (a
+     * push or pop published, its sync not made yet) reaches the disk before
+     * this one shows it to a peer (a login sends my_ack and seq_end) */
+    if (cfg->host_durable && tcpshm_io_file_sync(env, fd) != 0) {
+        (void)tcpshm_io_unmap(env, map, (size_t)size);
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync %s", path);
+        goto out;
+    }
     q->env = env;
     q->file = map;
     q->map_size = size;

@@ -432,6 +432,19 @@ static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
     rsp.server_seq_start = r.local_seq_start;
     rsp.server_seq_end = r.local_seq_end;
     rsp.ack_seq = r.local_ack;
+    /* host durability: what the response states (a reset for a new
+     * connection, the rewind) is on stable storage before the client hears
+     * it, or the client goes on with a pair a power cut takes back */
+    if (ok && s->cfg.durability == TCPSHM_DURABILITY_HOST && tcpshm_conn_sync(c, NULL) != 0) {
+        rsp.status = TCPSHM_LOGIN_ERROR;
+        snprintf(rsp.error_msg, sizeof rsp.error_msg, "System error");
+        send_response_once(s, fd, &rsp);
+        (void)tcpshm_io_sock_close(s->env, fd);
+        store_state(sl, SLOT_OFFLINE);
+        if (s->cb.on_system_error)
+            s->cb.on_system_error(s->cb.user, "cannot sync a pair's queue at login", errno);
+        return;
+    }
     if (!ok) {
         rsp.status = TCPSHM_LOGIN_SEQ_MISMATCH;
         snprintf(rsp.error_msg, sizeof rsp.error_msg, "Seq number mismatch");

@@ -1,0 +1,409 @@
+/* The power-loss kind (fault_power.h): which host, its nodes' deaths, the
+ * disk going back (venv_power_loss) and what the checker demands of each
+ * pair whose files were on that host. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fault_power.h"
+#include "fault_rollback.h"
+#include "fault_twin.h"
+#include "check_lastserver.h"
+#include "node.h"
+#include "pairs.h"
+#include "rollback_rule.h"
+
+#define POWER_ALL (-1) /* every host at once */
+
+void power_pick_durability(sim *s)
+{
+    sim_rng r = sim_rng_make(s->p->seed, 5); /* its own stream: nothing else moves */
+    uint32_t coin = sim_rng_below(&r, 2);
+    s->durability = s->p->durability >= 0 ? (uint32_t)s->p->durability : coin;
+    /* the core refuses SHM logins in host durability (segments are RAM):
+     * a host seed runs all TCP; one forced onto SHM runs process */
+    if (s->durability == SIM_DUR_HOST && s->p->transport >= 0 && s->p->transport != SIM_TX_TCP)
+        s->durability = SIM_DUR_PROCESS;
+    if (s->durability == SIM_DUR_HOST) {
+        s->tx_mode = SIM_TX_TCP;
+        s->cfg.shm_groups = 0;
+    }
+    s->cfg.durability = s->durability == SIM_DUR_HOST ? TCPSHM_DURABILITY_HOST : TCPSHM_DURABILITY_PROCESS;
+}
+
+/* ------------------------------------------------------------ hosts */
+
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The host of a client name's directory: the server's (0) over SHM, else
+ * its node's. */
+static int name_host(const node *n, uint32_t g) { return n->shm[g] ? 0 : n->idx; }
+
+typedef struct power_ctx {
+    sim *s;
+    int host;
+} power_ctx;
+
+static bool on_host(void *user, const char *path)
+{
+    const power_ctx *x = user;
+    const sim *s = x->s;
+    if (strcmp(path, "/dev") == 0 || strcmp(path, VENV_SHM_DIR) == 0)
+        return false; /* the OS's, there after every boot */
+    if (x->host == POWER_ALL)
+        return true;
+    if (x->host == 0 && (under(path, s->nodes[0].dir) || under(path, VENV_SHM_DIR)))
+        return true;
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
+            char dir[TCPSHM_NAME_MAX + 1];
+            sim_node_name(&s->nodes[i], g, dir); /* a client name's directory is its name */
+            if (name_host(&s->nodes[i], g) == x->host && under(path, dir))
+                return true;
+        }
+    return false;
+}
+
+static uint32_t below(void *user, uint32_t n) { return fp_below(&((power_ctx *)user)->s->plan, FP_POWER, n); }
+
+static bool node_on_host(const node *n, int host)
+{
+    return host == POWER_ALL || (n->idx == 0 ? host == 0 : name_host(n, n->cur) == host);
+}
+
+/* ------------------------------------------------------------ the pairs */
+
+/* A side's queue file after the power loss: 1 opens (numbers), 0 absent,
+ * -1 refused (why). */
+static int side_state(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
+                      uint32_t *seq_end, uint32_t *my_ack, char *why, size_t n)
+{
+    char path[SIM_PATH_SIZE];
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
+    if (!venv_file_data(s->v, path, &len))
+        return 0;
+    return node_peek_queue(s, dir, local, remote, seq_start, seq_end, my_ack, why, n) ? 1 : -1;
+}
+
+/* How far back a count went: the file's seq against the checker's stream
+ * (base + count); false when it is out of that range (an older epoch's
+ * file came back, or a file gone in a wrap run). */
+static bool back_to(const chk_stream *st, uint32_t count, uint32_t seq, uint32_t *k)
+{
+    *k = seq - st->base;
+    return *k <= count;
+}
+
+#define POWER_SIDES 256 /* pair sides one power loss may judge */
+
+typedef struct pair_check {
+    /* before the power loss: whether each side visited (in order) held the
+     * checker's current epoch; a side that does not (a client that has not
+     * yet seen the reset the server made at a new connection) holds nothing
+     * of it to lose */
+    bool current[POWER_SIDES];
+    uint32_t nsides;
+    bool after;
+    uint32_t lost_pairs, shm_pairs, refused;
+    uint32_t lost_msgs; /* pushes retracted and pops undone, over the pairs */
+    uint32_t replayed;  /* host durability: pops not acknowledged yet, to be delivered again */
+} pair_check;
+
+/* Host durability: a pop is synced before any ack that covers it is sent
+ * (docs/design.md, "Durability"), so a power loss may take back pops whose
+ * ack had not gone out: the consumer's my_ack may go back, but never below
+ * what its producer had acknowledged (its queue's seq_start): below it the
+ * producer freed messages that are then lost. The ones taken back are
+ * delivered again, exactly (the checker replays them; the echo rule still
+ * holds: the application's write-ahead record covers its last request). */
+static bool pops_back_ok(sim *s, const char *peer_dir, const char *peer_name, const char *me, const chk_stream *si,
+                         uint32_t my_ack, uint32_t *acked)
+{
+    uint32_t seq_end, peer_ack, k;
+    char why[256];
+    *acked = si->base + si->popped;
+    if (side_state(s, peer_dir, peer_name, me, acked, &seq_end, &peer_ack, why, sizeof why) != 1)
+        return false;
+    return back_to(si, si->popped, my_ack, &k) && (int32_t)(my_ack - *acked) >= 0;
+}
+
+/* One side (X's queue file of the TCP pair) after the power loss: the
+ * checker's rewinds (process) or a violation (host). true: it lost something.
+ * Before it: notes whether the side holds the current epoch. */
+static bool side_after(sim *s, const char *dir, bool server_side, const char *server, const char *client,
+                       pair_check *pc, bool *refused)
+{
+    int out = chk_stream_id(&s->chk, server, client, server_side ? CHK_S2C : CHK_C2S, 0);
+    int in = chk_stream_id(&s->chk, server, client, server_side ? CHK_C2S : CHK_S2C, 0);
+    chk_stream *so = &s->chk.s[out], *si = &s->chk.s[in];
+    uint32_t seq_end = 0, my_ack = 0;
+    char why[256] = "";
+    int st = side_state(s, dir, server_side ? server : client, server_side ? client : server, NULL, &seq_end, &my_ack,
+                        why, sizeof why);
+    /* a file that is gone is a queue at 0 (the next open makes it so) */
+    bool same = st >= 0 && seq_end == so->base + so->pushed && my_ack == si->base + si->popped;
+    uint32_t side = pc->nsides++;
+    if (side >= POWER_SIDES) {
+        chk_fail(&s->chk, -1, "simulator: more than %u pair sides in one power loss", POWER_SIDES);
+        return false;
+    }
+    if (!pc->after) {
+        pc->current[side] = same;
+        return false;
+    }
+    if (!pc->current[side])
+        return false; /* nothing of the current epoch there */
+    /* an epoch with nothing pushed or popped has nothing that returned to
+     * lose (e.g. a reset a failed sync left undurable: the login failed);
+     * the next login is judged as usual */
+    if (s->durability == SIM_DUR_HOST && so->pushed == 0 && si->popped == 0)
+        return false;
+    if (s->durability == SIM_DUR_HOST) {
+        uint32_t acked = 0, k;
+        /* pushes a crash cut short after they were in the file never
+         * returned: they may go, unless a peer popped them */
+        if (st > 0 && seq_end != so->base + so->pushed && back_to(so, so->pushed, seq_end, &k) &&
+            so->pushed - k <= so->crash_tail && k >= s->chk.s[out].popped) {
+            if (server_side) { /* echoes among them: their requests are to be echoed again */
+                int c2s = chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
+                so = &s->chk.s[out];
+                for (uint32_t i = k; i < so->pushed; i++)
+                    s->chk.s[c2s].echo_next -= so->recs[i].kind == WL_ECHO;
+                si = &s->chk.s[in];
+            }
+            chk_rewind_pushed(&s->chk, out, k);
+            so->crash_tail = 0;
+            same = my_ack == si->base + si->popped;
+        }
+        if (st > 0 && seq_end == so->base + so->pushed && my_ack != si->base + si->popped &&
+            pops_back_ok(s, server_side ? client : s->nodes[0].dir, server_side ? client : server,
+                         server_side ? server : client, si, my_ack, &acked)) {
+            pc->replayed += si->base + si->popped - my_ack;
+            chk_rewind_popped(&s->chk, in, my_ack - si->base);
+            return false;
+        }
+        if (st < 0)
+            chk_fail(&s->chk, out, "power loss (host durability): %s's queue file of %s/%s does not open: %s",
+                     server_side ? server : client, server, client, why);
+        else if (st == 0 ? !same : seq_end != so->base + so->pushed)
+            chk_fail(&s->chk, out, "power loss (host durability): %s's queue file of %s/%s %s seq_end %u, my_ack %u; "
+                                   "the pair says %u, %u (a push or pop that returned was lost)",
+                     server_side ? server : client, server, client, st ? "has" : "is gone:", seq_end, my_ack,
+                     so->base + so->pushed, si->base + si->popped);
+        else if (!same)
+            chk_fail(&s->chk, in, "power loss (host durability): %s's my_ack of %s/%s went back to %u (popped: %u), "
+                                  "below %u that %s had acknowledged, or its file does not open (a pop whose ack was "
+                                  "sent was lost)",
+                     server_side ? server : client, server, client, my_ack, si->base + si->popped, acked,
+                     server_side ? client : server);
+        return false;
+    }
+    if (st < 0) {
+        *refused = true;
+        pc->refused++;
+        return true;
+    }
+    if (same && st == 0) /* an empty pair's file gone: nothing lost, but the core may report it */
+        rb_power_lost(s, server, client, server_side ? server : client, false);
+    if (same)
+        return false;
+    uint32_t pushed, popped;
+    if (back_to(so, so->pushed, seq_end, &pushed)) {
+        pc->lost_msgs += so->pushed - pushed;
+        chk_rewind_pushed(&s->chk, out, pushed);
+    } else {
+        pc->lost_msgs += so->pushed;
+        (void)chk_new_epoch(&s->chk, server, client, server_side ? CHK_S2C : CHK_C2S, seq_end);
+    }
+    si = &s->chk.s[in]; /* the array may have moved */
+    if (back_to(si, si->popped, my_ack, &popped)) {
+        pc->lost_msgs += si->popped - popped;
+        chk_rewind_popped(&s->chk, in, popped);
+    } else {
+        pc->lost_msgs += si->popped;
+        (void)chk_new_epoch(&s->chk, server, client, server_side ? CHK_C2S : CHK_S2C, my_ack);
+    }
+    return true;
+}
+
+/* Every pair with files on the host: the current epoch of each (server,
+ * client) the checker knows. */
+static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
+{
+    const node *sv = &s->nodes[0];
+    pc->nsides = 0;
+    uint32_t n0 = s->chk.n; /* new epochs made on the way are not visited */
+    for (uint32_t i = 0; i < n0 && !s->chk.violated; i++) {
+        const chk_stream *st = &s->chk.s[i];
+        if (st->dir != CHK_C2S || st->retired || rb_pair_dead(s, st->server, st->client))
+            continue;
+        char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
+        snprintf(server, sizeof server, "%s", st->server);
+        snprintf(client, sizeof client, "%s", st->client);
+        if (chk_stream_id(&s->chk, server, client, CHK_C2S, 0) != (int)i)
+            continue; /* an older epoch */
+        bool srv_side = host == POWER_ALL || host == 0;
+        const node *cn = NULL;
+        uint32_t g = 0;
+        for (uint32_t k = 1; k < s->nnodes && !cn; k++)
+            for (g = 0; g <= s->nodes[k].gen; g++) {
+                char nm[TCPSHM_NAME_MAX + 1];
+                sim_node_name(&s->nodes[k], g, nm);
+                if (strcmp(nm, client) == 0) {
+                    cn = &s->nodes[k];
+                    break;
+                }
+            }
+        if (!cn)
+            continue; /* the twin's or the liar's: no files of a pair */
+        if (cn->shm[g]) { /* both segments are RAM: gone with the server's host */
+            if (!srv_side || !pc->after)
+                continue;
+            int c2s, s2c;
+            chk_pair_login(&s->chk, server, client, false, 0, &c2s, &s2c);
+            pc->shm_pairs++;
+            continue;
+        }
+        bool cli_side = host == POWER_ALL || name_host(cn, g) == host;
+        if (srv_side && pc->after && s->durability == SIM_DUR_PROCESS) /* the echo record may have gone back */
+            chk_echo_off(&s->chk, chk_stream_id(&s->chk, server, client, CHK_C2S, 0));
+        bool refused = false, lost = false;
+        uint32_t msgs = pc->lost_msgs;
+        if (srv_side)
+            lost = side_after(s, sv->dir, true, server, client, pc, &refused) || lost;
+        if (cli_side && !s->chk.violated)
+            lost = side_after(s, client, false, server, client, pc, &refused) || lost;
+        if (!lost || s->chk.violated || !pc->after)
+            continue;
+        int c2s = chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
+        chk_echo_off(&s->chk, c2s); /* the echo record went back too (process durability) */
+        if (refused) {
+            rb_power_refused(s, server, client);
+        } else {
+            rb_power_lost(s, server, client, who, pc->lost_msgs != msgs);
+            pc->lost_pairs += pc->lost_msgs != msgs;
+        }
+    }
+    /* an SHM pair the checker has no stream of yet (no login since a wrap
+     * run's set-up) starts at 0 too: its segments are new */
+    for (uint32_t k = 1; pc->after && (host == POWER_ALL || host == 0) && k < s->nnodes; k++)
+        for (uint32_t g = 0; g <= s->nodes[k].gen; g++)
+            for (uint32_t v = 0; s->nodes[k].shm[g] && v <= sv->gen; v++) {
+                char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
+                sim_node_name(sv, v, server);
+                sim_node_name(&s->nodes[k], g, client);
+                (void)chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
+                (void)chk_stream_id(&s->chk, server, client, CHK_S2C, 0);
+            }
+}
+
+/* The clients' records: host durability keeps them; otherwise the record
+ * is what the disk says now, and one that does not read is refused (the
+ * client cannot log in: its pairs are dead, the operator renames it). */
+static void records_after(sim *s, int host, char before[][TCPSHM_NAME_MAX + 1])
+{
+    /* every name of every client whose directory is on the host: a name
+     * may come back (return) */
+    for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++) {
+        node *n = &s->nodes[i];
+        for (uint32_t g = 0; g <= n->gen && !s->chk.violated; g++) {
+            if (host != POWER_ALL && name_host(n, g) != host)
+                continue;
+            char name[TCPSHM_NAME_MAX + 1], rec[TCPSHM_NAME_MAX + 1];
+            sim_node_name(n, g, name);
+            int r = sim_recorded_server(s, name, name, rec);
+            const char *was = g == n->cur ? before[i] : n->ls_rec[g];
+            /* host: the record of the last successful login (or the one a
+             * login in flight wrote when the node died: lastserver_after_death) */
+            if (s->durability == SIM_DUR_HOST &&
+                (r < 0 || (strcmp(rec, n->ls_rec[g]) != 0 && strcmp(rec, was) != 0 && strcmp(rec, n->ls_prev[g]) != 0)))
+                chk_fail(&s->chk, n->c2s, "power loss (host durability): %s's record %s (its last successful login "
+                                          "was to \"%s\")",
+                         name, r < 0 ? "does not read" : rec[0] ? "went back or changed" : "disappeared", was);
+            else if (r >= 0) {
+                memcpy(n->ls_rec[g], rec, sizeof rec);
+                memcpy(n->ls_prev[g], rec, sizeof rec); /* the disk's now */
+            }
+            else {
+                n->ls_torn |= 1u << g;
+                if (n->ls_rec[g][0])
+                    rb_power_refused(s, n->ls_rec[g], name); /* a name whose pair is dead does not come back */
+                if (g == n->cur) /* it cannot log in: renamed */
+                    snprintf(s->rb_rule->rename[n->idx], RB_NAME, "%s", name);
+            }
+        }
+    }
+}
+
+static void power_loss(sim *s)
+{
+    int host = POWER_ALL;
+    uint32_t cands[1 + SIM_MAX_CLIENTS], nc = 0;
+    for (uint32_t i = 0; i < s->nnodes; i++)
+        if (i == 0 || name_host(&s->nodes[i], s->nodes[i].cur) != 0)
+            cands[nc++] = i;
+    /* both ends at once only where nothing may be lost: a process-durable
+     * pair that goes back on both sides to a state consistent with itself
+     * cannot be told from the truth by any protocol (README) */
+    bool all = fp_below(&s->plan, FP_POWER, 3) == 0 && s->durability == SIM_DUR_HOST;
+    uint32_t pick = cands[fp_below(&s->plan, FP_POWER, nc)];
+    if (!all)
+        host = (int)pick;
+    char who[TCPSHM_NAME_MAX + 1];
+    snprintf(who, sizeof who, "%s", s->nodes[host == POWER_ALL ? 0 : host].name);
+    fault_twin_end(s, "power loss");
+    char before[1 + SIM_MAX_CLIENTS][TCPSHM_NAME_MAX + 1];
+    for (uint32_t i = 0; i < s->nnodes; i++)
+        memcpy(before[i], s->nodes[i].ls_rec[s->nodes[i].cur], sizeof before[i]);
+    uint32_t killed = 0;
+    for (uint32_t i = 0; i < s->nnodes && !s->chk.violated; i++)
+        if (s->nodes[i].alive && node_on_host(&s->nodes[i], host)) {
+            node_kill(s, &s->nodes[i], false);
+            killed++;
+        }
+    if (s->chk.violated)
+        return;
+    power_ctx x = {s, host};
+    venv_power_stats vs;
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    pair_check pc = {0};
+    pairs_after(s, host, who, &pc); /* which sides hold the current epoch */
+    venv_power_loss(s->v, on_host, below, &x, &vs);
+    pc.after = true;
+    pairs_after(s, host, who, &pc);
+    records_after(s, host, before);
+    rb_operator(s); /* a refused record or file: the client is renamed at once */
+    fp_set_active(&s->plan, was);
+    char what[200];
+    /* short: the trace's ring keeps 47 bytes of it */
+    snprintf(what, sizeof what, "%s %s n%u/%u p%u/%u z%u g%u l%u r%u s%u d%u", host == POWER_ALL ? "all" : who,
+             sim_dur_names[s->durability], vs.names_kept, vs.names_reverted, vs.pages_new, vs.pages_old,
+             vs.sizes_reverted, vs.segments, pc.lost_pairs, pc.refused, pc.shm_pairs, pc.replayed);
+    trace_event(&s->tr, s->now, TR_POWER, host == POWER_ALL ? 0u : (uint32_t)host, killed, pc.lost_msgs, what);
+}
+
+void power_step(sim *s)
+{
+    /* process durability: a pair whose two ends both went back (a second
+     * power loss before the first was judged at a login) may hold states
+     * consistent with each other, which no protocol can tell from the
+     * truth; detection is asked for only while one end kept its state */
+    if (s->durability == SIM_DUR_PROCESS && rb_power_pending(s))
+        return;
+    /* the focus: within a heartbeat after a sync failed (something may be
+     * on no disk yet: what a host-durable core must not have told a peer
+     * about) a power loss comes far more often, 1 step in 8 */
+    bool hot = s->sync_failed_at && s->now - s->sync_failed_at <= s->cfg.heartbeat_interval;
+    if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 8) == 0) {
+        s->plan.fired[FP_POWER]++;
+        s->sync_failed_at = 0;
+        power_loss(s);
+    } else if (fp_roll(&s->plan, FP_POWER)) {
+        power_loss(s);
+    }
+}

@@ -1,0 +1,335 @@
+/* venv's stable storage: beside each file's live bytes (the page cache) a
+ * durable copy (the disk), and beside the live names a durable namespace.
+ * map_sync copies the pages it covers, file_sync the whole file (with its
+ * size), dir_sync the names of one directory. venv_power_loss brings a host
+ * back to its disk, where each thing written since its last sync may or may
+ * not have reached it: per name (created, replaced, removed since its
+ * directory's last sync) and per page (VENV_PAGE_SIZE) of every file, a
+ * coin of the caller's seeded PRNG; the size as well; SHM segments (RAM)
+ * are gone. See venv.h. */
+#include "venv_internal.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------- durable names */
+
+static dentry *dlookup(const venv *v, const char *norm)
+{
+    for (size_t i = 0; i < v->nddents; i++)
+        if (strcmp(v->ddents[i].path, norm) == 0)
+            return &v->ddents[i];
+    return NULL;
+}
+
+static void ddrop(venv *v, dentry *d)
+{
+    inode *ino = d->ino;
+    free(d->path);
+    size_t i = (size_t)(d - v->ddents);
+    memmove(&v->ddents[i], &v->ddents[i + 1], (v->nddents - i - 1) * sizeof *v->ddents);
+    v->nddents--;
+    ino->dlinks--;
+    venv_inode_maybe_free(ino);
+}
+
+/* The durable name path points at ino (replacing what it pointed at). */
+static int dset(venv *v, const char *path, inode *ino)
+{
+    dentry *d = dlookup(v, path);
+    if (d) {
+        if (d->ino != ino) {
+            inode *old = d->ino;
+            d->ino = ino;
+            ino->dlinks++;
+            old->dlinks--;
+            venv_inode_maybe_free(old);
+        }
+        return 0;
+    }
+    char *p = strdup(path);
+    if (!p || !venv_grow((void **)&v->ddents, &v->cap_ddents, v->nddents + 1, sizeof *v->ddents)) {
+        free(p);
+        return venv_fail(ENOMEM);
+    }
+    v->ddents[v->nddents++] = (dentry){p, ino};
+    ino->dlinks++;
+    return 0;
+}
+
+/* Whether norm is a direct child of the directory dir (normalized). */
+static bool child_of(const char *norm, const char *dir)
+{
+    size_t n = strlen(norm);
+    char *par = malloc(n + 2);
+    if (!par)
+        return false;
+    venv_parent_of(norm, par);
+    bool yes = strcmp(par, dir) == 0 || (venv_is_root(par) && venv_is_root(dir));
+    free(par);
+    return yes;
+}
+
+/* ------------------------------------------------------ durable bytes */
+
+/* The durable copy becomes the file's size with [from, to) copied from the
+ * live bytes (the rest as it was, zeros past the old durable size). */
+static int dcopy(inode *ino, size_t from, size_t to)
+{
+    if (ino->dur_size != ino->size) {
+        uint8_t *nd = ino->size ? calloc(1, ino->size) : NULL;
+        if (ino->size && !nd)
+            return venv_fail(ENOMEM);
+        size_t keep = ino->dur_size < ino->size ? ino->dur_size : ino->size;
+        if (keep)
+            memcpy(nd, ino->dur, keep);
+        free(ino->dur);
+        ino->dur = nd;
+        ino->dur_size = ino->size;
+    }
+    if (to > ino->size)
+        to = ino->size;
+    if (from < to)
+        memcpy(ino->dur + from, ino->data + from, to - from);
+    return 0;
+}
+
+int venv_disk_settle(venv *v, const char *norm)
+{
+    dentry *d = venv_lookup(v, norm);
+    if (!d)
+        return venv_fail(ENOENT);
+    if (dcopy(d->ino, 0, d->ino->size) != 0)
+        return -1;
+    return dset(v, norm, d->ino);
+}
+
+void venv_sync_all(venv *v)
+{
+    for (size_t i = 0; i < v->ndents; i++)
+        (void)venv_disk_settle(v, v->dents[i].path);
+    for (size_t i = v->nddents; i-- > 0;) /* names removed since: gone from the disk too */
+        if (!venv_lookup(v, v->ddents[i].path))
+            ddrop(v, &v->ddents[i]);
+}
+
+/* msync(MS_SYNC): the pages of [addr, addr + len) of the mapping that holds
+ * addr reach the disk, and the file's size with them (as fdatasync does for
+ * a range). */
+static int v_map_sync(void *ctx, void *addr, size_t len)
+{
+    venv *v = ctx;
+    if (!addr)
+        return venv_fail(EINVAL);
+    for (size_t i = 0; i < v->nmaps; i++) {
+        mapping *m = &v->maps[i];
+        uint8_t *a = addr, *base = m->addr;
+        if (m->owner != v->owner || a < base || a >= base + m->size)
+            continue;
+        size_t off = (size_t)(a - base);
+        if (len > m->size - off)
+            return venv_fail(ENOMEM);
+        size_t from = off / VENV_PAGE_SIZE * VENV_PAGE_SIZE;
+        size_t to = (off + len + VENV_PAGE_SIZE - 1) / VENV_PAGE_SIZE * VENV_PAGE_SIZE;
+        return dcopy(m->ino, from, to);
+    }
+    return venv_fail(ENOMEM); /* as msync on an address that is not mapped */
+}
+
+static int v_file_sync(void *ctx, int fd)
+{
+    handle *hd = venv_get_handle(ctx, fd, H_FILE);
+    if (!hd)
+        return -1;
+    return dcopy(hd->ino, 0, hd->ino->size);
+}
+
+/* fsync of a directory: its entries (created, replaced, removed, renamed in
+ * or away) reach the disk as they are now. */
+static int v_dir_sync(void *ctx, const char *path)
+{
+    venv *v = ctx;
+    if (!path)
+        return venv_fail(EFAULT);
+    char *dir = venv_normalize(path);
+    if (!dir)
+        return venv_fail(ENOMEM);
+    dentry *d = venv_lookup(v, dir);
+    int e = !venv_is_root(dir) && !d ? ENOENT : !venv_is_root(dir) && !d->ino->is_dir ? ENOTDIR : 0;
+    for (size_t i = 0; !e && i < v->ndents; i++)
+        if (child_of(v->dents[i].path, dir) && dset(v, v->dents[i].path, v->dents[i].ino) != 0)
+            e = errno;
+    for (size_t i = v->nddents; !e && i-- > 0;)
+        if (child_of(v->ddents[i].path, dir) && !venv_lookup(v, v->ddents[i].path))
+            ddrop(v, &v->ddents[i]);
+    free(dir);
+    return e ? venv_fail(e) : 0;
+}
+
+void venv_disk_install(tcpshm_env *env)
+{
+    env->map_sync = v_map_sync;
+    env->file_sync = v_file_sync;
+    env->dir_sync = v_dir_sync;
+}
+
+void venv_disk_destroy(venv *v)
+{
+    while (v->nddents)
+        ddrop(v, &v->ddents[v->nddents - 1]);
+    free(v->ddents);
+}
+
+/* --------------------------------------------------------- power loss */
+
+typedef struct power {
+    venv *v;
+    venv_on_host_fn on_host;
+    venv_below_fn below;
+    void *user;
+    venv_power_stats *st;
+} power;
+
+static bool is_segment(const char *norm)
+{
+    size_t n = strlen(VENV_SHM_DIR);
+    return strncmp(norm, VENV_SHM_DIR, n) == 0 && norm[n] == '/';
+}
+
+static bool hosted(const power *pw, const char *norm) { return pw->on_host(pw->user, norm); }
+
+/* The names of the host: each one changed since its directory's last sync
+ * keeps its new state or goes back to the disk's, by a coin; segments go. */
+static void names_back(power *pw)
+{
+    venv *v = pw->v;
+    for (size_t i = 0; i < v->ndents;) {
+        dentry *d = &v->dents[i];
+        if (!hosted(pw, d->path)) {
+            i++;
+            continue;
+        }
+        dentry *dd = dlookup(v, d->path);
+        if (is_segment(d->path)) {
+            pw->st->segments++;
+            venv_drop_dentry(v, d);
+        } else if (dd && dd->ino == d->ino) {
+            i++;
+        } else if (pw->below(pw->user, 2)) {
+            pw->st->names_kept++;
+            i++;
+        } else if (dd) {
+            pw->st->names_reverted++;
+            inode *old = d->ino;
+            d->ino = dd->ino;
+            d->ino->links++;
+            old->links--;
+            venv_inode_maybe_free(old);
+            i++;
+        } else {
+            pw->st->names_reverted++;
+            venv_drop_dentry(v, d);
+        }
+    }
+    /* names on the disk that are gone now (removed or renamed away) */
+    for (size_t i = 0; i < v->nddents; i++) {
+        dentry *dd = &v->ddents[i];
+        if (!hosted(pw, dd->path) || is_segment(dd->path) || venv_lookup(v, dd->path))
+            continue;
+        if (pw->below(pw->user, 2)) {
+            pw->st->names_kept++;
+            continue;
+        }
+        pw->st->names_reverted++;
+        char *p = strdup(dd->path);
+        if (!p || !venv_add_dentry(v, p, dd->ino))
+            abort(); /* test code: out of memory here cannot be undone */
+    }
+    /* a name whose directory did not come back is gone with it */
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t i = 0; i < v->ndents; i++) {
+            char *par = malloc(strlen(v->dents[i].path) + 2);
+            if (!par)
+                abort();
+            venv_parent_of(v->dents[i].path, par);
+            dentry *pd = venv_is_root(par) ? NULL : venv_lookup(v, par);
+            bool orphan = !venv_is_root(par) && (!pd || !pd->ino->is_dir);
+            free(par);
+            if (orphan) {
+                pw->st->names_reverted++;
+                venv_drop_dentry(v, &v->dents[i]);
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+/* A file's bytes: each page written since its last sync is the new or the
+ * disk's (zeros past a size), by a coin; the size too when it changed. */
+static void bytes_back(power *pw, inode *ino)
+{
+    size_t size = ino->size;
+    if (ino->dur_size != ino->size && ino->maps == 0 && !pw->below(pw->user, 2)) {
+        size = ino->dur_size;
+        pw->st->sizes_reverted++;
+    }
+    uint8_t *nd = size ? calloc(1, size) : NULL;
+    if (size && !nd)
+        abort();
+    for (size_t at = 0; at < size; at += VENV_PAGE_SIZE) {
+        size_t n = size - at < VENV_PAGE_SIZE ? size - at : VENV_PAGE_SIZE;
+        uint8_t live[VENV_PAGE_SIZE] = {0}, disk[VENV_PAGE_SIZE] = {0};
+        if (at < ino->size)
+            memcpy(live, ino->data + at, ino->size - at < n ? ino->size - at : n);
+        if (at < ino->dur_size)
+            memcpy(disk, ino->dur + at, ino->dur_size - at < n ? ino->dur_size - at : n);
+        bool same = memcmp(live, disk, n) == 0;
+        bool keep = same || pw->below(pw->user, 2);
+        if (!same && keep)
+            pw->st->pages_new++;
+        else if (!same)
+            pw->st->pages_old++;
+        memcpy(nd + at, keep ? live : disk, n);
+    }
+    if (size == ino->size) { /* in place: a mapping's address stays */
+        if (size)
+            memcpy(ino->data, nd, size);
+        free(nd);
+    } else {
+        uint8_t *buf = NULL;
+        if (size && posix_memalign((void **)&buf, 64, size) != 0)
+            abort();
+        if (size)
+            memcpy(buf, nd, size);
+        free(nd);
+        free(ino->data);
+        ino->data = buf;
+        ino->size = size;
+    }
+    (void)dcopy(ino, 0, ino->size); /* after the reboot the disk is what is there */
+}
+
+void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void *user, venv_power_stats *st)
+{
+    venv_power_stats local;
+    power pw = {v, on_host, below, user, st ? st : &local};
+    memset(pw.st, 0, sizeof *pw.st);
+    names_back(&pw);
+    /* each file of the host once (a name order: deterministic) */
+    for (size_t i = 0; i < v->ndents; i++) {
+        inode *ino = v->dents[i].ino;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = v->dents[k].ino == ino;
+        if (!seen && !ino->is_dir && hosted(&pw, v->dents[i].path))
+            bytes_back(&pw, ino);
+    }
+    /* the disk's names of the host are the names now */
+    for (size_t i = v->nddents; i-- > 0;)
+        if (hosted(&pw, v->ddents[i].path) && !venv_lookup(v, v->ddents[i].path))
+            ddrop(v, &v->ddents[i]);
+    for (size_t i = 0; i < v->ndents; i++)
+        if (hosted(&pw, v->dents[i].path) && dset(v, v->dents[i].path, v->dents[i].ino) != 0)
+            abort();
+}
