@@ -48,6 +48,7 @@ void fz_config(uint8_t sel, tcpshm_config *c)
     c->heartbeat_interval = 100;
     c->connection_timeout = 1000;
     c->new_conn_timeout = 300;
+    c->ctl_interval = 0; /* the models expect every poll_ctl to accept */
     c->tcp_groups = 1;
     c->tcp_conns_per_group = 3;
     c->max_new_conns = 4;

@@ -563,6 +563,7 @@ Test(venv, server_and_client_log_in_and_recover_from_a_kill)
     cfg.recv_buf_size = 1024;
     cfg.max_msg_size = 256;
     cfg.tcp_conns_per_group = 2;
+    cfg.ctl_interval = 0; /* now moves by 1 us a round: accept at every poll_ctl */
     app sa = {0}, ca = {0};
     tcpshm_server_callbacks scb = {.user = &sa, .on_logon = srv_logon, .on_msg = srv_msg,
                                    .on_disconnect = srv_disc};
@@ -722,6 +723,7 @@ Test(venv, shm_login_only_from_a_local_peer)
     cfg.recv_buf_size = 1024;
     cfg.max_msg_size = 256;
     cfg.shm_queue_size = 4096;
+    cfg.ctl_interval = 0; /* each login is polled at one now: accept at every poll_ctl */
     cfg.shm_groups = 1;
     cfg.shm_conns_per_group = 4;
     tcpshm_error err = {0};

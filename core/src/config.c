@@ -18,6 +18,7 @@ void tcpshm_config_default(tcpshm_config *c)
         .heartbeat_interval = 1000000000,
         .connection_timeout = 10000000000,
         .new_conn_timeout = 3000000000,
+        .ctl_interval = 10000000,
         .tcp_nodelay = true,
         .max_new_conns = 8,
         .accepts_per_poll = 4,
@@ -61,6 +62,9 @@ int tcpshm_config_check(const tcpshm_config *c, tcpshm_error *err)
     RANGE(heartbeat_interval, 1, INT64_MAX / 2);
     RANGE(connection_timeout, c->heartbeat_interval + 1, INT64_MAX);
     RANGE(new_conn_timeout, 1, INT64_MAX);
+    if (c->ctl_interval < 0 || c->ctl_interval > INT64_MAX / 2) /* RANGE's 0 would be always true */
+        return tcpshm_fail(err, TCPSHM_E_CONFIG, 0, "config: ctl_interval %lld is outside [0, %lld]",
+                           (long long)c->ctl_interval, (long long)(INT64_MAX / 2));
     RANGE(max_new_conns, 1, 65536);
     RANGE(accepts_per_poll, 1, 65536);
     RANGE(tcp_groups, 1, 1024);

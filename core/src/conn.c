@@ -132,7 +132,7 @@ void tcpshm_conn_attach(tcpshm_conn *c, int fd, int64_t now)
     c->fd = fd;
     tcpshm_frame_parser_reset(&c->rx);
     c->ctrl_len = c->ctrl_sent = 0;
-    c->now = c->last_send = c->last_recv = now;
+    c->now = c->last_send = c->last_recv = c->next_check = now;
     c->established = false;
     __atomic_store_n(&c->close_requested, false, __ATOMIC_RELAXED);
     c->close_reason[0] = '\0';
@@ -271,6 +271,45 @@ static bool receive(tcpshm_conn *c)
     return true;
 }
 
+/* ---- the control plane's clock ---- */
+
+int64_t tcpshm_ctl_interval(const tcpshm_config *cfg)
+{
+    int64_t quarter = cfg->heartbeat_interval / 4;
+    return cfg->ctl_interval < quarter ? cfg->ctl_interval : quarter;
+}
+
+bool tcpshm_due(int64_t now, int64_t next, int64_t span)
+{
+    /* next was planned at most span ahead: further ahead, the caller's
+     * clock went back, and waiting for it to catch up could stall. */
+    return now >= next || next - now > span;
+}
+
+/* The next time the socket of an SHM link needs a look: the granularity,
+ * or sooner if our heartbeat or the timeout falls due before. */
+static void plan_next_check(tcpshm_conn *c, int64_t now)
+{
+    int64_t next = now + tcpshm_ctl_interval(c->cfg);
+    int64_t hb = c->last_send + c->cfg->heartbeat_interval;
+    int64_t to = c->last_recv + c->cfg->connection_timeout + 1;
+    if (hb < next)
+        next = hb;
+    if (to < next)
+        next = to;
+    c->next_check = next;
+}
+
+/* An established SHM link's socket carries only heartbeats and the
+ * peer's close: it is looked at when due (see ctl_interval in config.h),
+ * so that polls in between make no system call. Control bytes still
+ * waiting go out at once. */
+static bool socket_can_wait(const tcpshm_conn *c, int64_t now)
+{
+    return c->established && tcpshm_conn_is_shm(c) && c->ctrl_sent == c->ctrl_len &&
+           !tcpshm_due(now, c->next_check, tcpshm_ctl_interval(c->cfg));
+}
+
 bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
 {
     c->now = now;
@@ -284,6 +323,8 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
         tcpshm_conn_fail(c, c->peer_fail_reason, 0);
         return false;
     }
+    if (socket_can_wait(c, now))
+        return true;
     if (!tcpshm_conn_flush(c))
         return false;
     if (c->established && now - c->last_send >= c->cfg->heartbeat_interval &&
@@ -301,6 +342,7 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
         tcpshm_conn_fail(c, "Timeout", 0);
         return false;
     }
+    plan_next_check(c, now);
     return true;
 }
 

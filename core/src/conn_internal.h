@@ -66,6 +66,7 @@ struct tcpshm_conn {
     uint32_t ctrl_len, ctrl_sent;
     int64_t now; /* the caller's time at the last poll */
     int64_t last_send, last_recv;
+    int64_t next_check; /* an established SHM link's socket is looked at from then (conn.c) */
     bool established; /* the login handshake is done: queued messages may flow */
     uint64_t pops;    /* counts pops, so deliver() sees whether the callback popped */
 
@@ -140,9 +141,16 @@ void tcpshm_conn_link_up(tcpshm_conn *c, int64_t now);
 bool tcpshm_conn_send_ctrl(tcpshm_conn *c, const void *bytes, uint32_t len);
 
 /* One round of I/O on a live link: send pending bytes, heartbeat, read,
- * apply acks, check the timeout. Returns false once the link is closed (the
+ * apply acks, check the timeout (an established SHM link: only when due). Returns false once the link is closed (the
  * reason is set; the caller reports it). Does not deliver messages. */
 bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now);
+
+/* The control plane's granularity: config ctl_interval, at most a quarter
+ * heartbeat (see config.h). */
+int64_t tcpshm_ctl_interval(const tcpshm_config *cfg);
+/* Whether a look planned for next (at most span ahead when planned) is due
+ * at now; also when now went back by more than span. */
+bool tcpshm_due(int64_t now, int64_t next, int64_t span);
 
 /* Closes the link with a reason (keeps the first reason of a close). */
 void tcpshm_conn_fail(tcpshm_conn *c, const char *reason, int sys_errno);

@@ -169,10 +169,19 @@ static int posix_file_lock(void *ctx, int fd, int *holder_pid)
 
 /* ---- shared mappings ---- */
 
+/* Populated at once (Linux): a fresh 1 MiB SHM segment otherwise takes a
+ * page fault every 4 KiB of its first lap, a few microseconds each, which
+ * was the SHM echo's p99 (issue 15 §2). */
+#ifdef MAP_POPULATE
+#define TCPSHM_MAP_FLAGS (MAP_SHARED | MAP_POPULATE)
+#else
+#define TCPSHM_MAP_FLAGS MAP_SHARED
+#endif
+
 static void *posix_map(void *ctx, int fd, size_t size)
 {
     (void)ctx;
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, TCPSHM_MAP_FLAGS, fd, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 

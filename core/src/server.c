@@ -49,6 +49,7 @@ struct tcpshm_server {
     int listen_fd;
     int lock_fd; /* <dir>/<name>.lock, held from create to destroy */
     uint16_t port;
+    int64_t next_accept; /* poll_ctl calls accept() from then (see ctl_interval in config.h) */
     pending *pend;
     slot *slots;
     uint8_t *rx_bufs;
@@ -108,6 +109,7 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
     memcpy(s->name, server_name, strlen(server_name) + 1);
     memcpy(s->dir, dir, strlen(dir) + 1);
     s->listen_fd = -1;
+    s->next_accept = INT64_MIN;
     uint32_t n = nslots(s);
     s->pend = tcpshm_mem_alloc(sizeof(pending) * cfg->max_new_conns);
     s->slots = tcpshm_mem_alloc(sizeof(slot) * n);
@@ -355,13 +357,21 @@ static void serve_pending(tcpshm_server *s, pending *p, int64_t now)
         drop_pending(s, p, "", "Timeout before login");
 }
 
+/* Accepts what waits, up to accepts_per_poll. Once the queue is found
+ * empty (or accept fails), the next look is a control-plane interval later;
+ * after a full batch, more may wait: the next poll looks again. */
 static void accept_new(tcpshm_server *s, int64_t now)
 {
+    int64_t span = tcpshm_ctl_interval(&s->cfg);
+    if (!tcpshm_due(now, s->next_accept, span))
+        return;
+    s->next_accept = now;
     for (uint32_t i = 0; i < s->cfg.accepts_per_poll; i++) {
         int fd = tcpshm_io_accept(s->env, s->listen_fd);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && s->cb.on_system_error)
                 s->cb.on_system_error(s->cb.user, "accept", errno);
+            s->next_accept = now + span;
             return;
         }
         pending *p = NULL;
@@ -487,7 +497,8 @@ static void went_offline(tcpshm_server *s, slot *sl)
         s->cb.on_disconnect(s->cb.user, c, reason, e);
 }
 
-/* poll_ctl's share of SHM slots: their TCP side (heartbeats, timeouts). */
+/* poll_ctl's share of SHM slots: their TCP side (heartbeats, timeouts),
+ * each socket only when due (conn.c). */
 static void poll_shm_links(tcpshm_server *s, int64_t now)
 {
     slot *base = &s->slots[ntcp(s)];

@@ -47,6 +47,15 @@ typedef struct tcpshm_config {
     int64_t heartbeat_interval; /* send a heartbeat after this long without sending */
     int64_t connection_timeout; /* close with "Timeout" after this long without receiving */
     int64_t new_conn_timeout;   /* server: drop a connection not logged in after this long */
+    /* The control plane's granularity: the server's accept() and the socket
+     * of an SHM connection (the peer's heartbeats and close; our heartbeat
+     * and timeout are also checked when due) are looked at once per this
+     * long of `now` at most, so that between two such times a poll over SHM
+     * makes no system call. Used as min(ctl_interval, heartbeat_interval / 4);
+     * 0: at every poll. A login waits up to this long to be accepted and a
+     * peer's close over SHM is noticed up to this long later. TCP
+     * connections and logins in progress are polled at every call. */
+    int64_t ctl_interval;
 
     bool tcp_nodelay;
 
@@ -69,7 +78,8 @@ typedef struct tcpshm_config {
 
 /* tcpshm-compatible defaults: names 16, user data 1/1, little-endian, 1 MiB
  * queue, 64 KiB receive buffer and messages up to 4096 bytes, heartbeat 1 s,
- * timeout 10 s and new-connection timeout 3 s in nanoseconds, TCP_NODELAY on,
+ * timeout 10 s, new-connection timeout 3 s and control-plane interval 10 ms
+ * in nanoseconds, TCP_NODELAY on,
  * 1 group of 16 clients, 8 pending logins, 4 accepts per poll; SHM: 1 group
  * of 16 clients, 1 MiB per direction; durability process. */
 TCPSHM_API void tcpshm_config_default(tcpshm_config *c);
