@@ -534,6 +534,7 @@ Test(edges_env, refusals_without_callbacks)
     cfg.max_msg_size = 256;
     cfg.shm_queue_size = 4096;
     cfg.tcp_conns_per_group = 1;
+    cfg.ctl_interval = 0; /* accept at every poll_ctl: this test's clock moves 1 us a round */
     tcpshm_error err = {0};
     tcpshm_server *s = NULL;
     tcpshm_client *a = NULL, *b = NULL;
@@ -744,6 +745,7 @@ Test(edges_env, server_refusals_with_few_callbacks)
     cfg.max_msg_size = 256;
     cfg.shm_queue_size = 4096;
     cfg.max_new_conns = 1;
+    cfg.ctl_interval = 0; /* accept at every poll_ctl: this test's clock moves in small steps */
     tcpshm_server_callbacks scb = {.on_new_connection = group_out_of_range};
     tcpshm_error err = {0};
     tcpshm_server *s = NULL;
