@@ -345,7 +345,9 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 static void s_rejected(void *u, const char *name, const char *reason)
 {
     sim *s = u;
-    if (!liar_impersonating(s, name)) /* the liar's logins leave no note */
+    /* the liar's logins leave no note; its attempt may be over (stopped at
+     * settle) when the server gets to its login: known by the login itself */
+    if (!liar_take_noteless(s) && !liar_impersonating(s, name))
         note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
     liar_server_reject(s, name, reason);
