@@ -342,10 +342,33 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
              m->remote_seq_start, m->remote_seq_end, m->remote_ack);
 }
 
+/* Host durability: a login refused at its end because the pair could not
+ * be synced ("System error" for a client with a slot) was already made a
+ * new connection (step 5 resets the pair before the sync): the server's
+ * queue is in the new epoch though no login was accepted. The checker
+ * starts that epoch as an accepted login does (s_pair_login also checks
+ * that the queue is there). */
+static bool refused_after_reset(sim *s, const char *name, const char *reason)
+{
+    node *n = server_of(s);
+    peer *p = find_peer(n, name);
+    tcpshm_conn *c = tcpshm_server_find_conn(n->srv, name);
+    int i = note_find(s, name);
+    if (!p || !c || i < 0 || strcmp(reason, "System error") != 0 ||
+        chk_login_continues(&s->chk, n->name, name, s->notes[i].last, s->notes[i].zeros,
+                            sim_pair_base(s, n->name, name)))
+        return false;
+    s_pair_login(s, n, p, c);
+    return true;
+}
+
 static void s_rejected(void *u, const char *name, const char *reason)
 {
     sim *s = u;
-    if (!liar_impersonating(s, name)) /* the liar's logins leave no note */
+    /* the liar's logins leave no note; its attempt may be over (stopped at
+     * settle) when the server gets to its login: known by the login itself */
+    bool noteless = liar_take_noteless(s) || liar_impersonating(s, name);
+    if (!noteless && !refused_after_reset(s, name, reason))
         note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
     liar_server_reject(s, name, reason);

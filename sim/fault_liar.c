@@ -389,9 +389,17 @@ void liar_server_mismatch(sim *s, const char *name)
         snprintf(L->seen, sizeof L->seen, "Seq number mismatch");
 }
 
+bool liar_take_noteless(sim *s)
+{
+    bool was = s->liar.noteless;
+    s->liar.noteless = false;
+    return was;
+}
+
 int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text)
 {
-    if (lg->user_data[0] != SIM_LIAR_MARK)
+    s->liar.noteless = lg->user_data[0] == SIM_LIAR_MARK;
+    if (!s->liar.noteless)
         return -2;
     /* The impersonation of an honest client that is not logged in would
      * take its pair over (nothing in the protocol authenticates a name):

@@ -38,6 +38,7 @@ typedef struct liar {
     uint32_t arg;       /* the lie's number (an ack, a range start) */
     char expect[48];    /* the reason the server owes (a prefix) */
     char seen[96];      /* the server's reason for this attempt, "" none yet */
+    bool noteless;      /* the login on_new_connection saw last is the liar's (no login note) */
 } liar;
 
 typedef struct sim sim;
@@ -53,6 +54,9 @@ void liar_server_mismatch(sim *s, const char *name);
 int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text);
 /* Whether name is the liar's own. */
 bool liar_name(const char *name);
+/* Whether the login the server just refused is the liar's, which left no
+ * login note (once: the server refuses it within on_new_connection's call). */
+bool liar_take_noteless(sim *s);
 /* The liar's attempt in flight logs in under this honest client's name. */
 bool liar_impersonating(const sim *s, const char *name);
 

@@ -451,8 +451,14 @@ static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
         send_response_once(s, fd, &rsp);
         (void)tcpshm_io_sock_close(s->env, fd);
         store_state(sl, SLOT_OFFLINE);
+        int e = errno;
         if (s->cb.on_system_error)
-            s->cb.on_system_error(s->cb.user, "cannot sync a pair's queue at login", errno);
+            s->cb.on_system_error(s->cb.user, "cannot sync a pair's queue at login", e);
+        /* the login ended refused: say whose, like every other refusal (an
+         * application that follows logins from on_new_connection to their
+         * end would otherwise keep this one under way for ever) */
+        if (s->cb.on_login_rejected)
+            s->cb.on_login_rejected(s->cb.user, lg->client_name, "System error");
         return;
     }
     if (!ok) {

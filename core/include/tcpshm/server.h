@@ -75,7 +75,9 @@ typedef struct tcpshm_server_callbacks {
     void (*on_client_file_error)(void *user, const char *client_name, const tcpshm_error *err);
     /* poll_ctl: a connection was dropped before its login completed, with
      * why (bad first bytes, timeout, rejected login ...). client_name is ""
-     * when no valid login arrived. */
+     * when no valid login arrived. Also poll_tcp / poll_shm, with "System
+     * error", when host durability cannot sync the pair at the login's end
+     * (after on_system_error). */
     void (*on_login_rejected)(void *user, const char *client_name, const char *reason);
     /* poll_tcp / poll_shm: the sequence ranges do not agree; the login was refused with
      * status 1 and nothing was discarded. */
