@@ -230,6 +230,42 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
     return true;
 }
 
+/* A TCP pair the checker has no stream of (no login of it was ever
+ * accepted) holds nothing that returned, so nothing is lost; but its queue
+ * file may still be there (made at a login that then failed) and a power
+ * loss may leave it refused (process durability: the rename reached the
+ * disk, the size did not: "truncated: 0 bytes"). The core refuses it at
+ * every login, which is the detection the rule asks for; the checker must
+ * then do what it does for any refused file, the operator renaming the
+ * client, or the client never logs in again (seed 1773 --faults all: the
+ * liveness failure was this model gap, not the core's). */
+static void unknown_pairs_refused(sim *s, int host, pair_check *pc)
+{
+    const node *sv = &s->nodes[0];
+    bool srv_side = host == POWER_ALL || host == 0;
+    for (uint32_t k = 1; k < s->nnodes && !s->chk.violated; k++)
+        for (uint32_t g = 0; g <= s->nodes[k].gen; g++) {
+            const node *cn = &s->nodes[k];
+            bool cli_side = host == POWER_ALL || name_host(cn, g) == host;
+            if (cn->shm[g] || (!srv_side && !cli_side))
+                continue;
+            char client[TCPSHM_NAME_MAX + 1];
+            sim_node_name(cn, g, client);
+            for (uint32_t v = 0; v <= sv->gen; v++) {
+                char server[TCPSHM_NAME_MAX + 1], why[256];
+                uint32_t b, c;
+                sim_node_name(sv, v, server);
+                if (rb_find_stream(s, server, client, CHK_C2S) >= 0 || rb_pair_dead(s, server, client))
+                    continue; /* a known pair: judged above */
+                if ((srv_side && side_state(s, sv->dir, server, client, NULL, &b, &c, why, sizeof why) < 0) ||
+                    (cli_side && side_state(s, client, client, server, NULL, &b, &c, why, sizeof why) < 0)) {
+                    pc->refused++;
+                    rb_power_refused(s, server, client);
+                }
+            }
+        }
+}
+
 /* Every pair with files on the host: the current epoch of each (server,
  * client) the checker knows. */
 static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
@@ -288,6 +324,8 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
             pc->lost_pairs += pc->lost_msgs != msgs;
         }
     }
+    if (pc->after)
+        unknown_pairs_refused(s, host, pc);
     /* an SHM pair the checker has no stream of yet (no login since a wrap
      * run's set-up) starts at 0 too: its segments are new */
     for (uint32_t k = 1; pc->after && (host == POWER_ALL || host == 0) && k < s->nnodes; k++)
