@@ -545,10 +545,14 @@ Test(edges_env, refusals_without_callbacks)
     cr_assert_eq(tcpshm_client_create(&b, &cfg, &E, "b", "c", NULL, &err), 0, "%s", err.text);
     cr_assert_eq(tcpshm_client_login(a, "127.0.0.1", 9000, false, NULL, 0, &err), 0, "%s", err.text);
     /* accept fails: with an errno that is reported (to no one), then with EINTR */
-    cr_assert_eq(fiu_enable("tcpshm/net/accept", EMFILE, NULL, FIU_ONETIME), 0);
+    /* enabled and disabled by hand: libfiu leaks the name of a FIU_ONETIME
+     * point once it fires (LeakSanitizer reports it) */
+    cr_assert_eq(fiu_enable("tcpshm/net/accept", EMFILE, NULL, 0), 0);
     tcpshm_server_poll_ctl(s, 0);
-    cr_assert_eq(fiu_enable("tcpshm/net/accept", EINTR, NULL, FIU_ONETIME), 0);
+    cr_assert_eq(fiu_disable("tcpshm/net/accept"), 0);
+    cr_assert_eq(fiu_enable("tcpshm/net/accept", EINTR, NULL, 0), 0);
     tcpshm_server_poll_ctl(s, 0);
+    cr_assert_eq(fiu_disable("tcpshm/net/accept"), 0);
     for (int i = 1; i < 20 && tcpshm_client_get_state(a) != TCPSHM_CLIENT_LOGGED_IN; i++) {
         tcpshm_server_poll_ctl(s, i * 1000);
         tcpshm_server_poll_tcp(s, i * 1000, 0);
