@@ -171,8 +171,16 @@ void fz_expect_server(const fz_srv_model *m, const uint8_t *b, size_t n, fz_srv_
     }
     /* 5./6. a queue with nothing unacknowledged: seq, seq; my_ack */
     uint32_t seq = 0, my_ack = 0; /* a queue created now is empty */
-    (void)m->queue_state(m->user, lg->client_name, &seq, &my_ack);
+    bool had_queue = m->queue_state(m->user, lg->client_name, &seq, &my_ack);
     uint32_t cack = lg->ack_seq, cstart = lg->client_seq_start, cend = lg->client_seq_end;
+    /* a client that goes on with this server while the server has no queue
+     * file for the pair (created now, at step 4): the server's state was
+     * lost, and agreeing numbers prove nothing, so it is a mismatch
+     * (docs/protocol.md step 6; the targets serve TCP only) */
+    if (!had_queue && strcmp(lg->last_server_name, m->server_name) == 0) {
+        out->outcome = FZ_SRV_MISMATCH;
+        return;
+    }
     /* a client that never recorded a name, with no state, for a pair nobody
      * consumed from, is resumed (the first-login window, server.c); with a
      * queue of nothing unacknowledged that gives the same numbers as a reset */
