@@ -240,7 +240,9 @@ bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *loc
     tcpshm_ptcp_queue_config qc = {cfg->queue_size, cfg->max_msg_size, cfg->little_endian, 0, false};
     tcpshm_error err;
     memset(&err, 0, sizeof err);
-    int rc = tcpshm_ptcp_queue_open(&q, venv_env(v), dir, local, remote, &qc, &err);
+    tcpshm_env look = *venv_env(v); /* version 2: a look claims nothing (no boot ids) */
+    look.version = 2;
+    int rc = tcpshm_ptcp_queue_open(&q, &look, dir, local, remote, &qc, &err);
     FZ_CHECK(rc == 0, "%s exists but does not open: %s", path, err.text);
     *seq_start = tcpshm_ptcp_queue_seq_start(&q);
     *seq_end = tcpshm_ptcp_queue_seq_end(&q);

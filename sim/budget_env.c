@@ -44,9 +44,10 @@ FWD(int, file_lock, (void *ctx, int fd, int *holder_pid), (b->inner->ctx, fd, ho
 FWD(int, map_sync, (void *ctx, void *addr, size_t len), (b->inner->ctx, addr, len))
 FWD(int, file_sync, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, dir_sync, (void *ctx, const char *path), (b->inner->ctx, path))
+FWD(int, boot_id, (void *ctx, uint8_t id[16]), (b->inner->ctx, id))
 
 /* version, ctx and one forwarder per member: a new member needs one here. */
-_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 28 * sizeof(void *),
+_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 29 * sizeof(void *),
                "every tcpshm_env member needs a forwarder");
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
@@ -82,6 +83,7 @@ void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                 .map_sync = fwd_map_sync,
                 .file_sync = fwd_file_sync,
                 .dir_sync = fwd_dir_sync,
+                .boot_id = fwd_boot_id,
         },
         .inner = inner,
         .limit = limit,

@@ -11,6 +11,7 @@
 #include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
+#include "tcpshm/ptcp_queue.h"
 
 #define POWER_ALL (-1) /* every host at once */
 
@@ -74,19 +75,127 @@ static bool node_on_host(const node *n, int host)
     return host == POWER_ALL || (n->idx == 0 ? host == 0 : name_host(n, n->cur) == host);
 }
 
+/* ------------------------------------------------------------ boots */
+
+/* The host a process runs on: a node's is its current name's; a twin's is
+ * its victim's; the probe's is probe_host; anything else (the liar, the
+ * simulator's own looks) the server's. */
+static int owner_host(const sim *s, uint32_t owner)
+{
+    if (owner == SIM_PROBE_OWNER)
+        return s->probe_host;
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        if (s->nodes[i].owner == owner)
+            return name_host(&s->nodes[i], s->nodes[i].cur);
+    if (s->tw.n.owner == owner && s->tw.n.idx > 0 && (uint32_t)s->tw.n.idx < s->nnodes)
+        return name_host(&s->nodes[s->tw.n.idx], s->nodes[s->tw.n.idx].cur);
+    return 0;
+}
+
+static void host_boot_id(const sim *s, int host, uint8_t id[16])
+{
+    memset(id, 0, 16);
+    memcpy(id, "simhost", 7);
+    id[8] = (uint8_t)host;
+    memcpy(id + 12, &s->boots[host], sizeof s->boots[host]);
+}
+
+static void boot_id(void *user, uint32_t owner, uint8_t id[16])
+{
+    const sim *s = user;
+    host_boot_id(s, owner_host(s, owner), id);
+}
+
+void power_init(sim *s) { venv_set_boot_fn(s->v, boot_id, s); }
+
+/* The host of a directory (the server's or a client name's). */
+static int dir_host(const sim *s, const char *dir)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
+            char name[TCPSHM_NAME_MAX + 1];
+            sim_node_name(&s->nodes[i], g, name);
+            if (strcmp(name, dir) == 0)
+                return name_host(&s->nodes[i], g);
+        }
+    return 0;
+}
+
+/* The rule, as the checker states it (docs/design.md, "Durability"): a
+ * queue file whose header says it was written without a sync (offset 180:
+ * 1) in a boot (offset 164, 16 bytes) other than its host's now is one a
+ * power cut may have taken back, and must not be opened. */
+static bool boot_refused(const sim *s, const uint8_t *bytes, size_t len, int host)
+{
+    uint8_t now[16];
+    uint32_t written;
+    if (len < 256)
+        return false;
+    host_boot_id(s, host, now);
+    memcpy(&written, bytes + 180, sizeof written);
+    return written == 1 && memcmp(bytes + 164, now, sizeof now) != 0;
+}
+
+/* The core must refuse such a file: a copy of it, opened by the core as the
+ * host's next process would (faults off), is refused for that reason. The
+ * real file is left alone (an open claims it). */
+static void probe_core_refuses(sim *s, const char *path, const char *local, const char *remote, int host)
+{
+    size_t len;
+    const uint8_t *bytes = venv_file_data(s->v, path, &len);
+    char probe[SIM_PATH_SIZE];
+    snprintf(probe, sizeof probe, "/bootprobe/%s_%s.ptcp", local, remote);
+    uint32_t owner = venv_owner(s->v);
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    venv_set_owner(s->v, SIM_PROBE_OWNER);
+    s->probe_host = host;
+    (void)s->env->mkdir(s->env->ctx, "/bootprobe", 0700);
+    if (venv_file_write(s->v, probe, bytes, len) != 0) {
+        chk_fail(&s->chk, -1, "simulator: cannot copy %s for the boot probe", path);
+    } else {
+        tcpshm_ptcp_queue q;
+        tcpshm_ptcp_queue_config qc = {s->cfg.queue_size, s->cfg.max_msg_size, s->cfg.little_endian, 0, false};
+        tcpshm_error err;
+        int rc = tcpshm_ptcp_queue_open(&q, s->env, "/bootprobe", local, remote, &qc, &err);
+        if (rc == 0) {
+            tcpshm_ptcp_queue_close(&q);
+            chk_fail(&s->chk, -1, "power loss (process durability): the core opened %s, written without a sync "
+                                  "before its host's power loss (a cut may have taken back what returned: it "
+                                  "must refuse it)", path);
+        } else if (!strstr(err.text, "before the host restarted")) {
+            chk_fail(&s->chk, -1, "power loss (process durability): the core refused %s, written without a sync "
+                                  "before its host's power loss, for another reason: %s", path, err.text);
+        }
+    }
+    (void)s->env->remove(s->env->ctx, probe);
+    venv_kill(s->v, SIM_PROBE_OWNER);
+    venv_set_owner(s->v, owner);
+    fp_set_active(&s->plan, was);
+}
+
 /* ------------------------------------------------------------ the pairs */
 
 /* A side's queue file after the power loss: 1 opens (numbers), 0 absent,
- * -1 refused (why). */
+ * -1 refused (why), -2 refused by the boot rule (boot_refused; the core is
+ * probed for it). */
 static int side_state(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
                       uint32_t *seq_end, uint32_t *my_ack, char *why, size_t n)
 {
     char path[SIM_PATH_SIZE];
     size_t len;
     snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
-    if (!venv_file_data(s->v, path, &len))
+    const uint8_t *bytes = venv_file_data(s->v, path, &len);
+    if (!bytes)
         return 0;
-    return node_peek_queue(s, dir, local, remote, seq_start, seq_end, my_ack, why, n) ? 1 : -1;
+    if (!node_peek_queue(s, dir, local, remote, seq_start, seq_end, my_ack, why, n))
+        return -1;
+    int host = strcmp(dir, s->nodes[0].dir) == 0 ? 0 : dir_host(s, dir);
+    if (!boot_refused(s, bytes, len, host))
+        return 1;
+    snprintf(why, n, "written without a sync before its host's power loss");
+    probe_core_refuses(s, path, local, remote, host);
+    return -2;
 }
 
 /* How far back a count went: the file's seq against the checker's stream
@@ -255,7 +364,8 @@ static void unknown_pairs_refused(sim *s, int host, pair_check *pc)
                 char server[TCPSHM_NAME_MAX + 1], why[256];
                 uint32_t b, c;
                 sim_node_name(sv, v, server);
-                if (rb_find_stream(s, server, client, CHK_C2S) >= 0 || rb_pair_dead(s, server, client))
+                int known = rb_find_stream(s, server, client, CHK_C2S);
+                if ((known >= 0 && !s->chk.s[known].retired) || rb_pair_dead(s, server, client))
                     continue; /* a known pair: judged above */
                 if ((srv_side && side_state(s, sv->dir, server, client, NULL, &b, &c, why, sizeof why) < 0) ||
                     (cli_side && side_state(s, client, client, server, NULL, &b, &c, why, sizeof why) < 0)) {
@@ -432,6 +542,8 @@ static void power_loss(sim *s)
     fp_set_active(&s->plan, false);
     pair_check pc = {0};
     pairs_after(s, host, who, &pc); /* which sides hold the current epoch */
+    for (uint32_t h = 0; h < s->nnodes; h++) /* the host boots again */
+        s->boots[h] += host == POWER_ALL || (int)h == host;
     venv_power_loss(s->v, on_host, below, &x, &vs);
     pc.after = true;
     pairs_after(s, host, who, &pc);
@@ -446,6 +558,29 @@ static void power_loss(sim *s)
     trace_event(&s->tr, s->now, TR_POWER, host == POWER_ALL ? 0u : (uint32_t)host, killed, pc.lost_msgs, what);
 }
 
+/* A young pair of a process-durable run: the client popped nothing of the
+ * server's yet, while the server holds something (its pushes, its pops): if
+ * the server's queue file goes with a power cut, a fresh one may agree with
+ * the client's numbers (its ack 0, and the server's acks may not have
+ * reached it), the case only the file's fresh mark tells (known bug 23). */
+static bool young_pair(const sim *s)
+{
+    if (s->durability != SIM_DUR_PROCESS)
+        return false;
+    for (uint32_t i = 0; i < s->chk.n; i++) {
+        const chk_stream *st = &s->chk.s[i];
+        if (st->dir != CHK_S2C || st->retired || st->popped != 0)
+            continue;
+        for (uint32_t j = 0; j < s->chk.n; j++) {
+            const chk_stream *in = &s->chk.s[j];
+            if (in->dir == CHK_C2S && !in->retired && (in->popped > 0 || st->pushed > 0) &&
+                strcmp(in->server, st->server) == 0 && strcmp(in->client, st->client) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 void power_step(sim *s)
 {
     /* process durability: a pair whose two ends both went back (a second
@@ -458,7 +593,12 @@ void power_step(sim *s)
      * on no disk yet: what a host-durable core must not have told a peer
      * about) a power loss comes far more often, 1 step in 8 */
     bool hot = s->sync_failed_at && s->now - s->sync_failed_at <= s->cfg.heartbeat_interval;
-    if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 8) == 0) {
+    /* and while a pair is young (process durability), 1 step in 16 */
+    bool young = !hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && young_pair(s);
+    if (young && fp_below(&s->plan, FP_POWER, 16) == 0) {
+        s->plan.fired[FP_POWER]++;
+        power_loss(s);
+    } else if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 8) == 0) {
         s->plan.fired[FP_POWER]++;
         s->sync_failed_at = 0;
         power_loss(s);

@@ -30,6 +30,11 @@
  * stream), into s->durability and the config. */
 void power_pick_durability(sim *s);
 
+/* Gives venv the boot id of each process's host (a power loss starts a new
+ * boot of its host): the core refuses a file written unsynced in an
+ * earlier boot (process durability). Once, after the venv is made. */
+void power_init(sim *s);
+
 /* Between steps: maybe a power loss (this kind's rate, per step). */
 void power_step(sim *s);
 

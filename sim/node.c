@@ -67,7 +67,11 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
     tcpshm_ptcp_queue q;
     tcpshm_ptcp_queue_config qc = {s->cfg.queue_size, s->cfg.max_msg_size, s->cfg.little_endian, 0, false};
     tcpshm_error err;
-    int rc = tcpshm_ptcp_queue_open(&q, s->env, dir, local, remote, &qc, &err);
+    /* an env without boot ids (version 2): a look claims nothing, releases
+     * nothing and makes no boot check (the power-loss rule makes its own) */
+    tcpshm_env look = *s->env;
+    look.version = 2;
+    int rc = tcpshm_ptcp_queue_open(&q, &look, dir, local, remote, &qc, &err);
     if (rc == 0) {
         if (seq_start)
             *seq_start = tcpshm_ptcp_queue_seq_start(&q);

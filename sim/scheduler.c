@@ -314,6 +314,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->tx_rng = sim_rng_make(p->seed, 3);
     s->wl_rng = sim_rng_make(p->seed, 4);
     shape(s, &shape_rng);
+    power_init(s);
     power_pick_durability(s);
     fp_plan_init(&s->plan, p->seed, p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)

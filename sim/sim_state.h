@@ -22,6 +22,7 @@
 #define SIM_MAX_GEN 4 /* names a node may have in a run */
 #define SIM_PORT 7000
 #define SIM_PEEK_OWNER 7u
+#define SIM_PROBE_OWNER 9u /* fault_power.c's probe of the core's boot check */
 /* A path of a node's files: a directory and two names (TCPSHM_NAME_MAX
  * bytes each) with separators and a suffix, or a segment path. */
 #define SIM_PATH_SIZE (3u * TCPSHM_NAME_MAX + 32u)
@@ -118,6 +119,8 @@ typedef struct sim {
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
     uint32_t durability; /* SIM_DUR_*: the core's durability mode (fault_power.h) */
     int64_t sync_failed_at; /* when a sync point last failed (0: never): a power loss then bites */
+    uint32_t boots[1 + SIM_MAX_CLIENTS]; /* per host: power losses so far (its boot id, fault_power.c) */
+    int probe_host;                      /* the host SIM_PROBE_OWNER runs on */
     login_note notes[16]; /* logins between on_new_connection and on_logon */
     uint32_t nnotes;
     twin tw;

@@ -162,6 +162,13 @@ typedef struct venv_power_stats {
 void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void *user, venv_power_stats *st);
 /* Every file and name durable as it is now (a set-up, e.g. before a test). */
 void venv_sync_all(venv *v);
+/* The boot id (env boot_id) is one host's, "venvboot" and a count that
+ * venv_reboot raises (a test's host restart; venv_power_loss does not, it
+ * knows no hosts). A simulator with hosts gives each owner its host's id
+ * with venv_set_boot_fn (NULL: back to the count). */
+typedef void (*venv_boot_fn)(void *user, uint32_t owner, uint8_t id[16]);
+void venv_reboot(venv *v);
+void venv_set_boot_fn(venv *v, venv_boot_fn fn, void *user);
 
 /* ---- introspection, for leak checks and tests ---- */
 /* Open handles (files, sockets, listeners) and live mappings of owner. */

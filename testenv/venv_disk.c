@@ -165,8 +165,32 @@ static int v_dir_sync(void *ctx, const char *path)
     return e ? venv_fail(e) : 0;
 }
 
+/* The host's boot id: the caller's function (a simulator with hosts) or
+ * one host whose boot venv_reboot counts. */
+static int v_boot_id(void *ctx, uint8_t id[16])
+{
+    venv *v = ctx;
+    memset(id, 0, 16);
+    if (v->boot_fn) {
+        v->boot_fn(v->boot_user, v->owner, id);
+        return 0;
+    }
+    memcpy(id, "venvboot", 8);
+    memcpy(id + 12, &v->boots, sizeof v->boots);
+    return 0;
+}
+
+void venv_reboot(venv *v) { v->boots++; }
+
+void venv_set_boot_fn(venv *v, venv_boot_fn fn, void *user)
+{
+    v->boot_fn = fn;
+    v->boot_user = user;
+}
+
 void venv_disk_install(tcpshm_env *env)
 {
+    env->boot_id = v_boot_id;
     env->map_sync = v_map_sync;
     env->file_sync = v_file_sync;
     env->dir_sync = v_dir_sync;

@@ -111,6 +111,9 @@ struct venv {
     size_t nh;
     int *held; /* handles of held connects, oldest first */
     size_t nheld, cap_held;
+    uint32_t boots;         /* venv_reboot's count: the boot id without boot_fn */
+    venv_boot_fn boot_fn;   /* the boot id of the current owner's host (venv_set_boot_fn) */
+    void *boot_user;
 };
 
 /* -------------------------------------------------------------- helpers */

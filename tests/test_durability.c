@@ -41,6 +41,7 @@ static struct {
     char fd_path[MAX_FDS][300];
     struct { uint8_t *addr; size_t size; char path[300]; } maps[MAX_MAPS];
     int fail_syncs; /* > 0: every sync fails with EIO */
+    uint32_t boot;  /* the host's boot as the env tells it: a test restarts the host by raising it */
     char dir[256];
 } R;
 
@@ -150,6 +151,15 @@ static ssize_t r_send(void *ctx, int fd, const void *buf, size_t len)
     return n;
 }
 
+static int r_boot_id(void *ctx, uint8_t id[16])
+{
+    (void)ctx;
+    memset(id, 0, 16);
+    memcpy(id, &R.boot, sizeof R.boot);
+    id[15] = 1; /* never all zero */
+    return 0;
+}
+
 static void setup(void)
 {
     memset(&R, 0, sizeof R);
@@ -164,6 +174,7 @@ static void setup(void)
     R.env.dir_sync = r_dir_sync;
     R.env.rename = r_rename;
     R.env.send = r_send;
+    R.env.boot_id = r_boot_id;
     snprintf(R.dir, sizeof R.dir, "/tmp/tcpshm_durability_XXXXXX");
     cr_assert_not_null(mkdtemp(R.dir));
 }
@@ -354,10 +365,16 @@ Test(durability, host_new_queue_file_synced_before_rename_and_dir_after)
     tcpshm_ptcp_queue_close(&q);
 }
 
-Test(durability, process_mode_makes_no_sync_call)
+/* Process durability syncs the header once when a boot first opens the file
+ * (the claim: boot id and write state), never for a push, an ack, a pop or
+ * a compaction, and the whole file at a clean close (then the header). */
+Test(durability, process_mode_syncs_only_the_claim_and_the_clean_close)
 {
     tcpshm_ptcp_queue q;
     open_queue(&q, false);
+    cr_assert_eq(syncs(0), 1u, "the claim: one sync of the header");
+    cr_assert_eq(count(EV_MAP_SYNC, 0), 1u);
+    unsigned after_open = R.n;
     for (int i = 0; i < 200; i++) { /* laps: compaction and acks too */
         cr_assert_eq(put(&q, 40, i % 3 != 0), 0);
         const uint8_t *p;
@@ -367,9 +384,93 @@ Test(durability, process_mode_makes_no_sync_call)
     tcpshm_ptcp_queue_popped(&q);
     tcpshm_error err;
     cr_assert_eq(tcpshm_ptcp_queue_sync(&q, &err), 0);
+    cr_assert_eq(syncs(after_open), 0u, "process mode synced a change");
+    unsigned before_close = R.n;
     tcpshm_ptcp_queue_close(&q);
+    cr_assert_eq(count(EV_MAP_SYNC, before_close), 2u, "a clean close: the file, then the header");
+    unsigned after_close = R.n;
     cr_assert_eq(tcpshm_lastserver_write(&R.env, R.dir, "me", "srv", 0, false, &err), 0, "%s", err.text);
-    cr_assert_eq(syncs(0), 0u, "process mode synced");
+    cr_assert_eq(syncs(after_close), 0u, "process mode synced .lastserver");
+}
+
+/* The boot check: a file written without a sync in an earlier boot is
+ * refused (a power cut may have taken changes back), one closed cleanly or
+ * written in host durability is trusted, and a restart after a kill (same
+ * boot) needs no new claim. */
+Test(durability, process_file_of_an_earlier_boot_is_refused)
+{
+    tcpshm_ptcp_queue q, again;
+    tcpshm_ptcp_queue_config c = qcfg(false);
+    tcpshm_error err;
+    open_queue(&q, false);
+    cr_assert_eq(put(&q, 40, false), 0);
+    /* the process dies (its mapping stays, as the page cache does); same boot */
+    unsigned before = R.n;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&again, &R.env, R.dir, "me", "peer", &c, &err), 0, "%s", err.text);
+    cr_assert_eq(syncs(before), 0u, "a restart in the same boot claimed again");
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&again), 1u);
+    R.boot++; /* the host restarts */
+    tcpshm_ptcp_queue refused;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&refused, &R.env, R.dir, "me", "peer", &c, &err), TCPSHM_E_CORRUPT);
+    cr_assert(strstr(err.text, "before the host restarted") && strstr(err.text, "me_peer.ptcp"), "%s", err.text);
+    /* a clean close makes it trusted in any later boot */
+    R.boot--;
+    tcpshm_ptcp_queue_close(&again);
+    tcpshm_ptcp_queue_close(&q); /* already clean: no second sync of everything */
+    R.boot += 2;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &R.env, R.dir, "me", "peer", &c, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 1u, "the pushed message survived the clean close");
+    tcpshm_ptcp_queue_close(&q);
+}
+
+Test(durability, host_file_of_an_earlier_boot_is_trusted)
+{
+    tcpshm_ptcp_queue q, again;
+    tcpshm_ptcp_queue_config c = qcfg(true);
+    tcpshm_error err;
+    open_queue(&q, true);
+    cr_assert_eq(put(&q, 40, false), 0);
+    R.boot++; /* every change was synced: nothing a cut could take back */
+    cr_assert_eq(tcpshm_ptcp_queue_open(&again, &R.env, R.dir, "me", "peer", &c, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&again), 1u);
+    tcpshm_ptcp_queue_close(&again);
+    /* opened in process mode after that: claimed for this boot */
+    c = qcfg(false);
+    R.boot++;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&again, &R.env, R.dir, "me", "peer", &c, &err), 0, "%s", err.text);
+    R.boot++;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &R.env, R.dir, "me", "peer", &c, &err), TCPSHM_E_CORRUPT,
+                 "the process-mode claim of an earlier boot was trusted");
+}
+
+/* A claim that cannot be synced fails the open: an unsynced claim could go
+ * back to an older, trusted header over changes a cut took back. */
+Test(durability, process_claim_sync_failure_fails_the_open)
+{
+    tcpshm_ptcp_queue q;
+    tcpshm_ptcp_queue_config c = qcfg(false);
+    tcpshm_error err;
+    R.fail_syncs = 1;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &R.env, R.dir, "me", "peer", &c, &err), TCPSHM_E_SYSTEM);
+    cr_assert(strstr(err.text, "Sync error"), "%s", err.text);
+    R.fail_syncs = 0;
+    open_queue(&q, false);
+    tcpshm_ptcp_queue_close(&q);
+}
+
+/* An env without boot ids (version 2) has no boot check and no claim. */
+Test(durability, version_2_env_makes_no_claim)
+{
+    R.env.version = 2;
+    tcpshm_ptcp_queue q;
+    open_queue(&q, false);
+    cr_assert_eq(put(&q, 40, false), 0);
+    cr_assert_eq(syncs(0), 0u, "a version-2 env synced in process mode");
+    R.boot++;
+    tcpshm_ptcp_queue again;
+    tcpshm_ptcp_queue_config c = qcfg(false);
+    tcpshm_error err;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&again, &R.env, R.dir, "me", "peer", &c, &err), 0, "%s", err.text);
 }
 
 /* ---- .lastserver ---- */
@@ -595,11 +696,13 @@ Test(durability, host_pop_sync_failure_closes_instead_of_acking)
     stop_pair();
 }
 
-Test(durability, process_pair_makes_no_sync_call)
+Test(durability, process_pair_syncs_nothing_after_the_claims)
 {
     start_pair(TCPSHM_DURABILITY_PROCESS, TCPSHM_DURABILITY_PROCESS);
     P.server_pops = true;
     login_tcp();
+    cr_assert_eq(syncs(0), 2u, "one claim per side's queue file");
+    unsigned after_login = R.n;
     for (int k = 0; k < 5; k++)
         push_one();
     for (int i = 0; i < 2000 && P.popped < 5; i++)
@@ -607,7 +710,7 @@ Test(durability, process_pair_makes_no_sync_call)
     for (int i = 0; i < 200; i++)
         poll_all(); /* heartbeats */
     cr_assert_eq(P.popped, 5u);
-    cr_assert_eq(syncs(0), 0u, "process mode synced");
+    cr_assert_eq(syncs(after_login), 0u, "process mode synced a push, pop or ack");
     stop_pair();
 }
 

@@ -568,9 +568,24 @@ Test(tcp_hostile, reversed_login_range_is_a_mismatch)
         cr_assert_eq(h.srv_side.last_mismatch.remote_seq_end, bad[i][1]);
         cr_assert_eq(h.srv_side.logons, 1, "mallory logged in");
     }
-    /* a range across the wrap that holds 0 is a range */
+    /* mallory's pair is fresh (no login accepted on it): a login that goes
+     * on with it is a mismatch whatever its range (docs/protocol.md step 6) */
     raw_rsp r;
     int fd = range_login("mallory", 0xfffffffeu, 2, &r);
+    cr_assert_eq(r.status, TCPSHM_LOGIN_SEQ_MISMATCH, "fresh pair: status %u \"%s\"", r.status, r.error_msg);
+    close(fd);
+    /* once a login was accepted on the pair (a new connection, last server
+     * ""), a range across the wrap that holds 0 is a range */
+    uint32_t gone = h.srv_side.disconnects;
+    fd = raw_login("mallory", "", &r);
+    cr_assert_eq(r.status, TCPSHM_LOGIN_OK, "new connection: status %u \"%s\"", r.status, r.error_msg);
+    close(fd);
+    for (int i = 0; i < 20000 && h.srv_side.disconnects == gone; i++) {
+        th_poll(&h, 1000000);
+        usleep(20);
+    }
+    cr_assert_gt(h.srv_side.disconnects, gone, "the server did not see mallory's connection end");
+    fd = range_login("mallory", 0xfffffffeu, 2, &r);
     cr_assert_eq(r.status, TCPSHM_LOGIN_OK, "status %u \"%s\"", r.status, r.error_msg);
     close(fd);
     good_unharmed();

@@ -22,7 +22,9 @@
 #include "lastserver.h"
 #include "readonly_env.h"
 #include "tcpshm/config.h"
+#include "tcpshm/env.h"
 #include "tcpshm/ptcp_inspect.h"
+#include "tcpshm/ptcp_queue.h"
 
 #define PTCP_SUFFIX ".ptcp"
 #define LAST_SUFFIX ".lastserver"
@@ -129,6 +131,15 @@ static int inspect_ptcp(const char *path, const char *base, const opts *o)
         free(buf);
         return corrupt(why);
     }
+    /* the boot check, as a reopen on this host makes it */
+    uint8_t now[16];
+    const tcpshm_env *os = tcpshm_env_posix();
+    bool know_boot = os->boot_id && os->boot_id(os->ctx, now) == 0;
+    if (know_boot && tcpshm_ptcp_queue_boot_check(info.written, info.boot_id, now, &err) != 0) {
+        snprintf(why, sizeof why, "%s", err.text);
+        free(buf);
+        return corrupt(why);
+    }
     const tcpshm_ptcp_state *st = &info.st;
     out_u64("format_version", info.version);
     out_u64("capacity", info.capacity);
@@ -143,6 +154,15 @@ static int inspect_ptcp(const char *path, const char *base, const opts *o)
     static const char *const modes[] = {"process", "host"};
     out_str("durability", info.durability < 2 ? modes[info.durability] : "unknown");
     out_note("durability: the mode the file was created with; a later opener may use the other");
+    static const char *const written[] = {"clean (synced and closed)", "unsynced, by a process of this boot",
+                                          "synced at every change (host)"};
+    out_str("written", info.written < 3 ? written[info.written] : "unknown");
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", info.boot_id[i]);
+    out_str("boot_id", hex);
+    if (!know_boot)
+        out_note("this host's boot id cannot be read: the boot check a reopen makes was not made");
     static const char *const slots[] = {
         "agree", "differ: the other slot is the state before the last change",
         "differ: the other slot is newer, a change staged and never published (a kill or power cut before the flip)",

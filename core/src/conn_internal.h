@@ -97,6 +97,10 @@ int tcpshm_conn_open_state(tcpshm_conn *c, const char *dir, const char *remote, 
 int tcpshm_conn_sync(tcpshm_conn *c, tcpshm_error *err);
 /* Whether the current transport's persistent state is open. */
 bool tcpshm_conn_has_state(const tcpshm_conn *c);
+/* TCP: the pair's queue file was made by an open and no login used it yet
+ * (tcpshm_ptcp_queue_fresh); used clears that (an accepted login). */
+bool tcpshm_conn_state_fresh(const tcpshm_conn *c);
+void tcpshm_conn_state_used(tcpshm_conn *c);
 /* Closes the state of both transports (destroy). */
 void tcpshm_conn_close_state(tcpshm_conn *c);
 /* Closes the queue file, and the segments unless poll_shm may be reading them. */

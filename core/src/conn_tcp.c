@@ -37,6 +37,14 @@ int tcpshm_conn_sync(tcpshm_conn *c, tcpshm_error *err)
 
 static bool tcp_has_state(const tcpshm_conn *c) { return c->tcp.open; }
 
+bool tcpshm_conn_state_fresh(const tcpshm_conn *c) { return c->tcp.open && tcpshm_ptcp_queue_fresh(&c->tcp.q); }
+
+void tcpshm_conn_state_used(tcpshm_conn *c)
+{
+    if (c->tcp.open)
+        tcpshm_ptcp_queue_mark_used(&c->tcp.q);
+}
+
 static void tcp_reset_for_new_peer(tcpshm_conn *c) { tcpshm_ptcp_queue_reset(&c->tcp.q); }
 
 static bool tcp_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)

@@ -211,6 +211,44 @@ static int posix_file_sync(void *ctx, int fd)
     return rc;
 }
 
+/* /proc/sys/kernel/random/boot_id: a UUID in text ("xxxxxxxx-xxxx-..."),
+ * new at every boot; its 32 hex digits are the 16 bytes. */
+static int posix_boot_id(void *ctx, uint8_t id[16])
+{
+    (void)ctx;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char text[64];
+    ssize_t n;
+    do
+        n = read(fd, text, sizeof text - 1);
+    while (n < 0 && errno == EINTR);
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+        errno = saved;
+        return -1;
+    }
+    size_t got = 0;
+    for (ssize_t i = 0; i < n && got < 32; i++) {
+        char c = text[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (v < 0)
+            continue; /* the dashes and the newline */
+        if (got % 2 == 0)
+            id[got / 2] = (uint8_t)(v << 4);
+        else
+            id[got / 2] = (uint8_t)(id[got / 2] | v);
+        got++;
+    }
+    if (got != 32) {
+        errno = EIO; /* not a UUID: no id rather than a wrong one */
+        return -1;
+    }
+    return 0;
+}
+
 static int posix_dir_sync(void *ctx, const char *path)
 {
     (void)ctx;
@@ -465,6 +503,7 @@ static const tcpshm_env posix_env = {
     .map_sync = posix_map_sync,
     .file_sync = posix_file_sync,
     .dir_sync = posix_dir_sync,
+    .boot_id = posix_boot_id,
 };
 
 const tcpshm_env *tcpshm_env_posix(void)

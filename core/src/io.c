@@ -113,6 +113,16 @@ int tcpshm_io_map_sync(const tcpshm_env *env, void *addr, size_t len)
     return env->map_sync(env->ctx, addr, len);
 }
 
+int tcpshm_io_boot_id(const tcpshm_env *env, uint8_t id[16])
+{
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/env/boot_id"));
+    if (f)
+        return fail_with(f, EIO);
+    if (env->version < 3u || env->boot_id == NULL)
+        return fail_with(0, ENOSYS);
+    return env->boot_id(env->ctx, id);
+}
+
 int tcpshm_io_file_sync(const tcpshm_env *env, int fd)
 {
     int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/file/fdatasync"));

@@ -24,6 +24,8 @@ int tcpshm_io_file_lock(const tcpshm_env *env, int fd, int *holder_pid);
 int tcpshm_io_map_sync(const tcpshm_env *env, void *addr, size_t len);
 int tcpshm_io_file_sync(const tcpshm_env *env, int fd);
 int tcpshm_io_dir_sync(const tcpshm_env *env, const char *path);
+/* The boot id (env version 3): -1/ENOSYS for an older env. */
+int tcpshm_io_boot_id(const tcpshm_env *env, uint8_t id[16]);
 int tcpshm_io_mkdir(const tcpshm_env *env, const char *path, unsigned mode);
 /* mkdir 0700 unless it exists: 0, or -1 with errno. */
 int tcpshm_io_ensure_dir(const tcpshm_env *env, const char *path);

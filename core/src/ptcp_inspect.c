@@ -53,6 +53,8 @@ int tcpshm_ptcp_inspect(const void *bytes, uint64_t size, uint32_t max_msg_size,
         info->st = f.slot[f.active == 1 ? 1 : 0];
         info->other = f.slot[f.active == 1 ? 0 : 1];
         info->durability = f.durability;
+        info->written = f.written;
+        memcpy(info->boot_id, f.boot_id, sizeof info->boot_id);
         /* The file's own capacity and byte order: those checks then pass,
          * and everything else is exactly what reopening checks. */
         cfg.capacity = f.capacity;

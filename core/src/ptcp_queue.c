@@ -164,6 +164,8 @@ int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local
     if (f->wire_little > 1)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "byte order field %u is neither 0 nor 1",
                            f->wire_little);
+    if (f->written > PTCP_WRITTEN_HOST)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "write state %u is none of 0, 1, 2", f->written);
     if (cfg && (f->wire_little == 1) != cfg->little_endian)
         return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
                            "stores %s-endian headers but the configuration says %s-endian",
@@ -252,6 +254,7 @@ static int create_file(const tcpshm_env *env, const char *dir, const char *path,
     f->wire_little = cfg->little_endian ? 1u : 0u;
     f->capacity = cfg->capacity;
     f->durability = cfg->host_durable ? 1u : 0u;
+    f->fresh = 1u;
     memcpy(f->local, local, strlen(local) + 1);
     memcpy(f->remote, remote, strlen(remote) + 1);
     (void)tcpshm_io_unmap(env, f, PTCP_HEADER_SIZE);
@@ -277,6 +280,63 @@ fail:
     (void)tcpshm_io_file_close(env, fd);
     (void)tcpshm_io_remove(env, tmp);
     return -1;
+}
+
+int tcpshm_ptcp_queue_boot_check(uint32_t written, const uint8_t boot_id[16], const uint8_t now[16],
+                                 tcpshm_error *err)
+{
+    if (written == PTCP_WRITTEN_PROCESS && memcmp(boot_id, now, 16) != 0)
+        return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                           "written without a sync (durability \"process\") before the host restarted: "
+                           "a power cut may have taken back messages or acks that had returned, so it is "
+                           "not trusted (remove the pair's queue files on both sides for a new connection)");
+    return 0;
+}
+
+/* The boot check (docs/design.md, "Durability"). A file a process wrote
+ * without syncing (durability "process") in an earlier boot of this host
+ * is refused: the power cut that ended that boot may have taken back any
+ * of its changes, and what is left can agree with the peer's numbers (a
+ * whole side gone back consistently), so no later check could tell. Then
+ * the file is claimed for this boot and mode, durably, before anything in
+ * it changes: so a cut can never bring back an older, trusted header over
+ * newer, lost changes. An env without boot ids (version < 3) skips both. */
+static int claim_boot(const tcpshm_env *env, struct tcpshm_ptcp_file *f, bool host, bool *claimed,
+                      tcpshm_error *err)
+{
+    uint8_t now[16];
+    *claimed = false;
+    if (env->version < 3u || env->boot_id == NULL)
+        return 0;
+    if (tcpshm_io_boot_id(env, now) != 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot read the host's boot id");
+    int rc = tcpshm_ptcp_queue_boot_check(f->written, f->boot_id, now, err);
+    if (rc)
+        return rc;
+    uint32_t want = host ? PTCP_WRITTEN_HOST : PTCP_WRITTEN_PROCESS;
+    *claimed = true;
+    if (f->written == want && memcmp(f->boot_id, now, sizeof now) == 0)
+        return 0; /* claimed in this boot already: a restart after a kill */
+    memcpy(f->boot_id, now, sizeof now);
+    f->written = want;
+    if (tcpshm_io_map_sync(env, f, PTCP_HEADER_SIZE) != 0)
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "Sync error: cannot sync the queue's header");
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/open_after_boot_claim");
+    return 0;
+}
+
+/* A clean close in durability "process": everything reaches the disk, then
+ * the header says so, and a later boot trusts the file. A failed sync
+ * leaves the file as it was: refused after a restart, never trusted wrongly.
+ * Only an open that claimed the file releases it (not a reader with an env
+ * of version < 3, e.g. a checker's look beside a running process). */
+static void release_boot(tcpshm_ptcp_queue *q)
+{
+    if (!q->claimed || q->file->written != PTCP_WRITTEN_PROCESS || tcpshm_io_map_sync(q->env, q->file, (size_t)q->map_size) != 0)
+        return;
+    TCPSHM_CRASH_SITE("tcpshm/crash/queue/close_after_sync");
+    q->file->written = PTCP_WRITTEN_CLEAN;
+    (void)tcpshm_io_map_sync(q->env, q->file, PTCP_HEADER_SIZE);
 }
 
 int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const char *dir,
@@ -340,7 +400,14 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
         rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync %s", path);
         goto out;
     }
+    bool claimed;
+    rc = claim_boot(env, map, cfg->host_durable, &claimed, err);
+    if (rc) {
+        (void)tcpshm_io_unmap(env, map, (size_t)size);
+        goto out;
+    }
     q->env = env;
+    q->claimed = claimed;
     q->file = map;
     q->map_size = size;
     q->data = (uint8_t *)map + PTCP_HEADER_SIZE;
@@ -363,8 +430,10 @@ out:
 
 void tcpshm_ptcp_queue_close(tcpshm_ptcp_queue *q)
 {
-    if (q->file)
+    if (q->file) {
+        release_boot(q);
         (void)tcpshm_io_unmap(q->env, q->file, (size_t)q->map_size);
+    }
     memset(q, 0, sizeof *q);
 }
 
@@ -422,6 +491,16 @@ static void publish_push(tcpshm_ptcp_queue *q, const tcpshm_ptcp_state *ns)
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_before_publish");
     commit(q, ns);
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/push_after_publish");
+}
+
+bool tcpshm_ptcp_queue_fresh(const tcpshm_ptcp_queue *q) { return q->file->fresh != 0; }
+
+void tcpshm_ptcp_queue_mark_used(tcpshm_ptcp_queue *q)
+{
+    if (!q->file->fresh)
+        return;
+    q->file->fresh = 0;
+    q->record_unsynced = q->cfg.host_durable; /* host: the next sync carries it (same page) */
 }
 
 int tcpshm_ptcp_queue_sync(tcpshm_ptcp_queue *q, tcpshm_error *err)

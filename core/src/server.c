@@ -15,7 +15,6 @@
 #include "peer_addr.h"
 #include "name_lock.h"
 #include "tcpshm/server.h"
-#include "tcpshm/ptcp_queue.h"
 
 /* Slot states; the word is written with release and read with acquire.
  * poll_ctl moves FREE or OFFLINE to LOGIN_PENDING; the group's poll (TCP
@@ -31,10 +30,8 @@ typedef struct slot {
     int login_fd;
     tcpshm_login login;
     uint8_t rsp_user_data[TCPSHM_MAX_USER_DATA];
-    bool state_lost; /* TCP: the pair's queue file was not there when this login opened it */
 } slot;
 
-static bool queue_file_exists(tcpshm_server *s, const char *client);
 
 /* An accepted connection whose login is being assembled. */
 typedef struct pending {
@@ -296,7 +293,6 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
          * group thread looks at it */
         tcpshm_error err;
         (void)tcpshm_conn_set_transport(&sl->conn, shm, NULL); /* FREE: poll_shm keeps off */
-        sl->state_lost = !shm && !queue_file_exists(s, login->client_name);
         if (tcpshm_conn_open_state(&sl->conn, s->dir, login->client_name, &err) != 0) {
             if (s->cb.on_client_file_error)
                 s->cb.on_client_file_error(s->cb.user, login->client_name, &err);
@@ -413,21 +409,6 @@ static void send_response_once(tcpshm_server *s, int fd, const tcpshm_login_rsp 
  * resetting (step 5 read literally) would drop pushes that returned. A
  * client whose directory was wiped after it consumed something still gets
  * a new connection. */
-/* Whether the TCP queue file of the pair with client is there (an error
- * other than ENOENT counts as there: opening it reports it). A plain env
- * call, not a failure point: a look, nothing is changed. */
-static bool queue_file_exists(tcpshm_server *s, const char *client)
-{
-    char path[4096];
-    if (tcpshm_ptcp_queue_path(path, sizeof path, s->dir, s->name, client) != 0)
-        return true;
-    int fd = s->env->file_open(s->env->ctx, path, 0, 0);
-    if (fd < 0)
-        return errno != ENOENT;
-    (void)s->env->file_close(s->env->ctx, fd);
-    return true;
-}
-
 static bool first_login_resumed(const tcpshm_conn *c, const tcpshm_login *lg)
 {
     uint32_t start, end, ack;
@@ -438,9 +419,8 @@ static bool first_login_resumed(const tcpshm_conn *c, const tcpshm_login *lg)
 
 static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
 {
-    bool lost = sl->state_lost;
-    sl->state_lost = false;
     tcpshm_conn *c = &sl->conn;
+    bool lost = tcpshm_conn_state_fresh(c); /* SHM: never */
     tcpshm_login *lg = &sl->login;
     int fd = sl->login_fd;
     sl->login_fd = -1;
@@ -459,14 +439,18 @@ static void finish_login(tcpshm_server *s, slot *sl, uint32_t grp, int64_t now)
     /* 6. both ranges must agree */
     bool ok = tcpshm_conn_login_seq_ok(c, &r);
     /* a client that goes on with this server while the pair's queue file
-     * was gone: the server's state of the pair was lost (its storage went
-     * back; a power cut in process durability), so ranges that happen to
-     * agree (an empty queue at 0) prove nothing: both sides are told */
+     * is fresh (made at a login and never used since: it was gone, so the
+     * server's state of the pair was lost, e.g. a power cut in process
+     * durability): ranges that happen to agree (an empty queue at 0) prove
+     * nothing; both sides are told, at every such login until an operator
+     * acts */
     if (lost && strcmp(lg->last_server_name, s->name) == 0)
         ok = false;
     /* 7. accept: free what the client has, resend the rest after the response */
-    if (ok)
+    if (ok) {
         tcpshm_conn_login_accept(c, &r);
+        tcpshm_conn_state_used(c);
+    }
     rsp.server_seq_start = r.local_seq_start;
     rsp.server_seq_end = r.local_seq_end;
     rsp.ack_seq = r.local_ack;

@@ -21,7 +21,7 @@ extern "C" {
  * raises it; the library reads only the members of the version an env
  * declares, and refuses (TCPSHM_E_ARG) an env whose version it does not
  * know: 0 (never set) or newer than this library. */
-#define TCPSHM_ENV_VERSION 2u
+#define TCPSHM_ENV_VERSION 3u
 
 typedef struct tcpshm_env {
     uint32_t version; /* TCPSHM_ENV_VERSION: set it first */
@@ -91,6 +91,15 @@ typedef struct tcpshm_env {
     /* Makes the entries of a directory durable, so a create, rename or
      * remove inside it survives a power cut (fsync of the directory). */
     int (*dir_sync)(void *ctx, const char *path);
+
+    /* ---- the host's boot (version 3) ---- */
+    /* 16 bytes that name the host's current boot: the same for every process
+     * until the host restarts, different after (Linux:
+     * /proc/sys/kernel/random/boot_id). A queue file remembers the boot that
+     * last wrote it without syncing (durability "process"), so an open after a
+     * power cut refuses what the cut may have taken back (docs/design.md,
+     * "Durability"). An env without it (version < 3) turns that check off. */
+    int (*boot_id)(void *ctx, uint8_t id[16]);
 } tcpshm_env;
 
 #define TCPSHM_ADDR_STR_SIZE 64u

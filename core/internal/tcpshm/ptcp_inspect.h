@@ -27,6 +27,9 @@ typedef struct tcpshm_ptcp_info {
                                 and never published (a kill or power cut before the flip) */
     uint32_t durability;     /* the mode it was created with: 0 process, 1 host (other: unknown) */
     uint32_t data_offset;    /* where message bytes start in the file */
+    uint32_t written;        /* 0 clean (synced, closed), 1 written unsynced in boot_id's boot
+                                (durability process), 2 every change synced (host) */
+    uint8_t boot_id[16];     /* the boot that last opened it (all zero: never claimed) */
 } tcpshm_ptcp_info;
 
 /* Fills *info from the bytes of a queue file (as far as they go) and

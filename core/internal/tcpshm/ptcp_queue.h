@@ -79,6 +79,7 @@ typedef struct tcpshm_ptcp_queue {
     uint32_t durable_write_idx;
     uint32_t durable_write_seq;
     bool record_unsynced;  /* a pop or reset was published but not synced */
+    bool claimed;          /* this open claimed the file for its boot (env version 3): a close releases it */
     bool compact_unsynced; /* a compaction was published but not synced */
 } tcpshm_ptcp_queue;
 
@@ -98,6 +99,12 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
 
 /* Verifies a file's bytes without opening a queue (what open checks). The
  * config supplies the expected capacity and byte order; names NULL = any. */
+/* The boot check of a verified file's header (written, boot_id) against
+ * the host's boot now: TCPSHM_E_CORRUPT for a file written without a sync
+ * (durability "process") in an earlier boot, which a power cut may have
+ * taken back; else 0. Opening applies it; tcpshm-inspect shows it. */
+int tcpshm_ptcp_queue_boot_check(uint32_t written, const uint8_t boot_id[16], const uint8_t now[16],
+                                 tcpshm_error *err);
 int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local,
                              const char *remote, const tcpshm_ptcp_queue_config *cfg,
                              tcpshm_error *err);
@@ -134,6 +141,11 @@ int tcpshm_ptcp_queue_push_more(tcpshm_ptcp_queue *q, tcpshm_error *err);
  * push_more batch after syncing its bytes, then syncs the record). 0 at once
  * when nothing is pending, and always in process mode. A failed sync is
  * TCPSHM_E_SYSTEM with the errno; the state in memory stays as it was. */
+/* Whether the file was made by this pair's opens and no login has used the
+ * pair yet (header offset 184); mark_used clears it (host durability: the
+ * next sync makes that durable). */
+bool tcpshm_ptcp_queue_fresh(const tcpshm_ptcp_queue *q);
+void tcpshm_ptcp_queue_mark_used(tcpshm_ptcp_queue *q);
 int tcpshm_ptcp_queue_sync(tcpshm_ptcp_queue *q, tcpshm_error *err);
 
 /* The bytes not yet sent: *data and the length (0 if all sent). */
