@@ -455,6 +455,29 @@ Test(edges_env, lock_file_that_keeps_appearing_and_vanishing)
     cr_assert_eq(err.sys_errno, EEXIST);
 }
 
+/* The lock file is missing and cannot be created (EACCES): no retry, the
+ * create's error is the reason. */
+static int missing_and_refused(void *ctx, const char *path, int create, unsigned mode)
+{
+    (void)ctx, (void)path, (void)mode;
+    race_opens++;
+    errno = create ? EACCES : ENOENT;
+    return -1;
+}
+
+Test(edges_env, lock_file_that_cannot_be_created)
+{
+    tcpshm_env e = E;
+    e.file_open = missing_and_refused;
+    tcpshm_error err = {0};
+    int fd;
+    race_opens = 0;
+    cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(race_opens, 2, "one open, one create");
+    cr_assert_eq(err.sys_errno, EACCES);
+    cr_assert_eq(fd, -1);
+}
+
 Test(edges_env, lastserver_bad_magic_bad_name_and_a_tmp_path_too_long)
 {
     tcpshm_error err = {0};
@@ -1069,4 +1092,20 @@ Test(edges_env, shm_create_killed_after_the_resize)
     cr_assert_not_null(tcpshm_shm_queue_front(&c, &bad, &err), "%s", err.text);
     tcpshm_shm_queue_close(&c);
     tcpshm_shm_queue_close(&p);
+}
+
+/* A segment whose version word is set but whose magic is not yet: another
+ * process won the version word and is writing the header. Open does not
+ * set it up a second time; it says try again. */
+Test(edges_env, shm_open_while_another_process_creates_the_segment)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    memset(p.seg, 0, 8); /* the magic, written last by the creator */
+    tcpshm_shm_queue_close(&p);
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(err.sys_errno, EAGAIN);
+    cr_assert_not_null(strstr(err.text, "being created by another process"), "%s", err.text);
 }
