@@ -1109,3 +1109,29 @@ Test(edges_env, shm_open_while_another_process_creates_the_segment)
     cr_assert_eq(err.sys_errno, EAGAIN);
     cr_assert_not_null(strstr(err.text, "being created by another process"), "%s", err.text);
 }
+
+/* Host durability at the queue's level: a push_more batch sent and
+ * acknowledged before any sync (conn.c never sends one unsynced: send_some
+ * syncs first). The ack that empties the queue moves it back to offset 0,
+ * so at the next sync only the write seq says a batch was pending: the
+ * sync publishes it (no bytes left to sync) and the queue reopens at 1..1. */
+Test(edges_env, host_batch_acknowledged_before_its_sync)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true, .host_durable = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    push_n(&q, 1, true);
+    const uint8_t *p;
+    uint32_t n = tcpshm_ptcp_queue_sendable(&q, &p);
+    cr_assert_eq(n, 128);
+    tcpshm_ptcp_queue_mark_sent(&q, n);
+    cr_assert_eq(tcpshm_ptcp_queue_ack(&q, 1, &err), 0, "%s", err.text);
+    cr_assert_eq(q.st.write_idx, 0, "emptied: back to offset 0");
+    cr_assert_eq(tcpshm_ptcp_queue_sync(&q, &err), 0, "%s", err.text);
+    tcpshm_ptcp_queue_close(&q);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_start(&q), 1);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 1);
+    tcpshm_ptcp_queue_close(&q);
+}
