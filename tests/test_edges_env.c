@@ -455,6 +455,29 @@ Test(edges_env, lock_file_that_keeps_appearing_and_vanishing)
     cr_assert_eq(err.sys_errno, EEXIST);
 }
 
+/* The lock file is missing and cannot be created (EACCES): no retry, the
+ * create's error is the reason. */
+static int missing_and_refused(void *ctx, const char *path, int create, unsigned mode)
+{
+    (void)ctx, (void)path, (void)mode;
+    race_opens++;
+    errno = create ? EACCES : ENOENT;
+    return -1;
+}
+
+Test(edges_env, lock_file_that_cannot_be_created)
+{
+    tcpshm_env e = E;
+    e.file_open = missing_and_refused;
+    tcpshm_error err = {0};
+    int fd;
+    race_opens = 0;
+    cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(race_opens, 2, "one open, one create");
+    cr_assert_eq(err.sys_errno, EACCES);
+    cr_assert_eq(fd, -1);
+}
+
 Test(edges_env, lastserver_bad_magic_bad_name_and_a_tmp_path_too_long)
 {
     tcpshm_error err = {0};
@@ -811,4 +834,304 @@ Test(edges_env, shm_open_refuses_positions_that_do_not_fit)
     cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
     tcpshm_shm_queue_close(&c);
     tcpshm_shm_queue_close(&p);
+}
+
+/* Host durability: a compaction whose synced messages were all acknowledged
+ * (only an unsynced push_more batch is live) has no synced bytes to copy:
+ * it syncs nothing for them, moves the batch to the front, and the batch
+ * is still whole after its final push. */
+static void push_n(tcpshm_ptcp_queue *q, int n, bool more)
+{
+    tcpshm_error err = {0};
+    for (int i = 0; i < n; i++) {
+        tcpshm_msg_header *m = tcpshm_ptcp_queue_alloc(q, 120); /* 128 bytes */
+        cr_assert_not_null(m);
+        m->msg_type = 7;
+        cr_assert_eq(more ? tcpshm_ptcp_queue_push_more(q, &err) : tcpshm_ptcp_queue_push(q, &err), 0, "%s",
+                     err.text);
+    }
+}
+
+Test(edges_env, host_compaction_with_only_an_unsynced_batch_live)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true, .host_durable = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    push_n(&q, 4, false); /* synced: bytes [0, 512) */
+    const uint8_t *p;
+    cr_assert_eq(tcpshm_ptcp_queue_sendable(&q, &p), 512);
+    tcpshm_ptcp_queue_mark_sent(&q, 512);
+    push_n(&q, 4, true); /* a batch, not synced: [512, 1024) */
+    cr_assert_eq(tcpshm_ptcp_queue_ack(&q, 4, &err), 0, "%s", err.text);
+    cr_assert_eq(q.st.read_idx, 512);
+    cr_assert_eq(q.st.write_idx, 1024);
+    tcpshm_msg_header *m = tcpshm_ptcp_queue_alloc(&q, 120);
+    cr_assert_not_null(m, "compacted: the batch moved to the front");
+    cr_assert_eq(q.st.read_idx, 0);
+    cr_assert_eq(q.st.write_idx, 512);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_ptcp_queue_push(&q, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 9);
+    tcpshm_ptcp_queue_close(&q);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_start(&q), 4);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 9, "the batch and the last message reopen");
+    tcpshm_ptcp_queue_close(&q);
+}
+
+/* ---------------------------- shm_queue.c: recovery of unrecorded slots */
+
+static uint64_t slot_word_at(const tcpshm_shm_queue *q, uint32_t pos)
+{
+    uint64_t w;
+    memcpy(&w, q->data + pos, 8);
+    return w;
+}
+static void set_slot_word(tcpshm_shm_queue *q, uint32_t pos, uint64_t w) { memcpy(q->data + pos, &w, 8); }
+
+static void shm_push_one(tcpshm_shm_queue *p)
+{
+    tcpshm_msg_header *m = tcpshm_shm_queue_alloc(p, 100);
+    cr_assert_not_null(m);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_shm_queue_push(p), 0);
+}
+
+/* A producer whose next push wraps, the consumer caught up: the producer's
+ * recorded word (count@position) before that push is returned in *ws. */
+static void shm_near_the_end(tcpshm_shm_queue *p, tcpshm_shm_queue *c, uint64_t *ws)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    tcpshm_shm_queue_config cc = {.capacity = 1024, .max_msg_size = 128};
+    cr_assert_eq(tcpshm_shm_queue_open(p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_shm_queue_open(c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
+    bool bad = false;
+    while (1024 - p->wpos >= 136) { /* a slot of 120 bytes and the next word still fit */
+        shm_push_one(p);
+        cr_assert_not_null(tcpshm_shm_queue_front(c, &bad, &err));
+        tcpshm_shm_queue_pop(c);
+    }
+    memcpy(ws, (uint8_t *)p->seg + 64, 8);
+}
+
+/* Killed after publishing a wrap marker, the message at 0 behind it and one
+ * more, before recording any: the reopened producer recovers all three
+ * (the loop's two steps), and the consumer reads both messages. */
+Test(edges_env, shm_producer_recovers_a_wrap_and_the_message_after_it)
+{
+    tcpshm_shm_queue p, c;
+    uint64_t ws;
+    shm_near_the_end(&p, &c, &ws);
+    uint32_t n = p.wcount, at = p.wpos;
+    shm_push_one(&p);
+    cr_assert_lt(p.wpos, at, "this push wrapped");
+    cr_assert_eq((uint32_t)slot_word_at(&p, at), 1u, "a wrap marker at the old position");
+    shm_push_one(&p);
+    tcpshm_shm_queue_close(&p);
+    memcpy((uint8_t *)c.seg + 64, &ws, 8); /* the kill: neither push recorded */
+    tcpshm_error err = {0};
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    cr_assert_eq(p.wcount, n + 2, "both recovered");
+    bool bad = false;
+    for (uint32_t i = 0; i < 2; i++) {
+        cr_assert_not_null(tcpshm_shm_queue_front(&c, &bad, &err), "message %u: %s", i, err.text);
+        tcpshm_shm_queue_pop(&c);
+    }
+    cr_assert_null(tcpshm_shm_queue_front(&c, &bad, &err));
+    cr_assert(!bad);
+    tcpshm_shm_queue_close(&c);
+    tcpshm_shm_queue_close(&p);
+}
+
+/* The same kill, but the slot word at 0 behind the marker is not the
+ * message of the marker's count (another count, or a bad length): nothing
+ * is recovered, the producer goes on from its recorded position. */
+Test(edges_env, shm_producer_recovers_no_marker_without_its_message)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        tcpshm_shm_queue p, c;
+        uint64_t ws;
+        shm_near_the_end(&p, &c, &ws);
+        uint32_t n = p.wcount;
+        shm_push_one(&p);
+        tcpshm_shm_queue_close(&p);
+        memcpy((uint8_t *)c.seg + 64, &ws, 8);
+        uint64_t w0 = slot_word_at(&c, 0);
+        cr_assert_eq((uint32_t)(w0 >> 32), n, "the message behind the marker has its count");
+        w0 = variant == 0 ? w0 + ((uint64_t)5 << 32) : (w0 & ~(uint64_t)0xffffffffu) | 12u;
+        set_slot_word(&c, 0, w0);
+        tcpshm_error err = {0};
+        tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true};
+        cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+        cr_assert_eq(p.wcount, n, "variant %d: not recovered", variant);
+        tcpshm_shm_queue_close(&c);
+        tcpshm_shm_queue_close(&p);
+        cr_assert_eq(E.shm_unlink(E.ctx, "/tcpshm_a_b"), 0);
+    }
+}
+
+/* A consumer word ahead of the producer's by one, with no slot to recover:
+ * the producer refuses the segment at open. */
+Test(edges_env, shm_producer_refuses_a_consumer_ahead_of_it)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    uint64_t rs = (uint64_t)1 << 32 | 64u; /* count 1 at 64: within what open accepts */
+    memcpy((uint8_t *)p.seg + 128, &rs, 8);
+    tcpshm_shm_queue_close(&p);
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "is past the producer's"), "%s", err.text);
+}
+
+/* The consumer's word moved to a later count whose slot word has that
+ * count but a length no slot can have: refused as not at its slot. */
+Test(edges_env, shm_consumer_word_at_a_slot_with_a_bad_length)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    tcpshm_msg_header *m;
+    while ((m = tcpshm_shm_queue_alloc(&p, 100)) != NULL) {
+        m->msg_type = 7;
+        cr_assert_eq(tcpshm_shm_queue_push(&p), 0);
+    }
+    cr_assert_gt(p.wcount, 2);
+    uint64_t w1 = slot_word_at(&p, (uint32_t)slot_word_at(&p, 0)); /* the second slot */
+    uint32_t pos1 = (uint32_t)slot_word_at(&p, 0);
+    cr_assert_eq((uint32_t)(w1 >> 32), 1u);
+    set_slot_word(&p, pos1, (w1 & ~(uint64_t)0xffffffffu) | 12u);
+    uint64_t rs = (uint64_t)1 << 32 | pos1;
+    memcpy((uint8_t *)p.seg + 128, &rs, 8);
+    cr_assert_null(tcpshm_shm_queue_alloc(&p, 100));
+    cr_assert_not_null(strstr(tcpshm_shm_queue_fault(&p), "is not at the slot of its count"), "%s",
+                       tcpshm_shm_queue_fault(&p));
+    tcpshm_shm_queue_close(&p);
+}
+
+/* ------------------------------ crash sites the suite's runs never fire */
+
+#include <setjmp.h>
+
+#include "tcpshm/crash_hook.h"
+
+static jmp_buf crash_jump;
+static void jump_out(const char *site, void *user)
+{
+    (void)user;
+    cr_assert_not_null(site);
+    longjmp(crash_jump, 1);
+}
+
+/* Runs fn with the crash site armed; true if it crashed there. The hook
+ * jumps back here, as the simulator's does (a kill: nothing after the
+ * site runs, the env keeps what was done). */
+static bool crashes_at(const char *site, void (*fn)(void))
+{
+    tcpshm_set_crash_hook(jump_out, NULL);
+    cr_assert_eq(fiu_enable(site, 1, NULL, 0), 0);
+    volatile bool crashed = false;
+    if (setjmp(crash_jump) == 0)
+        fn();
+    else
+        crashed = true;
+    fiu_disable(site);
+    tcpshm_set_crash_hook(NULL, NULL);
+    return crashed;
+}
+
+static void write_record(void)
+{
+    tcpshm_error err = {0};
+    (void)tcpshm_lastserver_write(&E, "d", "c", "srv", 0, false, &err);
+}
+
+/* Killed with the new .lastserver record's temporary file open: the record
+ * is not there, a read finds no server, and the next write makes it. */
+Test(edges_env, lastserver_write_killed_after_opening_its_temporary_file)
+{
+    cr_assert(crashes_at("tcpshm/crash/login/client_lastserver_after_open", write_record));
+    size_t len = 0;
+    cr_assert_not_null(venv_file_data(v, "d/c.lastserver.tmp", &len), "the temporary file was made");
+    cr_assert_null(venv_file_data(v, "d/c.lastserver", &len));
+    tcpshm_error err = {0};
+    char name[TCPSHM_NAME_MAX + 1];
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), 0, "%s", err.text);
+    cr_assert_str_eq(name, "");
+    write_record();
+    cr_assert_eq(tcpshm_lastserver_read(&E, "d", "c", name, &err), 0, "%s", err.text);
+    cr_assert_str_eq(name, "srv");
+}
+
+static void create_segment(void)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue q;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    (void)tcpshm_shm_queue_open(&q, &E, "/tcpshm_a_b", &pc, &err);
+}
+
+/* Killed after sizing a new segment, before its header: the next open (a
+ * consumer here) sets the header up and the segment works. */
+Test(edges_env, shm_create_killed_after_the_resize)
+{
+    cr_assert(crashes_at("tcpshm/crash/shm/create_after_resize", create_segment));
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p, c;
+    tcpshm_shm_queue_config cc = {.capacity = 1024, .max_msg_size = 128};
+    cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    shm_push_one(&p);
+    bool bad = false;
+    cr_assert_not_null(tcpshm_shm_queue_front(&c, &bad, &err), "%s", err.text);
+    tcpshm_shm_queue_close(&c);
+    tcpshm_shm_queue_close(&p);
+}
+
+/* A segment whose version word is set but whose magic is not yet: another
+ * process won the version word and is writing the header. Open does not
+ * set it up a second time; it says try again. */
+Test(edges_env, shm_open_while_another_process_creates_the_segment)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    memset(p.seg, 0, 8); /* the magic, written last by the creator */
+    tcpshm_shm_queue_close(&p);
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(err.sys_errno, EAGAIN);
+    cr_assert_not_null(strstr(err.text, "being created by another process"), "%s", err.text);
+}
+
+/* Host durability at the queue's level: a push_more batch sent and
+ * acknowledged before any sync (conn.c never sends one unsynced: send_some
+ * syncs first). The ack that empties the queue moves it back to offset 0,
+ * so at the next sync only the write seq says a batch was pending: the
+ * sync publishes it (no bytes left to sync) and the queue reopens at 1..1. */
+Test(edges_env, host_batch_acknowledged_before_its_sync)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true, .host_durable = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    push_n(&q, 1, true);
+    const uint8_t *p;
+    uint32_t n = tcpshm_ptcp_queue_sendable(&q, &p);
+    cr_assert_eq(n, 128);
+    tcpshm_ptcp_queue_mark_sent(&q, n);
+    cr_assert_eq(tcpshm_ptcp_queue_ack(&q, 1, &err), 0, "%s", err.text);
+    cr_assert_eq(q.st.write_idx, 0, "emptied: back to offset 0");
+    cr_assert_eq(tcpshm_ptcp_queue_sync(&q, &err), 0, "%s", err.text);
+    tcpshm_ptcp_queue_close(&q);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_start(&q), 1);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 1);
+    tcpshm_ptcp_queue_close(&q);
 }

@@ -7,6 +7,7 @@
 #include <fiu-control.h>
 #include <fiu.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -64,6 +65,8 @@ BAD(shm_conns_high, c->shm_conns_per_group = 65537)
 BAD(shm_queue_low, c->shm_queue_size = 2 * c->max_msg_size)
 BAD(shm_queue_high, c->shm_queue_size = (1u << 30) + 8)
 BAD(shm_queue_odd, c->shm_queue_size = (1u << 20) + 4)
+BAD(ctl_interval_low, c->ctl_interval = -1)
+BAD(ctl_interval_high, c->ctl_interval = INT64_MAX / 2 + 1)
 #undef BAD
 
 Test(edges, config_ranges_refused_on_the_side_no_other_suite_tries)
@@ -74,6 +77,7 @@ Test(edges, config_ranges_refused_on_the_side_no_other_suite_tries)
         {"shm_groups", bad_shm_groups_high},           {"shm_conns_per_group", bad_shm_conns_low},
         {"shm_conns_per_group", bad_shm_conns_high},   {"shm_queue_size", bad_shm_queue_low},
         {"shm_queue_size", bad_shm_queue_high},        {"shm_queue_size", bad_shm_queue_odd},
+        {"ctl_interval", bad_ctl_interval_low},        {"ctl_interval", bad_ctl_interval_high},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tcpshm_config c;
@@ -132,6 +136,37 @@ Test(edges, inspect_good_short_and_odd_magic)
     cr_assert_eq(info.magic[1], '?');
 }
 
+/* The record slots compared counter by counter, wrap-aware: identical,
+ * other all at most (older), all at least (newer), or some of each; a
+ * difference only in the indices counts as both older and newer (older). */
+Test(edges, slots_compare_every_outcome)
+{
+    tcpshm_ptcp_info info;
+    memset(&info, 0, sizeof info);
+    info.st = (tcpshm_ptcp_state){.read_idx = 64, .write_idx = 128, .read_seq = 10, .write_seq = 20, .my_ack = 5};
+    info.other = info.st;
+    cr_assert_eq(tcpshm_ptcp_slots_compare(&info), TCPSHM_SLOTS_AGREE);
+    info.other.write_seq = 19; /* the state before the last push */
+    cr_assert_eq(tcpshm_ptcp_slots_compare(&info), TCPSHM_SLOTS_OTHER_OLDER);
+    info.other = info.st;
+    info.other.read_seq = 11; /* a staged ack never published */
+    info.other.my_ack = 6;
+    cr_assert_eq(tcpshm_ptcp_slots_compare(&info), TCPSHM_SLOTS_OTHER_NEWER);
+    info.other.write_seq = 19; /* newer reads, older writes */
+    cr_assert_eq(tcpshm_ptcp_slots_compare(&info), TCPSHM_SLOTS_MIXED);
+    info.other = info.st;
+    info.other.read_idx = 0; /* the counters agree: not newer, not mixed */
+    cr_assert_eq(tcpshm_ptcp_slots_compare(&info), TCPSHM_SLOTS_OTHER_OLDER);
+    /* across the wrap: 0xfffffff0 is before 5 */
+    info.st.write_seq = 5;
+    info.other = info.st;
+    info.other.write_seq = 0xfffffff0u;
+    cr_assert_eq(tcpshm_ptcp_slots_compare(&info), TCPSHM_SLOTS_OTHER_OLDER);
+    info.st.write_seq = 0xfffffff0u;
+    info.other.write_seq = 5;
+    cr_assert_eq(tcpshm_ptcp_slots_compare(&info), TCPSHM_SLOTS_OTHER_NEWER);
+}
+
 /* ------------------------------------------------------------- alloc.c */
 
 Test(edges, alloc_of_zero_bytes_is_a_valid_pointer)
@@ -183,6 +218,44 @@ Test(edges, sync_wrappers_version_member_and_points)
     fiu_disable("tcpshm/file/sync");
     fiu_disable("tcpshm/file/fdatasync");
     fiu_disable("tcpshm/file/dirsync");
+}
+
+/* dir_sync syncs the directory, then its parent: a trailing slash is not
+ * a level; a failing env call or a parent path too long for the buffer
+ * ends it there. */
+static char synced[2][4400];
+static int n_synced;
+static int record_dir(void *ctx, const char *path)
+{
+    (void)ctx;
+    if (n_synced < 2)
+        snprintf(synced[n_synced], sizeof synced[0], "%s", path);
+    n_synced++;
+    return 0;
+}
+static int fail_dir(void *ctx, const char *path) { (void)ctx, (void)path; errno = EIO; return -1; }
+
+Test(edges, dir_sync_parent_trailing_slash_failure_and_length)
+{
+    tcpshm_env e = {.version = 2, .dir_sync = record_dir};
+    n_synced = 0;
+    cr_assert_eq(tcpshm_io_dir_sync(&e, "top/sub//"), 0);
+    cr_assert_eq(n_synced, 2);
+    cr_assert_str_eq(synced[1], "top", "the parent of top/sub//");
+    e.dir_sync = fail_dir;
+    errno = 0;
+    cr_assert_eq(tcpshm_io_dir_sync(&e, "top/sub"), -1);
+    cr_assert_eq(errno, EIO);
+    /* a parent of 4100 characters does not fit the 4096-byte buffer */
+    static char deep[4200];
+    memset(deep, 'a', sizeof deep - 1);
+    deep[4100] = '/';
+    e.dir_sync = record_dir;
+    n_synced = 0;
+    errno = 0;
+    cr_assert_eq(tcpshm_io_dir_sync(&e, deep), -1);
+    cr_assert_eq(errno, ENAMETOOLONG);
+    cr_assert_eq(n_synced, 1, "the directory itself was synced, its parent not");
 }
 
 /* ------------------------------------------------------------- frame.c */
