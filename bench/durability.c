@@ -170,18 +170,20 @@ int durability_run(const bench_opts *o, const char *base, uint32_t n, bool json,
     memset(&r, 0, sizeof r);
     char fsbuf[64];
     r.fs = fs_name(base, fsbuf, sizeof fsbuf);
+    static const uint32_t batches[DUR_NBATCH] = {1, 16, 64};
+    memcpy(r.batch, batches, sizeof batches);
     int rc = push_latency(base, false, samples, n, &r.push_process);
     if (!rc)
         rc = push_latency(base, true, samples, n, &r.push_host);
     if (!rc)
         rc = floors(base, samples, n, &r.floor_msync, &r.floor_fdatasync);
+    if (!rc)
+        rc = durability_tcp_run(o, base, n, samples, &r);
     free(samples);
     if (rc)
         return -1;
-    static const uint32_t batches[DUR_NBATCH] = {1, 16, 64};
     r.stream_process = stream(base, false, 1, n * 16u);
     for (int i = 0; i < DUR_NBATCH; i++) {
-        r.batch[i] = batches[i];
         r.stream_host[i] = stream(base, true, batches[i], n);
         if (r.stream_host[i] < 0)
             return -1;
@@ -195,6 +197,7 @@ int durability_run(const bench_opts *o, const char *base, uint32_t n, bool json,
 void durability_report(FILE *out, const bench_opts *o, const durability_result *r, uint32_t n, bool json)
 {
     double gain = r->stream_host[DUR_NBATCH - 1] / r->stream_host[0];
+    double tcp_gain = r->tcp_stream_host[DUR_NBATCH - 1] / r->tcp_stream_host[0];
     if (json) {
         fprintf(out,
                 "{\"durability\": {\"dir\": \"%s\", \"fs_type\": \"%s\", \"msg_bytes\": 64, \"samples\": %u,\n"
@@ -209,7 +212,17 @@ void durability_report(FILE *out, const bench_opts *o, const durability_result *
                 r->floor_fdatasync.ns[STATS_P99], r->stream_process);
         for (int i = 0; i < DUR_NBATCH; i++)
             fprintf(out, "  \"stream_host_batch%u_msgs_per_s\": %.0f,\n", r->batch[i], r->stream_host[i]);
-        fprintf(out, "  \"group_commit_gain\": %.2f}}\n", gain);
+        fprintf(out, "  \"group_commit_gain\": %.2f,\n", gain);
+        fprintf(out,
+                "  \"tcp_push_process_p50_ns\": %.0f, \"tcp_push_process_p99_ns\": %.0f,\n"
+                "  \"tcp_push_host_p50_ns\": %.0f, \"tcp_push_host_p99_ns\": %.0f,\n"
+                "  \"tcp_stream_process_msgs_per_s\": %.0f,\n",
+                r->tcp_push_process.ns[STATS_P50], r->tcp_push_process.ns[STATS_P99],
+                r->tcp_push_host.ns[STATS_P50], r->tcp_push_host.ns[STATS_P99], r->tcp_stream_process);
+        for (int i = 0; i < DUR_NBATCH; i++)
+            fprintf(out, "  \"tcp_stream_host_batch%u_msgs_per_s\": %.0f,\n", r->batch[i],
+                    r->tcp_stream_host[i]);
+        fprintf(out, "  \"tcp_group_commit_gain\": %.2f}}\n", tcp_gain);
         return;
     }
     fprintf(out, "durability: queue file in %s (%s), %u samples, 64-byte messages\n", o->dir, r->fs, n);
@@ -233,4 +246,23 @@ void durability_report(FILE *out, const bench_opts *o, const durability_result *
         fprintf(out, "  %-44s %12.0f\n", what, r->stream_host[i]);
     }
     fprintf(out, "  group-commit gain (batch of %u vs push each): %.1fx\n", r->batch[DUR_NBATCH - 1], gain);
+    fprintf(out, "over TCP: a library client and server on loopback, queue files in %s, pops acknowledged\n"
+                 "in the server's heartbeats (100 us)\n", o->dir);
+    fprintf(out, "  %-44s %12s %12s\n", "push latency (alloc + fill + push, sends)", "p50 ns", "p99 ns");
+    fprintf(out, "  %-44s %12.0f %12.0f\n", "tcp, process", r->tcp_push_process.ns[STATS_P50],
+            r->tcp_push_process.ns[STATS_P99]);
+    fprintf(out, "  %-44s %12.0f %12.0f\n", "tcp, host", r->tcp_push_host.ns[STATS_P50],
+            r->tcp_push_host.ns[STATS_P99]);
+    fprintf(out, "  %-44s %12s\n", "stream (until the server popped the last)", "msgs/s");
+    fprintf(out, "  %-44s %12.0f\n", "tcp, process, push each", r->tcp_stream_process);
+    for (int i = 0; i < DUR_NBATCH; i++) {
+        char what[64];
+        if (r->batch[i] == 1)
+            snprintf(what, sizeof what, "tcp, host, push each");
+        else
+            snprintf(what, sizeof what, "tcp, host, %u push_more + push", r->batch[i] - 1);
+        fprintf(out, "  %-44s %12.0f\n", what, r->tcp_stream_host[i]);
+    }
+    fprintf(out, "  group-commit gain over TCP (batch of %u vs push each): %.1fx\n", r->batch[DUR_NBATCH - 1],
+            tcp_gain);
 }

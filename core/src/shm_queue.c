@@ -49,6 +49,14 @@ static uint64_t *slot_word(const tcpshm_shm_queue *q, uint32_t pos)
     return (uint64_t *)(void *)(q->data + pos);
 }
 
+/* (pos + len) % cap for pos < cap, len <= cap, without a division (the hot
+ * paths run this per message). */
+static uint32_t wrap_add(uint32_t pos, uint32_t len, uint32_t cap)
+{
+    uint32_t x = pos + len;
+    return x >= cap ? x - cap : x;
+}
+
 static uint64_t load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void store(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
@@ -293,7 +301,7 @@ static uint32_t free_bytes(const tcpshm_shm_queue *q)
 {
     if (q->seen_rcount == q->wcount)
         return q->cap; /* empty: the consumer is at wpos */
-    return (q->seen_rpos + q->cap - q->wpos) % q->cap; /* 0 when full */
+    return wrap_add(q->seen_rpos, q->cap - q->wpos, q->cap); /* 0 when full */
 }
 
 /* A message needs its slot, the unused tail before a wrap, and 8 more bytes
@@ -371,7 +379,7 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
     if (h->msg_type == TCPSHM_MSG_HEARTBEAT)
         return TCPSHM_E_ARG;
     h->size = (uint16_t)q->alloc_size; /* ours, whatever the caller did to it */
-    uint32_t next = (q->alloc_pos + q->alloc_len) % q->cap;
+    uint32_t next = wrap_add(q->alloc_pos, q->alloc_len, q->cap);
     /* The consumer polls the word at `next` once this message is popped.
      * Until the next push it holds stale bytes of older messages, which can
      * by chance look like a slot with the expected seq: zero it first. */
@@ -393,6 +401,10 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
 tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm_error *err)
 {
     *bad = false;
+    /* Checked already and not popped yet (tcpshm_conn_pop asks again after
+     * on_msg): the queue uses only its private front_pos and front_len. */
+    if (q->front_len)
+        return (tcpshm_msg_header *)(void *)(q->data + q->front_pos + TCPSHM_SHM_SLOT_OVERHEAD);
     uint32_t pos = q->rpos;
     uint64_t w = load(slot_word(q, pos));
     if (w == 0) /* the producer zeroed it before publishing the slot before */
@@ -439,7 +451,7 @@ void tcpshm_shm_queue_pop(tcpshm_shm_queue *q)
 {
     if (!q->front_len)
         return;
-    uint32_t pos = (q->front_pos + q->front_len) % q->cap;
+    uint32_t pos = wrap_add(q->front_pos, q->front_len, q->cap);
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/pop_before_publish");
     store(&q->seg->rstate, pack(q->rcount + 1, pos));
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/pop_after_publish");

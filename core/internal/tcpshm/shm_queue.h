@@ -111,7 +111,9 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q);
 
 /* Consumer: the next message or NULL (the slot word is still 0); a slot
  * word with another seq than the next expected one, or a malformed slot,
- * gives NULL with *bad set (err filled) — the caller closes the connection. */
+ * gives NULL with *bad set (err filled) — the caller closes the connection.
+ * Until it is popped, the same message again without reading the segment
+ * (it was checked once; pop uses only this side's copy of its place). */
 tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm_error *err);
 /* Consumes the message front() returned; one store persists it. */
 void tcpshm_shm_queue_pop(tcpshm_shm_queue *q);
