@@ -591,14 +591,14 @@ void power_step(sim *s)
         return;
     /* the focus: within a heartbeat after a sync failed (something may be
      * on no disk yet: what a host-durable core must not have told a peer
-     * about) a power loss comes far more often, 1 step in 8 */
+     * about) a power loss comes far more often, 1 step in 4 */
     bool hot = s->sync_failed_at && s->now - s->sync_failed_at <= s->cfg.heartbeat_interval;
     /* and while a pair is young (process durability), 1 step in 16 */
     bool young = !hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && young_pair(s);
     if (young && fp_below(&s->plan, FP_POWER, 16) == 0) {
         s->plan.fired[FP_POWER]++;
         power_loss(s);
-    } else if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 8) == 0) {
+    } else if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 4) == 0) {
         s->plan.fired[FP_POWER]++;
         s->sync_failed_at = 0;
         power_loss(s);

@@ -319,7 +319,8 @@ static int claim_boot(const tcpshm_env *env, struct tcpshm_ptcp_file *f, bool ho
         return 0; /* claimed in this boot already: a restart after a kill */
     memcpy(f->boot_id, now, sizeof now);
     f->written = want;
-    if (tcpshm_io_map_sync(env, f, PTCP_HEADER_SIZE) != 0)
+    /* host: the open's sync of the whole file, next, carries it */
+    if (!host && tcpshm_io_map_sync(env, f, PTCP_HEADER_SIZE) != 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "Sync error: cannot sync the queue's header");
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/open_after_boot_claim");
     return 0;
@@ -392,18 +393,19 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
         (void)tcpshm_io_unmap(env, map, (size_t)size);
         goto out;
     }
-    /* host durability: what a process that died left in the page cache (a
-     * push or pop published, its sync not made yet) reaches the disk before
-     * this one shows it to a peer (a login sends my_ack and seq_end) */
-    if (cfg->host_durable && tcpshm_io_file_sync(env, fd) != 0) {
-        (void)tcpshm_io_unmap(env, map, (size_t)size);
-        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync %s", path);
-        goto out;
-    }
     bool claimed;
     rc = claim_boot(env, map, cfg->host_durable, &claimed, err);
     if (rc) {
         (void)tcpshm_io_unmap(env, map, (size_t)size);
+        goto out;
+    }
+    /* host durability: what a process that died left in the page cache (a
+     * push or pop published, its sync not made yet) reaches the disk before
+     * this one shows it to a peer (a login sends my_ack and seq_end); the
+     * claim with it */
+    if (cfg->host_durable && tcpshm_io_file_sync(env, fd) != 0) {
+        (void)tcpshm_io_unmap(env, map, (size_t)size);
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync %s", path);
         goto out;
     }
     q->env = env;
