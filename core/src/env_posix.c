@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h> /* rename, snprintf */
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -435,6 +436,40 @@ static int posix_wait_io(void *ctx, int fd, int want_write, int timeout_ms)
     return r > 0;
 }
 
+/* ---- readiness ---- */
+
+static int posix_epoll_create(void *ctx)
+{
+    (void)ctx;
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+static int posix_epoll_ctl(void *ctx, int set, int op, int fd, uint64_t tag)
+{
+    (void)ctx;
+    /* level-triggered: a socket left readable is reported again */
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = tag};
+    return epoll_ctl(set, op == TCPSHM_EPOLL_ADD ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
+/* One call into a stack array (no allocation), so at most 512 tags: the
+ * rest stay ready for the next call. Two calls in a row could report a
+ * socket twice (a level-triggered socket goes back to the end of the
+ * ready list once reported). */
+static int posix_epoll_wait(void *ctx, int set, uint64_t *tags, uint32_t max)
+{
+    (void)ctx;
+    struct epoll_event ev[512];
+    int want = max < 512u ? (int)max : 512;
+    int n;
+    do
+        n = epoll_wait(set, ev, want, 0);
+    while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++)
+        tags[i] = ev[i].data.u64;
+    return n;
+}
+
 static const tcpshm_env posix_env = {
     .version = TCPSHM_ENV_VERSION,
     .ctx = NULL,
@@ -465,6 +500,9 @@ static const tcpshm_env posix_env = {
     .map_sync = posix_map_sync,
     .file_sync = posix_file_sync,
     .dir_sync = posix_dir_sync,
+    .epoll_create = posix_epoll_create,
+    .epoll_ctl = posix_epoll_ctl,
+    .epoll_wait = posix_epoll_wait,
 };
 
 const tcpshm_env *tcpshm_env_posix(void)

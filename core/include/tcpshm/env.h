@@ -21,7 +21,7 @@ extern "C" {
  * raises it; the library reads only the members of the version an env
  * declares, and refuses (TCPSHM_E_ARG) an env whose version it does not
  * know: 0 (never set) or newer than this library. */
-#define TCPSHM_ENV_VERSION 2u
+#define TCPSHM_ENV_VERSION 3u
 
 typedef struct tcpshm_env {
     uint32_t version; /* TCPSHM_ENV_VERSION: set it first */
@@ -91,7 +91,25 @@ typedef struct tcpshm_env {
     /* Makes the entries of a directory durable, so a create, rename or
      * remove inside it survives a power cut (fsync of the directory). */
     int (*dir_sync)(void *ctx, const char *path);
+
+    /* ---- readiness (version 3; a server's TCP group of many connections,
+     * docs/design.md "Readiness polling") ---- */
+    /* A new, empty readiness set (epoll_create1): a handle closed with
+     * sock_close. */
+    int (*epoll_create)(void *ctx);
+    /* op TCPSHM_EPOLL_ADD: the socket fd joins the set, reported with tag
+     * while it is readable (bytes, EOF or an error pending: a recv would
+     * not say EAGAIN); TCPSHM_EPOLL_DEL: it leaves. Closing a socket takes
+     * it out of every set. */
+    int (*epoll_ctl)(void *ctx, int set, int op, int fd, uint64_t tag);
+    /* Never waits: stores the tags of sockets of the set that are readable
+     * now, at most max (an env may give fewer; the others are reported by a
+     * later call), and returns how many (0: none), or -1 with errno. A
+     * socket that stays readable is reported again by a later call. */
+    int (*epoll_wait)(void *ctx, int set, uint64_t *tags, uint32_t max);
 } tcpshm_env;
+
+enum { TCPSHM_EPOLL_ADD = 1, TCPSHM_EPOLL_DEL = 2 };
 
 #define TCPSHM_ADDR_STR_SIZE 64u
 
