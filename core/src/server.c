@@ -690,7 +690,8 @@ static void poll_tcp_ready(tcpshm_server *s, ready_group *g, slot *base, uint32_
     int64_t span = tcpshm_ctl_interval(&s->cfg);
     if (tcpshm_due(now, g->next_sweep, span)) {
         g->next_sweep = now + span;
-        __atomic_store_n(&g->logins, 0, __ATOMIC_RELAXED); /* the sweep finds them */
+        /* the sweep finds them (acquire: it sees every state the count covered) */
+        (void)__atomic_exchange_n(&g->logins, 0, __ATOMIC_ACQ_REL);
         ready_sweep(s, g, base, count, grp, now, false);
     } else if (__atomic_load_n(&g->logins, __ATOMIC_RELAXED) != 0 &&
                __atomic_exchange_n(&g->logins, 0, __ATOMIC_ACQ_REL) != 0) {
