@@ -342,6 +342,7 @@ static void run_idle_scaling(results *res, const char *base, uint32_t max_sample
 {
     const bench_opts *o = &res->opts;
     static const uint32_t counts[RESULTS_NIDLE] = {1000, 10000};
+    res->scaling_rounds = o->rounds;
     run_idle_one(o, res, &res->idle_one, base, 1, 1, max_samples);
     for (uint32_t i = 0; i < RESULTS_NIDLE && counts[i] <= o->idle_max; i++)
         run_idle_one(o, res, &res->idle[res->nidle++], base, counts[i], IDLE_ACTIVE, max_samples);

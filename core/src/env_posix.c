@@ -452,21 +452,26 @@ static int posix_epoll_ctl(void *ctx, int set, int op, int fd, uint64_t tag)
     return epoll_ctl(set, op == TCPSHM_EPOLL_ADD ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
 }
 
-/* One call into a stack array (no allocation), so at most 512 tags: the
- * rest stay ready for the next call. Two calls in a row could report a
- * socket twice (a level-triggered socket goes back to the end of the
- * ready list once reported). */
+/* One call, into the caller's buffer: it has room for 2 * max tags
+ * (env.h), enough for max struct epoll_event (12 or 16 bytes); the tags are
+ * then packed to the front (tag k is written at or before event k). One
+ * call reports each ready socket once (two calls in a row may report a
+ * socket twice: a level-triggered socket goes back to the end of the ready
+ * list once reported). */
 static int posix_epoll_wait(void *ctx, int set, uint64_t *tags, uint32_t max)
 {
     (void)ctx;
-    struct epoll_event ev[512];
-    int want = max < 512u ? (int)max : 512;
+    _Static_assert(sizeof(struct epoll_event) <= 2 * sizeof(uint64_t), "the tags' room holds the events");
+    struct epoll_event *ev = (struct epoll_event *)(void *)tags;
+    int want = max < (uint32_t)INT32_MAX ? (int)max : INT32_MAX;
     int n;
     do
         n = epoll_wait(set, ev, want, 0);
     while (n < 0 && errno == EINTR);
-    for (int i = 0; i < n; i++)
-        tags[i] = ev[i].data.u64;
+    for (int i = 0; i < n; i++) {
+        uint64_t tag = ev[i].data.u64;
+        tags[i] = tag;
+    }
     return n;
 }
 

@@ -52,13 +52,22 @@ typedef struct pending {
 
 /* Readiness polling of one TCP group (docs/design.md "Readiness polling"). */
 typedef struct ready_group {
-    int set;             /* the readiness set; -1: the group polls every slot directly */
-    uint32_t logins;     /* atomic: logins poll_ctl handed to the group since its last look */
-    int64_t next_sweep;  /* every live slot's heartbeat and timeout are looked at from then */
-    uint64_t *tags;      /* what the set reports: slot numbers, room for the whole group */
-    uint32_t *again;     /* slots the next poll looks at although the set may not report them */
-    uint32_t *spare;     /* the list being worked through */
+    int set;            /* the readiness set; -1: the group polls every slot directly */
+    uint64_t *tags;     /* what the set reports: slot numbers; room for twice the group (env.h) */
+    uint32_t *again;    /* slots the next poll looks at although the set may not report them */
+    uint32_t *spare;    /* the list being worked through */
     uint32_t nagain;
+    /* logins poll_ctl hands over, in order: a ring of slot numbers (a slot is
+     * in it at most once: it enters on its way to LOGIN_PENDING, which only
+     * the group's poll ends). poll_ctl writes handed[] and tail (release),
+     * the group's poll reads them and owns head. */
+    uint32_t *handed;
+    uint32_t tail, head;
+    /* the sweep (heartbeats, timeouts): a cursor going round the group once
+     * per quarter heartbeat of `now`, a few slots per poll */
+    uint32_t cursor;
+    bool swept;       /* swept_at is set */
+    int64_t swept_at; /* `now` the sweep has covered up to */
 } ready_group;
 
 struct tcpshm_server {
@@ -103,7 +112,7 @@ static int ready_create(tcpshm_server *s)
     if (count <= READY_MIN_SLOTS || !tcpshm_env_has_epoll(s->env))
         return 0;
     size_t head = (sizeof(ready_group) * groups + 7u) & ~(size_t)7u;
-    size_t per = (size_t)count * (sizeof(uint64_t) + 2 * sizeof(uint32_t));
+    size_t per = (size_t)count * (2 * sizeof(uint64_t) + 3 * sizeof(uint32_t));
     uint8_t *mem = tcpshm_mem_alloc(head + per * groups);
     if (!mem)
         return -1;
@@ -112,9 +121,9 @@ static int ready_create(tcpshm_server *s)
         ready_group *rg = &s->ready[g];
         memset(rg, 0, sizeof *rg);
         rg->tags = (uint64_t *)(void *)(mem + head + per * g);
-        rg->again = (uint32_t *)(void *)(rg->tags + count);
+        rg->again = (uint32_t *)(void *)(rg->tags + 2u * (size_t)count);
         rg->spare = rg->again + count;
-        rg->next_sweep = INT64_MIN;
+        rg->handed = rg->spare + count;
         rg->set = tcpshm_io_epoll_create(s->env);
         if (rg->set < 0 && s->cb.on_system_error)
             s->cb.on_system_error(s->cb.user, "epoll_create: the group polls every connection", errno);
@@ -364,9 +373,13 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
     memcpy(sl->rsp_user_data, rsp_ud, sizeof rsp_ud);
     p->fd = -1;
     store_state(sl, SLOT_LOGIN_PENDING); /* hands everything above to the group's poll */
-    uint32_t at = (uint32_t)(sl - s->slots);
-    if (s->ready && at < ntcp(s)) /* after the state: the group's poll then finds it */
-        __atomic_add_fetch(&s->ready[at / s->cfg.tcp_conns_per_group].logins, 1, __ATOMIC_RELEASE);
+    uint32_t at = (uint32_t)(sl - s->slots), count = s->cfg.tcp_conns_per_group;
+    if (s->ready && at < ntcp(s) && s->ready[at / count].set >= 0) { /* after the state */
+        ready_group *g = &s->ready[at / count];
+        uint32_t t = __atomic_load_n(&g->tail, __ATOMIC_RELAXED); /* only this thread writes it */
+        g->handed[t % count] = at % count;
+        __atomic_store_n(&g->tail, t + 1u, __ATOMIC_RELEASE);
+    }
 }
 
 /* Reads the rest of a login (never past it: later bytes belong to the
@@ -668,37 +681,61 @@ static void ready_finish_login(tcpshm_server *s, ready_group *g, slot *base, uin
         ready_watch(s, g, base, i);
 }
 
-/* Every slot of the group: logins handed over, and each live link's
- * heartbeat, timeout and pending bytes (the receive only when readable:
- * after a failed wait). */
-static void ready_sweep(tcpshm_server *s, ready_group *g, slot *base, uint32_t count, uint32_t grp,
-                        int64_t now, bool readable)
+/* One slot's look by the sweep: back into the set if it is not there,
+ * then its round without a receive (unless readable: a failed wait). */
+static void ready_sweep_slot(tcpshm_server *s, ready_group *g, slot *base, uint32_t i, int64_t now,
+                             bool readable)
 {
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t st = load_state(&base[i]);
-        if (st == SLOT_LOGIN_PENDING)
-            ready_finish_login(s, g, base, i, grp, now);
-        else if (st == SLOT_LIVE && base[i].reg_fd != base[i].conn.fd && base[i].conn.fd >= 0)
-            ready_watch(s, g, base, i);
-        ready_serve(s, g, base, i, now, readable);
+    if (load_state(&base[i]) == SLOT_LIVE && base[i].reg_fd != base[i].conn.fd && base[i].conn.fd >= 0)
+        ready_watch(s, g, base, i);
+    ready_serve(s, g, base, i, now, readable);
+}
+
+/* The sweep's share of this poll: as many slots as the `now` elapsed is of
+ * a quarter heartbeat, so that each live link's heartbeat, timeout, pending
+ * bytes and asked close are looked at once per quarter heartbeat, spread
+ * over the polls (a whole sweep of a large group at once would stall it). */
+static void ready_sweep_due(tcpshm_server *s, ready_group *g, slot *base, uint32_t count, int64_t now)
+{
+    int64_t span = s->cfg.heartbeat_interval / 4;
+    if (span < 1)
+        span = 1;
+    if (!g->swept) {
+        g->swept = true;
+        g->swept_at = now - span;
+    }
+    int64_t elapsed = now - g->swept_at;
+    if (elapsed < 0 || elapsed > span) { /* the caller's clock jumped: one whole sweep */
+        elapsed = span;
+        g->swept_at = now - span;
+    }
+    uint64_t e = (uint64_t)elapsed, sp = (uint64_t)span; /* scaled so e * count fits */
+    while (sp > ((uint64_t)1 << 31)) {
+        e >>= 1;
+        sp >>= 1;
+    }
+    uint64_t want = e >= sp ? count : (uint64_t)count * e / sp;
+    if (want == 0)
+        return;
+    g->swept_at += (int64_t)(want * (uint64_t)span / count);
+    for (uint64_t k = 0; k < want; k++) {
+        uint32_t i = g->cursor;
+        g->cursor = i + 1u == count ? 0 : i + 1u;
+        ready_sweep_slot(s, g, base, i, now, false);
     }
 }
 
 static void poll_tcp_ready(tcpshm_server *s, ready_group *g, slot *base, uint32_t count,
                            uint32_t grp, int64_t now)
 {
-    int64_t span = tcpshm_ctl_interval(&s->cfg);
-    if (tcpshm_due(now, g->next_sweep, span)) {
-        g->next_sweep = now + span;
-        /* the sweep finds them (acquire: it sees every state the count covered) */
-        (void)__atomic_exchange_n(&g->logins, 0, __ATOMIC_ACQ_REL);
-        ready_sweep(s, g, base, count, grp, now, false);
-    } else if (__atomic_load_n(&g->logins, __ATOMIC_RELAXED) != 0 &&
-               __atomic_exchange_n(&g->logins, 0, __ATOMIC_ACQ_REL) != 0) {
-        for (uint32_t i = 0; i < count; i++)
-            if (load_state(&base[i]) == SLOT_LOGIN_PENDING)
-                ready_finish_login(s, g, base, i, grp, now);
+    /* logins handed over */
+    uint32_t tail = __atomic_load_n(&g->tail, __ATOMIC_ACQUIRE);
+    for (; g->head != tail; g->head++) {
+        uint32_t i = g->handed[g->head % count];
+        if (load_state(&base[i]) == SLOT_LOGIN_PENDING)
+            ready_finish_login(s, g, base, i, grp, now);
     }
+    ready_sweep_due(s, g, base, count, now);
     /* the slots the last poll left on the list */
     uint32_t *list = g->again, n = g->nagain;
     g->again = g->spare;
@@ -713,7 +750,8 @@ static void poll_tcp_ready(tcpshm_server *s, ready_group *g, slot *base, uint32_
         int e = errno;
         if (s->cb.on_system_error)
             s->cb.on_system_error(s->cb.user, "epoll_wait: this poll reads every connection", e);
-        ready_sweep(s, g, base, count, grp, now, true);
+        for (uint32_t i = 0; i < count; i++)
+            ready_sweep_slot(s, g, base, i, now, true);
         return;
     }
     for (int k = 0; k < got; k++)

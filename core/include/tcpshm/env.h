@@ -103,9 +103,11 @@ typedef struct tcpshm_env {
      * it out of every set. */
     int (*epoll_ctl)(void *ctx, int set, int op, int fd, uint64_t tag);
     /* Never waits: stores the tags of sockets of the set that are readable
-     * now, at most max (an env may give fewer; the others are reported by a
-     * later call), and returns how many (0: none), or -1 with errno. A
-     * socket that stays readable is reported again by a later call. */
+     * now, at most max, each once (an env may give fewer; the others are
+     * reported by a later call), and returns how many (0: none), or -1 with
+     * errno. tags has room for 2 * max tags: the env may use all of it as
+     * scratch (the POSIX env receives its epoll events there). A socket that
+     * stays readable is reported again by a later call. */
     int (*epoll_wait)(void *ctx, int set, uint64_t *tags, uint32_t max);
 } tcpshm_env;
 
