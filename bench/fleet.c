@@ -194,10 +194,11 @@ static void idle_child(const tcpshm_config *cfg, const char *dir, uint16_t port,
     if (write(ready_fd, &ok, 1) != 1 || ok != 'k')
         _exit(1);
     int64_t next_all = bench_now();
+    pid_t parent = getppid();
     for (;;) {
         struct pollfd p = {.fd = stop_fd, .events = POLLIN};
-        if (poll(&p, 1, 0) != 0)
-            _exit(0); /* EOF: the parent is done (or gone) */
+        if (poll(&p, 1, 0) != 0 || getppid() != parent)
+            _exit(0); /* EOF: the parent is done; or it is gone */
         int64_t now = bench_now();
         (void)fleet_poll_ready(&f, now, 50);
         if (now >= next_all) { /* our own heartbeats, whatever the server sent */
