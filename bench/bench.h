@@ -18,6 +18,7 @@ typedef struct bench_opts {
     uint64_t stream_min_bytes; /* ... and at least this many bytes per round */
     double scaling_secs;    /* measuring time per scaling round */
     uint32_t scaling_max;   /* largest client count of the scaling rows (0: no scaling) */
+    uint32_t idle_max;      /* largest connected count of the idle-scaling rows (0: none) */
     bool no_stream;
     bool spin_pause;        /* the spin discipline of this run: a pause in every spin (true)
                                or none; the runner measures both (copies of the options) */

@@ -30,6 +30,7 @@ static void usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: " PROG " [--quick] [--rounds N] [--samples N] [--warmup N] [--msg-size B]\n"
             "                    [--stream-msgs N] [--no-stream] [--scaling-max N] [--scaling-secs S]\n"
+            "                    [--idle-max N]\n"
             "                    [--cpus A,B] [--dir DIR] [--json] [--plot FILE.svg]\n"
             "       " PROG " --durability N [--dir DIR] [--json]\n"
             "\n"
@@ -39,13 +40,14 @@ static void usage(FILE *out, const char *prog)
             "ping-pong, each with and without a pause in every spin, plus the loop from README;\n"
             "one-way streaming throughput for 16, 64, 256 and 1024-byte messages against a raw\n"
             "TCP stream and a two-thread ring; server scaling with 1, 10, 100 and 1000 TCP\n"
-            "clients. Floors and library runs interleave, round after round; the report shows\n"
+            "clients all echoing, and with 1000 and 10000 connected of which 10 echo. Floors and library runs interleave, round after round; the report shows\n"
             "medians across rounds. It also counts allocation calls while the library runs\n"
             "(expected 0).\n"
             "The table goes to stdout, progress to stderr.\n"
             "\n"
             "  --quick            short run (3 rounds, 10000 samples, 100000 stream messages or\n"
-            "                     8 MiB, scaling up to 100 clients for 0.1 s): a smoke test\n"
+            "                     8 MiB, scaling up to 100 clients, idle scaling up to 1000, for\n"
+            "                     0.1 s): a smoke test\n"
             "  --rounds N         floor/library rounds, 1-%d (default 5)\n"
             "  --samples N        echo round trips measured per round, 100-10000000 (default 100000)\n"
             "  --warmup N         echo round trips before measuring, 0-10000000 (default 10000)\n"
@@ -56,6 +58,9 @@ static void usage(FILE *out, const char *prog)
             "  --scaling-max N    largest client count of the scaling rows: 0 (none), 1, 10, 100\n"
             "                     or 1000 (default 1000)\n"
             "  --scaling-secs S   measuring time per scaling round in seconds, 0.01-60 (default 0.5)\n"
+            "  --idle-max N       largest connected count of the idle-scaling rows (10 clients\n"
+            "                     echo, the rest idle in child processes): 0 (none), 1000 or\n"
+            "                     10000 (default 10000)\n"
             "  --cpus A,B         pin the two sides to CPUs A and B (default 0,1)\n"
             "  --dir DIR          where the queue files go, in a fresh subdirectory removed at the\n"
             "                     end (default /dev/shm if present, else /tmp)\n"
@@ -313,6 +318,37 @@ static void run_scaling(results *res, const char *base, uint32_t max_samples)
     }
 }
 
+static void run_idle_one(const bench_opts *o, results *res, idle_result *r, const char *base,
+                         uint32_t connected, uint32_t active, uint32_t max_samples)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/idle-%u", base, connected);
+    progress("idle scaling: %u connected, %u active, %u rounds of %.2f s", connected, active, o->rounds,
+             o->scaling_secs);
+    r->connected = connected;
+    r->active = active;
+    uint64_t allocs = 0;
+    int rc = idle_scaling_run(o, dir, connected, active, o->rounds, g_samples, max_samples, &r->p50_ns, &allocs);
+    res->allocs += allocs;
+    if (rc == 1)
+        r->skipped = 1;
+    else if (rc != 0)
+        res->failures++;
+    else
+        r->ok = 1;
+}
+
+/* The baseline (1 client), then 1000 and 10000 connected with 10 active. */
+static void run_idle_scaling(results *res, const char *base, uint32_t max_samples)
+{
+    const bench_opts *o = &res->opts;
+    static const uint32_t counts[RESULTS_NIDLE] = {1000, 10000};
+    res->scaling_rounds = o->rounds;
+    run_idle_one(o, res, &res->idle_one, base, 1, 1, max_samples);
+    for (uint32_t i = 0; i < RESULTS_NIDLE && counts[i] <= o->idle_max; i++)
+        run_idle_one(o, res, &res->idle[res->nidle++], base, counts[i], IDLE_ACTIVE, max_samples);
+}
+
 int main(int argc, char **argv)
 {
     g_prog = argv[0];
@@ -321,13 +357,14 @@ int main(int argc, char **argv)
     bench_opts *o = &res.opts;
     *o = (bench_opts){.cpu_a = 0, .cpu_b = 1, .rounds = 5, .samples = 100000, .warmup = 10000,
                       .msg_size = 16, .stream_msgs = 1000000, .stream_min_bytes = 64u << 20, .scaling_secs = 0.5,
-                      .scaling_max = 1000};
+                      .scaling_max = 1000, .idle_max = 10000};
     struct stat st;
     o->dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
     int json = 0;
     const char *plot = NULL;
     /* explicit options win over --quick, whatever their order */
-    int set_rounds = 0, set_samples = 0, set_warmup = 0, set_stream = 0, set_smax = 0, set_ssecs = 0;
+    int set_rounds = 0, set_samples = 0, set_warmup = 0, set_stream = 0, set_smax = 0, set_ssecs = 0,
+        set_imax = 0;
     uint64_t v;
     static const struct option opts[] = {
         {"quick", no_argument, 0, 'q'},          {"rounds", required_argument, 0, 'r'},
@@ -337,7 +374,7 @@ int main(int argc, char **argv)
         {"scaling-secs", required_argument, 0, 't'}, {"cpus", required_argument, 0, 'c'},
         {"dir", required_argument, 0, 'd'},      {"json", no_argument, 0, 'j'},
         {"plot", required_argument, 0, 'p'},     CLI_STD_LONG_OPTIONS,
-        {"durability", required_argument, 0, 'D'},
+        {"durability", required_argument, 0, 'D'}, {"idle-max", required_argument, 0, 'I'},
         {0, 0, 0, 0}};
     int quick = 0;
     uint32_t dur_n = 0;
@@ -378,6 +415,13 @@ int main(int argc, char **argv)
             if (v != 0 && v != 1 && v != 10 && v != 100 && v != 1000)
                 return usage_error("--scaling-max wants 0, 1, 10, 100 or 1000, not '%s'", optarg);
             o->scaling_max = (uint32_t)v, set_smax = 1;
+            break;
+        case 'I':
+            if (parse_u64("idle-max", optarg, 0, 10000, &v))
+                return 2;
+            if (v != 0 && v != 1000 && v != 10000)
+                return usage_error("--idle-max wants 0, 1000 or 10000, not '%s'", optarg);
+            o->idle_max = (uint32_t)v, set_imax = 1;
             break;
         case 't': {
             char *end;
@@ -420,6 +464,8 @@ int main(int argc, char **argv)
             o->scaling_max = 100;
         if (!set_ssecs)
             o->scaling_secs = 0.1;
+        if (!set_imax)
+            o->idle_max = 1000;
     }
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -463,6 +509,8 @@ int main(int argc, char **argv)
         run_stream(&res, base);
     if (o->scaling_max)
         run_scaling(&res, base, max_samples);
+    if (o->idle_max)
+        run_idle_scaling(&res, base, max_samples);
     bench_rmtree(base);
     free(g_samples);
     res.allocs_other = alloc_count() - res.allocs;

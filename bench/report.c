@@ -188,8 +188,32 @@ void report_table(FILE *out, const results *r)
             fprintf(out, "%5u clients     %14.0f %12s %12s\n", s->clients, s->echoes_per_s,
                     fmt_ns(a, sizeof a, s->p50_ns), fmt_ns(b, sizeof b, s->p99_ns));
         }
-        fprintf(out, "  one echo in flight per client; every client polled by one thread, the "
-                     "server by another (poll_ctl every round)\n");
+        fprintf(out, "  one echo in flight per client; the clients driven by one thread with readiness "
+                     "(epoll), the server by another (poll_ctl every round)\n");
+    }
+    if (r->idle_one.ok || r->idle_one.skipped || r->nidle) {
+        const idle_result *one = &r->idle_one;
+        char a[32];
+        fprintf(out, "\n%-17s %14s %12s %9s   (p50: median of %u rounds)\n", "tcp idle scaling", "active",
+                "echo p50", "ratio", r->scaling_rounds);
+        if (one->ok)
+            fprintf(out, "%5u connected   %14u %12s %8.2fx\n", one->connected, one->active,
+                    fmt_ns(a, sizeof a, one->p50_ns), 1.0);
+        else
+            fprintf(out, "%5u connected   (%s)\n", one->connected, one->skipped ? "skipped" : "failed: see stderr");
+        for (uint32_t i = 0; i < r->nidle; i++) {
+            const idle_result *x = &r->idle[i];
+            if (!x->ok || !one->ok) {
+                fprintf(out, "%5u connected   (%s)\n", x->connected,
+                        x->skipped ? "skipped: file-descriptor limit, see stderr" : "failed or no baseline: see stderr");
+                continue;
+            }
+            double ratio = x->p50_ns / one->p50_ns;
+            fprintf(out, "%5u connected   %14u %12s %8.2fx  <= 1.50x %s\n", x->connected, x->active,
+                    fmt_ns(a, sizeof a, x->p50_ns), ratio, ratio <= 1.5 ? "met" : "MISSED");
+        }
+        fprintf(out, "  one echo in flight at a time, the active clients in turn; the others idle in child "
+                     "processes; ratio to the 1-client row\n");
     }
     if (!alloc_count_enabled()) {
         fprintf(out, "\nallocations in steady state: not counted (the interposer is compiled "
@@ -317,7 +341,23 @@ void report_json(FILE *out, const results *r)
                 i ? "," : "", s->clients, s->ok ? "true" : "false", s->skipped ? "true" : "false",
                 s->echoes_per_s, s->p50_ns, s->p99_ns);
     }
-    fprintf(out, "%s]\n  },\n", r->nscaling ? "\n    " : "");
+    fprintf(out, "%s],\n    \"all_active_scaling\": [", r->nscaling ? "\n    " : "");
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < r->nscaling; i++)
+        if (r->scaling[i].ok)
+            fprintf(out, "%s\n      {\"clients\": %u, \"echoes_per_s\": %.0f}", shown++ ? "," : "",
+                    r->scaling[i].clients, r->scaling[i].echoes_per_s);
+    fprintf(out, "%s],\n    \"idle_scaling_one_p50_ns\": %.0f,\n    \"idle_scaling\": [", shown ? "\n    " : "",
+            r->idle_one.ok ? r->idle_one.p50_ns : 0.0);
+    shown = 0;
+    for (uint32_t i = 0; i < r->nidle; i++) {
+        const idle_result *x = &r->idle[i];
+        if (!x->ok || !r->idle_one.ok)
+            continue;
+        fprintf(out, "%s\n      {\"connected\": %u, \"active\": %u, \"p50_ns\": %.0f, \"p50_ratio_to_one\": %.3f}",
+                shown++ ? "," : "", x->connected, x->active, x->p50_ns, x->p50_ns / r->idle_one.p50_ns);
+    }
+    fprintf(out, "%s]\n  },\n", shown ? "\n    " : "");
     json_echo_set(out, "shm", &r->shm_echo, &shm_targets, r->shm_layer);
     json_echo_variant(out, "echo_shm_queue_only", &r->shm_echo_queue);
     json_stream(out, r->shm_stream, r->nsizes, 1);

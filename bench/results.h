@@ -52,6 +52,16 @@ typedef struct scaling_result {
     double echoes_per_s, p50_ns, p99_ns; /* medians across rounds */
 } scaling_result;
 
+/* Idle scaling: `connected` clients logged in, `active` of them echoing
+ * one at a time; the p50 is the median of the rounds' p50s. */
+#define RESULTS_NIDLE 2 /* 1000 and 10000 connected */
+#define IDLE_ACTIVE 10u
+typedef struct idle_result {
+    int ok, skipped;
+    uint32_t connected, active;
+    double p50_ns;
+} idle_result;
+
 /* Where and when the numbers were taken. */
 typedef struct run_context {
     char date[32];      /* UTC, ISO 8601 */
@@ -70,6 +80,9 @@ typedef struct results {
     uint32_t nscaling;
     scaling_result scaling[RESULTS_NSCALING];
     uint32_t scaling_rounds;
+    idle_result idle_one; /* the baseline: 1 client connected and active */
+    uint32_t nidle;
+    idle_result idle[RESULTS_NIDLE];
     uint64_t allocs;        /* allocation calls during every measured library phase */
     uint64_t allocs_setup;  /* before the first measurement */
     uint64_t allocs_other;  /* outside the measured phases: set-up, teardown (proves the

@@ -1,5 +1,6 @@
 /* Zero allocations after start: a short echo through the real server and
- * client API (over TCP, then over SHM; both polled from this one thread) with the counting
+ * client API (over TCP, over TCP in a group large enough to poll with
+ * readiness, then over SHM; both polled from this one thread) with the counting
  * malloc interposer of tcpshm-bench linked in. Asserts counts, never times. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ static int echo_once(tcpshm_server *s, tcpshm_client *cl, uint64_t seq)
     return echoes == want ? 0 : -1;
 }
 
-static void echo_allocates_nothing(bool shm)
+static void echo_allocates_nothing(bool shm, uint32_t tcp_slots)
 {
     use_shm = shm;
     if (!alloc_count_enabled())
@@ -90,6 +91,7 @@ static void echo_allocates_nothing(bool shm)
 
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
+    cfg.tcp_conns_per_group = tcp_slots;
     tcpshm_error err = {0};
     tcpshm_server_callbacks scb = {.on_msg = server_msg};
     tcpshm_client_callbacks ccb = {.on_msg = client_msg};
@@ -128,5 +130,8 @@ static void echo_allocates_nothing(bool shm)
     cr_expect_eq(system(cmd), 0);
 }
 
-Test(bench_alloc, tcp_echo_steady_state_allocates_nothing) { echo_allocates_nothing(false); }
-Test(bench_alloc, shm_echo_steady_state_allocates_nothing) { echo_allocates_nothing(true); }
+Test(bench_alloc, tcp_echo_steady_state_allocates_nothing) { echo_allocates_nothing(false, 16); }
+/* more than 64 slots: poll_tcp polls with readiness (epoll), sweeping the
+ * group every ctl_interval (10 ms: several sweeps in the measured echoes) */
+Test(bench_alloc, tcp_readiness_echo_steady_state_allocates_nothing) { echo_allocates_nothing(false, 100); }
+Test(bench_alloc, shm_echo_steady_state_allocates_nothing) { echo_allocates_nothing(true, 16); }

@@ -34,6 +34,15 @@ const tcpshm_fault_point tcpshm_fault_catalogue[] = {
     {"tcpshm/net/listen",
      "listen fails with errno failnum if > 1, else EADDRINUSE",
      "tcpshm_io_listen: the server opening its listening socket"},
+    {"tcpshm/net/epoll_create",
+     "making a readiness set fails with errno failnum if > 1, else EMFILE",
+     "tcpshm_io_epoll_create: server create, per TCP group of more than 64 slots (the group then polls directly)"},
+    {"tcpshm/net/epoll_ctl",
+     "adding a socket to a readiness set fails with errno failnum if > 1, else ENOMEM",
+     "tcpshm_io_epoll_ctl: a login finished in a readiness group (the connection is then polled directly)"},
+    {"tcpshm/net/epoll_wait",
+     "the readiness wait fails with errno failnum if > 1, else EINTR",
+     "tcpshm_io_epoll_wait: every poll_tcp of a readiness group (that poll reads every connection)"},
 
     /* ---- files and mappings (core/src/io.c) ---- */
     {"tcpshm/file/open",

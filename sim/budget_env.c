@@ -45,9 +45,12 @@ FWD(int, map_sync, (void *ctx, void *addr, size_t len), (b->inner->ctx, addr, le
 FWD(int, file_sync, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, dir_sync, (void *ctx, const char *path), (b->inner->ctx, path))
 FWD(int, boot_id, (void *ctx, uint8_t id[16]), (b->inner->ctx, id))
+FWD(int, epoll_create, (void *ctx), (b->inner->ctx))
+FWD(int, epoll_ctl, (void *ctx, int set, int op, int fd, uint64_t tag), (b->inner->ctx, set, op, fd, tag))
+FWD(int, epoll_wait, (void *ctx, int set, uint64_t *tags, uint32_t max), (b->inner->ctx, set, tags, max))
 
 /* version, ctx and one forwarder per member: a new member needs one here. */
-_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 29 * sizeof(void *),
+_Static_assert(sizeof(tcpshm_env) == offsetof(tcpshm_env, ctx) + 32 * sizeof(void *),
                "every tcpshm_env member needs a forwarder");
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
@@ -84,6 +87,9 @@ void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                 .file_sync = fwd_file_sync,
                 .dir_sync = fwd_dir_sync,
                 .boot_id = fwd_boot_id,
+                .epoll_create = fwd_epoll_create,
+                .epoll_ctl = fwd_epoll_ctl,
+                .epoll_wait = fwd_epoll_wait,
         },
         .inner = inner,
         .limit = limit,

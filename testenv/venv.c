@@ -4,7 +4,7 @@
 #include "venv_internal.h"
 
 /* This file: creation, the env table and destruction. The calls live in
- * venv_files.c, venv_net.c and venv_shm.c; handles and owners in venv_owners.c. */
+ * venv_files.c, venv_net.c, venv_ready.c and venv_shm.c; handles and owners in venv_owners.c. */
 
 venv *venv_create(const venv_options *opt)
 {
@@ -21,6 +21,7 @@ venv *venv_create(const venv_options *opt)
     venv_disk_install(&v->env);
     venv_shm_install(&v->env);
     venv_net_install(&v->env);
+    venv_ready_install(&v->env);
     return v;
 }
 
@@ -30,7 +31,7 @@ void venv_destroy(venv *v)
         return;
     /* sockets first (connections are shared by two handles), then files */
     for (size_t i = 0; i < v->nh; i++)
-        if (v->h[i].kind == H_SOCK || v->h[i].kind == H_LISTEN)
+        if (v->h[i].kind == H_SOCK || v->h[i].kind == H_LISTEN || v->h[i].kind == H_EPOLL)
             venv_close_sock(v, (int)i);
     for (size_t i = 0; i < v->nh; i++)
         if (v->h[i].kind == H_FILE)

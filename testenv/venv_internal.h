@@ -64,7 +64,7 @@ typedef struct vconn {
 
 /* -------------------------------------------------------------- handles */
 
-enum hkind { H_FREE, H_FILE, H_LISTEN, H_SOCK };
+enum hkind { H_FREE, H_FILE, H_LISTEN, H_SOCK, H_EPOLL };
 enum sstate { S_CONNECTING, S_REFUSED, S_CONNECTED };
 
 typedef struct handle {
@@ -90,7 +90,17 @@ typedef struct handle {
     uint16_t local_port;
     char peer_host[64];
     uint16_t peer_port;
+    /* H_EPOLL (venv_ready.c): the registered sockets in the order they
+     * joined, and where the next wait starts looking */
+    struct vreg *reg;
+    size_t nreg, capreg;
+    size_t next;
 } handle;
+
+typedef struct vreg {
+    int fd;
+    uint64_t tag;
+} vreg;
 
 struct venv {
     tcpshm_env env;
@@ -185,6 +195,17 @@ void venv_disk_destroy(venv *v);
 void venv_net_install(tcpshm_env *env);
 /* Closes a socket or listener handle (already checked). */
 void venv_close_sock(venv *v, int fd);
+
+/* Whether a recv on the connected socket handle would not say EAGAIN:
+ * bytes, EOF or a reset are waiting (wait_io's and the ready sets' test). */
+bool venv_sock_readable(const handle *hd);
+
+/* ---- venv_ready.c: readiness sets (epoll) ---- */
+
+/* Fills in epoll_create, epoll_ctl and epoll_wait of env. */
+void venv_ready_install(tcpshm_env *env);
+/* The socket fd is closing: it leaves every set (as a closed fd leaves epoll). */
+void venv_ready_forget(venv *v, int fd);
 
 /* ---- venv_shm.c: shared-memory segments (files under VENV_SHM_DIR) ---- */
 

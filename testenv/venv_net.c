@@ -342,6 +342,8 @@ static void remove_held(venv *v, int fd)
 void venv_close_sock(venv *v, int fd)
 {
     handle *hd = &v->h[fd];
+    if (hd->kind == H_SOCK)
+        venv_ready_forget(v, fd);
     if (hd->kind == H_LISTEN) {
         /* connections never accepted are reset */
         for (uint32_t i = 0; i < hd->qlen; i++) {
@@ -350,6 +352,8 @@ void venv_close_sock(venv *v, int fd)
             conn_close_end(c, 1, true);
             conn_maybe_free(c);
         }
+    } else if (hd->kind == H_EPOLL) {
+        /* nothing else refers to a set */
     } else if (hd->state == S_CONNECTING) {
         remove_held(v, fd);
     } else if (hd->state == S_CONNECTED) {
@@ -386,13 +390,22 @@ static int v_wait_io(void *ctx, int fd, int want_write, int timeout_ms)
         return 0;
     if (hd->state == S_REFUSED)
         return 1;
+    if (!want_write)
+        return venv_sock_readable(hd);
     vconn *c = hd->c;
     int e = hd->end, p = 1 - e;
-    if (c->reset_in[e])
-        return 1;
-    if (want_write)
-        return c->closed[p] || c->s[p].len < c->s[p].cap;
-    return c->s[e].len > 0 || c->eof_in[e];
+    return c->reset_in[e] || c->closed[p] || c->s[p].len < c->s[p].cap;
+}
+
+bool venv_sock_readable(const handle *hd)
+{
+    if (hd->kind != H_SOCK || hd->state == S_CONNECTING)
+        return false;
+    if (hd->state == S_REFUSED)
+        return true;
+    const vconn *c = hd->c;
+    int e = hd->end;
+    return c->reset_in[e] || c->s[e].len > 0 || c->eof_in[e];
 }
 
 static int v_sock_addrs(void *ctx, int fd, char *local, char *peer, size_t size)

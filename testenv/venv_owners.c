@@ -47,6 +47,7 @@ handle *venv_get_handle(venv *v, int fd, int kind)
 void venv_free_handle(handle *hd)
 {
     free(hd->queue);
+    free(hd->reg);
     memset(hd, 0, sizeof *hd);
     hd->kind = H_FREE;
 }

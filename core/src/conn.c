@@ -310,7 +310,9 @@ static bool socket_can_wait(const tcpshm_conn *c, int64_t now)
            !tcpshm_due(now, c->next_check, tcpshm_ctl_interval(c->cfg));
 }
 
-bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
+bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now) { return tcpshm_conn_poll_io_as(c, now, true); }
+
+bool tcpshm_conn_poll_io_as(tcpshm_conn *c, int64_t now, bool readable)
 {
     c->now = now;
     if (c->fd < 0)
@@ -334,9 +336,9 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
         if (c->fd < 0)
             return false;
     }
-    if (!receive(c))
+    if (readable && !receive(c))
         return false;
-    if (c->established && !scan_received(c))
+    if (readable && c->established && !scan_received(c))
         return false;
     if (now - c->last_recv > c->cfg->connection_timeout) {
         tcpshm_conn_fail(c, "Timeout", 0);
@@ -344,6 +346,14 @@ bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now)
     }
     plan_next_check(c, now);
     return true;
+}
+
+bool tcpshm_conn_wants_poll(tcpshm_conn *c)
+{
+    if (c->fd < 0)
+        return false;
+    return c->ctrl_sent < c->ctrl_len || (c->established && !c->tp->nothing_to_send(c)) ||
+           c->tp->front(c) != NULL || __atomic_load_n(&c->close_requested, __ATOMIC_RELAXED);
 }
 
 void tcpshm_conn_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user)

@@ -148,6 +148,13 @@ bool tcpshm_conn_send_ctrl(tcpshm_conn *c, const void *bytes, uint32_t len);
  * apply acks, check the timeout (an established SHM link: only when due). Returns false once the link is closed (the
  * reason is set; the caller reports it). Does not deliver messages. */
 bool tcpshm_conn_poll_io(tcpshm_conn *c, int64_t now);
+/* The same; readable false skips the receive (readiness polling: the set
+ * did not report the socket), the rest (sends, heartbeat, timeout) runs. */
+bool tcpshm_conn_poll_io_as(tcpshm_conn *c, int64_t now, bool readable);
+/* Readiness polling: whether a live link needs a poll although its socket
+ * has nothing to read: bytes wait to go out, a received message was not
+ * popped, or a close was asked for. */
+bool tcpshm_conn_wants_poll(tcpshm_conn *c);
 
 /* The control plane's granularity: config ctl_interval, at most a quarter
  * heartbeat (see config.h). */

@@ -21,3 +21,8 @@ int tcpshm_env_check_durable(const tcpshm_env *env, bool host, tcpshm_error *err
                        "file_sync, dir_sync); this env has version %u",
                        env->version);
 }
+
+bool tcpshm_env_has_epoll(const tcpshm_env *env)
+{
+    return env->version >= 3u && env->epoll_create && env->epoll_ctl && env->epoll_wait;
+}

@@ -16,4 +16,8 @@ int tcpshm_env_check(const tcpshm_env *env, tcpshm_error *err);
  * then TCPSHM_E_ARG saying that durability "host" needs them. */
 int tcpshm_env_check_durable(const tcpshm_env *env, bool host, tcpshm_error *err);
 
+/* Whether env has the readiness calls (version 3 and all three set): a
+ * server without them polls every TCP connection of a group directly. */
+bool tcpshm_env_has_epoll(const tcpshm_env *env);
+
 #endif

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h> /* rename, snprintf */
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -473,6 +474,45 @@ static int posix_wait_io(void *ctx, int fd, int want_write, int timeout_ms)
     return r > 0;
 }
 
+/* ---- readiness ---- */
+
+static int posix_epoll_create(void *ctx)
+{
+    (void)ctx;
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+static int posix_epoll_ctl(void *ctx, int set, int op, int fd, uint64_t tag)
+{
+    (void)ctx;
+    /* level-triggered: a socket left readable is reported again */
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = tag};
+    return epoll_ctl(set, op == TCPSHM_EPOLL_ADD ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
+/* One call, into the caller's buffer: it has room for 2 * max tags
+ * (env.h), enough for max struct epoll_event (12 or 16 bytes); the tags are
+ * then packed to the front (tag k is written at or before event k). One
+ * call reports each ready socket once (two calls in a row may report a
+ * socket twice: a level-triggered socket goes back to the end of the ready
+ * list once reported). */
+static int posix_epoll_wait(void *ctx, int set, uint64_t *tags, uint32_t max)
+{
+    (void)ctx;
+    _Static_assert(sizeof(struct epoll_event) <= 2 * sizeof(uint64_t), "the tags' room holds the events");
+    struct epoll_event *ev = (struct epoll_event *)(void *)tags;
+    int want = max < (uint32_t)INT32_MAX ? (int)max : INT32_MAX;
+    int n;
+    do
+        n = epoll_wait(set, ev, want, 0);
+    while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) {
+        uint64_t tag = ev[i].data.u64;
+        tags[i] = tag;
+    }
+    return n;
+}
+
 static const tcpshm_env posix_env = {
     .version = TCPSHM_ENV_VERSION,
     .ctx = NULL,
@@ -504,6 +544,9 @@ static const tcpshm_env posix_env = {
     .file_sync = posix_file_sync,
     .dir_sync = posix_dir_sync,
     .boot_id = posix_boot_id,
+    .epoll_create = posix_epoll_create,
+    .epoll_ctl = posix_epoll_ctl,
+    .epoll_wait = posix_epoll_wait,
 };
 
 const tcpshm_env *tcpshm_env_posix(void)

@@ -6,7 +6,7 @@
  * non-NULL, is (uintptr_t) a byte count clamped to [1, len-1], else half the
  * length (at least 1); they only apply when len > 1.
  *
- * Each point but tcpshm/net/listen stands behind its family's gate
+ * Each point but tcpshm/net/listen and the epoll ones stands behind its family's gate
  * (TCPSHM_FIU_GATED, tcpshm/fault_gate.h): while the gate lets evaluations
  * pass, libfiu is not asked.
  *
@@ -276,6 +276,32 @@ int tcpshm_io_set_nodelay(const tcpshm_env *env, int fd, int on)
 int tcpshm_io_sock_close(const tcpshm_env *env, int fd)
 {
     return env->sock_close(env->ctx, fd);
+}
+
+/* The readiness points ask libfiu at every evaluation (no gate family: the
+ * simulator's gate streams count send, recv, accept and connect only). */
+int tcpshm_io_epoll_create(const tcpshm_env *env)
+{
+    int f = fiu_fail("tcpshm/net/epoll_create");
+    if (f)
+        return fail_with(f, EMFILE);
+    return env->epoll_create(env->ctx);
+}
+
+int tcpshm_io_epoll_ctl(const tcpshm_env *env, int set, int op, int fd, uint64_t tag)
+{
+    int f = fiu_fail("tcpshm/net/epoll_ctl");
+    if (f)
+        return fail_with(f, ENOMEM);
+    return env->epoll_ctl(env->ctx, set, op, fd, tag);
+}
+
+int tcpshm_io_epoll_wait(const tcpshm_env *env, int set, uint64_t *tags, uint32_t max)
+{
+    int f = fiu_fail("tcpshm/net/epoll_wait");
+    if (f)
+        return fail_with(f, EINTR);
+    return env->epoll_wait(env->ctx, set, tags, max);
 }
 
 int tcpshm_io_wait(const tcpshm_env *env, int fd, int want_write, int timeout_ms)

@@ -45,6 +45,10 @@ ssize_t tcpshm_io_send(const tcpshm_env *env, int fd, const void *buf, size_t le
 ssize_t tcpshm_io_recv(const tcpshm_env *env, int fd, void *buf, size_t len);
 int tcpshm_io_set_nodelay(const tcpshm_env *env, int fd, int on);
 int tcpshm_io_sock_close(const tcpshm_env *env, int fd);
+/* The readiness calls (env version 3; the caller checks tcpshm_env_has_epoll). */
+int tcpshm_io_epoll_create(const tcpshm_env *env);
+int tcpshm_io_epoll_ctl(const tcpshm_env *env, int set, int op, int fd, uint64_t tag);
+int tcpshm_io_epoll_wait(const tcpshm_env *env, int set, uint64_t *tags, uint32_t max);
 int tcpshm_io_wait(const tcpshm_env *env, int fd, int want_write, int timeout_ms);
 
 #endif

@@ -28,6 +28,11 @@ typedef struct slot {
     uint32_t state;
     /* handed from poll_ctl to poll_tcp with LOGIN_PENDING */
     int login_fd;
+    /* readiness polling (TCP groups with a set): the socket registered in
+     * the group's set (-1: none, the slot is polled directly), and whether
+     * the slot is in the group's list for the next poll */
+    int reg_fd;
+    bool in_again;
     tcpshm_login login;
     uint8_t rsp_user_data[TCPSHM_MAX_USER_DATA];
 } slot;
@@ -40,6 +45,31 @@ typedef struct pending {
     uint32_t got;
     uint8_t buf[TCPSHM_LOGIN_MAX_BYTES]; /* room for any configured login */
 } pending;
+
+/* A TCP group of more than this many slots polls with readiness (an epoll
+ * set, env version 3): each poll reads only the sockets the set reports.
+ * Smaller groups recv on every live connection at every poll. */
+#define READY_MIN_SLOTS 64u
+
+/* Readiness polling of one TCP group (docs/design.md "Readiness polling"). */
+typedef struct ready_group {
+    int set;            /* the readiness set; -1: the group polls every slot directly */
+    uint64_t *tags;     /* what the set reports: slot numbers; room for twice the group (env.h) */
+    uint32_t *again;    /* slots the next poll looks at although the set may not report them */
+    uint32_t *spare;    /* the list being worked through */
+    uint32_t nagain;
+    /* logins poll_ctl hands over, in order: a ring of slot numbers (a slot is
+     * in it at most once: it enters on its way to LOGIN_PENDING, which only
+     * the group's poll ends). poll_ctl writes handed[] and tail (release),
+     * the group's poll reads them and owns head. */
+    uint32_t *handed;
+    uint32_t tail, head;
+    /* the sweep (heartbeats, timeouts): a cursor going round the group once
+     * per quarter heartbeat of `now`, a few slots per poll */
+    uint32_t cursor;
+    bool swept;       /* swept_at is set */
+    int64_t swept_at; /* `now` the sweep has covered up to */
+} ready_group;
 
 struct tcpshm_server {
     tcpshm_config cfg;
@@ -54,6 +84,7 @@ struct tcpshm_server {
     pending *pend;
     slot *slots;
     uint8_t *rx_bufs;
+    ready_group *ready; /* one per TCP group, then their tags and lists; NULL: no readiness */
 };
 
 static uint32_t load_state(const slot *sl) { return __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE); }
@@ -70,6 +101,35 @@ static slot *group_base(tcpshm_server *s, bool shm, uint32_t grp, uint32_t *coun
 {
     *count = shm ? s->cfg.shm_conns_per_group : s->cfg.tcp_conns_per_group;
     return &s->slots[(shm ? ntcp(s) : 0) + grp * *count];
+}
+
+/* The readiness sets and their arrays, sized for whole groups in one
+ * allocation (none later; none at all when no group polls with readiness:
+ * s->ready stays NULL). A set that cannot be made leaves its group on
+ * direct polling, said through on_system_error. -1 only when out of memory. */
+static int ready_create(tcpshm_server *s)
+{
+    uint32_t count = s->cfg.tcp_conns_per_group, groups = s->cfg.tcp_groups;
+    if (count <= READY_MIN_SLOTS || !tcpshm_env_has_epoll(s->env))
+        return 0;
+    size_t head = (sizeof(ready_group) * groups + 7u) & ~(size_t)7u;
+    size_t per = (size_t)count * (2 * sizeof(uint64_t) + 3 * sizeof(uint32_t));
+    uint8_t *mem = tcpshm_mem_alloc(head + per * groups);
+    if (!mem)
+        return -1;
+    s->ready = (ready_group *)(void *)mem;
+    for (uint32_t g = 0; g < groups; g++) {
+        ready_group *rg = &s->ready[g];
+        memset(rg, 0, sizeof *rg);
+        rg->tags = (uint64_t *)(void *)(mem + head + per * g);
+        rg->again = (uint32_t *)(void *)(rg->tags + 2u * (size_t)count);
+        rg->spare = rg->again + count;
+        rg->handed = rg->spare + count;
+        rg->set = tcpshm_io_epoll_create(s->env);
+        if (rg->set < 0 && s->cb.on_system_error)
+            s->cb.on_system_error(s->cb.user, "epoll_create: the group polls every connection", errno);
+    }
+    return 0;
 }
 
 int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tcpshm_env *env,
@@ -131,6 +191,11 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
         tcpshm_conn_init(&s->slots[i].conn, &s->cfg, s->env, TCPSHM_CONN_SERVER, s->name,
                          s->rx_bufs + (size_t)i * cfg->recv_buf_size);
         s->slots[i].login_fd = -1;
+        s->slots[i].reg_fd = -1;
+    }
+    if (ready_create(s) != 0) {
+        tcpshm_server_destroy(s);
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, ENOMEM, "out of memory for readiness polling");
     }
     *out = s;
     return 0;
@@ -173,7 +238,11 @@ void tcpshm_server_destroy(tcpshm_server *s)
         tcpshm_conn_fail(&sl->conn, "Server stopped", 0);
         tcpshm_conn_close_state(&sl->conn);
     }
+    for (uint32_t g = 0; s->ready && g < s->cfg.tcp_groups; g++)
+        if (s->ready[g].set >= 0)
+            (void)tcpshm_io_sock_close(s->env, s->ready[g].set);
     tcpshm_name_unlock(s->env, s->lock_fd); /* last: every pair's state is closed */
+    tcpshm_mem_free(s->ready);
     tcpshm_mem_free(s->rx_bufs);
     tcpshm_mem_free(s->slots);
     tcpshm_mem_free(s->pend);
@@ -305,6 +374,13 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
     memcpy(sl->rsp_user_data, rsp_ud, sizeof rsp_ud);
     p->fd = -1;
     store_state(sl, SLOT_LOGIN_PENDING); /* hands everything above to the group's poll */
+    uint32_t at = (uint32_t)(sl - s->slots), count = s->cfg.tcp_conns_per_group;
+    if (s->ready && at < ntcp(s) && s->ready[at / count].set >= 0) { /* after the state */
+        ready_group *g = &s->ready[at / count];
+        uint32_t t = __atomic_load_n(&g->tail, __ATOMIC_RELAXED); /* only this thread writes it */
+        g->handed[t % count] = at % count;
+        __atomic_store_n(&g->tail, t + 1u, __ATOMIC_RELEASE);
+    }
 }
 
 /* Reads the rest of a login (never past it: later bytes belong to the
@@ -507,6 +583,7 @@ static void deliver_cb(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 static void went_offline(tcpshm_server *s, slot *sl)
 {
     tcpshm_conn *c = &sl->conn;
+    sl->reg_fd = -1; /* the socket is closed: it left the group's set */
     tcpshm_conn_clear_live(c);
     store_state(sl, SLOT_OFFLINE);
     int e;
@@ -557,23 +634,156 @@ void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp)
             tcpshm_conn_deliver(&base[i].conn, deliver_cb, s);
 }
 
+/* One round of a live TCP slot: I/O (the receive only when readable),
+ * delivery, and the end of the link. */
+static void serve_tcp(tcpshm_server *s, slot *sl, int64_t now, bool readable)
+{
+    tcpshm_conn *c = &sl->conn;
+    bool up = tcpshm_conn_poll_io_as(c, now, readable);
+    if (s->cb.on_msg)
+        tcpshm_conn_deliver(c, deliver_cb, s);
+    if (!up)
+        went_offline(s, sl);
+}
+
+/* ---- readiness polling (groups with a set) ---- */
+
+static void ready_again(ready_group *g, slot *base, uint32_t i)
+{
+    if (!base[i].in_again) {
+        base[i].in_again = true;
+        g->again[g->nagain++] = i;
+    }
+}
+
+/* A live slot's socket joins the group's set; if it cannot, the slot is
+ * polled directly (with a receive) at every poll until a sweep adds it. */
+static void ready_watch(tcpshm_server *s, ready_group *g, slot *base, uint32_t i)
+{
+    int fd = base[i].conn.fd;
+    if (tcpshm_io_epoll_ctl(s->env, g->set, TCPSHM_EPOLL_ADD, fd, i) == 0) {
+        base[i].reg_fd = fd;
+        return;
+    }
+    int e = errno;
+    ready_again(g, base, i);
+    if (s->cb.on_system_error)
+        s->cb.on_system_error(s->cb.user, "epoll_ctl: the connection is polled directly", e);
+}
+
+/* One round of slot i if it is live; it stays on the list for the next
+ * poll while it is not in the set or wants a poll (conn.c). */
+static void ready_serve(tcpshm_server *s, ready_group *g, slot *base, uint32_t i, int64_t now,
+                        bool readable)
+{
+    slot *sl = &base[i];
+    if (load_state(sl) != SLOT_LIVE)
+        return;
+    bool direct = sl->reg_fd < 0 || sl->reg_fd != sl->conn.fd;
+    serve_tcp(s, sl, now, readable || direct);
+    if (load_state(sl) == SLOT_LIVE && (direct || tcpshm_conn_wants_poll(&sl->conn)))
+        ready_again(g, base, i);
+}
+
+static void ready_finish_login(tcpshm_server *s, ready_group *g, slot *base, uint32_t i,
+                               uint32_t grp, int64_t now)
+{
+    finish_login(s, &base[i], grp, now);
+    if (load_state(&base[i]) == SLOT_LIVE)
+        ready_watch(s, g, base, i);
+}
+
+/* One slot's look by the sweep: back into the set if it is not there,
+ * then its round without a receive (unless readable: a failed wait). */
+static void ready_sweep_slot(tcpshm_server *s, ready_group *g, slot *base, uint32_t i, int64_t now,
+                             bool readable)
+{
+    if (load_state(&base[i]) == SLOT_LIVE && base[i].reg_fd != base[i].conn.fd && base[i].conn.fd >= 0)
+        ready_watch(s, g, base, i);
+    ready_serve(s, g, base, i, now, readable);
+}
+
+/* The sweep's share of this poll: as many slots as the `now` elapsed is of
+ * a quarter heartbeat, so that each live link's heartbeat, timeout, pending
+ * bytes and asked close are looked at once per quarter heartbeat, spread
+ * over the polls (a whole sweep of a large group at once would stall it). */
+static void ready_sweep_due(tcpshm_server *s, ready_group *g, slot *base, uint32_t count, int64_t now)
+{
+    int64_t span = s->cfg.heartbeat_interval / 4;
+    if (span < 1)
+        span = 1;
+    if (!g->swept) {
+        g->swept = true;
+        g->swept_at = now - span;
+    }
+    int64_t elapsed = now - g->swept_at;
+    if (elapsed < 0 || elapsed > span) { /* the caller's clock jumped: one whole sweep */
+        elapsed = span;
+        g->swept_at = now - span;
+    }
+    uint64_t e = (uint64_t)elapsed, sp = (uint64_t)span; /* scaled so e * count fits */
+    while (sp > ((uint64_t)1 << 31)) {
+        e >>= 1;
+        sp >>= 1;
+    }
+    uint64_t want = e >= sp ? count : (uint64_t)count * e / sp;
+    if (want == 0)
+        return;
+    g->swept_at += (int64_t)(want * (uint64_t)span / count);
+    for (uint64_t k = 0; k < want; k++) {
+        uint32_t i = g->cursor;
+        g->cursor = i + 1u == count ? 0 : i + 1u;
+        ready_sweep_slot(s, g, base, i, now, false);
+    }
+}
+
+static void poll_tcp_ready(tcpshm_server *s, ready_group *g, slot *base, uint32_t count,
+                           uint32_t grp, int64_t now)
+{
+    /* logins handed over */
+    uint32_t tail = __atomic_load_n(&g->tail, __ATOMIC_ACQUIRE);
+    for (; g->head != tail; g->head++) {
+        uint32_t i = g->handed[g->head % count];
+        if (load_state(&base[i]) == SLOT_LOGIN_PENDING)
+            ready_finish_login(s, g, base, i, grp, now);
+    }
+    ready_sweep_due(s, g, base, count, now);
+    /* the slots the last poll left on the list */
+    uint32_t *list = g->again, n = g->nagain;
+    g->again = g->spare;
+    g->spare = list;
+    g->nagain = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        base[list[k]].in_again = false;
+        ready_serve(s, g, base, list[k], now, false);
+    }
+    int got = tcpshm_io_epoll_wait(s->env, g->set, g->tags, count);
+    if (got < 0) { /* this poll reads every live link, as a small group does */
+        int e = errno;
+        if (s->cb.on_system_error)
+            s->cb.on_system_error(s->cb.user, "epoll_wait: this poll reads every connection", e);
+        for (uint32_t i = 0; i < count; i++)
+            ready_sweep_slot(s, g, base, i, now, true);
+        return;
+    }
+    for (int k = 0; k < got; k++)
+        if (g->tags[k] < count)
+            ready_serve(s, g, base, (uint32_t)g->tags[k], now, true);
+}
+
 void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp)
 {
     if (grp >= s->cfg.tcp_groups)
         return;
     uint32_t count;
     slot *base = group_base(s, false, grp, &count);
-    for (uint32_t i = 0; i < count; i++) {
-        slot *sl = &base[i];
-        if (group_slot_state(s, sl, grp, now) != SLOT_LIVE)
-            continue;
-        tcpshm_conn *c = &sl->conn;
-        bool up = tcpshm_conn_poll_io(c, now);
-        if (s->cb.on_msg)
-            tcpshm_conn_deliver(c, deliver_cb, s);
-        if (!up)
-            went_offline(s, sl);
+    if (s->ready && s->ready[grp].set >= 0) {
+        poll_tcp_ready(s, &s->ready[grp], base, count, grp, now);
+        return;
     }
+    for (uint32_t i = 0; i < count; i++)
+        if (group_slot_state(s, &base[i], grp, now) == SLOT_LIVE)
+            serve_tcp(s, &base[i], now, true);
 }
 
 tcpshm_conn *tcpshm_server_find_conn(tcpshm_server *s, const char *client_name)

@@ -63,7 +63,9 @@ typedef struct tcpshm_config {
     uint32_t max_new_conns;     /* connections accepted but not yet logged in, at once */
     uint32_t accepts_per_poll;  /* accept() calls per poll_ctl at most */
     uint32_t tcp_groups;        /* number of TCP connection groups, >= 1 */
-    uint32_t tcp_conns_per_group; /* client slots per group, >= 1 */
+    uint32_t tcp_conns_per_group; /* client slots per group, >= 1; a group of more than
+                                     64 polls with readiness (epoll, env version 3):
+                                     docs/design.md "Readiness polling" */
     uint32_t shm_groups;          /* SHM connection groups; 0: logins with use_shm refused */
     uint32_t shm_conns_per_group; /* client slots per SHM group, >= 1 */
     /* Both sides. */

@@ -100,7 +100,27 @@ typedef struct tcpshm_env {
      * power cut refuses what the cut may have taken back (docs/design.md,
      * "Durability"). An env without it (version < 3) turns that check off. */
     int (*boot_id)(void *ctx, uint8_t id[16]);
+
+    /* ---- readiness (version 3, with boot_id; a server's TCP group of many connections,
+     * docs/design.md "Readiness polling") ---- */
+    /* A new, empty readiness set (epoll_create1): a handle closed with
+     * sock_close. */
+    int (*epoll_create)(void *ctx);
+    /* op TCPSHM_EPOLL_ADD: the socket fd joins the set, reported with tag
+     * while it is readable (bytes, EOF or an error pending: a recv would
+     * not say EAGAIN); TCPSHM_EPOLL_DEL: it leaves. Closing a socket takes
+     * it out of every set. */
+    int (*epoll_ctl)(void *ctx, int set, int op, int fd, uint64_t tag);
+    /* Never waits: stores the tags of sockets of the set that are readable
+     * now, at most max, each once (an env may give fewer; the others are
+     * reported by a later call), and returns how many (0: none), or -1 with
+     * errno. tags has room for 2 * max tags: the env may use all of it as
+     * scratch (the POSIX env receives its epoll events there). A socket that
+     * stays readable is reported again by a later call. */
+    int (*epoll_wait)(void *ctx, int set, uint64_t *tags, uint32_t max);
 } tcpshm_env;
+
+enum { TCPSHM_EPOLL_ADD = 1, TCPSHM_EPOLL_DEL = 2 };
 
 #define TCPSHM_ADDR_STR_SIZE 64u
 

@@ -18,7 +18,8 @@
  *    was pushed to it is not lost — the sequence check, the response and
  *    the resend), runs heartbeats and timeouts, delivers messages and reports
  *    disconnects. Its callbacks: on_seq_mismatch, on_logon, on_disconnect,
- *    on_msg. The application pushes to a group's connections from the
+ *    on_msg, and on_system_error when a readiness call fails (a group of
+ *    more than 64 slots, docs/design.md "Readiness polling"). The application pushes to a group's connections from the
  *    thread that polls that group.
  *  - poll_shm(grp) owns that SHM group's connections (clients that logged
  *    in with use_shm): it finishes their logins (steps 5-7; a new server
