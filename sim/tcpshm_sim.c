@@ -1,4 +1,5 @@
-/* tcpshm-sim: the deterministic simulator's command line. */
+/* The deterministic simulator's command line: tcpshm-sim's (sim_main.c),
+ * and a user's world program's (tcpshm_sim_main, world.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -379,7 +380,7 @@ static int shrink(sweep *w, uint64_t seed)
     return r.violated ? 1 : 2;
 }
 
-int main(int argc, char **argv)
+int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
 {
     const char *prog = argv[0];
     /* one line at a time also into a file or a pipe: a sweep that ends
@@ -528,7 +529,8 @@ int main(int argc, char **argv)
         return cli_usage_error(prog, "%s", shard_why);
     if ((shard_arg || shards_opt) && !range)
         return cli_usage_error(prog, "--shard and --shards split a range: %s", "give --seeds A-B");
-    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1, .durability = -1};
+    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1, .durability = -1,
+                    .world = world};
     for (int i = 0; i < 2; i++)
         if (strcmp(durability, sim_dur_names[i]) == 0)
             p.durability = i;
