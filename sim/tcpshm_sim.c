@@ -23,6 +23,8 @@
 
 #define DEFAULT_STEPS 3000u
 
+static bool g_world; /* the program runs a user's world (tcpshm_sim_main) */
+
 static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
@@ -85,6 +87,10 @@ static void usage(FILE *f, const char *prog)
             "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage\n"
             "(or shards that cannot be merged).\n",
             prog, prog, prog, 4, DEFAULT_STEPS, SIM_SEED_TIMEOUT_DEFAULT, SIM_STEP_ENV_BUDGET);
+    if (g_world)
+        fprintf(f, "\nThis program runs its own application (tcpshm/sim.h) as the server and clients,\n"
+                   "with the fault kinds disconnect, kill, crash, short-write, short-read, io-error,\n"
+                   "eagain, partition and file (the others judge tcpshm-sim's own application: off).\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -383,6 +389,7 @@ static int shrink(sweep *w, uint64_t seed)
 int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
 {
     const char *prog = argv[0];
+    g_world = world != NULL;
     /* one line at a time also into a file or a pipe: a sweep that ends
      * abruptly loses no seed line */
     setvbuf(stdout, NULL, _IOLBF, 0);
