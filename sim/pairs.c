@@ -29,9 +29,10 @@ static long canonical_number(const char **p)
     return v;
 }
 
-/* client is "c<idx>g<g>" (sim_node_name; a user's world: any name) of a node and a generation it had:
+/* client is "c<idx>g<g>" (sim_node_name) of a node and a generation it had:
  * parsed, not compared with every name it could be (the snprintfs showed in
- * profiles: rollback asks for every pair, every step of a dead node). */
+ * profiles: rollback asks for every pair, every step of a dead node). A
+ * user's world has its own names, compared. */
 bool sim_client_shm(const sim *s, const char *client)
 {
     if (s->p->world) { /* a user's world: its own names, one each */
