@@ -20,6 +20,7 @@
 #include "sim.h"
 #include "summary.h"
 #include "watchdog.h"
+#include "world.h"
 
 #define DEFAULT_STEPS 3000u
 
@@ -554,6 +555,10 @@ int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return cli_usage_error(prog, "%s", why);
+    if (world && strcmp(faults, "all") != 0 && (p.kinds & ~(uint32_t)WORLD_KINDS)) {
+        fp_kinds_text(p.kinds & ~(uint32_t)WORLD_KINDS, why, sizeof why);
+        return cli_usage_error(prog, "--faults %s: not in a world of tcpshm/sim.h (%s)", why, "see --help");
+    }
     if (trace_path && range && seed_a != seed_b)
         return cli_usage_error(prog, "--trace takes one seed (%s)", "use --seed");
     if (strcmp(trace_format, "text") != 0 && strcmp(trace_format, "chrome") != 0)
