@@ -555,7 +555,7 @@ int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return cli_usage_error(prog, "%s", why);
-    if (world && strcmp(faults, "all") != 0 && (p.kinds & ~(uint32_t)WORLD_KINDS)) {
+    if (world && !p.swarm && strcmp(faults, "all") != 0 && (p.kinds & ~(uint32_t)WORLD_KINDS)) {
         fp_kinds_text(p.kinds & ~(uint32_t)WORLD_KINDS, why, sizeof why);
         return cli_usage_error(prog, "--faults %s: not in a world of tcpshm/sim.h (%s)", why, "see --help");
     }
