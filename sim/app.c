@@ -14,6 +14,7 @@
 #include "check_lastserver.h"
 #include "pairs.h"
 #include "sim_state.h"
+#include "stream_io.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -27,37 +28,12 @@ static bool push_alloced(sim *s, node *n, tcpshm_conn *c, tcpshm_msg_header *h, 
     wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), kind, echo_of, 0, (uint32_t)h->size - 8u};
     h->msg_type = WL_MSG_TYPE;
     wl_fill((uint8_t *)(h + 1), &m);
-    chk_push_begin(&s->chk, sid, m.seq, &m);
-    n->pend_push = sid;
-    int rc = tcpshm_conn_push(c);
-    n->pend_push = -1;
-    if (rc != 0 && s->durability == SIM_DUR_HOST && tcpshm_conn_seq_end(c) == m.seq) {
-        chk_push_resolve(&s->chk, sid, false);
-        return false;
-    }
-    if (rc != 0) {
-        chk_fail(&s->chk, sid, "push of seq %u failed (%d)%s", m.seq, rc,
-                 tcpshm_conn_seq_end(c) == m.seq ? "" : " but its seq_end moved");
-        return false;
-    }
-    chk_push_done(&s->chk, sid);
-    if (tcpshm_conn_seq_end(c) != m.seq + 1u)
-        chk_fail(&s->chk, sid, "push of seq %u returned but seq_end is %u", m.seq, tcpshm_conn_seq_end(c));
-    trace_event(&s->tr, s->now, TR_PUSH, (uint32_t)sid, m.seq, m.size, NULL);
-    return true;
+    return sio_push(s, n, c, sid, &m, tcpshm_conn_push) == 0;
 }
 
 static void pop_checked(sim *s, node *n, tcpshm_conn *c, int sid, uint32_t seq, uint32_t size)
 {
-    uint32_t before = tcpshm_conn_my_ack(c);
-    chk_pop_begin(&s->chk, sid);
-    n->pend_pop = sid;
-    tcpshm_conn_pop(c);
-    n->pend_pop = -1;
-    chk_pop_done(&s->chk, sid);
-    if (tcpshm_conn_my_ack(c) != before + 1u)
-        chk_fail(&s->chk, sid, "pop of seq %u: my_ack went from %u to %u", seq, before, tcpshm_conn_my_ack(c));
-    trace_event(&s->tr, s->now, TR_POP, (uint32_t)sid, seq, size, NULL);
+    sio_pop(s, n, c, sid, seq, size, tcpshm_conn_pop);
 }
 
 /* ------------------------------------------------------------ server */

@@ -50,6 +50,8 @@ static bool read_record(sim *s, node *n, char name[TCPSHM_NAME_MAX + 1], char *w
 /* Whether name is one the run's server has had (srv0 .. its current one). */
 static bool a_server_name(const sim *s, const char *name)
 {
+    if (s->p->world) /* a user's world: its server has one name */
+        return strcmp(name, s->nodes[0].name) == 0;
     for (uint32_t g = 0; g <= s->nodes[0].gen; g++) {
         char sn[TCPSHM_NAME_MAX + 1];
         snprintf(sn, sizeof sn, "srv%u", g);

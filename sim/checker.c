@@ -248,19 +248,26 @@ bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size)
         chk_fail(c, sid, "pop: a message of stream %u (seq %u) arrived on this stream", m.stream, m.seq);
         return false;
     }
-    if (m.seq != want) {
-        chk_fail(c, sid, "pop: got seq %u, expected %u (%s)", m.seq, want,
-                 (int32_t)(m.seq - want) < 0 ? "duplicate" : "gap: messages lost");
+    return chk_front_is(c, sid, m.seq, size, m.checksum, (uint16_t)m.kind);
+}
+
+bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, uint16_t kind)
+{
+    chk_stream *s = &c->s[sid];
+    uint32_t want = s->base + s->popped;
+    if (seq != want) {
+        chk_fail(c, sid, "pop: got seq %u, expected %u (%s)", seq, want,
+                 (int32_t)(seq - want) < 0 ? "duplicate" : "gap: messages lost");
         return false;
     }
     if (s->popped >= s->pushed && s->popped >= s->retracted) {
-        chk_fail(c, sid, "pop: seq %u was never pushed (pushed %u)", m.seq, s->pushed);
+        chk_fail(c, sid, "pop: seq %u was never pushed (pushed %u)", seq, s->pushed);
         return false;
     }
     const chk_rec *r = &s->recs[s->popped];
-    if (r->size != size || r->checksum != m.checksum || r->kind != m.kind) {
-        chk_fail(c, sid, "pop: seq %u differs from what was pushed (size %u/%u, checksum %08x/%08x)", m.seq,
-                 size, r->size, m.checksum, r->checksum);
+    if (r->size != size || r->checksum != checksum || r->kind != kind) {
+        chk_fail(c, sid, "pop: seq %u differs from what was pushed (size %u/%u, checksum %08x/%08x)", seq,
+                 size, r->size, checksum, r->checksum);
         return false;
     }
     return true;

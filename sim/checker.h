@@ -90,6 +90,9 @@ void chk_push_begin(chk *c, int sid, uint32_t seq, const wl_msg *m);
 void chk_push_done(chk *c, int sid);
 /* A message at the front of sid, about to be popped: must be the next one. */
 bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size);
+/* The same for a message known by its seq (the receiver's my_ack), size
+ * and checksum (a user world's: world.c). */
+bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, uint16_t kind);
 void chk_pop_begin(chk *c, int sid);
 void chk_pop_done(chk *c, int sid);
 /* After a crash: the push / pop in flight persisted or not (from the file). */

@@ -18,6 +18,7 @@
 #include "tcpshm/crash_hook.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
+#include "world.h"
 
 static sim *g_sim; /* for the crash hook: one run at a time */
 
@@ -146,20 +147,28 @@ void node_start(sim *s, node *n)
     int rc;
     if (n->idx == 0) {
         tcpshm_server_callbacks cb;
-        app_server_callbacks(s, &cb);
+        if (s->p->world)
+            world_server_callbacks(s, n, &cb);
+        else
+            app_server_callbacks(s, &cb);
         rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, n->dir, &cb, &err);
         if (rc == 0)
             rc = tcpshm_server_start(n->srv, "127.0.0.1", SIM_PORT, &err);
     } else {
         tcpshm_client_callbacks cb;
-        app_client_callbacks(s, n, &cb);
+        if (s->p->world)
+            world_client_callbacks(s, n, &cb);
+        else
+            app_client_callbacks(s, n, &cb);
         rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, n->dir, &cb, &err);
     }
-    fp_set_active(&s->plan, was);
     if (rc != 0) {
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);
         abort();
     }
+    if (s->p->world)
+        world_started(s, n); /* the user's state from the user's files */
+    fp_set_active(&s->plan, was);
     char what[TCPSHM_NAME_MAX + 8];
     bool shm = n->idx > 0 && n->shm[n->cur];
     snprintf(what, sizeof what, "%s%s", n->name, shm ? " shm" : "");
@@ -264,7 +273,10 @@ static void node_die(sim *s, node *n, tr_type why)
      * handles are closed), its files and their bytes stay */
     venv_set_owner(s->v, n->owner);
     if (n->idx == 0) {
-        app_server_forget(s, n);
+        if (s->p->world)
+            world_died(s, n);
+        else
+            app_server_forget(s, n);
         tcpshm_server_destroy(n->srv);
         n->srv = NULL;
     } else {
@@ -372,13 +384,17 @@ static void step_body(sim *s, node *n)
     if (n->idx == 0) {
         tcpshm_server_poll_ctl(n->srv, s->now);
         server_polls(s, n);
-        if (!s->chk.violated)
-            app_server(s, n);
     } else {
         client_polls(s, n);
-        if (!s->chk.violated)
-            app_client(s, n);
     }
+    if (s->chk.violated)
+        return;
+    if (s->p->world)
+        world_step(s, n);
+    else if (n->idx == 0)
+        app_server(s, n);
+    else
+        app_client(s, n);
 }
 
 void node_step(sim *s, node *n)

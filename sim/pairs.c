@@ -31,9 +31,16 @@ static long canonical_number(const char **p)
 
 /* client is "c<idx>g<g>" (sim_node_name) of a node and a generation it had:
  * parsed, not compared with every name it could be (the snprintfs showed in
- * profiles: rollback asks for every pair, every step of a dead node). */
+ * profiles: rollback asks for every pair, every step of a dead node). A
+ * user's world has its own names, compared. */
 bool sim_client_shm(const sim *s, const char *client)
 {
+    if (s->p->world) { /* a user's world: its own names, one each */
+        for (uint32_t i = 1; i < s->nnodes; i++)
+            if (strcmp(s->nodes[i].name, client) == 0)
+                return s->nodes[i].shm[0];
+        return false;
+    }
     const char *p = client;
     if (*p++ != 'c')
         return false;

@@ -13,6 +13,7 @@
 #include "pairs.h"
 #include "sim_state.h"
 #include "trace_chrome.h"
+#include "world.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 
@@ -321,8 +322,12 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->wl_rng = sim_rng_make(p->seed, 4);
     shape(s, &shape_rng);
     power_init(s);
+    if (p->world) {
+        world_begin(s);
+        world_shape(s);
+    }
     power_pick_durability(s);
-    fp_plan_init(&s->plan, p->seed, p->kinds, p->swarm);
+    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS : p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)
         fp_plan_focus_shm(&s->plan);
     s->plan.on_fire = on_fire;
@@ -339,7 +344,10 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     for (uint32_t i = 0; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
         n->idx = (int)i;
-        if (i == 0) {
+        if (p->world) {
+            world_name(s, n);
+            n->shm[0] = i > 0 && sim_pick_shm(s);
+        } else if (i == 0) {
             snprintf(n->name, sizeof n->name, "srv0");
             snprintf(n->dir, sizeof n->dir, "srv");
         } else {
@@ -395,12 +403,20 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             fault_twin_step(s);
             liar_step(s);
         }
+        if (!s->chk.violated && p->world)
+            world_check(s, false);
         if (s->chk.violated) {
             report(s, r, out);
             break;
         }
-        if (s->settle && all_ready(s))
+        if (s->settle && all_ready(s)) {
+            if (p->world) {
+                world_check(s, true);
+                if (s->chk.violated)
+                    report(s, r, out);
+            }
             break;
+        }
         if (s->settle && s->now > deadline) {
             int open = -1;
             if (!chk_settled(&s->chk, &open)) {
@@ -437,7 +453,10 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             continue;
         venv_set_owner(s->v, n->owner);
         if (i == 0) {
-            app_server_forget(s, n);
+            if (p->world)
+                world_died(s, n);
+            else
+                app_server_forget(s, n);
             tcpshm_server_destroy(n->srv);
         } else {
             tcpshm_client_destroy(n->cl);
@@ -447,6 +466,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     venv_destroy(s->v);
     chk_fini(&s->chk);
     rb_fini(s);
+    world_end(s);
     free(s);
     g_running = NULL;
 }

@@ -22,6 +22,7 @@ typedef struct sim_params {
     bool trace_chrome;  /* the trace as Chrome trace-event JSON (trace_chrome.c), not text */
     int transport;      /* -1: each seed picks (swarm); else SIM_TX_TCP, _MIXED or _SHM */
     int durability;     /* -1: each seed picks (swarm); else SIM_DUR_PROCESS or SIM_DUR_HOST */
+    const struct tcpshm_sim_world *world; /* a user's world (world.c), or NULL: the built-in echo workload */
 } sim_params;
 
 enum { SIM_TX_TCP, SIM_TX_MIXED, SIM_TX_SHM };
@@ -56,5 +57,9 @@ void sim_run(const sim_params *p, sim_result *r, FILE *report);
  * to report when not NULL. The run's memory is not freed: the process must
  * end after reporting. */
 void sim_interrupted(sim_result *r, FILE *report, double cpu_seconds);
+
+/* The command line (tcpshm_sim.c) on the built-in workload (world NULL:
+ * sim_main.c) or a user's world (tcpshm_sim_main): the exit status. */
+int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world);
 
 #endif

@@ -1,4 +1,5 @@
-/* tcpshm-sim: the deterministic simulator's command line. */
+/* The deterministic simulator's command line: tcpshm-sim's (sim_main.c),
+ * and a user's world program's (tcpshm_sim_main, world.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,8 +20,11 @@
 #include "sim.h"
 #include "summary.h"
 #include "watchdog.h"
+#include "world.h"
 
 #define DEFAULT_STEPS 3000u
+
+static bool g_world; /* the program runs a user's world (tcpshm_sim_main) */
 
 static void usage(FILE *f, const char *prog)
 {
@@ -84,6 +88,10 @@ static void usage(FILE *f, const char *prog)
             "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage\n"
             "(or shards that cannot be merged).\n",
             prog, prog, prog, 4, DEFAULT_STEPS, SIM_SEED_TIMEOUT_DEFAULT, SIM_STEP_ENV_BUDGET);
+    if (g_world)
+        fprintf(f, "\nThis program runs its own application (tcpshm/sim.h) as the server and clients,\n"
+                   "with the fault kinds disconnect, kill, crash, short-write, short-read, io-error,\n"
+                   "eagain, partition and file (the others judge tcpshm-sim's own application: off).\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -379,9 +387,10 @@ static int shrink(sweep *w, uint64_t seed)
     return r.violated ? 1 : 2;
 }
 
-int main(int argc, char **argv)
+int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
 {
     const char *prog = argv[0];
+    g_world = world != NULL;
     /* one line at a time also into a file or a pipe: a sweep that ends
      * abruptly loses no seed line */
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -528,7 +537,8 @@ int main(int argc, char **argv)
         return cli_usage_error(prog, "%s", shard_why);
     if ((shard_arg || shards_opt) && !range)
         return cli_usage_error(prog, "--shard and --shards split a range: %s", "give --seeds A-B");
-    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1, .durability = -1};
+    sim_params p = {.steps = (uint32_t)steps, .time_limit = (int64_t)tlimit, .transport = -1, .durability = -1,
+                    .world = world};
     for (int i = 0; i < 2; i++)
         if (strcmp(durability, sim_dur_names[i]) == 0)
             p.durability = i;
@@ -545,6 +555,10 @@ int main(int argc, char **argv)
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return cli_usage_error(prog, "%s", why);
+    if (world && !p.swarm && strcmp(faults, "all") != 0 && (p.kinds & ~(uint32_t)WORLD_KINDS)) {
+        fp_kinds_text(p.kinds & ~(uint32_t)WORLD_KINDS, why, sizeof why);
+        return cli_usage_error(prog, "--faults %s: not in a world of tcpshm/sim.h (%s)", why, "see --help");
+    }
     if (trace_path && range && seed_a != seed_b)
         return cli_usage_error(prog, "--trace takes one seed (%s)", "use --seed");
     if (strcmp(trace_format, "text") != 0 && strcmp(trace_format, "chrome") != 0)

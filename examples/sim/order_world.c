@@ -1,0 +1,191 @@
+/* An order-entry service under the simulator (tcpshm/sim.h), with a user
+ * invariant: every order is booked exactly once.
+ *
+ * Traders push numbered orders (the order id is the push's seq, its
+ * quantity 1 + id % 7). The exchange books each order into its book (a
+ * file of its own, mapped through the simulator's env: it survives kills)
+ * and acknowledges it; the ack of order k is the k-th message of its
+ * stream. The world's invariant: the book of each trader holds exactly the
+ * orders the trader pushed (count and volume), checked after every step
+ * (never more than pushed) and at the end (all of them).
+ *
+ *   -DORDER_NAIVE  books every order it pops as it comes. An order whose
+ *                  pop a crash cut short comes again after the restart and
+ *                  is booked twice: "invariant: ... booked 41 orders ...".
+ *   (default)      the book records the next order id it expects; an order
+ *                  below it is already booked (and acknowledged if the
+ *                  ack queue's seq_end is past it): only the missing steps
+ *                  are redone.
+ *
+ *   order_world --seeds 1-400 --faults all
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <tcpshm/sim.h>
+
+#define MSG_ORDER 200
+#define MSG_ACK 201
+#define NTRADERS 3
+#define WINDOW 6
+
+static uint32_t qty_of(uint32_t id) { return 1u + id % 7u; }
+
+static uint32_t get32(const tcpshm_msg_header *h)
+{
+    uint32_t v;
+    memcpy(&v, h + 1, sizeof v);
+    return v;
+}
+
+static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
+{
+    tcpshm_msg_header *h = tcpshm_conn_alloc(c, sizeof v);
+    if (!h)
+        return -1;
+    h->msg_type = t;
+    memcpy(h + 1, &v, sizeof v);
+    return tcpshm_conn_push(c);
+}
+
+/* ------------------------------------------------------------ the exchange */
+
+typedef struct book { /* one trader's, in <dir>/<trader>.book */
+    uint32_t next;    /* the next order id to book */
+    uint32_t orders;  /* orders booked */
+    uint64_t volume;  /* their quantities */
+} book;
+
+static const char *const g_traders[NTRADERS] = {"t1", "t2", "t3"};
+
+typedef struct exchange {
+    const tcpshm_env *env;
+    const char *dir;
+    book *books[NTRADERS]; /* mapped, or NULL (not yet, or the process died) */
+} exchange;
+
+static int trader_index(const char *name)
+{
+    for (int i = 0; i < NTRADERS; i++)
+        if (strcmp(g_traders[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static book *book_of(exchange *x, int t)
+{
+    if (x->books[t])
+        return x->books[t];
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s.book", x->dir, g_traders[t]);
+    const tcpshm_env *e = x->env;
+    int fd = e->file_open(e->ctx, path, 0, 0);
+    if (fd < 0)
+        fd = e->file_open(e->ctx, path, 1, 0600); /* the first time */
+    uint64_t size = 0;
+    if (fd < 0 || e->file_size(e->ctx, fd, &size) != 0 ||
+        (size < sizeof(book) && e->file_resize(e->ctx, fd, sizeof(book)) != 0))
+        return NULL; /* new bytes read as zero: an empty book */
+    x->books[t] = e->map(e->ctx, fd, sizeof(book));
+    e->file_close(e->ctx, fd);
+    return x->books[t];
+}
+
+static void exchange_start(void *user, const tcpshm_env *env, const char *dir, uint32_t restarts)
+{
+    exchange *x = user;
+    (void)restarts;
+    x->env = env;
+    x->dir = dir;
+    memset(x->books, 0, sizeof x->books); /* the dead process's mappings are gone */
+}
+
+static void exchange_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    exchange *x = user;
+    int t = trader_index(tcpshm_conn_remote_name(c));
+    book *b = t >= 0 ? book_of(x, t) : NULL;
+    if (!b)
+        return; /* cannot book now: the order stays and comes again */
+    uint32_t id = get32(m);
+#ifdef ORDER_NAIVE
+    b->orders++, b->volume += qty_of(id);
+#else
+    if (id == b->next) /* not booked yet */
+        b->next = id + 1u, b->orders++, b->volume += qty_of(id);
+#endif
+    if (tcpshm_conn_seq_end(c) == id && push32(c, MSG_ACK, id) != 0)
+        return; /* the ack queue is full: the order comes again (booked already) */
+    tcpshm_conn_pop(c);
+}
+
+/* ------------------------------------------------------------ traders */
+
+typedef struct trader {
+    const char *name;
+} trader;
+
+static void trader_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    trader *tr = user;
+    uint32_t want = tcpshm_conn_my_ack(c), got = get32(m);
+    if (m->msg_type != MSG_ACK || got != want)
+        tcpshm_sim_fail("trader %s: got the ack of order %u, expected %u", tr->name, got, want);
+    tcpshm_conn_pop(c);
+}
+
+static void trader_step(void *user, int64_t now, tcpshm_conn *c)
+{
+    (void)user, (void)now;
+    if (!tcpshm_sim_settling() && tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c) < WINDOW &&
+        tcpshm_sim_random() % 3 == 0)
+        (void)push32(c, MSG_ORDER, tcpshm_conn_seq_end(c));
+}
+
+/* ------------------------------------------------------------ the world */
+
+static exchange g_exchange;
+static trader g_trader[NTRADERS];
+
+/* Every order booked exactly once: never more than the trader pushed, and
+ * at the end all of them, with their volume. */
+static int booked_once(void *user, int64_t now, bool final, char *why, size_t n)
+{
+    (void)user, (void)now;
+    if (!tcpshm_sim_alive("exchange"))
+        return 0; /* its mappings died with it */
+    for (int t = 0; t < NTRADERS; t++) {
+        tcpshm_conn *c = tcpshm_sim_conn(g_traders[t], "exchange");
+        const book *b = g_exchange.books[t];
+        if (!c || !b)
+            continue;
+        uint32_t pushed = tcpshm_conn_seq_end(c);
+        uint64_t volume = 0;
+        for (uint32_t i = 0; i < pushed; i++)
+            volume += qty_of(i);
+        if (b->orders > pushed || (final && (b->orders != pushed || b->volume != volume))) {
+            snprintf(why, n, "trader %s pushed %u orders (volume %llu), the exchange booked %u (volume %llu)",
+                     g_traders[t], pushed, (unsigned long long)volume, b->orders, (unsigned long long)b->volume);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static tcpshm_sim_world w;
+    tcpshm_config_default(&w.config);
+    w.server = (tcpshm_sim_node){.name = "exchange", .dir = "exchange", .start = exchange_start};
+    w.server.server.user = &g_exchange;
+    w.server.server.on_msg = exchange_msg;
+    for (int i = 0; i < NTRADERS; i++) {
+        g_trader[i].name = g_traders[i];
+        w.clients[i] = (tcpshm_sim_node){.name = g_traders[i], .dir = g_traders[i], .step = trader_step};
+        w.clients[i].client.user = &g_trader[i];
+        w.clients[i].client.on_msg = trader_msg;
+    }
+    w.nclients = NTRADERS;
+    w.check = booked_once;
+    return tcpshm_sim_main(argc, argv, &w);
+}

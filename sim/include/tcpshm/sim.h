@@ -1,0 +1,109 @@
+/* The simulator as a library: run your own tcpshm-c application (one
+ * server and 1-4 clients, with the callbacks and the config you use in
+ * production) inside tcpshm-sim's deterministic world: the virtual env
+ * (files, sockets, shared memory, process kills), the virtual clock, the
+ * fault plan, the stream checker, and your own invariants. A violation
+ * prints the command that replays it; --shrink and --check-determinism
+ * work on your program. Guide: docs/simulating-your-app.md.
+ *
+ * Link with `pkg-config --cflags --libs tcpshm_sim` (or CMake's
+ * tcpshm::tcpshm_sim): it links the fault build of the core (tcpshm_fi)
+ * and wraps tcpshm_conn_alloc / push / push_more / pop at link time
+ * (-Wl,--wrap) so that the checker sees every push and pop your code
+ * makes; your code calls the ordinary tcpshm_conn_* functions.
+ *
+ * Rules for the code you run in the world:
+ *  - all state that must survive a kill lives in files opened through
+ *    tcpshm_sim_env() (not stdio, not the OS): a kill or crash ends the
+ *    node's process between any two instructions of the core and closes
+ *    its files and mappings; start() then rebuilds the state from them;
+ *  - time is tcpshm_sim_now() (also the `now` step() gets), randomness
+ *    tcpshm_sim_random(): a run must be a function of the seed;
+ *  - one thread; never block. */
+#ifndef TCPSHM_SIM_H
+#define TCPSHM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcpshm/client.h"
+#include "tcpshm/config.h"
+#include "tcpshm/conn.h"
+#include "tcpshm/env.h"
+#include "tcpshm/server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TCPSHM_SIM_MAX_CLIENTS 4
+
+/* One node of the world: a process of your application. Its callbacks'
+ * `user` pointer (server.user or client.user) is also what start, step
+ * and the node's callbacks receive. */
+typedef struct tcpshm_sim_node {
+    const char *name; /* its tcpshm name */
+    const char *dir;  /* its directory on the virtual disk (queue files, .lastserver, your files) */
+    tcpshm_server_callbacks server; /* the server node: your production callbacks */
+    tcpshm_client_callbacks client; /* a client node: your production callbacks */
+    /* The process starts: the first time (restarts 0) and after every kill
+     * or crash (restarts 1, 2, ...). Forget every pointer of the previous
+     * process (connections, mappings) and rebuild your state from your
+     * files in dir, through env. NULL: nothing to rebuild. */
+    void (*start)(void *user, const tcpshm_env *env, const char *dir, uint32_t restarts);
+    /* A step of the node, after the library's polls (where your callbacks
+     * ran): your application's own work, e.g. its pushes. A client gets its
+     * connection (once a login opened it); the server is called once per
+     * client connection it has. NULL: callbacks only. */
+    void (*step)(void *user, int64_t now, tcpshm_conn *conn);
+} tcpshm_sim_node;
+
+typedef struct tcpshm_sim_world {
+    /* Your production config. The simulator keeps its sizes and groups
+     * but not its times: the virtual clock counts ticks, and each seed
+     * picks heartbeat_interval (20-200 ticks), connection_timeout,
+     * new_conn_timeout, ctl_interval, max_new_conns and accepts_per_poll.
+     * Over shared memory (a seed may run clients over SHM) it also sets
+     * shm_groups, shm_conns_per_group and, when 0, shm_queue_size; durability
+     * is the seed's (--durability). tcp_conns_per_group must hold the clients. */
+    tcpshm_config config;
+    tcpshm_sim_node server;
+    tcpshm_sim_node clients[TCPSHM_SIM_MAX_CLIENTS];
+    uint32_t nclients; /* 1 .. TCPSHM_SIM_MAX_CLIENTS */
+    /* Your invariant, after every step of the world (final false) and once
+     * at the end, after the faults stopped and everything settled (final
+     * true): return 0, or nonzero with a message in why (a violation, with
+     * its replay command). It may read your nodes' in-memory state; use
+     * tcpshm_sim_alive() and tcpshm_sim_conn() to see which exist. NULL:
+     * only the built-in checks. */
+    int (*check)(void *user, int64_t now, bool final, char *why, size_t why_size);
+    void *check_user;
+} tcpshm_sim_world;
+
+/* Runs the world under the standard command line of tcpshm-sim (--seed,
+ * --seeds, --faults, --jobs, --trace, --shrink, --check-determinism,
+ * --json, --shard, --help, --version ...). Returns the exit status: 0 no
+ * violation, 1 a violation or a determinism mismatch, 2 usage. */
+int tcpshm_sim_main(int argc, char **argv, const tcpshm_sim_world *world);
+
+/* Inside a run (from start, step, the callbacks, check): */
+const tcpshm_env *tcpshm_sim_env(void); /* the virtual env: your files go through it */
+int64_t tcpshm_sim_now(void);           /* the virtual clock */
+uint64_t tcpshm_sim_random(void);       /* the seed's own stream for your application */
+bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no new work */
+bool tcpshm_sim_alive(const char *node_name);
+/* Node local's connection with remote (NULL if local is dead or has none). */
+tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote);
+/* Reports a violation from your code (e.g. in on_msg: "echo 7 came twice"). */
+void tcpshm_sim_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,410 @@
+/* A user's world in the simulator (tcpshm/sim.h): the user's server and
+ * clients with their own callbacks, wrapped so that the simulator traces
+ * and checks what happens; their pushes and pops (through world_wrap.c)
+ * reported to the stream checker as the built-in application's are; their
+ * step, start hook and invariant; and the public accessors of a run. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_lastserver.h"
+#include "pairs.h"
+#include "sim.h"
+#include "tcpshm/sim.h"
+#include "world.h"
+
+static sim *g_run; /* the run in progress: one at a time per process */
+
+typedef struct world_ctx { /* what a wrapped callback's user pointer gives */
+    sim *s;
+    node *n;
+} world_ctx;
+static world_ctx g_ctx[1 + SIM_MAX_CLIENTS];
+static uint32_t g_starts[1 + SIM_MAX_CLIENTS]; /* processes started per node this run */
+
+static const tcpshm_sim_node *spec(const sim *s, const node *n)
+{
+    return n->idx == 0 ? &s->p->world->server : &s->p->world->clients[n->idx - 1];
+}
+static void *user_of(const sim *s, const node *n)
+{
+    return n->idx == 0 ? spec(s, n)->server.user : spec(s, n)->client.user;
+}
+
+void world_begin(sim *s)
+{
+    g_run = s;
+    memset(g_starts, 0, sizeof g_starts);
+}
+
+void world_end(sim *s)
+{
+    if (g_run == s)
+        g_run = NULL;
+}
+
+sim *world_running(void) { return g_run; }
+
+void world_shape(sim *s)
+{
+    const tcpshm_sim_world *w = s->p->world;
+    tcpshm_config seed = s->cfg;
+    s->cfg = w->config;
+    /* the clock is the simulator's (ticks): the seed's timing */
+    s->cfg.heartbeat_interval = seed.heartbeat_interval;
+    s->cfg.connection_timeout = seed.connection_timeout;
+    s->cfg.new_conn_timeout = seed.new_conn_timeout;
+    s->cfg.ctl_interval = seed.ctl_interval;
+    s->cfg.max_new_conns = seed.max_new_conns;
+    s->cfg.accepts_per_poll = seed.accepts_per_poll;
+    tcpshm_config shm = seed;
+    if (s->tx_mode != SIM_TX_TCP) { /* the seed runs clients over SHM: the sizes it drew, the user's message size */
+        s->cfg.shm_groups = shm.shm_groups;
+        s->cfg.shm_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN;
+        if (s->cfg.shm_queue_size == 0)
+            s->cfg.shm_queue_size = 16u * (s->cfg.max_msg_size + 8u);
+    } else {
+        s->cfg.shm_groups = 0;
+    }
+    s->nnodes = 1u + w->nclients;
+    s->wrap_base = 0;
+}
+
+void world_name(sim *s, node *n)
+{
+    const tcpshm_sim_node *x = spec(s, n);
+    snprintf(n->name, sizeof n->name, "%s", x->name);
+    snprintf(n->dir, sizeof n->dir, "%s", x->dir);
+}
+
+/* ------------------------------------------------------------ streams */
+
+/* The checker's stream of node n's connection c: outgoing (n pushes) or
+ * incoming (n pops). A user world's pairs never change names, so a pair
+ * has one stream per direction for the whole run. */
+static int stream_of(sim *s, node *n, tcpshm_conn *c, bool outgoing)
+{
+    const char *remote = tcpshm_conn_remote_name(c);
+    bool server = n->idx == 0;
+    int dir = server == outgoing ? CHK_S2C : CHK_C2S;
+    return chk_stream_id(&s->chk, server ? n->name : remote, server ? remote : n->name, dir, 0);
+}
+
+/* What identifies a user's message to the checker: FNV-1a of its type and
+ * body. */
+static uint32_t msg_sum(const tcpshm_msg_header *h)
+{
+    uint32_t x = 2166136261u;
+    const uint8_t t[2] = {(uint8_t)h->msg_type, (uint8_t)(h->msg_type >> 8)};
+    for (int i = 0; i < 2; i++)
+        x = (x ^ t[i]) * 16777619u;
+    const uint8_t *b = (const uint8_t *)(h + 1);
+    for (uint32_t i = 8; i < h->size; i++)
+        x = (x ^ b[i - 8]) * 16777619u;
+    return x;
+}
+
+int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push)
+{
+    node *n = s->stepping;
+    if (!n) {
+        chk_fail(&s->chk, -1, "world: a push outside a node's step (from check or a stale connection?)");
+        return push(c);
+    }
+    int sid = stream_of(s, n, c, true);
+    /* kind 0: none of the built-in application's echo rules apply */
+    wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), 0, 0, msg_sum(h), h->size >= 8u ? h->size - 8u : 0u};
+    return sio_push(s, n, c, sid, &m, push);
+}
+
+void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop)
+{
+    node *n = s->stepping;
+    tcpshm_msg_header *h = tcpshm_conn_front(c);
+    if (!n || !h) {
+        if (!n && h)
+            chk_fail(&s->chk, -1, "world: a pop outside a node's step (from check or a stale connection?)");
+        pop(c);
+        return;
+    }
+    int sid = stream_of(s, n, c, false);
+    uint32_t seq = tcpshm_conn_my_ack(c), size = h->size - 8u;
+    if (!chk_front_is(&s->chk, sid, seq, size, msg_sum(h), 0))
+        return;
+    sio_pop(s, n, c, sid, seq, size, pop);
+}
+
+/* ------------------------------------------------------------ server callbacks */
+
+static peer *find_peer(node *n, const char *name)
+{
+    for (uint32_t i = 0; i < n->npeers; i++)
+        if (strcmp(n->peers[i].name, name) == 0)
+            return &n->peers[i];
+    return NULL;
+}
+
+#define SRV(x) world_ctx *x = u; const tcpshm_server_callbacks *ucb = &spec(x->s, x->n)->server
+#define CLI(x) world_ctx *x = u; const tcpshm_client_callbacks *ucb = &spec(x->s, x->n)->client
+
+static void s_syserr(void *u, const char *what, int e)
+{
+    SRV(x);
+    trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, 0, (uint32_t)e, 0, what);
+    if (ucb->on_system_error)
+        ucb->on_system_error(ucb->user, what, e);
+}
+
+static int s_new(void *u, const tcpshm_login *lg, uint8_t *rsp, const char **reject)
+{
+    SRV(x);
+    lastserver_at_login(x->s, lg);
+    return ucb->on_new_connection ? ucb->on_new_connection(ucb->user, lg, rsp, reject) : 0;
+}
+
+static void s_file_err(void *u, const char *client, const tcpshm_error *err)
+{
+    SRV(x);
+    if (ucb->on_client_file_error)
+        ucb->on_client_file_error(ucb->user, client, err);
+}
+
+static void s_rejected(void *u, const char *client, const char *reason)
+{
+    SRV(x);
+    trace_event_noted(&x->s->tr, x->s->now, TR_REJECT, 0, 0, 0, reason, client);
+    if (ucb->on_login_rejected)
+        ucb->on_login_rejected(ucb->user, client, reason);
+}
+
+/* No fault of a user's world rolls storage back: every mismatch is a bug. */
+static void mismatch(sim *s, node *n, const char *side, const tcpshm_seq_mismatch *m)
+{
+    trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u", side, n->name,
+             m->local_seq_start, m->local_seq_end, m->local_ack, m->remote_seq_start, m->remote_seq_end,
+             m->remote_ack);
+}
+
+static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
+{
+    SRV(x);
+    mismatch(x->s, x->n, "server", m);
+    if (ucb->on_seq_mismatch)
+        ucb->on_seq_mismatch(ucb->user, c, m);
+}
+
+static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
+{
+    SRV(x);
+    node *n = x->n;
+    const char *name = tcpshm_conn_remote_name(c);
+    peer *p = find_peer(n, name);
+    if (!p && n->npeers < sizeof n->peers / sizeof n->peers[0]) {
+        p = &n->peers[n->npeers++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->shm = sim_client_shm(x->s, name);
+    }
+    if (p) {
+        p->conn = c;
+        p->c2s = stream_of(x->s, n, c, false);
+        p->s2c = stream_of(x->s, n, c, true);
+    }
+    if (ucb->on_logon)
+        ucb->on_logon(ucb->user, c, grp);
+}
+
+static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
+{
+    SRV(x);
+    trace_event_noted(&x->s->tr, x->s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
+    if (ucb->on_disconnect)
+        ucb->on_disconnect(ucb->user, c, reason, e);
+}
+
+static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    SRV(x);
+    if (ucb->on_msg)
+        ucb->on_msg(ucb->user, c, m);
+}
+
+void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb)
+{
+    g_ctx[n->idx] = (world_ctx){s, n};
+    *cb = (tcpshm_server_callbacks){&g_ctx[n->idx], s_syserr, s_new, s_file_err, s_rejected, s_mismatch,
+                                    s_logon, s_disc, s_msg};
+}
+
+/* ------------------------------------------------------------ client callbacks */
+
+static void c_syserr(void *u, const char *reason, int e)
+{
+    CLI(x);
+    lastserver_after_failed_login(x->s, x->n);
+    trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
+    if (ucb->on_system_error)
+        ucb->on_system_error(ucb->user, reason, e);
+}
+
+static void c_reject(void *u, const tcpshm_login_rsp *rsp)
+{
+    CLI(x);
+    trace_event(&x->s->tr, x->s->now, TR_REJECT, (uint32_t)x->n->idx, 0, 0, rsp->error_msg);
+    if (ucb->on_login_reject)
+        ucb->on_login_reject(ucb->user, rsp);
+}
+
+static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
+{
+    CLI(x);
+    mismatch(x->s, x->n, "client", m);
+    if (ucb->on_seq_mismatch)
+        ucb->on_seq_mismatch(ucb->user, c, m);
+}
+
+static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
+{
+    CLI(x);
+    node *n = x->n;
+    snprintf(n->server, sizeof n->server, "%s", rsp->server_name);
+    n->c2s = stream_of(x->s, n, c, true);
+    n->s2c = stream_of(x->s, n, c, false);
+    lastserver_login_ok(x->s, n, rsp->server_name);
+    trace_event(&x->s->tr, x->s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
+                rsp->server_name);
+    if (ucb->on_login_success)
+        ucb->on_login_success(ucb->user, c, rsp);
+}
+
+static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
+{
+    CLI(x);
+    trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
+    if (ucb->on_disconnect)
+        ucb->on_disconnect(ucb->user, c, reason, e);
+}
+
+static void c_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    CLI(x);
+    if (ucb->on_msg)
+        ucb->on_msg(ucb->user, c, m);
+}
+
+void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
+{
+    g_ctx[n->idx] = (world_ctx){s, n};
+    *cb = (tcpshm_client_callbacks){&g_ctx[n->idx], c_syserr, c_reject, c_mismatch, c_login, c_disc, c_msg};
+}
+
+/* ------------------------------------------------------------ lives, steps, invariants */
+
+void world_started(sim *s, node *n)
+{
+    const tcpshm_sim_node *x = spec(s, n);
+    uint32_t k = g_starts[n->idx]++;
+    if (x->start)
+        x->start(user_of(s, n), s->env, n->dir, k);
+}
+
+void world_died(sim *s, node *n)
+{
+    (void)s;
+    n->npeers = 0; /* the connections were the dead process's */
+}
+
+void world_step(sim *s, node *n)
+{
+    const tcpshm_sim_node *x = spec(s, n);
+    if (!x->step)
+        return;
+    if (n->idx > 0) {
+        tcpshm_conn *c = tcpshm_client_conn(n->cl);
+        if (c)
+            x->step(user_of(s, n), s->now, c);
+        return;
+    }
+    for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++)
+        if (n->peers[i].conn)
+            x->step(user_of(s, n), s->now, n->peers[i].conn);
+}
+
+void world_check(sim *s, bool final)
+{
+    const tcpshm_sim_world *w = s->p->world;
+    char why[400] = "";
+    if (w->check && !s->chk.violated && w->check(w->check_user, s->now, final, why, sizeof why) != 0)
+        chk_fail(&s->chk, -1, "invariant%s: %s", final ? " (at the end)" : "", why[0] ? why : "(no message)");
+}
+
+/* ------------------------------------------------------------ the public accessors */
+
+const tcpshm_env *tcpshm_sim_env(void) { return g_run ? g_run->env : NULL; }
+int64_t tcpshm_sim_now(void) { return g_run ? g_run->now : 0; }
+uint64_t tcpshm_sim_random(void) { return g_run ? sim_rng_next(&g_run->wl_rng) : 0; }
+bool tcpshm_sim_settling(void) { return g_run && g_run->settle; }
+
+static node *node_named(const char *name)
+{
+    for (uint32_t i = 0; g_run && i < g_run->nnodes; i++)
+        if (strcmp(g_run->nodes[i].name, name) == 0)
+            return &g_run->nodes[i];
+    return NULL;
+}
+
+bool tcpshm_sim_alive(const char *name)
+{
+    node *n = node_named(name);
+    return n && n->alive;
+}
+
+tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote)
+{
+    node *n = node_named(local);
+    if (!n || !n->alive)
+        return NULL;
+    if (n->idx == 0)
+        return tcpshm_server_find_conn(n->srv, remote);
+    tcpshm_conn *c = tcpshm_client_conn(n->cl);
+    return c && strcmp(tcpshm_conn_remote_name(c), remote) == 0 ? c : NULL;
+}
+
+void tcpshm_sim_fail(const char *fmt, ...)
+{
+    if (!g_run || g_run->chk.violated)
+        return;
+    char text[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    chk_fail(&g_run->chk, -1, "invariant: %s", text);
+}
+
+/* world_wrap.c defines it: the program was linked with the wrappers
+ * (pkg-config --libs tcpshm_sim), without which the checker sees nothing. */
+extern const int tcpshm_sim_wrapped __attribute__((weak));
+
+int tcpshm_sim_main(int argc, char **argv, const tcpshm_sim_world *world)
+{
+    const char *prog = argc > 0 ? argv[0] : "tcpshm_sim";
+    if (!&tcpshm_sim_wrapped) {
+        fprintf(stderr, "%s: not linked with the push/pop wrappers: link with `pkg-config --libs tcpshm_sim` "
+                        "(-Wl,--wrap=tcpshm_conn_push ...) or CMake's tcpshm::tcpshm_sim\n", prog);
+        return 2;
+    }
+    if (!world || world->nclients < 1 || world->nclients > TCPSHM_SIM_MAX_CLIENTS || !world->server.name ||
+        !world->server.dir) {
+        fprintf(stderr, "%s: the world needs a server and 1 to %d clients, each with a name and a directory\n", prog,
+                TCPSHM_SIM_MAX_CLIENTS);
+        return 2;
+    }
+    for (uint32_t i = 0; i < world->nclients; i++)
+        if (!world->clients[i].name || !world->clients[i].dir) {
+            fprintf(stderr, "%s: client %u has no name or no directory\n", prog, i);
+            return 2;
+        }
+    return sim_cli_main(argc, argv, world);
+}

@@ -1,0 +1,44 @@
+/* A user's world (tcpshm/sim.h) in the simulator's run: the hooks the
+ * scheduler and the nodes call instead of the built-in application's when
+ * sim_params.world is set, and the checked push and pop the link-time
+ * wrappers (world_wrap.c) call. Defined in world.c. */
+#ifndef TCPSHM_SIM_WORLD_H
+#define TCPSHM_SIM_WORLD_H
+
+#include <stdbool.h>
+
+#include "sim_state.h"
+#include "stream_io.h"
+
+/* The fault kinds a user's world runs: those that need no knowledge of the
+ * application (renames, returns, twins, rollbacks, the liar and power loss
+ * judge the built-in application's own records). */
+#define WORLD_KINDS                                                                                             \
+    ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
+     (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE))
+
+/* The run begins (s is the run the public accessors see) / ends. */
+void world_begin(sim *s);
+void world_end(sim *s);
+/* After the seed's shape: the user's config (the seed's SHM settings kept
+ * for SHM runs), the user's number of clients, no wrap run. */
+void world_shape(sim *s);
+/* Node n's name and directory from the world. */
+void world_name(sim *s, node *n);
+void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb);
+void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
+/* Node n's process started (its start hook) / died (its connections gone). */
+void world_started(sim *s, node *n);
+void world_died(sim *s, node *n);
+/* The user's step of node n (after its polls, inside its node step). */
+void world_step(sim *s, node *n);
+/* The user's invariant after a world step, or at the end (final). */
+void world_check(sim *s, bool final);
+
+/* The wrappers: the run in progress (NULL: none, pass through), and a
+ * push of the message h allocated on c, and a pop of c's front, checked. */
+sim *world_running(void);
+int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push);
+void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop);
+
+#endif
