@@ -508,7 +508,8 @@ static void records_after(sim *s, int host, char before[][TCPSHM_NAME_MAX + 1])
     }
 }
 
-static void power_loss(sim *s)
+/* at: the node whose host goes down (the focus), or -1 for the draw's */
+static void power_loss(sim *s, int at)
 {
     int host = POWER_ALL;
     uint32_t cands[1 + SIM_MAX_CLIENTS], nc = 0;
@@ -520,6 +521,8 @@ static void power_loss(sim *s)
      * cannot be told from the truth by any protocol (README) */
     bool all = fp_below(&s->plan, FP_POWER, 3) == 0 && s->durability == SIM_DUR_HOST;
     uint32_t pick = cands[fp_below(&s->plan, FP_POWER, nc)];
+    if (at >= 0 && (uint32_t)at < s->nnodes) /* the host where something may be on no disk */
+        pick = at == 0 ? 0u : (uint32_t)name_host(&s->nodes[at], s->nodes[at].cur);
     if (!all)
         host = (int)pick;
     char who[TCPSHM_NAME_MAX + 1];
@@ -591,18 +594,19 @@ void power_step(sim *s)
         return;
     /* the focus: within a heartbeat after a sync failed (something may be
      * on no disk yet: what a host-durable core must not have told a peer
-     * about) a power loss comes far more often, 1 step in 4 */
+     * about) a power loss of that node's host comes far more often, 1 step
+     * in 4 */
     bool hot = s->sync_failed_at && s->now - s->sync_failed_at <= s->cfg.heartbeat_interval;
     /* and while a pair is young (process durability), 1 step in 16 */
     bool young = !hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && young_pair(s);
     if (young && fp_below(&s->plan, FP_POWER, 16) == 0) {
         s->plan.fired[FP_POWER]++;
-        power_loss(s);
+        power_loss(s, -1);
     } else if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 4) == 0) {
         s->plan.fired[FP_POWER]++;
         s->sync_failed_at = 0;
-        power_loss(s);
+        power_loss(s, s->sync_failed_node);
     } else if (fp_roll(&s->plan, FP_POWER)) {
-        power_loss(s);
+        power_loss(s, -1);
     }
 }

@@ -110,7 +110,10 @@ static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
     sim *s = user;
     trace_event(&s->tr, s->now, TR_FAULT, (uint32_t)kind, (uint32_t)failnum, 0, point + 7);
     if (kind == FP_FILE && strstr(point, "sync"))
+    {
         s->sync_failed_at = s->now; /* fault_power.c: the focus */
+        s->sync_failed_node = s->stepping ? s->stepping->idx : -1;
+    }
 }
 
 /* Faults the scheduler takes between steps. */

@@ -119,6 +119,7 @@ typedef struct sim {
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */
     uint32_t durability; /* SIM_DUR_*: the core's durability mode (fault_power.h) */
     int64_t sync_failed_at; /* when a sync point last failed (0: never): a power loss then bites */
+    int sync_failed_node;   /* the node whose step it failed in (-1: none) */
     uint32_t boots[1 + SIM_MAX_CLIENTS]; /* per host: power losses so far (its boot id, fault_power.c) */
     int probe_host;                      /* the host SIM_PROBE_OWNER runs on */
     login_note notes[16]; /* logins between on_new_connection and on_logon */

@@ -14,7 +14,7 @@
  * sockets are reset (the peers see ECONNRESET), its listening sockets close,
  * its file handles close (releasing their locks); files and their contents
  * stay, and so do its mappings (the bytes live in the file, like MAP_SHARED
- * pages of a dead process), until they are unmapped by that owner or the venv is destroyed.
+ * pages of a dead process), until they are unmapped by that owner or the venv is destroyed; a map_sync on them fails (EIO): a dead process syncs nothing.
  * Give a restarted process a new owner id: calls that a dead incarnation's
  * leftover code makes (e.g. the object's destroy) then fail with EBADF and
  * cannot touch the new one's handles.

@@ -125,6 +125,8 @@ static int v_map_sync(void *ctx, void *addr, size_t len)
         uint8_t *a = addr, *base = m->addr;
         if (m->owner != v->owner || a < base || a >= base + m->size)
             continue;
+        if (m->dead)
+            return venv_fail(EIO); /* the process was killed (venv_kill) */
         size_t off = (size_t)(a - base);
         if (len > m->size - off)
             return venv_fail(ENOMEM);

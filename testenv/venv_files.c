@@ -350,6 +350,7 @@ static void *v_map(void *ctx, int fd, size_t size)
     m->addr = ino->data;
     m->size = size;
     m->owner = v->owner;
+    m->dead = false;
     m->ino = ino;
     ino->maps++;
     return ino->data;

@@ -41,6 +41,7 @@ typedef struct mapping {
     size_t size;
     uint32_t owner;
     inode *ino;
+    bool dead; /* its owner was killed: the mapping only waits for unmap (map_sync fails) */
 } mapping;
 
 /* -------------------------------------------------------------- sockets */

@@ -68,6 +68,11 @@ void venv_kill(venv *v, uint32_t owner)
             venv_close_sock(v, (int)i);
         }
     }
+    /* a dead process syncs nothing: what a simulator's clean-up of its
+     * objects does after the kill must not reach the disk */
+    for (size_t i = 0; i < v->nmaps; i++)
+        if (v->maps[i].owner == owner)
+            v->maps[i].dead = true;
 }
 
 uint32_t venv_handle_count(const venv *v, uint32_t owner)
