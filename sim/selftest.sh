@@ -38,7 +38,11 @@ while [ -x "$bin/tcpshm-sim-kb$n" ]; do
     h1=$(printf '%s\n' "$line" | hash_of)
     h2=$("$sim" --seed "$seed" --faults "$faults" 2>/dev/null | hash_of)
     what=$("$sim" --seed "$seed" --faults "$faults" 2>&1 >/dev/null | sed -n 's/^VIOLATION ([^)]*): //p' | head -1)
-    if [ "$h1" != "$h2" ]; then
+    if [ "$h1" != "$h2" ] && [[ "$what" == "hang: the run used more than"*"CPU time"* ]]; then
+      # a CPU-time hang stops wherever the alarm finds the loop (the report
+      # says so): the replay must hang again, its trace hash may differ
+      echo "ok   known bug $n: found at seed $seed, --faults $faults (replay hangs again; a CPU-alarm stop point varies, hash $h1 then $h2): $what"
+    elif [ "$h1" != "$h2" ]; then
       echo "FAIL known bug $n: seed $seed (--faults $faults) replays with trace hash $h2, the sweep had $h1"
       fail=1
     else
