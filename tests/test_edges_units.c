@@ -220,6 +220,43 @@ Test(edges, sync_wrappers_version_member_and_points)
     fiu_disable("tcpshm/file/dirsync");
 }
 
+static int boot_of(void *ctx, uint8_t id[16]) { (void)ctx; memset(id, 7, 16); return 0; }
+
+/* The boot id (env version 3): ENOSYS for an older env or a NULL member,
+ * the env's id otherwise, and its failure point (not failed by the
+ * simulator: no gate family) with the default errno and a chosen one. */
+Test(edges, boot_id_wrapper_version_member_and_point)
+{
+    tcpshm_env e = {.version = 2};
+    uint8_t id[16];
+    errno = 0;
+    cr_assert_eq(tcpshm_io_boot_id(&e, id), -1);
+    cr_assert_eq(errno, ENOSYS);
+    e.version = 3;
+    cr_assert_eq(tcpshm_io_boot_id(&e, id), -1);
+    cr_assert_eq(errno, ENOSYS);
+    e.boot_id = boot_of;
+    cr_assert_eq(tcpshm_io_boot_id(&e, id), 0);
+    cr_assert_eq(id[0], 7);
+    cr_assert_eq(id[15], 7);
+    cr_assert_eq(fiu_enable("tcpshm/env/boot_id", 1, NULL, 0), 0);
+    cr_assert_eq(tcpshm_io_boot_id(&e, id), -1);
+    cr_assert_eq(errno, EIO);
+    fiu_disable("tcpshm/env/boot_id");
+    cr_assert_eq(fiu_enable("tcpshm/env/boot_id", EACCES, NULL, 0), 0);
+    cr_assert_eq(tcpshm_io_boot_id(&e, id), -1);
+    cr_assert_eq(errno, EACCES);
+    fiu_disable("tcpshm/env/boot_id");
+    /* the real one: 16 bytes, not all zero */
+    const tcpshm_env *os = tcpshm_env_posix();
+    memset(id, 0, sizeof id);
+    cr_assert_eq(tcpshm_io_boot_id(os, id), 0, "%s", strerror(errno));
+    bool any = false;
+    for (int i = 0; i < 16; i++)
+        any = any || id[i] != 0;
+    cr_assert(any, "the POSIX boot id is all zero");
+}
+
 /* dir_sync syncs the directory, then its parent: a trailing slash is not
  * a level; a failing env call or a parent path too long for the buffer
  * ends it there. */
