@@ -171,11 +171,12 @@ void fz_expect_server(const fz_srv_model *m, const uint8_t *b, size_t n, fz_srv_
     }
     /* 5./6. a queue with nothing unacknowledged: seq, seq; my_ack */
     uint32_t seq = 0, my_ack = 0; /* a queue created now is empty */
-    bool had_queue = m->queue_state(m->user, lg->client_name, &seq, &my_ack);
+    bool had_queue = m->queue_state(m->user, lg->client_name, &seq, &my_ack); /* and not fresh */
     uint32_t cack = lg->ack_seq, cstart = lg->client_seq_start, cend = lg->client_seq_end;
     /* a client that goes on with this server while the server has no queue
-     * file for the pair (created now, at step 4): the server's state was
-     * lost, and agreeing numbers prove nothing, so it is a mismatch
+     * file for the pair, or only a fresh one (created now at step 4, or by
+     * an earlier login none accepted since): the server's state was lost,
+     * and agreeing numbers prove nothing, so it is a mismatch
      * (docs/protocol.md step 6; the targets serve TCP only) */
     if (!had_queue && strcmp(lg->last_server_name, m->server_name) == 0) {
         out->outcome = FZ_SRV_MISMATCH;
@@ -250,6 +251,18 @@ bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *loc
     tcpshm_ptcp_queue_close(&q);
     venv_set_owner(v, was);
     return true;
+}
+
+bool fz_queue_fresh(const struct venv *v, const char *dir, const char *local, const char *remote)
+{
+    char path[300];
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
+    const uint8_t *b = venv_file_data(v, path, &len);
+    uint32_t fresh = 0;
+    if (b && len >= 188)
+        memcpy(&fresh, b + 184, sizeof fresh);
+    return fresh != 0;
 }
 
 struct venv *fz_login_bed(uint8_t sel, tcpshm_config *cfg, size_t *chunk, uint32_t *capacity)
