@@ -83,11 +83,16 @@ static void shape(sim *s, sim_rng *r)
     c->connection_timeout = c->heartbeat_interval * sim_rng_range(r, 3, 8);
     c->new_conn_timeout = sim_rng_range(r, 200, 800);
     c->tcp_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN + 1; /* + the liar */
-    /* TCPSHM_SIM_READINESS=1: TCP groups large enough to poll with
-     * readiness (the core's epoll path, more than 64 slots; no draw, so the
-     * seed's other choices stay) */
-    const char *ready = getenv("TCPSHM_SIM_READINESS");
-    if (ready && strcmp(ready, "1") == 0)
+    /* A quarter of the seeds run TCP groups large enough to poll with
+     * readiness (the core's epoll path, more than 64 slots), by a coin of
+     * their own stream (6), so the seed's other choices stay;
+     * TCPSHM_SIM_READINESS=1 puts every seed there, =0 none. */
+    sim_rng ready_rng = sim_rng_make(s->p->seed, 6);
+    bool ready = sim_rng_below(&ready_rng, 4) == 0;
+    const char *force = getenv("TCPSHM_SIM_READINESS");
+    if (force && (strcmp(force, "1") == 0 || strcmp(force, "0") == 0))
+        ready = force[0] == '1';
+    if (ready)
         c->tcp_conns_per_group = 65;
     c->max_new_conns = sim_rng_range(r, 1, 4);
     c->accepts_per_poll = sim_rng_range(r, 1, 4);

@@ -21,8 +21,8 @@ void sim_replay_command(const sim_settings *s, uint64_t seed, char *out, size_t 
     bool tx = strcmp(s->transport, "swarm") != 0, dur = strcmp(s->durability, "swarm") != 0;
     /* the environment switch that shapes the server (scheduler.c) is part of the run */
     const char *ready = getenv("TCPSHM_SIM_READINESS");
-    bool rd = ready && strcmp(ready, "1") == 0;
-    snprintf(out, n, "%s%s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s%s", rd ? "TCPSHM_SIM_READINESS=1 " : "", s->program, seed,
+    bool rd = ready && (strcmp(ready, "1") == 0 || strcmp(ready, "0") == 0);
+    snprintf(out, n, "%s%s%s%s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s%s", rd ? "TCPSHM_SIM_READINESS=" : "", rd ? ready : "", rd ? " " : "", s->program, seed,
              s->steps, tl, s->faults, tx ? " --transport " : "", tx ? s->transport : "", dur ? " --durability " : "",
              dur ? s->durability : "");
 }
