@@ -113,7 +113,8 @@ static int ready_create(tcpshm_server *s)
     if (count <= READY_MIN_SLOTS || !tcpshm_env_has_epoll(s->env))
         return 0;
     size_t head = (sizeof(ready_group) * groups + 7u) & ~(size_t)7u;
-    size_t per = (size_t)count * (2 * sizeof(uint64_t) + 3 * sizeof(uint32_t));
+    /* rounded up to 8: each group's tags (uint64_t) start aligned */
+    size_t per = ((size_t)count * (2 * sizeof(uint64_t) + 3 * sizeof(uint32_t)) + 7u) & ~(size_t)7u;
     uint8_t *mem = tcpshm_mem_alloc(head + per * groups);
     if (!mem)
         return -1;
