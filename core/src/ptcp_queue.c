@@ -333,7 +333,9 @@ static int claim_boot(const tcpshm_env *env, struct tcpshm_ptcp_file *f, bool ho
  * of version < 3, e.g. a checker's look beside a running process). */
 static void release_boot(tcpshm_ptcp_queue *q)
 {
-    if (!q->claimed || q->file->written != PTCP_WRITTEN_PROCESS || tcpshm_io_map_sync(q->env, q->file, (size_t)q->map_size) != 0)
+    if (!q->claimed || q->file->written != PTCP_WRITTEN_PROCESS)
+        return;
+    if (tcpshm_io_map_sync(q->env, q->file, (size_t)q->map_size) != 0)
         return;
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/close_after_sync");
     q->file->written = PTCP_WRITTEN_CLEAN;
