@@ -36,6 +36,8 @@
 #define OFF_LOCAL 32u
 #define OFF_REMOTE 96u
 #define OFF_ACTIVE 160u
+#define OFF_BOOT_ID 164u
+#define OFF_WRITTEN 180u
 #define OFF_SLOTS 192u
 
 static const uint32_t max_sizes[8] = {16, 32, 64, 128, 256, 512, 4096, 65536};
@@ -299,6 +301,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(c.env->mkdir(c.v, "q", 0700) == 0, "mkdir");
     snprintf(c.path, sizeof c.path, "q/%s_%s.ptcp", c.local, c.remote);
     FZ_CHECK(venv_file_write(c.v, c.path, data, img_len) == 0, "write");
+    /* verify judges the bytes alone; open also applies the boot check
+     * against this host's boot id (a file written unsynced in another boot
+     * is refused). The venv's boot id is its own, never the file's. */
+    if (rc_v == 0) {
+        uint8_t now[16];
+        FZ_CHECK(c.env->boot_id(c.env->ctx, now) == 0, "boot_id");
+        rc_v = tcpshm_ptcp_queue_boot_check(rd32(data + OFF_WRITTEN), data + OFF_BOOT_ID, now, &err);
+    }
     memset(&err, 0, sizeof err);
     int rc_o = tcpshm_ptcp_queue_open(&c.q, c.env, "q", c.local, c.remote, &c.cfg, &err);
     if (config_ok)

@@ -398,13 +398,30 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
 
 /* ---- consumer ---- */
 
+/* A message header's size agrees with its slot's length (both checked
+ * where read: the peer writes them). */
+static inline bool size_fits_slot(uint16_t size, uint32_t slot_len)
+{
+    return size >= TCPSHM_HEADER_SIZE && tcpshm_padded_size(size) == slot_len - TCPSHM_SHM_SLOT_OVERHEAD;
+}
+
 tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm_error *err)
 {
     *bad = false;
     /* Checked already and not popped yet (tcpshm_conn_pop asks again after
-     * on_msg): the queue uses only its private front_pos and front_len. */
-    if (q->front_len)
-        return (tcpshm_msg_header *)(void *)(q->data + q->front_pos + TCPSHM_SHM_SLOT_OVERHEAD);
+     * on_msg): the queue uses only its private front_pos and front_len, but
+     * the header's size is the peer's to write at any time, so it is checked
+     * again against the slot length checked the first time (one compare). */
+    if (q->front_len) {
+        tcpshm_msg_header *f = (tcpshm_msg_header *)(void *)(q->data + q->front_pos + TCPSHM_SHM_SLOT_OVERHEAD);
+        if (size_fits_slot(f->size, q->front_len))
+            return f;
+        *bad = true;
+        tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                    "Bad shm message: %s seq %u at offset %u changed its size to %u after it was checked", q->name,
+                    q->rcount, q->front_pos, f->size);
+        return NULL;
+    }
     uint32_t pos = q->rpos;
     uint64_t w = load(slot_word(q, pos));
     if (w == 0) /* the producer zeroed it before publishing the slot before */
@@ -428,7 +445,7 @@ tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm
     }
     const tcpshm_msg_header *h = (const tcpshm_msg_header *)(const void *)(q->data + pos + TCPSHM_SHM_SLOT_OVERHEAD);
     if (!slot_len_ok(len, pos, q->cap) || len - TCPSHM_SHM_SLOT_OVERHEAD > q->max_msg_size ||
-        h->size < TCPSHM_HEADER_SIZE || tcpshm_padded_size(h->size) != len - TCPSHM_SHM_SLOT_OVERHEAD) {
+        !size_fits_slot(h->size, len)) {
         *bad = true;
         tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
                     "Bad shm message: %s seq %u at offset %u has slot length %u and size %u", q->name, q->rcount,
