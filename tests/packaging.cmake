@@ -4,7 +4,7 @@
 # bad option alike; every CTest entry has a label.
 add_test(NAME test_exports COMMAND ${PROJECT_SOURCE_DIR}/tests/check_exports.sh
   $<TARGET_FILE:tcpshm_shared> $<TARGET_SONAME_FILE_NAME:tcpshm_shared> ${PROJECT_SOURCE_DIR}/core/include/tcpshm)
-set(TCPSHM_CLI_PROGRAMS tcpshm-inspect tcpshm-bench tcpshm-sim echo_server echo_client queue_crash_demo
+set(TCPSHM_CLI_PROGRAMS tcpshm-inspect tcpshm-bench tcpshm-sim tcpshm-echo-server tcpshm-echo-client queue_crash_demo
   kill_loop shm_stress conn_stress gen_corpus hello order_entry)
 foreach(t ${TCPSHM_FUZZ_TARGETS})
   list(APPEND TCPSHM_CLI_PROGRAMS fuzz_${t}_replay)
