@@ -156,8 +156,12 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
      * to this server in an earlier life of the name (it has since logged in
      * elsewhere: a new connection that abandoned this pair) go with its
      * reset, as they would at any later login here. A pair under the
-     * rollback rule is that rule's to judge. (Seed 462, swarm.) */
-    if (cont && t.last[0] == '\0' && s->chk.s[p->c2s].pushed > 0 && !rb_pair_pending(s, n->name, p->name))
+     * rollback rule is that rule's to judge. (Seed 462, swarm.) Not over
+     * SHM: only the server resets the segments, and in the window it keeps
+     * them, so those pushes are still there and are delivered (seed 26201,
+     * --faults all: a client whose directory was wiped). */
+    if (cont && t.last[0] == '\0' && !p->shm && s->chk.s[p->c2s].pushed > 0 &&
+        !rb_pair_pending(s, n->name, p->name))
         p->c2s = chk_new_epoch(&s->chk, n->name, p->name, CHK_C2S, s->chk.s[p->c2s].base);
     const chk_stream *a = &s->chk.s[p->c2s], *b = &s->chk.s[p->s2c];
     if (!rb_pair_pending(s, n->name, p->name) && !rb_pair_dead(s, n->name, p->name) &&
