@@ -156,18 +156,28 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
      * to this server in an earlier life of the name (it has since logged in
      * elsewhere: a new connection that abandoned this pair) go with its
      * reset, as they would at any later login here. A pair under the
-     * rollback rule is that rule's to judge. (Seed 462, swarm.) */
-    if (cont && t.last[0] == '\0' && s->chk.s[p->c2s].pushed > 0 && !rb_pair_pending(s, n->name, p->name))
+     * rollback rule is that rule's to judge. (Seed 462, swarm.) Not over
+     * SHM: only the server resets the segments, and in the window it keeps
+     * them, so those pushes are still there and are delivered (seed 26201,
+     * --faults all: a client whose directory was wiped). */
+    if (cont && t.last[0] == '\0' && !p->shm && s->chk.s[p->c2s].pushed > 0 &&
+        !rb_pair_pending(s, n->name, p->name))
         p->c2s = chk_new_epoch(&s->chk, n->name, p->name, CHK_C2S, s->chk.s[p->c2s].base);
     const chk_stream *a = &s->chk.s[p->c2s], *b = &s->chk.s[p->s2c];
-    if (!rb_pair_pending(s, n->name, p->name) && !rb_pair_dead(s, n->name, p->name) &&
-        (tcpshm_conn_seq_end(c) != b->base + b->pushed || tcpshm_conn_my_ack(c) != a->base + a->popped))
+    bool checked = !rb_pair_pending(s, n->name, p->name) && !rb_pair_dead(s, n->name, p->name);
+    if (checked && (tcpshm_conn_seq_end(c) != b->base + b->pushed || tcpshm_conn_my_ack(c) != a->base + a->popped))
         chk_fail(&s->chk, p->s2c, "server %s: after the login of %s (last server \"%s\": %s) its queue has seq_end %u, "
                                   "my_ack %u; the pair says %u, %u",
                  n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
                  tcpshm_conn_my_ack(c), b->base + b->pushed, a->base + a->popped);
-    /* a reset pair: the echo record of the old one names nothing now */
-    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (p->rec->k != 0u - 1u || p->rec->e != 0)) {
+    /* a reset pair: the echo record of the old one names nothing now. Not a
+     * wrap run's queue that came round to 0 with my_ack 0 (the queue is
+     * where the epoch says, and the epoch is past its start): its record may
+     * name the request whose echo is queued (seed 6233, --transport shm
+     * --faults all: that echo was pushed twice) */
+    bool epoch_at_start = a->base == 0 && a->popped == 0 && b->base == 0 && b->pushed == 0;
+    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (!checked || epoch_at_start) &&
+        (p->rec->k != 0u - 1u || p->rec->e != 0)) {
         p->rec->k = 0u - 1u, p->rec->e = 0;
         rec_sync(s, p->rec);
     }

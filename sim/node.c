@@ -138,6 +138,7 @@ void node_start(sim *s, node *n)
     n->server[0] = '\0';
     n->next_login = s->now;
     n->login_last[0] = '\0';
+    memcpy(n->login_rec, n->ls_rec[n->cur], sizeof n->login_rec);
     n->partitioned = false;
     n->block_until = 0;
     venv_set_owner(s->v, n->owner);
@@ -348,6 +349,7 @@ static void login_says_record(sim *s, node *n)
 {
     char rec[TCPSHM_NAME_MAX + 1];
     snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
+    memcpy(n->login_rec, n->ls_rec[n->cur], sizeof n->login_rec);
     if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && strcmp(rec, n->login_last) != 0 &&
         !(n->login_last[0] == '\0' && sim_pair_lost(s, n->dir, n->name, rec)))
         chk_fail(&s->chk, n->c2s, "client %s: its login says last server \"%s\" but its directory records \"%s\"",
