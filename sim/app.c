@@ -174,7 +174,8 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
      * wrap run's queue that came round to 0 with my_ack 0 (the queue is
      * where the epoch says, and the epoch is past its start): its record may
      * name the request whose echo is queued (seed 6233, --transport shm
-     * --faults all: that echo was pushed twice) */
+     * --faults all: that echo was pushed twice; seed 35760, --faults all:
+     * request 0, popped but taken back by a power loss, was echoed twice) */
     bool epoch_at_start = a->base == 0 && a->popped == 0 && b->base == 0 && b->pushed == 0;
     if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (!checked || epoch_at_start) &&
         (p->rec->k != 0u - 1u || p->rec->e != 0)) {
@@ -361,7 +362,7 @@ static void s_rejected(void *u, const char *name, const char *reason)
     sim *s = u;
     /* the liar's logins leave no note; its attempt may be over (stopped at
      * settle) when the server gets to its login: known by the login itself */
-    bool noteless = liar_take_noteless(s) || liar_impersonating(s, name);
+    bool noteless = liar_take_noteless(s);
     if (!noteless && !refused_after_reset(s, name, reason))
         note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
