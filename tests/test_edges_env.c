@@ -9,13 +9,13 @@
 #include <fiu.h>
 #include <string.h>
 
+#include "edges_bed.h"
 #include "lastserver.h"
 #include "name_lock.h"
 #include "tcpshm/client.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/server.h"
 #include "tcpshm/shm_queue.h"
-#include "venv.h"
 
 static venv *v;
 static tcpshm_env E; /* venv's env; a test replaces members to make them fail */
@@ -24,10 +24,7 @@ static char long_dir[4200];
 static void setup(void)
 {
     cr_assert_eq(fiu_init(0), 0);
-    venv_options o = {.stream_capacity = 4096, .first_ephemeral_port = 5000};
-    v = venv_create(&o);
-    cr_assert_not_null(v);
-    E = *venv_env(v);
+    v = edges_venv(&E);
     memset(long_dir, 'd', sizeof long_dir - 1);
     long_dir[sizeof long_dir - 1] = '\0';
 }
