@@ -432,19 +432,23 @@ Test(edges_env, a_connection_without_state_refuses_messages)
 
 /* ------------------------------------------------------ one more each */
 
-static int race_opens; /* file_open: a missing file, then created by "another process" */
-static int racing_open(void *ctx, const char *path, int create, unsigned mode)
+/* file_open of a lock file that is missing: the open finds no file
+ * (ENOENT), the create fails with create_errno. */
+static int race_opens, create_errno;
+static int missing_lock_file(void *ctx, const char *path, int create, unsigned mode)
 {
     (void)ctx, (void)path, (void)mode;
     race_opens++;
-    errno = create ? EEXIST : ENOENT;
+    errno = create ? create_errno : ENOENT;
     return -1;
 }
 
+/* EEXIST: "another process" created it, then it is missing again. */
 Test(edges_env, lock_file_that_keeps_appearing_and_vanishing)
 {
     tcpshm_env e = E;
-    e.file_open = racing_open;
+    e.file_open = missing_lock_file;
+    create_errno = EEXIST;
     tcpshm_error err = {0};
     int fd;
     cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
@@ -452,20 +456,12 @@ Test(edges_env, lock_file_that_keeps_appearing_and_vanishing)
     cr_assert_eq(err.sys_errno, EEXIST);
 }
 
-/* The lock file is missing and cannot be created (EACCES): no retry, the
- * create's error is the reason. */
-static int missing_and_refused(void *ctx, const char *path, int create, unsigned mode)
-{
-    (void)ctx, (void)path, (void)mode;
-    race_opens++;
-    errno = create ? EACCES : ENOENT;
-    return -1;
-}
-
+/* EACCES: no retry, the create's error is the reason. */
 Test(edges_env, lock_file_that_cannot_be_created)
 {
     tcpshm_env e = E;
-    e.file_open = missing_and_refused;
+    e.file_open = missing_lock_file;
+    create_errno = EACCES;
     tcpshm_error err = {0};
     int fd;
     race_opens = 0;
