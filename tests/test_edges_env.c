@@ -182,11 +182,8 @@ Test(edges_env, shm_queue_refusals)
 Test(edges_env, server_and_client_misuse)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     tcpshm_server_callbacks scb = {0};
     tcpshm_client_callbacks ccb = {0};
     tcpshm_error err = {0};
@@ -352,11 +349,8 @@ Test(edges_env, shm_header_fields_one_at_a_time)
 Test(edges_env, no_callbacks_set)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     cfg.tcp_nodelay = false; /* and no TCP_NODELAY */
     tcpshm_error err = {0};
     tcpshm_client *cl = NULL;
@@ -544,11 +538,8 @@ Test(edges_env, queue_refusals_one_more_each)
 Test(edges_env, refusals_without_callbacks)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     cfg.tcp_conns_per_group = 1;
     cfg.ctl_interval = 0; /* accept at every poll_ctl: this test's clock moves 1 us a round */
     tcpshm_error err = {0};
@@ -759,11 +750,8 @@ static bool login_once(tcpshm_server *s, const tcpshm_env *env, const tcpshm_con
 Test(edges_env, server_refusals_with_few_callbacks)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     cfg.max_new_conns = 1;
     cfg.ctl_interval = 0; /* accept at every poll_ctl: this test's clock moves in small steps */
     tcpshm_server_callbacks scb = {.on_new_connection = group_out_of_range};
