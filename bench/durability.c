@@ -194,75 +194,78 @@ int durability_run(const bench_opts *o, const char *base, uint32_t n, bool json,
     return 0;
 }
 
+/* A latency row: its name in the table, its JSON key, its numbers. */
+typedef struct lat_row {
+    const char *what, *key;
+    const lat_summary *s;
+} lat_row;
+
+/* One half of the report: the queue alone, or over TCP. */
+typedef struct dur_half {
+    const char *latency, *stream; /* the headers of its latency and stream rows */
+    lat_row lat[4];
+    int nlat;
+    const char *side, *key; /* before its stream rows' names ("tcp, ") and JSON keys ("tcp_") */
+    const char *batched;    /* after a batched stream row's name */
+    const char *gain;       /* in its gain line, after "group-commit gain" */
+    double process;         /* msgs/s */
+    const double *host;     /* msgs/s per batch size */
+} dur_half;
+
+static void half_text(FILE *out, const dur_half *h, const uint32_t *batch)
+{
+    fprintf(out, "  %-44s %12s %12s\n", h->latency, "p50 ns", "p99 ns");
+    for (int i = 0; i < h->nlat; i++)
+        fprintf(out, "  %-44s %12.0f %12.0f\n", h->lat[i].what, h->lat[i].s->ns[STATS_P50], h->lat[i].s->ns[STATS_P99]);
+    fprintf(out, "  %-44s %12s\n", h->stream, "msgs/s");
+    char what[64];
+    snprintf(what, sizeof what, "%sprocess, push each", h->side);
+    fprintf(out, "  %-44s %12.0f\n", what, h->process);
+    for (int i = 0; i < DUR_NBATCH; i++) {
+        if (batch[i] == 1)
+            snprintf(what, sizeof what, "%shost, push each", h->side);
+        else
+            snprintf(what, sizeof what, "%shost, %u push_more + push%s", h->side, batch[i] - 1, h->batched);
+        fprintf(out, "  %-44s %12.0f\n", what, h->host[i]);
+    }
+    fprintf(out, "  group-commit gain%s (batch of %u vs push each): %.1fx\n", h->gain, batch[DUR_NBATCH - 1],
+            h->host[DUR_NBATCH - 1] / h->host[0]);
+}
+
+/* Its keys, each line ending with a comma; `end` follows the last value. */
+static void half_json(FILE *out, const dur_half *h, const uint32_t *batch, const char *end)
+{
+    for (int i = 0; i < h->nlat; i++)
+        fprintf(out, "  \"%s_p50_ns\": %.0f, \"%s_p99_ns\": %.0f,\n", h->lat[i].key, h->lat[i].s->ns[STATS_P50],
+                h->lat[i].key, h->lat[i].s->ns[STATS_P99]);
+    fprintf(out, "  \"%sstream_process_msgs_per_s\": %.0f,\n", h->key, h->process);
+    for (int i = 0; i < DUR_NBATCH; i++)
+        fprintf(out, "  \"%sstream_host_batch%u_msgs_per_s\": %.0f,\n", h->key, batch[i], h->host[i]);
+    fprintf(out, "  \"%sgroup_commit_gain\": %.2f%s\n", h->key, h->host[DUR_NBATCH - 1] / h->host[0], end);
+}
+
 void durability_report(FILE *out, const bench_opts *o, const durability_result *r, uint32_t n, bool json)
 {
-    double gain = r->stream_host[DUR_NBATCH - 1] / r->stream_host[0];
-    double tcp_gain = r->tcp_stream_host[DUR_NBATCH - 1] / r->tcp_stream_host[0];
+    const dur_half queue = {"push latency", "stream",
+                            {{"process (no sync)", "push_process", &r->push_process},
+                             {"host (msync bytes, then record)", "push_host", &r->push_host},
+                             {"floor: store + msync(MS_SYNC) of 1 page", "floor_msync", &r->floor_msync},
+                             {"floor: pwrite 64 B + fdatasync", "floor_fdatasync", &r->floor_fdatasync}},
+                            4, "", "", " (group commit)", "", r->stream_process, r->stream_host};
+    const dur_half tcp = {"push latency (alloc + fill + push, sends)", "stream (until the server popped the last)",
+                          {{"tcp, process", "tcp_push_process", &r->tcp_push_process},
+                           {"tcp, host", "tcp_push_host", &r->tcp_push_host}},
+                          2, "tcp, ", "tcp_", "", " over TCP", r->tcp_stream_process, r->tcp_stream_host};
     if (json) {
-        fprintf(out,
-                "{\"durability\": {\"dir\": \"%s\", \"fs_type\": \"%s\", \"msg_bytes\": 64, \"samples\": %u,\n"
-                "  \"push_process_p50_ns\": %.0f, \"push_process_p99_ns\": %.0f,\n"
-                "  \"push_host_p50_ns\": %.0f, \"push_host_p99_ns\": %.0f,\n"
-                "  \"floor_msync_p50_ns\": %.0f, \"floor_msync_p99_ns\": %.0f,\n"
-                "  \"floor_fdatasync_p50_ns\": %.0f, \"floor_fdatasync_p99_ns\": %.0f,\n"
-                "  \"stream_process_msgs_per_s\": %.0f,\n",
-                o->dir, r->fs, n, r->push_process.ns[STATS_P50], r->push_process.ns[STATS_P99],
-                r->push_host.ns[STATS_P50], r->push_host.ns[STATS_P99], r->floor_msync.ns[STATS_P50],
-                r->floor_msync.ns[STATS_P99], r->floor_fdatasync.ns[STATS_P50],
-                r->floor_fdatasync.ns[STATS_P99], r->stream_process);
-        for (int i = 0; i < DUR_NBATCH; i++)
-            fprintf(out, "  \"stream_host_batch%u_msgs_per_s\": %.0f,\n", r->batch[i], r->stream_host[i]);
-        fprintf(out, "  \"group_commit_gain\": %.2f,\n", gain);
-        fprintf(out,
-                "  \"tcp_push_process_p50_ns\": %.0f, \"tcp_push_process_p99_ns\": %.0f,\n"
-                "  \"tcp_push_host_p50_ns\": %.0f, \"tcp_push_host_p99_ns\": %.0f,\n"
-                "  \"tcp_stream_process_msgs_per_s\": %.0f,\n",
-                r->tcp_push_process.ns[STATS_P50], r->tcp_push_process.ns[STATS_P99],
-                r->tcp_push_host.ns[STATS_P50], r->tcp_push_host.ns[STATS_P99], r->tcp_stream_process);
-        for (int i = 0; i < DUR_NBATCH; i++)
-            fprintf(out, "  \"tcp_stream_host_batch%u_msgs_per_s\": %.0f,\n", r->batch[i],
-                    r->tcp_stream_host[i]);
-        fprintf(out, "  \"tcp_group_commit_gain\": %.2f}}\n", tcp_gain);
+        fprintf(out, "{\"durability\": {\"dir\": \"%s\", \"fs_type\": \"%s\", \"msg_bytes\": 64, \"samples\": %u,\n",
+                o->dir, r->fs, n);
+        half_json(out, &queue, r->batch, ",");
+        half_json(out, &tcp, r->batch, "}}");
         return;
     }
     fprintf(out, "durability: queue file in %s (%s), %u samples, 64-byte messages\n", o->dir, r->fs, n);
-    fprintf(out, "  %-44s %12s %12s\n", "push latency", "p50 ns", "p99 ns");
-    fprintf(out, "  %-44s %12.0f %12.0f\n", "process (no sync)", r->push_process.ns[STATS_P50],
-            r->push_process.ns[STATS_P99]);
-    fprintf(out, "  %-44s %12.0f %12.0f\n", "host (msync bytes, then record)", r->push_host.ns[STATS_P50],
-            r->push_host.ns[STATS_P99]);
-    fprintf(out, "  %-44s %12.0f %12.0f\n", "floor: store + msync(MS_SYNC) of 1 page", r->floor_msync.ns[STATS_P50],
-            r->floor_msync.ns[STATS_P99]);
-    fprintf(out, "  %-44s %12.0f %12.0f\n", "floor: pwrite 64 B + fdatasync", r->floor_fdatasync.ns[STATS_P50],
-            r->floor_fdatasync.ns[STATS_P99]);
-    fprintf(out, "  %-44s %12s\n", "stream", "msgs/s");
-    fprintf(out, "  %-44s %12.0f\n", "process, push each", r->stream_process);
-    for (int i = 0; i < DUR_NBATCH; i++) {
-        char what[64];
-        if (r->batch[i] == 1)
-            snprintf(what, sizeof what, "host, push each");
-        else
-            snprintf(what, sizeof what, "host, %u push_more + push (group commit)", r->batch[i] - 1);
-        fprintf(out, "  %-44s %12.0f\n", what, r->stream_host[i]);
-    }
-    fprintf(out, "  group-commit gain (batch of %u vs push each): %.1fx\n", r->batch[DUR_NBATCH - 1], gain);
+    half_text(out, &queue, r->batch);
     fprintf(out, "over TCP: a library client and server on loopback, queue files in %s, pops acknowledged\n"
                  "in the server's heartbeats (100 us)\n", o->dir);
-    fprintf(out, "  %-44s %12s %12s\n", "push latency (alloc + fill + push, sends)", "p50 ns", "p99 ns");
-    fprintf(out, "  %-44s %12.0f %12.0f\n", "tcp, process", r->tcp_push_process.ns[STATS_P50],
-            r->tcp_push_process.ns[STATS_P99]);
-    fprintf(out, "  %-44s %12.0f %12.0f\n", "tcp, host", r->tcp_push_host.ns[STATS_P50],
-            r->tcp_push_host.ns[STATS_P99]);
-    fprintf(out, "  %-44s %12s\n", "stream (until the server popped the last)", "msgs/s");
-    fprintf(out, "  %-44s %12.0f\n", "tcp, process, push each", r->tcp_stream_process);
-    for (int i = 0; i < DUR_NBATCH; i++) {
-        char what[64];
-        if (r->batch[i] == 1)
-            snprintf(what, sizeof what, "tcp, host, push each");
-        else
-            snprintf(what, sizeof what, "tcp, host, %u push_more + push", r->batch[i] - 1);
-        fprintf(out, "  %-44s %12.0f\n", what, r->tcp_stream_host[i]);
-    }
-    fprintf(out, "  group-commit gain over TCP (batch of %u vs push each): %.1fx\n", r->batch[DUR_NBATCH - 1],
-            tcp_gain);
+    half_text(out, &tcp, r->batch);
 }

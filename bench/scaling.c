@@ -83,11 +83,38 @@ static void server_end(scaling_server *S)
     S->running = 0;
 }
 
-static int make_dirs(const char *dir, char *sdir, char *cdir, size_t size)
+/* A row: its config, directories, server and clients, and the round
+ * being measured. */
+typedef struct scaling_row {
+    tcpshm_config cfg;
+    char sdir[600], cdir[600];
+    scaling_server S;
+    fleet f;
+    int64_t *samples;
+    uint32_t max_samples, ns; /* ns: samples taken this round */
+    uint64_t seq, echoes;     /* the next echo's number; echoes this round */
+    uint32_t turn, active;    /* one echo at a time: whose turn, of the first `active` clients */
+} scaling_row;
+
+/* The config for `slots` clients and the directories; no server, no
+ * clients yet. 0, or -1 (nothing to close). */
+static int row_open(scaling_row *R, const char *dir, uint32_t slots, int64_t *samples, uint32_t max_samples)
 {
-    snprintf(sdir, size, "%s/server", dir);
-    snprintf(cdir, size, "%s/clients", dir);
-    return bench_mkdir(dir) || bench_mkdir(sdir) || bench_mkdir(cdir) ? -1 : 0;
+    memset(R, 0, sizeof *R);
+    scaling_config(&R->cfg, slots);
+    R->f.set = -1;
+    R->samples = samples;
+    R->max_samples = max_samples;
+    snprintf(R->sdir, sizeof R->sdir, "%s/server", dir);
+    snprintf(R->cdir, sizeof R->cdir, "%s/clients", dir);
+    return bench_mkdir(dir) || bench_mkdir(R->sdir) || bench_mkdir(R->cdir) ? -1 : 0;
+}
+
+static void row_close(scaling_row *R, const char *dir)
+{
+    server_end(&R->S);
+    fleet_destroy(&R->f);
+    bench_rmtree(dir);
 }
 
 /* Checked now and then, not every round (it looks at every client). */
@@ -104,74 +131,106 @@ static int fleet_check(const fleet *f, int64_t now, int64_t *next)
     return 0;
 }
 
+/* All active: each client whose echo came back sends the next. */
+static int step_all_active(scaling_row *R, int64_t now)
+{
+    uint32_t polled = fleet_poll_ready(&R->f, now, 0);
+    for (uint32_t k = 0; k < polled; k++) {
+        fclient *c = &R->f.c[fleet_ready_index(&R->f, k)];
+        if (!c->got)
+            continue;
+        int64_t t1 = bench_now();
+        if (R->ns < R->max_samples)
+            R->samples[R->ns++] = t1 - c->sent_at;
+        R->echoes++;
+        if (send_echo(c, R->seq++) != 0) {
+            fprintf(stderr, "tcpshm-bench: scaling: a client cannot push\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One echo in flight: the client whose turn it is sends and waits for it. */
+static int step_one_echo(scaling_row *R, int64_t now)
+{
+    fclient *c = &R->f.c[R->turn];
+    if (send_echo(c, R->seq++) != 0) {
+        fprintf(stderr, "tcpshm-bench: idle scaling: a client cannot push\n");
+        return -1;
+    }
+    while (!c->got) {
+        now = bench_now();
+        (void)fleet_poll_ready(&R->f, now, 0);
+        if (now - c->sent_at > 5000000000LL) {
+            fprintf(stderr, "tcpshm-bench: idle scaling: no echo in 5 s\n");
+            return -1;
+        }
+    }
+    if (R->ns < R->max_samples)
+        R->samples[R->ns++] = bench_now() - c->sent_at;
+    R->echoes++;
+    R->turn = (R->turn + 1) % R->active;
+    return 0;
+}
+
+/* A warm-up of scaling_secs / 4, then `rounds` rounds of scaling_secs,
+ * each step after step until its time is up, the fleet checked now and
+ * then: out[r] per round; *allocs: allocation calls while measuring. 0, or
+ * -1 after printing why. */
+static int run_rounds(const bench_opts *o, scaling_row *R, int (*step)(scaling_row *, int64_t), uint32_t rounds,
+                      scaling_round *out, uint64_t *allocs)
+{
+    int64_t warm_ns = (int64_t)(o->scaling_secs * 1e9 / 4);
+    int64_t round_ns = (int64_t)(o->scaling_secs * 1e9);
+    uint64_t allocs_sum = 0;
+    /* round -1 is the warm-up */
+    for (int r = -1; r < (int)rounds; r++) {
+        R->ns = 0;
+        R->echoes = 0;
+        int64_t t_start = bench_now(), t_end = t_start + (r < 0 ? warm_ns : round_ns), next_check = 0;
+        uint64_t a0 = alloc_count();
+        int64_t now = t_start;
+        while (now < t_end) {
+            if (step(R, now) != 0)
+                return -1;
+            now = bench_now();
+            if (fleet_check(&R->f, now, &next_check))
+                return -1;
+        }
+        if (r < 0)
+            continue;
+        allocs_sum += alloc_count() - a0; /* before sorting: qsort may allocate */
+        lat_summary sum;
+        stats_summarize(R->samples, R->ns, &sum);
+        out[r].echoes_per_s = (double)R->echoes * 1e9 / (double)(now - t_start);
+        out[r].p50_ns = sum.ns[STATS_P50];
+        out[r].p99_ns = sum.ns[STATS_P99];
+    }
+    *allocs = allocs_sum;
+    return 0;
+}
+
 int scaling_run(const bench_opts *o, const char *dir, uint32_t n, uint32_t rounds,
                 int64_t *samples, uint32_t max_samples, scaling_round *out, uint64_t *allocs)
 {
     /* a socket each side and the client's lock file, per client */
     if (fleet_raise_fds((uint64_t)n * 3 + 64, "scaling (all clients in this process)"))
         return 1;
-    tcpshm_config cfg;
-    scaling_config(&cfg, n);
-    char sdir[600], cdir[600];
-    if (make_dirs(dir, sdir, cdir, sizeof sdir))
+    scaling_row R;
+    if (row_open(&R, dir, n, samples, max_samples))
         return -1;
     int rc = -1;
-    scaling_server S;
-    fleet f;
-    memset(&f, 0, sizeof f);
-    f.set = -1;
-    if (server_create(&S, &cfg, sdir) != 0 || fleet_create(&f, &cfg, cdir, "c", n) != 0 ||
-        server_run(&S, o) != 0 || fleet_login(&f, tcpshm_server_port(S.srv)) != 0)
+    if (server_create(&R.S, &R.cfg, R.sdir) != 0 || fleet_create(&R.f, &R.cfg, R.cdir, "c", n) != 0 ||
+        server_run(&R.S, o) != 0 || fleet_login(&R.f, tcpshm_server_port(R.S.srv)) != 0)
         goto out;
 
-    uint64_t seq = 0;
     for (uint32_t i = 0; i < n; i++)
-        if (send_echo(&f.c[i], seq++) != 0)
+        if (send_echo(&R.f.c[i], R.seq++) != 0)
             goto out;
-    int64_t warm_ns = (int64_t)(o->scaling_secs * 1e9 / 4);
-    int64_t round_ns = (int64_t)(o->scaling_secs * 1e9);
-    uint64_t allocs_sum = 0;
-    /* round -1 is the warm-up */
-    for (int r = -1; r < (int)rounds; r++) {
-        uint32_t ns = 0;
-        uint64_t echoes = 0;
-        int64_t t_start = bench_now(), t_end = t_start + (r < 0 ? warm_ns : round_ns), next_check = 0;
-        uint64_t a0 = alloc_count();
-        int64_t now = t_start;
-        while (now < t_end) {
-            uint32_t polled = fleet_poll_ready(&f, now, 0);
-            for (uint32_t k = 0; k < polled; k++) {
-                fclient *c = &f.c[fleet_ready_index(&f, k)];
-                if (!c->got)
-                    continue;
-                int64_t t1 = bench_now();
-                if (ns < max_samples)
-                    samples[ns++] = t1 - c->sent_at;
-                echoes++;
-                if (send_echo(c, seq++) != 0) {
-                    fprintf(stderr, "tcpshm-bench: scaling: a client cannot push\n");
-                    goto out;
-                }
-            }
-            now = bench_now();
-            if (fleet_check(&f, now, &next_check))
-                goto out;
-        }
-        if (r < 0)
-            continue;
-        allocs_sum += alloc_count() - a0; /* before sorting: qsort may allocate */
-        lat_summary sum;
-        stats_summarize(samples, ns, &sum);
-        out[r].echoes_per_s = (double)echoes * 1e9 / (double)(now - t_start);
-        out[r].p50_ns = sum.ns[STATS_P50];
-        out[r].p99_ns = sum.ns[STATS_P99];
-    }
-    *allocs = allocs_sum;
-    rc = 0;
+    rc = run_rounds(o, &R, step_all_active, rounds, out, allocs);
 out:
-    server_end(&S);
-    fleet_destroy(&f);
-    bench_rmtree(dir);
+    row_close(&R, dir);
     return rc;
 }
 
@@ -185,73 +244,32 @@ int idle_scaling_run(const bench_opts *o, const char *dir, uint32_t connected, u
     /* here: the server's sockets and the active clients' two each */
     if (fleet_raise_fds((uint64_t)connected + (uint64_t)active * 2 + 256, "idle scaling (the server)"))
         return 1;
-    tcpshm_config cfg;
-    scaling_config(&cfg, connected);
-    char sdir[600], cdir[600];
-    if (make_dirs(dir, sdir, cdir, sizeof sdir))
+    scaling_row R;
+    if (row_open(&R, dir, connected, samples, max_samples))
         return -1;
     int rc = -1;
-    scaling_server S;
-    fleet f;
-    memset(&f, 0, sizeof f);
-    f.set = -1;
     idle_procs P;
     memset(&P, 0, sizeof P);
     /* fork before any thread of this process runs */
-    if (server_create(&S, &cfg, sdir) != 0 ||
-        (idle && idle_procs_start(&P, &cfg, cdir, tcpshm_server_port(S.srv), idle) != 0) ||
-        server_run(&S, o) != 0 || (idle && idle_procs_wait(&P) != 0) ||
-        fleet_create(&f, &cfg, cdir, "a", active) != 0 || fleet_login(&f, tcpshm_server_port(S.srv)) != 0)
+    if (server_create(&R.S, &R.cfg, R.sdir) != 0 ||
+        (idle && idle_procs_start(&P, &R.cfg, R.cdir, tcpshm_server_port(R.S.srv), idle) != 0) ||
+        server_run(&R.S, o) != 0 || (idle && idle_procs_wait(&P) != 0) ||
+        fleet_create(&R.f, &R.cfg, R.cdir, "a", active) != 0 || fleet_login(&R.f, tcpshm_server_port(R.S.srv)) != 0)
         goto out;
 
     /* one echo in flight at a time, the active clients in turn: each sample
      * is a lone round trip, as with one client, among `connected` live links */
-    uint64_t seq = 0;
-    uint32_t turn = 0;
-    int64_t warm_ns = (int64_t)(o->scaling_secs * 1e9 / 4);
-    int64_t round_ns = (int64_t)(o->scaling_secs * 1e9);
-    uint64_t allocs_sum = 0;
-    double p50[SCALING_MAX_ROUNDS];
-    for (int r = -1; r < (int)rounds; r++) {
-        uint32_t ns = 0;
-        int64_t t_start = bench_now(), t_end = t_start + (r < 0 ? warm_ns : round_ns), next_check = 0;
-        uint64_t a0 = alloc_count();
-        int64_t now = t_start;
-        while (now < t_end) {
-            fclient *c = &f.c[turn];
-            if (send_echo(c, seq++) != 0) {
-                fprintf(stderr, "tcpshm-bench: idle scaling: a client cannot push\n");
-                goto out;
-            }
-            while (!c->got) {
-                now = bench_now();
-                (void)fleet_poll_ready(&f, now, 0);
-                if (now - c->sent_at > 5000000000LL) {
-                    fprintf(stderr, "tcpshm-bench: idle scaling: no echo in 5 s\n");
-                    goto out;
-                }
-            }
-            if (ns < max_samples)
-                samples[ns++] = bench_now() - c->sent_at;
-            turn = (turn + 1) % active;
-            now = bench_now();
-            if (fleet_check(&f, now, &next_check))
-                goto out;
-        }
-        if (r < 0)
-            continue;
-        allocs_sum += alloc_count() - a0;
-        lat_summary sum;
-        stats_summarize(samples, ns, &sum);
-        p50[r] = sum.ns[STATS_P50];
+    R.active = active;
+    scaling_round per[SCALING_MAX_ROUNDS];
+    rc = run_rounds(o, &R, step_one_echo, rounds, per, allocs);
+    if (rc == 0) {
+        double p50[SCALING_MAX_ROUNDS];
+        for (uint32_t r = 0; r < rounds; r++)
+            p50[r] = per[r].p50_ns;
+        *p50_ns = stats_median(p50, rounds);
     }
-    *p50_ns = stats_median(p50, rounds);
-    *allocs = allocs_sum;
-    rc = 0;
 out:
     idle_procs_stop(&P);
-    server_end(&S);
-    fleet_destroy(&f);
-    bench_rmtree(dir);
+    row_close(&R, dir);
     return rc;
 }

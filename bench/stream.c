@@ -74,6 +74,21 @@ uint64_t stream_msgs_for(const bench_opts *o, uint32_t size)
     return msgs > min ? msgs : min;
 }
 
+/* Opens the pair (SHM or TCP) with s receiving a stream of msgs after a
+ * warm-up of a tenth as many (at least 1). Returns the total the producer
+ * sends, its own copy (s's line is written by the receiver on every
+ * message, and reading s->total per message pulled it over each time); 0
+ * when the pair did not open. */
+static uint64_t stream_open(lib_tcp *L, const bench_opts *o, const char *dir, const tcpshm_config *cfg, bool shm,
+                            const lib_loop *loop, sink *s, uint64_t msgs)
+{
+    uint64_t warm = msgs / 10 ? msgs / 10 : 1;
+    memset(s, 0, sizeof *s);
+    s->warm = warm;
+    s->total = warm + msgs;
+    return lib_tcp_open(L, o, dir, cfg, shm, loop, sink_msg, s, unexpected_msg, NULL) != 0 ? 0 : warm + msgs;
+}
+
 /* ---- TCP through the connection API ---- */
 
 int stream_tcp_run(const bench_opts *o, const char *dir, const lib_loop *loop, uint32_t size,
@@ -83,16 +98,10 @@ int stream_tcp_run(const bench_opts *o, const char *dir, const lib_loop *loop, u
     tcpshm_config_default(&cfg);
     cfg.queue_size = 8u << 20;
     cfg.heartbeat_interval = STREAM_TCP_HEARTBEAT_NS;
-    uint64_t warm = msgs / 10 ? msgs / 10 : 1;
     static sink s;
-    memset(&s, 0, sizeof s);
-    s.warm = warm;
-    s.total = warm + msgs;
-    /* the producer's own copy: s's line is written by the receiver on every
-     * message, and reading s.total per message pulled it over each time */
-    const uint64_t total = s.total;
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, false, loop, sink_msg, &s, unexpected_msg, NULL) != 0)
+    const uint64_t total = stream_open(&L, o, dir, &cfg, false, loop, &s, msgs);
+    if (!total)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
     unsigned char payload[4096];
@@ -131,16 +140,10 @@ int stream_shm_run(const bench_opts *o, const char *dir, const lib_loop *loop, u
     tcpshm_config cfg;
     tcpshm_config_default(&cfg);
     cfg.shm_queue_size = STREAM_SHM_QUEUE;
-    uint64_t warm = msgs / 10 ? msgs / 10 : 1;
     static sink s;
-    memset(&s, 0, sizeof s);
-    s.warm = warm;
-    s.total = warm + msgs;
-    /* the producer's own copy: s's line is written by the receiver on every
-     * message, and reading s.total per message pulled it over each time */
-    const uint64_t total = s.total;
     lib_tcp L;
-    if (lib_tcp_open(&L, o, dir, &cfg, true, loop, sink_msg, &s, unexpected_msg, NULL) != 0)
+    const uint64_t total = stream_open(&L, o, dir, &cfg, true, loop, &s, msgs);
+    if (!total)
         return -1;
     uint16_t body = (uint16_t)(size - TCPSHM_HEADER_SIZE);
     unsigned char payload[4096];

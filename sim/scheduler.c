@@ -161,48 +161,37 @@ static void step_faults(sim *s)
     }
 }
 
-/* Sets both record slots of a queue file to an empty queue at seq base with
- * my_ack base. Depends on the file format version 1 (selector at byte 160,
- * two 32-byte tcpshm_ptcp_state slots at 192: static assertions in
- * ptcp_queue.c); the caller verifies the result by reopening the file. */
-static void patch_queue(sim *s, const char *path, uint32_t base)
+/* Moves a pair's file to seq (or count) base; the caller verifies the
+ * result by reopening it. A queue file (shm false): both record slots set
+ * to an empty queue at seq base with my_ack base; this depends on the file
+ * format version 1 (selector at byte 160, two 32-byte tcpshm_ptcp_state
+ * slots at 192: static assertions in ptcp_queue.c). An SHM segment: both
+ * positions set to count base at offset 0, every slot word zeroed (the
+ * wstate and rstate words at 64 and 128 of the 192-byte header: static
+ * assertions in shm_queue.c). */
+static void patch_to_base(sim *s, const char *path, uint32_t base, bool shm)
 {
     void *ctx = s->env->ctx;
     venv_set_owner(s->v, SIM_PEEK_OWNER);
     int fd = s->env->file_open(ctx, path, 0, 0);
     uint64_t size = 0;
     uint8_t *m = fd >= 0 && s->env->file_size(ctx, fd, &size) == 0 ? s->env->map(ctx, fd, (size_t)size) : NULL;
-    if (!m || size < 256) {
+    if (!m || size < (shm ? TCPSHM_SHM_HEADER_SIZE + 1u : 256u)) {
         fprintf(stderr, "tcpshm-sim: cannot map %s to move it near the wrap\n", path);
         abort();
     }
-    tcpshm_ptcp_state st;
-    memset(&st, 0, sizeof st);
-    st.read_seq = st.write_seq = st.my_ack = base;
-    memcpy(m + 192, &st, sizeof st);
-    memcpy(m + 224, &st, sizeof st);
-    s->env->unmap(ctx, m, (size_t)size);
-    s->env->file_close(ctx, fd);
-}
-
-/* The SHM counterpart: both positions of a segment set to count base at
- * offset 0, every slot word zeroed (the wstate and rstate words at 64 and
- * 128 of the 192-byte header: static assertions in shm_queue.c). */
-static void patch_segment(sim *s, const char *path, uint32_t base)
-{
-    void *ctx = s->env->ctx;
-    venv_set_owner(s->v, SIM_PEEK_OWNER);
-    int fd = s->env->file_open(ctx, path, 0, 0);
-    uint64_t size = 0;
-    uint8_t *m = fd >= 0 && s->env->file_size(ctx, fd, &size) == 0 ? s->env->map(ctx, fd, (size_t)size) : NULL;
-    if (!m || size <= TCPSHM_SHM_HEADER_SIZE) {
-        fprintf(stderr, "tcpshm-sim: cannot map %s to move it near the wrap\n", path);
-        abort();
+    if (shm) {
+        uint64_t st = (uint64_t)base << 32;
+        memset(m + TCPSHM_SHM_HEADER_SIZE, 0, (size_t)size - TCPSHM_SHM_HEADER_SIZE);
+        memcpy(m + 64, &st, sizeof st);
+        memcpy(m + 128, &st, sizeof st);
+    } else {
+        tcpshm_ptcp_state st;
+        memset(&st, 0, sizeof st);
+        st.read_seq = st.write_seq = st.my_ack = base;
+        memcpy(m + 192, &st, sizeof st);
+        memcpy(m + 224, &st, sizeof st);
     }
-    uint64_t st = (uint64_t)base << 32;
-    memset(m + TCPSHM_SHM_HEADER_SIZE, 0, (size_t)size - TCPSHM_SHM_HEADER_SIZE);
-    memcpy(m + 64, &st, sizeof st);
-    memcpy(m + 128, &st, sizeof st);
     s->env->unmap(ctx, m, (size_t)size);
     s->env->file_close(ctx, fd);
 }
@@ -233,14 +222,14 @@ static bool bootstrap_wrap(sim *s)
         const char *c = s->nodes[k].name;
         if (s->nodes[k].shm[0]) {
             sim_shm_path(path, sizeof path, c, "srv0");
-            patch_segment(s, path, s->wrap_base);
+            patch_to_base(s, path, s->wrap_base, true);
             sim_shm_path(path, sizeof path, "srv0", c);
-            patch_segment(s, path, s->wrap_base);
+            patch_to_base(s, path, s->wrap_base, true);
         } else {
             snprintf(path, sizeof path, "%s/%s_srv0.ptcp", s->nodes[k].dir, c);
-            patch_queue(s, path, s->wrap_base);
+            patch_to_base(s, path, s->wrap_base, false);
             snprintf(path, sizeof path, "%s/srv0_%s.ptcp", s->nodes[0].dir, c);
-            patch_queue(s, path, s->wrap_base);
+            patch_to_base(s, path, s->wrap_base, false);
         }
         /* the echo records were made for seq 0: start them again */
         snprintf(path, sizeof path, "%s/srv0_%s.app", s->nodes[0].dir, c);

@@ -134,6 +134,60 @@ void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop)
     sio_pop(s, n, c, sid, seq, size, pop);
 }
 
+/* ------------------------------------------------------------ callbacks of both sides */
+
+/* The user's callbacks that a server and a client have alike (the same
+ * signatures), of x's node. */
+typedef struct shared_cbs {
+    void *user;
+    void (*on_seq_mismatch)(void *user, tcpshm_conn *conn, const tcpshm_seq_mismatch *m);
+    void (*on_disconnect)(void *user, tcpshm_conn *conn, const char *reason, int sys_errno);
+    void (*on_msg)(void *user, tcpshm_conn *conn, tcpshm_msg_header *msg);
+} shared_cbs;
+
+static shared_cbs shared_of(const world_ctx *x)
+{
+    const tcpshm_sim_node *sp = spec(x->s, x->n);
+    if (x->n->idx == 0)
+        return (shared_cbs){sp->server.user, sp->server.on_seq_mismatch, sp->server.on_disconnect, sp->server.on_msg};
+    return (shared_cbs){sp->client.user, sp->client.on_seq_mismatch, sp->client.on_disconnect, sp->client.on_msg};
+}
+
+/* No fault of a user's world rolls storage back: every mismatch is a bug. */
+static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
+{
+    world_ctx *x = u;
+    sim *s = x->s;
+    node *n = x->n;
+    trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
+             n->idx == 0 ? "server" : "client", n->name, m->local_seq_start, m->local_seq_end, m->local_ack,
+             m->remote_seq_start, m->remote_seq_end, m->remote_ack);
+    shared_cbs ucb = shared_of(x);
+    if (ucb.on_seq_mismatch)
+        ucb.on_seq_mismatch(ucb.user, c, m);
+}
+
+/* The server's trace names the client; a client's, its node. */
+static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
+{
+    world_ctx *x = u;
+    if (x->n->idx == 0)
+        trace_event_noted(&x->s->tr, x->s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
+    else
+        trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
+    shared_cbs ucb = shared_of(x);
+    if (ucb.on_disconnect)
+        ucb.on_disconnect(ucb.user, c, reason, e);
+}
+
+static void w_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    shared_cbs ucb = shared_of(u);
+    if (ucb.on_msg)
+        ucb.on_msg(ucb.user, c, m);
+}
+
 /* ------------------------------------------------------------ server callbacks */
 
 static peer *find_peer(node *n, const char *name)
@@ -177,23 +231,6 @@ static void s_rejected(void *u, const char *client, const char *reason)
         ucb->on_login_rejected(ucb->user, client, reason);
 }
 
-/* No fault of a user's world rolls storage back: every mismatch is a bug. */
-static void mismatch(sim *s, node *n, const char *side, const tcpshm_seq_mismatch *m)
-{
-    trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
-    chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u", side, n->name,
-             m->local_seq_start, m->local_seq_end, m->local_ack, m->remote_seq_start, m->remote_seq_end,
-             m->remote_ack);
-}
-
-static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
-{
-    SRV(x);
-    mismatch(x->s, x->n, "server", m);
-    if (ucb->on_seq_mismatch)
-        ucb->on_seq_mismatch(ucb->user, c, m);
-}
-
 static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
 {
     SRV(x);
@@ -215,26 +252,11 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         ucb->on_logon(ucb->user, c, grp);
 }
 
-static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
-{
-    SRV(x);
-    trace_event_noted(&x->s->tr, x->s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
-    if (ucb->on_disconnect)
-        ucb->on_disconnect(ucb->user, c, reason, e);
-}
-
-static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
-{
-    SRV(x);
-    if (ucb->on_msg)
-        ucb->on_msg(ucb->user, c, m);
-}
-
 void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb)
 {
     g_ctx[n->idx] = (world_ctx){s, n};
-    *cb = (tcpshm_server_callbacks){&g_ctx[n->idx], s_syserr, s_new, s_file_err, s_rejected, s_mismatch,
-                                    s_logon, s_disc, s_msg};
+    *cb = (tcpshm_server_callbacks){&g_ctx[n->idx], s_syserr, s_new, s_file_err, s_rejected, w_mismatch,
+                                    s_logon, w_disc, w_msg};
 }
 
 /* ------------------------------------------------------------ client callbacks */
@@ -256,14 +278,6 @@ static void c_reject(void *u, const tcpshm_login_rsp *rsp)
         ucb->on_login_reject(ucb->user, rsp);
 }
 
-static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
-{
-    CLI(x);
-    mismatch(x->s, x->n, "client", m);
-    if (ucb->on_seq_mismatch)
-        ucb->on_seq_mismatch(ucb->user, c, m);
-}
-
 static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
@@ -278,25 +292,10 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
         ucb->on_login_success(ucb->user, c, rsp);
 }
 
-static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
-{
-    CLI(x);
-    trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
-    if (ucb->on_disconnect)
-        ucb->on_disconnect(ucb->user, c, reason, e);
-}
-
-static void c_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
-{
-    CLI(x);
-    if (ucb->on_msg)
-        ucb->on_msg(ucb->user, c, m);
-}
-
 void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
 {
     g_ctx[n->idx] = (world_ctx){s, n};
-    *cb = (tcpshm_client_callbacks){&g_ctx[n->idx], c_syserr, c_reject, c_mismatch, c_login, c_disc, c_msg};
+    *cb = (tcpshm_client_callbacks){&g_ctx[n->idx], c_syserr, c_reject, w_mismatch, c_login, w_disc, w_msg};
 }
 
 /* ------------------------------------------------------------ lives, steps, invariants */

@@ -650,7 +650,9 @@ static void push_one(void)
     cr_assert_eq(tcpshm_conn_push(c), 0);
 }
 
-Test(durability, host_pop_synced_before_the_ack_that_covers_it_is_sent)
+/* A host pair logged in over TCP whose server popped the one message the
+ * client pushed; returns the client's socket. */
+static int host_pair_popped_one(void)
 {
     start_pair(TCPSHM_DURABILITY_HOST, TCPSHM_DURABILITY_HOST);
     P.server_pops = true;
@@ -660,6 +662,12 @@ Test(durability, host_pop_synced_before_the_ack_that_covers_it_is_sent)
     for (int i = 0; i < 2000 && P.popped == 0; i++)
         poll_all();
     cr_assert_eq(P.popped, 1u);
+    return cfd;
+}
+
+Test(durability, host_pop_synced_before_the_ack_that_covers_it_is_sent)
+{
+    int cfd = host_pair_popped_one();
     /* the server's next send (a heartbeat carrying the ack) */
     int send_at = -1;
     for (int i = 0; i < 400 && send_at < 0; i++) {
@@ -679,14 +687,7 @@ Test(durability, host_pop_synced_before_the_ack_that_covers_it_is_sent)
 
 Test(durability, host_pop_sync_failure_closes_instead_of_acking)
 {
-    start_pair(TCPSHM_DURABILITY_HOST, TCPSHM_DURABILITY_HOST);
-    P.server_pops = true;
-    login_tcp();
-    int cfd = client_fd();
-    push_one();
-    for (int i = 0; i < 2000 && P.popped == 0; i++)
-        poll_all();
-    cr_assert_eq(P.popped, 1u);
+    int cfd = host_pair_popped_one();
     R.fail_syncs = 1;
     for (int i = 0; i < 400 && !P.srv_disconnect[0]; i++)
         poll_all();

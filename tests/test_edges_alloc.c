@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edges_bed.h"
 #include "tcpshm/client.h"
 #include "tcpshm/server.h"
-#include "venv.h"
 
 /* posix_memalign for the whole program: the allocation numbered fail_at
  * (counting from 1) fails, the others are aligned_alloc'd. */
@@ -26,11 +26,8 @@ int posix_memalign(void **p, size_t align, size_t size)
 
 static void small_config(tcpshm_config *cfg)
 {
-    tcpshm_config_default(cfg);
+    edges_config(cfg);
     cfg->queue_size = 4096;
-    cfg->recv_buf_size = 4096;
-    cfg->max_msg_size = 256;
-    cfg->shm_queue_size = 4096;
     cfg->tcp_conns_per_group = 2;
     cfg->shm_conns_per_group = 2;
 }

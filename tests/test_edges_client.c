@@ -8,11 +8,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "edges_bed.h"
 #include "tcpshm/client.h"
 #include "tcpshm/frame.h"
 #include "tcpshm/login.h"
 #include "tcpshm/server.h"
-#include "venv.h"
 
 static venv *v;
 static tcpshm_env E;
@@ -21,15 +21,9 @@ static int lfd; /* the fake server's listening socket on port 9000 */
 
 static void setup(void)
 {
-    venv_options o = {.stream_capacity = 4096, .first_ephemeral_port = 5000};
-    v = venv_create(&o);
-    cr_assert_not_null(v);
-    E = *venv_env(v);
-    tcpshm_config_default(&cfg);
+    v = edges_venv(&E);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     lfd = E.listen(E.ctx, "127.0.0.1", 9000, 4);
     cr_assert_geq(lfd, 0);
 }

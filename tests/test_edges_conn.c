@@ -13,8 +13,8 @@
 
 #include "conn_internal.h"
 #include "conn_transport.h"
+#include "edges_bed.h"
 #include "tcpshm/frame.h"
-#include "venv.h"
 
 static venv *v;
 static tcpshm_env E;
@@ -23,14 +23,8 @@ static uint8_t srv_rx[4096] __attribute__((aligned(8))), cli_rx[4096] __attribut
 
 static void setup(void)
 {
-    venv_options o = {.stream_capacity = 4096, .first_ephemeral_port = 5000};
-    v = venv_create(&o);
-    cr_assert_not_null(v);
-    E = *venv_env(v);
-    tcpshm_config_default(&cfg);
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
+    v = edges_venv(&E);
+    edges_config(&cfg);
 }
 static void teardown(void) { venv_destroy(v); }
 TestSuite(edges_conn, .init = setup, .fini = teardown, .timeout = 60);

@@ -9,13 +9,13 @@
 #include <fiu.h>
 #include <string.h>
 
+#include "edges_bed.h"
 #include "lastserver.h"
 #include "name_lock.h"
 #include "tcpshm/client.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/server.h"
 #include "tcpshm/shm_queue.h"
-#include "venv.h"
 
 static venv *v;
 static tcpshm_env E; /* venv's env; a test replaces members to make them fail */
@@ -24,10 +24,7 @@ static char long_dir[4200];
 static void setup(void)
 {
     cr_assert_eq(fiu_init(0), 0);
-    venv_options o = {.stream_capacity = 4096, .first_ephemeral_port = 5000};
-    v = venv_create(&o);
-    cr_assert_not_null(v);
-    E = *venv_env(v);
+    v = edges_venv(&E);
     memset(long_dir, 'd', sizeof long_dir - 1);
     long_dir[sizeof long_dir - 1] = '\0';
 }
@@ -185,11 +182,8 @@ Test(edges_env, shm_queue_refusals)
 Test(edges_env, server_and_client_misuse)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     tcpshm_server_callbacks scb = {0};
     tcpshm_client_callbacks ccb = {0};
     tcpshm_error err = {0};
@@ -355,11 +349,8 @@ Test(edges_env, shm_header_fields_one_at_a_time)
 Test(edges_env, no_callbacks_set)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     cfg.tcp_nodelay = false; /* and no TCP_NODELAY */
     tcpshm_error err = {0};
     tcpshm_client *cl = NULL;
@@ -435,19 +426,23 @@ Test(edges_env, a_connection_without_state_refuses_messages)
 
 /* ------------------------------------------------------ one more each */
 
-static int race_opens; /* file_open: a missing file, then created by "another process" */
-static int racing_open(void *ctx, const char *path, int create, unsigned mode)
+/* file_open of a lock file that is missing: the open finds no file
+ * (ENOENT), the create fails with create_errno. */
+static int race_opens, create_errno;
+static int missing_lock_file(void *ctx, const char *path, int create, unsigned mode)
 {
     (void)ctx, (void)path, (void)mode;
     race_opens++;
-    errno = create ? EEXIST : ENOENT;
+    errno = create ? create_errno : ENOENT;
     return -1;
 }
 
+/* EEXIST: "another process" created it, then it is missing again. */
 Test(edges_env, lock_file_that_keeps_appearing_and_vanishing)
 {
     tcpshm_env e = E;
-    e.file_open = racing_open;
+    e.file_open = missing_lock_file;
+    create_errno = EEXIST;
     tcpshm_error err = {0};
     int fd;
     cr_assert_eq(tcpshm_name_lock(&e, "d", "n", 0, &fd, &err), TCPSHM_E_SYSTEM);
@@ -455,20 +450,12 @@ Test(edges_env, lock_file_that_keeps_appearing_and_vanishing)
     cr_assert_eq(err.sys_errno, EEXIST);
 }
 
-/* The lock file is missing and cannot be created (EACCES): no retry, the
- * create's error is the reason. */
-static int missing_and_refused(void *ctx, const char *path, int create, unsigned mode)
-{
-    (void)ctx, (void)path, (void)mode;
-    race_opens++;
-    errno = create ? EACCES : ENOENT;
-    return -1;
-}
-
+/* EACCES: no retry, the create's error is the reason. */
 Test(edges_env, lock_file_that_cannot_be_created)
 {
     tcpshm_env e = E;
-    e.file_open = missing_and_refused;
+    e.file_open = missing_lock_file;
+    create_errno = EACCES;
     tcpshm_error err = {0};
     int fd;
     race_opens = 0;
@@ -551,11 +538,8 @@ Test(edges_env, queue_refusals_one_more_each)
 Test(edges_env, refusals_without_callbacks)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     cfg.tcp_conns_per_group = 1;
     cfg.ctl_interval = 0; /* accept at every poll_ctl: this test's clock moves 1 us a round */
     tcpshm_error err = {0};
@@ -766,11 +750,8 @@ static bool login_once(tcpshm_server *s, const tcpshm_env *env, const tcpshm_con
 Test(edges_env, server_refusals_with_few_callbacks)
 {
     tcpshm_config cfg;
-    tcpshm_config_default(&cfg);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     cfg.max_new_conns = 1;
     cfg.ctl_interval = 0; /* accept at every poll_ctl: this test's clock moves in small steps */
     tcpshm_server_callbacks scb = {.on_new_connection = group_out_of_range};

@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "edges_bed.h"
 #include "tcpshm/client.h"
 #include "tcpshm/conn.h"
 #include "tcpshm/frame.h"
 #include "tcpshm/login.h"
 #include "tcpshm/server.h"
-#include "venv.h"
 
 static venv *v;
 static tcpshm_env E;
@@ -24,15 +24,9 @@ static int64_t now;
 static void setup(void)
 {
     cr_assert_eq(fiu_init(0), 0);
-    venv_options o = {.stream_capacity = 4096, .first_ephemeral_port = 5000};
-    v = venv_create(&o);
-    cr_assert_not_null(v);
-    E = *venv_env(v);
-    tcpshm_config_default(&cfg);
+    v = edges_venv(&E);
+    edges_config(&cfg);
     cfg.queue_size = 4096;
-    cfg.recv_buf_size = 4096;
-    cfg.max_msg_size = 256;
-    cfg.shm_queue_size = 4096;
     cfg.ctl_interval = 0; /* accept at every poll_ctl: the clock moves in small steps */
     now = 0;
 }

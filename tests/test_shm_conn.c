@@ -35,6 +35,15 @@ TestSuite(shm_conn, .init = setup, .fini = teardown, .timeout = 120);
 static bool got_at_least(th *t, void *arg) { return t->clients[0].side.received >= (uint32_t)(uintptr_t)arg; }
 static bool srv_got_at_least(th *t, void *arg) { return t->srv_side.received >= (uint32_t)(uintptr_t)arg; }
 
+/* Pumps until the server has the `sent` messages, intact, and no more. */
+static void server_gets_exactly(uint32_t sent)
+{
+    cr_assert(th_pump_until(&h, srv_got_at_least, (void *)(uintptr_t)sent, 2000), "server got %u of %u",
+              h.srv_side.received, sent);
+    cr_assert_eq(h.srv_side.bad, 0, "%s", h.srv_side.bad_text);
+    cr_assert_eq(h.srv_side.received, sent);
+}
+
 static tcpshm_conn *login_ok(uint32_t c)
 {
     th_login(&h, c);
@@ -120,10 +129,7 @@ Test(shm_conn, client_restart_resumes_without_loss_or_duplicate)
         conn = login_ok(c);
         cr_assert_eq(tcpshm_conn_seq_end(conn), sent, "the producer position survives the restart");
     }
-    cr_assert(th_pump_until(&h, srv_got_at_least, (void *)(uintptr_t)sent, 2000), "server got %u of %u",
-              h.srv_side.received, sent);
-    cr_assert_eq(h.srv_side.bad, 0, "%s", h.srv_side.bad_text);
-    cr_assert_eq(h.srv_side.received, sent);
+    server_gets_exactly(sent);
 }
 
 Test(shm_conn, server_restart_same_name_resumes)
@@ -390,10 +396,7 @@ Test(shm_conn, scribbled_consumer_word_closes_naming_it)
     conn = tcpshm_client_conn(h.clients[c].cl);
     cr_assert(th_push(conn, sent, 100, false));
     sent++;
-    cr_assert(th_pump_until(&h, srv_got_at_least, (void *)(uintptr_t)sent, 2000), "server got %u of %u",
-              h.srv_side.received, sent);
-    cr_assert_eq(h.srv_side.bad, 0, "%s", h.srv_side.bad_text);
-    cr_assert_eq(h.srv_side.received, sent);
+    server_gets_exactly(sent);
 }
 
 /* A slot word with a plausible length but another seq where the server
