@@ -15,7 +15,7 @@
 
 #define RB_SNAPS 3    /* kept per node */
 #define RB_FILES 64   /* files in one snapshot */
-#define RB_COUNTS 48  /* streams in one snapshot */
+#define RB_COUNTS 256 /* streams in one snapshot (more: no snapshot) */
 
 /* RB_LOST_RECORD: the client's .lastserver alone is gone, its queues stay
  * (mutation 6 of sim/mutations needs it: a client that logs in naming no
@@ -167,12 +167,16 @@ static void take_snapshot(sim *s, node *n)
             abort();
         memcpy(f->data, d, f->len);
     }
-    for (uint32_t i = 0; i < s->chk.n && sn->ncounts < RB_COUNTS; i++) {
+    for (uint32_t i = 0; i < s->chk.n && !c.overflow; i++) {
         const chk_stream *st = &s->chk.s[i];
-        if (strcmp(n->idx == 0 ? st->server : st->client, n->name) == 0) /* closed ones too */
+        if (strcmp(n->idx == 0 ? st->server : st->client, n->name) != 0)
+            continue; /* closed ones too */
+        if (sn->ncounts == RB_COUNTS)
+            c.overflow = true; /* a stream left out would read as count 0 (seed 44015) */
+        else
             sn->counts[sn->ncounts++] = (rb_count){(int)i, st->pushed, st->popped};
     }
-    if (c.overflow) { /* not a whole copy: not a snapshot */
+    if (c.overflow) { /* not a whole copy, or not all the counts: not a snapshot */
         snap_free(sn);
         return;
     }
