@@ -166,8 +166,13 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
                                   "my_ack %u; the pair says %u, %u",
                  n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
                  tcpshm_conn_my_ack(c), b->base + b->pushed, a->base + a->popped);
-    /* a reset pair: the echo record of the old one names nothing now */
-    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (p->rec->k != 0u - 1u || p->rec->e != 0)) {
+    /* a reset pair: the echo record of the old one names nothing now. A
+     * reset epoch starts at 0; a wrap run's pair that goes on is at (0, 0)
+     * right after the wrap, and its record is live (seed 35760: reset there,
+     * it named request -1 again and request 0, popped but taken back by a
+     * power loss, was echoed twice) */
+    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && a->base == 0 && b->base == 0 &&
+        (p->rec->k != 0u - 1u || p->rec->e != 0)) {
         p->rec->k = 0u - 1u, p->rec->e = 0;
         rec_sync(s, p->rec);
     }
