@@ -356,7 +356,7 @@ static void s_rejected(void *u, const char *name, const char *reason)
     sim *s = u;
     /* the liar's logins leave no note; its attempt may be over (stopped at
      * settle) when the server gets to its login: known by the login itself */
-    bool noteless = liar_take_noteless(s) || liar_impersonating(s, name);
+    bool noteless = liar_take_noteless(s);
     if (!noteless && !refused_after_reset(s, name, reason))
         note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
