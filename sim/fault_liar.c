@@ -361,11 +361,6 @@ void liar_step(sim *s)
 
 static bool mine(const liar *L, const char *name) { return L->fd >= 0 && strcmp(name, L->name) == 0; }
 
-bool liar_impersonating(const sim *s, const char *name)
-{
-    return mine(&s->liar, name) && !liar_name(name);
-}
-
 void liar_server_disc(sim *s, const char *name, const char *reason)
 {
     liar *L = &s->liar;

@@ -57,7 +57,5 @@ bool liar_name(const char *name);
 /* Whether the login the server just refused is the liar's, which left no
  * login note (once: the server refuses it within on_new_connection's call). */
 bool liar_take_noteless(sim *s);
-/* The liar's attempt in flight logs in under this honest client's name. */
-bool liar_impersonating(const sim *s, const char *name);
 
 #endif
