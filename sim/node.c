@@ -348,6 +348,7 @@ static void login_says_record(sim *s, node *n)
 {
     char rec[TCPSHM_NAME_MAX + 1];
     snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
+    n->login_srv_owner = s->nodes[0].owner; /* the only incarnation that can answer it */
     if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && strcmp(rec, n->login_last) != 0 &&
         !(n->login_last[0] == '\0' && sim_pair_lost(s, n->dir, n->name, rec)))
         chk_fail(&s->chk, n->c2s, "client %s: its login says last server \"%s\" but its directory records \"%s\"",

@@ -215,9 +215,14 @@ void rb_client_accepted(sim *s, node *n, const char *server, const char *recorde
     if (!p || p->state != RB_PENDING)
         return;
     /* a response the server sent before its rollback (it died after
-     * accepting), read by the client after: its connection is gone */
+     * accepting), read by the client after: its connection is gone. Also
+     * when the server has restarted since: the login call connected to an
+     * incarnation older than the rollback (seed 42527 --faults all: the
+     * response of srv0, whose host then lost power, read once an EAGAIN
+     * storm ended, in the step srv1 started) */
     const node *sv = &s->nodes[0];
-    if (strcmp(p->who, server) == 0 && (!sv->alive || sv->owner < p->owner_floor))
+    if (strcmp(p->who, server) == 0 &&
+        (!sv->alive || sv->owner < p->owner_floor || n->login_srv_owner < p->owner_floor))
         return;
     if (strcmp(recorded, server) != 0) { /* a new connection for the client */
         detected(s, p, 1);

@@ -61,6 +61,7 @@ typedef struct node {
     char server[TCPSHM_NAME_MAX + 1];
     int c2s, s2c;
     char login_last[TCPSHM_NAME_MAX + 1]; /* the server name its last login call said */
+    uint32_t login_srv_owner;             /* the server's incarnation (owner) that call connected to */
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
     /* client: its pair died of a detected rollback and no name is left to
