@@ -167,9 +167,16 @@ static void take_snapshot(sim *s, node *n)
             abort();
         memcpy(f->data, d, f->len);
     }
-    for (uint32_t i = 0; i < s->chk.n && sn->ncounts < RB_COUNTS; i++) {
+    /* every stream of the name, closed ones too: one left out would read as
+     * "did not exist yet" (count 0) at a rollback (seed 44015 --faults all:
+     * the server's 80th stream, past the bound, rewound to 0 pushes) */
+    for (uint32_t i = 0; i < s->chk.n && !c.overflow; i++) {
         const chk_stream *st = &s->chk.s[i];
-        if (strcmp(n->idx == 0 ? st->server : st->client, n->name) == 0) /* closed ones too */
+        if (strcmp(n->idx == 0 ? st->server : st->client, n->name) != 0)
+            continue;
+        if (sn->ncounts == RB_COUNTS)
+            c.overflow = true;
+        else
             sn->counts[sn->ncounts++] = (rb_count){(int)i, st->pushed, st->popped};
     }
     if (c.overflow) { /* not a whole copy: not a snapshot */
