@@ -258,7 +258,8 @@ static void node_die(sim *s, node *n, tr_type why)
 {
     if (why != TR_HANG)
         trace_event(&s->tr, s->now, why, (uint32_t)n->idx, n->owner, 0, n->name);
-    char remotes[SIM_MAX_CLIENTS * SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
+    /* a server's peers: every client name and the liar (seed 68229: 17 of them) */
+    char remotes[sizeof n->peers / sizeof n->peers[0]][TCPSHM_NAME_MAX + 1];
     uint32_t nr = 0;
     if (n->idx == 0)
         for (uint32_t i = 0; i < n->npeers; i++)

@@ -213,6 +213,7 @@ static void run_parallel(sweep *w, uint32_t jobs)
     pid_t pids[64];
     bool stopped[64] = {false};
     uint64_t stopped_at[64]; /* the seed whose hang stopped the job */
+    uint64_t next[64];       /* the index in the sweep of the seed each job runs now */
     uint32_t n = 0;
     fflush(stdout);
     fflush(stderr);
@@ -252,6 +253,7 @@ static void run_parallel(sweep *w, uint32_t jobs)
             _exit(0);
         }
         close(pfd[1]);
+        next[n] = j;
         fds[n] = pfd[0];
         pids[n++] = pid;
     }
@@ -269,6 +271,7 @@ static void run_parallel(sweep *w, uint32_t jobs)
             seed_rec rec;
             ssize_t got = read(fds[i], &rec, sizeof rec);
             if (got == (ssize_t)sizeof rec) {
+                next[i] += jobs;
                 account(w, &rec);
                 if (rec.stopped) {
                     stopped[i] = true;
@@ -289,7 +292,18 @@ static void run_parallel(sweep *w, uint32_t jobs)
             fprintf(stderr, "%s: job %u stopped after the hang of seed %" PRIu64 " (its later seeds not run)\n",
                     w->prog, i, stopped_at[i]);
         } else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-            fprintf(stderr, "%s: job %u ended abnormally (status 0x%x)\n", w->prog, i, st);
+            /* a crash of the simulator itself: the seed it was running, and
+             * how to run it alone (its later seeds were not run) */
+            fprintf(stderr, "%s: job %u ended abnormally (status 0x%x)", w->prog, i, st);
+            if (next[i] < w->total) {
+                char replay[600];
+                uint64_t seed = w->first + next[i] * w->stride;
+                sim_replay_command(&w->sum.set, seed, replay, sizeof replay);
+                fprintf(stderr, " running seed %" PRIu64 "; its later seeds were not run\n  replay: %s\n", seed,
+                        replay);
+            } else {
+                fputc('\n', stderr);
+            }
             w->sum.failed++;
         }
     }
