@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fault_liar.h"
+#include "fault_twin.h"
 #include "pairs.h"
 #include "sim_state.h"
 #include "tcpshm/frame.h"
@@ -374,7 +375,7 @@ void liar_server_reject(sim *s, const char *name, const char *reason)
     /* "" also comes from honest clients' dropped logins (benign texts): the
      * expected text wins over one of those; a twin's login (the same name,
      * refused by the application) is not the liar's (seed 19933 --faults all) */
-    if (strncmp(reason, "simulator: twin", 15) == 0)
+    if (strcmp(reason, FAULT_TWIN_REFUSAL) == 0)
         return;
     if (mine(L, name) && (!L->seen[0] || (benign(L->seen) && owed(L, reason))))
         snprintf(L->seen, sizeof L->seen, "%s", reason);

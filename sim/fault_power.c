@@ -264,19 +264,19 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
         pc->current[side] = same;
         return false;
     }
-    if (!pc->current[side]) {
-        /* nothing of the current epoch there to lose; but a file the core
-         * now refuses (an older epoch's, written unsynced in the boot that
-         * ended) is refused at every login, the detection the rule asks
-         * for: the operator renames the client, as for any refused file
-         * (seed 1206 --transport mixed --faults all: a wrap run's pre-set
-         * file of a pair whose checker epoch was new; liveness failed) */
-        if (st < 0 && s->durability == SIM_DUR_PROCESS) {
-            *refused = true;
-            pc->refused++;
-        }
-        return false;
+    /* process durability: a file the core now refuses is refused at every
+     * login, the detection the rule asks for: the operator renames the
+     * client (pairs_after). Also one that held nothing of the current epoch
+     * (seed 1206 --transport mixed --faults all: a wrap run's pre-set file
+     * of a pair whose checker epoch was new; liveness failed); it lost
+     * something only if it held that epoch. */
+    if (st < 0 && s->durability == SIM_DUR_PROCESS) {
+        *refused = true;
+        pc->refused++;
+        return pc->current[side];
     }
+    if (!pc->current[side])
+        return false; /* nothing of the current epoch there */
     /* an epoch with nothing pushed or popped has nothing that returned to
      * lose (e.g. a reset a failed sync left undurable: the login failed);
      * the next login is judged as usual */
@@ -321,11 +321,6 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
                      server_side ? server : client, server, client, my_ack, si->base + si->popped, acked,
                      server_side ? client : server);
         return false;
-    }
-    if (st < 0) {
-        *refused = true;
-        pc->refused++;
-        return true;
     }
     if (same && st == 0) /* an empty pair's file gone: nothing lost, but the core may report it */
         rb_power_lost(s, server, client, server_side ? server : client, false);
@@ -434,15 +429,10 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
             lost = side_after(s, sv->dir, true, server, client, pc, &refused) || lost;
         if (cli_side && !s->chk.violated)
             lost = side_after(s, client, false, server, client, pc, &refused) || lost;
-        if (s->chk.violated || !pc->after)
+        if (s->chk.violated || !pc->after || (!lost && !refused))
             continue;
-        if (!lost) {
-            if (refused) /* nothing lost, but the file is refused (side_after) */
-                rb_power_refused(s, server, client);
-            continue;
-        }
-        int c2s = chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
-        chk_echo_off(&s->chk, c2s); /* the echo record went back too (process durability) */
+        if (lost) /* the echo record went back too (process durability) */
+            chk_echo_off(&s->chk, chk_stream_id(&s->chk, server, client, CHK_C2S, 0));
         if (refused) {
             rb_power_refused(s, server, client);
         } else {

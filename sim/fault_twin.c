@@ -235,5 +235,5 @@ const char *fault_twin_refuse(sim *s, const tcpshm_login *lg)
         return NULL;
     node *v = victim_of(s);
     tcpshm_conn *c = s->nodes[0].alive ? tcpshm_server_find_conn(s->nodes[0].srv, v->name) : NULL;
-    return c && tcpshm_conn_is_connected(c) ? NULL : "simulator: twin while the first is not live";
+    return c && tcpshm_conn_is_connected(c) ? NULL : FAULT_TWIN_REFUSAL;
 }

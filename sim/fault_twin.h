@@ -25,6 +25,7 @@ bool fault_twin_pins(const sim *s, const node *n);
  * (last server "") is refused by the application, with this text, unless
  * the server's connection of that name is live at that moment; NULL: go on. */
 const char *fault_twin_refuse(sim *s, const tcpshm_login *lg);
+#define FAULT_TWIN_REFUSAL "simulator: twin while the first is not live"
 /* The login is the twin's (not its first's). */
 bool fault_twin_login(const sim *s, const tcpshm_login *lg);
 
