@@ -410,16 +410,19 @@ tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm
     *bad = false;
     /* Checked already and not popped yet (tcpshm_conn_pop asks again after
      * on_msg): the queue uses only its private front_pos and front_len, but
-     * the header's size is the peer's to write at any time, so it is checked
-     * again against the slot length checked the first time (one compare). */
+     * the slot word and the header's size are the peer's to write at any
+     * time, so both are compared again with what was checked the first time
+     * (one load and two compares). */
     if (q->front_len) {
         tcpshm_msg_header *f = (tcpshm_msg_header *)(void *)(q->data + q->front_pos + TCPSHM_SHM_SLOT_OVERHEAD);
-        if (size_fits_slot(f->size, q->front_len))
+        uint64_t fw = load(slot_word(q, q->front_pos));
+        if (fw == pack(q->rcount, q->front_len) && size_fits_slot(f->size, q->front_len))
             return f;
         *bad = true;
         tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
-                    "Bad shm message: %s seq %u at offset %u changed its size to %u after it was checked", q->name,
-                    q->rcount, q->front_pos, f->size);
+                    "Bad shm message: %s seq %u at offset %u changed its slot word to seq %u length %u or its "
+                    "size to %u after it was checked",
+                    q->name, q->rcount, q->front_pos, count_of(fw), (uint32_t)fw, f->size);
         return NULL;
     }
     uint32_t pos = q->rpos;
@@ -444,8 +447,14 @@ tcpshm_msg_header *tcpshm_shm_queue_front(tcpshm_shm_queue *q, bool *bad, tcpshm
         return NULL;
     }
     const tcpshm_msg_header *h = (const tcpshm_msg_header *)(const void *)(q->data + pos + TCPSHM_SHM_SLOT_OVERHEAD);
-    if (!slot_len_ok(len, pos, q->cap) || len - TCPSHM_SHM_SLOT_OVERHEAD > q->max_msg_size ||
-        !size_fits_slot(h->size, len)) {
+    if (!slot_len_ok(len, pos, q->cap) || len - TCPSHM_SHM_SLOT_OVERHEAD > q->max_msg_size) {
+        /* the header is not read: at the data area's last word it lies past the end */
+        *bad = true;
+        tcpshm_fail(err, TCPSHM_E_CORRUPT, 0, "Bad shm message: %s seq %u at offset %u has slot length %u", q->name,
+                    q->rcount, pos, len);
+        return NULL;
+    }
+    if (!size_fits_slot(h->size, len)) {
         *bad = true;
         tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
                     "Bad shm message: %s seq %u at offset %u has slot length %u and size %u", q->name, q->rcount,
