@@ -227,9 +227,10 @@ void fz_expect_server(const fz_srv_model *m, const uint8_t *b, size_t n, fz_srv_
     }
 }
 
-bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *local,
-                   const char *remote, const tcpshm_config *cfg, uint32_t *seq_start,
-                   uint32_t *seq_end, uint32_t *my_ack)
+/* Opens <dir>/<local>_<remote>.ptcp under owner `as` and reads its state;
+ * false if the file does not exist. */
+static bool peek(struct venv *v, uint32_t as, const char *dir, const char *local, const char *remote,
+                 const tcpshm_config *cfg, uint32_t *seq_start, uint32_t *seq_end, uint32_t *my_ack, bool *fresh)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
@@ -248,21 +249,25 @@ bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *loc
     *seq_start = tcpshm_ptcp_queue_seq_start(&q);
     *seq_end = tcpshm_ptcp_queue_seq_end(&q);
     *my_ack = tcpshm_ptcp_queue_my_ack(&q);
+    *fresh = tcpshm_ptcp_queue_fresh(&q);
     tcpshm_ptcp_queue_close(&q);
     venv_set_owner(v, was);
     return true;
 }
 
-bool fz_queue_fresh(const struct venv *v, const char *dir, const char *local, const char *remote)
+bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *local,
+                   const char *remote, const tcpshm_config *cfg, uint32_t *seq_start,
+                   uint32_t *seq_end, uint32_t *my_ack)
 {
-    char path[300];
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
-    const uint8_t *b = venv_file_data(v, path, &len);
-    uint32_t fresh = 0;
-    if (b && len >= 188)
-        memcpy(&fresh, b + 184, sizeof fresh);
-    return fresh != 0;
+    bool fresh;
+    return peek(v, as, dir, local, remote, cfg, seq_start, seq_end, my_ack, &fresh);
+}
+
+bool fz_pair_state(struct venv *v, uint32_t as, const char *dir, const char *local, const char *remote,
+                   const tcpshm_config *cfg, uint32_t *seq_start, uint32_t *seq_end, uint32_t *my_ack)
+{
+    bool fresh;
+    return peek(v, as, dir, local, remote, cfg, seq_start, seq_end, my_ack, &fresh) && !fresh;
 }
 
 struct venv *fz_login_bed(uint8_t sel, tcpshm_config *cfg, size_t *chunk, uint32_t *capacity)

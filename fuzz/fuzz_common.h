@@ -133,7 +133,7 @@ typedef struct fz_srv_model {
     int (*decide)(void *user, const tcpshm_login *login, const char **reject_text);
     /* the persisted queue of (server, name): false when there is none yet,
      * or only a fresh one (made at a login, none accepted since: its fresh
-     * mark, fz_queue_fresh). The model supports only queues with nothing
+     * mark, fz_pair_state). The model supports only queues with nothing
      * unacknowledged. */
     bool (*queue_state)(void *user, const char *name, uint32_t *seq, uint32_t *my_ack);
 } fz_srv_model;
@@ -150,9 +150,10 @@ struct venv;
 bool fz_peek_queue(struct venv *v, uint32_t as, const char *dir, const char *local,
                    const char *remote, const tcpshm_config *cfg, uint32_t *seq_start,
                    uint32_t *seq_end, uint32_t *my_ack);
-/* Whether that file carries the fresh mark (header offset 184, docs/design.md:
- * made by an open, no login accepted on the pair since). */
-bool fz_queue_fresh(const struct venv *v, const char *dir, const char *local, const char *remote);
+/* The same, and false as well when the file carries the fresh mark (made by
+ * an open, no login accepted on the pair since: no state of the pair). */
+bool fz_pair_state(struct venv *v, uint32_t as, const char *dir, const char *local, const char *remote,
+                   const tcpshm_config *cfg, uint32_t *seq_start, uint32_t *seq_end, uint32_t *my_ack);
 
 /* ---- shared-memory segments on the venv ---- */
 /* The venv path of segment name ("/tcpshm_a_b" -> VENV_SHM_DIR "/tcpshm_a_b"). */

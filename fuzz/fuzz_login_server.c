@@ -167,9 +167,7 @@ static bool queue_state(void *user, const char *name, uint32_t *seq, uint32_t *m
 {
     T *t = user;
     uint32_t start, end;
-    if (fz_queue_fresh(t->v, "srv", "server", name))
-        return false; /* made at a login none accepted since: no state of the pair */
-    if (!fz_peek_queue(t->v, OWN_PEEK, "srv", "server", name, &t->cfg, &start, &end, my_ack))
+    if (!fz_pair_state(t->v, OWN_PEEK, "srv", "server", name, &t->cfg, &start, &end, my_ack))
         return false;
     FZ_CHECK(start == end, "the model needs an empty queue for %s", name);
     *seq = start;

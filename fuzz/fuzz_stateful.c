@@ -514,9 +514,7 @@ static bool queue_state(void *user, const char *name, uint32_t *seq, uint32_t *m
 {
     T *t = user;
     uint32_t s0, s1;
-    if (fz_queue_fresh(t->v, "srv", "server", name))
-        return false; /* made at a login none accepted since: no state of the pair */
-    if (!fz_peek_queue(t->v, OWN_PEEK, "srv", "server", name, &t->cfg, &s0, &s1, my_ack))
+    if (!fz_pair_state(t->v, OWN_PEEK, "srv", "server", name, &t->cfg, &s0, &s1, my_ack))
         return false;
     FZ_CHECK(s0 == s1, "the server queued messages for %s", name);
     *seq = s0;

@@ -175,11 +175,16 @@ static void accepted(sim *s, rb_pair *p, const char *by)
     if (p->power && !p->lost)
         return; /* nothing lost: going on is right */
     if (p->power) {
+        /* the server's note of the login's numbers, when it has one */
+        char said[120] = "";
+        if (p->srv_last[0])
+            snprintf(said, sizeof said, "; the login said last server \"%s\", ack %u, client_seq_end %u",
+                     p->srv_last, p->srv_ack, p->srv_end);
         chk_fail(&s->chk, rb_find_stream(s, p->server, p->client, CHK_C2S),
                  "silent loss after power loss: %s accepted the login of the pair %s/%s as continuing after a power "
                  "loss of %s's host (t=%lld) took back pushes or pops that had returned (must be a sequence mismatch, "
-                 "a refused file or a new connection; the login said last server \"%s\", ack %u, client_seq_end %u)",
-                 by, p->server, p->client, p->who, (long long)p->t, p->srv_last, p->srv_ack, p->srv_end);
+                 "a refused file or a new connection%s)",
+                 by, p->server, p->client, p->who, (long long)p->t, said);
         return;
     }
     if (popped_retracted(s, p, why, sizeof why))
