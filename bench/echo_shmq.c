@@ -8,10 +8,14 @@
 #include "echo.h"
 #include "shm_pair.h"
 
+/* The stop flag, read by the echoer every round, sits alone in its line
+ * (as lib_server_loop's): the client's own writes (its stack, the flags
+ * front() sets) must not share it. */
 typedef struct shm_echoer {
-    shm_pair *p;
+    _Alignas(64) int stop; /* atomic */
+    _Alignas(64) shm_pair *p;
     const bench_opts *o;
-    int stop, bad;
+    int bad;
 } shm_echoer;
 
 /* The server side: front, alloc the echo, push it, pop (push-then-pop). */
@@ -48,7 +52,10 @@ int echo_shmq_run(const bench_opts *o, uint32_t size, int64_t *samples, uint32_t
     static shm_pair p;
     if (shm_pair_open(&p, 1u << 20, 4096) != 0)
         return -1;
-    shm_echoer s = {&p, o, 0, 0};
+    static shm_echoer s; /* static: aligned, off the client's stack */
+    memset(&s, 0, sizeof s);
+    s.p = &p;
+    s.o = o;
     pthread_t t;
     if (bench_spawn(&t, o->cpu_b, echoer, &s) != 0) {
         shm_pair_close(&p);

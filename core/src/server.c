@@ -350,6 +350,8 @@ static void handle_login(tcpshm_server *s, pending *p, const tcpshm_login *login
             return;
         }
     } else {
+        /* The lowest free slot, and no slot is ever freed: a group's slots
+         * in use stay a prefix of it (poll_shm stops at the first free). */
         uint32_t count;
         slot *base = group_base(s, shm, (uint32_t)grp, &count);
         for (uint32_t i = 0; i < count && !sl; i++)
@@ -630,9 +632,16 @@ void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp)
         return;
     uint32_t count;
     slot *base = group_base(s, true, grp, &count);
-    for (uint32_t i = 0; i < count; i++)
-        if (group_slot_state(s, &base[i], grp, now) == SLOT_LIVE && s->cb.on_msg)
+    /* The group's slots in use are a prefix (see handle_login): the first
+     * free one ends the scan, so an idle round reads one state per client,
+     * not one per configured slot (16 by default). */
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t st = group_slot_state(s, &base[i], grp, now);
+        if (st == SLOT_FREE)
+            break;
+        if (st == SLOT_LIVE && s->cb.on_msg)
             tcpshm_conn_deliver(&base[i].conn, deliver_cb, s);
+    }
 }
 
 /* One round of a live TCP slot: I/O (the receive only when readable),

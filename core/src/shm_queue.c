@@ -349,6 +349,25 @@ static bool see_consumer(tcpshm_shm_queue *q)
     return true;
 }
 
+/* A hint, no store: asks for the cache line after the one holding the next
+ * slot word, for writing. The next small slot, or the zero word after it,
+ * often reaches into that line, untouched for a lap of the ring; fetched
+ * only by push's store, it held the slot word's store back while the
+ * consumer, spinning on the slot word's line, took that line away again
+ * (a 16-byte echo was 30-60 ns slower in the 3 of 8 positions that cross
+ * a line). The data area starts 64-byte aligned (after the 192-byte
+ * header of a mapping). */
+static void warm_next_line(const tcpshm_shm_queue *q)
+{
+    uint32_t line = (q->wpos | 63u) + 1u;
+    const uint8_t *p = q->data + (line < q->cap ? line : 0);
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("prefetchw %0" ::"m"(*p)); /* a no-op where unsupported */
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
+
 tcpshm_msg_header *tcpshm_shm_queue_alloc(tcpshm_shm_queue *q, uint16_t body_size)
 {
     q->alloc_len = 0;
@@ -393,6 +412,7 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
     __atomic_store_n(&q->wcount, q->wcount + 1, __ATOMIC_RELAXED); /* read by seq_end in any thread */
     store(&q->seg->wstate, pack(q->wcount, q->wpos));
     q->alloc_len = 0;
+    warm_next_line(q);
     return 0;
 }
 
