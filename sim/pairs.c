@@ -69,12 +69,38 @@ uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
     return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
 }
 
+/* The decimal digits of v at out, returning the end (no terminator). */
+static char *put_number(char *out, uint32_t v)
+{
+    char digits[10];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n)
+        *out++ = digits[--n];
+    return out;
+}
+
+/* As snprintf's "srv%u" and "c%dg%u" (at most 24 bytes: never cut), by
+ * hand: names are made for every node and generation many times a step
+ * (power loss, rollback) and snprintf showed in profiles. */
 void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
 {
-    if (n->idx == 0)
-        snprintf(out, TCPSHM_NAME_MAX + 1, "srv%u", k);
-    else
-        snprintf(out, TCPSHM_NAME_MAX + 1, "c%dg%u", n->idx, k);
+    char *p = out;
+    if (n->idx == 0) {
+        memcpy(p, "srv", 3);
+        p += 3;
+    } else {
+        *p++ = 'c';
+        if (n->idx < 0)
+            *p++ = '-';
+        p = put_number(p, n->idx < 0 ? 0u - (uint32_t)n->idx : (uint32_t)n->idx);
+        *p++ = 'g';
+    }
+    p = put_number(p, k);
+    *p = '\0';
 }
 
 void sim_name_switch(sim *s, node *n, uint32_t k)

@@ -13,13 +13,7 @@
 
 /* ------------------------------------------------------- durable names */
 
-static dentry *dlookup(const venv *v, const char *norm)
-{
-    for (size_t i = 0; i < v->nddents; i++)
-        if (strcmp(v->ddents[i].path, norm) == 0)
-            return &v->ddents[i];
-    return NULL;
-}
+static dentry *dlookup(const venv *v, const char *norm) { return venv_find(v->ddents, v->nddents, norm); }
 
 static void ddrop(venv *v, dentry *d)
 {
@@ -51,22 +45,21 @@ static int dset(venv *v, const char *path, inode *ino)
         free(p);
         return venv_fail(ENOMEM);
     }
-    v->ddents[v->nddents++] = (dentry){p, ino};
+    dentry *nd = &v->ddents[v->nddents++];
+    venv_dentry_name(nd, p);
+    nd->ino = ino;
     ino->dlinks++;
     return 0;
 }
 
-/* Whether norm is a direct child of the directory dir (normalized). */
+/* Whether norm is a direct child of the directory dir (normalized): its
+ * parent (venv_parent_len) is dir, or both are the root. Compared in place:
+ * dir_sync asks it of every name (a malloc each showed in profiles). */
 static bool child_of(const char *norm, const char *dir)
 {
-    size_t n = strlen(norm);
-    char *par = malloc(n + 2);
-    if (!par)
-        return false;
-    venv_parent_of(norm, par);
-    bool yes = strcmp(par, dir) == 0 || (venv_is_root(par) && venv_is_root(dir));
-    free(par);
-    return yes;
+    size_t plen = venv_parent_len(norm);
+    return (strlen(dir) == plen && strncmp(norm, dir, plen) == 0) ||
+           (venv_parent_is_root(norm, plen) && venv_is_root(dir));
 }
 
 /* ------------------------------------------------------ durable bytes */
@@ -274,14 +267,7 @@ static void names_back(power *pw)
     for (bool again = true; again;) {
         again = false;
         for (size_t i = 0; i < v->ndents; i++) {
-            char *par = malloc(strlen(v->dents[i].path) + 2);
-            if (!par)
-                abort();
-            venv_parent_of(v->dents[i].path, par);
-            dentry *pd = venv_is_root(par) ? NULL : venv_lookup(v, par);
-            bool orphan = !venv_is_root(par) && (!pd || !pd->ino->is_dir);
-            free(par);
-            if (orphan) {
+            if (venv_parent_ok(v, v->dents[i].path) != 0) {
                 pw->st->names_reverted++;
                 venv_drop_dentry(v, &v->dents[i]);
                 again = true;
@@ -295,6 +281,10 @@ static void names_back(power *pw)
  * disk's (zeros past a size), by a coin; the size too when it changed. */
 static void bytes_back(power *pw, inode *ino)
 {
+    /* one whose disk copy is its live bytes has nothing to take back and
+     * draws no coin: said by one compare (most files of a host are synced) */
+    if (ino->dur_size == ino->size && (ino->size == 0 || memcmp(ino->data, ino->dur, ino->size) == 0))
+        return;
     size_t size = ino->size;
     if (ino->dur_size != ino->size && ino->maps == 0 && !pw->below(pw->user, 2)) {
         size = ino->dur_size;

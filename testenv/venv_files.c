@@ -25,45 +25,55 @@ char *venv_normalize(const char *path)
 
 bool venv_is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0 || strcmp(p, ".") == 0; }
 
-/* The parent of a normalized path, in buf (at least strlen(p) + 2 bytes). */
-void venv_parent_of(const char *p, char *buf)
+size_t venv_parent_len(const char *p)
 {
     const char *slash = strrchr(p, '/');
-    if (!slash) {
-        buf[0] = '\0';
-    } else if (slash == p) {
-        strcpy(buf, "/");
-    } else {
-        memcpy(buf, p, (size_t)(slash - p));
-        buf[slash - p] = '\0';
-    }
+    return !slash ? 0 : slash == p ? 1 : (size_t)(slash - p);
 }
 
-dentry *venv_lookup(const venv *v, const char *norm)
+bool venv_parent_is_root(const char *p, size_t plen)
 {
-    for (size_t i = 0; i < v->ndents; i++)
-        if (strcmp(v->dents[i].path, norm) == 0)
-            return &v->dents[i];
+    return plen == 0 || (plen == 1 && (p[0] == '/' || p[0] == '.')); /* "", "/" or "." */
+}
+
+/* FNV-1a of the first len bytes */
+static uint32_t hash_len(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+uint32_t venv_path_hash(const char *norm) { return hash_len(norm, strlen(norm)); }
+
+void venv_dentry_name(dentry *d, char *norm)
+{
+    d->path = norm;
+    d->hash = venv_path_hash(norm);
+}
+
+/* The entry named by the first len bytes of norm. */
+static dentry *find_len(dentry *arr, size_t n, const char *norm, size_t len)
+{
+    uint32_t h = hash_len(norm, len);
+    for (size_t i = 0; i < n; i++)
+        if (arr[i].hash == h && strncmp(arr[i].path, norm, len) == 0 && arr[i].path[len] == '\0')
+            return &arr[i];
     return NULL;
 }
 
-/* 0 if the parent of norm is an existing directory, else the errno. */
-static int parent_ok(const venv *v, const char *norm)
+dentry *venv_find(dentry *arr, size_t n, const char *norm) { return find_len(arr, n, norm, strlen(norm)); }
+
+dentry *venv_lookup(const venv *v, const char *norm) { return venv_find(v->dents, v->ndents, norm); }
+
+int venv_parent_ok(const venv *v, const char *norm)
 {
-    char *par = malloc(strlen(norm) + 2);
-    if (!par)
-        return ENOMEM;
-    venv_parent_of(norm, par);
-    int e = 0;
-    if (!venv_is_root(par)) {
-        dentry *d = venv_lookup(v, par);
-        if (!d)
-            e = ENOENT;
-        else if (!d->ino->is_dir)
-            e = ENOTDIR;
-    }
-    free(par);
-    return e;
+    size_t plen = venv_parent_len(norm);
+    if (venv_parent_is_root(norm, plen))
+        return 0;
+    dentry *d = find_len(v->dents, v->ndents, norm, plen);
+    return !d ? ENOENT : !d->ino->is_dir ? ENOTDIR : 0;
 }
 
 void venv_inode_maybe_free(inode *ino)
@@ -81,7 +91,7 @@ dentry *venv_add_dentry(venv *v, char *norm, inode *ino)
     if (!venv_grow((void **)&v->dents, &v->cap_dents, v->ndents + 1, sizeof *v->dents))
         return NULL;
     dentry *d = &v->dents[v->ndents++];
-    d->path = norm;
+    venv_dentry_name(d, norm);
     d->ino = ino;
     ino->links++;
     return d;
@@ -133,7 +143,7 @@ static int v_file_open(void *ctx, const char *path, int create, unsigned mode)
     dentry *d = venv_lookup(v, norm);
     int e = 0;
     if (create)
-        e = d || venv_is_root(norm) ? EEXIST : parent_ok(v, norm);
+        e = d || venv_is_root(norm) ? EEXIST : venv_parent_ok(v, norm);
     else if (!d)
         e = ENOENT;
     else if (d->ino->is_dir)
@@ -226,7 +236,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
         e = EBUSY;
         goto out;
     }
-    if ((e = parent_ok(v, nt)) != 0)
+    if ((e = venv_parent_ok(v, nt)) != 0)
         goto out;
     dentry *dst = venv_lookup(v, nt);
     size_t lf = strlen(nf);
@@ -271,12 +281,12 @@ static int v_rename(void *ctx, const char *from, const char *to)
                 memcpy(np, nt, lt);
                 strcpy(np + lt, p + lf);
                 free(p);
-                v->dents[i].path = np;
+                venv_dentry_name(&v->dents[i], np);
             }
         }
     }
     free(src->path);
-    src->path = nt;
+    venv_dentry_name(src, nt);
     nt = NULL;
 out:
     free(nf);
@@ -317,7 +327,7 @@ static int v_mkdir(void *ctx, const char *path, unsigned mode)
         free(norm);
         return venv_fail(ENOENT);
     }
-    int e = venv_lookup(v, norm) || venv_is_root(norm) ? EEXIST : parent_ok(v, norm);
+    int e = venv_lookup(v, norm) || venv_is_root(norm) ? EEXIST : venv_parent_ok(v, norm);
     if (e) {
         free(norm);
         return venv_fail(e);
@@ -446,7 +456,7 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
     if (!norm)
         return venv_fail(ENOMEM);
     dentry *d = venv_lookup(v, norm);
-    int e = venv_is_root(norm) || (d && d->ino->is_dir) ? EISDIR : parent_ok(v, norm);
+    int e = venv_is_root(norm) || (d && d->ino->is_dir) ? EISDIR : venv_parent_ok(v, norm);
     if (e) {
         free(norm);
         return venv_fail(e);

@@ -32,7 +32,8 @@ typedef struct inode {
 } inode;
 
 typedef struct dentry {
-    char *path; /* normalized */
+    char *path;    /* normalized */
+    uint32_t hash; /* venv_path_hash(path): a lookup compares it before the string */
     inode *ino;
 } dentry;
 
@@ -166,8 +167,20 @@ void venv_free_handle(handle *hd);
 /* Paths and names, shared with venv_disk.c. */
 char *venv_normalize(const char *path); /* malloc'd; NULL when out of memory */
 bool venv_is_root(const char *norm);
-void venv_parent_of(const char *norm, char *buf); /* buf: strlen(norm) + 2 bytes */
+/* The parent of a normalized path is a prefix of it ("/" for "/x", "" for
+ * "x"): its length, and whether it is the root ("", "/" or "."). */
+size_t venv_parent_len(const char *norm);
+bool venv_parent_is_root(const char *norm, size_t plen);
+/* 0 if the parent of norm is an existing directory, else the errno. */
+int venv_parent_ok(const venv *v, const char *norm);
 dentry *venv_lookup(const venv *v, const char *norm);
+/* The entry of arr[0..n) named norm, or NULL: venv_lookup's search, shared
+ * with the durable names (a linear scan in order, comparing hashes first:
+ * simulator profiles showed strcmp here). */
+dentry *venv_find(dentry *arr, size_t n, const char *norm);
+uint32_t venv_path_hash(const char *norm);
+/* d's name becomes norm (taken), with its hash. */
+void venv_dentry_name(dentry *d, char *norm);
 dentry *venv_add_dentry(venv *v, char *norm, inode *ino); /* takes norm */
 void venv_drop_dentry(venv *v, dentry *d);
 void venv_inode_maybe_free(inode *ino);
