@@ -54,25 +54,24 @@ void venv_dentry_name(dentry *d, char *norm)
 }
 
 /* The entry named by the first len bytes of norm. */
-static dentry *find_len(dentry *arr, size_t n, const char *norm, size_t len)
+static dentry *find_len(dentry *arr, size_t n, venv_index *ix, const char *norm, size_t len)
 {
-    uint32_t h = hash_len(norm, len);
-    for (size_t i = 0; i < n; i++)
-        if (arr[i].hash == h && strncmp(arr[i].path, norm, len) == 0 && arr[i].path[len] == '\0')
-            return &arr[i];
-    return NULL;
+    return venv_index_find(ix, arr, n, norm, len, hash_len(norm, len));
 }
 
-dentry *venv_find(dentry *arr, size_t n, const char *norm) { return find_len(arr, n, norm, strlen(norm)); }
+dentry *venv_find(dentry *arr, size_t n, venv_index *ix, const char *norm)
+{
+    return find_len(arr, n, ix, norm, strlen(norm));
+}
 
-dentry *venv_lookup(const venv *v, const char *norm) { return venv_find(v->dents, v->ndents, norm); }
+dentry *venv_lookup(const venv *v, const char *norm) { return venv_find(v->dents, v->ndents, v->dix, norm); }
 
 int venv_parent_ok(const venv *v, const char *norm)
 {
     size_t plen = venv_parent_len(norm);
     if (venv_parent_is_root(norm, plen))
         return 0;
-    dentry *d = find_len(v->dents, v->ndents, norm, plen);
+    dentry *d = find_len(v->dents, v->ndents, v->dix, norm, plen);
     return !d ? ENOENT : !d->ino->is_dir ? ENOTDIR : 0;
 }
 
@@ -94,6 +93,7 @@ dentry *venv_add_dentry(venv *v, char *norm, inode *ino)
     venv_dentry_name(d, norm);
     d->ino = ino;
     ino->links++;
+    venv_index_added(v->dix, v->dents, v->ndents);
     return d;
 }
 
@@ -104,6 +104,7 @@ void venv_drop_dentry(venv *v, dentry *d)
     size_t i = (size_t)(d - v->dents);
     memmove(&v->dents[i], &v->dents[i + 1], (v->ndents - i - 1) * sizeof *v->dents);
     v->ndents--;
+    venv_index_stale(v->dix);
     ino->links--;
     venv_inode_maybe_free(ino);
 }
@@ -289,6 +290,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
     venv_dentry_name(src, nt);
     nt = NULL;
 out:
+    venv_index_stale(v->dix); /* names may have changed */
     free(nf);
     free(nt);
     return e ? venv_fail(e) : 0;
@@ -426,6 +428,8 @@ void venv_files_destroy(venv *v)
     while (v->ndents)
         venv_drop_dentry(v, &v->dents[v->ndents - 1]);
     venv_disk_destroy(v);
+    venv_index_free(v->dix);
+    venv_index_free(v->ddix);
     free(v->dents);
     free(v->maps);
 }
