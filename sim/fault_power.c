@@ -197,7 +197,7 @@ static int side_state(sim *s, const char *dir, const char *local, const char *re
 {
     char path[SIM_PATH_SIZE];
     size_t len;
-    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
+    sim_join(path, sizeof path, dir, "/", local, "_", remote, ".ptcp", NULL);
     const uint8_t *bytes = venv_file_data(s->v, path, &len);
     if (!bytes)
         return 0;
@@ -407,8 +407,8 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         if (st->dir != CHK_C2S || st->retired || rb_pair_dead(s, st->server, st->client))
             continue;
         char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
-        snprintf(server, sizeof server, "%s", st->server);
-        snprintf(client, sizeof client, "%s", st->client);
+        sim_join(server, sizeof server, st->server, NULL);
+        sim_join(client, sizeof client, st->client, NULL);
         if (chk_stream_id(&s->chk, server, client, CHK_C2S, 0) != (int)i)
             continue; /* an older epoch */
         bool srv_side = host == POWER_ALL || host == 0;
