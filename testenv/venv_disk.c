@@ -341,8 +341,8 @@ void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void
     /* each file of the host once (a name order: deterministic) */
     for (size_t i = 0; i < v->ndents; i++) {
         inode *ino = v->dents[i].ino;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
+        bool seen = false; /* by an earlier name: only an inode with more than one can be */
+        for (size_t k = 0; ino->links > 1 && k < i && !seen; k++)
             seen = v->dents[k].ino == ino;
         if (!seen && !ino->is_dir && hosted(&pw, v->dents[i].path))
             bytes_back(&pw, ino);
