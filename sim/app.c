@@ -55,7 +55,7 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
 {
     bool created = false;
     char path[SIM_PATH_SIZE];
-    snprintf(path, sizeof path, "%s/%s_%s.app", n->dir, n->name, client);
+    sim_join(path, sizeof path, n->dir, "/", n->name, "_", client, ".app", NULL);
     void *ctx = s->env->ctx;
     int fd = s->env->file_open(ctx, path, 0, 0);
     bool host = s->durability == SIM_DUR_HOST;
@@ -131,8 +131,8 @@ static void note_add(sim *s, const tcpshm_login *lg)
         return;
     }
     login_note *t = &s->notes[s->nnotes++];
-    snprintf(t->client, sizeof t->client, "%s", lg->client_name);
-    snprintf(t->last, sizeof t->last, "%s", lg->last_server_name);
+    sim_join(t->client, sizeof t->client, lg->client_name, NULL);
+    sim_join(t->last, sizeof t->last, lg->last_server_name, NULL);
     t->zeros = lg->ack_seq == 0 && lg->client_seq_start == 0 && lg->client_seq_end == 0;
 }
 
@@ -198,7 +198,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         }
         p = &n->peers[n->npeers++];
         memset(p, 0, sizeof *p);
-        snprintf(p->name, sizeof p->name, "%s", name);
+        sim_join(p->name, sizeof p->name, name, NULL);
         p->rec = map_rec(s, n, name, tcpshm_conn_my_ack(c));
         p->shm = sim_client_shm(s, name);
     }
@@ -398,7 +398,7 @@ static void client_streams(sim *s, node *n, const char *server)
 {
     if (n->c2s >= 0 && strcmp(n->server, server) == 0)
         return;
-    snprintf(n->server, sizeof n->server, "%s", server);
+    sim_join(n->server, sizeof n->server, server, NULL);
     uint32_t base = sim_pair_base(s, server, n->name);
     n->c2s = chk_stream_id(&s->chk, server, n->name, CHK_C2S, base);
     n->s2c = chk_stream_id(&s->chk, server, n->name, CHK_S2C, base);

@@ -23,7 +23,7 @@ void lastserver_login_ok(sim *s, node *n, const char *server)
 static bool read_record(sim *s, node *n, char name[TCPSHM_NAME_MAX + 1], char *why, size_t why_size)
 {
     char path[SIM_PATH_SIZE];
-    snprintf(path, sizeof path, "%.*s/%.*s.lastserver", SIM_NAME_PREC, n->dir, SIM_NAME_PREC, n->name);
+    sim_join(path, sizeof path, n->dir, "/", n->name, ".lastserver", NULL);
     size_t len;
     const uint8_t *d = venv_file_data(s->v, path, &len);
     name[0] = '\0';
@@ -54,7 +54,7 @@ static bool a_server_name(const sim *s, const char *name)
         return strcmp(name, s->nodes[0].name) == 0;
     for (uint32_t g = 0; g <= s->nodes[0].gen; g++) {
         char sn[TCPSHM_NAME_MAX + 1];
-        snprintf(sn, sizeof sn, "srv%u", g);
+        sim_node_name(&s->nodes[0], g, sn);
         if (strcmp(sn, name) == 0)
             return true;
     }

@@ -60,6 +60,8 @@ typedef struct chk {
 
 void chk_init(chk *c);
 void chk_fini(chk *c);
+/* The newest stream (the last made) of (server, client, dir), or -1. */
+int chk_find(const chk *c, const char *server, const char *client, int dir);
 /* The stream (server, client, dir) of the pair's current epoch, created
  * (starting at seq base) if absent. */
 int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint32_t base);

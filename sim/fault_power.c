@@ -46,7 +46,24 @@ static int name_host(const node *n, uint32_t g) { return n->shm[g] ? 0 : n->idx;
 typedef struct power_ctx {
     sim *s;
     int host;
+    /* the directories of the host's client names (a client name's
+     * directory is its name), made once per power loss: on_host is asked
+     * about every path several times, and making the names each time was
+     * a tenth of a --faults all sweep */
+    uint32_t ndirs;
+    char dirs[SIM_MAX_CLIENTS * SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
 } power_ctx;
+
+static void power_ctx_make(power_ctx *x, sim *s, int host)
+{
+    x->s = s;
+    x->host = host;
+    x->ndirs = 0;
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        for (uint32_t g = 0; g <= s->nodes[i].gen; g++)
+            if (name_host(&s->nodes[i], g) == host)
+                sim_node_name(&s->nodes[i], g, x->dirs[x->ndirs++]);
+}
 
 static bool on_host(void *user, const char *path)
 {
@@ -58,13 +75,9 @@ static bool on_host(void *user, const char *path)
         return true;
     if (x->host == 0 && (under(path, s->nodes[0].dir) || under(path, VENV_SHM_DIR)))
         return true;
-    for (uint32_t i = 1; i < s->nnodes; i++)
-        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
-            char dir[TCPSHM_NAME_MAX + 1];
-            sim_node_name(&s->nodes[i], g, dir); /* a client name's directory is its name */
-            if (name_host(&s->nodes[i], g) == x->host && under(path, dir))
-                return true;
-        }
+    for (uint32_t i = 0; i < x->ndirs; i++)
+        if (under(path, x->dirs[i]))
+            return true;
     return false;
 }
 
@@ -184,7 +197,7 @@ static int side_state(sim *s, const char *dir, const char *local, const char *re
 {
     char path[SIM_PATH_SIZE];
     size_t len;
-    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
+    sim_join(path, sizeof path, dir, "/", local, "_", remote, ".ptcp", NULL);
     const uint8_t *bytes = venv_file_data(s->v, path, &len);
     if (!bytes)
         return 0;
@@ -394,8 +407,8 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         if (st->dir != CHK_C2S || st->retired || rb_pair_dead(s, st->server, st->client))
             continue;
         char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
-        snprintf(server, sizeof server, "%s", st->server);
-        snprintf(client, sizeof client, "%s", st->client);
+        sim_join(server, sizeof server, st->server, NULL);
+        sim_join(client, sizeof client, st->client, NULL);
         if (chk_stream_id(&s->chk, server, client, CHK_C2S, 0) != (int)i)
             continue; /* an older epoch */
         bool srv_side = host == POWER_ALL || host == 0;
@@ -545,7 +558,7 @@ static void power_loss(sim *s, int at)
         }
     if (s->chk.violated)
         return;
-    power_ctx x = {s, host};
+    power_ctx x;
     venv_power_stats vs;
     bool was = s->plan.active;
     fp_set_active(&s->plan, false);
@@ -553,6 +566,7 @@ static void power_loss(sim *s, int at)
     pairs_after(s, host, who, &pc); /* which sides hold the current epoch */
     for (uint32_t h = 0; h < s->nnodes; h++) /* the host boots again */
         s->boots[h] += host == POWER_ALL || (int)h == host;
+    power_ctx_make(&x, s, host);
     venv_power_loss(s->v, on_host, below, &x, &vs);
     pc.after = true;
     pairs_after(s, host, who, &pc);

@@ -145,7 +145,7 @@ static void collect_file(void *user, const char *path, bool is_dir, size_t size)
         return;
     }
     rb_file *f = &c->sn->files[c->sn->nfiles++];
-    snprintf(f->path, sizeof f->path, "%s", path);
+    sim_join(f->path, sizeof f->path, path, NULL);
 }
 
 static void take_snapshot(sim *s, node *n)
@@ -233,7 +233,7 @@ static void plan_path(rb_plan *pl, const char *path)
         if (strcmp(pl->paths[i], path) == 0)
             return;
     if (pl->npaths < sizeof pl->paths / sizeof pl->paths[0])
-        snprintf(pl->paths[pl->npaths++], sizeof pl->paths[0], "%s", path);
+        sim_join(pl->paths[pl->npaths++], sizeof pl->paths[0], path, NULL);
     else
         pl->bad = true;
 }
@@ -248,8 +248,8 @@ static bool plan_pair(rb_plan *pl, const char *server, const char *client)
         pl->bad = true;
         return false;
     }
-    snprintf(pl->pairs[pl->npairs][0], RB_NAME, "%s", server);
-    snprintf(pl->pairs[pl->npairs++][1], RB_NAME, "%s", client);
+    sim_join(pl->pairs[pl->npairs][0], RB_NAME, server, NULL);
+    sim_join(pl->pairs[pl->npairs++][1], RB_NAME, client, NULL);
     return true;
 }
 
@@ -319,7 +319,7 @@ static uint32_t open_remotes(const sim *s, const node *x, char out[][RB_NAME], u
 static const char *pair_remote(const node *x, const char *path, char *out)
 {
     char pre[SIM_PATH_SIZE];
-    snprintf(pre, sizeof pre, "%s/%s_", x->dir, x->name);
+    sim_join(pre, sizeof pre, x->dir, "/", x->name, "_", NULL);
     size_t n = strlen(path), k = strlen(pre);
     if (!prefixed(path, pre) || n < k + 6)
         return NULL;
@@ -342,10 +342,10 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
         const char *remote = remotes[fp_below(&s->plan, FP_ROLLBACK, nr)];
         if (sim_client_shm(s, x->idx == 0 ? remote : x->name))
             return false;
-        snprintf(path, sizeof path, "%s/%s_%s.ptcp", x->dir, x->name, remote);
+        sim_join(path, sizeof path, x->dir, "/", x->name, "_", remote, ".ptcp", NULL);
         plan_path(pl, path);
         if (x->idx == 0) {
-            snprintf(path, sizeof path, "%s/%s_%s.app", x->dir, x->name, remote);
+            sim_join(path, sizeof path, x->dir, "/", x->name, "_", remote, ".app", NULL);
             plan_path(pl, path);
         }
         plan_side(s, pl, x, remote);
@@ -356,7 +356,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
     case RB_LASTSERVER: /* the client's record alone */
         if (x->idx == 0)
             return false;
-        snprintf(path, sizeof path, "%s/%s.lastserver", x->dir, x->name);
+        sim_join(path, sizeof path, x->dir, "/", x->name, ".lastserver", NULL);
         plan_path(pl, path);
         for (uint32_t i = 0; i < nr; i++)
             plan_pair(pl, remotes[i], x->name);

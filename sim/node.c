@@ -56,7 +56,7 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
 {
     char path[SIM_PATH_SIZE];
     size_t len;
-    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, local, remote);
+    sim_join(path, sizeof path, dir, "/", local, "_", remote, ".ptcp", NULL);
     if (!venv_file_data(s->v, path, &len)) { /* open would create it */
         snprintf(why, why_size, "%s does not exist", path);
         return false;
@@ -349,7 +349,7 @@ static void server_polls(sim *s, node *n)
 static void login_says_record(sim *s, node *n)
 {
     char rec[TCPSHM_NAME_MAX + 1];
-    snprintf(n->login_last, sizeof n->login_last, "%s", tcpshm_client_last_server(n->cl));
+    sim_join(n->login_last, sizeof n->login_last, tcpshm_client_last_server(n->cl), NULL);
     memcpy(n->login_rec, n->ls_rec[n->cur], sizeof n->login_rec);
     n->login_srv_owner = s->nodes[0].owner; /* the only incarnation that can answer it */
     if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && strcmp(rec, n->login_last) != 0 &&

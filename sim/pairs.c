@@ -1,5 +1,6 @@
 /* The pairs of a run: where a pair's streams start, the transport of each
  * client name and the names of its SHM segments (pairs.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,7 +61,7 @@ bool sim_client_shm(const sim *s, const char *client)
 
 void sim_shm_path(char *out, size_t n, const char *from, const char *to)
 {
-    snprintf(out, n, "%s/tcpshm_%s_%s", VENV_SHM_DIR, from, to);
+    sim_join(out, n, VENV_SHM_DIR, "/tcpshm_", from, "_", to, NULL);
 }
 
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
@@ -69,12 +70,51 @@ uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
     return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
 }
 
+void sim_join(char *out, size_t n, ...)
+{
+    va_list ap;
+    size_t k = 0;
+    va_start(ap, n);
+    for (const char *part = va_arg(ap, const char *); part && n; part = va_arg(ap, const char *))
+        for (; *part && k + 1 < n; part++)
+            out[k++] = *part;
+    va_end(ap);
+    if (n)
+        out[k] = '\0';
+}
+
+/* The decimal digits of v at out, returning the end (no terminator). */
+static char *put_number(char *out, uint32_t v)
+{
+    char digits[10];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (n)
+        *out++ = digits[--n];
+    return out;
+}
+
+/* As snprintf's "srv%u" and "c%dg%u" (at most 24 bytes: never cut), by
+ * hand: names are made for every node and generation many times a step
+ * (power loss, rollback) and snprintf showed in profiles. */
 void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
 {
-    if (n->idx == 0)
-        snprintf(out, TCPSHM_NAME_MAX + 1, "srv%u", k);
-    else
-        snprintf(out, TCPSHM_NAME_MAX + 1, "c%dg%u", n->idx, k);
+    char *p = out;
+    if (n->idx == 0) {
+        memcpy(p, "srv", 3);
+        p += 3;
+    } else {
+        *p++ = 'c';
+        if (n->idx < 0)
+            *p++ = '-';
+        p = put_number(p, n->idx < 0 ? 0u - (uint32_t)n->idx : (uint32_t)n->idx);
+        *p++ = 'g';
+    }
+    p = put_number(p, k);
+    *p = '\0';
 }
 
 void sim_name_switch(sim *s, node *n, uint32_t k)
@@ -99,7 +139,7 @@ int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TC
 {
     char path[SIM_PATH_SIZE];
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/%s.lastserver", dir, client);
+    sim_join(path, sizeof path, dir, "/", client, ".lastserver", NULL);
     const uint8_t *d = venv_file_data(s->v, path, &len);
     out[0] = '\0';
     if (!d)
@@ -118,6 +158,6 @@ bool sim_pair_lost(sim *s, const char *dir, const char *client, const char *serv
 {
     char path[SIM_PATH_SIZE];
     size_t len;
-    snprintf(path, sizeof path, "%s/%s_%s.ptcp", dir, client, server);
+    sim_join(path, sizeof path, dir, "/", client, "_", server, ".ptcp", NULL);
     return server[0] && !sim_client_shm(s, client) && !venv_file_data(s->v, path, &len);
 }

@@ -16,6 +16,10 @@ uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
 bool sim_pick_shm(sim *s);
 /* Whether the client name logs in over shared memory (false for unknown names). */
 bool sim_client_shm(const sim *s, const char *client);
+/* The strings up to a NULL joined into out (n bytes), cut as snprintf's
+ * "%s%s..." would be: the paths of pair files and copies of names, made
+ * many times a step (snprintf showed in profiles). */
+void sim_join(char *out, size_t n, ...);
 /* The name number k of node n ("srvK", "cIgK"). */
 void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
 /* Node n takes its name number k (> n->gen: a new name, which tosses its

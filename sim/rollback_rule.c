@@ -25,12 +25,7 @@ void rb_rule_fini(sim *s)
  * times over), as the checker's own lookup. */
 int rb_find_stream(const sim *s, const char *server, const char *client, int dir)
 {
-    int found = -1;
-    for (uint32_t i = 0; i < s->chk.n; i++)
-        if (s->chk.s[i].dir == dir && strcmp(s->chk.s[i].server, server) == 0 &&
-            strcmp(s->chk.s[i].client, client) == 0)
-            found = (int)i;
-    return found;
+    return chk_find(&s->chk, server, client, dir);
 }
 
 node *rb_node_named(sim *s, const char *name)

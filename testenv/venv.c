@@ -1,6 +1,6 @@
 /* venv: the in-memory env of venv.h. Plain data structures (arrays searched
- * linearly: a simulated node has a handful of files and sockets), no I/O, no
- * clock, no randomness. */
+ * linearly: a simulated node has a handful of files and sockets; the names,
+ * looked up most, also have a hash index), no I/O, no clock, no randomness. */
 #include "venv_internal.h"
 
 /* This file: creation, the env table and destruction. The calls live in
@@ -9,8 +9,18 @@
 venv *venv_create(const venv_options *opt)
 {
     venv *v = calloc(1, sizeof *v);
-    if (!v)
+    if (v) {
+        v->dix = venv_index_new();
+        v->ddix = venv_index_new();
+    }
+    if (!v || !v->dix || !v->ddix) {
+        if (v) {
+            venv_index_free(v->dix);
+            venv_index_free(v->ddix);
+        }
+        free(v);
         return NULL;
+    }
     v->stream_capacity = opt && opt->stream_capacity ? opt->stream_capacity : DEFAULT_STREAM_CAPACITY;
     v->first_port = opt && opt->first_ephemeral_port ? opt->first_ephemeral_port
                                                      : (uint16_t)DEFAULT_EPHEMERAL_PORT;

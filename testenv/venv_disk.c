@@ -13,13 +13,7 @@
 
 /* ------------------------------------------------------- durable names */
 
-static dentry *dlookup(const venv *v, const char *norm)
-{
-    for (size_t i = 0; i < v->nddents; i++)
-        if (strcmp(v->ddents[i].path, norm) == 0)
-            return &v->ddents[i];
-    return NULL;
-}
+static dentry *dlookup(const venv *v, const char *norm) { return venv_find(v->ddents, v->nddents, v->ddix, norm); }
 
 static void ddrop(venv *v, dentry *d)
 {
@@ -28,6 +22,7 @@ static void ddrop(venv *v, dentry *d)
     size_t i = (size_t)(d - v->ddents);
     memmove(&v->ddents[i], &v->ddents[i + 1], (v->nddents - i - 1) * sizeof *v->ddents);
     v->nddents--;
+    venv_index_stale(v->ddix);
     ino->dlinks--;
     venv_inode_maybe_free(ino);
 }
@@ -51,22 +46,24 @@ static int dset(venv *v, const char *path, inode *ino)
         free(p);
         return venv_fail(ENOMEM);
     }
-    v->ddents[v->nddents++] = (dentry){p, ino};
+    dentry *nd = &v->ddents[v->nddents++];
+    venv_dentry_name(nd, p);
+    nd->ino = ino;
+    venv_index_added(v->ddix, v->ddents, v->nddents);
     ino->dlinks++;
     return 0;
 }
 
-/* Whether norm is a direct child of the directory dir (normalized). */
-static bool child_of(const char *norm, const char *dir)
+/* Whether norm is a direct child of the directory dir (normalized, dlen
+ * bytes; root: venv_is_root(dir)): its parent (venv_parent_len) is dir, or
+ * both are the root. Compared in place, the prefix first: dir_sync asks it
+ * of every name (a malloc each, then the parent's length each, showed in
+ * profiles). */
+static bool child_of(const char *norm, const char *dir, size_t dlen, bool root)
 {
-    size_t n = strlen(norm);
-    char *par = malloc(n + 2);
-    if (!par)
-        return false;
-    venv_parent_of(norm, par);
-    bool yes = strcmp(par, dir) == 0 || (venv_is_root(par) && venv_is_root(dir));
-    free(par);
-    return yes;
+    if (root)
+        return venv_parent_is_root(norm, venv_parent_len(norm));
+    return strncmp(norm, dir, dlen) == 0 && norm[dlen] == '/' && !strchr(norm + dlen + 1, '/');
 }
 
 /* ------------------------------------------------------ durable bytes */
@@ -156,12 +153,14 @@ static int v_dir_sync(void *ctx, const char *path)
     if (!dir)
         return venv_fail(ENOMEM);
     dentry *d = venv_lookup(v, dir);
-    int e = !venv_is_root(dir) && !d ? ENOENT : !venv_is_root(dir) && !d->ino->is_dir ? ENOTDIR : 0;
+    size_t dlen = strlen(dir);
+    bool root = venv_is_root(dir);
+    int e = !root && !d ? ENOENT : !root && !d->ino->is_dir ? ENOTDIR : 0;
     for (size_t i = 0; !e && i < v->ndents; i++)
-        if (child_of(v->dents[i].path, dir) && dset(v, v->dents[i].path, v->dents[i].ino) != 0)
+        if (child_of(v->dents[i].path, dir, dlen, root) && dset(v, v->dents[i].path, v->dents[i].ino) != 0)
             e = errno;
     for (size_t i = v->nddents; !e && i-- > 0;)
-        if (child_of(v->ddents[i].path, dir) && !venv_lookup(v, v->ddents[i].path))
+        if (child_of(v->ddents[i].path, dir, dlen, root) && !venv_lookup(v, v->ddents[i].path))
             ddrop(v, &v->ddents[i]);
     free(dir);
     return e ? venv_fail(e) : 0;
@@ -274,14 +273,7 @@ static void names_back(power *pw)
     for (bool again = true; again;) {
         again = false;
         for (size_t i = 0; i < v->ndents; i++) {
-            char *par = malloc(strlen(v->dents[i].path) + 2);
-            if (!par)
-                abort();
-            venv_parent_of(v->dents[i].path, par);
-            dentry *pd = venv_is_root(par) ? NULL : venv_lookup(v, par);
-            bool orphan = !venv_is_root(par) && (!pd || !pd->ino->is_dir);
-            free(par);
-            if (orphan) {
+            if (venv_parent_ok(v, v->dents[i].path) != 0) {
                 pw->st->names_reverted++;
                 venv_drop_dentry(v, &v->dents[i]);
                 again = true;
@@ -295,6 +287,10 @@ static void names_back(power *pw)
  * disk's (zeros past a size), by a coin; the size too when it changed. */
 static void bytes_back(power *pw, inode *ino)
 {
+    /* one whose disk copy is its live bytes has nothing to take back and
+     * draws no coin: said by one compare (most files of a host are synced) */
+    if (ino->dur_size == ino->size && (ino->size == 0 || memcmp(ino->data, ino->dur, ino->size) == 0))
+        return;
     size_t size = ino->size;
     if (ino->dur_size != ino->size && ino->maps == 0 && !pw->below(pw->user, 2)) {
         size = ino->dur_size;
@@ -345,8 +341,8 @@ void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void
     /* each file of the host once (a name order: deterministic) */
     for (size_t i = 0; i < v->ndents; i++) {
         inode *ino = v->dents[i].ino;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
+        bool seen = false; /* by an earlier name: only an inode with more than one can be */
+        for (size_t k = 0; ino->links > 1 && k < i && !seen; k++)
             seen = v->dents[k].ino == ino;
         if (!seen && !ino->is_dir && hosted(&pw, v->dents[i].path))
             bytes_back(&pw, ino);

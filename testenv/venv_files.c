@@ -25,45 +25,54 @@ char *venv_normalize(const char *path)
 
 bool venv_is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0 || strcmp(p, ".") == 0; }
 
-/* The parent of a normalized path, in buf (at least strlen(p) + 2 bytes). */
-void venv_parent_of(const char *p, char *buf)
+size_t venv_parent_len(const char *p)
 {
     const char *slash = strrchr(p, '/');
-    if (!slash) {
-        buf[0] = '\0';
-    } else if (slash == p) {
-        strcpy(buf, "/");
-    } else {
-        memcpy(buf, p, (size_t)(slash - p));
-        buf[slash - p] = '\0';
-    }
+    return !slash ? 0 : slash == p ? 1 : (size_t)(slash - p);
 }
 
-dentry *venv_lookup(const venv *v, const char *norm)
+bool venv_parent_is_root(const char *p, size_t plen)
 {
-    for (size_t i = 0; i < v->ndents; i++)
-        if (strcmp(v->dents[i].path, norm) == 0)
-            return &v->dents[i];
-    return NULL;
+    return plen == 0 || (plen == 1 && (p[0] == '/' || p[0] == '.')); /* "", "/" or "." */
 }
 
-/* 0 if the parent of norm is an existing directory, else the errno. */
-static int parent_ok(const venv *v, const char *norm)
+/* FNV-1a of the first len bytes */
+static uint32_t hash_len(const char *s, size_t len)
 {
-    char *par = malloc(strlen(norm) + 2);
-    if (!par)
-        return ENOMEM;
-    venv_parent_of(norm, par);
-    int e = 0;
-    if (!venv_is_root(par)) {
-        dentry *d = venv_lookup(v, par);
-        if (!d)
-            e = ENOENT;
-        else if (!d->ino->is_dir)
-            e = ENOTDIR;
-    }
-    free(par);
-    return e;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+uint32_t venv_path_hash(const char *norm) { return hash_len(norm, strlen(norm)); }
+
+void venv_dentry_name(dentry *d, char *norm)
+{
+    d->path = norm;
+    d->hash = venv_path_hash(norm);
+}
+
+/* The entry named by the first len bytes of norm. */
+static dentry *find_len(dentry *arr, size_t n, venv_index *ix, const char *norm, size_t len)
+{
+    return venv_index_find(ix, arr, n, norm, len, hash_len(norm, len));
+}
+
+dentry *venv_find(dentry *arr, size_t n, venv_index *ix, const char *norm)
+{
+    return find_len(arr, n, ix, norm, strlen(norm));
+}
+
+dentry *venv_lookup(const venv *v, const char *norm) { return venv_find(v->dents, v->ndents, v->dix, norm); }
+
+int venv_parent_ok(const venv *v, const char *norm)
+{
+    size_t plen = venv_parent_len(norm);
+    if (venv_parent_is_root(norm, plen))
+        return 0;
+    dentry *d = find_len(v->dents, v->ndents, v->dix, norm, plen);
+    return !d ? ENOENT : !d->ino->is_dir ? ENOTDIR : 0;
 }
 
 void venv_inode_maybe_free(inode *ino)
@@ -81,9 +90,10 @@ dentry *venv_add_dentry(venv *v, char *norm, inode *ino)
     if (!venv_grow((void **)&v->dents, &v->cap_dents, v->ndents + 1, sizeof *v->dents))
         return NULL;
     dentry *d = &v->dents[v->ndents++];
-    d->path = norm;
+    venv_dentry_name(d, norm);
     d->ino = ino;
     ino->links++;
+    venv_index_added(v->dix, v->dents, v->ndents);
     return d;
 }
 
@@ -94,6 +104,7 @@ void venv_drop_dentry(venv *v, dentry *d)
     size_t i = (size_t)(d - v->dents);
     memmove(&v->dents[i], &v->dents[i + 1], (v->ndents - i - 1) * sizeof *v->dents);
     v->ndents--;
+    venv_index_stale(v->dix);
     ino->links--;
     venv_inode_maybe_free(ino);
 }
@@ -133,7 +144,7 @@ static int v_file_open(void *ctx, const char *path, int create, unsigned mode)
     dentry *d = venv_lookup(v, norm);
     int e = 0;
     if (create)
-        e = d || venv_is_root(norm) ? EEXIST : parent_ok(v, norm);
+        e = d || venv_is_root(norm) ? EEXIST : venv_parent_ok(v, norm);
     else if (!d)
         e = ENOENT;
     else if (d->ino->is_dir)
@@ -226,7 +237,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
         e = EBUSY;
         goto out;
     }
-    if ((e = parent_ok(v, nt)) != 0)
+    if ((e = venv_parent_ok(v, nt)) != 0)
         goto out;
     dentry *dst = venv_lookup(v, nt);
     size_t lf = strlen(nf);
@@ -271,14 +282,15 @@ static int v_rename(void *ctx, const char *from, const char *to)
                 memcpy(np, nt, lt);
                 strcpy(np + lt, p + lf);
                 free(p);
-                v->dents[i].path = np;
+                venv_dentry_name(&v->dents[i], np);
             }
         }
     }
     free(src->path);
-    src->path = nt;
+    venv_dentry_name(src, nt);
     nt = NULL;
 out:
+    venv_index_stale(v->dix); /* names may have changed */
     free(nf);
     free(nt);
     return e ? venv_fail(e) : 0;
@@ -317,7 +329,7 @@ static int v_mkdir(void *ctx, const char *path, unsigned mode)
         free(norm);
         return venv_fail(ENOENT);
     }
-    int e = venv_lookup(v, norm) || venv_is_root(norm) ? EEXIST : parent_ok(v, norm);
+    int e = venv_lookup(v, norm) || venv_is_root(norm) ? EEXIST : venv_parent_ok(v, norm);
     if (e) {
         free(norm);
         return venv_fail(e);
@@ -416,6 +428,8 @@ void venv_files_destroy(venv *v)
     while (v->ndents)
         venv_drop_dentry(v, &v->dents[v->ndents - 1]);
     venv_disk_destroy(v);
+    venv_index_free(v->dix);
+    venv_index_free(v->ddix);
     free(v->dents);
     free(v->maps);
 }
@@ -446,7 +460,7 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
     if (!norm)
         return venv_fail(ENOMEM);
     dentry *d = venv_lookup(v, norm);
-    int e = venv_is_root(norm) || (d && d->ino->is_dir) ? EISDIR : parent_ok(v, norm);
+    int e = venv_is_root(norm) || (d && d->ino->is_dir) ? EISDIR : venv_parent_ok(v, norm);
     if (e) {
         free(norm);
         return venv_fail(e);

@@ -32,7 +32,8 @@ typedef struct inode {
 } inode;
 
 typedef struct dentry {
-    char *path; /* normalized */
+    char *path;    /* normalized */
+    uint32_t hash; /* venv_path_hash(path): a lookup compares it before the string */
     inode *ino;
 } dentry;
 
@@ -116,6 +117,7 @@ struct venv {
     size_t ndents, cap_dents;
     dentry *ddents; /* the names on stable storage (venv_disk.c): what a power loss comes back to */
     size_t nddents, cap_ddents;
+    struct venv_index *dix, *ddix; /* indexes of dents and ddents (venv_index.c) */
     mapping *maps;
     size_t nmaps, cap_maps;
     handle *h;
@@ -166,8 +168,19 @@ void venv_free_handle(handle *hd);
 /* Paths and names, shared with venv_disk.c. */
 char *venv_normalize(const char *path); /* malloc'd; NULL when out of memory */
 bool venv_is_root(const char *norm);
-void venv_parent_of(const char *norm, char *buf); /* buf: strlen(norm) + 2 bytes */
+/* The parent of a normalized path is a prefix of it ("/" for "/x", "" for
+ * "x"): its length, and whether it is the root ("", "/" or "."). */
+size_t venv_parent_len(const char *norm);
+bool venv_parent_is_root(const char *norm, size_t plen);
+/* 0 if the parent of norm is an existing directory, else the errno. */
+int venv_parent_ok(const venv *v, const char *norm);
 dentry *venv_lookup(const venv *v, const char *norm);
+/* The entry of arr[0..n) (indexed by ix) named norm, or NULL: venv_lookup's
+ * search, shared with the durable names. */
+dentry *venv_find(dentry *arr, size_t n, struct venv_index *ix, const char *norm);
+uint32_t venv_path_hash(const char *norm);
+/* d's name becomes norm (taken), with its hash. */
+void venv_dentry_name(dentry *d, char *norm);
 dentry *venv_add_dentry(venv *v, char *norm, inode *ino); /* takes norm */
 void venv_drop_dentry(venv *v, dentry *d);
 void venv_inode_maybe_free(inode *ino);
@@ -179,6 +192,19 @@ void venv_files_install(tcpshm_env *env);
 void venv_close_file(handle *hd);
 /* venv_destroy's part: every mapping and every name (file handles are closed). */
 void venv_files_destroy(venv *v);
+
+/* ---- venv_index.c: a hash index of a name array (dents or ddents) ---- */
+
+typedef struct venv_index venv_index;
+venv_index *venv_index_new(void); /* NULL when out of memory */
+void venv_index_free(venv_index *ix);
+/* Entries of the array were dropped or renamed: rebuilt at the next find. */
+void venv_index_stale(venv_index *ix);
+/* arr[n - 1] was appended. */
+void venv_index_added(venv_index *ix, const dentry *arr, size_t n);
+/* The entry of arr[0..n) whose path is the len bytes at s (hash: of
+ * them), or NULL. */
+dentry *venv_index_find(venv_index *ix, dentry *arr, size_t n, const char *s, size_t len, uint32_t hash);
 
 /* ---- venv_disk.c: stable storage (durable copies, syncs, power loss) ---- */
 
