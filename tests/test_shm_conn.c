@@ -1,7 +1,8 @@
 /* The connection API over the SHM transport: login with use_shm, echo,
  * poll_shm in its own threads, resume after a client restart, a new server
  * name empties the segments, a foreign segment is refused with a reason, a
- * peer writing garbage sizes gets its connection closed, and the refusals
+ * peer writing garbage sizes gets its connection closed, a full SHM group
+ * serves its last slot, and the refusals
  * (transport switch, SHM disabled). Names carry the pid so that runs in
  * parallel do not share segments. */
 #include <criterion/criterion.h>
@@ -93,6 +94,33 @@ Test(shm_conn, login_and_echo_random_sizes)
     cr_assert_eq(h.srv_side.received, n);
     cr_assert_eq(h.srv_side.disconnects, 0, "%s", h.srv_side.last_reason);
     cr_assert_eq(tcpshm_conn_seq_end(conn), n, "the segment counts messages as seq numbers");
+}
+
+/* Every SHM slot of the group in use: poll_shm scans the slots in use (a
+ * prefix, none is ever freed) and must reach the last one. */
+Test(shm_conn, a_full_group_serves_its_last_slot)
+{
+    h.cfg.shm_groups = 1;
+    h.cfg.shm_conns_per_group = 2;
+    th_start_server(&h, srv_name);
+    h.server_echo = true;
+    char second[20];
+    snprintf(second, sizeof second, "%sb", cli_name);
+    uint32_t a = th_add_client(&h, cli_name), b = th_add_client(&h, second);
+    tcpshm_conn *ca = login_ok(a), *cb = login_ok(b);
+    const uint32_t n = 50;
+    for (uint32_t i = 0; i < n; i++) {
+        cr_assert(th_push(ca, i, 16, false));
+        cr_assert(th_push(cb, i, 24, false));
+    }
+    for (int round = 0; round < 2000 && (h.clients[a].side.received < n || h.clients[b].side.received < n); round++)
+        th_poll(&h, 1000);
+    cr_assert_eq(h.clients[b].side.received, n, "the last slot's client got %u of %u echoes",
+                 h.clients[b].side.received, n);
+    cr_assert_eq(h.clients[a].side.received, n, "the first slot's client got %u of %u echoes",
+                 h.clients[a].side.received, n);
+    cr_assert_eq(h.clients[a].side.bad + h.clients[b].side.bad, 0, "%s%s", h.clients[a].side.bad_text,
+                 h.clients[b].side.bad_text);
 }
 
 Test(shm_conn, heartbeats_keep_an_idle_link_and_a_silent_peer_times_out)
