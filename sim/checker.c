@@ -39,8 +39,9 @@ static bool is_gone(const chk *c, const char *name)
     return false;
 }
 
-/* The pair's current epoch in direction dir (the last one made), or -1. */
-/* Searched from the end: the newest epochs are there, and a power loss
+/* The pair's current epoch in direction dir (the last one made: a new
+ * connection retires the old epoch's stream and appends one), or -1.
+ * Searched from the end: the newest epochs are there, and a power loss
  * asks for every pair (the whole scan showed in profiles of long runs). */
 int chk_find(const chk *c, const char *server, const char *client, int dir)
 {

@@ -383,7 +383,7 @@ static void unknown_pairs_refused(sim *s, int host, pair_check *pc)
                 char server[TCPSHM_NAME_MAX + 1], why[256];
                 uint32_t b, c;
                 sim_node_name(sv, v, server);
-                int known = rb_find_stream(s, server, client, CHK_C2S);
+                int known = chk_find(&s->chk, server, client, CHK_C2S);
                 if ((known >= 0 && !s->chk.s[known].retired) || rb_pair_dead(s, server, client))
                     continue; /* a known pair: judged above */
                 if ((srv_side && side_state(s, sv->dir, server, client, NULL, &b, &c, why, sizeof why) < 0) ||
@@ -480,7 +480,7 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
  * at 0 while the pair said 5 pushes): a model gap, not the core's. */
 static void record_went_back(sim *s, const char *server, const char *client)
 {
-    int c2s = rb_find_stream(s, server, client, CHK_C2S), s2c = rb_find_stream(s, server, client, CHK_S2C);
+    int c2s = chk_find(&s->chk, server, client, CHK_C2S), s2c = chk_find(&s->chk, server, client, CHK_S2C);
     if (rb_pair_dead(s, server, client) || c2s < 0 || s2c < 0 || s->chk.s[c2s].retired)
         return;
     bool lost = s->chk.s[c2s].pushed > 0 || s->chk.s[s2c].popped > 0;

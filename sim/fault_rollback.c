@@ -290,7 +290,7 @@ static void plan_side(sim *s, rb_plan *pl, const node *x, const char *remote)
     const char *server = x->idx == 0 ? x->name : remote, *client = x->idx == 0 ? remote : x->name;
     if (!plan_pair(pl, server, client) || sim_client_shm(s, client))
         return; /* the pair's state is in /dev/shm, not in X's directory */
-    int c2s = rb_find_stream(s, server, client, CHK_C2S), s2c = rb_find_stream(s, server, client, CHK_S2C);
+    int c2s = chk_find(&s->chk, server, client, CHK_C2S), s2c = chk_find(&s->chk, server, client, CHK_S2C);
     plan_rewind(s, pl, x->idx == 0 ? s2c : c2s, true, false);
     plan_rewind(s, pl, x->idx == 0 ? c2s : s2c, false, true);
 }
@@ -388,7 +388,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
         snprintf(to, sizeof to, "%s", us + 1);
         bool c2s = strncmp(from, "srv", 3) != 0;
         const char *server = c2s ? to : from, *client = c2s ? from : to;
-        int sid = rb_find_stream(s, server, client, c2s ? CHK_C2S : CHK_S2C);
+        int sid = chk_find(&s->chk, server, client, c2s ? CHK_C2S : CHK_S2C);
         node *other = rb_node_named(s, x->idx == 0 ? client : server);
         if (sid < 0 || s->chk.s[sid].closed || !other || other == x)
             return false;
@@ -496,7 +496,7 @@ static void rollback(sim *s, node *x)
             chk_rewind_popped(&s->chk, pl->rewinds[i].sid, pl->rewinds[i].n);
     }
     for (uint32_t i = 0; i < pl->npairs; i++) {
-        int c2s = rb_find_stream(s, pl->pairs[i][0], pl->pairs[i][1], CHK_C2S);
+        int c2s = chk_find(&s->chk, pl->pairs[i][0], pl->pairs[i][1], CHK_C2S);
         if (c2s >= 0)
             chk_echo_off(&s->chk, c2s);
         rb_pending(s, pl->pairs[i][0], pl->pairs[i][1], x->name);

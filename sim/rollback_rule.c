@@ -20,14 +20,6 @@ void rb_rule_fini(sim *s)
     s->rb_rule = NULL;
 }
 
-/* The pair's current epoch: the last stream made for it (a new connection
- * retires the old epoch's and appends a new one; return can do it many
- * times over), as the checker's own lookup. */
-int rb_find_stream(const sim *s, const char *server, const char *client, int dir)
-{
-    return chk_find(&s->chk, server, client, dir);
-}
-
 node *rb_node_named(sim *s, const char *name)
 {
     for (uint32_t i = 0; i < s->nnodes; i++)
@@ -139,7 +131,7 @@ void rb_power_refused(sim *s, const char *server, const char *client)
 static bool popped_retracted(const sim *s, const rb_pair *p, char *why, size_t n)
 {
     for (int dir = 0; dir < 2; dir++) {
-        int sid = rb_find_stream(s, p->server, p->client, dir);
+        int sid = chk_find(&s->chk, p->server, p->client, dir);
         if (sid < 0)
             continue;
         const chk_stream *st = &s->chk.s[sid];
@@ -175,7 +167,7 @@ static void accepted(sim *s, rb_pair *p, const char *by)
         if (p->srv_last[0])
             snprintf(said, sizeof said, "; the login said last server \"%s\", ack %u, client_seq_end %u",
                      p->srv_last, p->srv_ack, p->srv_end);
-        chk_fail(&s->chk, rb_find_stream(s, p->server, p->client, CHK_C2S),
+        chk_fail(&s->chk, chk_find(&s->chk, p->server, p->client, CHK_C2S),
                  "silent loss after power loss: %s accepted the login of the pair %s/%s as continuing after a power "
                  "loss of %s's host (t=%lld) took back pushes or pops that had returned (must be a sequence mismatch, "
                  "a refused file or a new connection%s)",
@@ -183,7 +175,7 @@ static void accepted(sim *s, rb_pair *p, const char *by)
         return;
     }
     if (popped_retracted(s, p, why, sizeof why))
-        chk_fail(&s->chk, rb_find_stream(s, p->server, p->client, CHK_C2S),
+        chk_fail(&s->chk, chk_find(&s->chk, p->server, p->client, CHK_C2S),
                  "rollback: %s accepted the login of the pair %s/%s after %s's storage went back (t=%lld): %s "
                  "(must be a sequence mismatch on both sides)",
                  by, p->server, p->client, p->who, (long long)p->t, why);
@@ -201,7 +193,7 @@ void rb_server_accepted(sim *s, const char *server, const char *client)
     /* a login the client sent before the rollback (read by the server after
      * it): its numbers are not the client's state now, which no login
      * changed since; its connection is gone */
-    int c2s = rb_find_stream(s, server, client, CHK_C2S), s2c = rb_find_stream(s, server, client, CHK_S2C);
+    int c2s = chk_find(&s->chk, server, client, CHK_C2S), s2c = chk_find(&s->chk, server, client, CHK_S2C);
     if (c2s >= 0 && s2c >= 0 &&
         (p->srv_end != s->chk.s[c2s].base + s->chk.s[c2s].pushed ||
          p->srv_ack != s->chk.s[s2c].base + s->chk.s[s2c].popped))

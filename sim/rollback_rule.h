@@ -39,8 +39,6 @@ typedef struct rb_rule {
 
 void rb_rule_init(sim *s);
 void rb_rule_fini(sim *s);
-/* A stream of the checker, or -1 (never created). */
-int rb_find_stream(const sim *s, const char *server, const char *client, int dir);
 /* The node that has this name now, or NULL. */
 node *rb_node_named(sim *s, const char *name);
 /* A rollback of who's storage touched the pair: pending (unless dead). */
