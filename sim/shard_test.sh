@@ -37,8 +37,10 @@ for k in range(3):
   bad "--merge of three shards exited $?"
 same_summary "$tmp/whole.json" "$tmp/merged.json" && echo "ok   3 shards merged = one run over 1-60" ||
   bad "the merged summary differs from the single run's"
-"$sim" --merge "$tmp/s0.json" "$tmp/s1.json" "$tmp/s2.json" | grep -q "sweep hash *$(python3 -c \
-  'import json,sys; print(json.load(open(sys.argv[1]))["hash"])' "$tmp/whole.json")" ||
+# (the table into a variable first: `| grep -q` under pipefail can kill the writer)
+table=$("$sim" --merge "$tmp/s0.json" "$tmp/s1.json" "$tmp/s2.json")
+grep -q "sweep hash *$(python3 -c \
+  'import json,sys; print(json.load(open(sys.argv[1]))["hash"])' "$tmp/whole.json")" <<< "$table" ||
   bad "--merge without --json: the table lacks the sweep hash"
 
 # The same shards from the environment.
