@@ -9,6 +9,7 @@
 #include "pairs.h"
 #include "sim_state.h"
 #include "tcpshm/frame.h"
+#include "tcpshm/shm_queue.h"
 
 enum {
     /* after a valid login as liar0 */
@@ -23,13 +24,25 @@ enum {
     /* a login the server must drop without a response */
     LIE_UNTERMINATED,   /* a client name field without a NUL */
     LIE_BAD_LOGIN_SIZE, /* a login header with another size */
+    LIES_TCP,
+    /* after a valid SHM login as liar1, written into its segments: a word
+     * the server reads in its segment from liar1 closes with "Bad shm message" */
+    LIE_SHM_SEQ = LIES_TCP, /* a slot word with another seq */
+    LIE_SHM_LEN,            /* a slot length that is no slot's */
+    LIE_SHM_SIZE,           /* a header size that does not fit its slot */
+    LIE_SHM_WRAP0,          /* a wrap marker at offset 0 */
+    LIE_SHM_REWRITE,        /* a valid message, rewritten while the server holds it */
+    LIE_SHM_LANDMINE,       /* in the server's own segment to liar1, at its next slot, a slot word of
+                               another seq: the server's recovery must not take it (no close) */
     LIES
 };
 
 static const char *const lie_names[LIES] = {
     "an ack beyond the range in a message", "a wild ack in a heartbeat", "a stale ack",
     "a header with a bad size",             "a reversed login range",    "a login as a live client",
-    "an invalid client name",               "an unterminated client name", "a login header with a bad size"};
+    "an invalid client name",               "an unterminated client name", "a login header with a bad size",
+    "an SHM slot word with another seq",    "an SHM slot length of no slot", "an SHM header size off its slot",
+    "an SHM wrap marker at offset 0",       "an SHM message rewritten while held", "an SHM slot word in the server's segment"};
 
 /* Reasons a fault of the run can give instead of the lie's: the attempt
  * then proves nothing ("Timeout" only when the server was blocked). */
@@ -53,26 +66,35 @@ static bool owed(const liar *L, const char *text)
     return starts(text, L->expect) || (L->lie == LIE_LIVE_NAME && strcmp(text, "Not live (sim)") == 0);
 }
 
-bool liar_name(const char *name) { return strcmp(name, SIM_LIAR_NAME) == 0; }
+bool liar_name(const char *name) { return strcmp(name, SIM_LIAR_NAME) == 0 || strcmp(name, SIM_SHM_LIAR_NAME) == 0; }
+
+static bool shm_lie(int lie) { return lie >= LIES_TCP; }
+
+/* The client name of the liar's own pair for this attempt's lie. */
+static const char *pair_name(const liar *L) { return shm_lie(L->lie) ? SIM_SHM_LIAR_NAME : SIM_LIAR_NAME; }
 
 static const tcpshm_env *raw(sim *s) { return venv_env(s->v); }
 
 /* Ends the attempt: closes the socket; outcome for the trace. */
+static void shm_take_back(sim *s, liar *L);
+
 static void finish(sim *s, liar *L, uint32_t outcome, const char *text)
 {
     if (L->fd >= 0)
         (void)raw(s)->sock_close(raw(s)->ctx, L->fd);
     L->fd = -1;
+    shm_take_back(s, L);
     trace_event(&s->tr, s->now, TR_LIAR, (uint32_t)L->lie, outcome, 0, text);
-    /* the liar's own pair on the server: nothing was ever pushed to liar0
-     * nor delivered from it */
+    /* the liar's own pair on the server: nothing was ever pushed to it nor
+     * delivered from it (an SHM server that took a slot word of liar1's as
+     * one it published before a kill would count it here) */
     node *sv = &s->nodes[0];
-    tcpshm_conn *c = sv->alive ? tcpshm_server_find_conn(sv->srv, SIM_LIAR_NAME) : NULL;
+    tcpshm_conn *c = sv->alive ? tcpshm_server_find_conn(sv->srv, pair_name(L)) : NULL;
     if (c && !s->chk.violated &&
         (tcpshm_conn_seq_start(c) != 0 || tcpshm_conn_seq_end(c) != 0 || tcpshm_conn_my_ack(c) != 0))
         chk_fail(&s->chk, -1, "liar: after %s the server's state for %s is [%u, %u) my_ack %u (nothing was "
                               "pushed to it or delivered from it)",
-                 lie_names[L->lie], SIM_LIAR_NAME, tcpshm_conn_seq_start(c), tcpshm_conn_seq_end(c),
+                 lie_names[L->lie], pair_name(L), tcpshm_conn_seq_start(c), tcpshm_conn_seq_end(c),
                  tcpshm_conn_my_ack(c));
 }
 
@@ -116,18 +138,155 @@ static void out_login(sim *s, liar *L, const char *name, const char *last, uint3
     out_add(L, b, tcpshm_padded_size(n));
 }
 
+/* ---- liar1's segments, through the raw env as another process maps them ---- */
+
+/* Reads or writes len bytes at off of the segment from -> to; false if it
+ * is not there (a power loss took it). */
+static bool seg_access(sim *s, const char *from, const char *to, uint32_t off, void *buf, uint32_t len, bool write)
+{
+    char name[2 * TCPSHM_NAME_MAX + 16];
+    const tcpshm_env *e = raw(s);
+    size_t size = TCPSHM_SHM_HEADER_SIZE + (size_t)s->cfg.shm_queue_size;
+    if (tcpshm_shm_queue_name(name, sizeof name, from, to) != 0 || (size_t)off + len > size)
+        return false;
+    int fd = e->shm_open(e->ctx, name, 0, 0);
+    if (fd < 0)
+        return false;
+    uint8_t *m = e->map(e->ctx, fd, size);
+    (void)e->file_close(e->ctx, fd);
+    if (!m)
+        return false;
+    if (write)
+        memcpy(m + off, buf, len);
+    else
+        memcpy(buf, m + off, len);
+    (void)e->unmap(e->ctx, m, size);
+    return true;
+}
+
+static uint64_t word_of(uint32_t count, uint32_t len) { return (uint64_t)count << 32 | len; }
+
+/* A slot at data position pos: its word, then a header and 8 bytes of body. */
+static bool put_slot(sim *s, const char *from, const char *to, uint32_t pos, uint64_t word, uint16_t size)
+{
+    uint8_t b[24];
+    memset(b, 0, sizeof b);
+    tcpshm_msg_header h = {size, 99, 0};
+    memcpy(b, &word, 8);
+    memcpy(b + 8, &h, sizeof h);
+    return pos + sizeof b <= s->cfg.shm_queue_size &&
+           seg_access(s, from, to, TCPSHM_SHM_HEADER_SIZE + pos, b, sizeof b, true);
+}
+
+/* The count and position word of a segment's header (64: the producer's, 128: the consumer's). */
+static bool get_state(sim *s, const char *from, const char *to, uint32_t at, uint32_t *count, uint32_t *pos)
+{
+    uint64_t w;
+    if (!seg_access(s, from, to, at, &w, 8, false))
+        return false;
+    *count = (uint32_t)(w >> 32);
+    *pos = (uint32_t)w;
+    return true;
+}
+
+/* The end of an SHM attempt: the word the lie left where the server reads
+ * is taken back (liar1 is the producer there: 0 is "nothing published"). A
+ * server that held a checked message there would see that as a rewrite:
+ * the next login is a new connection (another server's name), which
+ * clears the segments. The
+ * landmine in the server's own segment stays, for the next restart. */
+static void shm_take_back(sim *s, liar *L)
+{
+    if (!L->shm_written)
+        return;
+    uint64_t zero = 0;
+    (void)seg_access(s, SIM_SHM_LIAR_NAME, L->recorded[1], TCPSHM_SHM_HEADER_SIZE + L->shm_pos, &zero, 8, true);
+    L->shm_written = false;
+    if (L->lie == LIE_SHM_REWRITE)
+        L->shm_fresh = true;
+}
+
+/* The SHM lie, after liar1's login was accepted: written at the server's
+ * read position in liar1's segment (or, for the landmine, at its write
+ * position in its own). */
+static bool shm_tell(sim *s, liar *L)
+{
+    fp_plan *p = &s->plan;
+    const char *srv = L->recorded[1];
+    uint32_t count, pos, cap = s->cfg.shm_queue_size, len = 24;
+    uint16_t size = 16;
+    snprintf(L->expect, sizeof L->expect, "Bad shm message");
+    if (L->lie == LIE_SHM_LANDMINE) {
+        if (!get_state(s, srv, SIM_SHM_LIAR_NAME, 64, &count, &pos))
+            return false;
+        L->arg = 1u + fp_below(p, FP_LIAR, 1000);
+        snprintf(L->expect, sizeof L->expect, "no close");
+        L->deadline = s->now + 2 * s->cfg.heartbeat_interval; /* then the liar closes */
+        return put_slot(s, srv, SIM_SHM_LIAR_NAME, pos, word_of(count + L->arg, len), size);
+    }
+    if (!get_state(s, SIM_SHM_LIAR_NAME, srv, 128, &count, &pos))
+        return false;
+    if (L->lie == LIE_SHM_WRAP0 && pos != 0)
+        L->lie = LIE_SHM_SEQ; /* a marker elsewhere only sends the reader to offset 0 */
+    switch (L->lie) {
+    case LIE_SHM_SEQ:
+        L->arg = 1u + fp_below(p, FP_LIAR, 1000);
+        count += L->arg;
+        break;
+    case LIE_SHM_LEN: {
+        const uint32_t lens[4] = {8u, 17u + fp_below(p, FP_LIAR, 7), cap - pos + 8u * (1u + fp_below(p, FP_LIAR, 4)),
+                                  s->cfg.max_msg_size + 16u};
+        len = L->arg = lens[fp_below(p, FP_LIAR, 4)];
+        break;
+    }
+    case LIE_SHM_SIZE:
+        size = (uint16_t)(fp_below(p, FP_LIAR, 2) ? fp_below(p, FP_LIAR, 8) : 17u + fp_below(p, FP_LIAR, 8));
+        L->arg = size;
+        break;
+    case LIE_SHM_WRAP0:
+        len = 1u; /* the marker's length */
+        break;
+    default: /* LIE_SHM_REWRITE: a valid message first */
+        break;
+    }
+    L->shm_pos = pos;
+    L->shm_written = true;
+    return put_slot(s, SIM_SHM_LIAR_NAME, srv, pos, word_of(count, len), size);
+}
+
+/* The server holds liar1's valid message (its on_msg does not pop it): its
+ * slot word, or its header's size, changes under it. */
+static void shm_rewrite(sim *s, liar *L)
+{
+    fp_plan *p = &s->plan;
+    uint32_t count, pos;
+    if (!get_state(s, SIM_SHM_LIAR_NAME, L->recorded[1], 128, &count, &pos))
+        return;
+    uint32_t how = fp_below(p, FP_LIAR, 3);
+    L->arg = 100u + how;
+    L->delivered = 2;
+    (void)put_slot(s, SIM_SHM_LIAR_NAME, L->recorded[1], L->shm_pos,
+                   how == 0 ? word_of(count + 1u + fp_below(p, FP_LIAR, 1000), 24) : word_of(count, how == 1 ? 16 : 24),
+                   how == 2 ? 24 : 16);
+}
+
 static void start(sim *s, liar *L)
 {
     node *sv = &s->nodes[0];
     fp_plan *p = &s->plan;
-    tcpshm_conn *old = tcpshm_server_find_conn(sv->srv, SIM_LIAR_NAME);
-    if (old && tcpshm_conn_is_connected(old))
-        return; /* the server has not yet seen the last attempt's close */
-    L->lie = (int)fp_below(p, FP_LIAR, LIES);
-    L->phase = L->lie <= LIE_BAD_FRAME ? 0 : 1;
+    for (int i = 0; i < 2; i++) {
+        tcpshm_conn *old = tcpshm_server_find_conn(sv->srv, i ? SIM_SHM_LIAR_NAME : SIM_LIAR_NAME);
+        if (old && tcpshm_conn_is_connected(old))
+            return; /* the server has not yet seen the last attempt's close */
+    }
+    /* SHM lies where liar1 can log in over SHM (segments are not host-durable) */
+    bool shm = s->cfg.shm_groups > 0 && s->cfg.durability != TCPSHM_DURABILITY_HOST;
+    L->lie = (int)fp_below(p, FP_LIAR, shm ? LIES : LIES_TCP);
+    L->phase = L->lie <= LIE_BAD_FRAME || shm_lie(L->lie) ? 0 : 1;
     L->out_len = L->out_off = L->in_len = 0;
     L->seen[0] = '\0';
     L->srv_blocked = false;
+    L->delivered = 0;
     L->srv_owner = sv->owner;
     L->deadline = s->now + 2 * s->cfg.connection_timeout + 2 * s->cfg.new_conn_timeout;
     L->arg = 0;
@@ -171,8 +330,15 @@ static void start(sim *s, liar *L)
         tcpshm_header_encode(&h, L->out, s->cfg.little_endian);
         break;
     }
-    default: /* a valid login first: as liar0, resuming its last accepted server name */
-        out_login(s, L, SIM_LIAR_NAME, L->recorded, 0, 0, 0, false, false);
+    default: /* a valid login first: resuming the last accepted server name */
+        if (shm_lie(L->lie)) {
+            snprintf(L->name, sizeof L->name, "%s", SIM_SHM_LIAR_NAME);
+            /* fresh: a server name it never had ("" would be the first-login
+             * window, which keeps an untouched pair as it is) */
+            out_login(s, L, SIM_SHM_LIAR_NAME, L->shm_fresh ? "elsewhere" : L->recorded[1], 0, 0, 0, true, false);
+        } else {
+            out_login(s, L, SIM_LIAR_NAME, L->recorded[0], 0, 0, 0, false, false);
+        }
         break;
     }
     L->fd = raw(s)->connect(raw(s)->ctx, "127.0.0.1", SIM_PORT);
@@ -180,12 +346,17 @@ static void start(sim *s, liar *L)
         trace_event(&s->tr, s->now, TR_LIAR, (uint32_t)L->lie, 0, L->arg, L->name);
 }
 
-/* The lie after liar0's login was accepted (server range [0, 0], my_ack 0). */
+/* The lie after liar0's or liar1's login was accepted (server range [0, 0], my_ack 0). */
 static void tell_lie(sim *s, liar *L)
 {
     fp_plan *p = &s->plan;
     L->phase = 1;
     L->deadline = s->now + 2 * s->cfg.connection_timeout + s->cfg.new_conn_timeout;
+    if (shm_lie(L->lie)) {
+        if (!shm_tell(s, L))
+            finish(s, L, 2, "no segment");
+        return;
+    }
     switch (L->lie) {
     case LIE_ACK_MSG:
         L->arg = 1u + fp_below(p, FP_LIAR, 1000);
@@ -224,7 +395,9 @@ static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
             finish(s, L, 2, r->error_msg); /* e.g. a file fault: the lie needs a login */
             return;
         }
-        memcpy(L->recorded, r->server_name, sizeof L->recorded);
+        memcpy(L->recorded[shm_lie(L->lie)], r->server_name, sizeof L->recorded[0]);
+        if (shm_lie(L->lie))
+            L->shm_fresh = false;
         tell_lie(s, L);
         return;
     }
@@ -232,7 +405,7 @@ static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
     switch (L->lie) {
     case LIE_REVERSED:
         if (r->status == TCPSHM_LOGIN_OK)
-            memcpy(L->recorded, r->server_name, sizeof L->recorded);
+            memcpy(L->recorded[0], r->server_name, sizeof L->recorded[0]);
         if (r->status == TCPSHM_LOGIN_ERROR) {
             finish(s, L, 2, r->error_msg);
             return;
@@ -267,8 +440,8 @@ static void judge(sim *s, liar *L)
 {
     char what[160];
     const char *seen = L->seen;
-    if (L->lie == LIE_STALE_ACK) {
-        if (starts(seen, "Bad ack")) {
+    if (L->lie == LIE_STALE_ACK || L->lie == LIE_SHM_LANDMINE) {
+        if (starts(seen, "Bad ")) {
             snprintf(what, sizeof what, "the server closed with \"%.60s\"", seen);
             violation(s, L, what);
         } else {
@@ -300,6 +473,8 @@ static void pump(sim *s, liar *L)
     }
     if (sv->block_until > s->now)
         L->srv_blocked = true;
+    if (L->lie == LIE_SHM_REWRITE && L->phase == 1 && L->delivered == 1)
+        shm_rewrite(s, L);
     while (L->out_off < L->out_len) {
         ssize_t n = e->send(e->ctx, L->fd, L->out + L->out_off, L->out_len - L->out_off);
         if (n <= 0)
@@ -379,6 +554,22 @@ void liar_server_reject(sim *s, const char *name, const char *reason)
         return;
     if (mine(L, name) && (!L->seen[0] || (benign(L->seen) && owed(L, reason))))
         snprintf(L->seen, sizeof L->seen, "%s", reason);
+}
+
+void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m)
+{
+    liar *L = &s->liar;
+    if (mine(L, name) && L->lie == LIE_SHM_REWRITE && L->phase == 1 && L->delivered < 2) {
+        L->delivered = 1; /* held: the liar rewrites it at its next step */
+        return;
+    }
+    if (strcmp(name, SIM_SHM_LIAR_NAME) == 0 && L->delivered == 2)
+        chk_fail(&s->chk, -1, "liar: the server delivered %s's message (type %u size %u) again after its slot word "
+                              "or size was rewritten (way %u)",
+                 name, m->msg_type, m->size, L->arg - 100u);
+    else
+        chk_fail(&s->chk, -1, "liar: the server delivered a message of %s (type %u size %u) after %s", name,
+                 m->msg_type, m->size, L->lie >= 0 ? lie_names[L->lie] : "no lie");
 }
 
 void liar_server_mismatch(sim *s, const char *name)

@@ -1,7 +1,9 @@
 /* The fault kind `liar`: a hostile peer. A raw node (a venv socket of its
  * own owner, not the core) now and then connects to the server and tells
  * one lie, chosen from its kind's PRNG stream (the lies and the answer the
- * server owes each: sim/README.md, "The liar"). The rule: the server closes
+ * server owes each: sim/README.md, "The liar"): over TCP as liar0, or, in
+ * seeds with SHM, as liar1 writing into its own segments after an SHM login
+ * (mapped through the raw env, as another process maps them). The rule: the server closes
  * the connection or refuses the login with that reason (its on_disconnect,
  * on_login_rejected or on_seq_mismatch, or the response the liar reads),
  * never accepts a lie, and keeps the liar's own pair consistent; the honest
@@ -16,10 +18,12 @@
 #include <stdint.h>
 
 #include "tcpshm/login.h"
+#include "tcpshm/msg.h"
 #include "tcpshm/names.h"
 
 #define SIM_LIAR_OWNER 8u /* the liar's venv owner (nodes have 100 and up) */
-#define SIM_LIAR_NAME "liar0"
+#define SIM_LIAR_NAME "liar0"      /* the TCP lies' client name */
+#define SIM_SHM_LIAR_NAME "liar1"  /* the SHM lies' (a name keeps its transport) */
 #define SIM_LIAR_MARK 0xA5u /* login user_data[0] of a liar's login that uses an honest name */
 
 typedef struct liar {
@@ -27,7 +31,14 @@ typedef struct liar {
     int lie;   /* the lie of this attempt (fault_liar.c) */
     int phase; /* 0 valid login sent (the lie comes after it), 1 the lie sent */
     char name[TCPSHM_NAME_MAX + 1];     /* the client name this attempt's server events carry */
-    char recorded[TCPSHM_NAME_MAX + 1]; /* the server name of liar0's last accepted login */
+    char recorded[2][TCPSHM_NAME_MAX + 1]; /* the server name of liar0's, liar1's last accepted login */
+    /* SHM lies: where the lie was written in liar1's segment to the server
+     * (taken back when the attempt ends), and whether the server may still
+     * hold a checked front there (the next login is then a new connection,
+     * which clears it) */
+    uint32_t shm_pos;
+    bool shm_written, shm_fresh;
+    int delivered; /* the lie's valid message reached the server's on_msg: 1 held, 2 rewritten since */
     uint8_t out[128];
     uint32_t out_len, out_off;
     uint8_t in[512];
@@ -52,8 +63,11 @@ void liar_server_mismatch(sim *s, const char *name);
 /* on_new_connection of a login that carries the liar's mark: -1 refuse
  * (reject_text set), else the group; -2 not the liar's. */
 int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text);
-/* Whether name is the liar's own. */
+/* Whether name is one of the liar's own (liar0, liar1). */
 bool liar_name(const char *name);
+/* The server's on_msg got a message of a liar's name: held (not popped)
+ * while the lie wants it, else a violation. */
+void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m);
 /* Whether the login the server just refused is the liar's, which left no
  * login note (once: the server refuses it within on_new_connection's call). */
 bool liar_take_noteless(sim *s);

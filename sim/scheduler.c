@@ -42,7 +42,7 @@ static void shape_shm(sim *s, sim_rng *r)
     }
     uint32_t slot = c->max_msg_size + 8u;
     c->shm_groups = sim_rng_range(r, 1, 2);
-    c->shm_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN;
+    c->shm_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN + 1; /* + the SHM liar */
     switch (sim_rng_below(r, 3)) {
     case 0:
         c->shm_queue_size = 2u * (2u * s->win_c + s->win_s + 2u) * slot * sim_rng_range(r, 1, 3);

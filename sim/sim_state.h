@@ -55,7 +55,7 @@ typedef struct node {
     int64_t restart_at, next_login, block_until;
     bool partitioned;
     /* server */
-    peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN + 1]; /* + the liar */
+    peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN + 2]; /* + the liar's two names */
     uint32_t npeers;
     /* client: the streams of the pair (last server, me) */
     char server[TCPSHM_NAME_MAX + 1];
