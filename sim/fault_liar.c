@@ -351,6 +351,10 @@ static void tell_lie(sim *s, liar *L)
 {
     fp_plan *p = &s->plan;
     L->phase = 1;
+    /* what the server said of the name before is not about the lie: e.g. a
+     * login of an earlier attempt that stayed pending (a stalled group)
+     * ending in a mismatch just before this attempt's login was accepted */
+    L->seen[0] = '\0';
     L->deadline = s->now + 2 * s->cfg.connection_timeout + s->cfg.new_conn_timeout;
     if (shm_lie(L->lie)) {
         if (!shm_tell(s, L))
@@ -471,8 +475,8 @@ static void pump(sim *s, liar *L)
         finish(s, L, 2, "server died");
         return;
     }
-    if (sv->block_until > s->now)
-        L->srv_blocked = true;
+    if (sv->block_until > s->now || s->stall_until > s->now)
+        L->srv_blocked = true; /* partitioned, in a storm, or a group poll stalled */
     if (L->lie == LIE_SHM_REWRITE && L->phase == 1 && L->delivered == 1)
         shm_rewrite(s, L);
     while (L->out_off < L->out_len) {

@@ -310,6 +310,9 @@ bool node_rename(sim *s, node *n)
 
 void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }
 
+/* Whether group poll g (< 4: TCP, else SHM g - 4) is stalled now (FP_STALL). */
+static bool stalled(const sim *s, uint32_t g) { return s->stall_until > s->now && s->stall_group == g; }
+
 /* The server's group polls after poll_ctl, in a seeded order (as threads
  * would interleave them). Without SHM groups: the TCP groups from a seeded
  * start (the draws of the runs before SHM nodes). With them: a seeded
@@ -320,7 +323,8 @@ static void server_polls(sim *s, node *n)
     if (ns == 0) {
         uint32_t g0 = sim_rng_below(&s->rng, nt);
         for (uint32_t g = 0; g < nt; g++)
-            tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % nt);
+            if (!stalled(s, (g0 + g) % nt))
+                tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % nt);
         return;
     }
     uint32_t order[8]; /* < 4: TCP group order[i], else SHM group order[i] - 4 */
@@ -335,6 +339,8 @@ static void server_polls(sim *s, node *n)
         order[j] = t;
     }
     for (uint32_t i = 0; i < k; i++) {
+        if (stalled(s, order[i]))
+            continue;
         if (order[i] < 4u)
             tcpshm_server_poll_tcp(n->srv, s->now, order[i]);
         else

@@ -14,7 +14,7 @@
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
                                              "short-read", "io-error", "eagain", "partition", "file",
                                              "return",     "twin",      "rollback",
-                                             "liar",       "power-loss"};
+                                             "liar",       "power-loss", "stall"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -29,6 +29,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_ROLLBACK] = {10000, 30000, 100000}, /* per step on a dead node with a snapshot */
     [FP_LIAR] = {5000, 20000, 60000}, /* per step while the liar is idle: an attempt */
     [FP_POWER] = {200, 600, 2000}, /* per step */
+    [FP_STALL] = {2000, 8000, 30000}, /* per step on the server while none is stalled */
 };
 
 static fp_plan *g_plan;

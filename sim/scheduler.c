@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "check_sockets.h"
 #include "fault_twin.h"
 #include "fault_rollback.h"
 #include "fault_power.h"
@@ -159,6 +160,15 @@ static void step_faults(sim *s)
         n->block_until = s->now + len;
         trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
     }
+    /* a group thread of the server not scheduled for up to two heartbeat
+     * intervals: its logins stay pending (LOGIN_PENDING across poll_ctl
+     * calls), its connections unpolled, while poll_ctl goes on */
+    if (n->idx == 0 && s->stall_until <= s->now && fp_roll(&s->plan, FP_STALL)) {
+        uint32_t nt = s->cfg.tcp_groups, g = fp_below(&s->plan, FP_STALL, nt + s->cfg.shm_groups);
+        s->stall_group = g < nt ? g : 4u + g - nt;
+        s->stall_until = s->now + 1 + (int64_t)fp_below(&s->plan, FP_STALL, 2u * (uint32_t)s->cfg.heartbeat_interval);
+        trace_event(&s->tr, s->now, TR_STALL, s->stall_group, 0, (uint32_t)s->stall_until, NULL);
+    }
 }
 
 /* Moves a pair's file to seq (or count) base; the caller verifies the
@@ -251,7 +261,8 @@ static bool all_ready(sim *s)
     for (uint32_t i = 1; i < s->nnodes; i++)
         if (!s->nodes[i].retired && !node_client_ready(s, &s->nodes[i]))
             return false;
-    return chk_settled(&s->chk, NULL);
+    char why[160];
+    return chk_settled(&s->chk, NULL) && sockets_settled(s, why, sizeof why);
 }
 
 /* The run's numbers into its result (a finished run, or one the CPU alarm
@@ -366,6 +377,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             s->settle = true;
             fp_set_active(&s->plan, false);
             fault_twin_end(s, "faults stop");
+            s->stall_until = 0;
             for (uint32_t i = 0; i < s->nnodes; i++) {
                 s->nodes[i].block_until = 0;
                 if (!s->nodes[i].alive && s->nodes[i].restart_at > s->now)
@@ -422,14 +434,16 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
                                         "faults stopped",
                          st->popped, st->pushed, (long long)deadline);
             } else {
-                for (uint32_t i = 1; i < s->nnodes; i++)
-                    if (!s->nodes[i].retired && !node_client_ready(s, &s->nodes[i])) {
+                for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++)
+                    if (!s->nodes[i].retired && !node_client_ready(s, &s->nodes[i]))
                         chk_fail(&s->chk, -1, "liveness: client %s is not logged in with its queues acknowledged "
                                               "by the deadline (state %d)",
                                  s->nodes[i].name,
                                  s->nodes[i].alive ? (int)tcpshm_client_get_state(s->nodes[i].cl) : -1);
-                        break;
-                    }
+                char why[160];
+                if (!s->chk.violated && s->nodes[0].alive && !sockets_settled(s, why, sizeof why))
+                    chk_fail(&s->chk, -1, "leak: %s after everything else settled (a socket the server no longer "
+                                          "uses is still open)", why);
             }
             r->liveness = true;
             report(s, r, out);

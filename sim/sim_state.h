@@ -122,6 +122,8 @@ typedef struct sim {
     uint32_t durability; /* SIM_DUR_*: the core's durability mode (fault_power.h) */
     int64_t sync_failed_at; /* when a sync point last failed (0: never): a power loss then bites */
     int sync_failed_node;   /* the node whose step it failed in (-1: none) */
+    int64_t stall_until;    /* the stall kind: the server's group poll stall_group is skipped until then */
+    uint32_t stall_group;   /* < 4: TCP group, else SHM group - 4 (node.c server_polls) */
     uint32_t boots[1 + SIM_MAX_CLIENTS]; /* per host: power losses so far (its boot id, fault_power.c) */
     int probe_host;                      /* the host SIM_PROBE_OWNER runs on */
     login_note notes[16]; /* logins between on_new_connection and on_logon */

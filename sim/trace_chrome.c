@@ -376,6 +376,11 @@ static void on_event(void *user, const tr_event *e, const char *note)
         a_u(&a, "deadline", e->c);
         instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "run", "faults stop: settle", &a);
         break;
+    case TR_STALL: /* a group poll of the server not scheduled: on the scheduler's track */
+        a_u(&a, "group", e->a);
+        a_u(&a, "until", e->c);
+        instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "fault", "fault stall", &a);
+        break;
     case TR_LIAR: /* the hostile peer is no node: its lies show on the checker's track */
         a_u(&a, "lie", e->a);
         a_u(&a, "outcome", e->b);

@@ -174,6 +174,8 @@ void venv_set_boot_fn(venv *v, venv_boot_fn fn, void *user);
 /* Open handles (files, sockets, listeners) and live mappings of owner. */
 uint32_t venv_handle_count(const venv *v, uint32_t owner);
 uint32_t venv_mapping_count(const venv *v, uint32_t owner);
+/* Open connected or accepted sockets of owner (no listener, no epoll set, no file). */
+uint32_t venv_socket_count(const venv *v, uint32_t owner);
 /* Bytes waiting to be received by the socket handle fd (any owner), or -1. */
 long venv_sock_pending(const venv *v, int fd);
 

@@ -75,11 +75,16 @@ void venv_kill(venv *v, uint32_t owner)
             v->maps[i].dead = true;
 }
 
-uint32_t venv_handle_count(const venv *v, uint32_t owner)
+/* Handles of owner of one kind (H_FREE: of any kind). */
+static uint32_t count_of(const venv *v, uint32_t owner, int kind)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < v->nh; i++)
-        if (v->h[i].kind != H_FREE && v->h[i].owner == owner)
+        if (v->h[i].kind != H_FREE && v->h[i].owner == owner && (kind == H_FREE || v->h[i].kind == kind))
             n++;
     return n;
 }
+
+uint32_t venv_handle_count(const venv *v, uint32_t owner) { return count_of(v, owner, H_FREE); }
+
+uint32_t venv_socket_count(const venv *v, uint32_t owner) { return count_of(v, owner, H_SOCK); }
