@@ -367,6 +367,8 @@ static void s_rejected(void *u, const char *name, const char *reason)
     if (!noteless && !refused_after_reset(s, name, reason))
         note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
+    if (!noteless)
+        rb_server_rejected(s, name);
     liar_server_reject(s, name, reason);
 }
 
@@ -403,6 +405,7 @@ static void client_streams(sim *s, node *n, const char *server)
     uint32_t base = sim_pair_base(s, server, n->name);
     n->c2s = chk_stream_id(&s->chk, server, n->name, CHK_C2S, base);
     n->s2c = chk_stream_id(&s->chk, server, n->name, CHK_S2C, base);
+    s->chk.s[n->c2s].client_joined = s->chk.s[n->s2c].client_joined = true;
 }
 
 static node *client_node(tcpshm_conn *c) { return tcpshm_conn_user(c); }

@@ -41,6 +41,8 @@ typedef struct chk_stream {
     uint32_t cap;
     uint32_t echo_next;        /* C2S: requests before this seq were echoed */
     bool echo_off;             /* C2S: a rollback touched the pair: the echo rule no longer applies */
+    bool client_joined;        /* the client took this epoch (its login or first message): before that its
+                                * queue file still holds the older epoch's numbers */
     /* a push or pop in flight (a crash may cut it short) */
     bool push_pending, pop_pending;
     chk_rec pending;

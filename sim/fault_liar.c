@@ -50,6 +50,8 @@ static bool benign(const char *r)
 {
     static const char *const texts[] = {"Remote close", "Read error", "Send error", "Request close",
                                         "Server stopped", "Too many connections logging in",
+                                        /* the liar's previous login still pending (a stalled group) */
+                                        "Already logged on",
                                         "System error" /* a file fault at the pair's open */};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (strncmp(r, texts[i], strlen(texts[i])) == 0)

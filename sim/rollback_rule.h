@@ -26,6 +26,8 @@ typedef struct rb_pair {
     uint32_t owner_floor; /* the venv owners of the incarnations started after it are >= this */
     char srv_last[RB_NAME]; /* the last login the server got from the client: its last server name, */
     uint32_t srv_ack, srv_end; /* its ack_seq and client_seq_end */
+    bool srv_noted; /* that login came after the rollback and was not refused at once (a login the server
+                     * accepts without it was sent before: pending since, in a stalled group) */
     bool power; /* the storage went back in a power loss (fault_power.c) */
     bool lost;  /* and something whose push or pop returned is gone: a login that continues the pair is a
                  * silent loss (without it: a queue file gone empty, which the core may report) */
@@ -41,6 +43,8 @@ void rb_rule_init(sim *s);
 void rb_rule_fini(sim *s);
 /* The node that has this name now, or NULL. */
 node *rb_node_named(sim *s, const char *name);
+/* The server refused a login of client in handle_login (after its note). */
+void rb_server_rejected(sim *s, const char *client);
 /* A rollback of who's storage touched the pair: pending (unless dead). */
 void rb_pending(sim *s, const char *server, const char *client, const char *who);
 
