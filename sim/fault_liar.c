@@ -34,6 +34,8 @@ enum {
     LIE_SHM_REWRITE,        /* a valid message, rewritten while the server holds it */
     LIE_SHM_LANDMINE,       /* in the server's own segment to liar1, at its next slot, a slot word of
                                another seq: the server's recovery must not take it (no close) */
+    LIE_SHM_CONSUMER,       /* liar1's published consumer position (in the server's segment to it)
+                               past anything the server pushed: never taken as its seq_start (no close) */
     LIES
 };
 
@@ -42,7 +44,8 @@ static const char *const lie_names[LIES] = {
     "a header with a bad size",             "a reversed login range",    "a login as a live client",
     "an invalid client name",               "an unterminated client name", "a login header with a bad size",
     "an SHM slot word with another seq",    "an SHM slot length of no slot", "an SHM header size off its slot",
-    "an SHM wrap marker at offset 0",       "an SHM message rewritten while held", "an SHM slot word in the server's segment"};
+    "an SHM wrap marker at offset 0",       "an SHM message rewritten while held", "an SHM slot word in the server's segment",
+    "an SHM consumer position past the pushes"};
 
 /* Reasons a fault of the run can give instead of the lie's: the attempt
  * then proves nothing ("Timeout" only when the server was blocked). */
@@ -72,6 +75,11 @@ bool liar_name(const char *name) { return strcmp(name, SIM_LIAR_NAME) == 0 || st
 
 static bool shm_lie(int lie) { return lie >= LIES_TCP; }
 
+bool liar_holds_segment(const sim *s, const char *remote)
+{
+    return s->liar.lie == LIE_SHM_CONSUMER && s->liar.shm_written && strcmp(remote, SIM_SHM_LIAR_NAME) == 0;
+}
+
 /* The client name of the liar's own pair for this attempt's lie. */
 static const char *pair_name(const liar *L) { return shm_lie(L->lie) ? SIM_SHM_LIAR_NAME : SIM_LIAR_NAME; }
 
@@ -85,7 +93,6 @@ static void finish(sim *s, liar *L, uint32_t outcome, const char *text)
     if (L->fd >= 0)
         (void)raw(s)->sock_close(raw(s)->ctx, L->fd);
     L->fd = -1;
-    shm_take_back(s, L);
     trace_event(&s->tr, s->now, TR_LIAR, (uint32_t)L->lie, outcome, 0, text);
     /* the liar's own pair on the server: nothing was ever pushed to it nor
      * delivered from it (an SHM server that took a slot word of liar1's as
@@ -98,6 +105,7 @@ static void finish(sim *s, liar *L, uint32_t outcome, const char *text)
                               "pushed to it or delivered from it)",
                  lie_names[L->lie], pair_name(L), tcpshm_conn_seq_start(c), tcpshm_conn_seq_end(c),
                  tcpshm_conn_my_ack(c));
+    shm_take_back(s, L); /* after the check: the consumer-position lie is read there */
 }
 
 static void violation(sim *s, liar *L, const char *what)
@@ -199,6 +207,10 @@ static bool get_state(sim *s, const char *from, const char *to, uint32_t at, uin
  * landmine in the server's own segment stays, for the next restart. */
 static void shm_take_back(sim *s, liar *L)
 {
+    if (L->lie == LIE_SHM_CONSUMER && L->shm_written) { /* its own consumer word, as it was */
+        (void)seg_access(s, L->recorded[1], SIM_SHM_LIAR_NAME, 128, &L->shm_saved, 8, true);
+        L->shm_written = false;
+    }
     if (!L->shm_written)
         return;
     uint64_t zero = 0;
@@ -225,6 +237,16 @@ static bool shm_tell(sim *s, liar *L)
         snprintf(L->expect, sizeof L->expect, "no close");
         L->deadline = s->now + 2 * s->cfg.heartbeat_interval; /* then the liar closes */
         return put_slot(s, srv, SIM_SHM_LIAR_NAME, pos, word_of(count + L->arg, len), size);
+    }
+    if (L->lie == LIE_SHM_CONSUMER) {
+        if (!seg_access(s, srv, SIM_SHM_LIAR_NAME, 128, &L->shm_saved, 8, false))
+            return false;
+        L->arg = 1u + fp_below(p, FP_LIAR, 1000);
+        uint64_t w = word_of((uint32_t)(L->shm_saved >> 32) + L->arg, (uint32_t)L->shm_saved);
+        snprintf(L->expect, sizeof L->expect, "no close");
+        L->deadline = s->now + 2 * s->cfg.heartbeat_interval;
+        L->shm_written = true;
+        return seg_access(s, srv, SIM_SHM_LIAR_NAME, 128, &w, 8, true);
     }
     if (!get_state(s, SIM_SHM_LIAR_NAME, srv, 128, &count, &pos))
         return false;
@@ -446,7 +468,7 @@ static void judge(sim *s, liar *L)
 {
     char what[160];
     const char *seen = L->seen;
-    if (L->lie == LIE_STALE_ACK || L->lie == LIE_SHM_LANDMINE) {
+    if (L->lie == LIE_STALE_ACK || L->lie == LIE_SHM_LANDMINE || L->lie == LIE_SHM_CONSUMER) {
         if (starts(seen, "Bad ")) {
             snprintf(what, sizeof what, "the server closed with \"%.60s\"", seen);
             violation(s, L, what);

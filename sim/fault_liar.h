@@ -37,6 +37,7 @@ typedef struct liar {
      * hold a checked front there (the next login is then a new connection,
      * which clears it) */
     uint32_t shm_pos;
+    uint64_t shm_saved; /* liar1's consumer word as it was, put back after the consumer-position lie */
     bool shm_written, shm_fresh;
     int delivered; /* the lie's valid message reached the server's on_msg: 1 held, 2 rewritten since */
     uint8_t out[128];
@@ -63,6 +64,9 @@ void liar_server_mismatch(sim *s, const char *name);
 /* on_new_connection of a login that carries the liar's mark: -1 refuse
  * (reject_text set), else the group; -2 not the liar's. */
 int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text);
+/* Whether the liar's consumer-position lie stands in the server's segment
+ * to remote now (the segment does not open while it does: no crash did that). */
+bool liar_holds_segment(const sim *s, const char *remote);
 /* Whether name is one of the liar's own (liar0, liar1). */
 bool liar_name(const char *name);
 /* The server's on_msg got a message of a liar's name: held (not popped)
