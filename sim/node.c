@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "fault_misconfig.h"
 #include "fault_return.h"
 #include "fault_twin.h"
 #include "check_lastserver.h"
@@ -128,6 +129,7 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
 
 void node_start(sim *s, node *n)
 {
+    fault_misconfig(s, n); /* an operator's wrong start first, now and then */
     g_sim = s;
     tcpshm_set_crash_hook(crash_hook, NULL);
     n->owner = s->next_owner++;
