@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "fault_damage.h"
 #include "fault_misconfig.h"
 #include "fault_return.h"
 #include "fault_twin.h"
@@ -292,6 +293,7 @@ static void node_die(sim *s, node *n, tr_type why)
     check_files(s, n, remotes, nr);
     if (n->idx > 0 && !s->chk.violated)
         lastserver_after_death(s, n, mid_login);
+    fault_damage(s, n, remotes, nr); /* now and then its disk damages a file */
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
     if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME))

@@ -49,7 +49,7 @@ static void usage(FILE *f, const char *prog)
             "  --faults LIST        swarm (default: each seed picks a subset), all, none,\n"
             "                       or a comma list of: disconnect, kill, crash, rename,\n"
             "                       short-write, short-read, io-error, eagain, partition, file,\n"
-            "                       return, twin, rollback, liar, power-loss, misconfig\n"
+            "                       return, twin, rollback, liar, power-loss, misconfig, damage\n"
             "  --trace FILE         write every event of the run to FILE (one seed); with\n"
             "                       FILE '-' to stdout (everything else then goes to stderr)\n"
             "  --trace-format FMT   text (default: one line per event) or chrome: Chrome /\n"

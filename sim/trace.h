@@ -43,6 +43,7 @@ typedef enum tr_type {
     TR_MISCONFIG,  /* node a's start tried with one thing wrong (owner b, case c), what in s; the outcome follows as
                     * a second TR_MISCONFIG with b = the code create returned (negative, as u32; 0: created), its
                     * name in s */
+    TR_DAMAGE,     /* a queue file of dead node a damaged (case b), "path: what" in s */
     TR_TYPES
 } tr_type;
 

@@ -308,6 +308,11 @@ static void on_link(tc *w, const tr_event *e, const char *note)
         a_s(&a, "what", e->s);
         instant(w, pid, tid, e->now, "fault", "fault misconfig", &a);
         return;
+    case TR_DAMAGE: /* the damage kind (fault_damage.c) */
+        a_u(&a, "case", e->b);
+        a_s(&a, "what", e->s);
+        instant(w, pid, tid, e->now, "fault", "fault damage", &a);
+        return;
     case TR_DETECTED:
         a_s(&a, "client", e->s);
         a_s(&a, "how", e->b == 2 ? "file refused" : e->b ? "new connection" : "sequence mismatch");
