@@ -11,6 +11,7 @@
 #include "app.h"
 #include "fault_damage.h"
 #include "fault_misconfig.h"
+#include "fault_misuse.h"
 #include "fault_return.h"
 #include "fault_twin.h"
 #include "check_lastserver.h"
@@ -389,6 +390,7 @@ static void step_body(sim *s, node *n)
 #ifdef TCPSHM_SIM_HANG_TEST
     sim_test_hang(s, n);
 #endif
+    fault_misuse(s, n); /* now and then the application calls the API the wrong way */
     if (n->idx == 0) {
         tcpshm_server_poll_ctl(n->srv, s->now);
         server_polls(s, n);

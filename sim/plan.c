@@ -14,7 +14,7 @@
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
                                              "short-read", "io-error", "eagain", "partition", "file",
                                              "return",     "twin",      "rollback",
-                                             "liar",       "power-loss", "misconfig", "damage"};
+                                             "liar",       "power-loss", "misconfig", "damage", "misuse"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -31,6 +31,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_POWER] = {200, 600, 2000}, /* per step */
     [FP_MISCONFIG] = {100000, 250000, 500000}, /* per (re)start while faulting */
     [FP_DAMAGE] = {30000, 100000, 250000}, /* per death while faulting */
+    [FP_MISUSE] = {1000, 4000, 15000}, /* per node step */
 };
 
 static fp_plan *g_plan;

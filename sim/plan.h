@@ -46,6 +46,7 @@ typedef enum fp_kind {
     FP_POWER,       /* a power loss: a host's nodes die, its unsynced bytes go back (fault_power.c) */
     FP_MISCONFIG,   /* a restart is first tried with one thing wrong, which must be refused (fault_misconfig.c) */
     FP_DAMAGE,      /* a dead node's queue file damaged on its disk, which must be refused (fault_damage.c) */
+    FP_MISUSE,      /* the application calls the API the wrong way, which must be refused (fault_misuse.c) */
     FP_KINDS
 } fp_kind;
 

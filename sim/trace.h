@@ -44,6 +44,7 @@ typedef enum tr_type {
                     * a second TR_MISCONFIG with b = the code create returned (negative, as u32; 0: created), its
                     * name in s */
     TR_DAMAGE,     /* a queue file of dead node a damaged (case b), "path: what" in s */
+    TR_MISUSE,     /* node a's application misuses the API (case b), what in s */
     TR_TYPES
 } tr_type;
 
