@@ -18,6 +18,7 @@ typedef struct attempt {
     tcpshm_env env;
     char name[2 * TCPSHM_NAME_MAX + 2];
     char dir[4200]; /* longer than the core's directory field (4096) */
+    char addr[16];  /* the server's listening address */
     int code;          /* what create must return */
     const char *needle; /* what its message must contain */
     long long value;    /* a configuration case's wrong value */
@@ -108,16 +109,22 @@ static void name_case(attempt *a, const node *n, unsigned i)
 }
 
 /* The directory cases: too long for the core, below a directory that does
- * not exist, a file (its lock file, when it has one). */
-static const unsigned n_dir_cases = 3;
+ * not exist, one whose lock file path is too long, a file (its lock file,
+ * when it has one); and for a server, a listening address that is a host
+ * name (start takes numeric addresses only: create with everything right,
+ * then start; only when its lock file is there already, as create would
+ * make it). */
+static const unsigned n_dir_cases = 5;
 
 static void dir_case(sim *s, attempt *a, const node *n, unsigned i)
 {
     size_t len;
     char lock[SIM_PATH_SIZE];
     snprintf(lock, sizeof lock, "%s/%s.lock", n->dir, n->name);
-    if (i == 2 && !venv_file_data(s->v, lock, &len))
+    if (i >= 3 && !venv_file_data(s->v, lock, &len))
         i = 1; /* a new name's first start: no lock file yet */
+    if (i == 4 && n->idx > 0)
+        i = 2; /* a client's address is its login's, not its start's */
     switch (i) {
     case 0:
         memset(a->dir, 'd', sizeof a->dir - 1);
@@ -132,11 +139,26 @@ static void dir_case(sim *s, attempt *a, const node *n, unsigned i)
         a->needle = "cannot create directory";
         snprintf(a->what, sizeof a->what, "directory under a missing one");
         break;
-    default:
+    case 2: { /* the directory fits the core's field, "<dir>/<name>.lock" does not */
+        size_t at = (size_t)snprintf(a->dir, sizeof a->dir, "%s/", n->dir);
+        memset(a->dir + at, 'd', 4090 - at);
+        a->dir[4090] = '\0';
+        a->code = TCPSHM_E_ARG;
+        a->needle = "too long";
+        snprintf(a->what, sizeof a->what, "directory too long for its lock file");
+        break;
+    }
+    case 3:
         snprintf(a->dir, sizeof a->dir, "%s", lock);
         a->code = TCPSHM_E_SYSTEM;
         a->needle = "cannot open";
         snprintf(a->what, sizeof a->what, "directory that is a file");
+        break;
+    default:
+        snprintf(a->addr, sizeof a->addr, "localhost");
+        a->code = TCPSHM_E_SYSTEM;
+        a->needle = "cannot listen on localhost";
+        snprintf(a->what, sizeof a->what, "listening address localhost");
         break;
     }
 }
@@ -167,6 +189,7 @@ static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
     a->env = *s->env;
     snprintf(a->name, sizeof a->name, "%s", n->name);
     snprintf(a->dir, sizeof a->dir, "%s", n->dir);
+    snprintf(a->addr, sizeof a->addr, "127.0.0.1");
     if (i < n_config_cases)
         config_case(a, i);
     else if ((i -= n_config_cases) < n_name_cases)
@@ -195,8 +218,10 @@ void fault_misconfig(sim *s, node *n)
     if (n->idx == 0) {
         tcpshm_server *srv = NULL;
         rc = tcpshm_server_create(&srv, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
-        if (rc == 0)
+        if (rc == 0) {
+            rc = tcpshm_server_start(srv, a.addr, SIM_PORT, &err);
             tcpshm_server_destroy(srv);
+        }
     } else {
         tcpshm_client *cl = NULL;
         rc = tcpshm_client_create(&cl, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
@@ -207,7 +232,7 @@ void fault_misconfig(sim *s, node *n)
     fp_set_active(&s->plan, was);
     int sid = -1; /* the node's, not a stream's */
     if (rc == 0)
-        chk_fail(&s->chk, sid, "misconfig: %s was created with %s: create must refuse it (%s)", n->name, a.what,
+        chk_fail(&s->chk, sid, "misconfig: %s was started with %s: create (or start) must refuse it (%s)", n->name, a.what,
                  tcpshm_code_name(a.code));
     else if (rc != a.code)
         chk_fail(&s->chk, sid, "misconfig: %s started with %s was refused with %d (%s: %s), not %d (%s)", n->name,
