@@ -146,8 +146,10 @@ void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t
     size_t olen = 0;
     const uint8_t *other = o.path[0] ? venv_file_data(s->v, o.path, &olen) : NULL;
     tcpshm_ptcp_info oi;
-    if (other && tcpshm_ptcp_inspect(other, olen, s->cfg.max_msg_size, NULL, NULL, &oi, NULL) != 0)
-        other = NULL; /* torn or damaged itself: it would not fail for its names */
+    if (other && (tcpshm_ptcp_inspect(other, olen, s->cfg.max_msg_size, NULL, NULL, &oi, NULL) != 0 ||
+                  (strcmp(oi.local, n->name) == 0 && strcmp(oi.remote, remote) == 0)))
+        other = NULL; /* torn or damaged itself (it would not fail for its names), or this pair's own
+                       * bytes an earlier damage copied there (an older copy: a rollback, not a damage) */
     damage d = {malloc(len + 4096), len, NULL, NULL};
     if (!d.b)
         abort();
