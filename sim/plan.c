@@ -30,7 +30,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_LIAR] = {5000, 20000, 60000}, /* per step while the liar is idle: an attempt */
     [FP_POWER] = {200, 600, 2000}, /* per step */
     [FP_MISCONFIG] = {100000, 250000, 500000}, /* per (re)start while faulting */
-    [FP_DAMAGE] = {30000, 100000, 250000}, /* per death while faulting */
+    [FP_DAMAGE] = {10000, 30000, 100000}, /* per death while faulting (each one ends a pair and uses up a name) */
     [FP_MISUSE] = {1000, 4000, 15000}, /* per node step */
 };
 
