@@ -389,7 +389,7 @@ static void unknown_pairs_refused(sim *s, int host, pair_check *pc)
                 if ((srv_side && side_state(s, sv->dir, server, client, NULL, &b, &c, why, sizeof why) < 0) ||
                     (cli_side && side_state(s, client, client, server, NULL, &b, &c, why, sizeof why) < 0)) {
                     pc->refused++;
-                    rb_power_refused(s, server, client);
+                    rb_file_refused(s, server, client);
                 }
             }
         }
@@ -447,7 +447,7 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         if (lost) /* the echo record went back too (process durability) */
             chk_echo_off(&s->chk, chk_stream_id(&s->chk, server, client, CHK_C2S, 0));
         if (refused) {
-            rb_power_refused(s, server, client);
+            rb_file_refused(s, server, client);
         } else {
             rb_power_lost(s, server, client, who, pc->lost_msgs != msgs);
             pc->lost_pairs += pc->lost_msgs != msgs;
@@ -528,7 +528,7 @@ static void records_after(sim *s, int host, char before[][TCPSHM_NAME_MAX + 1])
             else {
                 n->ls_torn |= 1u << g;
                 if (n->ls_rec[g][0])
-                    rb_power_refused(s, n->ls_rec[g], name); /* a name whose pair is dead does not come back */
+                    rb_file_refused(s, n->ls_rec[g], name); /* a name whose pair is dead does not come back */
                 if (g == n->cur) /* it cannot log in: renamed */
                     snprintf(s->rb_rule->rename[n->idx], RB_NAME, "%s", name);
             }

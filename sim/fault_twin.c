@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dir_print.h"
 #include "fault_twin.h"
 #include "pairs.h"
 
@@ -71,36 +72,6 @@ bool fault_twin_pins(const sim *s, const node *n)
 
 /* ------------------------------------------------------------ same directory */
 
-typedef struct dir_print {
-    const venv *v;
-    const char *dir;
-    size_t dlen;
-    uint64_t h;
-} dir_print;
-
-static void print_file(void *u, const char *path, bool is_dir, size_t size)
-{
-    dir_print *d = u;
-    if (strncmp(path, d->dir, d->dlen) != 0 || path[d->dlen] != '/')
-        return;
-    size_t len = 0;
-    const uint8_t *b = is_dir ? NULL : venv_file_data(d->v, path, &len);
-    uint64_t h = d->h ^ (uint64_t)size;
-    for (const char *c = path; *c; c++)
-        h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
-    for (size_t i = 0; b && i < len; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    d->h = h * 0x100000001b3ull;
-}
-
-/* A fingerprint of every name and byte under dir. */
-static uint64_t dir_fingerprint(const sim *s, const char *dir)
-{
-    dir_print d = {s->v, dir, strlen(dir), 0xcbf29ce484222325ull};
-    venv_list(s->v, print_file, &d);
-    return d.h;
-}
-
 /* The twin in the first's own directory: the name lock (<dir>/<name>.lock,
  * held by the first from create to destroy) must refuse it at create with
  * TCPSHM_E_IN_USE, before it reads or writes anything of the name's. */
@@ -110,7 +81,7 @@ static void same_dir_twin(sim *s, node *vn, const tcpshm_client_callbacks *cb)
     char what[2 * TCPSHM_NAME_MAX + 8];
     snprintf(what, sizeof what, "%s %s", vn->name, vn->dir);
     trace_event(&s->tr, s->now, TR_TWIN, (uint32_t)vn->idx, owner, 0, what);
-    uint64_t before = dir_fingerprint(s, vn->dir);
+    uint64_t before = sim_dir_fingerprint(s, vn->dir);
     tcpshm_client *cl = NULL;
     tcpshm_error err;
     venv_set_owner(s->v, owner);
@@ -128,7 +99,7 @@ static void same_dir_twin(sim *s, node *vn, const tcpshm_client_callbacks *cb)
     }
     venv_kill(s->v, owner);
     fp_set_active(&s->plan, was);
-    if (rc != 0 && dir_fingerprint(s, vn->dir) != before)
+    if (rc != 0 && sim_dir_fingerprint(s, vn->dir) != before)
         chk_fail(&s->chk, vn->c2s, "twin: the refused second process of %s changed its directory %s", vn->name,
                  vn->dir);
     trace_event(&s->tr, s->now, TR_TWIN_END, (uint32_t)vn->idx, 0, 0,

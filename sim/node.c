@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "app.h"
+#include "fault_damage.h"
+#include "fault_misconfig.h"
+#include "fault_misuse.h"
 #include "fault_return.h"
 #include "fault_twin.h"
 #include "check_lastserver.h"
@@ -128,6 +131,7 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
 
 void node_start(sim *s, node *n)
 {
+    fault_misconfig(s, n); /* an operator's wrong start first, now and then */
     g_sim = s;
     tcpshm_set_crash_hook(crash_hook, NULL);
     n->owner = s->next_owner++;
@@ -290,6 +294,7 @@ static void node_die(sim *s, node *n, tr_type why)
     check_files(s, n, remotes, nr);
     if (n->idx > 0 && !s->chk.violated)
         lastserver_after_death(s, n, mid_login);
+    fault_damage(s, n, remotes, nr); /* now and then its disk damages a file */
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
     if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME))
@@ -391,6 +396,7 @@ static void step_body(sim *s, node *n)
 #ifdef TCPSHM_SIM_HANG_TEST
     sim_test_hang(s, n);
 #endif
+    fault_misuse(s, n); /* now and then the application calls the API the wrong way */
     if (n->idx == 0) {
         tcpshm_server_poll_ctl(n->srv, s->now);
         server_polls(s, n);

@@ -14,11 +14,12 @@
 const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  "rename",    "short-write",
                                              "short-read", "io-error", "eagain", "partition", "file",
                                              "return",     "twin",      "rollback",
-                                             "liar",       "power-loss", "stall"};
+                                             "liar",       "power-loss", "misconfig", "damage", "misuse",
+                                             "stall"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
- * step, rename and return per restart (twin per step). */
+ * step, rename, return and misconfig per restart, damage per death (twin per step). */
 static const uint32_t scales[FP_KINDS][3] = {
     [FP_DISCONNECT] = {1000, 4000, 15000},  [FP_KILL] = {500, 2000, 8000},
     [FP_CRASH] = {200, 1000, 5000},         [FP_RENAME] = {50000, 150000, 300000},
@@ -29,6 +30,9 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_ROLLBACK] = {10000, 30000, 100000}, /* per step on a dead node with a snapshot */
     [FP_LIAR] = {5000, 20000, 60000}, /* per step while the liar is idle: an attempt */
     [FP_POWER] = {200, 600, 2000}, /* per step */
+    [FP_MISCONFIG] = {100000, 250000, 500000}, /* per (re)start while faulting */
+    [FP_DAMAGE] = {10000, 30000, 100000}, /* per death while faulting (each one ends a pair and uses up a name) */
+    [FP_MISUSE] = {1000, 4000, 15000}, /* per node step */
     [FP_STALL] = {2000, 8000, 30000}, /* per step on the server while none is stalled */
 };
 

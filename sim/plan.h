@@ -44,6 +44,9 @@ typedef enum fp_kind {
     FP_ROLLBACK,    /* a dead node's storage goes back to a snapshot, or is wiped (fault_rollback.c) */
     FP_LIAR,        /* a hostile peer tells the server a lie now and then (fault_liar.h) */
     FP_POWER,       /* a power loss: a host's nodes die, its unsynced bytes go back (fault_power.c) */
+    FP_MISCONFIG,   /* a restart is first tried with one thing wrong, which must be refused (fault_misconfig.c) */
+    FP_DAMAGE,      /* a dead node's queue file damaged on its disk, which must be refused (fault_damage.c) */
+    FP_MISUSE,      /* the application calls the API the wrong way, which must be refused (fault_misuse.c) */
     FP_STALL,       /* one of the server's group polls (a thread) is not scheduled for a while */
     FP_KINDS
 } fp_kind;

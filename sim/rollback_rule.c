@@ -117,7 +117,7 @@ static void detected(sim *s, rb_pair *p, uint32_t how)
     trace_event(&s->tr, s->now, TR_DETECTED, c ? (uint32_t)c->idx : 0, how, 0, p->client);
 }
 
-void rb_power_refused(sim *s, const char *server, const char *client)
+void rb_file_refused(sim *s, const char *server, const char *client)
 {
     rb_pair *p = pair_of(s, server, client);
     if (!p) {

@@ -51,9 +51,10 @@ void rb_pending(sim *s, const char *server, const char *client, const char *who)
 /* A power loss (fault_power.c) took back some push or pop of the pair that
  * had returned: pending, and only a detection may end it. */
 void rb_power_lost(sim *s, const char *server, const char *client, const char *who, bool lost);
-/* The pair's state does not open after a power loss (a file refused with a
- * reason): the loss is detected; the pair is dead. */
-void rb_power_refused(sim *s, const char *server, const char *client);
+/* The pair's state does not open (a file refused with a reason: torn by a
+ * power loss, or damaged on the disk: fault_damage.c): the loss is
+ * detected; the pair is dead. */
+void rb_file_refused(sim *s, const char *server, const char *client);
 
 /* Some pair lost data in a power loss and was not judged yet (no login since). */
 bool rb_power_pending(const sim *s);

@@ -12,6 +12,7 @@
 #include "fault_power.h"
 #include "node.h"
 #include "pairs.h"
+#include "settle_inspect.h"
 #include "sim_state.h"
 #include "trace_chrome.h"
 #include "world.h"
@@ -419,6 +420,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             break;
         }
         if (s->settle && all_ready(s)) {
+            if (!p->world)
+                settle_inspect(s); /* a violation is reported after the loop */
             if (p->world) {
                 world_check(s, true);
                 if (s->chk.violated)

@@ -40,6 +40,11 @@ typedef enum tr_type {
     TR_POWER,      /* a power loss of the host of node a (0: the server's; or every host: s begins "all"), b nodes
                     * killed, c messages whose push or pop it took back; s: "<who> <mode> n<names kept>/<back>
                     * p<pages kept>/<back> z<sizes back> g<segments gone> l<pairs lost> r<refused> s<SHM pairs reset>" */
+    TR_MISCONFIG,  /* node a's start tried with one thing wrong (owner b, case c), what in s; the outcome follows as
+                    * a second TR_MISCONFIG with b = the code create returned (negative, as u32; 0: created), its
+                    * name in s */
+    TR_DAMAGE,     /* a queue file of dead node a damaged (case b), "path: what" in s */
+    TR_MISUSE,     /* node a's application misuses the API (case b), what in s */
     TR_STALL,      /* the server's group poll a (TCP group a, SHM group a - 4) is not scheduled until c */
     TR_TYPES
 } tr_type;

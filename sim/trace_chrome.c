@@ -304,6 +304,19 @@ static void on_link(tc *w, const tr_event *e, const char *note)
         a_s(&a, "what", e->s);
         instant(w, pid, tid, e->now, "fault", "fault power loss", &a);
         return;
+    case TR_MISCONFIG: /* the misconfig kind (fault_misconfig.c): the wrong start, then its outcome */
+        a_s(&a, "what", e->s);
+        instant(w, pid, tid, e->now, "fault", "fault misconfig", &a);
+        return;
+    case TR_DAMAGE: /* the damage kind (fault_damage.c) */
+        a_u(&a, "case", e->b);
+        a_s(&a, "what", e->s);
+        instant(w, pid, tid, e->now, "fault", "fault damage", &a);
+        return;
+    case TR_MISUSE: /* the misuse kind (fault_misuse.c) */
+        a_s(&a, "what", e->s);
+        instant(w, pid, tid, e->now, "fault", "fault misuse", &a);
+        return;
     case TR_DETECTED:
         a_s(&a, "client", e->s);
         a_s(&a, "how", e->b == 2 ? "file refused" : e->b ? "new connection" : "sequence mismatch");

@@ -28,7 +28,8 @@ int tcpshm_name_lock(const tcpshm_env *env, const char *dir, const char *name,
     char path[4096];
     int n = snprintf(path, sizeof path, "%s/%s.lock", dir, name);
     if (n < 0 || (size_t)n >= sizeof path)
-        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lock path for %s in %s is too long", name, dir);
+        /* the reason first: a long dir would cut it off the end of err->text */
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lock path too long for %s in %s", name, dir);
     if (tcpshm_io_ensure_dir(env, dir) != 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create directory %s", dir);
     int lfd = open_lock_file(env, path, file_mode ? file_mode : 0600);

@@ -360,7 +360,7 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
         return rc;
     char path[4096];
     if (tcpshm_ptcp_queue_path(path, sizeof path - 8, dir, local, remote) != 0)
-        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "queue path for %s_%s in %s is too long", local,
+        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "queue path too long for %s_%s in %s", local,
                            remote, dir);
     if (tcpshm_io_ensure_dir(env, dir) != 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot create directory %s", dir);

@@ -1,0 +1,190 @@
+/* The damage kind (fault_damage.h). Each case breaks one thing a reopen
+ * verifies (core/src/ptcp_queue.c, tcpshm_ptcp_queue_verify) and says which
+ * word the refusal must contain. The file layout is read at the offsets
+ * core/src/ptcp_file.h fixes with static asserts (the simulator does not
+ * include the core's private header): magic 0, version 8, header_size 12,
+ * endian_mark 16, wire_little 20, capacity 24, local 32, remote 96,
+ * active 160, written 180, the two 32-byte record slots at 192 (read_idx,
+ * write_idx, read_seq, write_seq, my_ack); messages from 256. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault_damage.h"
+#include "node.h"
+#include "pairs.h"
+#include "rollback_rule.h"
+#include "tcpshm/frame.h"
+#include "tcpshm/ptcp_inspect.h"
+
+#define HDR 256u
+enum { O_VERSION = 8, O_HEADER_SIZE = 12, O_MARK = 16, O_WIRE = 20, O_CAPACITY = 24, O_LOCAL = 32, O_REMOTE = 96,
+       O_ACTIVE = 160, O_WRITTEN = 180, O_SLOTS = 192 };
+enum { S_READ_IDX = 0, S_WRITE_IDX = 4, S_READ_SEQ = 8, S_WRITE_SEQ = 12 };
+
+static uint32_t get32(const uint8_t *b, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+static void put32(uint8_t *b, size_t off, uint32_t v) { memcpy(b + off, &v, sizeof v); }
+
+typedef struct damage {
+    uint8_t *b;          /* the file's new bytes (malloc'd) */
+    size_t len;
+    const char *needle;  /* a word both refusals must contain */
+    const char *what;    /* the case, for the trace and the violation */
+} damage;
+
+#define N_CASES 20u
+
+/* Case i on the bytes of a file of the pair (local, remote) in dir; other:
+ * another pair file of the same directory (NULL if none). */
+static void damage_case(sim *s, damage *d, uint32_t i, const uint8_t *other, size_t other_len)
+{
+    uint8_t *b = d->b;
+    size_t slot = O_SLOTS + 32u * (get32(b, O_ACTIVE) == 1 ? 1u : 0u);
+    uint32_t ri = get32(b, slot + S_READ_IDX), wi = get32(b, slot + S_WRITE_IDX);
+    bool msgs = ri < wi && wi <= d->len - HDR;
+    if (i >= 16 && i <= 18 && !msgs)
+        i = 15; /* the message cases need a queued message */
+    uint8_t *m = b + HDR + ri;
+    tcpshm_msg_header h = {0, 0, 0};
+    if (msgs)
+        tcpshm_header_decode(m, s->cfg.little_endian, &h);
+    /* case 17: the first message's size past every queued byte (a multiple
+     * of 8, as wi - ri is), which may be past max_msg_size too */
+    uint32_t past = msgs ? wi - ri + 8u : 0u;
+    if (i == 17 && past > 0xfff8u)
+        i = 18; /* a size field cannot say that much */
+    switch (i) {
+    case 0: b[7] ^= 0x20u; d->needle = "bad magic"; d->what = "a bit of the magic flipped"; break;
+    case 1: put32(b, O_MARK, 0x04030201u); d->needle = "another byte order"; d->what = "from a host of the other byte order"; break;
+    case 2: put32(b, O_VERSION, 2u); d->needle = "format version"; d->what = "a format version to come"; break;
+    case 3: put32(b, O_HEADER_SIZE, 512u); d->needle = "header size"; d->what = "header size 512"; break;
+    case 4: put32(b, O_WIRE, 7u); d->needle = "byte order field"; d->what = "byte order field 7"; break;
+    case 5: put32(b, O_WRITTEN, 9u); d->needle = "write state"; d->what = "write state 9"; break;
+    case 6: put32(b, O_CAPACITY, get32(b, O_CAPACITY) + 8u); d->needle = "capacity"; d->what = "capacity + 8"; break;
+    case 7: d->len = HDR + (d->len - HDR) / 2; d->needle = "truncated"; d->what = "cut in the message space"; break;
+    case 8: d->len = 100; d->needle = "truncated"; d->what = "cut in the header"; break;
+    case 9: d->len += 4096; d->needle = "too long"; d->what = "4096 bytes too long"; break;
+    case 10: /* an operator copies another pair's file over it */
+        if (other && other_len <= d->len + 4096) {
+            memcpy(b, other, other_len);
+            d->len = other_len;
+        } else {
+            snprintf((char *)b + O_REMOTE, 64, "%s", "elsewhere");
+        }
+        d->needle = "belongs to the pair";
+        d->what = "another pair's file";
+        break;
+    case 11: memset(b + O_LOCAL, 'x', 64); d->needle = "not NUL-terminated"; d->what = "a name field without its NUL"; break;
+    case 12: put32(b, O_ACTIVE, 2u); d->needle = "record selector"; d->what = "record selector 2"; break;
+    case 13: put32(b, slot + S_READ_IDX, wi + 8u); d->needle = "indices"; d->what = "read index past the write index"; break;
+    case 14: put32(b, slot + S_READ_SEQ, get32(b, slot + S_WRITE_SEQ) + 1u); d->needle = "acknowledged seq"; d->what = "ack past the queue's end"; break;
+    case 15: put32(b, slot + S_WRITE_SEQ, get32(b, slot + S_WRITE_SEQ) + 1u); d->needle = "messages but"; d->what = "one message counted too many"; break;
+    case 16: h.size = 4; d->needle = "below the header size"; d->what = "a message of size 4"; break;
+    case 17:
+        h.size = (uint16_t)past;
+        d->needle = past > s->cfg.max_msg_size ? "larger than max_msg_size" : "runs past the end";
+        d->what = "a message longer than the queue";
+        break;
+    case 18: h.msg_type = 0; d->needle = "type 0"; d->what = "a queued heartbeat"; break;
+    default: put32(b, slot + S_READ_IDX, ri + 4u); d->needle = "indices"; d->what = "a read index off the 8-byte grid"; break;
+    }
+    if (i >= 16 && i <= 18)
+        tcpshm_header_encode(&h, m, s->cfg.little_endian);
+}
+
+typedef struct other_file {
+    const char *dir, *self;
+    char path[SIM_PATH_SIZE];
+} other_file;
+
+static void find_other(void *u, const char *path, bool is_dir, size_t size)
+{
+    other_file *o = u;
+    size_t dl = strlen(o->dir), pl = strlen(path);
+    (void)size;
+    if (!is_dir && !o->path[0] && strncmp(path, o->dir, dl) == 0 && path[dl] == '/' && !strchr(path + dl + 1, '/') &&
+        pl > 5 && strcmp(path + pl - 5, ".ptcp") == 0 && strcmp(path, o->self) != 0)
+        snprintf(o->path, sizeof o->path, "%s", path);
+}
+
+/* The client of a pair is one of the run's client names (not the liar's). */
+static bool client_name(const sim *s, const char *name)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
+            char nm[TCPSHM_NAME_MAX + 1];
+            sim_node_name(&s->nodes[i], g, nm);
+            if (strcmp(nm, name) == 0)
+                return true;
+        }
+    return false;
+}
+
+void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t nr)
+{
+    if (s->chk.violated || nr == 0 || !fp_roll(&s->plan, FP_DAMAGE))
+        return;
+    const char *remote = remotes[fp_below(&s->plan, FP_DAMAGE, nr)];
+    uint32_t i = fp_below(&s->plan, FP_DAMAGE, N_CASES);
+    const char *server = n->idx == 0 ? n->name : remote, *client = n->idx == 0 ? remote : n->name;
+    if (!client_name(s, client) || sim_client_shm(s, client) || rb_client_retired(s, client))
+        return;
+    char path[SIM_PATH_SIZE];
+    sim_join(path, sizeof path, n->dir, "/", n->name, "_", remote, ".ptcp", NULL);
+    size_t len;
+    const uint8_t *bytes = venv_file_data(s->v, path, &len);
+    if (!bytes || len < HDR)
+        return;
+    other_file o = {n->dir, path, ""};
+    venv_list(s->v, find_other, &o);
+    size_t olen = 0;
+    const uint8_t *other = o.path[0] ? venv_file_data(s->v, o.path, &olen) : NULL;
+    tcpshm_ptcp_info oi;
+    if (other && (tcpshm_ptcp_inspect(other, olen, s->cfg.max_msg_size, NULL, NULL, &oi, NULL) != 0 ||
+                  (strcmp(oi.local, n->name) == 0 && strcmp(oi.remote, remote) == 0)))
+        other = NULL; /* torn or damaged itself (it would not fail for its names), or this pair's own
+                       * bytes an earlier damage copied there (an older copy: a rollback, not a damage) */
+    damage d = {malloc(len + 4096), len, NULL, NULL};
+    if (!d.b)
+        abort();
+    memcpy(d.b, bytes, len);
+    memset(d.b + len, 0, 4096);
+    damage_case(s, &d, i, other, olen);
+    char what[SIM_PATH_SIZE + 64];
+    snprintf(what, sizeof what, "%s: %s", path, d.what);
+    trace_event(&s->tr, s->now, TR_DAMAGE, (uint32_t)n->idx, i, 0, what);
+    if (venv_file_write(s->v, path, d.b, d.len) != 0)
+        chk_fail(&s->chk, -1, "simulator: cannot damage %s", path);
+    /* the inspector, on the bytes as they are now */
+    tcpshm_ptcp_info info;
+    tcpshm_error ierr = {0};
+    int irc = tcpshm_ptcp_inspect(d.b, d.len, s->cfg.max_msg_size, n->name, remote, &info, &ierr);
+    free(d.b);
+    /* the core, opening it as the node's next process would (faults off) */
+    uint32_t x, y, z;
+    char why[256] = "";
+    bool opens = node_peek_queue(s, n->dir, n->name, remote, &x, &y, &z, why, sizeof why);
+    if (s->chk.violated)
+        return;
+    if (opens)
+        chk_fail(&s->chk, -1, "damage: the core opened %s (%s): a damaged queue file must be refused, never misread",
+                 path, d.what);
+    else if (!strstr(why, d.needle) || !strstr(why, path))
+        chk_fail(&s->chk, -1, "damage: the core refused %s (%s) with \"%s\", which does not name the file and say "
+                 "\"%s\"", path, d.what, why, d.needle);
+    else if (irc != TCPSHM_E_CORRUPT)
+        chk_fail(&s->chk, -1, "damage: the inspector %s %s (%s), which the core refuses: %s",
+                 irc == 0 ? "accepts" : "fails on", path, d.what, irc == 0 ? why : ierr.text);
+    else if (!strstr(ierr.text, d.needle))
+        chk_fail(&s->chk, -1, "damage: the inspector refuses %s (%s) with \"%s\", which does not say \"%s\"", path,
+                 d.what, ierr.text, d.needle);
+    if (s->chk.violated)
+        return;
+    rb_file_refused(s, server, client); /* the pair's state is gone: the operator renames the client */
+}

@@ -1,0 +1,247 @@
+/* The misconfig fault kind (fault_misconfig.h). Each wrong start is one
+ * case of a table: the configuration field (each check of
+ * core/src/config.c, each side of a range), the node name (each rule of
+ * tcpshm_name_check), the directory or the env it is given, what create
+ * must answer (the code, and a word its message must contain: the field,
+ * "client name", "directory", ...). It runs as its own process (a fresh
+ * owner, killed after), with every fault off. */
+#include <stdio.h>
+#include <string.h>
+
+#include "dir_print.h"
+#include "fault_misconfig.h"
+#include "tcpshm/error.h"
+#include "tcpshm/msg.h"
+
+typedef struct attempt {
+    tcpshm_config cfg;
+    tcpshm_env env;
+    char name[2 * TCPSHM_NAME_MAX + 2];
+    char dir[4200]; /* longer than the core's directory field (4096) */
+    char addr[16];  /* the server's listening address */
+    int code;          /* what create must return */
+    const char *needle; /* what its message must contain */
+    long long value;    /* a configuration case's wrong value */
+    char what[64];      /* the case, for the trace and the violation */
+} attempt;
+
+/* A uint32 field moved off a multiple of 8, staying in its range when it can. */
+static uint32_t misaligned(uint32_t v, uint32_t hi) { return v + 4u <= hi ? v + 4u : v - 4u; }
+
+#define SET(f, v) (a->cfg.f = (v), a->needle = #f, a->value = (long long)a->cfg.f)
+
+/* The configuration cases: one field wrong, every other as the run's (a
+ * field's check comes before the checks that depend on it, so the refusal
+ * names the field that was changed). */
+static const unsigned n_config_cases = 39;
+
+static void config_case(attempt *a, unsigned i)
+{
+    tcpshm_config *c = &a->cfg;
+    a->code = TCPSHM_E_CONFIG;
+    switch (i) {
+    case 0: SET(name_size, 1u); break;
+    case 1: SET(name_size, TCPSHM_NAME_MAX + 2u); break;
+    case 2: SET(login_user_data_size, 0u); break;
+    case 3: SET(login_user_data_size, TCPSHM_MAX_USER_DATA + 1u); break;
+    case 4: SET(login_rsp_user_data_size, 0u); break;
+    case 5: SET(login_rsp_user_data_size, TCPSHM_MAX_USER_DATA + 1u); break;
+    case 6: SET(max_msg_size, 8u); break; /* below a login message */
+    case 7: SET(max_msg_size, TCPSHM_MAX_PADDED_MSG_SIZE + 8u); break;
+    case 8: SET(max_msg_size, misaligned(c->max_msg_size, TCPSHM_MAX_PADDED_MSG_SIZE)); break;
+    case 9: SET(queue_size, c->max_msg_size - 8u); break;
+    case 10: SET(queue_size, (1u << 30) + 8u); break;
+    case 11: SET(queue_size, misaligned(c->queue_size, 1u << 30)); break;
+    case 12: SET(recv_buf_size, c->max_msg_size - 8u); break;
+    case 13: SET(recv_buf_size, (1u << 30) + 8u); break;
+    case 14: SET(recv_buf_size, misaligned(c->recv_buf_size, 1u << 30)); break;
+    case 15: SET(heartbeat_interval, 0); break;
+    case 16: SET(heartbeat_interval, INT64_MAX / 2 + 1); break;
+    case 17: SET(connection_timeout, c->heartbeat_interval); break; /* must be longer */
+    case 18: SET(new_conn_timeout, 0); break;
+    case 19: SET(new_conn_timeout, -1000); break;
+    case 20: SET(ctl_interval, -1); break;
+    case 21: SET(ctl_interval, INT64_MAX / 2 + 1); break;
+    case 22: SET(max_new_conns, 0u); break;
+    case 23: SET(max_new_conns, 65537u); break;
+    case 24: SET(accepts_per_poll, 0u); break;
+    case 25: SET(accepts_per_poll, 65537u); break;
+    case 26: SET(tcp_groups, 0u); break;
+    case 27: SET(tcp_groups, 1025u); break;
+    case 28: SET(tcp_conns_per_group, 0u); break;
+    case 29: SET(tcp_conns_per_group, 65537u); break;
+    case 30: SET(shm_groups, 1025u); break;
+    case 31: SET(shm_conns_per_group, 0u); break;
+    case 32: SET(shm_conns_per_group, 65537u); break;
+    case 33: SET(shm_queue_size, 2u * (c->max_msg_size + 8u) - 8u); break; /* two messages must fit */
+    case 34: SET(shm_queue_size, (1u << 30) + 8u); break;
+    case 35: SET(shm_queue_size, misaligned(c->shm_queue_size, 1u << 30)); break;
+    case 36: SET(file_mode, 04600u); break; /* setuid: beyond 0777 */
+    case 37: SET(durability, 2u); break;
+    default: SET(durability, 0xffffffffu); break;
+    }
+    snprintf(a->what, sizeof a->what, "config %s %lld", a->needle, a->value);
+}
+
+/* The name cases: every rule of tcpshm_name_check. */
+static const unsigned n_name_cases = 7;
+
+static void name_case(attempt *a, const node *n, unsigned i)
+{
+    static const char *const what[] = {"empty", "too long", "a space", "a '/'", "\"..\"", "a control character",
+                                       "DEL"};
+    a->code = TCPSHM_E_NAME;
+    a->needle = n->idx == 0 ? "server name" : "client name";
+    size_t len = strlen(n->name);
+    switch (i) {
+    case 0: a->name[0] = '\0'; break;
+    case 1: /* name_size - 1 characters is the longest */
+        memset(a->name, 'x', a->cfg.name_size);
+        a->name[a->cfg.name_size] = '\0';
+        break;
+    default: { /* the name with one bad piece in its middle */
+        static const char *const piece[] = {" ", "/", "..", "\x01", "\x7f"};
+        snprintf(a->name, sizeof a->name, "%.*s%s%s", (int)(len / 2), n->name, piece[i - 2], n->name + len / 2);
+        break;
+    }
+    }
+    snprintf(a->what, sizeof a->what, "name with %s", what[i]);
+}
+
+/* The directory cases: too long for the core, below a directory that does
+ * not exist, one whose lock file path is too long, a file (its lock file,
+ * when it has one); and for a server, a listening address that is a host
+ * name (start takes numeric addresses only: create with everything right,
+ * then start; only when its lock file is there already, as create would
+ * make it). */
+static const unsigned n_dir_cases = 5;
+
+static void dir_case(sim *s, attempt *a, const node *n, unsigned i)
+{
+    size_t len;
+    char lock[SIM_PATH_SIZE];
+    snprintf(lock, sizeof lock, "%s/%s.lock", n->dir, n->name);
+    if (i >= 3 && !venv_file_data(s->v, lock, &len))
+        i = 1; /* a new name's first start: no lock file yet */
+    if (i == 4 && n->idx > 0)
+        i = 2; /* a client's address is its login's, not its start's */
+    switch (i) {
+    case 0:
+        memset(a->dir, 'd', sizeof a->dir - 1);
+        a->dir[sizeof a->dir - 1] = '\0';
+        a->code = TCPSHM_E_ARG;
+        a->needle = "directory path too long";
+        snprintf(a->what, sizeof a->what, "directory too long");
+        break;
+    case 1:
+        snprintf(a->dir, sizeof a->dir, "%s/missing/%s", n->dir, n->name);
+        a->code = TCPSHM_E_SYSTEM;
+        a->needle = "cannot create directory";
+        snprintf(a->what, sizeof a->what, "directory under a missing one");
+        break;
+    case 2: { /* the directory fits the core's field, "<dir>/<name>.lock" does not */
+        size_t at = (size_t)snprintf(a->dir, sizeof a->dir, "%s/", n->dir);
+        memset(a->dir + at, 'd', 4090 - at);
+        a->dir[4090] = '\0';
+        a->code = TCPSHM_E_ARG;
+        a->needle = "too long";
+        snprintf(a->what, sizeof a->what, "directory too long for its lock file");
+        break;
+    }
+    case 3:
+        snprintf(a->dir, sizeof a->dir, "%s", lock);
+        a->code = TCPSHM_E_SYSTEM;
+        a->needle = "cannot open";
+        snprintf(a->what, sizeof a->what, "directory that is a file");
+        break;
+    default:
+        snprintf(a->addr, sizeof a->addr, "localhost");
+        a->code = TCPSHM_E_SYSTEM;
+        a->needle = "cannot listen on localhost";
+        snprintf(a->what, sizeof a->what, "listening address localhost");
+        break;
+    }
+}
+
+/* The env cases: a version the library does not know (0, one ahead), or,
+ * with durability host, version 1 (no syncs). */
+static const unsigned n_env_cases = 2;
+
+static void env_case(attempt *a, unsigned i)
+{
+    a->code = TCPSHM_E_ARG;
+    a->needle = "env version";
+    if (i == 0) {
+        a->env.version = 0;
+    } else if (a->cfg.durability == TCPSHM_DURABILITY_HOST) {
+        a->env.version = 1;
+        a->needle = "durability";
+    } else {
+        a->env.version = TCPSHM_ENV_VERSION + 1u;
+    }
+    snprintf(a->what, sizeof a->what, "env version %u", a->env.version);
+}
+
+static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = s->cfg;
+    a->env = *s->env;
+    snprintf(a->name, sizeof a->name, "%s", n->name);
+    snprintf(a->dir, sizeof a->dir, "%s", n->dir);
+    snprintf(a->addr, sizeof a->addr, "127.0.0.1");
+    if (i < n_config_cases)
+        config_case(a, i);
+    else if ((i -= n_config_cases) < n_name_cases)
+        name_case(a, n, i);
+    else if ((i -= n_name_cases) < n_dir_cases)
+        dir_case(s, a, n, i);
+    else
+        env_case(a, i - n_dir_cases);
+}
+
+void fault_misconfig(sim *s, node *n)
+{
+    if (!fp_roll(&s->plan, FP_MISCONFIG))
+        return;
+    unsigned i = fp_below(&s->plan, FP_MISCONFIG, n_config_cases + n_name_cases + n_dir_cases + n_env_cases);
+    static attempt a; /* one run at a time (a is big) */
+    make_attempt(s, n, i, &a);
+    uint32_t owner = s->next_owner++;
+    trace_event(&s->tr, s->now, TR_MISCONFIG, (uint32_t)n->idx, owner, i, a.what);
+    uint64_t before = sim_dir_fingerprint(s, n->dir);
+    venv_set_owner(s->v, owner);
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    tcpshm_error err = {0};
+    int rc;
+    if (n->idx == 0) {
+        tcpshm_server *srv = NULL;
+        rc = tcpshm_server_create(&srv, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
+        if (rc == 0) {
+            rc = tcpshm_server_start(srv, a.addr, SIM_PORT, &err);
+            tcpshm_server_destroy(srv);
+        }
+    } else {
+        tcpshm_client *cl = NULL;
+        rc = tcpshm_client_create(&cl, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
+        if (rc == 0)
+            tcpshm_client_destroy(cl);
+    }
+    venv_kill(s->v, owner);
+    fp_set_active(&s->plan, was);
+    int sid = -1; /* the node's, not a stream's */
+    if (rc == 0)
+        chk_fail(&s->chk, sid, "misconfig: %s was started with %s: create (or start) must refuse it (%s)", n->name, a.what,
+                 tcpshm_code_name(a.code));
+    else if (rc != a.code)
+        chk_fail(&s->chk, sid, "misconfig: %s started with %s was refused with %d (%s: %s), not %d (%s)", n->name,
+                 a.what, rc, tcpshm_code_name(rc), err.text, a.code, tcpshm_code_name(a.code));
+    else if (!strstr(err.text, a.needle))
+        chk_fail(&s->chk, sid, "misconfig: %s started with %s was refused with the message \"%s\", which does not "
+                 "say \"%s\"", n->name, a.what, err.text, a.needle);
+    else if (sim_dir_fingerprint(s, n->dir) != before)
+        chk_fail(&s->chk, sid, "misconfig: the refused start of %s with %s changed its directory %s", n->name,
+                 a.what, n->dir);
+    trace_event(&s->tr, s->now, TR_MISCONFIG, (uint32_t)n->idx, (uint32_t)rc, i, tcpshm_code_name(rc));
+}
