@@ -537,7 +537,7 @@ static void records_after(sim *s, int host, char before[][TCPSHM_NAME_MAX + 1])
 }
 
 /* at: the node whose host goes down (the focus), or -1 for the draw's */
-static void power_loss(sim *s, int at)
+static void power_loss(sim *s, int at, bool pages_back)
 {
     int host = POWER_ALL;
     uint32_t cands[1 + SIM_MAX_CLIENTS], nc = 0;
@@ -576,7 +576,9 @@ static void power_loss(sim *s, int at)
     for (uint32_t h = 0; h < s->nnodes; h++) /* the host boots again */
         s->boots[h] += host == POWER_ALL || (int)h == host;
     power_ctx_make(&x, s, host);
+    venv_set_pages_back(s->v, pages_back);
     venv_power_loss(s->v, on_host, below, &x, &vs);
+    venv_set_pages_back(s->v, false);
     pc.after = true;
     pairs_after(s, host, who, &pc);
     records_after(s, host, before);
@@ -624,18 +626,21 @@ void power_step(sim *s)
     /* the focus: within a heartbeat after a sync failed (something may be
      * on no disk yet: what a host-durable core must not have told a peer
      * about) a power loss of that node's host comes far more often, 1 step
-     * in 4 */
+     * in 2, and its disk keeps no page that was not synced (names and
+     * sizes still by coin: a name kept over bytes gone is known bug 20's
+     * tear). Known bug 19 (a pop synced after its ack) was found in 0.4% of
+     * the seeds with 1 in 4 and coins for the pages */
     bool hot = s->sync_failed_at && s->now - s->sync_failed_at <= s->cfg.heartbeat_interval;
     /* and while a pair is young (process durability), 1 step in 16 */
     bool young = !hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && young_pair(s);
     if (young && fp_below(&s->plan, FP_POWER, 16) == 0) {
         s->plan.fired[FP_POWER]++;
-        power_loss(s, -1);
-    } else if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 4) == 0) {
+        power_loss(s, -1, false);
+    } else if (hot && (s->plan.on >> FP_POWER & 1u) && s->plan.active && fp_below(&s->plan, FP_POWER, 2) == 0) {
         s->plan.fired[FP_POWER]++;
         s->sync_failed_at = 0;
-        power_loss(s, s->sync_failed_node);
+        power_loss(s, s->sync_failed_node, true);
     } else if (fp_roll(&s->plan, FP_POWER)) {
-        power_loss(s, -1);
+        power_loss(s, -1, false);
     }
 }

@@ -160,6 +160,10 @@ typedef struct venv_power_stats {
  * unmapped: a file still mapped keeps its size. The disk is then what is
  * there. st (may be NULL) gets what happened. */
 void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void *user, venv_power_stats *st);
+/* Whether the next power losses take every page written since its file's
+ * last sync back (no coin; names and sizes still by coin): the worst a
+ * disk may do to a file's bytes. Off at creation. */
+void venv_set_pages_back(venv *v, bool all);
 /* Every file and name durable as it is now (a set-up, e.g. before a test). */
 void venv_sync_all(venv *v);
 /* The boot id (env boot_id) is one host's, "venvboot" and a count that

@@ -307,7 +307,7 @@ static void bytes_back(power *pw, inode *ino)
         if (at < ino->dur_size)
             memcpy(disk, ino->dur + at, ino->dur_size - at < n ? ino->dur_size - at : n);
         bool same = memcmp(live, disk, n) == 0;
-        bool keep = same || pw->below(pw->user, 2);
+        bool keep = same || (!pw->v->pages_back && pw->below(pw->user, 2));
         if (!same && keep)
             pw->st->pages_new++;
         else if (!same)
@@ -331,6 +331,8 @@ static void bytes_back(power *pw, inode *ino)
     }
     (void)dcopy(ino, 0, ino->size); /* after the reboot the disk is what is there */
 }
+
+void venv_set_pages_back(venv *v, bool all) { v->pages_back = all; }
 
 void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void *user, venv_power_stats *st)
 {
