@@ -161,8 +161,14 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
      * them, so those pushes are still there and are delivered (seed 26201,
      * --faults all: a client whose directory was wiped). */
     if (cont && t.last[0] == '\0' && !p->shm && s->chk.s[p->c2s].pushed > 0 &&
-        !rb_pair_pending(s, n->name, p->name))
+        !rb_pair_pending(s, n->name, p->name)) {
         p->c2s = chk_new_epoch(&s->chk, n->name, p->name, CHK_C2S, s->chk.s[p->c2s].base);
+        /* the echo record names a request of the old epoch: the new one's
+         * requests start again at its base (seed 80719 --faults all: request
+         * 0 of the new epoch taken for the old one's, its echo skipped) */
+        p->rec->k = s->chk.s[p->c2s].base - 1u, p->rec->e = tcpshm_conn_seq_end(c);
+        rec_sync(s, p->rec);
+    }
     const chk_stream *a = &s->chk.s[p->c2s], *b = &s->chk.s[p->s2c];
     bool checked = !rb_pair_pending(s, n->name, p->name) && !rb_pair_dead(s, n->name, p->name);
     if (checked && (tcpshm_conn_seq_end(c) != b->base + b->pushed || tcpshm_conn_my_ack(c) != a->base + a->popped))

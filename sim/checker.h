@@ -38,6 +38,10 @@ typedef struct chk_stream {
     uint32_t retracted;        /* pushes a rollback retracted are recs[pushed, retracted): the peer may
                                 * still pop them from what it had received (then it must detect it) */
     chk_rec *recs;             /* one per push */
+    chk_rec *old;              /* the pushes the last rollback retracted, recs[old_base, old_base + old_n)
+                                * as they were: a new push reuses their seqs, but the peer may still pop
+                                * one of them from what it had received */
+    uint32_t old_base, old_n;
     uint32_t cap;
     uint32_t echo_next;        /* C2S: requests before this seq were echoed */
     bool echo_off;             /* C2S: a rollback touched the pair: the echo rule no longer applies */
