@@ -17,6 +17,7 @@ bool sockets_settled(sim *s, char *why, size_t why_size)
     uint32_t held = venv_socket_count(s->v, sv->owner);
     if (held == live)
         return true;
-    snprintf(why, why_size, "server %s holds %u sockets but has %u connected connections", sv->name, held, live);
+    if (why)
+        snprintf(why, why_size, "server %s holds %u sockets but has %u connected connections", sv->name, held, live);
     return false;
 }

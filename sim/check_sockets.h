@@ -15,7 +15,7 @@
 #include "sim_state.h"
 
 /* Whether the live server's sockets are exactly its connected connections';
- * if not, what it holds in why. */
+ * if not, what it holds in why (may be NULL). */
 bool sockets_settled(sim *s, char *why, size_t why_size);
 
 #endif

@@ -136,7 +136,7 @@ void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t
     if (!client_name(s, client) || sim_client_shm(s, client) || rb_client_retired(s, client))
         return;
     char path[SIM_PATH_SIZE];
-    sim_join(path, sizeof path, n->dir, "/", n->name, "_", remote, ".ptcp", NULL);
+    sim_queue_path(path, sizeof path, n->dir, n->name, remote);
     size_t len;
     const uint8_t *bytes = venv_file_data(s->v, path, &len);
     if (!bytes || len < HDR)

@@ -85,9 +85,9 @@ static const char *pair_name(const liar *L) { return shm_lie(L->lie) ? SIM_SHM_L
 
 static const tcpshm_env *raw(sim *s) { return venv_env(s->v); }
 
-/* Ends the attempt: closes the socket; outcome for the trace. */
 static void shm_take_back(sim *s, liar *L);
 
+/* Ends the attempt: closes the socket; outcome for the trace. */
 static void finish(sim *s, liar *L, uint32_t outcome, const char *text)
 {
     if (L->fd >= 0)
@@ -200,11 +200,12 @@ static bool get_state(sim *s, const char *from, const char *to, uint32_t at, uin
 }
 
 /* The end of an SHM attempt: the word the lie left where the server reads
- * is taken back (liar1 is the producer there: 0 is "nothing published"). A
- * server that held a checked message there would see that as a rewrite:
- * the next login is a new connection (another server's name), which
- * clears the segments. The
- * landmine in the server's own segment stays, for the next restart. */
+ * is taken back (liar1 is the producer there: 0 is "nothing published"),
+ * and the consumer word liar1 moved is put back as it was. A server that
+ * held a checked message there would see that as a rewrite: the next
+ * login is a new connection (another server's name), which clears the
+ * segments. The landmine in the server's own segment stays, for the next
+ * restart. */
 static void shm_take_back(sim *s, liar *L)
 {
     if (L->lie == LIE_SHM_CONSUMER && L->shm_written) { /* its own consumer word, as it was */

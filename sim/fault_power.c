@@ -197,7 +197,7 @@ static int side_state(sim *s, const char *dir, const char *local, const char *re
 {
     char path[SIM_PATH_SIZE];
     size_t len;
-    sim_join(path, sizeof path, dir, "/", local, "_", remote, ".ptcp", NULL);
+    sim_queue_path(path, sizeof path, dir, local, remote);
     const uint8_t *bytes = venv_file_data(s->v, path, &len);
     if (!bytes)
         return 0;

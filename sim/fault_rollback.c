@@ -303,7 +303,7 @@ static void plan_side(sim *s, rb_plan *pl, const node *x, const char *remote)
         return; /* the pair's state is in /dev/shm, not in X's directory */
     int c2s = chk_find(&s->chk, server, client, CHK_C2S), s2c = chk_find(&s->chk, server, client, CHK_S2C);
     char path[SIM_PATH_SIZE];
-    sim_join(path, sizeof path, x->dir, "/", x->name, "_", remote, ".ptcp", NULL);
+    sim_queue_path(path, sizeof path, x->dir, x->name, remote);
     bool file_in_snap = snap_file(pl->sn, path) != NULL;
     plan_rewind(s, pl, x->idx == 0 ? s2c : c2s, true, false, file_in_snap);
     plan_rewind(s, pl, x->idx == 0 ? c2s : s2c, false, true, file_in_snap);
@@ -356,7 +356,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
         const char *remote = remotes[fp_below(&s->plan, FP_ROLLBACK, nr)];
         if (sim_client_shm(s, x->idx == 0 ? remote : x->name))
             return false;
-        sim_join(path, sizeof path, x->dir, "/", x->name, "_", remote, ".ptcp", NULL);
+        sim_queue_path(path, sizeof path, x->dir, x->name, remote);
         plan_path(pl, path);
         if (x->idx == 0) {
             sim_join(path, sizeof path, x->dir, "/", x->name, "_", remote, ".app", NULL);

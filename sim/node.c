@@ -59,7 +59,7 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
 {
     char path[SIM_PATH_SIZE];
     size_t len;
-    sim_join(path, sizeof path, dir, "/", local, "_", remote, ".ptcp", NULL);
+    sim_queue_path(path, sizeof path, dir, local, remote);
     if (!venv_file_data(s->v, path, &len)) { /* open would create it */
         snprintf(why, why_size, "%s does not exist", path);
         return false;

@@ -66,6 +66,11 @@ void sim_shm_path(char *out, size_t n, const char *from, const char *to)
     sim_join(out, n, VENV_SHM_DIR, "/tcpshm_", from, "_", to, NULL);
 }
 
+void sim_queue_path(char *out, size_t n, const char *dir, const char *local, const char *remote)
+{
+    sim_join(out, n, dir, "/", local, "_", remote, ".ptcp", NULL);
+}
+
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
 {
     size_t n = strlen(client);
@@ -160,6 +165,6 @@ bool sim_pair_lost(sim *s, const char *dir, const char *client, const char *serv
 {
     char path[SIM_PATH_SIZE];
     size_t len;
-    sim_join(path, sizeof path, dir, "/", client, "_", server, ".ptcp", NULL);
+    sim_queue_path(path, sizeof path, dir, client, server);
     return server[0] && !sim_client_shm(s, client) && !venv_file_data(s->v, path, &len);
 }

@@ -33,6 +33,9 @@ void sim_name_switch(sim *s, node *n, uint32_t k);
 int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TCPSHM_NAME_MAX + 1]);
 /* The venv path of the segment of the direction from -> to. */
 void sim_shm_path(char *out, size_t n, const char *from, const char *to);
+/* The venv path of local's queue file of the pair with remote in dir
+ * (<dir>/<local>_<remote>.ptcp, as the core names it). */
+void sim_queue_path(char *out, size_t n, const char *dir, const char *local, const char *remote);
 
 /* The core's answer to a lost pair: a client whose record names server
  * but whose queue file of that pair (TCP) is gone logs in naming no server

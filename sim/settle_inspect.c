@@ -20,7 +20,7 @@ static void inspect_one(sim *s, const char *dir, const char *local, const char *
 {
     char path[SIM_PATH_SIZE];
     size_t len = 0;
-    sim_join(path, sizeof path, dir, "/", local, "_", remote, ".ptcp", NULL);
+    sim_queue_path(path, sizeof path, dir, local, remote);
     int sid = chk_stream_id(&s->chk, s->nodes[0].name, strcmp(local, s->nodes[0].name) == 0 ? remote : local,
                             strcmp(local, s->nodes[0].name) == 0 ? CHK_S2C : CHK_C2S, 0);
     const uint8_t *bytes = venv_file_data(s->v, path, &len);
