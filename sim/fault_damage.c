@@ -116,14 +116,8 @@ static void find_other(void *u, const char *path, bool is_dir, size_t size)
 /* The client of a pair is one of the run's client names (not the liar's). */
 static bool client_name(const sim *s, const char *name)
 {
-    for (uint32_t i = 1; i < s->nnodes; i++)
-        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
-            char nm[TCPSHM_NAME_MAX + 1];
-            sim_node_name(&s->nodes[i], g, nm);
-            if (strcmp(nm, name) == 0)
-                return true;
-        }
-    return false;
+    uint32_t g;
+    return sim_client_named(s, name, &g) != NULL;
 }
 
 void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t nr)

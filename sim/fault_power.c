@@ -124,14 +124,9 @@ void power_init(sim *s) { venv_set_boot_fn(s->v, boot_id, s); }
 /* The host of a directory (the server's or a client name's). */
 static int dir_host(const sim *s, const char *dir)
 {
-    for (uint32_t i = 1; i < s->nnodes; i++)
-        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
-            char name[TCPSHM_NAME_MAX + 1];
-            sim_node_name(&s->nodes[i], g, name);
-            if (strcmp(name, dir) == 0)
-                return name_host(&s->nodes[i], g);
-        }
-    return 0;
+    uint32_t g;
+    const node *n = sim_client_named(s, dir, &g);
+    return n ? name_host(n, g) : 0;
 }
 
 /* The rule, as the checker states it (docs/design.md, "Durability"): a
@@ -412,17 +407,8 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         if (chk_stream_id(&s->chk, server, client, CHK_C2S, 0) != (int)i)
             continue; /* an older epoch */
         bool srv_side = host == POWER_ALL || host == 0;
-        const node *cn = NULL;
         uint32_t g = 0;
-        for (uint32_t k = 1; k < s->nnodes && !cn; k++)
-            for (g = 0; g <= s->nodes[k].gen; g++) {
-                char nm[TCPSHM_NAME_MAX + 1];
-                sim_node_name(&s->nodes[k], g, nm);
-                if (strcmp(nm, client) == 0) {
-                    cn = &s->nodes[k];
-                    break;
-                }
-            }
+        const node *cn = sim_client_named(s, client, &g);
         if (!cn)
             continue; /* the twin's or the liar's: no files of a pair */
         if (cn->shm[g]) { /* both segments are RAM: gone with the server's host */

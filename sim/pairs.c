@@ -61,6 +61,20 @@ bool sim_client_shm(const sim *s, const char *client)
     return false;
 }
 
+const node *sim_client_named(const sim *s, const char *name, uint32_t *gen)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
+            char nm[TCPSHM_NAME_MAX + 1];
+            sim_node_name(&s->nodes[i], g, nm);
+            if (strcmp(nm, name) == 0) {
+                *gen = g;
+                return &s->nodes[i];
+            }
+        }
+    return NULL;
+}
+
 void sim_shm_path(char *out, size_t n, const char *from, const char *to)
 {
     sim_join(out, n, VENV_SHM_DIR, "/tcpshm_", from, "_", to, NULL);

@@ -31,6 +31,9 @@ void sim_name_switch(sim *s, node *n, uint32_t k);
  * the name): 1 with the name in out, 0 when there is no record ("" in
  * out), -1 when the file is not a whole record (torn or foreign). */
 int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TCPSHM_NAME_MAX + 1]);
+/* The client node that has or had name (one of its generations, in *gen),
+ * or NULL: the server's names, the twin's or the liar's are none. */
+const node *sim_client_named(const sim *s, const char *name, uint32_t *gen);
 /* The venv path of the segment of the direction from -> to. */
 void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 /* The venv path of local's queue file of the pair with remote in dir
