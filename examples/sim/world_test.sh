@@ -15,9 +15,13 @@ out=$(timeout 600 "$broken" --seeds "1-$seeds" --stop --jobs 2 2>&1)
 rc=$?
 [ "$rc" -eq 1 ] || fail "the broken variant exited $rc over seeds 1-$seeds, expected 1 (a violation): $(tail -5 <<< "$out")"
 violation=$(grep -m1 '^VIOLATION (seed' <<< "$out") || fail "no violation report: $(tail -5 <<< "$out")"
-replay=$(grep -m1 '^  replay: ' <<< "$out" | sed 's/^  replay: //; s/ --trace trace\.txt$//')
-[ -n "$replay" ] || fail "the violation has no replay command"
-line=$(grep -m1 'VIOLATION, trace hash' <<< "$out")
+# the replay command and the summary line of that violation's seed: with
+# --jobs 2 each job reports its own first violation, and the two jobs'
+# stdout and stderr lines need not come in the same order
+seed=$(sed -n 's/^VIOLATION (seed \([0-9]*\),.*/\1/p' <<< "$violation")
+replay=$(grep -m1 -- "^  replay: .* --seed $seed " <<< "$out" | sed 's/^  replay: //; s/ --trace trace\.txt$//')
+[ -n "$replay" ] || fail "the violation of seed $seed has no replay command"
+line=$(grep -m1 "^seed $seed: .*VIOLATION, trace hash" <<< "$out")
 hash=$(sed -n 's/.*trace hash \([0-9a-f]*\),.*/\1/p' <<< "$line")
 [ -n "$hash" ] || fail "no trace hash in '$line'"
 echo "broken variant: $violation"
