@@ -1,4 +1,4 @@
-/* sim_dir_fingerprint (dir_print.h): FNV-1a over every path, size and byte
+/* sim_dir_fingerprint (dir_print.h): a hash of every path, size and byte
  * under dir, in venv_list's order. */
 #include <string.h>
 
@@ -11,6 +11,28 @@ typedef struct dir_print {
     uint64_t h;
 } dir_print;
 
+/* Eight bytes per multiply: the byte-wise FNV-1a this replaced was a
+ * twentieth of a --faults all sweep (queue files are hashed whole before and
+ * after every twin and misconfigured start). Only compared with itself. */
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x100000001b3ull;
+    return h ^ h >> 29;
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *b, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, sizeof w);
+        h = mix(h, w);
+    }
+    for (; i < len; i++)
+        h = mix(h, b[i]);
+    return mix(h, len);
+}
+
 static void print_file(void *u, const char *path, bool is_dir, size_t size)
 {
     dir_print *d = u;
@@ -18,12 +40,8 @@ static void print_file(void *u, const char *path, bool is_dir, size_t size)
         return;
     size_t len = 0;
     const uint8_t *b = is_dir ? NULL : venv_file_data(d->v, path, &len);
-    uint64_t h = d->h ^ (uint64_t)size;
-    for (const char *c = path; *c; c++)
-        h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
-    for (size_t i = 0; b && i < len; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    d->h = h * 0x100000001b3ull;
+    uint64_t h = hash_bytes(d->h ^ (uint64_t)size, (const uint8_t *)path, strlen(path));
+    d->h = b ? hash_bytes(h, b, len) : mix(h, 0);
 }
 
 uint64_t sim_dir_fingerprint(const sim *s, const char *dir)

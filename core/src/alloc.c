@@ -3,12 +3,17 @@
 
 #include "alloc.h"
 
-void *tcpshm_mem_alloc(size_t size)
+void *tcpshm_mem_alloc_unzeroed(size_t size)
 {
     void *p = NULL;
-    if (posix_memalign(&p, 64, size ? size : 1) != 0)
-        return NULL;
-    memset(p, 0, size);
+    return posix_memalign(&p, 64, size ? size : 1) == 0 ? p : NULL;
+}
+
+void *tcpshm_mem_alloc(size_t size)
+{
+    void *p = tcpshm_mem_alloc_unzeroed(size);
+    if (p)
+        memset(p, 0, size);
     return p;
 }
 

@@ -58,7 +58,7 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
     if (rc)
         return rc;
     tcpshm_client *cl = tcpshm_mem_alloc(sizeof *cl);
-    uint8_t *rx = tcpshm_mem_alloc(cfg->recv_buf_size);
+    uint8_t *rx = tcpshm_mem_alloc_unzeroed(cfg->recv_buf_size);
     if (!cl || !rx) {
         tcpshm_mem_free(cl);
         tcpshm_mem_free(rx);

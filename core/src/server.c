@@ -175,7 +175,7 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
     uint32_t n = nslots(s);
     s->pend = tcpshm_mem_alloc(sizeof(pending) * cfg->max_new_conns);
     s->slots = tcpshm_mem_alloc(sizeof(slot) * n);
-    s->rx_bufs = tcpshm_mem_alloc((size_t)cfg->recv_buf_size * n);
+    s->rx_bufs = tcpshm_mem_alloc_unzeroed((size_t)cfg->recv_buf_size * n);
     if (!s->pend || !s->slots || !s->rx_bufs) {
         /* Freed here, not by destroy: nothing in them is initialized yet
          * (destroy would close pending fd 0 and fail zeroed connections). */
