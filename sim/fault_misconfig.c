@@ -3,8 +3,10 @@
  * core/src/config.c, each side of a range), the node name (each rule of
  * tcpshm_name_check), the directory or the env it is given, what create
  * must answer (the code, and a word its message must contain: the field,
- * "client name", "directory", ...). It runs as its own process (a fresh
- * owner, killed after), with every fault off. */
+ * "client name", "directory", ...), or 0 when the start must go on. It
+ * runs as its own process (a fresh owner, killed after), with every fault
+ * of the plan off (an OS case's failure is the env's own). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -182,6 +184,76 @@ static void env_case(attempt *a, unsigned i)
     snprintf(a->what, sizeof a->what, "env version %u", a->env.version);
 }
 
+/* The OS cases: the run's own start, with one call of its env failing as
+ * a real OS can make it fail: the lock (ENOLCK: a system error, not "in
+ * use"), and for a server the listen (EADDRINUSE: another process has the
+ * port), reading the bound port, and epoll_create (EMFILE) for a group
+ * that polls by readiness, which must not stop the start: the group polls
+ * every connection directly. Only when the lock file is there already (as
+ * dir_case: the refused start must leave the directory as it was). */
+static const unsigned n_os_cases = 4;
+
+static int fail_lock(void *ctx, int fd, int *holder_pid)
+{
+    (void)ctx, (void)fd;
+    *holder_pid = -1;
+    errno = ENOLCK;
+    return -1;
+}
+static int fail_listen(void *ctx, const char *addr, uint16_t port, int backlog)
+{
+    (void)ctx, (void)addr, (void)port, (void)backlog;
+    errno = EADDRINUSE;
+    return -1;
+}
+static int fail_local_port(void *ctx, int fd)
+{
+    (void)ctx, (void)fd;
+    errno = ENOBUFS;
+    return -1;
+}
+static int fail_epoll_create(void *ctx)
+{
+    (void)ctx;
+    errno = EMFILE;
+    return -1;
+}
+
+static void os_case(sim *s, attempt *a, const node *n, unsigned i)
+{
+    size_t len;
+    char lock[SIM_PATH_SIZE];
+    snprintf(lock, sizeof lock, "%s/%s.lock", n->dir, n->name);
+    if (!venv_file_data(s->v, lock, &len)) {
+        dir_case(s, a, n, 1); /* a new name's first start */
+        return;
+    }
+    if (n->idx > 0 || (i == 3 && a->cfg.tcp_conns_per_group <= 64)) /* the core's READY_MIN_SLOTS */
+        i = 0;
+    a->code = TCPSHM_E_SYSTEM;
+    switch (i) {
+    case 0:
+        a->env.file_lock = fail_lock;
+        a->needle = "cannot lock";
+        break;
+    case 1:
+        a->env.listen = fail_listen;
+        a->needle = "cannot listen";
+        break;
+    case 2:
+        a->env.local_port = fail_local_port;
+        a->needle = "cannot read the listening port";
+        break;
+    default:
+        a->env.epoll_create = fail_epoll_create;
+        a->code = 0; /* the start goes on */
+        a->needle = "";
+        break;
+    }
+    snprintf(a->what, sizeof a->what, "the OS failing its %s",
+             i == 0 ? "lock" : i == 1 ? "listen" : i == 2 ? "bound port" : "epoll_create");
+}
+
 static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
 {
     memset(a, 0, sizeof *a);
@@ -196,15 +268,17 @@ static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
         name_case(a, n, i);
     else if ((i -= n_name_cases) < n_dir_cases)
         dir_case(s, a, n, i);
+    else if ((i -= n_dir_cases) < n_env_cases)
+        env_case(a, i);
     else
-        env_case(a, i - n_dir_cases);
+        os_case(s, a, n, i - n_env_cases);
 }
 
 void fault_misconfig(sim *s, node *n)
 {
     if (!fp_roll(&s->plan, FP_MISCONFIG))
         return;
-    unsigned i = fp_below(&s->plan, FP_MISCONFIG, n_config_cases + n_name_cases + n_dir_cases + n_env_cases);
+    unsigned i = fp_below(&s->plan, FP_MISCONFIG, n_config_cases + n_name_cases + n_dir_cases + n_env_cases + n_os_cases);
     static attempt a; /* one run at a time (a is big) */
     make_attempt(s, n, i, &a);
     uint32_t owner = s->next_owner++;
@@ -231,7 +305,12 @@ void fault_misconfig(sim *s, node *n)
     venv_kill(s->v, owner);
     fp_set_active(&s->plan, was);
     int sid = -1; /* the node's, not a stream's */
-    if (rc == 0)
+    if (a.code == 0 && rc != 0)
+        chk_fail(&s->chk, sid, "misconfig: %s with %s must start, but start refused with %d (%s: %s)", n->name, a.what,
+                 rc, tcpshm_code_name(rc), err.text);
+    else if (a.code == 0)
+        ; /* started as it must */
+    else if (rc == 0)
         chk_fail(&s->chk, sid, "misconfig: %s was started with %s: create (or start) must refuse it (%s)", n->name, a.what,
                  tcpshm_code_name(a.code));
     else if (rc != a.code)

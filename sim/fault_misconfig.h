@@ -1,8 +1,10 @@
 /* The misconfig fault kind: an operator (re)starts a node with one thing
  * wrong first (a configuration field out of range, a bad node name, a
  * directory that cannot be, a server address that is a host name, an env
- * the library does not know), then with its real configuration. Defined in fault_misconfig.c; called by node.c
- * at the start of node_start. */
+ * the library does not know), or with everything right but one call of the
+ * OS failing (the lock, the listen, the bound port, epoll_create), then
+ * with its real configuration. Defined in fault_misconfig.c; called by
+ * node.c at the start of node_start. */
 #ifndef TCPSHM_SIM_FAULT_MISCONFIG_H
 #define TCPSHM_SIM_FAULT_MISCONFIG_H
 
@@ -13,7 +15,8 @@
  * from the kind's stream. The rule (sim/README.md, "A misconfigured
  * restart"): create (for a server's listening address: start) refuses with
  * the documented code and a message that names what is wrong, and n's
- * directory is unchanged. */
+ * directory is unchanged; an epoll_create that fails does not stop the
+ * start (the group polls directly). */
 void fault_misconfig(sim *s, node *n);
 
 #endif

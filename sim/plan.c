@@ -42,7 +42,7 @@ static fp_plan *g_plan;
  *
  * Each gate family's points decide from one kind's stream, one draw per
  * evaluation that does not fire (fp_point_cb): the net family (send, recv,
- * accept, connect) from io-error's, resets from disconnect's, the short ones
+ * accept, connect, epoll_ctl, epoll_wait) from io-error's, resets from disconnect's, the short ones
  * from short-write's and short-read's, file from file's, crash sites from
  * crash's. When the callback has decided, the plan looks ahead in that
  * stream (a copy) and lets the core skip the evaluations it sees will not
@@ -330,7 +330,7 @@ static int fire(fp_plan *p, fp_kind k, const char *name, int failnum, int *out_f
 
 /* What a point is, from its name (the literals of core/src: io.c and the
  * crash sites). */
-enum pclass { P_SEND, P_RECV, P_SEND_SHORT, P_RECV_SHORT, P_RESET, P_ACCEPT, P_CONNECT, P_FILE, P_CRASH, P_NONE };
+enum pclass { P_SEND, P_RECV, P_SEND_SHORT, P_RECV_SHORT, P_RESET, P_ACCEPT, P_CONNECT, P_EPOLL, P_FILE, P_CRASH, P_NONE };
 
 static enum pclass classify(const char *name)
 {
@@ -351,9 +351,13 @@ static enum pclass classify(const char *name)
             return P_ACCEPT;
         if (strcmp(n, "connect") == 0)
             return P_CONNECT;
-        return P_NONE; /* listen: the server must be able to start */
+        if (strcmp(n, "epoll_ctl") == 0 || strcmp(n, "epoll_wait") == 0)
+            return P_EPOLL;
+        /* listen and epoll_create: only at a start, where the plan is
+         * inactive (node_start): the server must be able to start */
+        return P_NONE;
     }
-    if (strncmp(n, "file/", 5) == 0 || strcmp(n, "shm/open") == 0)
+    if (strncmp(n, "file/", 5) == 0 || strcmp(n, "shm/open") == 0 || strcmp(n, "env/boot_id") == 0)
         return P_FILE;
     if (strncmp(n, "crash/", 6) == 0)
         return P_CRASH;
@@ -394,6 +398,7 @@ static int class_gate(enum pclass cls)
     case P_RECV:
     case P_ACCEPT:
     case P_CONNECT:
+    case P_EPOLL:
         return TCPSHM_GATE_NET;
     case P_SEND_SHORT:
         return TCPSHM_GATE_SEND_SHORT;
@@ -445,6 +450,14 @@ static int decide(fp_plan *p, const char *name, enum pclass cls, bool focus, int
         if (!chance(p, FP_IO_ERROR))
             return 0;
         static const int errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE};
+        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, FP_IO_ERROR, 4)], failnum);
+    }
+    if (cls == P_EPOLL) {
+        /* a readiness group's registration or wait failing: the core then
+         * polls those connections directly (1: the point's default errno) */
+        if (!chance(p, FP_IO_ERROR))
+            return 0;
+        static const int errs[] = {1, ENOMEM, ENOSPC, EINTR};
         return fire(p, FP_IO_ERROR, name, errs[fp_below(p, FP_IO_ERROR, 4)], failnum);
     }
     if (cls == P_FILE) {

@@ -115,7 +115,7 @@ int tcpshm_io_map_sync(const tcpshm_env *env, void *addr, size_t len)
 
 int tcpshm_io_boot_id(const tcpshm_env *env, uint8_t id[16])
 {
-    int f = fiu_fail("tcpshm/env/boot_id"); /* no gate: the simulator does not fail it (plan.c) */
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_FILE, fiu_fail("tcpshm/env/boot_id"));
     if (f)
         return fail_with(f, EIO);
     if (env->version < 3u || env->boot_id == NULL)
@@ -290,7 +290,7 @@ int tcpshm_io_epoll_create(const tcpshm_env *env)
 
 int tcpshm_io_epoll_ctl(const tcpshm_env *env, int set, int op, int fd, uint64_t tag)
 {
-    int f = fiu_fail("tcpshm/net/epoll_ctl");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_NET, fiu_fail("tcpshm/net/epoll_ctl"));
     if (f)
         return fail_with(f, ENOMEM);
     return env->epoll_ctl(env->ctx, set, op, fd, tag);
@@ -298,7 +298,7 @@ int tcpshm_io_epoll_ctl(const tcpshm_env *env, int set, int op, int fd, uint64_t
 
 int tcpshm_io_epoll_wait(const tcpshm_env *env, int set, uint64_t *tags, uint32_t max)
 {
-    int f = fiu_fail("tcpshm/net/epoll_wait");
+    int f = TCPSHM_FIU_GATED(TCPSHM_GATE_NET, fiu_fail("tcpshm/net/epoll_wait"));
     if (f)
         return fail_with(f, EINTR);
     return env->epoll_wait(env->ctx, set, tags, max);

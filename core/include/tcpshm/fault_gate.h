@@ -25,10 +25,10 @@ extern "C" {
 
 enum tcpshm_fault_family {
     TCPSHM_GATE_RESET,      /* tcpshm/net/reset */
-    TCPSHM_GATE_NET,        /* tcpshm/net/send, recv, accept, connect */
+    TCPSHM_GATE_NET,        /* tcpshm/net/send, recv, accept, connect, epoll_ctl, epoll_wait */
     TCPSHM_GATE_SEND_SHORT, /* tcpshm/net/send/short */
     TCPSHM_GATE_RECV_SHORT, /* tcpshm/net/recv/short */
-    TCPSHM_GATE_FILE,       /* tcpshm/file/..., tcpshm/shm/open */
+    TCPSHM_GATE_FILE,       /* tcpshm/file/..., tcpshm/shm/open, tcpshm/env/boot_id */
     TCPSHM_GATE_CRASH,      /* tcpshm/crash/... */
     TCPSHM_GATE_FAMILIES
 };
