@@ -1091,6 +1091,27 @@ Test(edges_env, shm_open_while_another_process_creates_the_segment)
     cr_assert_not_null(strstr(err.text, "being created by another process"), "%s", err.text);
 }
 
+static tcpshm_ptcp_queue closing;
+static void close_queue(void) { tcpshm_ptcp_queue_close(&closing); }
+
+/* Killed in a clean close (durability process) after the whole file was
+ * synced, before the header says "clean": the header still says written
+ * by a process of this boot, so the reopen (a restart after a kill) trusts
+ * it, with both messages. */
+Test(edges_env, queue_close_killed_after_its_sync)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true};
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&closing, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    push_n(&closing, 2, false);
+    cr_assert(crashes_at("tcpshm/crash/queue/close_after_sync", close_queue));
+    tcpshm_ptcp_queue q;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_start(&q), 0);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 2);
+    tcpshm_ptcp_queue_close(&q);
+}
+
 /* Host durability at the queue's level: a push_more batch sent and
  * acknowledged before any sync (conn.c never sends one unsynced: send_some
  * syncs first). The ack that empties the queue moves it back to offset 0,
