@@ -550,9 +550,17 @@ void app_client(sim *s, node *n)
     }
 }
 
+/* The server's system errors only go into the trace: what they cost (a
+ * login not finished, a connection polled directly) the other rules judge. */
+static void s_syserr(void *u, const char *reason, int e)
+{
+    sim *s = u;
+    trace_event(&s->tr, s->now, TR_SYSERR, 0, (uint32_t)e, 0, reason);
+}
+
 void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb)
 {
-    *cb = (tcpshm_server_callbacks){.user = s, .on_new_connection = s_new_conn,
+    *cb = (tcpshm_server_callbacks){.user = s, .on_system_error = s_syserr, .on_new_connection = s_new_conn,
                                     .on_login_rejected = s_rejected, .on_seq_mismatch = s_mismatch,
                                     .on_logon = s_logon, .on_disconnect = s_disc, .on_msg = s_msg};
 }

@@ -46,6 +46,8 @@ typedef enum tr_type {
     TR_DAMAGE,     /* a queue file of dead node a damaged (case b), "path: what" in s */
     TR_MISUSE,     /* node a's application misuses the API (case b), what in s */
     TR_STALL,      /* the server's group poll a (TCP group a, SHM group a - 4) is not scheduled until c */
+    TR_SYSERR,     /* node a's on_system_error (the server's: a login it could not finish, a readiness call that
+                    * failed), b = errno, reason in s */
     TR_TYPES
 } tr_type;
 

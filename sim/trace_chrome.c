@@ -322,6 +322,11 @@ static void on_link(tc *w, const tr_event *e, const char *note)
         a_s(&a, "how", e->b == 2 ? "file refused" : e->b ? "new connection" : "sequence mismatch");
         instant(w, pid, tid, e->now, "conn", "rollback detected", &a);
         return;
+    case TR_SYSERR:
+        a_s(&a, "reason", e->s);
+        a_u(&a, "errno", e->b);
+        instant(w, pid, tid, e->now, "conn", "system error", &a);
+        return;
     default:
         return;
     }
