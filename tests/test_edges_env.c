@@ -1112,6 +1112,47 @@ Test(edges_env, queue_close_killed_after_its_sync)
     tcpshm_ptcp_queue_close(&q);
 }
 
+static int map_syncs, map_sync_fail_at;
+static int (*real_map_sync)(void *ctx, void *addr, size_t len);
+static int counting_map_sync(void *ctx, void *addr, size_t len)
+{
+    if (++map_syncs == map_sync_fail_at) {
+        errno = EIO;
+        return -1;
+    }
+    return real_map_sync(ctx, addr, len);
+}
+
+/* Host durability: a push_more batch made durable by a sync (a send's)
+ * whose bytes sync but whose record sync fails: the record is published,
+ * so its sync is still owed, and the next sync makes it. (It was not:
+ * the next sync found no batch and nothing owed, returned 0, and the sends
+ * went on with a record a power cut took back; found by the simulator's
+ * power loss once its clients pushed with push_more.) */
+Test(edges_env, host_batch_record_sync_retried_after_it_failed)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true, .host_durable = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    push_n(&q, 2, true);
+    real_map_sync = E.map_sync;
+    E.map_sync = counting_map_sync;
+    map_syncs = 0;
+    map_sync_fail_at = 2; /* the batch's bytes sync, the record's sync fails */
+    cr_assert_eq(tcpshm_ptcp_queue_sync(&q, &err), TCPSHM_E_SYSTEM);
+    cr_assert_eq(map_syncs, 2);
+    cr_assert_eq(tcpshm_ptcp_queue_sync(&q, &err), 0, "%s", err.text);
+    cr_assert_eq(map_syncs, 3, "the record's sync was not made again");
+    cr_assert_eq(tcpshm_ptcp_queue_sync(&q, &err), 0, "%s", err.text);
+    cr_assert_eq(map_syncs, 3, "nothing more is owed");
+    E.map_sync = real_map_sync;
+    tcpshm_ptcp_queue_close(&q);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 2);
+    tcpshm_ptcp_queue_close(&q);
+}
+
 /* Host durability at the queue's level: a push_more batch sent and
  * acknowledged before any sync (conn.c never sends one unsynced: send_some
  * syncs first). The ack that empties the queue moves it back to offset 0,

@@ -11,6 +11,12 @@ static int tcp_open_state(tcpshm_conn *c, const char *dir, const char *remote, t
 {
     if (c->tcp.open && strcmp(c->remote, remote) == 0)
         return 0;
+    /* host: a batch push_more queued lives in memory until a sync; letting
+     * the file go would drop it without a word (the client going to a new
+     * server name, then back to its recorded pair, found it gone): synced
+     * first, or this pair stays open and the open fails */
+    if (c->tcp.open && tcpshm_ptcp_queue_sync(&c->tcp.q, err) != 0)
+        return err ? err->code : TCPSHM_E_SYSTEM;
     tcpshm_conn_tcp_close(c);
     tcpshm_ptcp_queue_config qc = {c->cfg->queue_size, c->cfg->max_msg_size, c->cfg->little_endian,
                                    c->cfg->file_mode,
@@ -25,8 +31,13 @@ static int tcp_open_state(tcpshm_conn *c, const char *dir, const char *remote, t
 
 void tcpshm_conn_tcp_close(tcpshm_conn *c)
 {
-    if (c->tcp.open)
+    /* host: a batch push_more queued reaches the disk with the file's
+     * close, if it can (a no-op in process durability, where push_more
+     * publishes at once) */
+    if (c->tcp.open) {
+        (void)tcpshm_ptcp_queue_sync(&c->tcp.q, NULL);
         tcpshm_ptcp_queue_close(&c->tcp.q);
+    }
     c->tcp.open = false;
 }
 

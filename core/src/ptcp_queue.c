@@ -527,8 +527,13 @@ int tcpshm_ptcp_queue_sync(tcpshm_ptcp_queue *q, tcpshm_error *err)
         q->durable_write_seq = q->st.write_seq;
         tcpshm_ptcp_state ns = q->st;
         publish_push(q, &ns);
+        /* published: its sync is owed until it succeeds (a batch push_more
+         * left, synced by a send whose record sync failed, was otherwise
+         * never synced: the next sync found nothing to do, and the sends
+         * went on with a record a power cut took back) */
+        q->record_unsynced = true;
     }
-    if (batch || q->record_unsynced) {
+    if (q->record_unsynced) {
         int rc = sync_record(q, err);
         if (rc)
             return rc;
