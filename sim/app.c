@@ -20,15 +20,17 @@
 
 static uint32_t body_size(sim *s) { return sim_rng_range(&s->wl_rng, WL_MIN_BODY, s->max_body); }
 
-/* Fills and pushes a message allocated at h on stream sid. false: the
- * push failed and was taken back (host durability: its sync failed). */
+/* Fills and pushes a message allocated at h on stream sid (batched: with
+ * push_more, which the core sends, and in host durability syncs, with the
+ * next push or before it sends). false: the push failed and was taken
+ * back (host durability: its sync failed). */
 static bool push_alloced(sim *s, node *n, tcpshm_conn *c, tcpshm_msg_header *h, int sid, uint32_t kind,
-                         uint32_t echo_of)
+                         uint32_t echo_of, bool batched)
 {
     wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), kind, echo_of, 0, (uint32_t)h->size - 8u};
     h->msg_type = WL_MSG_TYPE;
     wl_fill((uint8_t *)(h + 1), &m);
-    return sio_push(s, n, c, sid, &m, tcpshm_conn_push) == 0;
+    return sio_push(s, n, c, sid, &m, batched ? tcpshm_conn_push_more : tcpshm_conn_push, batched) == 0;
 }
 
 static void pop_checked(sim *s, node *n, tcpshm_conn *c, int sid, uint32_t seq, uint32_t size)
@@ -266,7 +268,7 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
             uint64_t rec = (uint64_t)w.seq | (uint64_t)tcpshm_conn_seq_end(c) << 32;
             __atomic_store_n((uint64_t *)(void *)p->rec, rec, __ATOMIC_RELEASE);
             rec_sync(s, p->rec);
-            if (!push_alloced(s, n, c, h, p->s2c, WL_ECHO, w.seq))
+            if (!push_alloced(s, n, c, h, p->s2c, WL_ECHO, w.seq, false))
                 return; /* not popped: it comes again, its echo is pushed then */
         }
     }
@@ -397,7 +399,7 @@ void app_server(sim *s, node *n)
             continue;
         tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
         if (h)
-            (void)push_alloced(s, n, c, h, p->s2c, WL_ONEWAY, 0);
+            (void)push_alloced(s, n, c, h, p->s2c, WL_ONEWAY, 0, false);
     }
 }
 
@@ -546,7 +548,13 @@ void app_client(sim *s, node *n)
         tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body_size(s));
         if (!h)
             return;
-        (void)push_alloced(s, n, c, h, n->c2s, sim_rng_below(&s->wl_rng, 2) ? WL_REQUEST : WL_ONEWAY, 0);
+        uint32_t kind = sim_rng_below(&s->wl_rng, 2) ? WL_REQUEST : WL_ONEWAY;
+        /* the client's pushes only: the server's echoes keep the write-ahead
+         * record's order with push (its sync); in host durability not with
+         * rollbacks (their snapshots would hold batches a death drops) */
+        bool batched = sim_rng_ppm(&s->more_rng, s->more_ppm) &&
+                       !(s->durability == SIM_DUR_HOST && (s->plan.on >> FP_ROLLBACK & 1u));
+        (void)push_alloced(s, n, c, h, n->c2s, kind, 0, batched);
     }
 }
 

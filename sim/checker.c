@@ -233,6 +233,25 @@ void chk_push_done(chk *c, int sid)
         echo_pushed(c, s, s->pending_echo_of);
 }
 
+void chk_push_unsynced(chk *c, int sid)
+{
+    uint32_t tail = c->s[sid].crash_tail;
+    chk_push_done(c, sid);
+    c->s[sid].crash_tail = tail + 1;
+}
+
+bool chk_take_back_unsynced(chk *c, int sid, uint32_t seq_end)
+{
+    chk_stream *s = &c->s[sid];
+    uint32_t k = seq_end - s->base;
+    if (k >= s->pushed || s->pushed - k > s->crash_tail || k < s->popped)
+        return false;
+    uint32_t gone = s->pushed - k;
+    chk_rewind_pushed(c, sid, k);
+    s->crash_tail -= gone; /* the rest may still go: a record published but not synced (a power loss) */
+    return true;
+}
+
 void chk_push_resolve(chk *c, int sid, bool persisted)
 {
     uint32_t tail = c->s[sid].crash_tail;

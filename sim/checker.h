@@ -34,7 +34,8 @@ typedef struct chk_stream {
     uint32_t base;             /* seq of the first message */
     uint32_t pushed, popped;   /* counts */
     uint32_t crash_tail;       /* the last pushes were resolved from the file after a crash (they never
-                                * returned, so a power loss may take them back), none returned since */
+                                * returned), or returned from push_more in host durability (not synced
+                                * yet): a power loss may take them back; no push returned since */
     uint32_t retracted;        /* pushes a rollback retracted are recs[pushed, retracted): the peer may
                                 * still pop them from what it had received (then it must detect it) */
     chk_rec *recs;             /* one per push */
@@ -103,6 +104,14 @@ bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size);
 bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, uint16_t kind);
 void chk_pop_begin(chk *c, int sid);
 void chk_pop_done(chk *c, int sid);
+/* A push that returned before its sync (push_more, host durability): done,
+ * and one more of the last pushes a power loss may take back (crash_tail). */
+void chk_push_unsynced(chk *c, int sid);
+/* Host durability: the queue's seq_end went back to seq_end (a death, or a
+ * push whose sync failed, dropped the batch push_more had not synced). True,
+ * and the pushes after it taken back, when they are all among the last
+ * pushes that may go (crash_tail) and none of them was popped. */
+bool chk_take_back_unsynced(chk *c, int sid, uint32_t seq_end);
 /* After a crash: the push / pop in flight persisted or not (from the file). */
 void chk_push_resolve(chk *c, int sid, bool persisted);
 void chk_pop_resolve(chk *c, int sid, bool persisted);

@@ -17,6 +17,7 @@
 #include "check_lastserver.h"
 #include "node.h"
 #include "pairs.h"
+#include "rollback_rule.h"
 #include "sim_state.h"
 #include "tcpshm/crash_hook.h"
 #include "tcpshm/ptcp_queue.h"
@@ -206,9 +207,11 @@ static void resolve(sim *s, node *n)
         }
         if (k == 0) {
             uint32_t want = st->base + st->pushed;
-            if (seq_end != want && seq_end != want + 1u)
-                chk_fail(&s->chk, sid, "after a crash in push of seq %u the file says seq_end %u", want, seq_end);
             chk_push_resolve(&s->chk, sid, seq_end == want + 1u);
+            /* host: the crash may take back the batch before it, not synced yet */
+            if (seq_end != want && seq_end != want + 1u &&
+                !(s->durability == SIM_DUR_HOST && chk_take_back_unsynced(&s->chk, sid, seq_end)))
+                chk_fail(&s->chk, sid, "after a crash in push of seq %u the file says seq_end %u", want, seq_end);
         } else {
             uint32_t want = st->base + st->popped;
             if (my_ack != want && my_ack != want + 1u)
@@ -217,6 +220,26 @@ static void resolve(sim *s, node *n)
         }
     }
     n->pend_push = n->pend_pop = -1;
+}
+
+/* Host durability: a client's push_more batch not synced yet dies with its
+ * process (the file's record does not count it): its pushes are taken back
+ * when the file says so, and only those. */
+static void take_back_batch(sim *s, node *n)
+{
+    if (s->durability != SIM_DUR_HOST || n->idx == 0 || n->c2s < 0 || s->chk.violated)
+        return;
+    chk_stream *st = &s->chk.s[n->c2s];
+    if (st->crash_tail == 0 || sim_client_shm(s, n->name) || rb_pair_dead(s, st->server, n->name))
+        return; /* a pair whose storage went back is the rollback rule's to judge */
+    uint32_t seq_end = 0, my_ack = 0;
+    char why[256];
+    if (!node_peek_queue(s, n->dir, n->name, st->server, NULL, &seq_end, &my_ack, why, sizeof why))
+        return; /* check_files reports it */
+    if (seq_end != st->base + st->pushed && !chk_take_back_unsynced(&s->chk, n->c2s, seq_end))
+        chk_fail(&s->chk, n->c2s, "after %s died its queue file of %s/%s says seq_end %u; %u pushes returned, %u of "
+                 "them not synced yet (push_more), %u popped",
+                 n->name, st->server, n->name, seq_end, st->base + st->pushed, st->crash_tail, st->base + st->popped);
 }
 
 /* Whether the pair's persisted state (the queue file, or each SHM segment
@@ -291,6 +314,7 @@ static void node_die(sim *s, node *n, tr_type why)
     }
     fp_set_active(&s->plan, was);
     resolve(s, n);
+    take_back_batch(s, n);
     check_files(s, n, remotes, nr);
     if (n->idx > 0 && !s->chk.violated)
         lastserver_after_death(s, n, mid_login);

@@ -328,6 +328,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->rng = sim_rng_make(p->seed, 2);
     s->tx_rng = sim_rng_make(p->seed, 3);
     s->wl_rng = sim_rng_make(p->seed, 4);
+    s->more_rng = sim_rng_make(p->seed, 7);
+    s->more_ppm = pick(&s->more_rng, (const uint32_t[]){0, 300000, 800000}, 3);
     shape(s, &shape_rng);
     power_init(s);
     if (p->world) {

@@ -101,6 +101,7 @@ typedef struct sim {
     tcpshm_config cfg;
     sim_rng rng;    /* scheduling: clock steps, node order, poll order, login and restart times */
     sim_rng wl_rng; /* workload: push decisions, body sizes, message kinds */
+    sim_rng more_rng; /* workload: push or push_more (a stream of its own: the others' draws stay) */
     sim_rng tx_rng; /* transports of client names (mixed runs) */
     fp_plan plan;   /* faults: one stream per kind (plan.h) */
     chk chk;
@@ -116,6 +117,7 @@ typedef struct sim {
     bool settle;
     /* workload shape (swarm) */
     uint32_t win_c, win_s, push_ppm, max_body, max_dt;
+    uint32_t more_ppm; /* the share of the clients' pushes made with push_more (its own stream, more_rng) */
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */

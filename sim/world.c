@@ -104,7 +104,7 @@ static uint32_t msg_sum(const tcpshm_msg_header *h)
     return x;
 }
 
-int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push)
+int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, bool batched)
 {
     node *n = s->stepping;
     if (!n) {
@@ -114,7 +114,7 @@ int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push)
     int sid = stream_of(s, n, c, true);
     /* kind 0: none of the built-in application's echo rules apply */
     wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), 0, 0, msg_sum(h), h->size >= 8u ? h->size - 8u : 0u};
-    return sio_push(s, n, c, sid, &m, push);
+    return sio_push(s, n, c, sid, &m, push, batched);
 }
 
 void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop)

@@ -39,7 +39,7 @@ void world_check(sim *s, bool final);
 /* The wrappers: the run in progress (NULL: none, pass through), and a
  * push of the message h allocated on c, and a pop of c's front, checked. */
 sim *world_running(void);
-int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push);
+int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, bool batched);
 void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop);
 
 #endif

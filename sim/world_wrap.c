@@ -58,7 +58,7 @@ tcpshm_msg_header *__wrap_tcpshm_conn_alloc(tcpshm_conn *c, uint16_t body_size)
     return h;
 }
 
-static int push(tcpshm_conn *c, sio_push_fn real)
+static int push(tcpshm_conn *c, sio_push_fn real, bool batched)
 {
     sim *s = world_running();
     alloc_rec *r = c ? find(c) : NULL;
@@ -68,11 +68,11 @@ static int push(tcpshm_conn *c, sio_push_fn real)
     *r = (alloc_rec){NULL, NULL, 0};
     if (!s || a.owner != owner_now())
         return real(c); /* another process's allocation: the core refuses it */
-    return world_push(s, c, a.msg, real);
+    return world_push(s, c, a.msg, real, batched);
 }
 
-int __wrap_tcpshm_conn_push(tcpshm_conn *c) { return push(c, __real_tcpshm_conn_push); }
-int __wrap_tcpshm_conn_push_more(tcpshm_conn *c) { return push(c, __real_tcpshm_conn_push_more); }
+int __wrap_tcpshm_conn_push(tcpshm_conn *c) { return push(c, __real_tcpshm_conn_push, false); }
+int __wrap_tcpshm_conn_push_more(tcpshm_conn *c) { return push(c, __real_tcpshm_conn_push_more, true); }
 
 void __wrap_tcpshm_conn_pop(tcpshm_conn *c)
 {
