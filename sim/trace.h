@@ -46,6 +46,8 @@ typedef enum tr_type {
     TR_DAMAGE,     /* a queue file of dead node a damaged (case b), "path: what" in s */
     TR_MISUSE,     /* node a's application misuses the API (case b), what in s */
     TR_STALL,      /* the server's group poll a (TCP group a, SHM group a - 4) is not scheduled until c */
+    TR_IMPOSTOR,   /* the impostor and client a: lie b, c = 0 told (s its detail), 1 refused as owed, 2 inconclusive,
+                    * 3 violation; s the client's reason */
     TR_TYPES
 } tr_type;
 
