@@ -447,6 +447,10 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     sim *s = u;
     node *n = client_node(c);
+    if (impostor_owns(s, n)) {
+        impostor_client_end(s, n, IMP_END_ACCEPTED, rsp->server_name);
+        return;
+    }
     n->c2s = -1; /* the server's login may have started a new epoch of the pair */
     client_streams(s, n, rsp->server_name);
     const chk_stream *a = &s->chk.s[n->c2s], *b = &s->chk.s[n->s2c];
@@ -473,14 +477,20 @@ static client_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 static void c_syserr(void *u, const char *reason, int e)
 {
     client_ctx *x = u;
-    lastserver_after_failed_login(x->s, x->n);
     trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
+    if (impostor_owns(x->s, x->n)) {
+        impostor_client_end(x->s, x->n, IMP_END_FAILED, reason); /* its record must be as it was */
+        return;
+    }
+    lastserver_after_failed_login(x->s, x->n);
 }
 
 static void c_reject(void *u, const tcpshm_login_rsp *rsp)
 {
     client_ctx *x = u;
     trace_event(&x->s->tr, x->s->now, TR_REJECT, (uint32_t)x->n->idx, 0, 0, rsp->error_msg);
+    if (impostor_owns(x->s, x->n))
+        impostor_client_end(x->s, x->n, IMP_END_REJECTED, "Login rejected");
 }
 
 static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -488,6 +498,10 @@ static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     client_ctx *x = u;
     (void)c;
     trace_event(&x->s->tr, x->s->now, TR_MISMATCH, (uint32_t)x->n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    if (impostor_owns(x->s, x->n)) { /* a range the impostor made up: refused as it must be */
+        impostor_client_end(x->s, x->n, IMP_END_MISMATCH, "Seq number mismatch");
+        return;
+    }
     /* A login to a server name other than the one it said is a new
      * connection: the client resets and records the new name before it
      * judges the ranges, and the server (told another name) reset too, so

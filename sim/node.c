@@ -402,10 +402,13 @@ static void client_polls(sim *s, node *n)
         tcpshm_error err;
         n->next_login = s->now + sim_rng_range(&s->rng, 1, (uint32_t)s->cfg.heartbeat_interval);
         trace_aside(&s->tr, s->now, TR_ASIDE_LOGIN, (uint32_t)n->idx, shm, 0, NULL);
-        if (tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, NULL, s->now, &err) != 0)
+        uint16_t port = impostor_port(s, n); /* now and then misrouted to the impostor */
+        bool ok = tcpshm_client_login(n->cl, "127.0.0.1", port, shm, NULL, s->now, &err) == 0;
+        if (!ok)
             trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
         else /* what the login says: the name its directory records */
             login_says_record(s, n);
+        impostor_login_called(s, n, ok);
     }
     bool shm_first = shm && sim_rng_below(&s->rng, 2);
     if (shm_first)

@@ -15,7 +15,7 @@ const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  
                                              "short-read", "io-error", "eagain", "partition", "file",
                                              "return",     "twin",      "rollback",
                                              "liar",       "power-loss", "misconfig", "damage", "misuse",
-                                             "stall"};
+                                             "stall",      "impostor"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -34,6 +34,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_DAMAGE] = {10000, 30000, 100000}, /* per death while faulting (each one ends a pair and uses up a name) */
     [FP_MISUSE] = {1000, 4000, 15000}, /* per node step */
     [FP_STALL] = {2000, 8000, 30000}, /* per step on the server while none is stalled */
+    [FP_IMPOSTOR] = {50000, 150000, 300000}, /* per client login call while the impostor is idle */
 };
 
 static fp_plan *g_plan;

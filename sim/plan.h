@@ -48,6 +48,7 @@ typedef enum fp_kind {
     FP_DAMAGE,      /* a dead node's queue file damaged on its disk, which must be refused (fault_damage.c) */
     FP_MISUSE,      /* the application calls the API the wrong way, which must be refused (fault_misuse.c) */
     FP_STALL,       /* one of the server's group polls (a thread) is not scheduled for a while */
+    FP_IMPOSTOR,    /* a client's login reaches a raw impostor that answers with one lie (fault_impostor.h) */
     FP_KINDS
 } fp_kind;
 

@@ -351,6 +351,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         trace_chrome_begin(s);
     s->next_owner = 100;
     s->liar.fd = -1;
+    s->imp.lfd = s->imp.fd = s->imp.victim = -1;
     for (uint32_t i = 0; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
         n->idx = (int)i;
@@ -413,6 +414,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         if (!s->chk.violated) {
             fault_twin_step(s);
             liar_step(s);
+            impostor_step(s);
         }
         if (!s->chk.violated && p->world)
             world_check(s, false);

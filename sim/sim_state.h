@@ -8,6 +8,7 @@
 
 #include "budget_env.h"
 #include "checker.h"
+#include "fault_impostor.h"
 #include "fault_liar.h"
 #include "plan.h"
 #include "rng.h"
@@ -134,6 +135,7 @@ typedef struct sim {
     struct rb_state *rb;     /* the rollback kind's snapshots (fault_rollback.c) */
     struct rb_rule *rb_rule; /* the pairs under its rule (rollback_rule.c) */
     liar liar;          /* the hostile peer (fault_liar.h) */
+    impostor imp;       /* the peer that lies to a client (fault_impostor.h) */
 } sim;
 
 #endif

@@ -48,6 +48,8 @@ typedef enum tr_type {
     TR_STALL,      /* the server's group poll a (TCP group a, SHM group a - 4) is not scheduled until c */
     TR_SYSERR,     /* node a's on_system_error (the server's: a login it could not finish, a readiness call that
                     * failed), b = errno, reason in s */
+    TR_IMPOSTOR,   /* the impostor and client a: lie b, c = 0 told (s its detail), 1 refused as owed, 2 inconclusive,
+                    * 3 violation; s the client's reason */
     TR_TYPES
 } tr_type;
 

@@ -405,6 +405,13 @@ static void on_event(void *user, const tr_event *e, const char *note)
         a_s(&a, "text", e->s);
         instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "liar", "liar", &a);
         break;
+    case TR_IMPOSTOR: /* the impostor is no node either: on the checker's track, naming its client */
+        a_u(&a, "client", e->a);
+        a_u(&a, "lie", e->b);
+        a_u(&a, "outcome", e->c);
+        a_s(&a, "text", e->s);
+        instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "impostor", "impostor", &a);
+        break;
     default: /* logins, disconnects, rejects, mismatches, asides */
         on_link(w, e, note);
         break;
