@@ -16,7 +16,7 @@
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
-     (1u << FP_STALL))
+     (1u << FP_STALL) | (1u << FP_MISCONFIG))
 
 /* The run begins (s is the run the public accessors see) / ends. */
 void world_begin(sim *s);
