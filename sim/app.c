@@ -282,12 +282,14 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
-    int grp = (int)(h % (lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups));
+    uint32_t groups = lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups; /* 0: the liar's SHM login
+                                                                             * where SHM is off */
+    int grp = groups ? (int)(h % groups) : 0;
     /* the liar's login for a live name goes to that name's group, where
      * the server must find the live slot and refuse */
-    int lg_liar = liar_new_conn(s, lg, reject_text);
+    int lg_liar = liar_new_conn(s, lg, grp, reject_text);
     if (lg_liar != -2)
-        return lg_liar < 0 ? lg_liar : grp;
+        return lg_liar;
     rb_server_login(s, lg);
     lastserver_at_login(s, lg);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
