@@ -750,6 +750,15 @@ void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m)
                  m->msg_type, m->size, L->lie >= 0 ? lie_names[L->lie] : "no lie");
 }
 
+bool liar_server_logon(sim *s, const char *name)
+{
+    liar *L = &s->liar;
+    if (!mine(L, name) || !login_lie(L->lie) || L->phase != 1)
+        return false;
+    violation(s, L, "the server accepted the login");
+    return true;
+}
+
 void liar_server_mismatch(sim *s, const char *name)
 {
     liar *L = &s->liar;

@@ -77,6 +77,9 @@ int liar_new_conn(sim *s, const tcpshm_login *lg, int grp, const char **reject_t
 /* Whether the liar's consumer-position lie stands in the server's segment
  * to remote now (the segment does not open while it does: no crash did that). */
 bool liar_holds_segment(const sim *s, const char *remote);
+/* The server's on_logon for name: true (and a violation) if that is the
+ * liar's login lie, accepted. */
+bool liar_server_logon(sim *s, const char *name);
 /* Whether name is one of the liar's own (liar0, liar1). */
 bool liar_name(const char *name);
 /* The server's on_msg got a message of a liar's name: held (not popped)
