@@ -367,6 +367,20 @@ static bool refused_after_reset(sim *s, const char *name, const char *reason)
     return true;
 }
 
+/* The server's system errors and the pair files it could not open: only
+ * the liar's answers are judged from them (a group out of range, its
+ * segment that does not open); the faults' own are the other rules'. */
+static void s_syserr(void *u, const char *what, int e)
+{
+    (void)e;
+    liar_server_syserr(u, what);
+}
+
+static void s_file_error(void *u, const char *name, const tcpshm_error *err)
+{
+    liar_server_file_error(u, name, err->text);
+}
+
 static void s_rejected(void *u, const char *name, const char *reason)
 {
     sim *s = u;
@@ -556,6 +570,7 @@ void app_client(sim *s, node *n)
 void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb)
 {
     *cb = (tcpshm_server_callbacks){.user = s, .on_new_connection = s_new_conn,
+                                    .on_system_error = s_syserr, .on_client_file_error = s_file_error,
                                     .on_login_rejected = s_rejected, .on_seq_mismatch = s_mismatch,
                                     .on_logon = s_logon, .on_disconnect = s_disc, .on_msg = s_msg};
 }

@@ -393,7 +393,8 @@ static void start(sim *s, liar *L)
     L->lie = (int)fp_below(p, FP_LIAR, shm ? LIES : LIES_TCP);
     L->phase = L->lie <= LIE_BAD_FRAME || (shm_lie(L->lie) && !login_lie(L->lie)) ? 0 : 1;
     L->out_len = L->out_off = L->in_len = 0;
-    L->seen[0] = '\0';
+    L->seen[0] = L->file_err[0] = '\0';
+    L->syserr = false;
     L->srv_blocked = false;
     L->delivered = 0;
     L->srv_owner = sv->owner;
@@ -555,6 +556,30 @@ static void tell_lie(sim *s, liar *L)
     }
 }
 
+/* The header lie where the server had to open liar1's segments: its
+ * on_client_file_error names the segment and says what is wrong with it
+ * (a file fault of the run at the open, "cannot ...", proves nothing).
+ * False when judged here. */
+static bool header_reason_ok(sim *s, liar *L)
+{
+    static const char *const needles[] = {"bad magic",      "being created",  "version",
+                                          "foreign header", "foreign header", "capacity",
+                                          "positions out of range", "positions out of range",
+                                          "positions out of range"};
+    char seg[2 * TCPSHM_NAME_MAX + 16], what[400];
+    (void)tcpshm_shm_queue_name(seg, sizeof seg, SIM_SHM_LIAR_NAME, L->seg_srv);
+    if (strstr(L->file_err, needles[L->arg]) && strstr(L->file_err, seg))
+        return true;
+    if (starts(L->file_err, "cannot ")) {
+        finish(s, L, 2, L->file_err);
+        return false;
+    }
+    snprintf(what, sizeof what, "the server refused the segment with \"%.120s\", which does not name %s and say \"%s\"",
+             L->file_err, seg, needles[L->arg]);
+    violation(s, L, what);
+    return false;
+}
+
 static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
 {
     char what[160];
@@ -601,6 +626,12 @@ static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
         }
         ok = L->lie == LIE_SHM_HEADER && L->hdr_slot ? r->status == TCPSHM_LOGIN_SEQ_MISMATCH
                                                       : r->status == TCPSHM_LOGIN_ERROR && owed(L, r->error_msg);
+        if (ok && L->lie == LIE_GROUP && !L->syserr) {
+            violation(s, L, "the server refused it without telling its application (on_system_error)");
+            return;
+        }
+        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && !header_reason_ok(s, L))
+            return;
         break;
     default: /* a login with a bad header size: dropped without a response */
         break;
@@ -764,6 +795,20 @@ void liar_server_mismatch(sim *s, const char *name)
     liar *L = &s->liar;
     if (mine(L, name) && liar_name(name))
         snprintf(L->seen, sizeof L->seen, "Seq number mismatch");
+}
+
+void liar_server_syserr(sim *s, const char *what)
+{
+    liar *L = &s->liar;
+    if (L->fd >= 0 && L->lie == LIE_GROUP && starts(what, "on_new_connection returned a group out of range"))
+        L->syserr = true;
+}
+
+void liar_server_file_error(sim *s, const char *name, const char *text)
+{
+    liar *L = &s->liar;
+    if (mine(L, name) && L->lie == LIE_SHM_HEADER && !L->file_err[0])
+        snprintf(L->file_err, sizeof L->file_err, "%s", text);
 }
 
 bool liar_take_noteless(sim *s)

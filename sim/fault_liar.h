@@ -48,6 +48,8 @@ typedef struct liar {
     uint32_t hdr_off, hdr_len;
     bool hdr_slot;
     char seg_srv[TCPSHM_NAME_MAX + 1];
+    char file_err[160]; /* the server's on_client_file_error for this attempt's name, "" none */
+    bool syserr;        /* the server told its application the group was out of range */
     int delivered; /* the lie's valid message reached the server's on_msg: 1 held, 2 rewritten since */
     uint8_t out[128];
     uint32_t out_len, out_off;
@@ -85,6 +87,9 @@ bool liar_name(const char *name);
 /* The server's on_msg got a message of a liar's name: held (not popped)
  * while the lie wants it, else a violation. */
 void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m);
+/* The server's on_system_error and on_client_file_error. */
+void liar_server_syserr(sim *s, const char *what);
+void liar_server_file_error(sim *s, const char *name, const char *text);
 /* Whether the login the server just refused is the liar's, which left no
  * login note (once: the server refuses it within on_new_connection's call). */
 bool liar_take_noteless(sim *s);
