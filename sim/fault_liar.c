@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "fault_liar.h"
 #include "fault_twin.h"
 #include "pairs.h"
@@ -27,7 +28,7 @@ enum {
                         ("... SHM before") */
     LIE_GROUP,       /* the application (told by the login's mark) returns a group out of range: "Login Reject" */
     /* a login the server must drop without a response */
-    LIE_UNTERMINATED,   /* a client name field without a NUL */
+    LIE_UNTERMINATED,   /* a client (or last server) name field without a NUL */
     LIE_BAD_LOGIN_SIZE, /* a login header with another size, or another type */
     LIE_USE_SHM,        /* a use_shm byte of 2-255: "login: use_shm is ..." */
     LIES_TCP,
@@ -431,11 +432,15 @@ static void start(sim *s, liar *L)
         out_login(s, L, L->name, "", 0, 0, 0, false, 0);
         break;
     }
-    case LIE_UNTERMINATED:
-        L->name[0] = '\0'; /* the server reports the refused login with "" */
-        snprintf(L->expect, sizeof L->expect, "Invalid client name"); /* status 2 (docs/protocol.md) */
-        out_login(s, L, SIM_LIAR_NAME, "", 0, 0, 0, false, 0);
-        memset(L->out + 17u + s->cfg.login_user_data_size, 'x', s->cfg.name_size);
+    case LIE_UNTERMINATED: /* the client name's field, or the last server name's */
+        L->arg = fp_below(p, FP_LIAR, 2);
+        /* the server reports the refused login with the client name it could read ("" none):
+         * a name of no pair (the refusal of liar0's would drop the note of a login of its
+         * that is still pending) */
+        snprintf(L->name, sizeof L->name, "%s", L->arg ? "liar2" : "");
+        snprintf(L->expect, sizeof L->expect, "Invalid %s name", L->arg ? "last server" : "client");
+        out_login(s, L, L->arg ? "liar2" : SIM_LIAR_NAME, "", 0, 0, 0, false, 0); /* status 2 (docs/protocol.md) */
+        memset(L->out + 17u + s->cfg.login_user_data_size + L->arg * s->cfg.name_size, 'x', s->cfg.name_size);
         break;
     case LIE_BAD_LOGIN_SIZE: {
         static const uint16_t types[] = {TCPSHM_MSG_HEARTBEAT, 2, 3, 99};
@@ -476,8 +481,8 @@ static void start(sim *s, liar *L)
         }
         L->lie = LIE_GROUP; /* no slot to switch */
     } /* fall through */
-    case LIE_GROUP:
-        L->arg = fp_below(p, FP_LIAR, 3);
+    case LIE_GROUP: /* 3: the application refuses without a reason */
+        L->arg = fp_below(p, FP_LIAR, 4);
         snprintf(L->expect, sizeof L->expect, "Login Reject");
         out_login(s, L, SIM_LIAR_NAME, L->recorded[0], 0, 0, 0, false, SIM_LIAR_MARK_GROUP);
         break;
@@ -626,11 +631,11 @@ static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
         }
         ok = L->lie == LIE_SHM_HEADER && L->hdr_slot ? r->status == TCPSHM_LOGIN_SEQ_MISMATCH
                                                       : r->status == TCPSHM_LOGIN_ERROR && owed(L, r->error_msg);
-        if (ok && L->lie == LIE_GROUP && !L->syserr) {
+        if (ok && L->lie == LIE_GROUP && L->arg < 3 && !L->syserr && app_server_reports(s)) {
             violation(s, L, "the server refused it without telling its application (on_system_error)");
             return;
         }
-        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && !header_reason_ok(s, L))
+        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && app_server_reports(s) && !header_reason_ok(s, L))
             return;
         break;
     default: /* a login with a bad header size: dropped without a response */
@@ -826,6 +831,8 @@ int liar_new_conn(sim *s, const tcpshm_login *lg, int grp, const char **reject_t
         return -2;
     if (mark == SIM_LIAR_MARK_OWN) /* the liar's own name: the server judges the login */
         return grp;
+    if (mark == SIM_LIAR_MARK_GROUP && s->liar.arg == 3)
+        return -1; /* a refusal without a reason: the server says "Login Reject" */
     if (mark == SIM_LIAR_MARK_GROUP) /* one past the groups of the login's transport, or more */
         return (int)((lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups) + s->liar.arg);
     /* The impersonation of an honest client that is not logged in would
