@@ -194,8 +194,9 @@ void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t
         return; /* (an SHM client has a .lastserver, no queue file) */
     if (i >= LS_CASE) {
         /* the record is the client's, not one pair's: its name is retired
-         * like a pair's refused file retires it */
-        if (damage_lastserver(s, n, i - LS_CASE) && !s->chk.violated)
+         * like a pair's refused file retires it (a client with no name left
+         * would come back under it, with a record it cannot read, for ever) */
+        if (n->gen + 1u < SIM_MAX_GEN && damage_lastserver(s, n, i - LS_CASE) && !s->chk.violated)
             rb_file_refused(s, server, client);
         return;
     }
