@@ -60,6 +60,8 @@ static const char *const lie_names[LIES] = {
     "an SHM wrap marker at offset 0",       "an SHM message rewritten while held", "an SHM slot word in the server's segment",
     "an SHM consumer position past the pushes", "a bad SHM segment header or producer position"};
 
+enum { HDR_GROWN = 12, HDR_WAYS }; /* the header lie's ways (header_tell) */
+
 /* Reasons a fault of the run can give instead of the lie's: the attempt
  * then proves nothing ("Timeout" only when the server was blocked). */
 static bool benign(const char *r)
@@ -228,10 +230,15 @@ static bool get_state(sim *s, const char *from, const char *to, uint32_t at, uin
  * login is a new connection (another server's name), which clears the
  * segments. The landmine in the server's own segment stays, for the next
  * restart. */
+static bool seg_resize(sim *s, const char *srv, uint64_t size);
+
 static void shm_take_back(sim *s, liar *L)
 {
-    if (L->lie == LIE_SHM_HEADER && L->shm_written) { /* its own header, as it was */
-        (void)seg_access(s, SIM_SHM_LIAR_NAME, L->seg_srv, L->hdr_off, L->hdr_saved, L->hdr_len, true);
+    if (L->lie == LIE_SHM_HEADER && L->shm_written) { /* its own header (or size), as it was */
+        if (L->arg == HDR_GROWN)
+            (void)seg_resize(s, L->seg_srv, TCPSHM_SHM_HEADER_SIZE + (uint64_t)s->cfg.shm_queue_size);
+        else
+            (void)seg_access(s, SIM_SHM_LIAR_NAME, L->seg_srv, L->hdr_off, L->hdr_saved, L->hdr_len, true);
         L->shm_written = false;
     }
     if (L->lie == LIE_SHM_CONSUMER && L->shm_written) { /* its own consumer word, as it was */
@@ -347,10 +354,27 @@ static uint32_t get32(const uint8_t *b, uint32_t off)
 /* The header lie, told before liar1's login: one field of the header of
  * its segment to the server (core/src/shm_queue.c's layout: magic 0,
  * version 8, header_size 12, capacity 16, endian_mark 20; the producer's
- * word at 64) made wrong. The producer-position ways only where the server
- * does not have the segments open (it reads the positions at the open; a
- * server that has them open was told nothing new of them). False if the
- * segment or its header is not there. */
+ * word at 64, the consumer's at 128) made wrong, or the segment grown.
+ * The position and size ways only where the server does not have the
+ * segments open (it reads them at the open; a server that has them open
+ * was told nothing new of them). False if the segment or its header is not
+ * there. */
+/* Resizes liar1's segment to the server srv (the header lie's growth and
+ * its taking back). */
+static bool seg_resize(sim *s, const char *srv, uint64_t size)
+{
+    char name[2 * TCPSHM_NAME_MAX + 16];
+    const tcpshm_env *e = raw(s);
+    if (tcpshm_shm_queue_name(name, sizeof name, SIM_SHM_LIAR_NAME, srv) != 0)
+        return false;
+    int fd = e->shm_open(e->ctx, name, 0, 0);
+    if (fd < 0)
+        return false;
+    int rc = e->file_resize(e->ctx, fd, size);
+    (void)e->file_close(e->ctx, fd);
+    return rc == 0;
+}
+
 static bool header_tell(sim *s, liar *L)
 {
     node *sv = &s->nodes[0];
@@ -359,12 +383,15 @@ static bool header_tell(sim *s, liar *L)
     if (!seg_access(s, SIM_SHM_LIAR_NAME, sv->name, 0, h, sizeof h, false) || memcmp(h, none, 8) == 0)
         return false; /* no header yet (its creator died): the next open writes one over any lie */
     L->hdr_slot = tcpshm_server_find_conn(sv->srv, SIM_SHM_LIAR_NAME) != NULL;
-    L->arg = fp_below(&s->plan, FP_LIAR, L->hdr_slot ? 6u : 9u);
-    L->hdr_off = L->arg < 6 ? 0u : 64u;
-    L->hdr_len = L->arg < 6 ? 24u : 8u;
+    L->arg = fp_below(&s->plan, FP_LIAR, L->hdr_slot ? 6u : (uint32_t)HDR_WAYS);
+    L->hdr_off = L->arg < 6 ? 0u : L->arg == 9 || L->arg == 10 ? 128u : 64u;
+    L->hdr_len = L->arg < 6 ? 24u : L->arg == HDR_GROWN ? 0u : 8u;
     memcpy(L->hdr_saved, h + L->hdr_off, L->hdr_len);
     snprintf(L->seg_srv, sizeof L->seg_srv, "%s", sv->name);
     uint32_t cap = s->cfg.shm_queue_size, rc = get32(h, 132), rp = get32(h, 128);
+    L->shm_written = true;
+    if (L->arg == HDR_GROWN) /* the segment 8 bytes longer than its capacity says */
+        return seg_resize(s, sv->name, TCPSHM_SHM_HEADER_SIZE + (uint64_t)cap + 8u);
     switch (L->arg) {
     case 0: h[7] ^= 0x20u; break;                                 /* a bit of the magic */
     case 1: memset(h, 0, 8); break;                               /* no magic: "being created" */
@@ -374,9 +401,11 @@ static bool header_tell(sim *s, liar *L)
     case 5: put32(h, 16, get32(h, 16) + 8u); break;               /* capacity */
     case 6: put32(h, 64, rp + 4u); put32(h, 68, rc + 1u); break;  /* off the 8-byte grid */
     case 7: put32(h, 64, cap); put32(h, 68, rc + 1u); break;      /* past the capacity */
-    default: put32(h, 64, rp); put32(h, 68, rc + (1u << 20)); break; /* more in flight than fit */
+    case 8: put32(h, 64, rp); put32(h, 68, rc + (1u << 20)); break; /* more in flight than fit */
+    case 9: put32(h, 128, rp + 4u); break;                        /* the consumer's off the grid */
+    case 10: put32(h, 128, cap); break;                           /* ... past the capacity */
+    default: put32(h, 64, rp); put32(h, 68, rc - 1u); break;      /* one behind, no slot between */
     }
-    L->shm_written = true;
     return seg_access(s, SIM_SHM_LIAR_NAME, sv->name, L->hdr_off, h + L->hdr_off, L->hdr_len, true);
 }
 
@@ -567,10 +596,10 @@ static void tell_lie(sim *s, liar *L)
  * False when judged here. */
 static bool header_reason_ok(sim *s, liar *L)
 {
-    static const char *const needles[] = {"bad magic",      "being created",  "version",
-                                          "foreign header", "foreign header", "capacity",
-                                          "positions out of range", "positions out of range",
-                                          "positions out of range"};
+    static const char *const needles[HDR_WAYS] = {
+        "bad magic", "being created", "version", "foreign header", "foreign header", "capacity",
+        "positions out of range", "positions out of range", "positions out of range", "positions out of range",
+        "positions out of range", "positions out of range", "bytes, expected"};
     char seg[2 * TCPSHM_NAME_MAX + 16], what[400];
     (void)tcpshm_shm_queue_name(seg, sizeof seg, SIM_SHM_LIAR_NAME, L->seg_srv);
     if (strstr(L->file_err, needles[L->arg]) && strstr(L->file_err, seg))
