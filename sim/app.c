@@ -145,7 +145,8 @@ static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
 {
     int i = note_find(s, p->name);
     if (i < 0) {
-        chk_fail(&s->chk, -1, "simulator: %s logged on without a login seen", p->name);
+        if (!liar_server_logon(s, p->name)) /* a login lie accepted: the liar says which */
+            chk_fail(&s->chk, -1, "simulator: %s logged on without a login seen", p->name);
         return;
     }
     login_note t = s->notes[i];
@@ -284,12 +285,14 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
-    int grp = (int)(h % (lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups));
+    uint32_t groups = lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups; /* 0: the liar's SHM login
+                                                                             * where SHM is off */
+    int grp = groups ? (int)(h % groups) : 0;
     /* the liar's login for a live name goes to that name's group, where
      * the server must find the live slot and refuse */
-    int lg_liar = liar_new_conn(s, lg, reject_text);
+    int lg_liar = liar_new_conn(s, lg, grp, reject_text);
     if (lg_liar != -2)
-        return lg_liar < 0 ? lg_liar : grp;
+        return lg_liar;
     rb_server_login(s, lg);
     lastserver_at_login(s, lg);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
@@ -364,6 +367,23 @@ static bool refused_after_reset(sim *s, const char *name, const char *reason)
         return false;
     s_pair_login(s, n, p, c);
     return true;
+}
+
+/* The server's system errors and the pair files it could not open: only
+ * the liar's answers are judged from them (a group out of range, its
+ * segment that does not open); the faults' own are the other rules' (what
+ * they cost: a login not finished, a connection polled directly). The
+ * errors go into the trace. */
+static void s_syserr(void *u, const char *what, int e)
+{
+    sim *s = u;
+    trace_event(&s->tr, s->now, TR_SYSERR, 0, (uint32_t)e, 0, what);
+    liar_server_syserr(s, what);
+}
+
+static void s_file_error(void *u, const char *name, const tcpshm_error *err)
+{
+    liar_server_file_error(u, name, err->text);
 }
 
 static void s_rejected(void *u, const char *name, const char *reason)
@@ -572,20 +592,18 @@ void app_client(sim *s, node *n)
     }
 }
 
-/* The server's system errors only go into the trace: what they cost (a
- * login not finished, a connection polled directly) the other rules judge. */
-static void s_syserr(void *u, const char *reason, int e)
-{
-    sim *s = u;
-    trace_event(&s->tr, s->now, TR_SYSERR, 0, (uint32_t)e, 0, reason);
-}
-
 void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb)
 {
-    *cb = (tcpshm_server_callbacks){.user = s, .on_system_error = s_syserr, .on_new_connection = s_new_conn,
+    *cb = (tcpshm_server_callbacks){.user = s, .on_new_connection = s_new_conn,
                                     .on_login_rejected = s_rejected, .on_seq_mismatch = s_mismatch,
                                     .on_logon = s_logon, .on_disconnect = s_disc, .on_msg = s_msg};
+    if (app_server_reports(s)) {
+        cb->on_system_error = s_syserr;
+        cb->on_client_file_error = s_file_error;
+    }
 }
+
+bool app_server_reports(const sim *s) { return s->nodes[0].owner % 2u == 0; }
 
 void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
 {

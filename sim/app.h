@@ -8,6 +8,10 @@
 #include "tcpshm/server.h"
 
 void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb);
+/* Whether the server incarnation's application sets the optional callbacks
+ * on_system_error and on_client_file_error (those of even owner: the core
+ * runs without them too). */
+bool app_server_reports(const sim *s);
 void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
 void app_server(sim *s, node *n); /* one-way pushes */
 void app_client(sim *s, node *n); /* requests and one-way pushes */

@@ -65,8 +65,8 @@ void lastserver_after_death(sim *s, node *n, bool mid_login)
 {
     char found[TCPSHM_NAME_MAX + 1], why[256];
     int sid = n->c2s;
-    if (n->ls_torn >> n->cur & 1u)
-        return; /* a power loss tore it (process durability): refused, not a record */
+    if ((n->ls_torn | n->ls_damaged) >> n->cur & 1u)
+        return; /* a power loss tore it (process durability) or the damage kind broke it: refused, not a record */
     if (!read_record(s, n, found, why, sizeof why)) {
         chk_fail(&s->chk, sid, "lastserver: after %s died: %s (last successful login: \"%s\")", n->name, why,
                  n->ls_rec[n->cur]);

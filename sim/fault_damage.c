@@ -16,6 +16,7 @@
 #include "rollback_rule.h"
 #include "tcpshm/frame.h"
 #include "tcpshm/ptcp_inspect.h"
+#include "lastserver.h" /* core/src's: the read a client's next process does */
 
 #define HDR 256u
 enum { O_VERSION = 8, O_HEADER_SIZE = 12, O_MARK = 16, O_WIRE = 20, O_CAPACITY = 24, O_LOCAL = 32, O_REMOTE = 96,
@@ -38,7 +39,8 @@ typedef struct damage {
     const char *what;    /* the case, for the trace and the violation */
 } damage;
 
-#define N_CASES 20u
+#define N_CASES 28u /* 0-20 a queue file's, 21-27 a client's .lastserver */
+#define LS_CASE 21u
 
 /* Case i on the bytes of a file of the pair (local, remote) in dir; other:
  * another pair file of the same directory (NULL if none). */
@@ -92,6 +94,13 @@ static void damage_case(sim *s, damage *d, uint32_t i, const uint8_t *other, siz
         d->what = "a message longer than the queue";
         break;
     case 18: h.msg_type = 0; d->needle = "type 0"; d->what = "a queued heartbeat"; break;
+    case 20: /* the reason shows such a name escaped, cut to fit */
+        for (uint32_t k = 0; k < 60; k++)
+            b[O_REMOTE + k] = (uint8_t)"a\x01\xe9\\"[k % 4];
+        memset(b + O_REMOTE + 60, 0, 4);
+        d->needle = "belongs to the pair";
+        d->what = "a pair name with control and non-ASCII bytes";
+        break;
     default: put32(b, slot + S_READ_IDX, ri + 4u); d->needle = "indices"; d->what = "a read index off the 8-byte grid"; break;
     }
     if (i >= 16 && i <= 18)
@@ -120,6 +129,58 @@ static bool client_name(const sim *s, const char *name)
     return sim_client_named(s, name, &g) != NULL;
 }
 
+/* A client's .lastserver (core/src/lastserver.c's layout: magic 0,
+ * version 8, the name's 64 bytes at 16; 80 bytes) damaged in way i; the
+ * core's read, as the client's next process would do it (faults off), must
+ * refuse it naming the file and saying needle, never read it as a name or
+ * as no record. False if the client has no record to damage. */
+static bool damage_lastserver(sim *s, node *n, uint32_t i)
+{
+    enum { LS_NAME = 16, LS_SIZE = 16 + TCPSHM_NAME_MAX + 1 };
+    char path[SIM_PATH_SIZE];
+    snprintf(path, sizeof path, "%s/%s.lastserver", n->dir, n->name);
+    size_t len;
+    const uint8_t *bytes = venv_file_data(s->v, path, &len);
+    if (!bytes || len != LS_SIZE)
+        return false;
+    uint8_t b[LS_SIZE + 8];
+    memcpy(b, bytes, LS_SIZE);
+    memset(b + LS_SIZE, 0, 8);
+    const char *needle = "not a lastserver file", *what;
+    switch (i) {
+    case 0: b[3] ^= 0x20u; what = "a bit of the magic flipped"; break;
+    case 1: put32(b, 8, 2u); what = "a format version to come"; break;
+    case 2: len = 40; needle = "bytes, expected"; what = "cut short"; break;
+    case 3: len = LS_SIZE + 8; needle = "bytes, expected"; what = "8 bytes too long"; break;
+    case 4: memset(b + LS_NAME, 'x', LS_SIZE - LS_NAME); needle = "not a valid name"; what = "a name without its NUL"; break;
+    case 5: memcpy(b + LS_NAME, "sr v1", 6); needle = "not a valid name"; what = "a name with a space"; break;
+    default: b[LS_NAME] = '\0'; needle = "not a valid name"; what = "an empty name"; break;
+    }
+    char trace_what[SIM_PATH_SIZE + 64];
+    snprintf(trace_what, sizeof trace_what, "%s: %s", path, what);
+    trace_event(&s->tr, s->now, TR_DAMAGE, (uint32_t)n->idx, LS_CASE + i, 0, trace_what);
+    if (venv_file_write(s->v, path, b, len) != 0)
+        chk_fail(&s->chk, -1, "simulator: cannot damage %s", path);
+    n->ls_damaged |= 1u << n->cur; /* no record to check from now on */
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    uint32_t owner = venv_owner(s->v);
+    venv_set_owner(s->v, SIM_PEEK_OWNER);
+    char name[TCPSHM_NAME_MAX + 1];
+    tcpshm_error err = {0};
+    int rc = tcpshm_lastserver_read(s->env, n->dir, n->name, name, &err);
+    venv_set_owner(s->v, owner);
+    fp_set_active(&s->plan, was);
+    if (rc == 0)
+        chk_fail(&s->chk, -1, "damage: the core read %s (%s) as %s%s: a damaged record must be refused, never misread",
+                 path, what, name[0] ? "the server name " : "no record", name);
+    else if (rc != TCPSHM_E_CORRUPT || !strstr(err.text, needle) || !strstr(err.text, path))
+        chk_fail(&s->chk, -1, "damage: the core refused %s (%s) with code %d \"%s\", which is not TCPSHM_E_CORRUPT "
+                              "naming the file and saying \"%s\"",
+                 path, what, rc, err.text, needle);
+    return true;
+}
+
 void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t nr)
 {
     if (s->chk.violated || nr == 0 || !fp_roll(&s->plan, FP_DAMAGE))
@@ -127,8 +188,18 @@ void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t
     const char *remote = remotes[fp_below(&s->plan, FP_DAMAGE, nr)];
     uint32_t i = fp_below(&s->plan, FP_DAMAGE, N_CASES);
     const char *server = n->idx == 0 ? n->name : remote, *client = n->idx == 0 ? remote : n->name;
-    if (!client_name(s, client) || sim_client_shm(s, client) || rb_client_retired(s, client))
+    if (i >= LS_CASE && n->idx == 0)
+        i = 20; /* a server has no .lastserver */
+    if (!client_name(s, client) || (sim_client_shm(s, client) && i < LS_CASE) || rb_client_retired(s, client))
+        return; /* (an SHM client has a .lastserver, no queue file) */
+    if (i >= LS_CASE) {
+        /* the record is the client's, not one pair's: its name is retired
+         * like a pair's refused file retires it (a client with no name left
+         * would come back under it, with a record it cannot read, for ever) */
+        if (n->gen + 1u < SIM_MAX_GEN && damage_lastserver(s, n, i - LS_CASE) && !s->chk.violated)
+            rb_file_refused(s, server, client);
         return;
+    }
     char path[SIM_PATH_SIZE];
     sim_queue_path(path, sizeof path, n->dir, n->name, remote);
     size_t len;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "fault_liar.h"
 #include "fault_twin.h"
 #include "pairs.h"
@@ -21,9 +22,15 @@ enum {
     LIE_REVERSED,  /* liar0 resumes with seq_start after seq_end: status 1 "Seq number mismatch" */
     LIE_LIVE_NAME, /* the name of an honest client that is logged in: "Already logged on" */
     LIE_BAD_NAME,  /* a name with a space, a '/', "..", or empty: "Invalid client name" */
+    LIE_SHM_REFUSED, /* liar1 asks SHM of a server without SHM groups ("Shared memory not enabled"), or
+                        from another host ("Shared memory needs local peer") */
+    LIE_SWITCH,      /* a liar name asks the other transport than its slot's: "Logged in over TCP before"
+                        ("... SHM before") */
+    LIE_GROUP,       /* the application (told by the login's mark) returns a group out of range: "Login Reject" */
     /* a login the server must drop without a response */
-    LIE_UNTERMINATED,   /* a client name field without a NUL */
-    LIE_BAD_LOGIN_SIZE, /* a login header with another size */
+    LIE_UNTERMINATED,   /* a client (or last server) name field without a NUL */
+    LIE_BAD_LOGIN_SIZE, /* a login header with another size, or another type */
+    LIE_USE_SHM,        /* a use_shm byte of 2-255: "login: use_shm is ..." */
     LIES_TCP,
     /* after a valid SHM login as liar1, written into its segments: a word
      * the server reads in its segment from liar1 closes with "Bad shm message" */
@@ -36,16 +43,24 @@ enum {
                                another seq: the server's recovery must not take it (no close) */
     LIE_SHM_CONSUMER,       /* liar1's published consumer position (in the server's segment to it)
                                past anything the server pushed: never taken as its seq_start (no close) */
+    LIE_SHM_HEADER,         /* before liar1's login, its segment to the server gets a bad header (magic,
+                               version, sizes, byte order, capacity) or producer position: the login is
+                               refused ("Seq number mismatch" where the server has liar1's segments
+                               open, else "System error": they do not open) */
     LIES
 };
 
 static const char *const lie_names[LIES] = {
     "an ack beyond the range in a message", "a wild ack in a heartbeat", "a stale ack",
     "a header with a bad size",             "a reversed login range",    "a login as a live client",
-    "an invalid client name",               "an unterminated client name", "a login header with a bad size",
+    "an invalid client name",               "an SHM login the server cannot take", "a login over the other transport",
+    "a group out of range",                 "an unterminated client name", "a login header with a bad size or type",
+    "a use_shm byte of neither 0 nor 1",
     "an SHM slot word with another seq",    "an SHM slot length of no slot", "an SHM header size off its slot",
     "an SHM wrap marker at offset 0",       "an SHM message rewritten while held", "an SHM slot word in the server's segment",
-    "an SHM consumer position past the pushes"};
+    "an SHM consumer position past the pushes", "a bad SHM segment header or producer position"};
+
+enum { HDR_GROWN = 12, HDR_WAYS }; /* the header lie's ways (header_tell) */
 
 /* Reasons a fault of the run can give instead of the lie's: the attempt
  * then proves nothing ("Timeout" only when the server was blocked). */
@@ -77,11 +92,20 @@ static bool shm_lie(int lie) { return lie >= LIES_TCP; }
 
 bool liar_holds_segment(const sim *s, const char *remote)
 {
-    return s->liar.lie == LIE_SHM_CONSUMER && s->liar.shm_written && strcmp(remote, SIM_SHM_LIAR_NAME) == 0;
+    return (s->liar.lie == LIE_SHM_CONSUMER || s->liar.lie == LIE_SHM_HEADER) && s->liar.shm_written &&
+           strcmp(remote, SIM_SHM_LIAR_NAME) == 0;
 }
 
 /* The client name of the liar's own pair for this attempt's lie. */
-static const char *pair_name(const liar *L) { return shm_lie(L->lie) ? SIM_SHM_LIAR_NAME : SIM_LIAR_NAME; }
+static const char *pair_name(const liar *L)
+{
+    if (liar_name(L->name))
+        return L->name;
+    return shm_lie(L->lie) ? SIM_SHM_LIAR_NAME : SIM_LIAR_NAME;
+}
+
+/* The lies told by a login (the answer is a response, or a drop). */
+static bool login_lie(int lie) { return (lie >= LIE_REVERSED && lie < LIES_TCP) || lie == LIE_SHM_HEADER; }
 
 static const tcpshm_env *raw(sim *s) { return venv_env(s->v); }
 
@@ -132,7 +156,7 @@ static void out_header(sim *s, liar *L, uint16_t size, uint16_t type, uint32_t a
 }
 
 static void out_login(sim *s, liar *L, const char *name, const char *last, uint32_t ack, uint32_t start,
-                      uint32_t end, bool shm, bool mark)
+                      uint32_t end, bool shm, uint8_t mark)
 {
     tcpshm_login m;
     memset(&m, 0, sizeof m);
@@ -140,7 +164,7 @@ static void out_login(sim *s, liar *L, const char *name, const char *last, uint3
     m.client_seq_start = start;
     m.client_seq_end = end;
     m.use_shm = shm ? 1u : 0u;
-    m.user_data[0] = mark ? (uint8_t)SIM_LIAR_MARK : 0u;
+    m.user_data[0] = mark;
     snprintf(m.client_name, sizeof m.client_name, "%s", name);
     snprintf(m.last_server_name, sizeof m.last_server_name, "%s", last);
     uint8_t b[sizeof L->out];
@@ -206,8 +230,17 @@ static bool get_state(sim *s, const char *from, const char *to, uint32_t at, uin
  * login is a new connection (another server's name), which clears the
  * segments. The landmine in the server's own segment stays, for the next
  * restart. */
+static bool seg_resize(sim *s, const char *srv, uint64_t size);
+
 static void shm_take_back(sim *s, liar *L)
 {
+    if (L->lie == LIE_SHM_HEADER && L->shm_written) { /* its own header (or size), as it was */
+        if (L->arg == HDR_GROWN)
+            (void)seg_resize(s, L->seg_srv, TCPSHM_SHM_HEADER_SIZE + (uint64_t)s->cfg.shm_queue_size);
+        else
+            (void)seg_access(s, SIM_SHM_LIAR_NAME, L->seg_srv, L->hdr_off, L->hdr_saved, L->hdr_len, true);
+        L->shm_written = false;
+    }
     if (L->lie == LIE_SHM_CONSUMER && L->shm_written) { /* its own consumer word, as it was */
         (void)seg_access(s, L->recorded[1], SIM_SHM_LIAR_NAME, 128, &L->shm_saved, 8, true);
         L->shm_written = false;
@@ -295,6 +328,87 @@ static void shm_rewrite(sim *s, liar *L)
                    how == 2 ? 24 : 16);
 }
 
+/* Where a liar's connect comes from and goes to (the server listens on
+ * every address, so the host's own address 10.0.0.7 reaches it too): the
+ * forms of this host an SHM login may come from, and those of another. */
+typedef struct route {
+    const char *from, *to;
+} route;
+static const route local_routes[] = {{"127.0.0.1", "127.0.0.1"}, {"127.0.0.2", "127.0.0.1"},
+                                     {"::1", "127.0.0.1"},       {"::ffff:127.0.0.1", "127.0.0.1"},
+                                     {"::FFFF:127.0.0.3", "127.0.0.1"}, {"10.0.0.7", "10.0.0.7"}};
+static const route remote_routes[] = {{"10.0.0.9", "127.0.0.1"}, {"::ffff:10.0.0.9", "127.0.0.1"},
+                                      {"0.0.0.0", "0.0.0.0"},     {"::", "::"},
+                                      {"::ffff:0.0.0.0", "::ffff:0.0.0.0"}, {"10.0.0.9", "10.0.0.7"}};
+#define N_ROUTES (sizeof local_routes / sizeof local_routes[0])
+
+static void put32(uint8_t *b, uint32_t off, uint32_t v) { memcpy(b + off, &v, 4); }
+static uint32_t swap32(uint32_t v) { return v >> 24 | (v >> 8 & 0xff00u) | (v << 8 & 0xff0000u) | v << 24; }
+static uint32_t get32(const uint8_t *b, uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, b + off, 4);
+    return v;
+}
+
+/* The header lie, told before liar1's login: one field of the header of
+ * its segment to the server (core/src/shm_queue.c's layout: magic 0,
+ * version 8, header_size 12, capacity 16, endian_mark 20; the producer's
+ * word at 64, the consumer's at 128) made wrong, or the segment grown.
+ * The position and size ways only where the server does not have the
+ * segments open (it reads them at the open; a server that has them open
+ * was told nothing new of them). False if the segment or its header is not
+ * there. */
+/* Resizes liar1's segment to the server srv (the header lie's growth and
+ * its taking back). */
+static bool seg_resize(sim *s, const char *srv, uint64_t size)
+{
+    char name[2 * TCPSHM_NAME_MAX + 16];
+    const tcpshm_env *e = raw(s);
+    if (tcpshm_shm_queue_name(name, sizeof name, SIM_SHM_LIAR_NAME, srv) != 0)
+        return false;
+    int fd = e->shm_open(e->ctx, name, 0, 0);
+    if (fd < 0)
+        return false;
+    int rc = e->file_resize(e->ctx, fd, size);
+    (void)e->file_close(e->ctx, fd);
+    return rc == 0;
+}
+
+static bool header_tell(sim *s, liar *L)
+{
+    node *sv = &s->nodes[0];
+    uint8_t h[136];
+    static const uint8_t none[8];
+    if (!seg_access(s, SIM_SHM_LIAR_NAME, sv->name, 0, h, sizeof h, false) || memcmp(h, none, 8) == 0)
+        return false; /* no header yet (its creator died): the next open writes one over any lie */
+    L->hdr_slot = tcpshm_server_find_conn(sv->srv, SIM_SHM_LIAR_NAME) != NULL;
+    L->arg = fp_below(&s->plan, FP_LIAR, L->hdr_slot ? 6u : (uint32_t)HDR_WAYS);
+    L->hdr_off = L->arg < 6 ? 0u : L->arg == 9 || L->arg == 10 ? 128u : 64u;
+    L->hdr_len = L->arg < 6 ? 24u : L->arg == HDR_GROWN ? 0u : 8u;
+    memcpy(L->hdr_saved, h + L->hdr_off, L->hdr_len);
+    snprintf(L->seg_srv, sizeof L->seg_srv, "%s", sv->name);
+    uint32_t cap = s->cfg.shm_queue_size, rc = get32(h, 132), rp = get32(h, 128);
+    L->shm_written = true;
+    if (L->arg == HDR_GROWN) /* the segment 8 bytes longer than its capacity says */
+        return seg_resize(s, sv->name, TCPSHM_SHM_HEADER_SIZE + (uint64_t)cap + 8u);
+    switch (L->arg) {
+    case 0: h[7] ^= 0x20u; break;                                 /* a bit of the magic */
+    case 1: memset(h, 0, 8); break;                               /* no magic: "being created" */
+    case 2: put32(h, 8, get32(h, 8) + 1u); break;                 /* a version to come */
+    case 3: put32(h, 12, 512u); break;                            /* header size */
+    case 4: put32(h, 20, swap32(get32(h, 20))); break;            /* the other byte order */
+    case 5: put32(h, 16, get32(h, 16) + 8u); break;               /* capacity */
+    case 6: put32(h, 64, rp + 4u); put32(h, 68, rc + 1u); break;  /* off the 8-byte grid */
+    case 7: put32(h, 64, cap); put32(h, 68, rc + 1u); break;      /* past the capacity */
+    case 8: put32(h, 64, rp); put32(h, 68, rc + (1u << 20)); break; /* more in flight than fit */
+    case 9: put32(h, 128, rp + 4u); break;                        /* the consumer's off the grid */
+    case 10: put32(h, 128, cap); break;                           /* ... past the capacity */
+    default: put32(h, 64, rp); put32(h, 68, rc - 1u); break;      /* one behind, no slot between */
+    }
+    return seg_access(s, SIM_SHM_LIAR_NAME, sv->name, L->hdr_off, h + L->hdr_off, L->hdr_len, true);
+}
+
 static void start(sim *s, liar *L)
 {
     node *sv = &s->nodes[0];
@@ -307,9 +421,10 @@ static void start(sim *s, liar *L)
     /* SHM lies where liar1 can log in over SHM (segments are not host-durable) */
     bool shm = s->cfg.shm_groups > 0 && s->cfg.durability != TCPSHM_DURABILITY_HOST;
     L->lie = (int)fp_below(p, FP_LIAR, shm ? LIES : LIES_TCP);
-    L->phase = L->lie <= LIE_BAD_FRAME || shm_lie(L->lie) ? 0 : 1;
+    L->phase = L->lie <= LIE_BAD_FRAME || (shm_lie(L->lie) && !login_lie(L->lie)) ? 0 : 1;
     L->out_len = L->out_off = L->in_len = 0;
-    L->seen[0] = '\0';
+    L->seen[0] = L->file_err[0] = '\0';
+    L->syserr = false;
     L->srv_blocked = false;
     L->delivered = 0;
     L->srv_owner = sv->owner;
@@ -317,19 +432,25 @@ static void start(sim *s, liar *L)
     L->arg = 0;
     snprintf(L->name, sizeof L->name, "%s", SIM_LIAR_NAME);
     L->expect[0] = '\0';
+    /* an SHM login comes from one of this host's forms */
+    const route *from = &local_routes[shm_lie(L->lie) ? fp_below(p, FP_LIAR, N_ROUTES) : 0];
+    if (L->lie == LIE_SHM_HEADER && !header_tell(s, L)) {
+        L->lie = LIE_SHM_SEQ; /* no segment to lie in: a lie after a valid login instead */
+        L->phase = 0;
+    }
     switch (L->lie) {
     case LIE_REVERSED: {
         uint32_t end = 1u + fp_below(p, FP_LIAR, 2);
         L->arg = end + 1u + fp_below(p, FP_LIAR, 1000);
         snprintf(L->expect, sizeof L->expect, "Seq number mismatch");
-        out_login(s, L, SIM_LIAR_NAME, sv->name, 0, L->arg, end, false, false);
+        out_login(s, L, SIM_LIAR_NAME, sv->name, 0, L->arg, end, false, 0);
         break;
     }
     case LIE_LIVE_NAME: {
         node *h = &s->nodes[1u + fp_below(p, FP_LIAR, s->nnodes - 1u)];
         snprintf(L->name, sizeof L->name, "%s", h->name);
         snprintf(L->expect, sizeof L->expect, "Already logged on");
-        out_login(s, L, h->name, "", 0, 0, 0, sim_client_shm(s, h->name), true);
+        out_login(s, L, h->name, "", 0, 0, 0, sim_client_shm(s, h->name), SIM_LIAR_MARK);
         break;
     }
     case LIE_BAD_NAME: {
@@ -337,36 +458,89 @@ static void start(sim *s, liar *L)
         L->arg = fp_below(p, FP_LIAR, 4);
         snprintf(L->name, sizeof L->name, "%s", bad[L->arg]);
         snprintf(L->expect, sizeof L->expect, "Invalid client name");
-        out_login(s, L, L->name, "", 0, 0, 0, false, false);
+        out_login(s, L, L->name, "", 0, 0, 0, false, 0);
         break;
     }
-    case LIE_UNTERMINATED:
-        L->name[0] = '\0'; /* the server reports the refused login with "" */
-        snprintf(L->expect, sizeof L->expect, "Invalid client name"); /* status 2 (docs/protocol.md) */
-        out_login(s, L, SIM_LIAR_NAME, "", 0, 0, 0, false, false);
-        memset(L->out + 17u + s->cfg.login_user_data_size, 'x', s->cfg.name_size);
+    case LIE_UNTERMINATED: /* the client name's field, or the last server name's */
+        L->arg = fp_below(p, FP_LIAR, 2);
+        /* the server reports the refused login with the client name it could read ("" none):
+         * a name of no pair (the refusal of liar0's would drop the note of a login of its
+         * that is still pending) */
+        snprintf(L->name, sizeof L->name, "%s", L->arg ? "liar2" : "");
+        snprintf(L->expect, sizeof L->expect, "Invalid %s name", L->arg ? "last server" : "client");
+        out_login(s, L, L->arg ? "liar2" : SIM_LIAR_NAME, "", 0, 0, 0, false, 0); /* status 2 (docs/protocol.md) */
+        memset(L->out + 17u + s->cfg.login_user_data_size + L->arg * s->cfg.name_size, 'x', s->cfg.name_size);
         break;
     case LIE_BAD_LOGIN_SIZE: {
+        static const uint16_t types[] = {TCPSHM_MSG_HEARTBEAT, 2, 3, 99};
+        uint16_t type = 1;
         L->name[0] = '\0';
-        L->arg = tcpshm_login_size(&s->cfg) + 4u * (1u + fp_below(p, FP_LIAR, 4));
-        snprintf(L->expect, sizeof L->expect, "Bad login: type 1 size %u", L->arg);
-        out_login(s, L, SIM_LIAR_NAME, "", 0, 0, 0, false, false);
-        tcpshm_msg_header h = {(uint16_t)L->arg, 1, 0};
+        L->arg = tcpshm_login_size(&s->cfg);
+        if (fp_below(p, FP_LIAR, 2))
+            L->arg += 4u * (1u + fp_below(p, FP_LIAR, 4));
+        else
+            type = types[fp_below(p, FP_LIAR, 4)];
+        snprintf(L->expect, sizeof L->expect, "Bad login: type %u size %u", type, L->arg);
+        out_login(s, L, SIM_LIAR_NAME, "", 0, 0, 0, false, 0);
+        tcpshm_msg_header h = {(uint16_t)L->arg, type, 0};
         tcpshm_header_encode(&h, L->out, s->cfg.little_endian);
         break;
     }
+    case LIE_SHM_REFUSED: /* liar1, SHM, its own transport: where SHM is off, or from another host */
+        snprintf(L->name, sizeof L->name, "%s", SIM_SHM_LIAR_NAME);
+        L->arg = fp_below(p, FP_LIAR, N_ROUTES);
+        from = shm ? &remote_routes[L->arg] : from;
+        snprintf(L->expect, sizeof L->expect, "%s",
+                 s->cfg.shm_groups == 0                        ? "Shared memory not enabled"
+                 : s->cfg.durability == TCPSHM_DURABILITY_HOST ? "Shared memory not host-durable"
+                                                               : "Shared memory needs local peer");
+        out_login(s, L, SIM_SHM_LIAR_NAME, L->recorded[1], 0, 0, 0, true, SIM_LIAR_MARK_OWN);
+        break;
+    case LIE_SWITCH: { /* a name the server has a slot for, over the other transport */
+        tcpshm_conn *c0 = tcpshm_server_find_conn(sv->srv, SIM_LIAR_NAME);
+        tcpshm_conn *c1 = tcpshm_server_find_conn(sv->srv, SIM_SHM_LIAR_NAME);
+        bool tcp_to_shm = shm && c0, shm_to_tcp = c1; /* liar0 logs in over TCP only, liar1 over SHM */
+        if (tcp_to_shm && shm_to_tcp)
+            tcp_to_shm = fp_below(p, FP_LIAR, 2) == 0;
+        if (tcp_to_shm || shm_to_tcp) {
+            snprintf(L->name, sizeof L->name, "%s", tcp_to_shm ? SIM_LIAR_NAME : SIM_SHM_LIAR_NAME);
+            snprintf(L->expect, sizeof L->expect, "Logged in over %s before", tcp_to_shm ? "TCP" : "SHM");
+            out_login(s, L, L->name, L->recorded[tcp_to_shm ? 0 : 1], 0, 0, 0, tcp_to_shm, SIM_LIAR_MARK_OWN);
+            break;
+        }
+        L->lie = LIE_GROUP; /* no slot to switch */
+    } /* fall through */
+    case LIE_GROUP: /* 3: the application refuses without a reason */
+        L->arg = fp_below(p, FP_LIAR, 4);
+        snprintf(L->expect, sizeof L->expect, "Login Reject");
+        out_login(s, L, SIM_LIAR_NAME, L->recorded[0], 0, 0, 0, false, SIM_LIAR_MARK_GROUP);
+        break;
+    case LIE_USE_SHM:
+        L->name[0] = '\0'; /* dropped: the server reports it with "" */
+        L->arg = 2u + fp_below(p, FP_LIAR, 254);
+        snprintf(L->expect, sizeof L->expect, "login: use_shm is %u", L->arg);
+        out_login(s, L, SIM_LIAR_NAME, "", 0, 0, 0, false, 0);
+        L->out[16u + s->cfg.login_user_data_size] = (uint8_t)L->arg;
+        break;
+    case LIE_SHM_HEADER:
+        snprintf(L->name, sizeof L->name, "%s", SIM_SHM_LIAR_NAME);
+        snprintf(L->expect, sizeof L->expect, "%s", L->hdr_slot ? "Seq number mismatch" : "System error");
+        out_login(s, L, SIM_SHM_LIAR_NAME, L->shm_fresh ? "elsewhere" : L->recorded[1], 0, 0, 0, true, 0);
+        break;
     default: /* a valid login first: resuming the last accepted server name */
         if (shm_lie(L->lie)) {
             snprintf(L->name, sizeof L->name, "%s", SIM_SHM_LIAR_NAME);
             /* fresh: a server name it never had ("" would be the first-login
              * window, which keeps an untouched pair as it is) */
-            out_login(s, L, SIM_SHM_LIAR_NAME, L->shm_fresh ? "elsewhere" : L->recorded[1], 0, 0, 0, true, false);
+            out_login(s, L, SIM_SHM_LIAR_NAME, L->shm_fresh ? "elsewhere" : L->recorded[1], 0, 0, 0, true, 0);
         } else {
-            out_login(s, L, SIM_LIAR_NAME, L->recorded[0], 0, 0, 0, false, false);
+            out_login(s, L, SIM_LIAR_NAME, L->recorded[0], 0, 0, 0, false, 0);
         }
         break;
     }
-    L->fd = raw(s)->connect(raw(s)->ctx, "127.0.0.1", SIM_PORT);
+    (void)venv_set_connect_host(s->v, from->from);
+    L->fd = raw(s)->connect(raw(s)->ctx, from->to, SIM_PORT);
+    (void)venv_set_connect_host(s->v, NULL);
     if (L->fd >= 0)
         trace_event(&s->tr, s->now, TR_LIAR, (uint32_t)L->lie, 0, L->arg, L->name);
 }
@@ -416,6 +590,30 @@ static void tell_lie(sim *s, liar *L)
     }
 }
 
+/* The header lie where the server had to open liar1's segments: its
+ * on_client_file_error names the segment and says what is wrong with it
+ * (a file fault of the run at the open, "cannot ...", proves nothing).
+ * False when judged here. */
+static bool header_reason_ok(sim *s, liar *L)
+{
+    static const char *const needles[HDR_WAYS] = {
+        "bad magic", "being created", "version", "foreign header", "foreign header", "capacity",
+        "positions out of range", "positions out of range", "positions out of range", "positions out of range",
+        "positions out of range", "positions out of range", "bytes, expected"};
+    char seg[2 * TCPSHM_NAME_MAX + 16], what[400];
+    (void)tcpshm_shm_queue_name(seg, sizeof seg, SIM_SHM_LIAR_NAME, L->seg_srv);
+    if (strstr(L->file_err, needles[L->arg]) && strstr(L->file_err, seg))
+        return true;
+    if (starts(L->file_err, "cannot ")) {
+        finish(s, L, 2, L->file_err);
+        return false;
+    }
+    snprintf(what, sizeof what, "the server refused the segment with \"%.120s\", which does not name %s and say \"%s\"",
+             L->file_err, seg, needles[L->arg]);
+    violation(s, L, what);
+    return false;
+}
+
 static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
 {
     char what[160];
@@ -451,6 +649,23 @@ static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
     case LIE_BAD_NAME:
     case LIE_UNTERMINATED:
         ok = r->status == TCPSHM_LOGIN_ERROR && starts(r->error_msg, L->expect);
+        break;
+    case LIE_SHM_REFUSED:
+    case LIE_SWITCH:
+    case LIE_GROUP:
+    case LIE_SHM_HEADER:
+        if (r->status == TCPSHM_LOGIN_ERROR && !owed(L, r->error_msg) && benign(r->error_msg)) {
+            finish(s, L, 2, r->error_msg); /* e.g. its previous login still pending */
+            return;
+        }
+        ok = L->lie == LIE_SHM_HEADER && L->hdr_slot ? r->status == TCPSHM_LOGIN_SEQ_MISMATCH
+                                                      : r->status == TCPSHM_LOGIN_ERROR && owed(L, r->error_msg);
+        if (ok && L->lie == LIE_GROUP && L->arg < 3 && !L->syserr && app_server_reports(s)) {
+            violation(s, L, "the server refused it without telling its application (on_system_error)");
+            return;
+        }
+        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && app_server_reports(s) && !header_reason_ok(s, L))
+            return;
         break;
     default: /* a login with a bad header size: dropped without a response */
         break;
@@ -510,8 +725,7 @@ static void pump(sim *s, liar *L)
             break;
         L->out_off += (uint32_t)n;
     }
-    bool want_rsp = L->phase == 0 || L->lie == LIE_REVERSED || L->lie == LIE_LIVE_NAME || L->lie == LIE_BAD_NAME ||
-                    L->lie == LIE_UNTERMINATED || L->lie == LIE_BAD_LOGIN_SIZE;
+    bool want_rsp = L->phase == 0 || login_lie(L->lie);
     uint32_t rsp = tcpshm_padded_size(tcpshm_login_rsp_size(&s->cfg));
     bool eof = false;
     for (;;) {
@@ -601,11 +815,34 @@ void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m)
                  m->msg_type, m->size, L->lie >= 0 ? lie_names[L->lie] : "no lie");
 }
 
+bool liar_server_logon(sim *s, const char *name)
+{
+    liar *L = &s->liar;
+    if (!mine(L, name) || !login_lie(L->lie) || L->phase != 1)
+        return false;
+    violation(s, L, "the server accepted the login");
+    return true;
+}
+
 void liar_server_mismatch(sim *s, const char *name)
 {
     liar *L = &s->liar;
     if (mine(L, name) && liar_name(name))
         snprintf(L->seen, sizeof L->seen, "Seq number mismatch");
+}
+
+void liar_server_syserr(sim *s, const char *what)
+{
+    liar *L = &s->liar;
+    if (L->fd >= 0 && L->lie == LIE_GROUP && starts(what, "on_new_connection returned a group out of range"))
+        L->syserr = true;
+}
+
+void liar_server_file_error(sim *s, const char *name, const char *text)
+{
+    liar *L = &s->liar;
+    if (mine(L, name) && L->lie == LIE_SHM_HEADER && !L->file_err[0])
+        snprintf(L->file_err, sizeof L->file_err, "%s", text);
 }
 
 bool liar_take_noteless(sim *s)
@@ -615,11 +852,18 @@ bool liar_take_noteless(sim *s)
     return was;
 }
 
-int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text)
+int liar_new_conn(sim *s, const tcpshm_login *lg, int grp, const char **reject_text)
 {
-    s->liar.noteless = lg->user_data[0] == SIM_LIAR_MARK;
+    uint8_t mark = lg->user_data[0];
+    s->liar.noteless = mark == SIM_LIAR_MARK || mark == SIM_LIAR_MARK_OWN || mark == SIM_LIAR_MARK_GROUP;
     if (!s->liar.noteless)
         return -2;
+    if (mark == SIM_LIAR_MARK_OWN) /* the liar's own name: the server judges the login */
+        return grp;
+    if (mark == SIM_LIAR_MARK_GROUP && s->liar.arg == 3)
+        return -1; /* a refusal without a reason: the server says "Login Reject" */
+    if (mark == SIM_LIAR_MARK_GROUP) /* one past the groups of the login's transport, or more */
+        return (int)((lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups) + s->liar.arg);
     /* The impersonation of an honest client that is not logged in would
      * take its pair over (nothing in the protocol authenticates a name):
      * the application refuses it; only a live name tests the server. */
@@ -629,5 +873,5 @@ int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text)
         *reject_text = "Not live (sim)";
         return -1;
     }
-    return 0;
+    return grp;
 }

@@ -25,6 +25,8 @@
 #define SIM_LIAR_NAME "liar0"      /* the TCP lies' client name */
 #define SIM_SHM_LIAR_NAME "liar1"  /* the SHM lies' (a name keeps its transport) */
 #define SIM_LIAR_MARK 0xA5u /* login user_data[0] of a liar's login that uses an honest name */
+#define SIM_LIAR_MARK_OWN 0xA6u   /* ... of a liar name's login the application passes on as it is */
+#define SIM_LIAR_MARK_GROUP 0xA7u /* ... of one it answers with a group out of range */
 
 typedef struct liar {
     int fd;    /* the liar's socket, -1: idle */
@@ -39,6 +41,15 @@ typedef struct liar {
     uint32_t shm_pos;
     uint64_t shm_saved; /* liar1's consumer word as it was, put back after the consumer-position lie */
     bool shm_written, shm_fresh;
+    /* the header lie: the bytes it overwrote in liar1's segment to seg_srv
+     * (put back when the attempt ends), and whether the server had liar1's
+     * segments open when it was told */
+    uint8_t hdr_saved[24];
+    uint32_t hdr_off, hdr_len;
+    bool hdr_slot;
+    char seg_srv[TCPSHM_NAME_MAX + 1];
+    char file_err[160]; /* the server's on_client_file_error for this attempt's name, "" none */
+    bool syserr;        /* the server told its application the group was out of range */
     int delivered; /* the lie's valid message reached the server's on_msg: 1 held, 2 rewritten since */
     uint8_t out[128];
     uint32_t out_len, out_off;
@@ -61,17 +72,24 @@ void liar_step(sim *s);
 void liar_server_disc(sim *s, const char *name, const char *reason);
 void liar_server_reject(sim *s, const char *name, const char *reason);
 void liar_server_mismatch(sim *s, const char *name);
-/* on_new_connection of a login that carries the liar's mark: -1 refuse
- * (reject_text set), else the group; -2 not the liar's. */
-int liar_new_conn(sim *s, const tcpshm_login *lg, const char **reject_text);
+/* on_new_connection of a login that carries one of the liar's marks, for
+ * which the application chose group grp: -1 refuse (reject_text set), else
+ * the group to return; -2 not the liar's. */
+int liar_new_conn(sim *s, const tcpshm_login *lg, int grp, const char **reject_text);
 /* Whether the liar's consumer-position lie stands in the server's segment
  * to remote now (the segment does not open while it does: no crash did that). */
 bool liar_holds_segment(const sim *s, const char *remote);
+/* The server's on_logon for name: true (and a violation) if that is the
+ * liar's login lie, accepted. */
+bool liar_server_logon(sim *s, const char *name);
 /* Whether name is one of the liar's own (liar0, liar1). */
 bool liar_name(const char *name);
 /* The server's on_msg got a message of a liar's name: held (not popped)
  * while the lie wants it, else a violation. */
 void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m);
+/* The server's on_system_error and on_client_file_error. */
+void liar_server_syserr(sim *s, const char *what);
+void liar_server_file_error(sim *s, const char *name, const char *text);
 /* Whether the login the server just refused is the liar's, which left no
  * login note (once: the server refuses it within on_new_connection's call). */
 bool liar_take_noteless(sim *s);

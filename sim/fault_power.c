@@ -483,8 +483,8 @@ static void records_after(sim *s, int host, char before[][TCPSHM_NAME_MAX + 1])
     for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++) {
         node *n = &s->nodes[i];
         for (uint32_t g = 0; g <= n->gen && !s->chk.violated; g++) {
-            if (host != POWER_ALL && name_host(n, g) != host)
-                continue;
+            if ((host != POWER_ALL && name_host(n, g) != host) || (n->ls_damaged >> g & 1u))
+                continue; /* (a record the damage kind broke: refused, and its name retired) */
             char name[TCPSHM_NAME_MAX + 1], rec[TCPSHM_NAME_MAX + 1];
             sim_node_name(n, g, name);
             int r = sim_recorded_server(s, name, name, rec);

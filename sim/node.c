@@ -159,7 +159,7 @@ void node_start(sim *s, node *n)
             app_server_callbacks(s, &cb);
         rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, n->dir, &cb, &err);
         if (rc == 0)
-            rc = tcpshm_server_start(n->srv, "127.0.0.1", SIM_PORT, &err);
+            rc = tcpshm_server_start(n->srv, "0.0.0.0", SIM_PORT, &err);
     } else {
         tcpshm_client_callbacks cb;
         if (s->p->world)

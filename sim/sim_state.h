@@ -78,6 +78,9 @@ typedef struct node {
     /* bit g: the record of name g was torn by a power loss (the core
      * refuses it: fault_power.c) */
     uint32_t ls_torn;
+    /* bit g: the damage kind broke the record of name g (the core refuses
+     * it; the name is retired: fault_damage.c) */
+    uint32_t ls_damaged;
 } node;
 
 typedef struct login_note { /* a login the server application saw, not finished yet */
