@@ -311,7 +311,7 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
  * (both are the core under test). */
 static void honest_close(sim *s, int sid, const char *who, const char *other, const char *reason)
 {
-    static const char *const broken[] = {"Bad ack", "Bad frame", "Bad shm", "Msg size larger"};
+    static const char *const broken[] = {"Bad ack", "Bad frame", "Bad shm", "Msg size larger", "Bad queue"};
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
         if (strncmp(reason, broken[i], strlen(broken[i])) == 0)
             chk_fail(&s->chk, sid, "protocol: %s closed its connection with %s: \"%s\" (honest peers never break the protocol)",

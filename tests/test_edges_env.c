@@ -1091,6 +1091,35 @@ Test(edges_env, shm_open_while_another_process_creates_the_segment)
     cr_assert_not_null(strstr(err.text, "being created by another process"), "%s", err.text);
 }
 
+/* A queued message's header changed in memory after its push (an
+ * application writing past the message it allocated): the walks over the
+ * queue stop at a size that cannot be, instead of looping on a size of 0
+ * or reading past the mapping; the ack that needs the walk is refused. */
+Test(edges_env, queue_walks_stop_at_a_header_that_cannot_be)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    push_n(&q, 3, false);
+    const uint8_t *p;
+    uint32_t n = tcpshm_ptcp_queue_sendable(&q, &p);
+    cr_assert_eq(n, 3 * 128);
+    memset(q.data + 128, 0, 2); /* the second message's size: 0 */
+    tcpshm_ptcp_queue_mark_sent(&q, n); /* returns: it used to loop on the size 0 */
+    cr_assert_eq(q.sent_seq, 1, "counted up to the bad header");
+    cr_assert_eq(tcpshm_ptcp_queue_ack(&q, 1, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_ack(&q, 2, &err), TCPSHM_E_BAD_ACK, "not sent as far as the queue can tell");
+    cr_assert_eq(tcpshm_ptcp_queue_rewind(&q, 3, &err), TCPSHM_E_CORRUPT, "the walk to seq 3 crosses the bad header");
+    cr_assert_not_null(strstr(err.text, "Bad queue: the message of seq 1 at offset 128 has no valid size (0)"), "%s",
+                       err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_start(&q), 1, "nothing freed past the bad header");
+    uint8_t big[2] = {0xf8, 0x7f}; /* a size past the end of the queued bytes */
+    memcpy(q.data + 128, big, 2);
+    cr_assert_eq(tcpshm_ptcp_queue_rewind(&q, 3, &err), TCPSHM_E_CORRUPT);
+    tcpshm_ptcp_queue_close(&q);
+}
+
 static tcpshm_ptcp_queue closing;
 static void close_queue(void) { tcpshm_ptcp_queue_close(&closing); }
 

@@ -21,6 +21,21 @@ static uint32_t stored_size(const uint8_t *msg, bool little)
     return h.size;
 }
 
+/* The padded length of the queued message at pos, or 0 when its header
+ * cannot be one (below a header, or past end): the walks over queued
+ * messages stop there instead of looping on a size of 0 or reading past
+ * the mapping. Open verifies every message; the bytes can still change
+ * under the queue in memory (an application that writes past the message
+ * it allocated). */
+static uint32_t stored_len(const tcpshm_ptcp_queue *q, uint32_t pos, uint32_t end)
+{
+    if (pos >= end)
+        return 0;
+    uint32_t size = stored_size(q->data + pos, q->cfg.little_endian);
+    uint32_t padded = tcpshm_padded_size(size);
+    return size < TCPSHM_HEADER_SIZE || padded > end - pos ? 0 : padded;
+}
+
 /* ---- the one way state changes: stage the inactive slot, then flip ---- */
 
 /* The state the file may show for ns: with host durability, the end of the
@@ -608,9 +623,9 @@ void tcpshm_ptcp_queue_mark_sent(tcpshm_ptcp_queue *q, uint32_t n)
     uint32_t left = q->st.write_idx - q->send_idx;
     q->send_idx += n < left ? n : left;
     while (q->sent_idx < q->send_idx) {
-        uint32_t padded = tcpshm_padded_size(stored_size(q->data + q->sent_idx, q->cfg.little_endian));
-        if (q->sent_idx + padded > q->send_idx)
-            break;
+        uint32_t padded = stored_len(q, q->sent_idx, q->st.write_idx);
+        if (padded == 0 || q->sent_idx + padded > q->send_idx)
+            break; /* a message sent in part (or a header that is none: then no ack past it is taken) */
         q->sent_idx += padded;
         q->sent_seq++;
     }
@@ -618,11 +633,17 @@ void tcpshm_ptcp_queue_mark_sent(tcpshm_ptcp_queue *q, uint32_t n)
 
 /* Frees every message before seq (which lies in [read_seq, write_seq]) in one
  * persisted step; an emptied queue also moves back to offset 0. */
-static void free_to(tcpshm_ptcp_queue *q, uint32_t seq)
+static int free_to(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
 {
     tcpshm_ptcp_state ns = q->st;
-    for (uint32_t i = 0, n = seq - q->st.read_seq; i < n; i++)
-        ns.read_idx += tcpshm_padded_size(stored_size(q->data + ns.read_idx, q->cfg.little_endian));
+    for (uint32_t i = 0, n = seq - q->st.read_seq; i < n; i++) {
+        uint32_t padded = stored_len(q, ns.read_idx, ns.write_idx);
+        if (padded == 0)
+            return tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                               "Bad queue: the message of seq %u at offset %u has no valid size (%u)",
+                               q->st.read_seq + i, ns.read_idx, stored_size(q->data + ns.read_idx, q->cfg.little_endian));
+        ns.read_idx += padded;
+    }
     ns.read_seq = seq;
     /* Everything acknowledged was sent, so the send position is at write too. */
     bool to_front = ns.read_idx == ns.write_idx && q->alloc_size == 0;
@@ -634,6 +655,7 @@ static void free_to(tcpshm_ptcp_queue *q, uint32_t seq)
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/ack_after_publish");
     if (to_front)
         q->send_idx = q->sent_idx = 0;
+    return 0;
 }
 
 int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
@@ -644,8 +666,7 @@ int tcpshm_ptcp_queue_ack(tcpshm_ptcp_queue *q, uint32_t seq, tcpshm_error *err)
         return tcpshm_fail(err, TCPSHM_E_BAD_ACK, 0,
                            "Bad ack: %u is beyond the last message sent (next seq %u)", seq,
                            q->sent_seq);
-    free_to(q, seq);
-    return 0;
+    return free_to(q, seq, err);
 }
 
 int tcpshm_ptcp_queue_rewind(tcpshm_ptcp_queue *q, uint32_t peer_ack, tcpshm_error *err)
@@ -654,11 +675,10 @@ int tcpshm_ptcp_queue_rewind(tcpshm_ptcp_queue *q, uint32_t peer_ack, tcpshm_err
         return tcpshm_fail(err, TCPSHM_E_BAD_ACK, 0,
                            "Bad ack: %u is outside the queued range [%u, %u]", peer_ack,
                            q->st.read_seq, q->st.write_seq);
-    if (peer_ack != q->st.read_seq)
-        free_to(q, peer_ack);
+    int rc = peer_ack != q->st.read_seq ? free_to(q, peer_ack, err) : 0;
     q->send_idx = q->sent_idx = q->st.read_idx;
     q->sent_seq = q->st.read_seq;
-    return 0;
+    return rc;
 }
 
 void tcpshm_ptcp_queue_reset(tcpshm_ptcp_queue *q)
