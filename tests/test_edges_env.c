@@ -1057,6 +1057,24 @@ static void create_segment(void)
     (void)tcpshm_shm_queue_open(&q, &E, "/tcpshm_a_b", &pc, &err);
 }
 
+/* Killed right after creating a new segment, before sizing it: the next
+ * open finds size 0 and sizes it (a creator that died before sizing). */
+Test(edges_env, shm_create_killed_after_the_open)
+{
+    cr_assert(crashes_at("tcpshm/crash/shm/create_after_open", create_segment));
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p, c;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    tcpshm_shm_queue_config cc = {.capacity = 1024, .max_msg_size = 128};
+    cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
+    shm_push_one(&p);
+    bool bad = false;
+    cr_assert_not_null(tcpshm_shm_queue_front(&c, &bad, &err), "%s", err.text);
+    tcpshm_shm_queue_close(&c);
+    tcpshm_shm_queue_close(&p);
+}
+
 /* Killed after sizing a new segment, before its header: the next open (a
  * consumer here) sets the header up and the segment works. */
 Test(edges_env, shm_create_killed_after_the_resize)
@@ -1117,6 +1135,10 @@ Test(edges_env, queue_walks_stop_at_a_header_that_cannot_be)
     uint8_t big[2] = {0xf8, 0x7f}; /* a size past the end of the queued bytes */
     memcpy(q.data + 128, big, 2);
     cr_assert_eq(tcpshm_ptcp_queue_rewind(&q, 3, &err), TCPSHM_E_CORRUPT);
+    uint8_t two[2] = {0x00, 0x01}; /* 256: the second message takes the third's bytes too */
+    memcpy(q.data + 128, two, 2);
+    cr_assert_eq(tcpshm_ptcp_queue_rewind(&q, 3, &err), TCPSHM_E_CORRUPT, "the walk ran out of queued bytes");
+    cr_assert_not_null(strstr(err.text, "at offset 384"), "%s", err.text);
     tcpshm_ptcp_queue_close(&q);
 }
 

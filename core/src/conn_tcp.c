@@ -15,13 +15,14 @@ static int tcp_open_state(tcpshm_conn *c, const char *dir, const char *remote, t
      * the file go would drop it without a word (the client going to a new
      * server name, then back to its recorded pair, found it gone): synced
      * first, or this pair stays open and the open fails */
-    if (c->tcp.open && tcpshm_ptcp_queue_sync(&c->tcp.q, err) != 0)
-        return err ? err->code : TCPSHM_E_SYSTEM;
+    int rc = c->tcp.open ? tcpshm_ptcp_queue_sync(&c->tcp.q, err) : 0;
+    if (rc)
+        return rc;
     tcpshm_conn_tcp_close(c);
     tcpshm_ptcp_queue_config qc = {c->cfg->queue_size, c->cfg->max_msg_size, c->cfg->little_endian,
                                    c->cfg->file_mode,
                                    c->cfg->durability == TCPSHM_DURABILITY_HOST};
-    int rc = tcpshm_ptcp_queue_open(&c->tcp.q, c->env, dir, c->local, remote, &qc, err);
+    rc = tcpshm_ptcp_queue_open(&c->tcp.q, c->env, dir, c->local, remote, &qc, err);
     if (rc)
         return rc;
     tcpshm_conn_set_remote(c, remote);
