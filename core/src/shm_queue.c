@@ -151,6 +151,30 @@ static void recover_producer(tcpshm_shm_queue *q)
     }
 }
 
+/* The slots from the consumer's recorded position to the producer's are
+ * the producer's own chain: counts rcount, rcount + 1, ..., each a valid
+ * slot (or a wrap marker before one at offset 0), ending at wpos. Recorded
+ * positions that agree in distance but not with the slots (a peer wrote
+ * the header's words or the slots between them) would have the consumer
+ * read, as the next messages, slots this producer never wrote, while it
+ * pushes elsewhere. */
+static bool chain_ok(const tcpshm_shm_queue *q)
+{
+    uint32_t pos = q->rpos, n = q->wcount - q->rcount;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t seq = q->rcount + i;
+        uint64_t w = load(slot_word(q, pos));
+        if (count_of(w) == seq && (uint32_t)w == WRAP_MARK && pos != 0) {
+            pos = 0;
+            w = load(slot_word(q, 0));
+        }
+        if (count_of(w) != seq || !slot_len_ok((uint32_t)w, pos, q->cap))
+            return false;
+        pos = wrap_add(pos, (uint32_t)w, q->cap);
+    }
+    return pos == q->wpos;
+}
+
 int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char *name,
                           const tcpshm_shm_queue_config *cfg, tcpshm_error *err)
 {
@@ -242,10 +266,15 @@ int tcpshm_shm_queue_open(tcpshm_shm_queue *q, const tcpshm_env *env, const char
     snprintf(q->name, sizeof q->name, "%s", name);
     if (producer)
         recover_producer(q);
-    if (producer && (int32_t)(q->wcount - q->rcount) < 0) {
+    if (producer && (int32_t)(q->wcount - q->rcount) < 0)
         rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
                          "%s: the consumer's position %u@%u is past the producer's %u@%u and its slots",
                          name, q->rcount, q->rpos, q->wcount, q->wpos);
+    else if (producer && !chain_ok(q))
+        rc = tcpshm_fail(err, TCPSHM_E_CORRUPT, 0,
+                         "%s: the slots from the consumer's position %u@%u do not lead to the producer's %u@%u",
+                         name, q->rcount, q->rpos, q->wcount, q->wpos);
+    if (rc) {
         tcpshm_shm_queue_close(q);
         return rc;
     }
