@@ -879,6 +879,33 @@ static void shm_push_one(tcpshm_shm_queue *p)
     cr_assert_eq(tcpshm_shm_queue_push(p), 0);
 }
 
+/* The producer's open walks the slots from the consumer's position to its
+ * own: a slot of the right count with a length no slot has, or a wrap
+ * marker at offset 0 (where no message is published before one), ends the
+ * walk and the segment is refused. */
+Test(edges_env, shm_producer_refuses_slots_that_do_not_lead_to_its_position)
+{
+    tcpshm_error err = {0};
+    tcpshm_shm_queue p, c;
+    tcpshm_shm_queue_config pc = {.capacity = 1024, .max_msg_size = 128, .producer = true, .create = true};
+    tcpshm_shm_queue_config cc = {.capacity = 1024, .max_msg_size = 128};
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    shm_push_one(&p); /* seq 0 at 0, seq 1 at 120 (slots of 120 bytes) */
+    shm_push_one(&p);
+    tcpshm_shm_queue_close(&p);
+    cr_assert_eq(tcpshm_shm_queue_open(&c, &E, "/tcpshm_a_b", &cc, &err), 0, "%s", err.text);
+    set_slot_word(&c, 120, (uint64_t)1 << 32 | 12u); /* seq 1's word: a length of no slot */
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "do not lead to the producer's 2@240"), "%s", err.text);
+    set_slot_word(&c, 120, (uint64_t)1 << 32 | 120u);
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), 0, "%s", err.text);
+    tcpshm_shm_queue_close(&p);
+    set_slot_word(&c, 0, 1u); /* seq 0's word: a wrap marker at offset 0 */
+    cr_assert_eq(tcpshm_shm_queue_open(&p, &E, "/tcpshm_a_b", &pc, &err), TCPSHM_E_CORRUPT);
+    cr_assert_not_null(strstr(err.text, "do not lead"), "%s", err.text);
+    tcpshm_shm_queue_close(&c);
+}
+
 /* A producer whose next push wraps, the consumer caught up: the producer's
  * recorded word (count@position) before that push is returned in *ws. */
 static void shm_near_the_end(tcpshm_shm_queue *p, tcpshm_shm_queue *c, uint64_t *ws)
