@@ -409,14 +409,35 @@ static bool header_tell(sim *s, liar *L)
     return seg_access(s, SIM_SHM_LIAR_NAME, sv->name, L->hdr_off, h + L->hdr_off, L->hdr_len, true);
 }
 
+/* The count of liar-name logins under way at this server incarnation
+ * (NULL: not a liar name). */
+static uint32_t *under_way(sim *s, const char *name)
+{
+    liar *L = &s->liar;
+    if (L->under_way_owner != s->nodes[0].owner) { /* a dead server's logins died with it */
+        L->under_way[0] = L->under_way[1] = 0;
+        L->under_way_owner = s->nodes[0].owner;
+    }
+    return strcmp(name, SIM_LIAR_NAME) == 0 ? &L->under_way[0] : strcmp(name, SIM_SHM_LIAR_NAME) == 0 ? &L->under_way[1] : NULL;
+}
+
+/* A login of name ended at the server (refused, mismatched or accepted). */
+static void login_ended(sim *s, const char *name)
+{
+    uint32_t *n = under_way(s, name);
+    if (n && *n > 0)
+        (*n)--;
+}
+
 static void start(sim *s, liar *L)
 {
     node *sv = &s->nodes[0];
     fp_plan *p = &s->plan;
     for (int i = 0; i < 2; i++) {
-        tcpshm_conn *old = tcpshm_server_find_conn(sv->srv, i ? SIM_SHM_LIAR_NAME : SIM_LIAR_NAME);
-        if (old && tcpshm_conn_is_connected(old))
-            return; /* the server has not yet seen the last attempt's close */
+        const char *name = i ? SIM_SHM_LIAR_NAME : SIM_LIAR_NAME;
+        tcpshm_conn *old = tcpshm_server_find_conn(sv->srv, name);
+        if ((old && tcpshm_conn_is_connected(old)) || *under_way(s, name) > 0)
+            return; /* the server has not yet seen the last attempt's close, or ended its login */
     }
     /* SHM lies where liar1 can log in over SHM (segments are not host-durable) */
     bool shm = s->cfg.shm_groups > 0 && s->cfg.durability != TCPSHM_DURABILITY_HOST;
@@ -795,6 +816,7 @@ void liar_server_reject(sim *s, const char *name, const char *reason)
      * refused by the application) is not the liar's (seed 19933 --faults all) */
     if (strcmp(reason, FAULT_TWIN_REFUSAL) == 0)
         return;
+    login_ended(s, name);
     if (mine(L, name) && (!L->seen[0] || (benign(L->seen) && owed(L, reason))))
         snprintf(L->seen, sizeof L->seen, "%s", reason);
 }
@@ -818,6 +840,7 @@ void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m)
 bool liar_server_logon(sim *s, const char *name)
 {
     liar *L = &s->liar;
+    login_ended(s, name);
     if (!mine(L, name) || !login_lie(L->lie) || L->phase != 1)
         return false;
     violation(s, L, "the server accepted the login");
@@ -827,6 +850,7 @@ bool liar_server_logon(sim *s, const char *name)
 void liar_server_mismatch(sim *s, const char *name)
 {
     liar *L = &s->liar;
+    login_ended(s, name);
     if (mine(L, name) && liar_name(name))
         snprintf(L->seen, sizeof L->seen, "Seq number mismatch");
 }
@@ -854,6 +878,9 @@ bool liar_take_noteless(sim *s)
 
 int liar_new_conn(sim *s, const tcpshm_login *lg, int grp, const char **reject_text)
 {
+    uint32_t *n = under_way(s, lg->client_name);
+    if (n)
+        (*n)++;
     uint8_t mark = lg->user_data[0];
     s->liar.noteless = mark == SIM_LIAR_MARK || mark == SIM_LIAR_MARK_OWN || mark == SIM_LIAR_MARK_GROUP;
     if (!s->liar.noteless)

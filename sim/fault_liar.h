@@ -62,6 +62,11 @@ typedef struct liar {
     char expect[48];    /* the reason the server owes (a prefix) */
     char seen[96];      /* the server's reason for this attempt, "" none yet */
     bool noteless;      /* the login on_new_connection saw last is the liar's (no login note) */
+    /* logins of liar0, liar1 the server began (on_new_connection) and has
+     * not ended (reject, mismatch or logon), in server incarnation
+     * under_way_owner: no attempt starts while one is under way, or its
+     * end would be taken for the new attempt's (seed 6828 --faults all) */
+    uint32_t under_way[2], under_way_owner;
 } liar;
 
 typedef struct sim sim;
