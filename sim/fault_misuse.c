@@ -7,6 +7,7 @@
 
 #include "fault_misuse.h"
 #include "tcpshm/error.h"
+#include "world.h"
 
 enum { M_LOGIN_AGAIN, M_SHM_HOST, M_PUSH_NONE, M_PUSH_MORE_NONE, M_TOO_LARGE, M_TYPE_ZERO, M_START_AGAIN, M_CASES };
 
@@ -90,6 +91,8 @@ void fault_misuse(sim *s, node *n)
     }
     if (m >= M_PUSH_NONE && m <= M_TYPE_ZERO && !(c = conn_of(s, n)))
         return; /* no connection yet: nothing to push on */
+    if (m >= M_PUSH_NONE && m <= M_TYPE_ZERO && world_wrap_holds && world_wrap_holds(c))
+        return; /* a user's world holds a message allocated there: a push would push it */
     trace_event(&s->tr, s->now, TR_MISUSE, (uint32_t)n->idx, (uint32_t)m, 0, case_names[m]);
     tcpshm_client_state before_st = n->idx > 0 ? tcpshm_client_get_state(n->cl) : TCPSHM_CLIENT_IDLE;
     seqs before = seqs_of(c);
@@ -97,7 +100,9 @@ void fault_misuse(sim *s, node *n)
     fp_set_active(&s->plan, false);
     tcpshm_error err = {0};
     const char *needle = NULL;
+    s->misusing = true;
     int rc = misuse(s, n, m, c, &err, &needle);
+    s->misusing = false;
     fp_set_active(&s->plan, was);
     if (rc == NOT_MADE)
         return;

@@ -116,6 +116,7 @@ typedef struct sim {
     uint32_t next_owner;
     jmp_buf *jmp;
     node *stepping; /* the node whose step runs, or NULL */
+    bool misusing;  /* fault_misuse's calls run: a world's wrappers pass them to the core unchecked */
     bool hang;      /* the violation is a hang */
     uint32_t step;  /* steps so far */
     bool settle;

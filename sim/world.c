@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "check_lastserver.h"
+#include "fault_impostor.h"
+#include "fault_twin.h"
 #include "pairs.h"
 #include "sim.h"
 #include "tcpshm/sim.h"
@@ -153,14 +155,18 @@ static shared_cbs shared_of(const world_ctx *x)
     return (shared_cbs){sp->client.user, sp->client.on_seq_mismatch, sp->client.on_disconnect, sp->client.on_msg};
 }
 
-/* No fault of a user's world rolls storage back: every mismatch is a bug. */
+/* No fault of a user's world rolls storage back: every mismatch is a bug,
+ * but a client's refusal of a range the impostor made up. */
 static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
     world_ctx *x = u;
     sim *s = x->s;
     node *n = x->n;
     trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
-    chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
+    if (n->idx > 0 && impostor_owns(s, n))
+        impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
+    else
+        chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
              n->idx == 0 ? "server" : "client", n->name, m->local_seq_start, m->local_seq_end, m->local_ack,
              m->remote_seq_start, m->remote_seq_end, m->remote_ack);
     shared_cbs ucb = shared_of(x);
@@ -213,6 +219,9 @@ static int s_new(void *u, const tcpshm_login *lg, uint8_t *rsp, const char **rej
 {
     SRV(x);
     lastserver_at_login(x->s, lg);
+    /* a twin whose first dropped after it started: refused for it (fault_twin.h) */
+    if ((*reject = fault_twin_refuse(x->s, lg)) != NULL)
+        return -1;
     return ucb->on_new_connection ? ucb->on_new_connection(ucb->user, lg, rsp, reject) : 0;
 }
 
@@ -261,11 +270,16 @@ void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb)
 
 /* ------------------------------------------------------------ client callbacks */
 
+/* A client's attempt with the impostor ends in its callbacks as any failed
+ * login does (the user's callbacks see it), and is judged there. */
 static void c_syserr(void *u, const char *reason, int e)
 {
     CLI(x);
-    lastserver_after_failed_login(x->s, x->n);
     trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
+    if (impostor_owns(x->s, x->n))
+        impostor_client_end(x->s, x->n, IMP_END_FAILED, reason); /* its record must be as it was */
+    else
+        lastserver_after_failed_login(x->s, x->n);
     if (ucb->on_system_error)
         ucb->on_system_error(ucb->user, reason, e);
 }
@@ -274,6 +288,8 @@ static void c_reject(void *u, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
     trace_event(&x->s->tr, x->s->now, TR_REJECT, (uint32_t)x->n->idx, 0, 0, rsp->error_msg);
+    if (impostor_owns(x->s, x->n))
+        impostor_client_end(x->s, x->n, IMP_END_REJECTED, "Login rejected");
     if (ucb->on_login_reject)
         ucb->on_login_reject(ucb->user, rsp);
 }
@@ -282,6 +298,10 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
     node *n = x->n;
+    if (impostor_owns(x->s, n)) { /* a violation: the user's application is not told */
+        impostor_client_end(x->s, n, IMP_END_ACCEPTED, rsp->server_name);
+        return;
+    }
     snprintf(n->server, sizeof n->server, "%s", rsp->server_name);
     n->c2s = stream_of(x->s, n, c, true);
     n->s2c = stream_of(x->s, n, c, false);

@@ -11,12 +11,12 @@
 #include "stream_io.h"
 
 /* The fault kinds a user's world runs: those that need no knowledge of the
- * application (renames, returns, twins, rollbacks, the liar and power loss
- * judge the built-in application's own records). */
+ * application (renames, returns, rollbacks, the liar, damage and power
+ * loss judge the built-in application's own records). */
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
-     (1u << FP_STALL) | (1u << FP_MISCONFIG))
+     (1u << FP_STALL) | (1u << FP_MISCONFIG) | (1u << FP_TWIN) | (1u << FP_MISUSE) | (1u << FP_IMPOSTOR))
 
 /* The run begins (s is the run the public accessors see) / ends. */
 void world_begin(sim *s);
@@ -39,6 +39,10 @@ void world_check(sim *s, bool final);
 /* The wrappers: the run in progress (NULL: none, pass through), and a
  * push of the message h allocated on c, and a pop of c's front, checked. */
 sim *world_running(void);
+/* Whether the user's application holds an allocation on c not pushed yet
+ * (world_wrap.c; weak: tcpshm-sim does not link the wrappers). A misuse
+ * "push with nothing allocated" would push it. */
+bool world_wrap_holds(const tcpshm_conn *c) __attribute__((weak));
 int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, bool batched);
 void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop);
 
