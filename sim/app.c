@@ -309,15 +309,6 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
  * what was sent, a bad frame or a bad SHM word, so a close for one of these
  * between two honest nodes is a bug of the side that closed or of its peer
  * (both are the core under test). */
-static void honest_close(sim *s, int sid, const char *who, const char *other, const char *reason)
-{
-    static const char *const broken[] = {"Bad ack", "Bad frame", "Bad shm", "Msg size larger", "Bad queue"};
-    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
-        if (strncmp(reason, broken[i], strlen(broken[i])) == 0)
-            chk_fail(&s->chk, sid, "protocol: %s closed its connection with %s: \"%s\" (honest peers never break the protocol)",
-                     who, other, reason);
-}
-
 static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     sim *s = u;
@@ -325,7 +316,7 @@ static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
     liar_server_disc(s, tcpshm_conn_remote_name(c), reason);
     if (!liar_name(tcpshm_conn_remote_name(c)))
-        honest_close(s, -1, server_of(s)->name, tcpshm_conn_remote_name(c), reason);
+        chk_honest_close(&s->chk, -1, server_of(s)->name, tcpshm_conn_remote_name(c), reason);
 }
 
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -547,7 +538,7 @@ static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     client_ctx *x = u;
     (void)c, (void)e;
     trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
-    honest_close(x->s, x->n->c2s, x->n->name, tcpshm_conn_remote_name(c), reason);
+    chk_honest_close(&x->s->chk, x->n->c2s, x->n->name, tcpshm_conn_remote_name(c), reason);
 }
 
 /* The wrappers give the sim to the message and login callbacks. */

@@ -376,3 +376,12 @@ bool chk_settled(const chk *c, int *first_open)
         }
     return true;
 }
+
+void chk_honest_close(chk *c, int sid, const char *who, const char *other, const char *reason)
+{
+    static const char *const broken[] = {"Bad ack", "Bad frame", "Bad shm", "Msg size larger", "Bad queue"};
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
+        if (strncmp(reason, broken[i], strlen(broken[i])) == 0)
+            chk_fail(c, sid, "protocol: %s closed its connection with %s: \"%s\" (honest peers never break the protocol)",
+                     who, other, reason);
+}

@@ -131,6 +131,11 @@ void chk_echo_off(chk *c, int sid);
 int chk_new_epoch(chk *c, const char *server, const char *client, int dir, uint32_t base);
 
 void chk_fail(chk *c, int sid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The honest-close rule: who closed its connection with other for reason;
+ * honest peers never send an ack past what was sent, a bad frame or a bad
+ * SHM word, nor write past their message, so a close for one of these
+ * between two honest nodes is a violation (only a liar may cause one). */
+void chk_honest_close(chk *c, int sid, const char *who, const char *other, const char *reason);
 
 /* Every open stream popped everything pushed. */
 bool chk_settled(const chk *c, int *first_open_stream);

@@ -174,7 +174,9 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
         ucb.on_seq_mismatch(ucb.user, c, m);
 }
 
-/* The server's trace names the client; a client's, its node. */
+/* The server's trace names the client; a client's, its node. Every peer
+ * of a world is honest (no liar in a world): the honest-close rule holds
+ * on both sides. */
 static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     world_ctx *x = u;
@@ -182,6 +184,7 @@ static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
         trace_event_noted(&x->s->tr, x->s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
     else
         trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
+    chk_honest_close(&x->s->chk, -1, x->n->name, tcpshm_conn_remote_name(c), reason);
     shared_cbs ucb = shared_of(x);
     if (ucb.on_disconnect)
         ucb.on_disconnect(ucb.user, c, reason, e);
