@@ -329,6 +329,14 @@ static int fire(fp_plan *p, fp_kind k, const char *name, int failnum, int *out_f
     return 1;
 }
 
+bool fp_crash_site(fp_plan *p, const char *name)
+{
+    int failnum;
+    if (!p->active || !(p->on >> FP_CRASH & 1u) || !chance(p, FP_CRASH))
+        return false;
+    return fire(p, FP_CRASH, name, 1, &failnum) != 0;
+}
+
 /* What a point is, from its name (the literals of core/src: io.c and the
  * crash sites). */
 enum pclass { P_SEND, P_RECV, P_SEND_SHORT, P_RECV_SHORT, P_RESET, P_ACCEPT, P_CONNECT, P_EPOLL, P_FILE, P_CRASH, P_NONE };

@@ -99,6 +99,10 @@ void fp_set_block_io(fp_plan *p, bool block);
 /* A scheduler decision of kind k: true (and counted) with the kind's rate,
  * never when the kind is off or the plan inactive. */
 bool fp_roll(fp_plan *p, fp_kind k);
+/* A crash site outside the core (a user's world, tcpshm_sim_crash_site):
+ * whether the crash kind fires at it now, at the kind's rate; a firing is
+ * counted and reported (on_fire) as the core's sites are. */
+bool fp_crash_site(fp_plan *p, const char *name);
 
 /* A number in [0, n) from kind k's stream (a detail of a k decision). */
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n);

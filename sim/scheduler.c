@@ -115,7 +115,9 @@ static void shape(sim *s, sim_rng *r)
 static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
 {
     sim *s = user;
-    trace_event(&s->tr, s->now, TR_FAULT, (uint32_t)kind, (uint32_t)failnum, 0, point + 7);
+    /* the core's points without their "tcpshm/"; a world's own crash sites whole */
+    trace_event(&s->tr, s->now, TR_FAULT, (uint32_t)kind, (uint32_t)failnum, 0,
+                strncmp(point, "tcpshm/", 7) == 0 ? point + 7 : point);
     if (kind == FP_FILE && strstr(point, "sync"))
     {
         s->sync_failed_at = s->now; /* fault_power.c: the focus */

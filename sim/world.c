@@ -393,6 +393,13 @@ tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote)
     return c && strcmp(tcpshm_conn_remote_name(c), remote) == 0 ? c : NULL;
 }
 
+void tcpshm_sim_crash_site(const char *name)
+{
+    sim *s = g_run;
+    if (s && s->stepping && s->jmp && fp_crash_site(&s->plan, name ? name : "user/crash"))
+        longjmp(*s->jmp, 1); /* node_step: the node dies as at the core's crash sites */
+}
+
 void tcpshm_sim_fail(const char *fmt, ...)
 {
     if (!g_run || g_run->chk.violated)

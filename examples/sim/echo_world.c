@@ -1,16 +1,25 @@
 /* An echo service under the simulator (tcpshm/sim.h): clients push
- * numbered requests, the server answers each with one echo. Built two ways:
+ * numbered requests, the server answers each with one echo. Built three ways:
  *
  *   -DECHO_NAIVE  pop the request, then push the echo. A crash between the
  *                 two (or a full queue at the push) loses the echo: the
  *                 simulation finds it ("invariant: ... an echo was lost").
+ *   -DECHO_TORN   the write-ahead record below, written field by field: a
+ *                 crash between the two stores leaves the new request with
+ *                 the old position, and the restarted server takes the echo
+ *                 for pushed ("... an echo was lost").
  *   (default)     the write-ahead record: before pushing the echo of request
  *                 r, the server writes {r, seq_end} into a file of its own
  *                 (mapped through the simulator's env, so it survives kills
- *                 as the queue files do); it pops only after the push. A
- *                 restarted server that gets request r again and finds its
- *                 record says the echo is already queued pops it without a
- *                 second echo. Exactly once, at any crash.
+ *                 as the queue files do) with one 8-byte store; it pops only
+ *                 after the push. A restarted server that gets request r
+ *                 again and finds its record says the echo is already
+ *                 queued pops it without a second echo. Exactly once, at
+ *                 any crash.
+ *
+ * CRASH_SITE marks where a kill would leave the server's state half-made:
+ * the simulator kills the server there now and then (a production build
+ * would define it empty).
  *
  * The client checks, as it pops them, that echoes come in the order of its
  * requests with none missing or repeated (echo k answers request k), and
@@ -28,6 +37,7 @@
 #define MSG_ECHO 101
 #define NCLIENTS 2
 #define WINDOW 4 /* requests a client has in flight at most */
+#define CRASH_SITE(name) tcpshm_sim_crash_site(name)
 
 static uint32_t get32(const tcpshm_msg_header *h)
 {
@@ -50,10 +60,23 @@ static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
 /* ------------------------------------------------------------ server */
 
 #ifndef ECHO_NAIVE
-typedef struct echo_rec { /* the write-ahead record of one client's pair */
-    uint32_t k;           /* the request being echoed (UINT32_MAX: none yet) */
-    uint32_t e;           /* the echo queue's seq_end before that echo's push */
-} echo_rec;
+/* The write-ahead record of one client's pair, one 64-bit word: the request
+ * being echoed, k (UINT32_MAX: none yet), and the echo queue's seq_end
+ * before that echo's push, e. */
+typedef uint64_t echo_rec;
+static uint32_t rec_k(const echo_rec *r) { return (uint32_t)__atomic_load_n(r, __ATOMIC_RELAXED); }
+static uint32_t rec_e(const echo_rec *r) { return (uint32_t)(__atomic_load_n(r, __ATOMIC_RELAXED) >> 32); }
+static void rec_write(echo_rec *r, uint32_t k, uint32_t e)
+{
+#ifdef ECHO_TORN
+    uint32_t *half = (uint32_t *)(void *)r; /* little-endian: k first, then e */
+    __atomic_store_n(&half[0], k, __ATOMIC_RELAXED);
+    CRASH_SITE("echo/crash/half_record");
+    __atomic_store_n(&half[1], e, __ATOMIC_RELAXED);
+#else
+    __atomic_store_n(r, (uint64_t)e << 32 | k, __ATOMIC_RELAXED); /* one store: never half written */
+#endif
+}
 
 typedef struct server_state {
     const tcpshm_env *env;
@@ -87,7 +110,7 @@ static echo_rec *record(server_state *st, const char *client)
     if (!r)
         return NULL;
     if (fresh)
-        r->k = UINT32_MAX;
+        rec_write(r, UINT32_MAX, 0);
     snprintf(st->recs[st->nrecs].client, sizeof st->recs[0].client, "%s", client);
     st->recs[st->nrecs].rec = r;
     st->nrecs++;
@@ -118,20 +141,23 @@ static void server_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     uint32_t r = get32(m);
 #ifdef ECHO_NAIVE
     (void)st;
-    tcpshm_conn_pop(c);          /* the request is consumed ... */
-    (void)push32(c, MSG_ECHO, r); /* ... and a crash here, or a full queue, loses its echo */
+    tcpshm_conn_pop(c); /* the request is consumed ... */
+    CRASH_SITE("echo/crash/popped_not_echoed");
+    (void)push32(c, MSG_ECHO, r); /* ... and a crash before this, or a full queue, loses its echo */
 #else
     echo_rec *rec = record(st, tcpshm_conn_remote_name(c));
     if (!rec)
         return; /* cannot record: leave the request, it comes again */
-    if (rec->k == r && tcpshm_conn_seq_end(c) == rec->e + 1u) {
+    if (rec_k(rec) == r && tcpshm_conn_seq_end(c) == rec_e(rec) + 1u) {
         tcpshm_conn_pop(c); /* echoed before a crash: only the pop was missing */
         return;
     }
     uint32_t e = tcpshm_conn_seq_end(c);
-    rec->k = r, rec->e = e; /* write-ahead: before the push */
+    rec_write(rec, r, e); /* write-ahead: before the push */
+    CRASH_SITE("echo/crash/recorded_not_pushed");
     if (push32(c, MSG_ECHO, r) != 0)
         return; /* full: the request stays, it comes again */
+    CRASH_SITE("echo/crash/pushed_not_popped");
     tcpshm_conn_pop(c);
 #endif
 }

@@ -15,7 +15,12 @@
  *   (default)      the book records the next order id it expects; an order
  *                  below it is already booked (and acknowledged if the
  *                  ack queue's seq_end is past it): only the missing steps
- *                  are redone.
+ *                  are redone. The book is one 64-bit word written with one
+ *                  store: a crash never leaves half an update.
+ *
+ * CRASH_SITE marks where a kill would leave the exchange's state half-made:
+ * the simulator kills the exchange there now and then (a production build
+ * would define it empty).
  *
  *   order_world --seeds 1-400 --faults all
  */
@@ -28,6 +33,7 @@
 #define MSG_ACK 201
 #define NTRADERS 3
 #define WINDOW 6
+#define CRASH_SITE(name) tcpshm_sim_crash_site(name)
 
 static uint32_t qty_of(uint32_t id) { return 1u + id % 7u; }
 
@@ -50,11 +56,16 @@ static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
 
 /* ------------------------------------------------------------ the exchange */
 
-typedef struct book { /* one trader's, in <dir>/<trader>.book */
-    uint32_t next;    /* the next order id to book */
-    uint32_t orders;  /* orders booked */
-    uint64_t volume;  /* their quantities */
-} book;
+/* One trader's book, in <dir>/<trader>.book: one 64-bit word, the next
+ * order id to book (ids below it are booked: it counts the orders) and the
+ * volume booked (their quantities). */
+typedef uint64_t book;
+static uint32_t book_orders(const book *b) { return (uint32_t)__atomic_load_n(b, __ATOMIC_RELAXED); }
+static uint32_t book_volume(const book *b) { return (uint32_t)(__atomic_load_n(b, __ATOMIC_RELAXED) >> 32); }
+static void book_add(book *b, uint32_t qty) /* one order more, with one store */
+{
+    __atomic_store_n(b, (uint64_t)(book_volume(b) + qty) << 32 | (book_orders(b) + 1u), __ATOMIC_RELAXED);
+}
 
 static const char *const g_traders[NTRADERS] = {"t1", "t2", "t3"};
 
@@ -109,13 +120,15 @@ static void exchange_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
         return; /* cannot book now: the order stays and comes again */
     uint32_t id = get32(m);
 #ifdef ORDER_NAIVE
-    b->orders++, b->volume += qty_of(id);
+    book_add(b, qty_of(id));
 #else
-    if (id == b->next) /* not booked yet */
-        b->next = id + 1u, b->orders++, b->volume += qty_of(id);
+    if (id == book_orders(b)) /* not booked yet */
+        book_add(b, qty_of(id));
 #endif
+    CRASH_SITE("order/crash/booked_not_acked");
     if (tcpshm_conn_seq_end(c) == id && push32(c, MSG_ACK, id) != 0)
         return; /* the ack queue is full: the order comes again (booked already) */
+    CRASH_SITE("order/crash/acked_not_popped");
     tcpshm_conn_pop(c);
 }
 
@@ -160,12 +173,13 @@ static int booked_once(void *user, int64_t now, bool final, char *why, size_t n)
         if (!c || !b)
             continue;
         uint32_t pushed = tcpshm_conn_seq_end(c);
-        uint64_t volume = 0;
+        uint32_t volume = 0;
         for (uint32_t i = 0; i < pushed; i++)
             volume += qty_of(i);
-        if (b->orders > pushed || (final && (b->orders != pushed || b->volume != volume))) {
-            snprintf(why, n, "trader %s pushed %u orders (volume %llu), the exchange booked %u (volume %llu)",
-                     g_traders[t], pushed, (unsigned long long)volume, b->orders, (unsigned long long)b->volume);
+        uint32_t orders = book_orders(b);
+        if (orders > pushed || (final && (orders != pushed || book_volume(b) != volume))) {
+            snprintf(why, n, "trader %s pushed %u orders (volume %u), the exchange booked %u (volume %u)",
+                     g_traders[t], pushed, volume, orders, book_volume(b));
             return 1;
         }
     }

@@ -95,6 +95,17 @@ bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no 
 bool tcpshm_sim_alive(const char *node_name);
 /* Node local's connection with remote (NULL if local is dead or has none). */
 tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote);
+/* A crash site of your code: a point between two of your own stores or
+ * file calls where a kill would leave your persisted state half-updated
+ * (between the pop of a request and the push of its answer; between two
+ * fields of a record). With the crash kind on, the simulator now and then
+ * kills the node right here, as it does at the core's own crash sites: the
+ * call does not return, and the node restarts through its start hook.
+ * Anywhere else (no run, the settle phase, outside a node's step) it
+ * returns at once. Call it through a macro of your own that is empty in
+ * your production build. name (e.g. "myapp/crash/after_record") is what
+ * the trace shows. */
+void tcpshm_sim_crash_site(const char *name);
 /* Reports a violation from your code (e.g. in on_msg: "echo 7 came twice"). */
 void tcpshm_sim_fail(const char *fmt, ...)
 #if defined(__GNUC__)
