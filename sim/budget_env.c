@@ -1,4 +1,7 @@
-/* The counting env: one forwarder per tcpshm_env member, made by one macro. */
+/* The counting env: one forwarder per tcpshm_env member, made by one of two
+ * macros (the file members also take a user world's fault hooks). */
+#include <errno.h>
+
 #include "budget_env.h"
 
 static void count(budget_env *b, const char *call)
@@ -17,16 +20,34 @@ static void count(budget_env *b, const char *call)
         return b->inner->name args;                                                                                    \
     }
 
-FWD(int, file_open, (void *ctx, const char *path, int create, unsigned mode), (b->inner->ctx, path, create, mode))
-FWD(int, file_size, (void *ctx, int fd, uint64_t *size), (b->inner->ctx, fd, size))
-FWD(int, file_resize, (void *ctx, int fd, uint64_t size), (b->inner->ctx, fd, size))
+/* A file member: may fail with the hook's errno (returning failed), and
+ * when it changes files and succeeded, the crash hook after it. */
+#define FWD_FILE(ret, name, params, args, failed, changes)                                                            \
+    static ret fwd_##name params                                                                                       \
+    {                                                                                                                  \
+        budget_env *b = ctx;                                                                                           \
+        count(b, #name);                                                                                               \
+        int e = b->fail ? b->fail(b->user, #name) : 0;                                                                 \
+        if (e) {                                                                                                       \
+            errno = e;                                                                                                 \
+            return failed;                                                                                             \
+        }                                                                                                              \
+        ret r = b->inner->name args;                                                                                   \
+        if ((changes) && b->changed && r != (failed))                                                                  \
+            b->changed(b->user, #name);                                                                                \
+        return r;                                                                                                      \
+    }
+
+FWD_FILE(int, file_open, (void *ctx, const char *path, int create, unsigned mode), (b->inner->ctx, path, create, mode), -1, create)
+FWD_FILE(int, file_size, (void *ctx, int fd, uint64_t *size), (b->inner->ctx, fd, size), -1, false)
+FWD_FILE(int, file_resize, (void *ctx, int fd, uint64_t size), (b->inner->ctx, fd, size), -1, true)
 FWD(int, file_close, (void *ctx, int fd), (b->inner->ctx, fd))
-FWD(int, rename, (void *ctx, const char *from, const char *to), (b->inner->ctx, from, to))
-FWD(int, remove, (void *ctx, const char *path), (b->inner->ctx, path))
-FWD(int, mkdir, (void *ctx, const char *path, unsigned mode), (b->inner->ctx, path, mode))
+FWD_FILE(int, rename, (void *ctx, const char *from, const char *to), (b->inner->ctx, from, to), -1, true)
+FWD_FILE(int, remove, (void *ctx, const char *path), (b->inner->ctx, path), -1, true)
+FWD_FILE(int, mkdir, (void *ctx, const char *path, unsigned mode), (b->inner->ctx, path, mode), -1, true)
 FWD(int, shm_open, (void *ctx, const char *name, int create, unsigned mode), (b->inner->ctx, name, create, mode))
 FWD(int, shm_unlink, (void *ctx, const char *name), (b->inner->ctx, name))
-FWD(void *, map, (void *ctx, int fd, size_t size), (b->inner->ctx, fd, size))
+FWD_FILE(void *, map, (void *ctx, int fd, size_t size), (b->inner->ctx, fd, size), NULL, false)
 FWD(int, unmap, (void *ctx, void *addr, size_t size), (b->inner->ctx, addr, size))
 FWD(int, listen, (void *ctx, const char *addr, uint16_t port, int backlog), (b->inner->ctx, addr, port, backlog))
 FWD(int, local_port, (void *ctx, int fd), (b->inner->ctx, fd))
@@ -41,9 +62,9 @@ FWD(int, sock_close, (void *ctx, int fd), (b->inner->ctx, fd))
 FWD(int, wait_io, (void *ctx, int fd, int want_write, int timeout_ms), (b->inner->ctx, fd, want_write, timeout_ms))
 FWD(int, sock_addrs, (void *ctx, int fd, char *local, char *peer, size_t size), (b->inner->ctx, fd, local, peer, size))
 FWD(int, file_lock, (void *ctx, int fd, int *holder_pid), (b->inner->ctx, fd, holder_pid))
-FWD(int, map_sync, (void *ctx, void *addr, size_t len), (b->inner->ctx, addr, len))
-FWD(int, file_sync, (void *ctx, int fd), (b->inner->ctx, fd))
-FWD(int, dir_sync, (void *ctx, const char *path), (b->inner->ctx, path))
+FWD_FILE(int, map_sync, (void *ctx, void *addr, size_t len), (b->inner->ctx, addr, len), -1, true)
+FWD_FILE(int, file_sync, (void *ctx, int fd), (b->inner->ctx, fd), -1, true)
+FWD_FILE(int, dir_sync, (void *ctx, const char *path), (b->inner->ctx, path), -1, true)
 FWD(int, boot_id, (void *ctx, uint8_t id[16]), (b->inner->ctx, id))
 FWD(int, epoll_create, (void *ctx), (b->inner->ctx))
 FWD(int, epoll_ctl, (void *ctx, int set, int op, int fd, uint64_t tag), (b->inner->ctx, set, op, fd, tag))
@@ -96,6 +117,13 @@ void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
         .on_exceed = on_exceed,
         .user = user,
     };
+}
+
+void budget_env_set_faults(budget_env *b, int (*fail)(void *user, const char *call),
+                           void (*changed)(void *user, const char *call))
+{
+    b->fail = fail;
+    b->changed = changed;
 }
 
 void budget_env_begin(budget_env *b)

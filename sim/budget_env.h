@@ -2,7 +2,12 @@
  * tcpshm_env (venv's) and counts the calls each node step makes. A step that
  * makes more than the budget is a hang (a poll spinning on env calls: EAGAIN
  * forever, a retry that never gives up); the count is deterministic, so the
- * hang replays like any other violation. */
+ * hang replays like any other violation.
+ *
+ * A user's world gets one more, over the nodes' (world.c): its file calls
+ * may fail (the hook `fail`) and a call that changes a file is followed by
+ * a crash site (`changed`), since the core's libfiu points and crash sites
+ * do not reach the user's own files. */
 #ifndef TCPSHM_SIM_BUDGET_ENV_H
 #define TCPSHM_SIM_BUDGET_ENV_H
 
@@ -25,10 +30,18 @@ typedef struct budget_env {
      * must not return (the simulator longjmps back to the node step). */
     void (*on_exceed)(void *user, const char *call);
     void *user;
+    /* Optional (NULL: none), for the file members: before the call, an
+     * errno to fail it with (0: go on); after a call that changed a file
+     * (it may not return: a crash site). */
+    int (*fail)(void *user, const char *call);
+    void (*changed)(void *user, const char *call);
 } budget_env;
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,
                      void (*on_exceed)(void *user, const char *call), void *user);
+/* The hooks of a user's env (see above). */
+void budget_env_set_faults(budget_env *b, int (*fail)(void *user, const char *call),
+                           void (*changed)(void *user, const char *call));
 /* A node step begins: the count starts at 0. */
 void budget_env_begin(budget_env *b);
 /* The step is over (also after a longjmp out of it): max_calls is updated. */

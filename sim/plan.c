@@ -329,6 +329,17 @@ static int fire(fp_plan *p, fp_kind k, const char *name, int failnum, int *out_f
     return 1;
 }
 
+int fp_file_call(fp_plan *p, const char *name)
+{
+    static const int errs[] = {EIO, ENOSPC, EACCES, EMFILE, ENOMEM};
+    int failnum;
+    if (!p->active || !(p->on >> FP_FILE & 1u) || !chance(p, FP_FILE))
+        return 0;
+    int e = errs[fp_below(p, FP_FILE, sizeof errs / sizeof errs[0])];
+    (void)fire(p, FP_FILE, name, e, &failnum);
+    return e;
+}
+
 bool fp_crash_site(fp_plan *p, const char *name)
 {
     int failnum;

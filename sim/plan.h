@@ -103,6 +103,10 @@ bool fp_roll(fp_plan *p, fp_kind k);
  * whether the crash kind fires at it now, at the kind's rate; a firing is
  * counted and reported (on_fire) as the core's sites are. */
 bool fp_crash_site(fp_plan *p, const char *name);
+/* A file call outside the core (a user's world's own files): the errno to
+ * fail it with at the file kind's rate (0: it goes on), reported as the
+ * core's points are. */
+int fp_file_call(fp_plan *p, const char *name);
 
 /* A number in [0, n) from kind k's stream (a detail of a k decision). */
 uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n);

@@ -23,6 +23,24 @@ typedef struct world_ctx { /* what a wrapped callback's user pointer gives */
 } world_ctx;
 static world_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 static uint32_t g_starts[1 + SIM_MAX_CLIENTS]; /* processes started per node this run */
+static budget_env g_user_env; /* the env of the user's own files (tcpshm_sim_env, the start hook) */
+
+/* The user's file calls: failed now and then by the file kind, and each
+ * one that changed a file followed by a crash site (budget_env.h). */
+static int user_file_fail(void *u, const char *call)
+{
+    char point[48];
+    snprintf(point, sizeof point, "user/file/%s", call);
+    return fp_file_call(&((sim *)u)->plan, point);
+}
+
+static void user_file_changed(void *u, const char *call)
+{
+    (void)u;
+    char site[48];
+    snprintf(site, sizeof site, "user/crash/after_%s", call);
+    tcpshm_sim_crash_site(site);
+}
 
 static const tcpshm_sim_node *spec(const sim *s, const node *n)
 {
@@ -37,6 +55,9 @@ void world_begin(sim *s)
 {
     g_run = s;
     memset(g_starts, 0, sizeof g_starts);
+    /* over the nodes' env: the user's calls count toward a step's budget too */
+    budget_env_init(&g_user_env, s->env, 0, NULL, s);
+    budget_env_set_faults(&g_user_env, user_file_fail, user_file_changed);
 }
 
 void world_end(sim *s)
@@ -328,7 +349,7 @@ void world_started(sim *s, node *n)
     const tcpshm_sim_node *x = spec(s, n);
     uint32_t k = g_starts[n->idx]++;
     if (x->start)
-        x->start(user_of(s, n), s->env, n->dir, k);
+        x->start(user_of(s, n), &g_user_env.env, n->dir, k);
 }
 
 void world_died(sim *s, node *n)
@@ -363,7 +384,7 @@ void world_check(sim *s, bool final)
 
 /* ------------------------------------------------------------ the public accessors */
 
-const tcpshm_env *tcpshm_sim_env(void) { return g_run ? g_run->env : NULL; }
+const tcpshm_env *tcpshm_sim_env(void) { return g_run ? &g_user_env.env : NULL; }
 int64_t tcpshm_sim_now(void) { return g_run ? g_run->now : 0; }
 uint64_t tcpshm_sim_random(void) { return g_run ? sim_rng_next(&g_run->wl_rng) : 0; }
 bool tcpshm_sim_settling(void) { return g_run && g_run->settle; }
