@@ -41,6 +41,7 @@ static struct {
     char fd_path[MAX_FDS][300];
     struct { uint8_t *addr; size_t size; char path[300]; } maps[MAX_MAPS];
     int fail_syncs; /* > 0: every sync fails with EIO */
+    int fail_dir_syncs; /* > 0: every directory sync fails with EIO */
     uint32_t boot;  /* the host's boot as the env tells it: a test restarts the host by raising it */
     char dir[256];
 } R;
@@ -125,7 +126,7 @@ static int r_dir_sync(void *ctx, const char *path)
 {
     (void)ctx;
     snprintf(add(EV_DIR_SYNC)->path, sizeof R.log[0].path, "%s", path);
-    if (R.fail_syncs) {
+    if (R.fail_syncs || R.fail_dir_syncs) {
         errno = EIO;
         return -1;
     }
@@ -363,6 +364,31 @@ Test(durability, host_new_queue_file_synced_before_rename_and_dir_after)
     cr_assert(fsync_at >= 0 && rename_at > fsync_at && dirsync_at > rename_at,
               "file sync %d, rename %d, dir sync %d", fsync_at, rename_at, dirsync_at);
     tcpshm_ptcp_queue_close(&q);
+}
+
+/* Host: a creation whose directory sync failed leaves the whole file under
+ * its name (the login is refused); the next open finds it and must sync the
+ * directory before trusting it, or a power cut takes the name back with
+ * everything the pair then queued (found by examples/sim/order_world, seed
+ * 1559 --faults all, with the power-loss kind in a host-durable world). */
+Test(durability, host_open_syncs_the_directory_of_a_file_it_finds)
+{
+    tcpshm_ptcp_queue q;
+    tcpshm_ptcp_queue_config c = qcfg(true);
+    tcpshm_error err;
+    R.fail_dir_syncs = 1;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &R.env, R.dir, "me", "peer", &c, &err), TCPSHM_E_SYSTEM);
+    cr_assert(strstr(err.text, "cannot sync directory"), "%s", err.text);
+    R.fail_dir_syncs = 0;
+    unsigned from = R.n;
+    open_queue(&q, true);
+    cr_assert_geq(count(EV_DIR_SYNC, from), 1u, "the open of the file found under its name syncs its directory (%u)", count(EV_DIR_SYNC, from));
+    cr_assert_eq(count(EV_RENAME, from), 0u, "the file was found, not made again");
+    tcpshm_ptcp_queue_close(&q);
+    R.fail_dir_syncs = 1;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &R.env, R.dir, "me", "peer", &c, &err), TCPSHM_E_SYSTEM,
+                 "a directory sync that fails fails the open");
+    cr_assert(strstr(err.text, "cannot sync directory"), "%s", err.text);
 }
 
 /* Process durability syncs the header once when a boot first opens the file

@@ -386,6 +386,14 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
         fd = create_file(env, dir, path, local, remote, cfg, err);
     else if (fd < 0)
         return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot open %s", path);
+    else if (cfg->host_durable && tcpshm_io_dir_sync(env, dir) != 0) {
+        /* Host: a file found under its name may be one whose creation could
+         * not sync the directory (create_file leaves it for a later open):
+         * its name reaches the disk before anything is trusted to it. */
+        rc = tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "cannot sync directory %s", dir);
+        (void)tcpshm_io_file_close(env, fd);
+        return rc;
+    }
     if (fd < 0)
         return err ? err->code : TCPSHM_E_SYSTEM;
 
