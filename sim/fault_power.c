@@ -62,7 +62,7 @@ static void power_ctx_make(power_ctx *x, sim *s, int host)
     for (uint32_t i = 1; i < s->nnodes; i++)
         for (uint32_t g = 0; g <= s->nodes[i].gen; g++)
             if (name_host(&s->nodes[i], g) == host)
-                sim_node_name(&s->nodes[i], g, x->dirs[x->ndirs++]);
+                (void)sim_dir_of(s, &s->nodes[i], g, x->dirs[x->ndirs++]);
 }
 
 static bool on_host(void *user, const char *path)
@@ -237,6 +237,18 @@ typedef struct pair_check {
  * producer freed messages that are then lost. The ones taken back are
  * delivered again, exactly (the checker replays them; the echo rule still
  * holds: the application's write-ahead record covers its last request). */
+/* The directory of client name's files (sim_dir_of of the node that has
+ * the name; the name itself for one no node has). */
+static const char *client_dir(const sim *s, const char *client, char out[TCPSHM_NAME_MAX + 1])
+{
+    uint32_t g = 0;
+    const node *cn = sim_client_named(s, client, &g);
+    if (cn)
+        return sim_dir_of(s, cn, g, out);
+    sim_join(out, TCPSHM_NAME_MAX + 1, client, NULL);
+    return out;
+}
+
 static bool pops_back_ok(sim *s, const char *peer_dir, const char *peer_name, const char *me, const chk_stream *si,
                          uint32_t my_ack, uint32_t *acked)
 {
@@ -258,7 +270,7 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
     int in = chk_stream_id(&s->chk, server, client, server_side ? CHK_C2S : CHK_S2C, 0);
     chk_stream *so = &s->chk.s[out], *si = &s->chk.s[in];
     uint32_t seq_end = 0, my_ack = 0;
-    char why[256] = "";
+    char why[256] = "", cdir[TCPSHM_NAME_MAX + 1];
     int st = side_state(s, dir, server_side ? server : client, server_side ? client : server, NULL, &seq_end, &my_ack,
                         why, sizeof why);
     /* a file that is gone is a queue at 0 (the next open makes it so) */
@@ -308,7 +320,7 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
             same = my_ack == si->base + si->popped;
         }
         if (st > 0 && seq_end == so->base + so->pushed && my_ack != si->base + si->popped &&
-            pops_back_ok(s, server_side ? client : s->nodes[0].dir, server_side ? client : server,
+            pops_back_ok(s, server_side ? client_dir(s, client, cdir) : s->nodes[0].dir, server_side ? client : server,
                          server_side ? server : client, si, my_ack, &acked)) {
             pc->replayed += si->base + si->popped - my_ack;
             chk_rewind_popped(&s->chk, in, my_ack - si->base);
@@ -372,17 +384,17 @@ static void unknown_pairs_refused(sim *s, int host, pair_check *pc)
             bool cli_side = host == POWER_ALL || name_host(cn, g) == host;
             if (cn->shm[g] || (!srv_side && !cli_side))
                 continue;
-            char client[TCPSHM_NAME_MAX + 1];
-            sim_node_name(cn, g, client);
+            char client[TCPSHM_NAME_MAX + 1], cdir[TCPSHM_NAME_MAX + 1];
+            sim_name_of(s, cn, g, client);
             for (uint32_t v = 0; v <= sv->gen; v++) {
                 char server[TCPSHM_NAME_MAX + 1], why[256];
                 uint32_t b, c;
-                sim_node_name(sv, v, server);
+                sim_name_of(s, sv, v, server);
                 int known = chk_find(&s->chk, server, client, CHK_C2S);
                 if ((known >= 0 && !s->chk.s[known].retired) || rb_pair_dead(s, server, client))
                     continue; /* a known pair: judged above */
                 if ((srv_side && side_state(s, sv->dir, server, client, NULL, &b, &c, why, sizeof why) < 0) ||
-                    (cli_side && side_state(s, client, client, server, NULL, &b, &c, why, sizeof why) < 0)) {
+                    (cli_side && side_state(s, sim_dir_of(s, cn, g, cdir), client, server, NULL, &b, &c, why, sizeof why) < 0)) {
                     pc->refused++;
                     rb_file_refused(s, server, client);
                 }
@@ -424,10 +436,11 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
             chk_echo_off(&s->chk, chk_stream_id(&s->chk, server, client, CHK_C2S, 0));
         bool refused = false, lost = false;
         uint32_t msgs = pc->lost_msgs;
+        char cdir[TCPSHM_NAME_MAX + 1];
         if (srv_side)
             lost = side_after(s, sv->dir, true, server, client, pc, &refused) || lost;
         if (cli_side && !s->chk.violated)
-            lost = side_after(s, client, false, server, client, pc, &refused) || lost;
+            lost = side_after(s, sim_dir_of(s, cn, g, cdir), false, server, client, pc, &refused) || lost;
         if (s->chk.violated || !pc->after || (!lost && !refused))
             continue;
         if (lost) /* the echo record went back too (process durability) */
@@ -447,8 +460,8 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         for (uint32_t g = 0; g <= s->nodes[k].gen; g++)
             for (uint32_t v = 0; s->nodes[k].shm[g] && v <= sv->gen; v++) {
                 char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
-                sim_node_name(sv, v, server);
-                sim_node_name(&s->nodes[k], g, client);
+                sim_name_of(s, sv, v, server);
+                sim_name_of(s, &s->nodes[k], g, client);
                 (void)chk_stream_id(&s->chk, server, client, CHK_C2S, 0);
                 (void)chk_stream_id(&s->chk, server, client, CHK_S2C, 0);
             }
@@ -485,9 +498,9 @@ static void records_after(sim *s, int host, char before[][TCPSHM_NAME_MAX + 1])
         for (uint32_t g = 0; g <= n->gen && !s->chk.violated; g++) {
             if ((host != POWER_ALL && name_host(n, g) != host) || (n->ls_damaged >> g & 1u))
                 continue; /* (a record the damage kind broke: refused, and its name retired) */
-            char name[TCPSHM_NAME_MAX + 1], rec[TCPSHM_NAME_MAX + 1];
-            sim_node_name(n, g, name);
-            int r = sim_recorded_server(s, name, name, rec);
+            char name[TCPSHM_NAME_MAX + 1], rec[TCPSHM_NAME_MAX + 1], dir[TCPSHM_NAME_MAX + 1];
+            sim_name_of(s, n, g, name);
+            int r = sim_recorded_server(s, sim_dir_of(s, n, g, dir), name, rec);
             const char *was = g == n->cur ? before[i] : n->ls_rec[g];
             /* host: the record of the last successful login (or the one a
              * login in flight wrote when the node died: lastserver_after_death) */

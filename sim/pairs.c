@@ -66,7 +66,7 @@ const node *sim_client_named(const sim *s, const char *name, uint32_t *gen)
     for (uint32_t i = 1; i < s->nnodes; i++)
         for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
             char nm[TCPSHM_NAME_MAX + 1];
-            sim_node_name(&s->nodes[i], g, nm);
+            sim_name_of(s, &s->nodes[i], g, nm);
             if (strcmp(nm, name) == 0) {
                 *gen = g;
                 return &s->nodes[i];
@@ -136,6 +136,23 @@ void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
     }
     p = put_number(p, k);
     *p = '\0';
+}
+
+void sim_name_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
+{
+    if (s->p->world)
+        sim_join(out, TCPSHM_NAME_MAX + 1, n->name, NULL);
+    else
+        sim_node_name(n, k, out);
+}
+
+const char *sim_dir_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
+{
+    if (s->p->world || n->idx == 0)
+        sim_join(out, TCPSHM_NAME_MAX + 1, n->dir, NULL);
+    else
+        sim_node_name(n, k, out);
+    return out;
 }
 
 void sim_name_switch(sim *s, node *n, uint32_t k)

@@ -339,7 +339,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         world_shape(s);
     }
     power_pick_durability(s);
-    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS : p->kinds, p->swarm);
+    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS_OF(s->durability) : p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)
         fp_plan_focus_shm(&s->plan);
     s->plan.on_fire = on_fire;

@@ -16,7 +16,13 @@
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
-     (1u << FP_STALL) | (1u << FP_MISCONFIG) | (1u << FP_TWIN) | (1u << FP_MISUSE) | (1u << FP_IMPOSTOR))
+     (1u << FP_STALL) | (1u << FP_MISCONFIG) | (1u << FP_TWIN) | (1u << FP_MISUSE) | (1u << FP_IMPOSTOR) |     \
+     (1u << FP_POWER))
+/* Of those, the ones a seed of durability dur runs: power loss only in host
+ * durability, whose rule (nothing whose push or pop returned is lost)
+ * needs no model of the application; process durability's rule follows
+ * the built-in application's logins (rollback_rule.c). */
+#define WORLD_KINDS_OF(dur) (WORLD_KINDS & ((dur) == SIM_DUR_HOST ? ~0u : ~(1u << FP_POWER)))
 
 /* The run begins (s is the run the public accessors see) / ends. */
 void world_begin(sim *s);

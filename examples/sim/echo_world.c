@@ -88,6 +88,27 @@ typedef struct server_state {
     int nrecs;
 } server_state;
 
+/* The file at path, size bytes, mapped; its size and its name on the disk
+ * (file_sync, dir_sync: under durability host a power loss keeps only what
+ * was synced) before anything relies on it. *fresh: it was shorter (new).
+ * NULL on any failure: the caller tries again later. */
+static void *map_durable(const tcpshm_env *e, const char *dir, const char *path, size_t size, bool *fresh)
+{
+    int fd = e->file_open(e->ctx, path, 0, 0);
+    if (fd < 0) /* the first time (create requires that it does not exist) */
+        fd = e->file_open(e->ctx, path, 1, 0600);
+    if (fd < 0)
+        return NULL;
+    uint64_t have = 0;
+    void *p = NULL;
+    if (e->file_size(e->ctx, fd, &have) == 0 && (have >= size || e->file_resize(e->ctx, fd, size) == 0) &&
+        e->file_sync(e->ctx, fd) == 0 && e->dir_sync(e->ctx, dir) == 0)
+        p = e->map(e->ctx, fd, size); /* new bytes read as zero */
+    e->file_close(e->ctx, fd); /* the mapping stays */
+    *fresh = have < size;
+    return p;
+}
+
 /* The record of client's pair, mapped (created the first time). */
 static echo_rec *record(server_state *st, const char *client)
 {
@@ -96,21 +117,15 @@ static echo_rec *record(server_state *st, const char *client)
             return st->recs[i].rec;
     char path[128];
     snprintf(path, sizeof path, "%s/%s.echo", st->dir, client);
-    int fd = st->env->file_open(st->env->ctx, path, 0, 0);
-    if (fd < 0) /* the first time (create requires that it does not exist) */
-        fd = st->env->file_open(st->env->ctx, path, 1, 0600);
-    uint64_t size = 0;
-    if (fd < 0 || st->env->file_size(st->env->ctx, fd, &size) != 0)
-        return NULL;
-    bool fresh = size < sizeof(echo_rec);
-    if (fresh && st->env->file_resize(st->env->ctx, fd, sizeof(echo_rec)) != 0)
-        return NULL;
-    echo_rec *r = st->env->map(st->env->ctx, fd, sizeof(echo_rec));
-    st->env->file_close(st->env->ctx, fd); /* the mapping stays */
+    bool fresh;
+    echo_rec *r = map_durable(st->env, st->dir, path, sizeof(echo_rec), &fresh);
     if (!r)
         return NULL;
-    if (fresh)
+    if (fresh) {
         rec_write(r, UINT32_MAX, 0);
+        if (st->env->map_sync(st->env->ctx, r, sizeof *r) != 0)
+            return NULL; /* not mapped for good: the next message tries again */
+    }
     snprintf(st->recs[st->nrecs].client, sizeof st->recs[0].client, "%s", client);
     st->recs[st->nrecs].rec = r;
     st->nrecs++;
@@ -148,12 +163,19 @@ static void server_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     echo_rec *rec = record(st, tcpshm_conn_remote_name(c));
     if (!rec)
         return; /* cannot record: leave the request, it comes again */
-    if (rec_k(rec) == r && tcpshm_conn_seq_end(c) == rec_e(rec) + 1u) {
-        tcpshm_conn_pop(c); /* echoed before a crash: only the pop was missing */
+    /* Echoed before a crash: only the pop was missing. Requests are echoed
+     * in order, so one before the recorded request was echoed too: a power
+     * loss (durability host) may take back several pops, whose sync waits
+     * until an ack covers them. */
+    uint32_t k = rec_k(rec);
+    if (k != UINT32_MAX && ((int32_t)(r - k) < 0 || (r == k && tcpshm_conn_seq_end(c) == rec_e(rec) + 1u))) {
+        tcpshm_conn_pop(c);
         return;
     }
     uint32_t e = tcpshm_conn_seq_end(c);
-    rec_write(rec, r, e); /* write-ahead: before the push */
+    rec_write(rec, r, e); /* write-ahead: before the push ... */
+    if (st->env->map_sync(st->env->ctx, rec, sizeof *rec) != 0)
+        return; /* ... on the disk (durability host: a power loss keeps only what was synced) */
     CRASH_SITE("echo/crash/recorded_not_pushed");
     if (push32(c, MSG_ECHO, r) != 0)
         return; /* full: the request stays, it comes again */

@@ -83,22 +83,35 @@ static int trader_index(const char *name)
     return -1;
 }
 
+/* The file at path, size bytes, mapped; its size and its name on the disk
+ * (file_sync, dir_sync: under durability host a power loss keeps only what
+ * was synced) before anything relies on it. *fresh: it was shorter (new).
+ * NULL on any failure: the caller tries again later. */
+static void *map_durable(const tcpshm_env *e, const char *dir, const char *path, size_t size, bool *fresh)
+{
+    int fd = e->file_open(e->ctx, path, 0, 0);
+    if (fd < 0) /* the first time (create requires that it does not exist) */
+        fd = e->file_open(e->ctx, path, 1, 0600);
+    if (fd < 0)
+        return NULL;
+    uint64_t have = 0;
+    void *p = NULL;
+    if (e->file_size(e->ctx, fd, &have) == 0 && (have >= size || e->file_resize(e->ctx, fd, size) == 0) &&
+        e->file_sync(e->ctx, fd) == 0 && e->dir_sync(e->ctx, dir) == 0)
+        p = e->map(e->ctx, fd, size); /* new bytes read as zero */
+    e->file_close(e->ctx, fd); /* the mapping stays */
+    *fresh = have < size;
+    return p;
+}
+
 static book *book_of(exchange *x, int t)
 {
     if (x->books[t])
         return x->books[t];
     char path[128];
+    bool fresh; /* a new book is all zeros: empty */
     snprintf(path, sizeof path, "%s/%s.book", x->dir, g_traders[t]);
-    const tcpshm_env *e = x->env;
-    int fd = e->file_open(e->ctx, path, 0, 0);
-    if (fd < 0)
-        fd = e->file_open(e->ctx, path, 1, 0600); /* the first time */
-    uint64_t size = 0;
-    if (fd < 0 || e->file_size(e->ctx, fd, &size) != 0 ||
-        (size < sizeof(book) && e->file_resize(e->ctx, fd, sizeof(book)) != 0))
-        return NULL; /* new bytes read as zero: an empty book */
-    x->books[t] = e->map(e->ctx, fd, sizeof(book));
-    e->file_close(e->ctx, fd);
+    x->books[t] = map_durable(x->env, x->dir, path, sizeof(book), &fresh);
     return x->books[t];
 }
 
@@ -125,6 +138,10 @@ static void exchange_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     if (id == book_orders(b)) /* not booked yet */
         book_add(b, qty_of(id));
 #endif
+    /* on the disk before the ack and the pop (durability host: a power loss
+     * keeps only what was synced); a failed sync: the order comes again */
+    if (x->env->map_sync(x->env->ctx, b, sizeof *b) != 0)
+        return;
     CRASH_SITE("order/crash/booked_not_acked");
     if (tcpshm_conn_seq_end(c) == id && push32(c, MSG_ACK, id) != 0)
         return; /* the ack queue is full: the order comes again (booked already) */
