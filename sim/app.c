@@ -407,6 +407,10 @@ void app_server(sim *s, node *n)
     for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
         peer *p = &n->peers[i];
         tcpshm_conn *c = p->conn;
+        if (c && liar_name(p->name)) {
+            liar_server_push(s, p->name, c); /* what a lie wants the server to hold for the liar */
+            continue;
+        }
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window); nor while the

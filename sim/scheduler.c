@@ -102,6 +102,7 @@ static void shape(sim *s, sim_rng *r)
     s->push_ppm = pick(r, (const uint32_t[]){100000, 300000, 700000}, 3);
     s->max_dt = sim_rng_range(r, 1, 10);
     venv_options vo = {.stream_capacity = pick(r, caps, 5)};
+    s->stream_cap = vo.stream_capacity;
     /* a quarter of the runs start their first pairs just below the u32 wrap */
     if (sim_rng_below(r, 4) == 0)
         s->wrap_base = 0u - sim_rng_range(r, 1, 300);

@@ -100,6 +100,7 @@ typedef struct twin { /* the twin fault: a second client with a live client's na
 typedef struct sim {
     const sim_params *p;
     venv *v;
+    uint32_t stream_cap;  /* venv's bytes per direction of a connection (the liar overflows it) */
     budget_env budget;    /* counts each node step's env calls (a hang: budget_env.h) */
     const tcpshm_env *env; /* &budget.env: what the nodes and the simulator use */
     tcpshm_config cfg;
