@@ -12,6 +12,7 @@
 #include "fault_twin.h"
 #include "rollback_rule.h"
 #include "check_lastserver.h"
+#include "check_timeout.h"
 #include "pairs.h"
 #include "sim_state.h"
 #include "stream_io.h"
@@ -324,8 +325,10 @@ static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     (void)e;
     trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
     liar_server_disc(s, tcpshm_conn_remote_name(c), reason);
-    if (!liar_name(tcpshm_conn_remote_name(c)))
+    if (!liar_name(tcpshm_conn_remote_name(c))) {
         honest_close(s, -1, server_of(s)->name, tcpshm_conn_remote_name(c), reason);
+        timeout_close(s, -1, server_of(s), tcpshm_conn_remote_name(c), reason);
+    }
 }
 
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -552,6 +555,7 @@ static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     (void)c, (void)e;
     trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
     honest_close(x->s, x->n->c2s, x->n->name, tcpshm_conn_remote_name(c), reason);
+    timeout_close(x->s, x->n->c2s, x->n, tcpshm_conn_remote_name(c), reason);
 }
 
 /* The wrappers give the sim to the message and login callbacks. */

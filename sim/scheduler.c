@@ -159,7 +159,7 @@ static void step_faults(sim *s)
         int64_t len = part ? s->cfg.connection_timeout * (int64_t)fp_below(&s->plan, FP_PARTITION, 3) +
                                  s->cfg.connection_timeout + 1
                            : 1 + (int64_t)fp_below(&s->plan, FP_EAGAIN, (uint32_t)s->cfg.heartbeat_interval);
-        n->block_until = s->now + len;
+        n->block_until = n->unblocked_at = s->now + len;
         trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
     }
     /* a group thread of the server not scheduled for up to two heartbeat
@@ -169,6 +169,7 @@ static void step_faults(sim *s)
         uint32_t nt = s->cfg.tcp_groups, g = fp_below(&s->plan, FP_STALL, nt + s->cfg.shm_groups);
         s->stall_group = g < nt ? g : 4u + g - nt;
         s->stall_until = s->now + 1 + (int64_t)fp_below(&s->plan, FP_STALL, 2u * (uint32_t)s->cfg.heartbeat_interval);
+        s->unstalled_at = s->stall_until;
         trace_event(&s->tr, s->now, TR_STALL, s->stall_group, 0, (uint32_t)s->stall_until, NULL);
     }
 }
@@ -382,8 +383,12 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             fp_set_active(&s->plan, false);
             fault_twin_end(s, "faults stop");
             s->stall_until = 0;
+            if (s->unstalled_at > s->now)
+                s->unstalled_at = s->now;
             for (uint32_t i = 0; i < s->nnodes; i++) {
                 s->nodes[i].block_until = 0;
+                if (s->nodes[i].unblocked_at > s->now)
+                    s->nodes[i].unblocked_at = s->now;
                 if (!s->nodes[i].alive && s->nodes[i].restart_at > s->now)
                     s->nodes[i].restart_at = s->now;
             }
