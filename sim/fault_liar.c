@@ -623,7 +623,7 @@ static bool unsent_tell(sim *s, liar *L)
         return false;
     }
     uint32_t end = tcpshm_conn_seq_end(c);
-    if (L->unsent_known)
+    if (L->unsent_known && (int32_t)(end - L->unsent_seq) > 0) /* it is: nothing reset the pair since */
         L->arg = L->unsent_seq + 1u + fp_below(p, FP_LIAR, end - L->unsent_seq);
     else
         L->arg = end + 1u + fp_below(p, FP_LIAR, 1000);
