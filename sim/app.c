@@ -12,6 +12,7 @@
 #include "fault_twin.h"
 #include "rollback_rule.h"
 #include "check_lastserver.h"
+#include "check_timeout.h"
 #include "pairs.h"
 #include "sim_state.h"
 #include "stream_io.h"
@@ -315,8 +316,10 @@ static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     (void)e;
     trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
     liar_server_disc(s, tcpshm_conn_remote_name(c), reason);
-    if (!liar_name(tcpshm_conn_remote_name(c)))
+    if (!liar_name(tcpshm_conn_remote_name(c))) {
         chk_honest_close(&s->chk, -1, server_of(s)->name, tcpshm_conn_remote_name(c), reason);
+        timeout_close(s, -1, server_of(s), tcpshm_conn_remote_name(c), reason);
+    }
 }
 
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
@@ -398,6 +401,10 @@ void app_server(sim *s, node *n)
     for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
         peer *p = &n->peers[i];
         tcpshm_conn *c = p->conn;
+        if (c && liar_name(p->name)) {
+            liar_server_push(s, p->name, c); /* what a lie wants the server to hold for the liar */
+            continue;
+        }
         /* one-way pushes only once the server popped one of the client's
          * messages (my_ack > 0): that proves the client recorded this
          * server's name (README: the first-login window); nor while the
@@ -539,6 +546,7 @@ static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     (void)c, (void)e;
     trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
     chk_honest_close(&x->s->chk, x->n->c2s, x->n->name, tcpshm_conn_remote_name(c), reason);
+    timeout_close(x->s, x->n->c2s, x->n, tcpshm_conn_remote_name(c), reason);
 }
 
 /* The wrappers give the sim to the message and login callbacks. */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tcpshm/conn.h"
 #include "tcpshm/login.h"
 #include "tcpshm/msg.h"
 #include "tcpshm/names.h"
@@ -67,6 +68,15 @@ typedef struct liar {
      * under_way_owner: no attempt starts while one is under way, or its
      * end would be taken for the new attempt's (seed 6828 --faults all) */
     uint32_t under_way[2], under_way_owner;
+    /* the ack past the messages sent: the server's application pushes to
+     * liar0 (which reads nothing after the login response) until the
+     * pushes overflow the link, so some stay unsent; then the liar
+     * acknowledges one of those */
+    bool want_push;       /* the server's application has yet to push for the lie */
+    bool pushed_now;      /* it did (as far as its queue let it): the liar's ack is due */
+    bool unsent_known;    /* the pushes passed the link's capacity: unsent_seq cannot have been sent */
+    uint32_t unsent_seq;  /* the first pushed message whose last byte does not fit in the link */
+    uint32_t pushed;      /* messages ever pushed to liar0 (its pair's seq_end is never past this) */
 } liar;
 
 typedef struct sim sim;
@@ -95,6 +105,10 @@ void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m);
 /* The server's on_system_error and on_client_file_error. */
 void liar_server_syserr(sim *s, const char *what);
 void liar_server_file_error(sim *s, const char *name, const char *text);
+/* The server's application at its step, for the liar's pair c of name:
+ * pushes what the lie of an ack past the messages sent wants (messages
+ * the checker does not follow: nothing pops them). */
+void liar_server_push(sim *s, const char *name, tcpshm_conn *c);
 /* Whether the login the server just refused is the liar's, which left no
  * login note (once: the server refuses it within on_new_connection's call). */
 bool liar_take_noteless(sim *s);

@@ -102,6 +102,7 @@ static void shape(sim *s, sim_rng *r)
     s->push_ppm = pick(r, (const uint32_t[]){100000, 300000, 700000}, 3);
     s->max_dt = sim_rng_range(r, 1, 10);
     venv_options vo = {.stream_capacity = pick(r, caps, 5)};
+    s->stream_cap = vo.stream_capacity;
     /* a quarter of the runs start their first pairs just below the u32 wrap */
     if (sim_rng_below(r, 4) == 0)
         s->wrap_base = 0u - sim_rng_range(r, 1, 300);
@@ -160,7 +161,7 @@ static void step_faults(sim *s)
         int64_t len = part ? s->cfg.connection_timeout * (int64_t)fp_below(&s->plan, FP_PARTITION, 3) +
                                  s->cfg.connection_timeout + 1
                            : 1 + (int64_t)fp_below(&s->plan, FP_EAGAIN, (uint32_t)s->cfg.heartbeat_interval);
-        n->block_until = s->now + len;
+        n->block_until = n->unblocked_at = s->now + len;
         trace_event(&s->tr, s->now, TR_PART_ON, (uint32_t)n->idx, part, (uint32_t)n->block_until, NULL);
     }
     /* a group thread of the server not scheduled for up to two heartbeat
@@ -170,6 +171,7 @@ static void step_faults(sim *s)
         uint32_t nt = s->cfg.tcp_groups, g = fp_below(&s->plan, FP_STALL, nt + s->cfg.shm_groups);
         s->stall_group = g < nt ? g : 4u + g - nt;
         s->stall_until = s->now + 1 + (int64_t)fp_below(&s->plan, FP_STALL, 2u * (uint32_t)s->cfg.heartbeat_interval);
+        s->unstalled_at = s->stall_until;
         trace_event(&s->tr, s->now, TR_STALL, s->stall_group, 0, (uint32_t)s->stall_until, NULL);
     }
 }
@@ -383,8 +385,12 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             fp_set_active(&s->plan, false);
             fault_twin_end(s, "faults stop");
             s->stall_until = 0;
+            if (s->unstalled_at > s->now)
+                s->unstalled_at = s->now;
             for (uint32_t i = 0; i < s->nnodes; i++) {
                 s->nodes[i].block_until = 0;
+                if (s->nodes[i].unblocked_at > s->now)
+                    s->nodes[i].unblocked_at = s->now;
                 if (!s->nodes[i].alive && s->nodes[i].restart_at > s->now)
                     s->nodes[i].restart_at = s->now;
             }

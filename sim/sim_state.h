@@ -54,6 +54,7 @@ typedef struct node {
     tcpshm_server *srv;
     tcpshm_client *cl;
     int64_t restart_at, next_login, block_until;
+    int64_t unblocked_at; /* the end of its last partition or EAGAIN storm (the settle cuts it short) */
     bool partitioned;
     /* server */
     peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN + 2]; /* + the liar's two names */
@@ -100,6 +101,7 @@ typedef struct twin { /* the twin fault: a second client with a live client's na
 typedef struct sim {
     const sim_params *p;
     venv *v;
+    uint32_t stream_cap;  /* venv's bytes per direction of a connection (the liar overflows it) */
     budget_env budget;    /* counts each node step's env calls (a hang: budget_env.h) */
     const tcpshm_env *env; /* &budget.env: what the nodes and the simulator use */
     tcpshm_config cfg;
@@ -131,6 +133,7 @@ typedef struct sim {
     int sync_failed_node;   /* the node whose step it failed in (-1: none) */
     int64_t stall_until;    /* the stall kind: the server's group poll stall_group is skipped until then */
     uint32_t stall_group;   /* < 4: TCP group, else SHM group - 4 (node.c server_polls) */
+    int64_t unstalled_at;   /* the end of the last stall (the settle cuts it short): check_timeout.c */
     uint32_t boots[1 + SIM_MAX_CLIENTS]; /* per host: power losses so far (its boot id, fault_power.c) */
     int probe_host;                      /* the host SIM_PROBE_OWNER runs on */
     login_note notes[16]; /* logins between on_new_connection and on_logon */

@@ -484,6 +484,31 @@ Test(durability, process_claim_sync_failure_fails_the_open)
     tcpshm_ptcp_queue_close(&q);
 }
 
+/* A claim whose sync failed is not made: the next open of the same boot
+ * claims and syncs again. (It was left in the page cache and taken for
+ * made, so the disk kept the clean header of the last close: a power cut
+ * then brought back a trusted file over the changes it took back; the
+ * simulator's power-loss rule, seed 708 with TCPSHM_SIM_READINESS=1.) */
+Test(durability, process_failed_claim_is_claimed_again)
+{
+    tcpshm_ptcp_queue q;
+    tcpshm_ptcp_queue_config c = qcfg(false);
+    tcpshm_error err;
+    open_queue(&q, false);
+    cr_assert_eq(put(&q, 40, false), 0);
+    tcpshm_ptcp_queue_close(&q); /* clean: the disk's header says so */
+    R.fail_syncs = 1;
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &R.env, R.dir, "me", "peer", &c, &err), TCPSHM_E_SYSTEM);
+    cr_assert(strstr(err.text, "Sync error"), "%s", err.text);
+    R.fail_syncs = 0;
+    unsigned before = R.n;
+    open_queue(&q, false);
+    cr_assert_eq(count(EV_MAP_SYNC, before), 1u,
+                 "the open after a failed claim did not claim again (the claim was taken for made)");
+    cr_assert_eq(q.file->written, PTCP_WRITTEN_PROCESS);
+    tcpshm_ptcp_queue_close(&q);
+}
+
 /* An env without boot ids (version 2) has no boot check and no claim. */
 Test(durability, version_2_env_makes_no_claim)
 {

@@ -332,11 +332,23 @@ static int claim_boot(const tcpshm_env *env, struct tcpshm_ptcp_file *f, bool ho
     *claimed = true;
     if (f->written == want && memcmp(f->boot_id, now, sizeof now) == 0)
         return 0; /* claimed in this boot already: a restart after a kill */
+    uint8_t was_boot[16];
+    uint32_t was_written = f->written;
+    memcpy(was_boot, f->boot_id, sizeof was_boot);
     memcpy(f->boot_id, now, sizeof now);
     f->written = want;
     /* host: the open's sync of the whole file, next, carries it */
-    if (!host && tcpshm_io_map_sync(env, f, PTCP_HEADER_SIZE) != 0)
-        return tcpshm_fail(err, TCPSHM_E_SYSTEM, errno, "Sync error: cannot sync the queue's header");
+    if (!host && tcpshm_io_map_sync(env, f, PTCP_HEADER_SIZE) != 0) {
+        /* Not claimed: the header as it was, so that the next open claims
+         * (and syncs) again. Left in the page cache, the claim would pass
+         * for made ("claimed in this boot already") while the disk still
+         * says clean: a cut would then bring back a trusted header over the
+         * changes it takes back (the simulator's seed 708, readiness). */
+        int e = errno;
+        f->written = was_written;
+        memcpy(f->boot_id, was_boot, sizeof was_boot);
+        return tcpshm_fail(err, TCPSHM_E_SYSTEM, e, "Sync error: cannot sync the queue's header");
+    }
     TCPSHM_CRASH_SITE("tcpshm/crash/queue/open_after_boot_claim");
     return 0;
 }

@@ -1,0 +1,39 @@
+/* The timeout rule (check_timeout.h). */
+#include <string.h>
+
+#include "check_timeout.h"
+#include "fault_impostor.h"
+
+/* The live client node whose current name is name, or NULL. */
+static const node *client_named(const sim *s, const char *name)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        if (s->nodes[i].alive && strcmp(s->nodes[i].name, name) == 0)
+            return &s->nodes[i];
+    return NULL;
+}
+
+void timeout_close(sim *s, int sid, const node *closer, const char *other, const char *reason)
+{
+    if (strcmp(reason, "Timeout") != 0)
+        return;
+    const node *other_node = closer->idx == 0 ? client_named(s, other) : &s->nodes[0];
+    if (!other_node || !other_node->alive || (closer->idx > 0 && impostor_owns(s, closer)))
+        return; /* a peer that died (its sockets reset) or is not a node: nothing to judge */
+    /* the last moment one side could not be heard: a block ends at its
+     * block_until (or at the settle, which lifts it), a stall likewise */
+    int64_t heard = closer->unblocked_at > other_node->unblocked_at ? closer->unblocked_at : other_node->unblocked_at;
+    if (s->unstalled_at > heard)
+        heard = s->unstalled_at;
+    /* after that, a heartbeat goes out within heartbeat_interval and is read
+     * at the next steps (a clock step is at most max_dt) */
+    int64_t window = s->cfg.connection_timeout + s->cfg.heartbeat_interval + 2 * (int64_t)s->max_dt;
+    if (s->now - heard <= window)
+        return;
+    chk_fail(&s->chk, sid,
+             "timeout: %s closed its connection with %s for \"Timeout\" at t=%lld, but neither was blocked "
+             "(partition, EAGAIN storm) nor a server group poll stalled since t=%lld (connection_timeout %lld, "
+             "heartbeat_interval %lld): a side stopped sending heartbeats or reading",
+             closer->name, other, (long long)s->now, (long long)heard, (long long)s->cfg.connection_timeout,
+             (long long)s->cfg.heartbeat_interval);
+}
