@@ -393,17 +393,106 @@ static void login_says_record(sim *s, node *n)
                  n->name, n->login_last, rec);
 }
 
+/* The blocking login (tcpshm_client_connect) of an application that has
+ * nothing else to do until it is logged in. Its clock is the run's: each
+ * call after the first lets time pass (a scheduler step's worth) while the
+ * server's process runs on (its polls, faults off: a fault in it would
+ * land in this client's step); the other clients wait (only while no
+ * liar, impostor or twin is trying: they are not run meanwhile). */
+typedef struct blocking {
+    sim *s;
+    node *n;
+    uint32_t calls; /* 2 or more: the login call succeeded */
+} blocking;
+
+static int64_t blocking_clock(void *user)
+{
+    blocking *b = user;
+    sim *s = b->s;
+    if (b->calls++ == 1)
+        login_says_record(s, b->n); /* the login call succeeded: its first poll is next */
+    if (b->calls == 1)
+        return s->now;
+    s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
+    node *sv = &s->nodes[0];
+    if (!sv->alive)
+        return s->now;
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    venv_set_owner(s->v, sv->owner);
+    tcpshm_server_poll_ctl(sv->srv, s->now);
+    server_polls(s, sv);
+    venv_set_owner(s->v, b->n->owner);
+    fp_set_active(&s->plan, was);
+    return s->now;
+}
+
+/* An incarnation of an echo client with an odd owner logs in with the
+ * blocking call (the impostor's misrouted logins excepted). The rule: it
+ * returns 0 exactly when the client is logged in, and otherwise leaves it
+ * idle (a later login must be possible), within its timeout. -1 when the
+ * login is not a blocking one; else whether its login call succeeded (an
+ * attempt began). */
+static int blocking_login(sim *s, node *n, bool shm, uint16_t port)
+{
+    if (s->p->world || port != SIM_PORT || n->owner % 2u == 0)
+        return -1;
+    /* the liar, the impostor and a twin keep their own time with the
+     * server's answers while they try: not frozen under a blocking call */
+    if (s->liar.fd >= 0 || s->imp.victim >= 0 || s->tw.alive)
+        return -1;
+    blocking b = {s, n, 0};
+    int64_t start = s->now;
+    /* an application's timeout: now and then a tight one (a few polls) */
+    uint32_t nct = (uint32_t)s->cfg.new_conn_timeout;
+    int64_t timeout = sim_rng_below(&s->rng, 4) == 0 ? sim_rng_range(&s->rng, 1, 2 * s->max_dt)
+                                                      : sim_rng_range(&s->rng, nct / 2, nct);
+    tcpshm_error err;
+    int rc = tcpshm_client_connect(n->cl, "127.0.0.1", port, shm, NULL, timeout, blocking_clock, &b, &err);
+    tcpshm_client_state st = tcpshm_client_get_state(n->cl);
+    if (rc != 0)
+        trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, b.calls < 2 ? 1 : 2,
+                    err.text);
+    if (rc == 0 && st != TCPSHM_CLIENT_LOGGED_IN)
+        chk_fail(&s->chk, n->c2s, "client %s: tcpshm_client_connect returned 0 but the client is not logged in "
+                 "(state %d)", n->name, (int)st);
+    else if (rc != 0 && st != TCPSHM_CLIENT_IDLE)
+        chk_fail(&s->chk, n->c2s, "client %s: tcpshm_client_connect failed (%s) but left the client in state %d, "
+                 "not idle (no later login can start)", n->name, err.text, (int)st);
+    else if (rc != 0 && b.calls >= 2 && s->now - start > timeout + (int64_t)s->max_dt + 1)
+        chk_fail(&s->chk, n->c2s, "client %s: tcpshm_client_connect with timeout %lld returned after %lld",
+                 n->name, (long long)timeout, (long long)(s->now - start));
+    return b.calls >= 2;
+}
+
 /* A client: a login when idle, then poll_tcp and, over SHM, poll_shm in a
  * seeded order. */
 static void client_polls(sim *s, node *n)
 {
     bool shm = n->shm[n->cur];
-    if (tcpshm_client_get_state(n->cl) == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
+    tcpshm_client_state before = tcpshm_client_get_state(n->cl);
+    uint32_t logins = n->logins;
+    if (before == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
         tcpshm_error err;
         n->next_login = s->now + sim_rng_range(&s->rng, 1, (uint32_t)s->cfg.heartbeat_interval);
         trace_aside(&s->tr, s->now, TR_ASIDE_LOGIN, (uint32_t)n->idx, shm, 0, NULL);
         uint16_t port = impostor_port(s, n); /* now and then misrouted to the impostor */
-        bool ok = tcpshm_client_login(n->cl, "127.0.0.1", port, shm, NULL, s->now, &err) == 0;
+        /* cut off (partition or EAGAIN storm): its connect waits, unanswered,
+         * until the network is back (node_release_connects) */
+        bool hold = n->block_until > s->now && port == SIM_PORT;
+        if (hold && n->block_until > s->held_until)
+            s->held_until = n->block_until;
+        venv_hold_connects(s->v, hold);
+        int blocked = blocking_login(s, n, shm, port);
+        bool ok = blocked >= 0 ? blocked == 1
+                               : tcpshm_client_login(n->cl, "127.0.0.1", port, shm, NULL, s->now, &err) == 0;
+        venv_hold_connects(s->v, false);
+        if (ok)
+            before = TCPSHM_CLIENT_CONNECTING; /* an attempt began */
+        if (blocked >= 0) { /* it polled already */
+            app_client_after_poll(s, n, before, logins);
+            return;
+        }
         if (!ok)
             trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
         else /* what the login says: the name its directory records */
@@ -416,6 +505,7 @@ static void client_polls(sim *s, node *n)
     tcpshm_client_poll_tcp(n->cl, s->now);
     if (shm && !shm_first)
         tcpshm_client_poll_shm(n->cl);
+    app_client_after_poll(s, n, before, logins);
 }
 
 static void step_body(sim *s, node *n)
@@ -464,12 +554,21 @@ void node_step(sim *s, node *n)
         break;
     }
     s->jmp = NULL;
+    venv_hold_connects(s->v, false); /* a login that crashed left it on */
     budget_env_end(&s->budget);
     s->stepping = NULL;
     fp_set_active(&s->plan, was);
     if (died != TR_TYPES)
         node_die(s, n, died);
     fp_set_block_io(&s->plan, false);
+}
+
+void node_release_connects(sim *s)
+{
+    if (s->held_until != 0 && (s->now >= s->held_until || s->settle)) {
+        (void)venv_release_connects(s->v);
+        s->held_until = 0;
+    }
 }
 
 bool node_client_ready(sim *s, node *n)

@@ -21,6 +21,9 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
                      uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size);
 void node_step(sim *s, node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
+/* The connects a cut-off client made (held by venv) go through once the
+ * network is back (s->held_until) or the faults stop. */
+void node_release_connects(sim *s);
 #ifdef TCPSHM_SIM_HANG_TEST
 /* hang_inject.c (the test variant only): makes a chosen step spin. */
 void sim_test_hang(sim *s, node *n);

@@ -391,6 +391,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             trace_event(&s->tr, s->now, TR_SETTLE, 0, 0, (uint32_t)deadline, NULL);
         }
         s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
+        node_release_connects(s);
         if (faulting) {
             step_faults(s);
             fault_twin_maybe_start(s);

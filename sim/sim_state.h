@@ -64,6 +64,7 @@ typedef struct node {
     char login_last[TCPSHM_NAME_MAX + 1]; /* the server name its last login call said */
     char login_rec[TCPSHM_NAME_MAX + 1];  /* its ls_rec[cur] then (check_lastserver.h) */
     uint32_t login_srv_owner;             /* the server's incarnation (owner) that call connected to */
+    uint32_t logins;                      /* on_login_success calls so far */
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
     /* client: its pair died of a detected rollback and no name is left to
@@ -130,6 +131,7 @@ typedef struct sim {
     int sync_failed_node;   /* the node whose step it failed in (-1: none) */
     int64_t stall_until;    /* the stall kind: the server's group poll stall_group is skipped until then */
     uint32_t stall_group;   /* < 4: TCP group, else SHM group - 4 (node.c server_polls) */
+    int64_t held_until;     /* != 0: connects a cut-off client made wait (venv holds them) until then */
     uint32_t boots[1 + SIM_MAX_CLIENTS]; /* per host: power losses so far (its boot id, fault_power.c) */
     int probe_host;                      /* the host SIM_PROBE_OWNER runs on */
     login_note notes[16]; /* logins between on_new_connection and on_logon */
