@@ -130,6 +130,19 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* How the operator wrote the node's directory in this incarnation's
+ * configuration: as it is, with a trailing '/', as "./dir", or with
+ * doubled separators. The same directory each time (the OS, and venv,
+ * resolve the spellings alike); the simulator's own looks use the plain
+ * one, so a core that took another spelling for another place would
+ * leave its files where no check finds them. A user's world keeps its. */
+static void dir_spelling(const sim *s, const node *n, char *out, size_t size)
+{
+    static const char *const form[] = {"%s", "%s/", "./%s", ".//%s//"};
+    unsigned k = s->p->world ? 0u : (n->owner >> 1) % 4u;
+    snprintf(out, size, form[k], n->dir);
+}
+
 void node_start(sim *s, node *n)
 {
     fault_misconfig(s, n); /* an operator's wrong start first, now and then */
@@ -151,13 +164,15 @@ void node_start(sim *s, node *n)
     fp_set_active(&s->plan, false);
     tcpshm_error err;
     int rc;
+    char dir[TCPSHM_NAME_MAX + 8];
+    dir_spelling(s, n, dir, sizeof dir);
     if (n->idx == 0) {
         tcpshm_server_callbacks cb;
         if (s->p->world)
             world_server_callbacks(s, n, &cb);
         else
             app_server_callbacks(s, &cb);
-        rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, n->dir, &cb, &err);
+        rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, dir, &cb, &err);
         if (rc == 0)
             rc = tcpshm_server_start(n->srv, "0.0.0.0", SIM_PORT, &err);
     } else {
@@ -166,7 +181,7 @@ void node_start(sim *s, node *n)
             world_client_callbacks(s, n, &cb);
         else
             app_client_callbacks(s, n, &cb);
-        rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, n->dir, &cb, &err);
+        rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, dir, &cb, &err);
     }
     if (rc != 0) {
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);
