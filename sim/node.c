@@ -143,6 +143,29 @@ static void dir_spelling(const sim *s, const node *n, char *out, size_t size)
     snprintf(out, size, form[k], n->dir);
 }
 
+/* The env this incarnation's application gives the core: the run's, or an
+ * older or partial one a user may have: version 2 (no boot ids, no
+ * readiness; only with durability host, whose syncs it has: a
+ * process-durable node without boot ids cannot see that a power loss took
+ * its unsynced writes back, which the power-loss rule expects of it), or
+ * version 3 without one of the three epoll members (the server's groups
+ * then poll every connection directly). The same run otherwise. */
+static const tcpshm_env *node_env(sim *s, node *n)
+{
+    n->env = *s->env;
+    switch (s->p->world ? 0u : (n->owner >> 3) % 8u) {
+    case 1:
+        if (s->durability == SIM_DUR_HOST)
+            n->env.version = 2;
+        break;
+    case 2: n->env.epoll_create = NULL; break;
+    case 3: n->env.epoll_ctl = NULL; break;
+    case 4: n->env.epoll_wait = NULL; break;
+    default: break;
+    }
+    return &n->env;
+}
+
 void node_start(sim *s, node *n)
 {
     fault_misconfig(s, n); /* an operator's wrong start first, now and then */
@@ -172,7 +195,7 @@ void node_start(sim *s, node *n)
             world_server_callbacks(s, n, &cb);
         else
             app_server_callbacks(s, &cb);
-        rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, dir, &cb, &err);
+        rc = tcpshm_server_create(&n->srv, &s->cfg, node_env(s, n), n->name, dir, &cb, &err);
         if (rc == 0)
             rc = tcpshm_server_start(n->srv, "0.0.0.0", SIM_PORT, &err);
     } else {
@@ -181,7 +204,7 @@ void node_start(sim *s, node *n)
             world_client_callbacks(s, n, &cb);
         else
             app_client_callbacks(s, n, &cb);
-        rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, dir, &cb, &err);
+        rc = tcpshm_client_create(&n->cl, &s->cfg, node_env(s, n), n->name, dir, &cb, &err);
     }
     if (rc != 0) {
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);

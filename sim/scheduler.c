@@ -331,6 +331,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->more_rng = sim_rng_make(p->seed, 7);
     s->more_ppm = pick(&s->more_rng, (const uint32_t[]){0, 300000, 800000}, 3);
     shape(s, &shape_rng);
+    sim_rng nodelay_rng = sim_rng_make(p->seed, 8); /* its own stream: the other choices stay */
+    s->cfg.tcp_nodelay = sim_rng_below(&nodelay_rng, 4) != 0; /* a quarter of the seeds: Nagle on */
     power_init(s);
     if (p->world) {
         world_begin(s);

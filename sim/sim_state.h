@@ -53,6 +53,7 @@ typedef struct node {
     bool shm[SIM_MAX_GEN]; /* client: the transport of each name (fixed for the name's life) */
     tcpshm_server *srv;
     tcpshm_client *cl;
+    tcpshm_env env; /* the env this incarnation's application gives the core (node.c node_env) */
     int64_t restart_at, next_login, block_until;
     bool partitioned;
     /* server */
