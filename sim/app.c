@@ -276,12 +276,43 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     pop_checked(s, n, c, p->c2s, w.seq, size);
 }
 
+/* The user data of a login ('u') or of its response ('r'): the tag, ':'
+ * and the client's name, zero-padded, cut to size bytes. */
+static void user_data_of(char tag, const char *client, uint32_t size, uint8_t out[TCPSHM_MAX_USER_DATA])
+{
+    char text[TCPSHM_MAX_USER_DATA + 1];
+    memset(out, 0, TCPSHM_MAX_USER_DATA);
+    int k = snprintf(text, sizeof text, "%c:%s", tag, client);
+    memcpy(out, text, k < 0 ? 0u : (uint32_t)k < size ? (uint32_t)k : size);
+}
+
+const uint8_t *app_login_user_data(sim *s, node *n)
+{
+    static uint8_t data[1 + SIM_MAX_CLIENTS][TCPSHM_MAX_USER_DATA];
+    if (s->p->world || n->owner % 5u != 0)
+        return NULL;
+    user_data_of('u', n->name, s->cfg.login_user_data_size, data[n->idx]);
+    return data[n->idx];
+}
+
+/* The user data a login carried, as the server application sees it: the
+ * client's (zeros when it gave none), never another's or garbled bytes. */
+static void check_user_data(sim *s, const char *client, const uint8_t *got, uint32_t size, char tag)
+{
+    static const uint8_t zeros[TCPSHM_MAX_USER_DATA];
+    uint8_t want[TCPSHM_MAX_USER_DATA];
+    user_data_of(tag, client, size, want);
+    if (memcmp(got, want, size) != 0 && (tag == 'r' || memcmp(got, zeros, size) != 0))
+        chk_fail(&s->chk, -1, "%s of %s: its %u bytes of user data are not what %s sent (\"%.*s\")",
+                 tag == 'u' ? "login" : "login response", client, size, tag == 'u' ? "the client" : "the server",
+                 (int)size, (const char *)got);
+}
+
 /* The group of a client: FNV-1a of its name, as tools/echo_server does,
  * among the groups of its transport. */
 static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
 {
     sim *s = u;
-    (void)rsp_user_data;
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
@@ -295,6 +326,10 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
         return lg_liar;
     rb_server_login(s, lg);
     lastserver_at_login(s, lg);
+    check_user_data(s, lg->client_name, lg->user_data, s->cfg.login_user_data_size, 'u');
+    uint8_t rsp_data[TCPSHM_MAX_USER_DATA];
+    user_data_of('r', lg->client_name, s->cfg.login_rsp_user_data_size, rsp_data);
+    memcpy(rsp_user_data, rsp_data, s->cfg.login_rsp_user_data_size);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
         chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
                  lg->use_shm ? "SHM" : "TCP");
@@ -471,6 +506,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
         impostor_client_end(s, n, IMP_END_ACCEPTED, rsp->server_name);
         return;
     }
+    check_user_data(s, n->name, rsp->user_data, s->cfg.login_rsp_user_data_size, 'r');
     n->c2s = -1; /* the server's login may have started a new epoch of the pair */
     client_streams(s, n, rsp->server_name);
     const chk_stream *a = &s->chk.s[n->c2s], *b = &s->chk.s[n->s2c];

@@ -147,9 +147,10 @@ static void dir_spelling(const sim *s, const node *n, char *out, size_t size)
  * older or partial one a user may have: version 2 (no boot ids, no
  * readiness; only with durability host, whose syncs it has: a
  * process-durable node without boot ids cannot see that a power loss took
- * its unsynced writes back, which the power-loss rule expects of it), or
- * version 3 without one of the three epoll members (the server's groups
- * then poll every connection directly). The same run otherwise. */
+ * its unsynced writes back, which the power-loss rule expects of it),
+ * version 3 without boot_id (the same, host only), or version 3 without one
+ * of the three epoll members (the server's groups then poll every
+ * connection directly). The same run otherwise. */
 static const tcpshm_env *node_env(sim *s, node *n)
 {
     n->env = *s->env;
@@ -157,6 +158,10 @@ static const tcpshm_env *node_env(sim *s, node *n)
     case 1:
         if (s->durability == SIM_DUR_HOST)
             n->env.version = 2;
+        break;
+    case 5: /* version 3 without boot ids: no boot check either (host only, as version 2) */
+        if (s->durability == SIM_DUR_HOST)
+            n->env.boot_id = NULL;
         break;
     case 2: n->env.epoll_create = NULL; break;
     case 3: n->env.epoll_ctl = NULL; break;
@@ -486,7 +491,8 @@ static int blocking_login(sim *s, node *n, bool shm, uint16_t port)
     int64_t timeout = sim_rng_below(&s->rng, 4) == 0 ? sim_rng_range(&s->rng, 1, 2 * s->max_dt)
                                                       : sim_rng_range(&s->rng, nct / 2, nct);
     tcpshm_error err;
-    int rc = tcpshm_client_connect(n->cl, "127.0.0.1", port, shm, NULL, timeout, blocking_clock, &b, &err);
+    int rc = tcpshm_client_connect(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n), timeout, blocking_clock,
+                                   &b, &err);
     tcpshm_client_state st = tcpshm_client_get_state(n->cl);
     if (rc != 0)
         trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, b.calls < 2 ? 1 : 2,
@@ -523,7 +529,8 @@ static void client_polls(sim *s, node *n)
         venv_hold_connects(s->v, hold);
         int blocked = blocking_login(s, n, shm, port);
         bool ok = blocked >= 0 ? blocked == 1
-                               : tcpshm_client_login(n->cl, "127.0.0.1", port, shm, NULL, s->now, &err) == 0;
+                               : tcpshm_client_login(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n),
+                                                     s->now, &err) == 0;
         venv_hold_connects(s->v, false);
         if (ok)
             before = TCPSHM_CLIENT_CONNECTING; /* an attempt began */

@@ -331,8 +331,14 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->more_rng = sim_rng_make(p->seed, 7);
     s->more_ppm = pick(&s->more_rng, (const uint32_t[]){0, 300000, 800000}, 3);
     shape(s, &shape_rng);
-    sim_rng nodelay_rng = sim_rng_make(p->seed, 8); /* its own stream: the other choices stay */
-    s->cfg.tcp_nodelay = sim_rng_below(&nodelay_rng, 4) != 0; /* a quarter of the seeds: Nagle on */
+    /* choices of the configuration added later, from a stream of their own
+     * (8, so the others stay): Nagle on in a quarter of the seeds; the
+     * login's and its response's user data sizes (the login's messages fit
+     * the smallest max_msg_size, 80) */
+    sim_rng cfg_rng = sim_rng_make(p->seed, 8);
+    s->cfg.tcp_nodelay = sim_rng_below(&cfg_rng, 4) != 0;
+    s->cfg.login_user_data_size = (const uint32_t[]){1, 8, 24}[sim_rng_below(&cfg_rng, 3)];
+    s->cfg.login_rsp_user_data_size = sim_rng_below(&cfg_rng, 2) ? 8u : 1u;
     power_init(s);
     if (p->world) {
         world_begin(s);
