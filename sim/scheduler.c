@@ -334,11 +334,12 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     /* choices of the configuration added later, from a stream of their own
      * (8, so the others stay): Nagle on in a quarter of the seeds; the
      * login's and its response's user data sizes (the login's messages fit
-     * the smallest max_msg_size, 80) */
+     * the smallest max_msg_size, 80); file_mode 0 in a quarter */
     sim_rng cfg_rng = sim_rng_make(p->seed, 8);
     s->cfg.tcp_nodelay = sim_rng_below(&cfg_rng, 4) != 0;
     s->cfg.login_user_data_size = (const uint32_t[]){1, 8, 24}[sim_rng_below(&cfg_rng, 3)];
     s->cfg.login_rsp_user_data_size = sim_rng_below(&cfg_rng, 2) ? 8u : 1u;
+    s->cfg.file_mode = sim_rng_below(&cfg_rng, 4) ? 0600u : 0u; /* 0 means 0600 (settle_inspect.c) */
     power_init(s);
     if (p->world) {
         world_begin(s);

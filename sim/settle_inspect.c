@@ -59,8 +59,38 @@ static void inspect_one(sim *s, const node *n, const char *local, const char *re
                  info.other.read_seq, info.other.write_seq, info.other.my_ack);
 }
 
+/* The files the core makes (queue files, .lastserver records and their
+ * temporaries, lock files, SHM segments) have the configured file_mode,
+ * 0600 when it is 0 (config.h: "0 means 0600"). The seeds use 0600 or 0,
+ * so a file the simulator wrote back (a rollback, a damage: venv writes
+ * 0600) agrees too. */
+static bool core_file(const char *path)
+{
+    static const char *const suffix[] = {".ptcp", ".lastserver", ".lastserver.tmp", ".lock"};
+    size_t len = strlen(path);
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        size_t k = strlen(suffix[i]);
+        if (len > k && strcmp(path + len - k, suffix[i]) == 0)
+            return true;
+    }
+    return strncmp(path, VENV_SHM_DIR "/tcpshm_", strlen(VENV_SHM_DIR "/tcpshm_")) == 0;
+}
+
+static void check_mode(void *user, const char *path, bool is_dir, size_t size)
+{
+    sim *s = user;
+    (void)size;
+    unsigned want = s->cfg.file_mode ? s->cfg.file_mode : 0600u;
+    int mode = is_dir || !core_file(path) || s->chk.violated ? (int)want : venv_file_mode(s->v, path);
+    if (mode != (int)want)
+        chk_fail(&s->chk, -1, "inspect: %s has mode %o; the configuration's file_mode %o says %o", path,
+                 (unsigned)mode, s->cfg.file_mode, want);
+}
+
 void settle_inspect(sim *s)
 {
+    if (!s->p->world)
+        venv_list(s->v, check_mode, s);
     node *sv = &s->nodes[0];
     for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++) {
         node *n = &s->nodes[i];
