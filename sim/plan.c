@@ -450,8 +450,9 @@ static int decide(fp_plan *p, const char *name, enum pclass cls, bool focus, int
     if (cls == P_ACCEPT || cls == P_CONNECT) {
         if (!chance(p, FP_IO_ERROR))
             return 0;
-        static const int errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE};
-        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, FP_IO_ERROR, 4)], failnum);
+        /* accept also interrupted by a signal, or woken with nothing to take */
+        static const int errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE, EINTR, EAGAIN};
+        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, FP_IO_ERROR, cls == P_ACCEPT ? 6 : 4)], failnum);
     }
     if (cls == P_EPOLL) {
         /* a readiness group's registration or wait failing: the core then
