@@ -382,6 +382,8 @@ bool node_rename(sim *s, node *n)
 
 void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }
 
+int64_t node_now(const sim *s, const node *n) { return s->now + n->clock_off; }
+
 /* Whether group poll g (< 4: TCP, else SHM g - 4) is stalled now (FP_STALL). */
 static bool stalled(const sim *s, uint32_t g) { return s->stall_until > s->now && s->stall_group == g; }
 
@@ -396,7 +398,7 @@ static void server_polls(sim *s, node *n)
         uint32_t g0 = sim_rng_below(&s->rng, nt);
         for (uint32_t g = 0; g < nt; g++)
             if (!stalled(s, (g0 + g) % nt))
-                tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % nt);
+                tcpshm_server_poll_tcp(n->srv, node_now(s, n), (g0 + g) % nt);
         return;
     }
     uint32_t order[8]; /* < 4: TCP group order[i], else SHM group order[i] - 4 */
@@ -414,9 +416,9 @@ static void server_polls(sim *s, node *n)
         if (stalled(s, order[i]))
             continue;
         if (order[i] < 4u)
-            tcpshm_server_poll_tcp(n->srv, s->now, order[i]);
+            tcpshm_server_poll_tcp(n->srv, node_now(s, n), order[i]);
         else
-            tcpshm_server_poll_shm(n->srv, s->now, order[i] - 4u);
+            tcpshm_server_poll_shm(n->srv, node_now(s, n), order[i] - 4u);
     }
 }
 
@@ -455,19 +457,19 @@ static int64_t blocking_clock(void *user)
     if (b->calls++ == 1)
         login_says_record(s, b->n); /* the login call succeeded: its first poll is next */
     if (b->calls == 1)
-        return s->now;
+        return node_now(s, b->n);
     s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
     node *sv = &s->nodes[0];
     if (!sv->alive)
-        return s->now;
+        return node_now(s, b->n);
     bool was = s->plan.active;
     fp_set_active(&s->plan, false);
     venv_set_owner(s->v, sv->owner);
-    tcpshm_server_poll_ctl(sv->srv, s->now);
+    tcpshm_server_poll_ctl(sv->srv, node_now(s, sv));
     server_polls(s, sv);
     venv_set_owner(s->v, b->n->owner);
     fp_set_active(&s->plan, was);
-    return s->now;
+    return node_now(s, b->n);
 }
 
 /* An incarnation of an echo client with an odd owner logs in with the
@@ -530,7 +532,7 @@ static void client_polls(sim *s, node *n)
         int blocked = blocking_login(s, n, shm, port);
         bool ok = blocked >= 0 ? blocked == 1
                                : tcpshm_client_login(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n),
-                                                     s->now, &err) == 0;
+                                                     node_now(s, n), &err) == 0;
         venv_hold_connects(s->v, false);
         if (ok)
             before = TCPSHM_CLIENT_CONNECTING; /* an attempt began */
@@ -547,7 +549,7 @@ static void client_polls(sim *s, node *n)
     bool shm_first = shm && sim_rng_below(&s->rng, 2);
     if (shm_first)
         tcpshm_client_poll_shm(n->cl);
-    tcpshm_client_poll_tcp(n->cl, s->now);
+    tcpshm_client_poll_tcp(n->cl, node_now(s, n));
     if (shm && !shm_first)
         tcpshm_client_poll_shm(n->cl);
     app_client_after_poll(s, n, before, logins);
@@ -560,7 +562,7 @@ static void step_body(sim *s, node *n)
 #endif
     fault_misuse(s, n); /* now and then the application calls the API the wrong way */
     if (n->idx == 0) {
-        tcpshm_server_poll_ctl(n->srv, s->now);
+        tcpshm_server_poll_ctl(n->srv, node_now(s, n));
         server_polls(s, n);
     } else {
         client_polls(s, n);

@@ -15,7 +15,7 @@ const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  
                                              "short-read", "io-error", "eagain", "partition", "file",
                                              "return",     "twin",      "rollback",
                                              "liar",       "power-loss", "misconfig", "damage", "misuse",
-                                             "stall",      "impostor"};
+                                             "stall",      "impostor", "clock"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -35,6 +35,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_MISUSE] = {1000, 4000, 15000}, /* per node step */
     [FP_STALL] = {2000, 8000, 30000}, /* per step on the server while none is stalled */
     [FP_IMPOSTOR] = {50000, 150000, 300000}, /* per client login call while the impostor is idle */
+    [FP_CLOCK] = {500, 2000, 8000}, /* per step */
 };
 
 static fp_plan *g_plan;

@@ -170,6 +170,15 @@ static void step_faults(sim *s)
         s->stall_until = s->now + 1 + (int64_t)fp_below(&s->plan, FP_STALL, 2u * (uint32_t)s->cfg.heartbeat_interval);
         trace_event(&s->tr, s->now, TR_STALL, s->stall_group, 0, (uint32_t)s->stall_until, NULL);
     }
+    /* its host's clock steps (NTP) back or forward by up to three heartbeat
+     * intervals: the core's timers must neither stall nor lose anything
+     * (the rules of the run: no loss, every client back after settle) */
+    if (fp_roll(&s->plan, FP_CLOCK)) {
+        uint32_t step = 1u + fp_below(&s->plan, FP_CLOCK, 3u * (uint32_t)s->cfg.heartbeat_interval);
+        bool back = fp_below(&s->plan, FP_CLOCK, 2) == 0;
+        n->clock_off += back ? -(int64_t)step : (int64_t)step;
+        trace_event(&s->tr, s->now, TR_CLOCK, (uint32_t)n->idx, step, back, NULL);
+    }
 }
 
 /* Moves a pair's file to seq (or count) base; the caller verifies the

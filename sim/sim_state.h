@@ -54,6 +54,7 @@ typedef struct node {
     tcpshm_server *srv;
     tcpshm_client *cl;
     tcpshm_env env; /* the env this incarnation's application gives the core (node.c node_env) */
+    int64_t clock_off; /* its host's clock minus the run's (the clock kind's steps; node_now) */
     int64_t restart_at, next_login, block_until;
     bool partitioned;
     /* server */
