@@ -488,10 +488,14 @@ static int blocking_login(sim *s, node *n, bool shm, uint16_t port)
         return -1;
     blocking b = {s, n, 0};
     int64_t start = s->now;
-    /* an application's timeout: now and then a tight one (a few polls) */
-    uint32_t nct = (uint32_t)s->cfg.new_conn_timeout;
+    /* the application's timeout: now and then a tight one (a few polls),
+     * else one to two heartbeat intervals, less than any connection
+     * timeout (3 to 8 heartbeats), since the other clients do not run
+     * meanwhile (up to new_conn_timeout, tens of heartbeats, starved them:
+     * their links timed out while the server ran on; seeds 629 and 1842) */
+    uint32_t hb = (uint32_t)s->cfg.heartbeat_interval;
     int64_t timeout = sim_rng_below(&s->rng, 4) == 0 ? sim_rng_range(&s->rng, 1, 2 * s->max_dt)
-                                                      : sim_rng_range(&s->rng, nct / 2, nct);
+                                                      : sim_rng_range(&s->rng, hb, 2 * hb);
     tcpshm_error err;
     int rc = tcpshm_client_connect(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n), timeout, blocking_clock,
                                    &b, &err);
