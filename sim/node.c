@@ -178,6 +178,7 @@ void node_start(sim *s, node *n)
     tcpshm_set_crash_hook(crash_hook, NULL);
     n->owner = s->next_owner++;
     n->alive = true;
+    n->connect_called = false;
     n->npeers = 0;
     n->pend_push = n->pend_pop = -1;
     n->c2s = n->s2c = -1;
@@ -472,20 +473,24 @@ static int64_t blocking_clock(void *user)
     return node_now(s, b->n);
 }
 
-/* An incarnation of an echo client with an odd owner logs in with the
- * blocking call (the impostor's misrouted logins excepted). The rule: it
+/* An incarnation of an echo client with an odd owner makes its first
+ * login with the blocking call, as an application that connects at its
+ * start and then polls (the impostor's misrouted logins excepted; later
+ * logins poll: a client that blocked on every retry of a login that kept
+ * failing froze the others for good, seed 5127). The rule: it
  * returns 0 exactly when the client is logged in, and otherwise leaves it
  * idle (a later login must be possible), within its timeout. -1 when the
  * login is not a blocking one; else whether its login call succeeded (an
  * attempt began). */
 static int blocking_login(sim *s, node *n, bool shm, uint16_t port)
 {
-    if (s->p->world || port != SIM_PORT || n->owner % 2u == 0)
+    if (s->p->world || port != SIM_PORT || n->owner % 2u == 0 || n->connect_called)
         return -1;
     /* the liar, the impostor and a twin keep their own time with the
      * server's answers while they try: not frozen under a blocking call */
     if (s->liar.fd >= 0 || s->imp.victim >= 0 || s->tw.alive)
         return -1;
+    n->connect_called = true;
     blocking b = {s, n, 0};
     int64_t start = s->now;
     /* the application's timeout: now and then a tight one (a few polls),

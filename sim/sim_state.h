@@ -67,6 +67,7 @@ typedef struct node {
     char login_rec[TCPSHM_NAME_MAX + 1];  /* its ls_rec[cur] then (check_lastserver.h) */
     uint32_t login_srv_owner;             /* the server's incarnation (owner) that call connected to */
     uint32_t logins;                      /* on_login_success calls so far */
+    bool connect_called;                  /* this incarnation made its blocking login (node.c) */
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
     /* client: its pair died of a detected rollback and no name is left to
