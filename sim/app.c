@@ -277,12 +277,43 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     pop_checked(s, n, c, p->c2s, w.seq, size);
 }
 
+/* The user data of a login ('u') or of its response ('r'): the tag, ':'
+ * and the client's name, zero-padded, cut to size bytes. */
+static void user_data_of(char tag, const char *client, uint32_t size, uint8_t out[TCPSHM_MAX_USER_DATA])
+{
+    char text[TCPSHM_MAX_USER_DATA + 1];
+    memset(out, 0, TCPSHM_MAX_USER_DATA);
+    int k = snprintf(text, sizeof text, "%c:%s", tag, client);
+    memcpy(out, text, k < 0 ? 0u : (uint32_t)k < size ? (uint32_t)k : size);
+}
+
+const uint8_t *app_login_user_data(sim *s, node *n)
+{
+    static uint8_t data[1 + SIM_MAX_CLIENTS][TCPSHM_MAX_USER_DATA];
+    if (s->p->world || n->owner % 5u != 0)
+        return NULL;
+    user_data_of('u', n->name, s->cfg.login_user_data_size, data[n->idx]);
+    return data[n->idx];
+}
+
+/* The user data a login carried, as the server application sees it: the
+ * client's (zeros when it gave none), never another's or garbled bytes. */
+static void check_user_data(sim *s, const char *client, const uint8_t *got, uint32_t size, char tag)
+{
+    static const uint8_t zeros[TCPSHM_MAX_USER_DATA];
+    uint8_t want[TCPSHM_MAX_USER_DATA];
+    user_data_of(tag, client, size, want);
+    if (memcmp(got, want, size) != 0 && (tag == 'r' || memcmp(got, zeros, size) != 0))
+        chk_fail(&s->chk, -1, "%s of %s: its %u bytes of user data are not what %s sent (\"%.*s\")",
+                 tag == 'u' ? "login" : "login response", client, size, tag == 'u' ? "the client" : "the server",
+                 (int)size, (const char *)got);
+}
+
 /* The group of a client: FNV-1a of its name, as tools/echo_server does,
  * among the groups of its transport. */
 static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
 {
     sim *s = u;
-    (void)rsp_user_data;
     uint32_t h = 2166136261u;
     for (const char *p = lg->client_name; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
@@ -296,6 +327,10 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
         return lg_liar;
     rb_server_login(s, lg);
     lastserver_at_login(s, lg);
+    check_user_data(s, lg->client_name, lg->user_data, s->cfg.login_user_data_size, 'u');
+    uint8_t rsp_data[TCPSHM_MAX_USER_DATA];
+    user_data_of('r', lg->client_name, s->cfg.login_rsp_user_data_size, rsp_data);
+    memcpy(rsp_user_data, rsp_data, s->cfg.login_rsp_user_data_size);
     if (lg->use_shm != (sim_client_shm(s, lg->client_name) ? 1 : 0))
         chk_fail(&s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
                  lg->use_shm ? "SHM" : "TCP");
@@ -469,6 +504,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
         impostor_client_end(s, n, IMP_END_ACCEPTED, rsp->server_name);
         return;
     }
+    check_user_data(s, n->name, rsp->user_data, s->cfg.login_rsp_user_data_size, 'r');
     n->c2s = -1; /* the server's login may have started a new epoch of the pair */
     client_streams(s, n, rsp->server_name);
     const chk_stream *a = &s->chk.s[n->c2s], *b = &s->chk.s[n->s2c];
@@ -492,32 +528,31 @@ typedef struct client_ctx {
 } client_ctx;
 static client_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 
-static void c_syserr(void *u, const char *reason, int e)
+/* The client's handlers of a login's end and of a disconnect: called by
+ * the callbacks, or, in an incarnation that leaves them NULL, by
+ * app_client_after_poll from what the client's state and close reason say. */
+static void client_failed(sim *s, node *n, const char *reason, int e)
 {
-    client_ctx *x = u;
-    trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
-    if (impostor_owns(x->s, x->n)) {
-        impostor_client_end(x->s, x->n, IMP_END_FAILED, reason); /* its record must be as it was */
+    trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)e, 0, reason);
+    if (impostor_owns(s, n)) {
+        impostor_client_end(s, n, IMP_END_FAILED, reason); /* its record must be as it was */
         return;
     }
-    lastserver_after_failed_login(x->s, x->n);
+    lastserver_after_failed_login(s, n);
 }
 
-static void c_reject(void *u, const tcpshm_login_rsp *rsp)
+static void client_rejected(sim *s, node *n, const char *error_msg)
 {
-    client_ctx *x = u;
-    trace_event(&x->s->tr, x->s->now, TR_REJECT, (uint32_t)x->n->idx, 0, 0, rsp->error_msg);
-    if (impostor_owns(x->s, x->n))
-        impostor_client_end(x->s, x->n, IMP_END_REJECTED, "Login rejected");
+    trace_event(&s->tr, s->now, TR_REJECT, (uint32_t)n->idx, 0, 0, error_msg);
+    if (impostor_owns(s, n))
+        impostor_client_end(s, n, IMP_END_REJECTED, "Login rejected");
 }
 
-static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
+static void client_mismatch(sim *s, node *n, const tcpshm_seq_mismatch *m)
 {
-    client_ctx *x = u;
-    (void)c;
-    trace_event(&x->s->tr, x->s->now, TR_MISMATCH, (uint32_t)x->n->idx, m->local_seq_end, m->remote_seq_end, NULL);
-    if (impostor_owns(x->s, x->n)) { /* a range the impostor made up: refused as it must be */
-        impostor_client_end(x->s, x->n, IMP_END_MISMATCH, "Seq number mismatch");
+    trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    if (impostor_owns(s, n)) { /* a range the impostor made up: refused as it must be */
+        impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
         return;
     }
     /* A login to a server name other than the one it said is a new
@@ -526,27 +561,73 @@ static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
      * both are [0, 0) with ack 0 (or the server kept a first-login window
      * that starts at 0): never a mismatch, rollback or not. */
     char rec[TCPSHM_NAME_MAX + 1];
-    if (sim_recorded_server(x->s, x->n->dir, x->n->name, rec) >= 0 && rec[0] && strcmp(rec, x->n->login_last) != 0)
-        chk_fail(&x->s->chk, x->n->c2s,
+    if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && rec[0] && strcmp(rec, n->login_last) != 0)
+        chk_fail(&s->chk, n->c2s,
                  "client %s: sequence mismatch at a login that is a new connection (it said last server \"%s\", "
                  "now records \"%s\"): client [%u, %u) ack %u, server [%u, %u) ack %u (both sides start at 0)",
-                 x->n->name, x->n->login_last, rec, m->local_seq_start, m->local_seq_end, m->local_ack,
+                 n->name, n->login_last, rec, m->local_seq_start, m->local_seq_end, m->local_ack,
                  m->remote_seq_start, m->remote_seq_end, m->remote_ack);
-    if (rb_mismatch(x->s, "", x->n->name))
+    if (rb_mismatch(s, "", n->name))
         return; /* a rollback detected, as it must be */
-    chk_fail(&x->s->chk, x->n->c2s,
-             "client %s: sequence mismatch: client [%u, %u) ack %u, server [%u, %u) ack %u", x->n->name,
+    chk_fail(&s->chk, n->c2s,
+             "client %s: sequence mismatch: client [%u, %u) ack %u, server [%u, %u) ack %u", n->name,
              m->local_seq_start, m->local_seq_end, m->local_ack, m->remote_seq_start, m->remote_seq_end,
              m->remote_ack);
 }
 
+static void client_disconnected(sim *s, node *n, tcpshm_conn *c, const char *reason)
+{
+    trace_event(&s->tr, s->now, TR_DISC, (uint32_t)n->idx, 0, 0, reason);
+    chk_honest_close(&s->chk, n->c2s, n->name, tcpshm_conn_remote_name(c), reason);
+    timeout_close(s, n->c2s, n, tcpshm_conn_remote_name(c), reason);
+}
+
+static void c_syserr(void *u, const char *reason, int e)
+{
+    client_ctx *x = u;
+    client_failed(x->s, x->n, reason, e);
+}
+static void c_reject(void *u, const tcpshm_login_rsp *rsp)
+{
+    client_ctx *x = u;
+    client_rejected(x->s, x->n, rsp->error_msg);
+}
+static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
+{
+    client_ctx *x = u;
+    (void)c;
+    client_mismatch(x->s, x->n, m);
+}
 static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     client_ctx *x = u;
-    (void)c, (void)e;
-    trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
-    chk_honest_close(&x->s->chk, x->n->c2s, x->n->name, tcpshm_conn_remote_name(c), reason);
-    timeout_close(x->s, x->n->c2s, x->n, tcpshm_conn_remote_name(c), reason);
+    (void)e;
+    client_disconnected(x->s, x->n, c, reason);
+}
+
+bool app_client_quiet(const node *n) { return n->owner % 3u == 2u; }
+
+void app_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins)
+{
+    tcpshm_client_state now = tcpshm_client_get_state(n->cl);
+    if (s->p->world || !app_client_quiet(n) || now != TCPSHM_CLIENT_IDLE || before == TCPSHM_CLIENT_IDLE || s->chk.violated)
+        return;
+    tcpshm_conn *c = tcpshm_client_conn(n->cl); /* NULL: no pair state, no reason to read */
+    int e = 0;
+    const char *reason = c ? tcpshm_conn_close_reason(c, &e) : "";
+    if (before == TCPSHM_CLIENT_LOGGED_IN || n->logins != logins)
+        client_disconnected(s, n, c, reason);
+    else if (strcmp(reason, "Login rejected") == 0)
+        client_rejected(s, n, reason);
+    else if (strcmp(reason, "Seq number mismatch") == 0) {
+        /* the numbers went to the callback only: the client's own side */
+        tcpshm_seq_mismatch m = {0};
+        m.local_seq_start = tcpshm_conn_seq_start(c);
+        m.local_seq_end = tcpshm_conn_seq_end(c);
+        m.local_ack = tcpshm_conn_my_ack(c);
+        client_mismatch(s, n, &m);
+    } else
+        client_failed(s, n, reason, e);
 }
 
 /* The wrappers give the sim to the message and login callbacks. */
@@ -560,6 +641,7 @@ static void c_login_x(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     client_ctx *x = u;
     tcpshm_conn_set_user(c, x->n);
+    x->n->logins++;
     c_login(x->s, c, rsp);
 }
 
@@ -610,6 +692,8 @@ void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
     *cb = (tcpshm_client_callbacks){.user = &g_ctx[n->idx], .on_system_error = c_syserr,
                                     .on_login_reject = c_reject, .on_seq_mismatch = c_mismatch,
                                     .on_login_success = c_login_x, .on_disconnect = c_disc, .on_msg = c_msg_x};
+    if (app_client_quiet(n)) /* the optional ones left NULL (app_client_after_poll) */
+        cb->on_system_error = NULL, cb->on_login_reject = NULL, cb->on_seq_mismatch = NULL, cb->on_disconnect = NULL;
 }
 
 void app_server_forget(sim *s, node *n)

@@ -3,14 +3,18 @@
  * core/src/config.c, each side of a range), the node name (each rule of
  * tcpshm_name_check), the directory or the env it is given, what create
  * must answer (the code, and a word its message must contain: the field,
- * "client name", "directory", ...), or 0 when the start must go on. It
- * runs as its own process (a fresh owner, killed after), with every fault
+ * "client name", "directory", ...), or 0 when the start must go on; a
+ * restart case (another queue size or byte order than the pair's file was
+ * made with) is answered by the client's first login call. It runs as its
+ * own process (a fresh owner, killed after), with every fault
  * of the plan off (an OS case's failure is the env's own). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dir_print.h"
+#include "node.h"
+#include "pairs.h"
 #include "fault_misconfig.h"
 #include "tcpshm/error.h"
 #include "tcpshm/msg.h"
@@ -21,6 +25,7 @@ typedef struct attempt {
     char name[2 * TCPSHM_NAME_MAX + 2];
     char dir[4200]; /* longer than the core's directory field (4096) */
     char addr[16];  /* the server's listening address */
+    bool login;     /* a client's create is followed by a login call (the restart cases) */
     int code;          /* what create must return */
     const char *needle; /* what its message must contain */
     long long value;    /* a configuration case's wrong value */
@@ -254,6 +259,39 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
              i == 0 ? "lock" : i == 1 ? "listen" : i == 2 ? "bound port" : "epoll_create");
 }
 
+/* The restart cases: a client restarted with a queue configuration its
+ * pair's file was not made with (another queue_size, the other byte
+ * order). Create takes it (each is valid alone); the login call, which
+ * opens the recorded pair's file before it connects, must refuse it: the
+ * file opens only as it was made (read otherwise, every offset and seq in
+ * it would be wrong). Only for a TCP client name whose directory records a
+ * server and whose pair file opens with the run's configuration (a look
+ * with the faults off); else the missing directory case. */
+static const unsigned n_restart_cases = 2;
+
+static void restart_case(sim *s, attempt *a, const node *n, unsigned i)
+{
+    char rec[TCPSHM_NAME_MAX + 1], why[256];
+    uint32_t end, ack;
+    if (n->idx == 0 || n->shm[n->cur] || sim_recorded_server(s, n->dir, n->name, rec) != 1 ||
+        !node_peek_queue(s, n->dir, n->name, rec, NULL, &end, &ack, why, sizeof why)) {
+        dir_case(s, a, n, 1);
+        return;
+    }
+    a->login = true;
+    a->code = TCPSHM_E_CORRUPT;
+    if (i == 0) {
+        uint32_t q = a->cfg.queue_size;
+        SET(queue_size, q + 8u <= (1u << 30) ? q + 8u : q - 8u);
+        a->needle = "differs from the configured";
+        snprintf(a->what, sizeof a->what, "a restart with queue_size %u (was %u)", a->cfg.queue_size, q);
+    } else {
+        a->cfg.little_endian = !a->cfg.little_endian;
+        a->needle = a->cfg.little_endian ? "configuration says little-endian" : "configuration says big-endian";
+        snprintf(a->what, sizeof a->what, "a restart with the other byte order");
+    }
+}
+
 static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
 {
     memset(a, 0, sizeof *a);
@@ -270,15 +308,18 @@ static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
         dir_case(s, a, n, i);
     else if ((i -= n_dir_cases) < n_env_cases)
         env_case(a, i);
+    else if ((i -= n_env_cases) < n_os_cases)
+        os_case(s, a, n, i);
     else
-        os_case(s, a, n, i - n_env_cases);
+        restart_case(s, a, n, i - n_os_cases);
 }
 
 void fault_misconfig(sim *s, node *n)
 {
     if (!fp_roll(&s->plan, FP_MISCONFIG))
         return;
-    unsigned i = fp_below(&s->plan, FP_MISCONFIG, n_config_cases + n_name_cases + n_dir_cases + n_env_cases + n_os_cases);
+    unsigned i = fp_below(&s->plan, FP_MISCONFIG, n_config_cases + n_name_cases + n_dir_cases + n_env_cases + n_os_cases +
+                                                   n_restart_cases);
     static attempt a; /* one run at a time (a is big) */
     make_attempt(s, n, i, &a);
     uint32_t owner = s->next_owner++;
@@ -299,8 +340,9 @@ void fault_misconfig(sim *s, node *n)
     } else {
         tcpshm_client *cl = NULL;
         rc = tcpshm_client_create(&cl, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
-        if (rc == 0)
-            tcpshm_client_destroy(cl);
+        if (rc == 0 && a.login)
+            rc = tcpshm_client_login(cl, "127.0.0.1", SIM_PORT, false, NULL, s->now, &err);
+        tcpshm_client_destroy(cl); /* NULL after a refused create */
     }
     venv_kill(s->v, owner);
     fp_set_active(&s->plan, was);
@@ -311,7 +353,7 @@ void fault_misconfig(sim *s, node *n)
     else if (a.code == 0)
         ; /* started as it must */
     else if (rc == 0)
-        chk_fail(&s->chk, sid, "misconfig: %s was started with %s: create (or start) must refuse it (%s)", n->name, a.what,
+        chk_fail(&s->chk, sid, "misconfig: %s was started with %s: create (start, or for a restart case the login) must refuse it (%s)", n->name, a.what,
                  tcpshm_code_name(a.code));
     else if (rc != a.code)
         chk_fail(&s->chk, sid, "misconfig: %s started with %s was refused with %d (%s: %s), not %d (%s)", n->name,

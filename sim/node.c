@@ -130,6 +130,47 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* How the operator wrote the node's directory in this incarnation's
+ * configuration: as it is, with a trailing '/', as "./dir", or with
+ * doubled separators. The same directory each time (the OS, and venv,
+ * resolve the spellings alike); the simulator's own looks use the plain
+ * one, so a core that took another spelling for another place would
+ * leave its files where no check finds them. A user's world keeps its. */
+static void dir_spelling(const sim *s, const node *n, char *out, size_t size)
+{
+    static const char *const form[] = {"%s", "%s/", "./%s", ".//%s//"};
+    unsigned k = s->p->world ? 0u : (n->owner >> 1) % 4u;
+    snprintf(out, size, form[k], n->dir);
+}
+
+/* The env this incarnation's application gives the core: the run's, or an
+ * older or partial one a user may have: version 2 (no boot ids, no
+ * readiness; only with durability host, whose syncs it has: a
+ * process-durable node without boot ids cannot see that a power loss took
+ * its unsynced writes back, which the power-loss rule expects of it),
+ * version 3 without boot_id (the same, host only), or version 3 without one
+ * of the three epoll members (the server's groups then poll every
+ * connection directly). The same run otherwise. */
+static const tcpshm_env *node_env(sim *s, node *n)
+{
+    n->env = *s->env;
+    switch (s->p->world ? 0u : (n->owner >> 3) % 8u) {
+    case 1:
+        if (s->durability == SIM_DUR_HOST)
+            n->env.version = 2;
+        break;
+    case 5: /* version 3 without boot ids: no boot check either (host only, as version 2) */
+        if (s->durability == SIM_DUR_HOST)
+            n->env.boot_id = NULL;
+        break;
+    case 2: n->env.epoll_create = NULL; break;
+    case 3: n->env.epoll_ctl = NULL; break;
+    case 4: n->env.epoll_wait = NULL; break;
+    default: break;
+    }
+    return &n->env;
+}
+
 void node_start(sim *s, node *n)
 {
     fault_misconfig(s, n); /* an operator's wrong start first, now and then */
@@ -137,6 +178,7 @@ void node_start(sim *s, node *n)
     tcpshm_set_crash_hook(crash_hook, NULL);
     n->owner = s->next_owner++;
     n->alive = true;
+    n->connect_called = false;
     n->npeers = 0;
     n->pend_push = n->pend_pop = -1;
     n->c2s = n->s2c = -1;
@@ -151,13 +193,15 @@ void node_start(sim *s, node *n)
     fp_set_active(&s->plan, false);
     tcpshm_error err;
     int rc;
+    char dir[TCPSHM_NAME_MAX + 8];
+    dir_spelling(s, n, dir, sizeof dir);
     if (n->idx == 0) {
         tcpshm_server_callbacks cb;
         if (s->p->world)
             world_server_callbacks(s, n, &cb);
         else
             app_server_callbacks(s, &cb);
-        rc = tcpshm_server_create(&n->srv, &s->cfg, s->env, n->name, n->dir, &cb, &err);
+        rc = tcpshm_server_create(&n->srv, &s->cfg, node_env(s, n), n->name, dir, &cb, &err);
         if (rc == 0)
             rc = tcpshm_server_start(n->srv, "0.0.0.0", SIM_PORT, &err);
     } else {
@@ -166,7 +210,7 @@ void node_start(sim *s, node *n)
             world_client_callbacks(s, n, &cb);
         else
             app_client_callbacks(s, n, &cb);
-        rc = tcpshm_client_create(&n->cl, &s->cfg, s->env, n->name, n->dir, &cb, &err);
+        rc = tcpshm_client_create(&n->cl, &s->cfg, node_env(s, n), n->name, dir, &cb, &err);
     }
     if (rc != 0) {
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);
@@ -339,6 +383,8 @@ bool node_rename(sim *s, node *n)
 
 void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }
 
+int64_t node_now(const sim *s, const node *n) { return s->now + n->clock_off; }
+
 /* Whether group poll g (< 4: TCP, else SHM g - 4) is stalled now (FP_STALL). */
 static bool stalled(const sim *s, uint32_t g) { return s->stall_until > s->now && s->stall_group == g; }
 
@@ -353,7 +399,7 @@ static void server_polls(sim *s, node *n)
         uint32_t g0 = sim_rng_below(&s->rng, nt);
         for (uint32_t g = 0; g < nt; g++)
             if (!stalled(s, (g0 + g) % nt))
-                tcpshm_server_poll_tcp(n->srv, s->now, (g0 + g) % nt);
+                tcpshm_server_poll_tcp(n->srv, node_now(s, n), (g0 + g) % nt);
         return;
     }
     uint32_t order[8]; /* < 4: TCP group order[i], else SHM group order[i] - 4 */
@@ -371,9 +417,9 @@ static void server_polls(sim *s, node *n)
         if (stalled(s, order[i]))
             continue;
         if (order[i] < 4u)
-            tcpshm_server_poll_tcp(n->srv, s->now, order[i]);
+            tcpshm_server_poll_tcp(n->srv, node_now(s, n), order[i]);
         else
-            tcpshm_server_poll_shm(n->srv, s->now, order[i] - 4u);
+            tcpshm_server_poll_shm(n->srv, node_now(s, n), order[i] - 4u);
     }
 }
 
@@ -393,17 +439,127 @@ static void login_says_record(sim *s, node *n)
                  n->name, n->login_last, rec);
 }
 
+/* The blocking login (tcpshm_client_connect) of an application that has
+ * nothing else to do until it is logged in. Its clock is the run's: each
+ * call after the first lets time pass (a scheduler step's worth) while the
+ * server's process runs on (its polls, faults off: a fault in it would
+ * land in this client's step); the other clients wait (only while no
+ * liar, impostor or twin is trying: they are not run meanwhile). */
+typedef struct blocking {
+    sim *s;
+    node *n;
+    uint32_t calls; /* 2 or more: the login call succeeded */
+} blocking;
+
+/* The other clients do not run while n blocks: for the timeout rule
+ * (check_timeout.c) they are cut off until now, also for the closes the
+ * server's polls make meanwhile. */
+static void others_frozen(sim *s, const node *n)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        if (&s->nodes[i] != n && s->nodes[i].unblocked_at < s->now)
+            s->nodes[i].unblocked_at = s->now;
+}
+
+static int64_t blocking_clock(void *user)
+{
+    blocking *b = user;
+    sim *s = b->s;
+    if (b->calls++ == 1)
+        login_says_record(s, b->n); /* the login call succeeded: its first poll is next */
+    if (b->calls == 1)
+        return node_now(s, b->n);
+    s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
+    others_frozen(s, b->n);
+    node *sv = &s->nodes[0];
+    if (!sv->alive)
+        return node_now(s, b->n);
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    venv_set_owner(s->v, sv->owner);
+    tcpshm_server_poll_ctl(sv->srv, node_now(s, sv));
+    server_polls(s, sv);
+    venv_set_owner(s->v, b->n->owner);
+    fp_set_active(&s->plan, was);
+    return node_now(s, b->n);
+}
+
+/* An incarnation of an echo client with an odd owner makes its first
+ * login with the blocking call, as an application that connects at its
+ * start and then polls (the impostor's misrouted logins excepted; later
+ * logins poll: a client that blocked on every retry of a login that kept
+ * failing froze the others for good, seed 5127). The rule: it
+ * returns 0 exactly when the client is logged in, and otherwise leaves it
+ * idle (a later login must be possible), within its timeout. -1 when the
+ * login is not a blocking one; else whether its login call succeeded (an
+ * attempt began). */
+static int blocking_login(sim *s, node *n, bool shm, uint16_t port)
+{
+    if (s->p->world || port != SIM_PORT || n->owner % 2u == 0 || n->connect_called)
+        return -1;
+    /* the liar, the impostor and a twin keep their own time with the
+     * server's answers while they try: not frozen under a blocking call */
+    if (s->liar.fd >= 0 || s->imp.victim >= 0 || s->tw.alive)
+        return -1;
+    n->connect_called = true;
+    blocking b = {s, n, 0};
+    int64_t start = s->now;
+    /* the application's timeout: now and then a tight one (a few polls),
+     * else one to two heartbeat intervals, less than any connection
+     * timeout (3 to 8 heartbeats), since the other clients do not run
+     * meanwhile (up to new_conn_timeout, tens of heartbeats, starved them:
+     * their links timed out while the server ran on; seeds 629 and 1842) */
+    uint32_t hb = (uint32_t)s->cfg.heartbeat_interval;
+    int64_t timeout = sim_rng_below(&s->rng, 4) == 0 ? sim_rng_range(&s->rng, 1, 2 * s->max_dt)
+                                                      : sim_rng_range(&s->rng, hb, 2 * hb);
+    tcpshm_error err;
+    int rc = tcpshm_client_connect(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n), timeout, blocking_clock,
+                                   &b, &err);
+    tcpshm_client_state st = tcpshm_client_get_state(n->cl);
+    if (rc != 0)
+        trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, b.calls < 2 ? 1 : 2,
+                    err.text);
+    if (rc == 0 && st != TCPSHM_CLIENT_LOGGED_IN)
+        chk_fail(&s->chk, n->c2s, "client %s: tcpshm_client_connect returned 0 but the client is not logged in "
+                 "(state %d)", n->name, (int)st);
+    else if (rc != 0 && st != TCPSHM_CLIENT_IDLE)
+        chk_fail(&s->chk, n->c2s, "client %s: tcpshm_client_connect failed (%s) but left the client in state %d, "
+                 "not idle (no later login can start)", n->name, err.text, (int)st);
+    else if (rc != 0 && b.calls >= 2 && s->now - start > timeout + (int64_t)s->max_dt + 1)
+        chk_fail(&s->chk, n->c2s, "client %s: tcpshm_client_connect with timeout %lld returned after %lld",
+                 n->name, (long long)timeout, (long long)(s->now - start));
+    return b.calls >= 2;
+}
+
 /* A client: a login when idle, then poll_tcp and, over SHM, poll_shm in a
  * seeded order. */
 static void client_polls(sim *s, node *n)
 {
     bool shm = n->shm[n->cur];
-    if (tcpshm_client_get_state(n->cl) == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
+    tcpshm_client_state before = tcpshm_client_get_state(n->cl);
+    uint32_t logins = n->logins;
+    if (before == TCPSHM_CLIENT_IDLE && s->now >= n->next_login) {
         tcpshm_error err;
         n->next_login = s->now + sim_rng_range(&s->rng, 1, (uint32_t)s->cfg.heartbeat_interval);
         trace_aside(&s->tr, s->now, TR_ASIDE_LOGIN, (uint32_t)n->idx, shm, 0, NULL);
         uint16_t port = impostor_port(s, n); /* now and then misrouted to the impostor */
-        bool ok = tcpshm_client_login(n->cl, "127.0.0.1", port, shm, NULL, s->now, &err) == 0;
+        /* cut off (partition or EAGAIN storm): its connect waits, unanswered,
+         * until the network is back (node_release_connects) */
+        bool hold = n->block_until > s->now && port == SIM_PORT;
+        if (hold && n->block_until > s->held_until)
+            s->held_until = n->block_until;
+        venv_hold_connects(s->v, hold);
+        int blocked = blocking_login(s, n, shm, port);
+        bool ok = blocked >= 0 ? blocked == 1
+                               : tcpshm_client_login(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n),
+                                                     node_now(s, n), &err) == 0;
+        venv_hold_connects(s->v, false);
+        if (ok)
+            before = TCPSHM_CLIENT_CONNECTING; /* an attempt began */
+        if (blocked >= 0) { /* it polled already */
+            app_client_after_poll(s, n, before, logins);
+            return;
+        }
         if (!ok)
             trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)err.sys_errno, 1, err.text);
         else /* what the login says: the name its directory records */
@@ -413,9 +569,10 @@ static void client_polls(sim *s, node *n)
     bool shm_first = shm && sim_rng_below(&s->rng, 2);
     if (shm_first)
         tcpshm_client_poll_shm(n->cl);
-    tcpshm_client_poll_tcp(n->cl, s->now);
+    tcpshm_client_poll_tcp(n->cl, node_now(s, n));
     if (shm && !shm_first)
         tcpshm_client_poll_shm(n->cl);
+    app_client_after_poll(s, n, before, logins);
 }
 
 static void step_body(sim *s, node *n)
@@ -425,7 +582,7 @@ static void step_body(sim *s, node *n)
 #endif
     fault_misuse(s, n); /* now and then the application calls the API the wrong way */
     if (n->idx == 0) {
-        tcpshm_server_poll_ctl(n->srv, s->now);
+        tcpshm_server_poll_ctl(n->srv, node_now(s, n));
         server_polls(s, n);
     } else {
         client_polls(s, n);
@@ -464,12 +621,21 @@ void node_step(sim *s, node *n)
         break;
     }
     s->jmp = NULL;
+    venv_hold_connects(s->v, false); /* a login that crashed left it on */
     budget_env_end(&s->budget);
     s->stepping = NULL;
     fp_set_active(&s->plan, was);
     if (died != TR_TYPES)
         node_die(s, n, died);
     fp_set_block_io(&s->plan, false);
+}
+
+void node_release_connects(sim *s)
+{
+    if (s->held_until != 0 && (s->now >= s->held_until || s->settle)) {
+        (void)venv_release_connects(s->v);
+        s->held_until = 0;
+    }
 }
 
 bool node_client_ready(sim *s, node *n)

@@ -20,7 +20,13 @@ bool node_rename(sim *s, node *n);
 bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
                      uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size);
 void node_step(sim *s, node *n);
+/* The `now` node n gives the core: the run's virtual time as its host's
+ * clock reads it (the clock kind steps that clock back or forward). */
+int64_t node_now(const sim *s, const node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
+/* The connects a cut-off client made (held by venv) go through once the
+ * network is back (s->held_until) or the faults stop. */
+void node_release_connects(sim *s);
 #ifdef TCPSHM_SIM_HANG_TEST
 /* hang_inject.c (the test variant only): makes a chosen step spin. */
 void sim_test_hang(sim *s, node *n);

@@ -15,7 +15,7 @@ const char *const fp_kind_names[FP_KINDS] = {"disconnect", "kill",    "crash",  
                                              "short-read", "io-error", "eagain", "partition", "file",
                                              "return",     "twin",      "rollback",
                                              "liar",       "power-loss", "misconfig", "damage", "misuse",
-                                             "stall",      "impostor"};
+                                             "stall",      "impostor", "clock"};
 
 /* Rates (ppm) a swarm picks from, per kind. Point kinds count per
  * evaluation of a point (sends and receives are many), scheduler kinds per
@@ -35,6 +35,7 @@ static const uint32_t scales[FP_KINDS][3] = {
     [FP_MISUSE] = {1000, 4000, 15000}, /* per node step */
     [FP_STALL] = {2000, 8000, 30000}, /* per step on the server while none is stalled */
     [FP_IMPOSTOR] = {50000, 150000, 300000}, /* per client login call while the impostor is idle */
+    [FP_CLOCK] = {500, 2000, 8000}, /* per step */
 };
 
 static fp_plan *g_plan;
@@ -469,8 +470,9 @@ static int decide(fp_plan *p, const char *name, enum pclass cls, bool focus, int
     if (cls == P_ACCEPT || cls == P_CONNECT) {
         if (!chance(p, FP_IO_ERROR))
             return 0;
-        static const int errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE};
-        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, FP_IO_ERROR, 4)], failnum);
+        /* accept also interrupted by a signal, or woken with nothing to take */
+        static const int errs[] = {1, ECONNREFUSED, ECONNABORTED, EMFILE, EINTR, EAGAIN};
+        return fire(p, FP_IO_ERROR, name, errs[fp_below(p, FP_IO_ERROR, cls == P_ACCEPT ? 6 : 4)], failnum);
     }
     if (cls == P_EPOLL) {
         /* a readiness group's registration or wait failing: the core then

@@ -49,6 +49,7 @@ typedef enum fp_kind {
     FP_MISUSE,      /* the application calls the API the wrong way, which must be refused (fault_misuse.c) */
     FP_STALL,       /* one of the server's group polls (a thread) is not scheduled for a while */
     FP_IMPOSTOR,    /* a client's login reaches a raw impostor that answers with one lie (fault_impostor.h) */
+    FP_CLOCK,       /* a node's clock steps back or forward (an NTP step): the `now` it gives the core */
     FP_KINDS
 } fp_kind;
 

@@ -174,6 +174,21 @@ static void step_faults(sim *s)
         s->unstalled_at = s->stall_until;
         trace_event(&s->tr, s->now, TR_STALL, s->stall_group, 0, (uint32_t)s->stall_until, NULL);
     }
+    /* its host's clock steps (NTP) back or forward by up to three heartbeat
+     * intervals: the core's timers must neither stall nor lose anything
+     * (the rules of the run: no loss, every client back after settle); not
+     * the server's while the liar has an attempt open (its rule reads the
+     * server's closes: a step would make them timeouts; seeds 1687, 2582) */
+    if (fp_roll(&s->plan, FP_CLOCK) && !(n->idx == 0 && s->liar.fd >= 0)) {
+        uint32_t step = 1u + fp_below(&s->plan, FP_CLOCK, 3u * (uint32_t)s->cfg.heartbeat_interval);
+        bool back = fp_below(&s->plan, FP_CLOCK, 2) == 0;
+        n->clock_off += back ? -(int64_t)step : (int64_t)step;
+        /* the timeout rule (check_timeout.c): a step forward makes the
+         * node's peers look silent, a step back delays its heartbeats */
+        if (n->unblocked_at < s->now)
+            n->unblocked_at = s->now;
+        trace_event(&s->tr, s->now, TR_CLOCK, (uint32_t)n->idx, step, back, NULL);
+    }
 }
 
 /* Moves a pair's file to seq (or count) base; the caller verifies the
@@ -335,6 +350,15 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->more_rng = sim_rng_make(p->seed, 7);
     s->more_ppm = pick(&s->more_rng, (const uint32_t[]){0, 300000, 800000}, 3);
     shape(s, &shape_rng);
+    /* choices of the configuration added later, from a stream of their own
+     * (8, so the others stay): Nagle on in a quarter of the seeds; the
+     * login's and its response's user data sizes (the login's messages fit
+     * the smallest max_msg_size, 80); file_mode 0 in a quarter */
+    sim_rng cfg_rng = sim_rng_make(p->seed, 8);
+    s->cfg.tcp_nodelay = sim_rng_below(&cfg_rng, 4) != 0;
+    s->cfg.login_user_data_size = (const uint32_t[]){1, 8, 24}[sim_rng_below(&cfg_rng, 3)];
+    s->cfg.login_rsp_user_data_size = sim_rng_below(&cfg_rng, 2) ? 8u : 1u;
+    s->cfg.file_mode = sim_rng_below(&cfg_rng, 4) ? 0600u : 0u; /* 0 means 0600 (settle_inspect.c) */
     power_init(s);
     if (p->world) {
         world_begin(s);
@@ -399,6 +423,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             trace_event(&s->tr, s->now, TR_SETTLE, 0, 0, (uint32_t)deadline, NULL);
         }
         s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
+        node_release_connects(s);
         if (faulting) {
             step_faults(s);
             fault_twin_maybe_start(s);

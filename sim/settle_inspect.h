@@ -12,7 +12,8 @@
  * inspector refuses, or whose header (names, capacity, durability, how it
  * is written) or active record (seq range, ack) disagrees with the
  * configuration and the live connection, or whose two record slots are
- * not one change apart, is a violation. */
+ * not one change apart, is a violation; so is a file the core made whose
+ * mode is not the configured file_mode (0: 0600). */
 void settle_inspect(sim *s);
 
 #endif

@@ -53,6 +53,8 @@ typedef struct node {
     bool shm[SIM_MAX_GEN]; /* client: the transport of each name (fixed for the name's life) */
     tcpshm_server *srv;
     tcpshm_client *cl;
+    tcpshm_env env; /* the env this incarnation's application gives the core (node.c node_env) */
+    int64_t clock_off; /* its host's clock minus the run's (the clock kind's steps; node_now) */
     int64_t restart_at, next_login, block_until;
     int64_t unblocked_at; /* the end of its last partition or EAGAIN storm (the settle cuts it short) */
     bool partitioned;
@@ -65,6 +67,8 @@ typedef struct node {
     char login_last[TCPSHM_NAME_MAX + 1]; /* the server name its last login call said */
     char login_rec[TCPSHM_NAME_MAX + 1];  /* its ls_rec[cur] then (check_lastserver.h) */
     uint32_t login_srv_owner;             /* the server's incarnation (owner) that call connected to */
+    uint32_t logins;                      /* on_login_success calls so far */
+    bool connect_called;                  /* this incarnation made its blocking login (node.c) */
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
     /* client: its pair died of a detected rollback and no name is left to
@@ -134,6 +138,7 @@ typedef struct sim {
     int64_t stall_until;    /* the stall kind: the server's group poll stall_group is skipped until then */
     uint32_t stall_group;   /* < 4: TCP group, else SHM group - 4 (node.c server_polls) */
     int64_t unstalled_at;   /* the end of the last stall (the settle cuts it short): check_timeout.c */
+    int64_t held_until;     /* != 0: connects a cut-off client made wait (venv holds them) until then */
     uint32_t boots[1 + SIM_MAX_CLIENTS]; /* per host: power losses so far (its boot id, fault_power.c) */
     int probe_host;                      /* the host SIM_PROBE_OWNER runs on */
     login_note notes[16]; /* logins between on_new_connection and on_logon */

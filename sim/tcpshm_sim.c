@@ -50,7 +50,7 @@ static void usage(FILE *f, const char *prog)
             "                       or a comma list of: disconnect, kill, crash, rename,\n"
             "                       short-write, short-read, io-error, eagain, partition, file,\n"
             "                       return, twin, rollback, liar, power-loss, misconfig,\n"
-            "                       damage, misuse, stall, impostor\n"
+            "                       damage, misuse, stall, impostor, clock\n"
             "  --trace FILE         write every event of the run to FILE (one seed); with\n"
             "                       FILE '-' to stdout (everything else then goes to stderr)\n"
             "  --trace-format FMT   text (default: one line per event) or chrome: Chrome /\n"

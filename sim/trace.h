@@ -50,6 +50,7 @@ typedef enum tr_type {
                     * failed), b = errno, reason in s */
     TR_IMPOSTOR,   /* the impostor and client a: lie b, c = 0 told (s its detail), 1 refused as owed, 2 inconclusive,
                     * 3 violation; s the client's reason */
+    TR_CLOCK,      /* node a's clock stepped by b (c = 1: back) (the clock kind) */
     TR_TYPES
 } tr_type;
 

@@ -399,6 +399,12 @@ static void on_event(void *user, const tr_event *e, const char *note)
         a_u(&a, "until", e->c);
         instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "fault", "fault stall", &a);
         break;
+    case TR_CLOCK: /* a node's clock stepped: on the scheduler's track */
+        a_u(&a, "node", e->a);
+        a_u(&a, "step", e->b);
+        a_u(&a, "back", e->c);
+        instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "fault", "fault clock", &a);
+        break;
     case TR_LIAR: /* the hostile peer is no node: its lies show on the checker's track */
         a_u(&a, "lie", e->a);
         a_u(&a, "outcome", e->b);

@@ -4,7 +4,8 @@
 
 #include <string.h>
 
-/* Collapses repeated slashes and drops a trailing one ("/" stays). */
+/* Collapses repeated slashes, drops "." components ("./a/./b" is "a/b";
+ * "." alone stays) and a trailing slash ("/" stays). */
 char *venv_normalize(const char *path)
 {
     size_t n = strlen(path);
@@ -15,6 +16,13 @@ char *venv_normalize(const char *path)
     for (size_t i = 0; i < n; i++) {
         if (path[i] == '/' && k > 0 && out[k - 1] == '/')
             continue;
+        /* a "." component names the directory it is in, as the OS resolves it */
+        bool at_start = k == 0 || out[k - 1] == '/';
+        if (path[i] == '.' && at_start && (path[i + 1] == '/' || path[i + 1] == '\0') && n > 1) {
+            while (path[i + 1] == '/')
+                i++;
+            continue;
+        }
         out[k++] = path[i];
     }
     if (k > 1 && out[k - 1] == '/')

@@ -91,6 +91,26 @@ Test(venv, directories)
     cr_assert_not_null(venv_file_data(v, "d/f", NULL));
 }
 
+/* "." components name the directory they are in (a directory configured
+ * as "./dir" or ".//dir//" is "dir"); ".." is not interpreted. */
+Test(venv, dot_components)
+{
+    cr_assert_eq(CALL(mkdir, "./d", 0700), 0);
+    cr_assert_eq(CALL(mkdir, "d", 0700), -1);
+    cr_assert_eq(errno, EEXIST, "./d and d are one directory");
+    int fd = CALL(file_open, ".//d//./f", 1, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(CALL(file_close, fd), 0);
+    cr_assert_not_null(venv_file_data(v, "d/f", NULL));
+    cr_assert_null(venv_file_data(v, "/d/f", NULL), "a leading ./ does not make the path absolute");
+    cr_assert_eq(CALL(mkdir, "/./abs", 0700), 0);
+    cr_assert_eq(CALL(mkdir, "/abs", 0700), -1);
+    cr_assert_eq(errno, EEXIST);
+    cr_assert_eq(CALL(file_open, ".hidden", 1, 0600) >= 0, true, "a name that begins with a dot is a name");
+    cr_assert_not_null(venv_file_data(v, ".hidden", NULL));
+    cr_assert_null(venv_file_data(v, "hidden", NULL));
+}
+
 Test(venv, resize_zero_fills_and_keeps_bytes)
 {
     int fd = CALL(file_open, "f", 1, 0600);
