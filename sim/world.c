@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check_lastserver.h"
+#include "check_timeout.h"
 #include "fault_impostor.h"
 #include "fault_twin.h"
 #include "pairs.h"
@@ -196,8 +197,8 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 }
 
 /* The server's trace names the client; a client's, its node. Every peer
- * of a world is honest (no liar in a world): the honest-close rule holds
- * on both sides. */
+ * of a world is honest (no liar in a world): the honest-close rule and the
+ * timeout rule hold on both sides. */
 static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     world_ctx *x = u;
@@ -206,6 +207,7 @@ static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     else
         trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
     chk_honest_close(&x->s->chk, -1, x->n->name, tcpshm_conn_remote_name(c), reason);
+    timeout_close(x->s, -1, x->n, tcpshm_conn_remote_name(c), reason);
     shared_cbs ucb = shared_of(x);
     if (ucb.on_disconnect)
         ucb.on_disconnect(ucb.user, c, reason, e);
