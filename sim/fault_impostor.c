@@ -233,9 +233,12 @@ static void compose(sim *s, impostor *I, const tcpshm_login *lg)
         snprintf(I->expect, sizeof I->expect, "Msg size larger than recv buf max size");
         break;
     case IMP_SIZE: {
-        uint32_t size = 8u + fp_below(p, FP_IMPOSTOR, cfg->max_msg_size - 7u);
+        /* the whole frame goes out of I->out: a user's world may allow
+         * messages larger than it (tcpshm-sim's never do: the same draws) */
+        uint32_t cap = cfg->max_msg_size < sizeof I->out ? cfg->max_msg_size : (uint32_t)sizeof I->out;
+        uint32_t size = 8u + fp_below(p, FP_IMPOSTOR, cap - 7u);
         if (size == rsp)
-            size = size < cfg->max_msg_size ? size + 1u : 8u;
+            size = size < cap ? size + 1u : 8u;
         I->arg = size;
         out_header(s, I, (uint16_t)size, TCPSHM_MSG_LOGIN_RESPONSE);
         I->out_len = tcpshm_padded_size(size); /* the whole frame: the response's bytes, then zeros */
