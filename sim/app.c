@@ -500,10 +500,8 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     sim *s = u;
     node *n = client_node(c);
-    if (impostor_owns(s, n)) {
-        impostor_client_end(s, n, IMP_END_ACCEPTED, rsp->server_name);
+    if (impostor_client_end(s, n, IMP_END_ACCEPTED, rsp->server_name))
         return;
-    }
     check_user_data(s, n->name, rsp->user_data, s->cfg.login_rsp_user_data_size, 'r');
     n->c2s = -1; /* the server's login may have started a new epoch of the pair */
     client_streams(s, n, rsp->server_name);
@@ -534,27 +532,21 @@ static client_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 static void client_failed(sim *s, node *n, const char *reason, int e)
 {
     trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)e, 0, reason);
-    if (impostor_owns(s, n)) {
-        impostor_client_end(s, n, IMP_END_FAILED, reason); /* its record must be as it was */
-        return;
-    }
-    lastserver_after_failed_login(s, n);
+    if (!impostor_client_end(s, n, IMP_END_FAILED, reason)) /* its record must be as it was */
+        lastserver_after_failed_login(s, n);
 }
 
 static void client_rejected(sim *s, node *n, const char *error_msg)
 {
     trace_event(&s->tr, s->now, TR_REJECT, (uint32_t)n->idx, 0, 0, error_msg);
-    if (impostor_owns(s, n))
-        impostor_client_end(s, n, IMP_END_REJECTED, "Login rejected");
+    (void)impostor_client_end(s, n, IMP_END_REJECTED, "Login rejected");
 }
 
 static void client_mismatch(sim *s, node *n, const tcpshm_seq_mismatch *m)
 {
     trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
-    if (impostor_owns(s, n)) { /* a range the impostor made up: refused as it must be */
-        impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
-        return;
-    }
+    if (impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch"))
+        return; /* a range the impostor made up: refused as it must be */
     /* A login to a server name other than the one it said is a new
      * connection: the client resets and records the new name before it
      * judges the ranges, and the server (told another name) reset too, so

@@ -140,7 +140,7 @@ static bool state_kept(sim *s, node *n, char *why, size_t n_why)
     return false;
 }
 
-void impostor_client_end(sim *s, node *n, imp_end how, const char *reason)
+static void judge_end(sim *s, node *n, imp_end how, const char *reason)
 {
     impostor *I = &s->imp;
     char why[4 * TCPSHM_NAME_MAX + 96];
@@ -168,6 +168,14 @@ void impostor_client_end(sim *s, node *n, imp_end how, const char *reason)
         return;
     }
     attempt_over(s, I, 2, reason); /* before the lie, or the run's own fault */
+}
+
+bool impostor_client_end(sim *s, node *n, imp_end how, const char *reason)
+{
+    if (!impostor_owns(s, n))
+        return false;
+    judge_end(s, n, how, reason);
+    return true;
 }
 
 /* ---- the raw side ---- */

@@ -59,10 +59,12 @@ typedef struct node node;
 uint16_t impostor_port(sim *s, node *n);
 /* After that call: ok whether it succeeded (the attempt is then under way). */
 void impostor_login_called(sim *s, node *n, bool ok);
-/* Whether the client's login attempt under way is the impostor's (its
- * callbacks then report to impostor_client_end instead of their checks). */
+/* Whether the client's login attempt under way is the impostor's. */
 bool impostor_owns(const sim *s, const node *n);
-void impostor_client_end(sim *s, node *n, imp_end how, const char *reason);
+/* Called by the client's callbacks at the end of a login: if the attempt
+ * was the impostor's, judges how it ended and returns true (the callback
+ * then skips its own checks); else false, nothing done. */
+bool impostor_client_end(sim *s, node *n, imp_end how, const char *reason);
 /* One impostor step (after the nodes' steps), when the kind is on. */
 void impostor_step(sim *s);
 

@@ -185,9 +185,7 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     sim *s = x->s;
     node *n = x->n;
     trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
-    if (n->idx > 0 && impostor_owns(s, n))
-        impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
-    else
+    if (!impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch"))
         chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
              n->idx == 0 ? "server" : "client", n->name, m->local_seq_start, m->local_seq_end, m->local_ack,
              m->remote_seq_start, m->remote_seq_end, m->remote_ack);
@@ -302,9 +300,7 @@ static void c_syserr(void *u, const char *reason, int e)
 {
     CLI(x);
     trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
-    if (impostor_owns(x->s, x->n))
-        impostor_client_end(x->s, x->n, IMP_END_FAILED, reason); /* its record must be as it was */
-    else
+    if (!impostor_client_end(x->s, x->n, IMP_END_FAILED, reason)) /* its record must be as it was */
         lastserver_after_failed_login(x->s, x->n);
     if (ucb->on_system_error)
         ucb->on_system_error(ucb->user, reason, e);
@@ -314,8 +310,7 @@ static void c_reject(void *u, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
     trace_event(&x->s->tr, x->s->now, TR_REJECT, (uint32_t)x->n->idx, 0, 0, rsp->error_msg);
-    if (impostor_owns(x->s, x->n))
-        impostor_client_end(x->s, x->n, IMP_END_REJECTED, "Login rejected");
+    (void)impostor_client_end(x->s, x->n, IMP_END_REJECTED, "Login rejected");
     if (ucb->on_login_reject)
         ucb->on_login_reject(ucb->user, rsp);
 }
@@ -324,10 +319,8 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
     node *n = x->n;
-    if (impostor_owns(x->s, n)) { /* a violation: the user's application is not told */
-        impostor_client_end(x->s, n, IMP_END_ACCEPTED, rsp->server_name);
-        return;
-    }
+    if (impostor_client_end(x->s, n, IMP_END_ACCEPTED, rsp->server_name))
+        return; /* a violation: the user's application is not told */
     snprintf(n->server, sizeof n->server, "%s", rsp->server_name);
     n->c2s = stream_of(x->s, n, c, true);
     n->s2c = stream_of(x->s, n, c, false);

@@ -36,7 +36,7 @@ static uint32_t owner_now(void)
     return s && s->stepping ? s->stepping->owner : 0;
 }
 
-static alloc_rec *find(tcpshm_conn *c)
+static alloc_rec *find(const tcpshm_conn *c)
 {
     for (size_t i = 0; i < sizeof g_allocs / sizeof g_allocs[0]; i++)
         if (g_allocs[i].conn == c)
@@ -46,10 +46,8 @@ static alloc_rec *find(tcpshm_conn *c)
 
 bool world_wrap_holds(const tcpshm_conn *c)
 {
-    for (size_t i = 0; c && i < sizeof g_allocs / sizeof g_allocs[0]; i++)
-        if (g_allocs[i].conn == c && g_allocs[i].owner == owner_now())
-            return true;
-    return false;
+    const alloc_rec *r = c ? find(c) : NULL;
+    return r && r->owner == owner_now();
 }
 
 /* The simulator's own misuse calls (fault_misuse.c) are not the user's:
