@@ -11,6 +11,7 @@
 #include "app.h"
 #include "fault_twin.h"
 #include "rollback_rule.h"
+#include "check_disk.h"
 #include "check_lastserver.h"
 #include "check_timeout.h"
 #include "pairs.h"
@@ -200,6 +201,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     node *n = server_of(s);
     (void)grp;
     const char *name = tcpshm_conn_remote_name(c);
+    check_disk_at_logon(s, n->name, name);
     peer *p = find_peer(n, name);
     if (!p) {
         if (n->npeers == sizeof n->peers / sizeof n->peers[0]) {
@@ -515,6 +517,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     lastserver_login_ok(s, n, rsp->server_name);
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
+    check_disk_at_login(s, n, rsp->server_name);
     rb_client_accepted(s, n, rsp->server_name, n->login_last);
 }
 

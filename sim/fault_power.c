@@ -7,6 +7,7 @@
 #include "fault_power.h"
 #include "fault_rollback.h"
 #include "fault_twin.h"
+#include "check_disk.h"
 #include "check_lastserver.h"
 #include "node.h"
 #include "pairs.h"
@@ -135,13 +136,12 @@ static int dir_host(const sim *s, const char *dir)
  * power cut may have taken back, and must not be opened. */
 static bool boot_refused(const sim *s, const uint8_t *bytes, size_t len, int host)
 {
-    uint8_t now[16];
+    uint8_t now[16], boot[16];
     uint32_t written;
-    if (len < 256)
+    if (!disk_claim(bytes, len, &written, boot))
         return false;
     host_boot_id(s, host, now);
-    memcpy(&written, bytes + 180, sizeof written);
-    return written == 1 && memcmp(bytes + 164, now, sizeof now) != 0;
+    return written == 1 && memcmp(boot, now, sizeof now) != 0;
 }
 
 /* The core must refuse such a file: a copy of it, opened by the core as the

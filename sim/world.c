@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_disk.h"
 #include "check_lastserver.h"
 #include "check_timeout.h"
 #include "fault_impostor.h"
@@ -269,6 +270,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     SRV(x);
     node *n = x->n;
     const char *name = tcpshm_conn_remote_name(c);
+    check_disk_at_logon(x->s, n->name, name);
     peer *p = find_peer(n, name);
     if (!p && n->npeers < sizeof n->peers / sizeof n->peers[0]) {
         p = &n->peers[n->npeers++];
@@ -327,6 +329,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     lastserver_login_ok(x->s, n, rsp->server_name);
     trace_event(&x->s->tr, x->s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
+    check_disk_at_login(x->s, n, rsp->server_name);
     if (ucb->on_login_success)
         ucb->on_login_success(ucb->user, c, rsp);
 }

@@ -164,6 +164,11 @@ void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void
  * last sync back (no coin; names and sizes still by coin): the worst a
  * disk may do to a file's bytes. Off at creation. */
 void venv_set_pages_back(venv *v, bool all);
+/* The disk's side of the live file at path: its durable bytes (non-NULL,
+ * *len of them; what a power loss that takes back every unsynced page would
+ * leave) and whether its durable name is path (a power loss cannot take the
+ * name back). NULL if no live file is at path. */
+const uint8_t *venv_disk_data(const venv *v, const char *path, size_t *len, bool *name_durable);
 /* Every file and name durable as it is now (a set-up, e.g. before a test). */
 void venv_sync_all(venv *v);
 /* The boot id (env boot_id) is one host's, "venvboot" and a count that

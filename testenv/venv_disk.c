@@ -66,6 +66,22 @@ static bool child_of(const char *norm, const char *dir, size_t dlen, bool root)
     return strncmp(norm, dir, dlen) == 0 && norm[dlen] == '/' && !strchr(norm + dlen + 1, '/');
 }
 
+const uint8_t *venv_disk_data(const venv *v, const char *path, size_t *len, bool *name_durable)
+{
+    static const uint8_t empty[1];
+    char *norm = venv_normalize(path);
+    if (!norm)
+        return NULL;
+    dentry *d = venv_lookup(v, norm);
+    dentry *dd = d ? dlookup(v, norm) : NULL;
+    free(norm);
+    if (!d || d->ino->is_dir)
+        return NULL;
+    *name_durable = dd && dd->ino == d->ino;
+    *len = d->ino->dur_size;
+    return d->ino->dur_size ? d->ino->dur : empty;
+}
+
 /* ------------------------------------------------------ durable bytes */
 
 /* The durable copy becomes the file's size with [from, to) copied from the

@@ -901,6 +901,36 @@ Test(venv, power_loss_after_dir_sync_keeps_the_rename)
     cr_assert_eq(len, 3);
 }
 
+/* venv_disk_data: what a power loss that takes back every unsynced page
+ * and name would leave, without one (the simulator's disk rule). */
+Test(venv, disk_data_shows_the_disk_side_of_a_live_file)
+{
+    venv_set_owner(v, 1);
+    int fd;
+    size_t len;
+    bool named = true;
+    uint8_t *m = two_pages(false, &fd);
+    const uint8_t *d = venv_disk_data(v, "d/f", &len, &named);
+    cr_assert_not_null(d);
+    cr_assert_not(named, "a name never synced is not on the disk");
+    cr_assert_eq(len, 0, "nor are its bytes");
+    cr_assert_eq(CALL(file_sync, fd), 0);
+    cr_assert_eq(CALL(dir_sync, "d"), 0);
+    m[VENV_PAGE_SIZE] = 'c'; /* in the page cache only */
+    d = venv_disk_data(v, "d/f", &len, &named);
+    cr_assert(named, "dir_sync made the name durable");
+    cr_assert_eq(len, 2 * VENV_PAGE_SIZE);
+    cr_assert_eq(d[VENV_PAGE_SIZE], 'b', "the disk has the synced byte, not the live one");
+    int t = CALL(file_open, "d/t", 1, 0600);
+    cr_assert_geq(t, 0);
+    cr_assert_eq(CALL(rename, "d/t", "d/f"), 0);
+    d = venv_disk_data(v, "d/f", &len, &named);
+    cr_assert_not_null(d);
+    cr_assert_not(named, "the durable name still points at the old file");
+    cr_assert_null(venv_disk_data(v, "d/none", &len, &named), "no live file, no answer");
+    CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+}
+
 Test(venv, power_loss_clears_shm_segments)
 {
     venv_set_owner(v, 1);

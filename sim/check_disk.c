@@ -1,0 +1,62 @@
+/* The disk rule at a login (check_disk.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "check_disk.h"
+#include "checker.h"
+#include "pairs.h"
+#include "venv.h"
+
+#define HDR_BOOT_ID 164 /* ptcp_file.h asserts these offsets */
+#define HDR_WRITTEN 180
+#define HDR_MIN 256     /* the header's size */
+
+bool disk_claim(const uint8_t *bytes, size_t len, uint32_t *written, uint8_t boot[16])
+{
+    if (len < HDR_MIN)
+        return false;
+    memcpy(written, bytes + HDR_WRITTEN, sizeof *written);
+    memcpy(boot, bytes + HDR_BOOT_ID, 16);
+    return true;
+}
+
+static void judge_side(sim *s, int sid, const char *dir, const char *local, const char *remote)
+{
+    char path[SIM_PATH_SIZE];
+    sim_queue_path(path, sizeof path, dir, local, remote);
+    size_t len, dlen;
+    bool named;
+    const uint8_t *live = venv_file_data(s->v, path, &len);
+    const uint8_t *disk = live ? venv_disk_data(s->v, path, &dlen, &named) : NULL;
+    if (!disk)
+        return; /* no file (a reader's login, a pair the core keeps none of) */
+    if (s->durability == SIM_DUR_HOST) {
+        if (!named)
+            chk_fail(&s->chk, sid, "disk: after a login in host durability %s is not on the disk under its name "
+                                   "(a power cut would take the file back, and the pair's numbers with it)", path);
+        return;
+    }
+    uint32_t w, dw;
+    uint8_t boot[16], dboot[16];
+    if (!disk_claim(live, len, &w, boot) || w != 1)
+        return; /* not claimed (an env without boot ids): nothing a cut could betray */
+    if (!disk_claim(disk, dlen, &dw, dboot) || dw != 1 || memcmp(boot, dboot, sizeof boot) != 0)
+        chk_fail(&s->chk, sid, "disk: after a login in process durability %s is claimed in memory only "
+                               "(its disk says written %u: a power cut would bring back a header it trusts)",
+                 path, disk_claim(disk, dlen, &dw, dboot) ? dw : 0u);
+}
+
+void check_disk_at_logon(sim *s, const char *server, const char *client)
+{
+    if (!s->chk.violated && !sim_client_shm(s, client)) /* SHM pairs keep no queue file */
+        judge_side(s, -1, s->nodes[0].dir, server, client);
+}
+
+void check_disk_at_login(sim *s, node *cn, const char *server)
+{
+    if (cn->shm[cn->cur] || s->chk.violated)
+        return;
+    char client[TCPSHM_NAME_MAX + 1], cdir[TCPSHM_NAME_MAX + 1];
+    sim_name_of(s, cn, cn->cur, client);
+    judge_side(s, cn->c2s, sim_dir_of(s, cn, cn->cur, cdir), client, server);
+}
