@@ -5,6 +5,7 @@
 #include "check_disk.h"
 #include "checker.h"
 #include "pairs.h"
+#include "tcpshm/ptcp_inspect.h"
 #include "venv.h"
 
 #define HDR_BOOT_ID 164 /* ptcp_file.h asserts these offsets */
@@ -34,6 +35,14 @@ static void judge_side(sim *s, int sid, const char *dir, const char *local, cons
         if (!named)
             chk_fail(&s->chk, sid, "disk: after a login in host durability %s is not on the disk under its name "
                                    "(a power cut would take the file back, and the pair's numbers with it)", path);
+        tcpshm_ptcp_info a, b;
+        tcpshm_error e;
+        if (!s->chk.violated && tcpshm_ptcp_inspect(live, len, 0, local, remote, &a, &e) == 0 &&
+            (tcpshm_ptcp_inspect(disk, dlen, 0, local, remote, &b, &e) != 0 || b.st.write_seq != a.st.write_seq ||
+             b.st.my_ack != a.st.my_ack))
+            chk_fail(&s->chk, sid, "disk: after a login in host durability %s has seq_end %u, my_ack %u on its disk, "
+                                   "%u, %u in memory", path, b.have_header ? b.st.write_seq : 0u,
+                     b.have_header ? b.st.my_ack : 0u, a.st.write_seq, a.st.my_ack);
         return;
     }
     uint32_t w, dw;

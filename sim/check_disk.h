@@ -2,10 +2,12 @@
  * judged (the server's when it accepts, the client's when it is told) on
  * what its disk holds (venv_disk_data), not on what a power loss happened
  * to take back:
- *  - host durability: its name is on the disk. The login told the peer
- *    this file's numbers; a power cut that took the name back would make
- *    the pair new on one side only (known bug 46: an open that finds a file
- *    whose creation could not sync the directory, and trusts it);
+ *  - host durability: its name is on the disk, and so are its record's
+ *    seq_end and my_ack (as in memory). The login told the peer these
+ *    numbers; a power cut that took the name or the record back would make
+ *    the pair new on one side only, or lose pushes and pops that returned
+ *    (known bug 46: an open that finds a file whose creation could not sync
+ *    the directory, and trusts it; mutation 36: a found file not synced);
  *  - process durability: a file claimed in this boot (header `written` 1)
  *    says so on its disk too, so that a power cut refuses it instead of
  *    bringing back a header that says "clean" over changes it took back
