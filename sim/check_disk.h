@@ -2,7 +2,8 @@
  * judged (the server's when it accepts, the client's when it is told) on
  * what its disk holds (venv_disk_data), not on what a power loss happened
  * to take back:
- *  - host durability: its name is on the disk, and so are its record's
+ *  - host durability: its name is on the disk (every directory above it
+ *    too), and so are its record's
  *    seq_end and my_ack (as in memory). The login told the peer these
  *    numbers; a power cut that took the name or the record back would make
  *    the pair new on one side only, or lose pushes and pops that returned

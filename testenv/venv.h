@@ -166,8 +166,8 @@ void venv_power_loss(venv *v, venv_on_host_fn on_host, venv_below_fn below, void
 void venv_set_pages_back(venv *v, bool all);
 /* The disk's side of the live file at path: its durable bytes (non-NULL,
  * *len of them; what a power loss that takes back every unsynced page would
- * leave) and whether its durable name is path (a power loss cannot take the
- * name back). NULL if no live file is at path. */
+ * leave) and whether its durable name is path, as are those of the
+ * directories above it (a power loss cannot take the name back). NULL if no live file is at path. */
 const uint8_t *venv_disk_data(const venv *v, const char *path, size_t *len, bool *name_durable);
 /* Every file and name durable as it is now (a set-up, e.g. before a test). */
 void venv_sync_all(venv *v);

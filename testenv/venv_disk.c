@@ -74,10 +74,18 @@ const uint8_t *venv_disk_data(const venv *v, const char *path, size_t *len, bool
         return NULL;
     dentry *d = venv_lookup(v, norm);
     dentry *dd = d ? dlookup(v, norm) : NULL;
+    bool named = dd && dd->ino == d->ino;
+    /* and every directory above it: a power loss takes an unsynced one back
+     * with everything in it */
+    for (size_t k = venv_parent_len(norm); named && d && !venv_parent_is_root(norm, k); k = venv_parent_len(norm)) {
+        norm[k] = '\0';
+        dentry *pd = venv_lookup(v, norm), *pdd = dlookup(v, norm);
+        named = pd && pdd && pdd->ino == pd->ino;
+    }
     free(norm);
     if (!d || d->ino->is_dir)
         return NULL;
-    *name_durable = dd && dd->ino == d->ino;
+    *name_durable = named;
     *len = d->ino->dur_size;
     return d->ino->dur_size ? d->ino->dur : empty;
 }

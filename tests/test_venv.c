@@ -916,9 +916,12 @@ Test(venv, disk_data_shows_the_disk_side_of_a_live_file)
     cr_assert_eq(len, 0, "nor are its bytes");
     cr_assert_eq(CALL(file_sync, fd), 0);
     cr_assert_eq(CALL(dir_sync, "d"), 0);
+    venv_disk_data(v, "d/f", &len, &named);
+    cr_assert_not(named, "d itself is not on the disk yet: a power loss takes it with f");
+    cr_assert_eq(CALL(dir_sync, ""), 0);
     m[VENV_PAGE_SIZE] = 'c'; /* in the page cache only */
     d = venv_disk_data(v, "d/f", &len, &named);
-    cr_assert(named, "dir_sync made the name durable");
+    cr_assert(named, "dir_sync of d and of its parent made the name durable");
     cr_assert_eq(len, 2 * VENV_PAGE_SIZE);
     cr_assert_eq(d[VENV_PAGE_SIZE], 'b', "the disk has the synced byte, not the live one");
     int t = CALL(file_open, "d/t", 1, 0600);
