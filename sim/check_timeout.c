@@ -2,23 +2,15 @@
 #include <string.h>
 
 #include "check_timeout.h"
+#include "pairs.h"
 #include "fault_impostor.h"
-
-/* The live client node whose current name is name, or NULL. */
-static const node *client_named(const sim *s, const char *name)
-{
-    for (uint32_t i = 1; i < s->nnodes; i++)
-        if (s->nodes[i].alive && strcmp(s->nodes[i].name, name) == 0)
-            return &s->nodes[i];
-    return NULL;
-}
 
 void timeout_close(sim *s, int sid, const node *closer, const char *other, const char *reason)
 {
     if (strcmp(reason, "Timeout") != 0)
         return;
-    const node *other_node = closer->idx == 0 ? client_named(s, other) : &s->nodes[0];
-    if (!other_node || !other_node->alive || (closer->idx > 0 && impostor_owns(s, closer)))
+    const node *other_node = closer->idx == 0 ? sim_node_named(s, other) : &s->nodes[0];
+    if (!other_node || other_node->idx == 0 || !other_node->alive || (closer->idx > 0 && impostor_owns(s, closer)))
         return; /* a peer that died (its sockets reset) or is not a node: nothing to judge */
     /* the last moment one side could not be heard: a block ends at its
      * block_until (or at the settle, which lifts it), a stall likewise */

@@ -75,6 +75,14 @@ const node *sim_client_named(const sim *s, const char *name, uint32_t *gen)
     return NULL;
 }
 
+node *sim_node_named(sim *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->nnodes; i++)
+        if (strcmp(s->nodes[i].name, name) == 0)
+            return &s->nodes[i];
+    return NULL;
+}
+
 void sim_shm_path(char *out, size_t n, const char *from, const char *to)
 {
     sim_join(out, n, VENV_SHM_DIR, "/tcpshm_", from, "_", to, NULL);

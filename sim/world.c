@@ -387,13 +387,7 @@ int64_t tcpshm_sim_now(void) { return g_run ? g_run->now : 0; }
 uint64_t tcpshm_sim_random(void) { return g_run ? sim_rng_next(&g_run->wl_rng) : 0; }
 bool tcpshm_sim_settling(void) { return g_run && g_run->settle; }
 
-static node *node_named(const char *name)
-{
-    for (uint32_t i = 0; g_run && i < g_run->nnodes; i++)
-        if (strcmp(g_run->nodes[i].name, name) == 0)
-            return &g_run->nodes[i];
-    return NULL;
-}
+static node *node_named(const char *name) { return g_run ? sim_node_named(g_run, name) : NULL; }
 
 bool tcpshm_sim_alive(const char *name)
 {
