@@ -27,6 +27,8 @@ typedef struct attempt {
     char addr[16];  /* the server's listening address */
     bool login;     /* a client's create is followed by a login call (the restart cases) */
     unsigned alloc; /* > 0: that allocation of create fails (the out-of-memory cases) */
+    bool no_name;   /* the name given is NULL */
+    const char *report; /* what the server's on_system_error must have said (NULL: nothing asked) */
     int code;          /* what create must return */
     const char *needle; /* what its message must contain */
     long long value;    /* a configuration case's wrong value */
@@ -92,17 +94,18 @@ static void config_case(attempt *a, unsigned i)
 }
 
 /* The name cases: every rule of tcpshm_name_check. */
-static const unsigned n_name_cases = 7;
+static const unsigned n_name_cases = 8;
 
 static void name_case(attempt *a, const node *n, unsigned i)
 {
     static const char *const what[] = {"empty", "too long", "a space", "a '/'", "\"..\"", "a control character",
-                                       "DEL"};
+                                       "DEL", "a NULL pointer"};
     a->code = TCPSHM_E_NAME;
     a->needle = n->idx == 0 ? "server name" : "client name";
     size_t len = strlen(n->name);
     switch (i) {
     case 0: a->name[0] = '\0'; break;
+    case 7: a->no_name = true; break; /* "is empty" too */
     case 1: /* name_size - 1 characters is the longest */
         memset(a->name, 'x', a->cfg.name_size);
         a->name[a->cfg.name_size] = '\0';
@@ -276,8 +279,9 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
         break;
     case 3:
         a->env.epoll_create = fail_epoll_create;
-        a->code = 0; /* the start goes on */
+        a->code = 0; /* the start goes on, and the application is told */
         a->needle = "";
+        a->report = "epoll_create";
         break;
     case 9:
         real_file_open = a->env.file_open;
@@ -309,14 +313,20 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
  * file opens only as it was made (read otherwise, every offset and seq in
  * it would be wrong). Only for a TCP client name whose directory records a
  * server and whose pair file opens with the run's configuration (a look
- * with the faults off); else the missing directory case. */
+ * with the faults off), and whose lock file is there; else the missing
+ * directory case. */
 static const unsigned n_restart_cases = 2;
 
 static void restart_case(sim *s, attempt *a, const node *n, unsigned i)
 {
-    char rec[TCPSHM_NAME_MAX + 1], why[256];
+    char rec[TCPSHM_NAME_MAX + 1], why[256], lock[SIM_PATH_SIZE];
     uint32_t end, ack;
-    if (n->idx == 0 || n->shm[n->cur] || sim_recorded_server(s, n->dir, n->name, rec) != 1 ||
+    size_t len;
+    snprintf(lock, sizeof lock, "%s/%s.lock", n->dir, n->name);
+    /* the lock file there already, as for the OS cases (a process-durable
+     * power loss can take back its name: create would make it again, seed 719) */
+    if (n->idx == 0 || n->shm[n->cur] || !venv_file_data(s->v, lock, &len) ||
+        sim_recorded_server(s, n->dir, n->name, rec) != 1 ||
         !node_peek_queue(s, n->dir, n->name, rec, NULL, &end, &ack, why, sizeof why)) {
         dir_case(s, a, n, 1);
         return;
@@ -357,6 +367,14 @@ static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
         restart_case(s, a, n, i - n_os_cases);
 }
 
+/* The server attempt's on_system_error: what it said last. */
+static char syserr_said[128];
+static void attempt_syserr(void *user, const char *what, int sys_errno)
+{
+    (void)user, (void)sys_errno;
+    snprintf(syserr_said, sizeof syserr_said, "%s", what);
+}
+
 void fault_misconfig(sim *s, node *n)
 {
     if (!fp_roll(&s->plan, FP_MISCONFIG))
@@ -376,14 +394,19 @@ void fault_misconfig(sim *s, node *n)
     s->plan.alloc_fail_in = a.alloc;
     if (n->idx == 0) {
         tcpshm_server *srv = NULL;
-        rc = tcpshm_server_create(&srv, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
-        if (rc == 0) {
+        /* an operator's start with the application's error callback, or with none (every other restart) */
+        tcpshm_server_callbacks cb = {.on_system_error = attempt_syserr};
+        bool told = s->next_owner % 2u == 0;
+        if (!told)
+            a.report = NULL;
+        syserr_said[0] = '\0';
+        rc = tcpshm_server_create(&srv, &a.cfg, &a.env, a.no_name ? NULL : a.name, a.dir, told ? &cb : NULL, &err);
+        if (rc == 0)
             rc = tcpshm_server_start(srv, a.addr, SIM_PORT, &err);
-            tcpshm_server_destroy(srv);
-        }
+        tcpshm_server_destroy(srv); /* NULL after a refused create */
     } else {
         tcpshm_client *cl = NULL;
-        rc = tcpshm_client_create(&cl, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
+        rc = tcpshm_client_create(&cl, &a.cfg, &a.env, a.no_name ? NULL : a.name, a.dir, NULL, &err);
         if (rc == 0 && a.login)
             rc = tcpshm_client_login(cl, "127.0.0.1", SIM_PORT, false, NULL, s->now, &err);
         tcpshm_client_destroy(cl); /* NULL after a refused create */
@@ -403,6 +426,9 @@ void fault_misconfig(sim *s, node *n)
     if (a.code == 0 && rc != 0)
         chk_fail(&s->chk, sid, "misconfig: %s with %s must start, but start refused with %d (%s: %s)", n->name, a.what,
                  rc, tcpshm_code_name(rc), err.text);
+    else if (a.code == 0 && a.report && !strstr(syserr_said, a.report))
+        chk_fail(&s->chk, sid, "misconfig: %s with %s started, but its on_system_error did not say \"%s\" (it said "
+                 "\"%s\")", n->name, a.what, a.report, syserr_said);
     else if (a.code == 0)
         ; /* started as it must */
     else if (rc == 0)
