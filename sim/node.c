@@ -15,6 +15,7 @@
 #include "fault_return.h"
 #include "fault_twin.h"
 #include "check_lastserver.h"
+#include "check_queued.h"
 #include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
@@ -319,6 +320,9 @@ static void check_files(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], ui
                                     n->idx == 0 ? CHK_S2C : CHK_C2S, 0);
             chk_fail(&s->chk, sid, "after %s died its queue %s does not open: %s", n->name,
                      sim_client_shm(s, n->idx == 0 ? remotes[i] : n->name) ? "segment" : "file", why);
+        } else if (!sim_client_shm(s, n->idx == 0 ? remotes[i] : n->name) &&
+                   !queued_intact(s, n->dir, n->name, remotes[i], why, sizeof why)) {
+            chk_fail(&s->chk, -1, "after %s died: %s", n->name, why);
         }
     }
 }
