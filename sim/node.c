@@ -54,10 +54,10 @@ void node_hang(void *sim_, const char *call)
     longjmp(*s->jmp, 2);
 }
 
-/* The persisted state of a pair's queue, read by a separate owner with the
- * faults off (what a restarted process would find). */
-bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
-                     uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size)
+/* A pair's queue as a restarted process would open it, by a separate owner
+ * with the faults off, given to fn. */
+bool node_look_queue(sim *s, const char *dir, const char *local, const char *remote,
+                     void (*fn)(void *user, const tcpshm_ptcp_queue *q), void *user, char *why, size_t why_size)
 {
     char path[SIM_PATH_SIZE];
     size_t len;
@@ -79,10 +79,7 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
     look.version = 2;
     int rc = tcpshm_ptcp_queue_open(&q, &look, dir, local, remote, &qc, &err);
     if (rc == 0) {
-        if (seq_start)
-            *seq_start = tcpshm_ptcp_queue_seq_start(&q);
-        *seq_end = tcpshm_ptcp_queue_seq_end(&q);
-        *my_ack = tcpshm_ptcp_queue_my_ack(&q);
+        fn(user, &q);
         tcpshm_ptcp_queue_close(&q);
     } else {
         snprintf(why, why_size, "%s", err.text);
@@ -90,6 +87,28 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
     venv_set_owner(s->v, owner);
     fp_set_active(&s->plan, was);
     return rc == 0;
+}
+
+typedef struct queue_numbers {
+    uint32_t *seq_start, *seq_end, *my_ack;
+} queue_numbers;
+
+static void read_numbers(void *user, const tcpshm_ptcp_queue *q)
+{
+    queue_numbers *r = user;
+    if (r->seq_start)
+        *r->seq_start = tcpshm_ptcp_queue_seq_start(q);
+    *r->seq_end = tcpshm_ptcp_queue_seq_end(q);
+    *r->my_ack = tcpshm_ptcp_queue_my_ack(q);
+}
+
+/* The persisted state of a pair's queue, read by a separate owner with the
+ * faults off (what a restarted process would find). */
+bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
+                     uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size)
+{
+    queue_numbers r = {seq_start, seq_end, my_ack};
+    return node_look_queue(s, dir, local, remote, read_numbers, &r, why, why_size);
 }
 
 /* The count an SHM segment publishes, opened as a restarted process would
