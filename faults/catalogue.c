@@ -76,6 +76,11 @@ const tcpshm_fault_point tcpshm_fault_catalogue[] = {
      "shared-memory segment open fails with errno failnum if > 1, else EACCES",
      "tcpshm_io_shm_open: opening or creating an SHM queue segment"},
 
+    /* ---- memory (core/src/alloc.c) ---- */
+    {"tcpshm/mem/alloc",
+     "the allocation fails (returns NULL): create refuses with TCPSHM_E_SYSTEM, ENOMEM",
+     "tcpshm_mem_alloc: server and client create (the server, its slots, buffers and readiness sets)"},
+
     /* ---- crash sites ---- */
     {"tcpshm/crash/queue/open_after_mkdir", CRASH_EFFECT,
      "tcpshm_ptcp_queue_open: the directory made (or there already), nothing opened yet"},

@@ -431,8 +431,30 @@ static void s_rejected(void *u, const char *name, const char *reason)
     liar_server_reject(s, name, reason);
 }
 
+/* A server incarnation of owner 3 mod 5 reads its messages itself: no
+ * on_msg; after its polls, each connected peer's front message is read and
+ * popped (s_msg, as the callback would) until one stays (queue full, a
+ * lie held): what an application that drains its connections does. */
+static bool server_reads(const sim *s) { return s->nodes[0].owner % 5u == 3u; }
+
+static void server_read(sim *s, node *n)
+{
+    for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
+        tcpshm_conn *c = n->peers[i].conn;
+        tcpshm_msg_header *m;
+        while (c && tcpshm_conn_is_connected(c) && !s->chk.violated && (m = tcpshm_conn_front(c)) != NULL) {
+            uint32_t ack = tcpshm_conn_my_ack(c);
+            s_msg(s, c, m);
+            if (tcpshm_conn_my_ack(c) == ack)
+                break; /* not popped: it comes again */
+        }
+    }
+}
+
 void app_server(sim *s, node *n)
 {
+    if (server_reads(s))
+        server_read(s, n);
     if (s->settle || s->bootstrap)
         return;
     for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
@@ -602,8 +624,31 @@ static void c_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 
 bool app_client_quiet(const node *n) { return n->owner % 3u == 2u; }
 
+/* An incarnation of owner 3 mod 7 reads its messages itself: no on_msg,
+ * the front message read and popped after each poll while logged in, as
+ * an application that polls and then drains its connection does. */
+static bool client_reads(const sim *s, const node *n) { return !s->p->world && n->owner % 7u == 3u; }
+
+static void c_msg_x(void *u, tcpshm_conn *c, tcpshm_msg_header *m);
+
+static void client_read(sim *s, node *n)
+{
+    tcpshm_conn *c = tcpshm_client_conn(n->cl);
+    if (!c || tcpshm_client_get_state(n->cl) != TCPSHM_CLIENT_LOGGED_IN)
+        return;
+    tcpshm_msg_header *m;
+    while (!s->chk.violated && (m = tcpshm_conn_front(c)) != NULL) {
+        uint32_t ack = tcpshm_conn_my_ack(c);
+        c_msg_x(&g_ctx[n->idx], c, m);
+        if (tcpshm_conn_my_ack(c) == ack)
+            break; /* not popped (a pair the checker holds dead): it comes again */
+    }
+}
+
 void app_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins)
 {
+    if (client_reads(s, n) && !s->chk.violated)
+        client_read(s, n);
     tcpshm_client_state now = tcpshm_client_get_state(n->cl);
     if (s->p->world || !app_client_quiet(n) || now != TCPSHM_CLIENT_IDLE || before == TCPSHM_CLIENT_IDLE || s->chk.violated)
         return;
@@ -677,6 +722,8 @@ void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb)
         cb->on_system_error = s_syserr;
         cb->on_client_file_error = s_file_error;
     }
+    if (server_reads(s)) /* it reads with front and pop (server_read) */
+        cb->on_msg = NULL;
 }
 
 bool app_server_reports(const sim *s) { return s->nodes[0].owner % 2u == 0; }
@@ -689,6 +736,8 @@ void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
                                     .on_login_success = c_login_x, .on_disconnect = c_disc, .on_msg = c_msg_x};
     if (app_client_quiet(n)) /* the optional ones left NULL (app_client_after_poll) */
         cb->on_system_error = NULL, cb->on_login_reject = NULL, cb->on_seq_mismatch = NULL, cb->on_disconnect = NULL;
+    if (client_reads(s, n)) /* it reads with front and pop (client_read) */
+        cb->on_msg = NULL;
 }
 
 void app_server_forget(sim *s, node *n)

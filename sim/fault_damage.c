@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "fault_damage.h"
+#include "fault_liar.h"
 #include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
 #include "tcpshm/frame.h"
 #include "tcpshm/ptcp_inspect.h"
+#include "tcpshm/shm_queue.h"
 #include "lastserver.h" /* core/src's: the read a client's next process does */
 
 #define HDR 256u
@@ -181,8 +183,187 @@ static bool damage_lastserver(sim *s, node *n, uint32_t i)
     return true;
 }
 
+/* ---- SHM segments (both ends down) ----
+ * A segment (core/src/shm_queue.c's layout: magic 0, version 8, capacity
+ * 16, the producer's word (count << 32 | position) at 64, the consumer's
+ * at 128, slots from TCPSHM_SHM_HEADER_SIZE, each led by its word count
+ * << 32 | length) written by a stray process while neither end of the pair
+ * runs: nothing maps it to notice, so the ends' next opens must. */
+enum { G_VERSION = 8, G_CAPACITY = 16, G_WSTATE = 64, G_RSTATE = 128 };
+#define N_SHM_CASES 11u /* 8-10: the chain cases again (3, 3, 4): the checks only a restart makes */
+
+static uint64_t get64(const uint8_t *b, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+static void put64(uint8_t *b, size_t off, uint64_t v) { memcpy(b + off, &v, sizeof v); }
+
+/* Case i on a segment's bytes; *len may shrink. The needle a refusal says,
+ * and whether the consumer's open refuses too (the chain is checked by the
+ * producer's open only: its own slots). */
+static void damage_shm_case(uint8_t *b, size_t *len, uint32_t i, const char **needle, const char **what,
+                            bool *consumer_too)
+{
+    const uint32_t H = TCPSHM_SHM_HEADER_SIZE;
+    uint64_t ws = get64(b, G_WSTATE), rs = get64(b, G_RSTATE);
+    uint32_t cap = get32(b, G_CAPACITY), wc = (uint32_t)(ws >> 32), rc = (uint32_t)(rs >> 32), rp = (uint32_t)rs;
+    uint32_t wp = (uint32_t)ws;
+    if (i >= 8)
+        i = i == 10 ? 4 : 3;
+    if ((i == 3 || i == 4) && (wc - rc == 0 || wc - rc > cap / 16u || rp % 8u || rp >= cap))
+        i = 5; /* the chain cases need a slot in flight */
+    if (i == 5 && (wp % 8u || wp >= cap || (uint32_t)(get64(b, H + wp) >> 32) == wc))
+        i = 6; /* a slot published but not recorded there: the producer's recovery would move its position */
+    *consumer_too = true;
+    switch (i) {
+    case 0: put32(b, G_VERSION, 2u); *needle = "this build reads"; *what = "a segment version to come"; break;
+    case 1: b[5] ^= 0x10u; *needle = "bad magic"; *what = "a bit of the magic flipped"; break;
+    case 2: put32(b, G_CAPACITY, cap + 8u); *needle = "differs from the configured"; *what = "capacity + 8"; break;
+    case 3: /* the first slot in flight says another seq */
+        put64(b, H + rp, get64(b, H + rp) + ((uint64_t)0x80000000u << 32));
+        *needle = "do not lead to";
+        *what = "a slot word of another seq in the chain";
+        *consumer_too = false;
+        break;
+    case 4: /* the first slot in flight's length off the 8-byte grid */
+        put64(b, H + rp, get64(b, H + rp) ^ 4u);
+        *needle = "do not lead to";
+        *what = "a slot length off the 8-byte grid in the chain";
+        *consumer_too = false;
+        break;
+    case 5: /* the consumer's word one past the producer's, 16 bytes on */
+        put64(b, G_RSTATE, (uint64_t)(wc + 1u) << 32 | ((wp + 16u) % cap));
+        *needle = "past the producer";
+        *what = "the consumer's position past the producer's";
+        *consumer_too = false;
+        break;
+    case 6: put64(b, G_WSTATE, ws + 4u); *needle = "positions out of range"; *what = "the producer's position off the 8-byte grid"; break;
+    default: *len -= 8u; *needle = "bytes, expected"; *what = "cut by 8 bytes"; break;
+    }
+}
+
+/* Opens the segment from -> to as a next process would (faults off, an
+ * owner of its own): 0, or the refusal's code with why. */
+static int peek_segment(sim *s, const char *from, const char *to, bool producer, char *why, size_t why_size)
+{
+    char name[2 * TCPSHM_NAME_MAX + 16];
+    (void)tcpshm_shm_queue_name(name, sizeof name, from, to);
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    uint32_t owner = venv_owner(s->v);
+    venv_set_owner(s->v, SIM_PEEK_OWNER);
+    tcpshm_shm_queue q;
+    tcpshm_error err = {0};
+    int rc = tcpshm_shm_queue_open(&q, s->env, name,
+                                   &(tcpshm_shm_queue_config){.capacity = s->cfg.shm_queue_size,
+                                                              .max_msg_size = s->cfg.max_msg_size,
+                                                              .producer = producer}, &err);
+    if (rc == 0)
+        tcpshm_shm_queue_close(&q);
+    else
+        snprintf(why, why_size, "%s", err.text);
+    venv_set_owner(s->v, owner);
+    fp_set_active(&s->plan, was);
+    return rc;
+}
+
+/* Whether the segment from -> to holds published slots not consumed yet. */
+static bool in_flight(const sim *s, const char *from, const char *to)
+{
+    char path[SIM_PATH_SIZE];
+    size_t len;
+    sim_shm_path(path, sizeof path, from, to);
+    const uint8_t *b = venv_file_data(s->v, path, &len);
+    return b && len >= TCPSHM_SHM_HEADER_SIZE && (get64(b, G_WSTATE) >> 32) != (get64(b, G_RSTATE) >> 32);
+}
+
+/* One segment of the SHM pair (server, client) damaged in way i, when the
+ * other end is dead too (n is dying). The rule: the open of its next
+ * producer (and, but for the chain cases, of its consumer) refuses it with
+ * TCPSHM_E_CORRUPT saying needle; then the pair's state is gone, as a
+ * refused queue file's. */
+static void damage_shm(sim *s, node *n, const char *server, const char *client, uint32_t i)
+{
+    const node *other = n->idx == 0 ? sim_client_named(s, client, &(uint32_t){0}) : &s->nodes[0];
+    if (!other || liar_holds_segment(s, client))
+        return;
+    if (other->alive) { /* it maps the segment (a scribble under a live end is another fault): at its death */
+        s->shm_damage.on = true;
+        snprintf(s->shm_damage.server, sizeof s->shm_damage.server, "%s", server);
+        snprintf(s->shm_damage.client, sizeof s->shm_damage.client, "%s", client);
+        s->shm_damage.way = i;
+        return;
+    }
+    s->shm_damage.on = false;
+    bool to_server = fp_below(&s->plan, FP_DAMAGE, 2) == 0;
+    char path[SIM_PATH_SIZE];
+    size_t len;
+    /* the chain cases: the direction with slots in flight, when one has */
+    if ((i % N_SHM_CASES == 3 || i % N_SHM_CASES == 4 || i % N_SHM_CASES >= 8) && !in_flight(s, to_server ? client : server,
+                                                                    to_server ? server : client))
+        to_server = !to_server;
+    const char *from = to_server ? client : server, *to = to_server ? server : client;
+    sim_shm_path(path, sizeof path, from, to);
+    const uint8_t *bytes = venv_file_data(s->v, path, &len);
+    if (!bytes || len < TCPSHM_SHM_HEADER_SIZE + 16u || len != TCPSHM_SHM_HEADER_SIZE + (size_t)s->cfg.shm_queue_size)
+        return;
+    uint8_t *b = malloc(len);
+    if (!b)
+        abort();
+    memcpy(b, bytes, len);
+    const char *needle = "", *what = "";
+    bool consumer_too;
+    damage_shm_case(b, &len, i % N_SHM_CASES, &needle, &what, &consumer_too);
+    char trace_what[SIM_PATH_SIZE + 64];
+    snprintf(trace_what, sizeof trace_what, "%s: %s", path, what);
+    trace_event(&s->tr, s->now, TR_DAMAGE, (uint32_t)n->idx, 100u + i % N_SHM_CASES, 0, trace_what);
+    if (venv_file_write(s->v, path, b, len) != 0)
+        chk_fail(&s->chk, -1, "simulator: cannot damage %s", path);
+    free(b);
+    char why[256] = "";
+    for (int k = consumer_too ? 0 : 1; k < 2 && !s->chk.violated; k++) {
+        bool producer = k == 1; /* the consumer's first: the producer's open may recover a slot */
+        int rc = peek_segment(s, from, to, producer, why, sizeof why);
+        if (rc == 0)
+            chk_fail(&s->chk, -1, "damage: the core opened %s (%s) as its %s: a damaged segment must be refused, "
+                     "never misread", path, what, producer ? "producer" : "consumer");
+        else if (rc != TCPSHM_E_CORRUPT || !strstr(why, needle))
+            chk_fail(&s->chk, -1, "damage: the core refused %s (%s) as its %s with code %d \"%s\", which is not "
+                     "TCPSHM_E_CORRUPT saying \"%s\"", path, what, producer ? "producer" : "consumer", rc, why, needle);
+    }
+    if (!s->chk.violated)
+        rb_file_refused(s, server, client); /* the pair's state is gone: the operator renames the client */
+}
+
+/* The SHM damage drawn earlier, made at the first death of one of the
+ * pair's ends that leaves both down (either may have come back and died
+ * again meanwhile); dropped when the faults stop. */
+static void shm_damage_due(sim *s, node *n)
+{
+    if (!s->shm_damage.on)
+        return;
+    if (!s->plan.active) {
+        s->shm_damage.on = false;
+        return;
+    }
+    const char *server = s->shm_damage.server, *client = s->shm_damage.client;
+    bool is_server = n->idx == 0 && strcmp(n->name, server) == 0;
+    bool is_client = n->idx > 0 && strcmp(n->name, client) == 0 && strcmp(s->nodes[0].name, server) == 0;
+    const node *other = is_server ? sim_client_named(s, client, &(uint32_t){0}) : &s->nodes[0];
+    if ((!is_server && !is_client) || !other || other->alive)
+        return;
+    s->shm_damage.on = false;
+    if (!rb_client_retired(s, client))
+        damage_shm(s, n, server, client, s->shm_damage.way);
+}
+
 void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t nr)
 {
+    if (!s->chk.violated)
+        shm_damage_due(s, n);
     if (s->chk.violated || nr == 0 || !fp_roll(&s->plan, FP_DAMAGE))
         return;
     const char *remote = remotes[fp_below(&s->plan, FP_DAMAGE, nr)];
@@ -190,8 +371,12 @@ void fault_damage(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], uint32_t
     const char *server = n->idx == 0 ? n->name : remote, *client = n->idx == 0 ? remote : n->name;
     if (i >= LS_CASE && n->idx == 0)
         i = 20; /* a server has no .lastserver */
-    if (!client_name(s, client) || (sim_client_shm(s, client) && i < LS_CASE) || rb_client_retired(s, client))
-        return; /* (an SHM client has a .lastserver, no queue file) */
+    if (!client_name(s, client) || rb_client_retired(s, client))
+        return;
+    if (sim_client_shm(s, client) && i < LS_CASE) { /* (an SHM client has a .lastserver, no queue file) */
+        damage_shm(s, n, server, client, i);
+        return;
+    }
     if (i >= LS_CASE) {
         /* the record is the client's, not one pair's: its name is retired
          * like a pair's refused file retires it (a client with no name left

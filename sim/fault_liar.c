@@ -50,6 +50,10 @@ enum {
                                version, sizes, byte order, capacity) or producer position: the login is
                                refused ("Seq number mismatch" where the server has liar1's segments
                                open, else "System error": they do not open) */
+    LIE_SHM_CONSUMER_BAD,   /* the server's application fills its segment to liar1 (which consumes
+                               nothing), then liar1's consumer word goes back, past the pushes, outside
+                               the data area or off its slot, and the application pushes again: the
+                               server reads the word only then, and must close ("Bad shm word") */
     LIES
 };
 
@@ -61,7 +65,8 @@ static const char *const lie_names[LIES] = {
     "a use_shm byte of neither 0 nor 1",   "an ack past the messages sent",
     "an SHM slot word with another seq",    "an SHM slot length of no slot", "an SHM header size off its slot",
     "an SHM wrap marker at offset 0",       "an SHM message rewritten while held", "an SHM slot word in the server's segment",
-    "an SHM consumer position past the pushes", "a bad SHM segment header or producer position"};
+    "an SHM consumer position past the pushes", "a bad SHM segment header or producer position",
+    "a bad SHM consumer word where the server's queue is full"};
 
 enum { HDR_GROWN = 12, HDR_WAYS }; /* the header lie's ways (header_tell) */
 
@@ -96,7 +101,8 @@ static bool shm_lie(int lie) { return lie >= LIES_TCP; }
 
 bool liar_holds_segment(const sim *s, const char *remote)
 {
-    return (s->liar.lie == LIE_SHM_CONSUMER || s->liar.lie == LIE_SHM_HEADER) && s->liar.shm_written &&
+    return (s->liar.lie == LIE_SHM_CONSUMER || s->liar.lie == LIE_SHM_HEADER || s->liar.lie == LIE_SHM_CONSUMER_BAD) &&
+           s->liar.shm_written &&
            strcmp(remote, SIM_SHM_LIAR_NAME) == 0;
 }
 
@@ -127,7 +133,9 @@ static void finish(sim *s, liar *L, uint32_t outcome, const char *text)
      * one it published before a kill would count it here) */
     node *sv = &s->nodes[0];
     tcpshm_conn *c = sv->alive ? tcpshm_server_find_conn(sv->srv, pair_name(L)) : NULL;
-    uint32_t pushed = strcmp(pair_name(L), SIM_LIAR_NAME) == 0 ? L->pushed : 0;
+    if (L->lie == LIE_SHM_CONSUMER_BAD)
+        shm_take_back(s, L); /* its word, as it was, before the check (a count the server could reach) */
+    uint32_t pushed = strcmp(pair_name(L), SIM_LIAR_NAME) == 0 ? L->pushed : L->pushed_shm;
     if (c && !s->chk.violated &&
         (tcpshm_conn_seq_start(c) != 0 || tcpshm_conn_seq_end(c) > pushed || tcpshm_conn_my_ack(c) != 0))
         chk_fail(&s->chk, -1, "liar: after %s (%u) the server's state for %s is [%u, %u) my_ack %u (nothing was "
@@ -246,7 +254,7 @@ static void shm_take_back(sim *s, liar *L)
             (void)seg_access(s, SIM_SHM_LIAR_NAME, L->seg_srv, L->hdr_off, L->hdr_saved, L->hdr_len, true);
         L->shm_written = false;
     }
-    if (L->lie == LIE_SHM_CONSUMER && L->shm_written) { /* its own consumer word, as it was */
+    if ((L->lie == LIE_SHM_CONSUMER || L->lie == LIE_SHM_CONSUMER_BAD) && L->shm_written) { /* its own consumer word */
         (void)seg_access(s, L->recorded[1], SIM_SHM_LIAR_NAME, 128, &L->shm_saved, 8, true);
         L->shm_written = false;
     }
@@ -276,6 +284,11 @@ static bool shm_tell(sim *s, liar *L)
         snprintf(L->expect, sizeof L->expect, "no close");
         L->deadline = s->now + 2 * s->cfg.heartbeat_interval; /* then the liar closes */
         return put_slot(s, srv, SIM_SHM_LIAR_NAME, pos, word_of(count + L->arg, len), size);
+    }
+    if (L->lie == LIE_SHM_CONSUMER_BAD) { /* the server's application pushes first (liar_server_push) */
+        L->want_push = true;
+        snprintf(L->expect, sizeof L->expect, "Bad shm word");
+        return true;
     }
     if (L->lie == LIE_SHM_CONSUMER) {
         if (!seg_access(s, srv, SIM_SHM_LIAR_NAME, 128, &L->shm_saved, 8, false))
@@ -647,6 +660,38 @@ static bool unsent_tell(sim *s, liar *L)
     return true;
 }
 
+/* The bad consumer word, once the server's application filled its segment
+ * to liar1: back one, past the pushes, outside the data area, off the
+ * 8-byte grid, or one consumed but not at a slot; then the application
+ * pushes again, which reads the word. False when the attempt ended here. */
+static bool consumer_bad_tell(sim *s, liar *L)
+{
+    const char *srv = L->recorded[1];
+    uint32_t wc, wp, cap = s->cfg.shm_queue_size;
+    if (!seg_access(s, srv, SIM_SHM_LIAR_NAME, 128, &L->shm_saved, 8, false) ||
+        !get_state(s, srv, SIM_SHM_LIAR_NAME, 64, &wc, &wp)) {
+        finish(s, L, 2, "no segment");
+        return false;
+    }
+    uint32_t rc = (uint32_t)(L->shm_saved >> 32), rp = (uint32_t)L->shm_saved;
+    L->arg = fp_below(&s->plan, FP_LIAR, 5);
+    uint64_t w;
+    switch (L->arg) {
+    case 0: w = word_of(rc - 1u, rp); break;        /* went back */
+    case 1: w = word_of(wc + 1u, rp); break;        /* past the producer */
+    case 2: w = word_of(rc, cap); break;            /* outside the data area */
+    case 3: w = word_of(rc, rp + 4u); break;        /* off the grid */
+    default: w = word_of(rc + 1u, rp + 8u); break;  /* one consumed, inside the first slot */
+    }
+    L->shm_written = true;
+    L->want_push = true;
+    if (!seg_access(s, srv, SIM_SHM_LIAR_NAME, 128, &w, 8, true)) {
+        finish(s, L, 2, "no segment");
+        return false;
+    }
+    return true;
+}
+
 /* The header lie where the server had to open liar1's segments: its
  * on_client_file_error names the segment and says what is wrong with it
  * (a file fault of the run at the open, "cannot ...", proves nothing).
@@ -776,6 +821,11 @@ static void pump(sim *s, liar *L)
         L->srv_blocked = true; /* partitioned, in a storm, or a group poll stalled */
     if (L->lie == LIE_SHM_REWRITE && L->phase == 1 && L->delivered == 1)
         shm_rewrite(s, L);
+    if (L->lie == LIE_SHM_CONSUMER_BAD && L->phase == 1 && L->pushed_now && !L->shm_written) {
+        L->pushed_now = false;
+        if (!consumer_bad_tell(s, L))
+            return;
+    }
     bool quiet = L->lie == LIE_ACK_UNSENT && L->phase == 1; /* reads nothing: the link stays full */
     if (quiet && L->pushed_now) {
         L->pushed_now = false;
@@ -918,9 +968,42 @@ void liar_server_file_error(sim *s, const char *name, const char *text)
         snprintf(L->file_err, sizeof L->file_err, "%s", text);
 }
 
+/* The bad consumer word's pushes: until the queue to liar1 is full (the
+ * word as liar1 left it is read then, and is good), and once more after the
+ * lie (the word is read again: the server must refuse it). */
+static void consumer_bad_push(sim *s, liar *L, tcpshm_conn *c)
+{
+    L->want_push = false;
+    L->shm_fresh = true; /* the next SHM lie's login: a new connection, which empties the pair (first: a
+                          * crash in a push ends this step here) */
+    uint32_t body = s->cfg.max_msg_size - 8u; /* the largest: the queue fills in few pushes */
+    bool told = L->shm_written; /* the word is bad now: the alloc that reads it must refuse */
+    for (uint32_t i = 0; i < 1u << 16; i++) {
+        tcpshm_msg_header *h = tcpshm_conn_alloc(c, (uint16_t)body);
+        if (!h)
+            break; /* full (or, after the lie, refused) */
+        if (told) {
+            (void)tcpshm_conn_alloc(c, UINT16_MAX); /* given up (a failed alloc drops it) */
+            violation(s, L, "the server's alloc took the bad consumer word (it found room)");
+            return;
+        }
+        memset(h + 1, 0x5A, body);
+        h->msg_type = 99;
+        L->pushed_shm++; /* before the push: a crash in it may leave it queued */
+        if (tcpshm_conn_push(c) != 0)
+            break;
+    }
+    L->pushed_now = true;
+}
+
 void liar_server_push(sim *s, const char *name, tcpshm_conn *c)
 {
     liar *L = &s->liar;
+    if (mine(L, name) && strcmp(name, SIM_SHM_LIAR_NAME) == 0 && L->lie == LIE_SHM_CONSUMER_BAD && L->phase == 1 &&
+        L->want_push && tcpshm_conn_is_connected(c)) {
+        consumer_bad_push(s, L, c);
+        return;
+    }
     if (!mine(L, name) || strcmp(name, SIM_LIAR_NAME) != 0 || L->lie != LIE_ACK_UNSENT || L->phase != 1 ||
         !L->want_push || !tcpshm_conn_is_connected(c))
         return;

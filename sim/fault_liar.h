@@ -77,6 +77,7 @@ typedef struct liar {
     bool unsent_known;    /* the pushes passed the link's capacity: unsent_seq cannot have been sent */
     uint32_t unsent_seq;  /* the first pushed message whose last byte does not fit in the link */
     uint32_t pushed;      /* messages ever pushed to liar0 (its pair's seq_end is never past this) */
+    uint32_t pushed_shm;  /* the same for liar1 (the bad consumer word: fault_liar.c) */
 } liar;
 
 typedef struct sim sim;
@@ -91,8 +92,9 @@ void liar_server_mismatch(sim *s, const char *name);
  * which the application chose group grp: -1 refuse (reject_text set), else
  * the group to return; -2 not the liar's. */
 int liar_new_conn(sim *s, const tcpshm_login *lg, int grp, const char **reject_text);
-/* Whether the liar's consumer-position lie stands in the server's segment
- * to remote now (the segment does not open while it does: no crash did that). */
+/* Whether one of the liar's consumer-position lies stands in the server's
+ * segment to remote now (the segment does not open while it does: no crash
+ * did that). */
 bool liar_holds_segment(const sim *s, const char *remote);
 /* The server's on_logon for name: true (and a violation) if that is the
  * liar's login lie, accepted. */

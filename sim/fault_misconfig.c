@@ -26,6 +26,9 @@ typedef struct attempt {
     char dir[4200]; /* longer than the core's directory field (4096) */
     char addr[16];  /* the server's listening address */
     bool login;     /* a client's create is followed by a login call (the restart cases) */
+    unsigned alloc; /* > 0: that allocation of create fails (the out-of-memory cases) */
+    bool no_name;   /* the name given is NULL */
+    const char *report; /* what the server's on_system_error must have said (NULL: nothing asked) */
     int code;          /* what create must return */
     const char *needle; /* what its message must contain */
     long long value;    /* a configuration case's wrong value */
@@ -91,17 +94,18 @@ static void config_case(attempt *a, unsigned i)
 }
 
 /* The name cases: every rule of tcpshm_name_check. */
-static const unsigned n_name_cases = 7;
+static const unsigned n_name_cases = 8;
 
 static void name_case(attempt *a, const node *n, unsigned i)
 {
     static const char *const what[] = {"empty", "too long", "a space", "a '/'", "\"..\"", "a control character",
-                                       "DEL"};
+                                       "DEL", "a NULL pointer"};
     a->code = TCPSHM_E_NAME;
     a->needle = n->idx == 0 ? "server name" : "client name";
     size_t len = strlen(n->name);
     switch (i) {
     case 0: a->name[0] = '\0'; break;
+    case 7: a->no_name = true; break; /* "is empty" too */
     case 1: /* name_size - 1 characters is the longest */
         memset(a->name, 'x', a->cfg.name_size);
         a->name[a->cfg.name_size] = '\0';
@@ -194,9 +198,16 @@ static void env_case(attempt *a, unsigned i)
  * use"), and for a server the listen (EADDRINUSE: another process has the
  * port), reading the bound port, and epoll_create (EMFILE) for a group
  * that polls by readiness, which must not stop the start: the group polls
- * every connection directly. Only when the lock file is there already (as
- * dir_case: the refused start must leave the directory as it was). */
-static const unsigned n_os_cases = 4;
+ * every connection directly; the lock file's open (EMFILE: the process is
+ * out of descriptors); the lock refused by a holder the OS does not name
+ * (an OFD lock's F_GETLK says pid -1: still "in use"); and memory: the k-th
+ * allocation of create failing (the server: itself, its login slots, its
+ * connection slots, its receive buffers, its readiness sets; the client:
+ * itself, its receive buffer), through the core's tcpshm/mem/alloc point.
+ * Only when the lock file is there already (as dir_case: the refused start
+ * must leave the directory as it was). */
+static const unsigned n_os_cases = 11;
+#define OS_ALLOC 4u /* cases 4-8: allocation k = i - 3 fails (a client's: 1 or 2) */
 
 static int fail_lock(void *ctx, int fd, int *holder_pid)
 {
@@ -204,6 +215,23 @@ static int fail_lock(void *ctx, int fd, int *holder_pid)
     *holder_pid = -1;
     errno = ENOLCK;
     return -1;
+}
+static int held_lock(void *ctx, int fd, int *holder_pid)
+{
+    (void)ctx, (void)fd;
+    *holder_pid = -1; /* not told */
+    errno = EWOULDBLOCK;
+    return -1;
+}
+static int (*real_file_open)(void *ctx, const char *path, int create, unsigned mode);
+static int lock_open_emfile(void *ctx, const char *path, int create, unsigned mode)
+{
+    size_t n = strlen(path);
+    if (n >= 5 && strcmp(path + n - 5, ".lock") == 0) {
+        errno = EMFILE;
+        return -1;
+    }
+    return real_file_open(ctx, path, create, mode);
 }
 static int fail_listen(void *ctx, const char *addr, uint16_t port, int backlog)
 {
@@ -233,7 +261,7 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
         dir_case(s, a, n, 1); /* a new name's first start */
         return;
     }
-    if (n->idx > 0 || (i == 3 && a->cfg.tcp_conns_per_group <= 64)) /* the core's READY_MIN_SLOTS */
+    if ((n->idx > 0 && i >= 1 && i <= 3) || (i == 3 && a->cfg.tcp_conns_per_group <= 64)) /* the core's READY_MIN_SLOTS */
         i = 0;
     a->code = TCPSHM_E_SYSTEM;
     switch (i) {
@@ -249,14 +277,33 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
         a->env.local_port = fail_local_port;
         a->needle = "cannot read the listening port";
         break;
-    default:
+    case 3:
         a->env.epoll_create = fail_epoll_create;
-        a->code = 0; /* the start goes on */
+        a->code = 0; /* the start goes on, and the application is told */
         a->needle = "";
+        a->report = "epoll_create";
+        break;
+    case 9:
+        real_file_open = a->env.file_open;
+        a->env.file_open = lock_open_emfile;
+        a->needle = "cannot open";
+        break;
+    case 10:
+        a->env.file_lock = held_lock;
+        a->code = TCPSHM_E_IN_USE;
+        a->needle = "in use by another process";
+        break;
+    default:
+        a->alloc = n->idx == 0 ? i - OS_ALLOC + 1u : (i - OS_ALLOC) % 2u + 1u;
+        a->needle = "out of memory";
         break;
     }
-    snprintf(a->what, sizeof a->what, "the OS failing its %s",
-             i == 0 ? "lock" : i == 1 ? "listen" : i == 2 ? "bound port" : "epoll_create");
+    if (a->alloc)
+        snprintf(a->what, sizeof a->what, "allocation %u of create failing", a->alloc);
+    else
+        snprintf(a->what, sizeof a->what, "the OS failing its %s",
+                 i == 0 ? "lock" : i == 1 ? "listen" : i == 2 ? "bound port" : i == 3 ? "epoll_create"
+                 : i == 9 ? "lock file's open" : "lock (held, holder not named)");
 }
 
 /* The restart cases: a client restarted with a queue configuration its
@@ -266,14 +313,20 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
  * file opens only as it was made (read otherwise, every offset and seq in
  * it would be wrong). Only for a TCP client name whose directory records a
  * server and whose pair file opens with the run's configuration (a look
- * with the faults off); else the missing directory case. */
+ * with the faults off), and whose lock file is there; else the missing
+ * directory case. */
 static const unsigned n_restart_cases = 2;
 
 static void restart_case(sim *s, attempt *a, const node *n, unsigned i)
 {
-    char rec[TCPSHM_NAME_MAX + 1], why[256];
+    char rec[TCPSHM_NAME_MAX + 1], why[256], lock[SIM_PATH_SIZE];
     uint32_t end, ack;
-    if (n->idx == 0 || n->shm[n->cur] || sim_recorded_server(s, n->dir, n->name, rec) != 1 ||
+    size_t len;
+    snprintf(lock, sizeof lock, "%s/%s.lock", n->dir, n->name);
+    /* the lock file there already, as for the OS cases (a process-durable
+     * power loss can take back its name: create would make it again, seed 719) */
+    if (n->idx == 0 || n->shm[n->cur] || !venv_file_data(s->v, lock, &len) ||
+        sim_recorded_server(s, n->dir, n->name, rec) != 1 ||
         !node_peek_queue(s, n->dir, n->name, rec, NULL, &end, &ack, why, sizeof why)) {
         dir_case(s, a, n, 1);
         return;
@@ -314,6 +367,14 @@ static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
         restart_case(s, a, n, i - n_os_cases);
 }
 
+/* The server attempt's on_system_error: what it said last. */
+static char syserr_said[128];
+static void attempt_syserr(void *user, const char *what, int sys_errno)
+{
+    (void)user, (void)sys_errno;
+    snprintf(syserr_said, sizeof syserr_said, "%s", what);
+}
+
 void fault_misconfig(sim *s, node *n)
 {
     if (!fp_roll(&s->plan, FP_MISCONFIG))
@@ -330,26 +391,44 @@ void fault_misconfig(sim *s, node *n)
     fp_set_active(&s->plan, false);
     tcpshm_error err = {0};
     int rc;
+    s->plan.alloc_fail_in = a.alloc;
     if (n->idx == 0) {
         tcpshm_server *srv = NULL;
-        rc = tcpshm_server_create(&srv, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
-        if (rc == 0) {
+        /* an operator's start with the application's error callback, or with none (every other restart) */
+        tcpshm_server_callbacks cb = {.on_system_error = attempt_syserr};
+        bool told = s->next_owner % 2u == 0;
+        if (!told)
+            a.report = NULL;
+        syserr_said[0] = '\0';
+        rc = tcpshm_server_create(&srv, &a.cfg, &a.env, a.no_name ? NULL : a.name, a.dir, told ? &cb : NULL, &err);
+        if (rc == 0)
             rc = tcpshm_server_start(srv, a.addr, SIM_PORT, &err);
-            tcpshm_server_destroy(srv);
-        }
+        tcpshm_server_destroy(srv); /* NULL after a refused create */
     } else {
         tcpshm_client *cl = NULL;
-        rc = tcpshm_client_create(&cl, &a.cfg, &a.env, a.name, a.dir, NULL, &err);
+        rc = tcpshm_client_create(&cl, &a.cfg, &a.env, a.no_name ? NULL : a.name, a.dir, NULL, &err);
         if (rc == 0 && a.login)
             rc = tcpshm_client_login(cl, "127.0.0.1", SIM_PORT, false, NULL, s->now, &err);
         tcpshm_client_destroy(cl); /* NULL after a refused create */
     }
+    if (a.alloc && s->plan.alloc_fail_in > 0) { /* create made fewer allocations (no readiness sets): it starts */
+        a.code = 0;
+        a.needle = "";
+    }
+    s->plan.alloc_fail_in = 0;
+    /* refused or destroyed, the attempt holds nothing: its lock, files,
+     * sockets and mappings went with the refusal or the destroy (a leak
+     * would outlive a start an application retries in the same process) */
+    uint32_t handles = venv_handle_count(s->v, owner), maps = venv_mapping_count(s->v, owner);
     venv_kill(s->v, owner);
     fp_set_active(&s->plan, was);
     int sid = -1; /* the node's, not a stream's */
     if (a.code == 0 && rc != 0)
         chk_fail(&s->chk, sid, "misconfig: %s with %s must start, but start refused with %d (%s: %s)", n->name, a.what,
                  rc, tcpshm_code_name(rc), err.text);
+    else if (a.code == 0 && a.report && !strstr(syserr_said, a.report))
+        chk_fail(&s->chk, sid, "misconfig: %s with %s started, but its on_system_error did not say \"%s\" (it said "
+                 "\"%s\")", n->name, a.what, a.report, syserr_said);
     else if (a.code == 0)
         ; /* started as it must */
     else if (rc == 0)
@@ -361,8 +440,14 @@ void fault_misconfig(sim *s, node *n)
     else if (!strstr(err.text, a.needle))
         chk_fail(&s->chk, sid, "misconfig: %s started with %s was refused with the message \"%s\", which does not "
                  "say \"%s\"", n->name, a.what, err.text, a.needle);
+    else if (handles != 0 || maps != 0)
+        ; /* below */
     else if (sim_dir_fingerprint(s, n->dir) != before)
         chk_fail(&s->chk, sid, "misconfig: the refused start of %s with %s changed its directory %s", n->name,
                  a.what, n->dir);
+    if (!s->chk.violated && (handles != 0 || maps != 0))
+        chk_fail(&s->chk, sid, "misconfig: the %s of %s with %s left its process holding %u handles and %u mappings "
+                 "(a refused create, or a destroy, must release everything)",
+                 rc == 0 ? "start" : "refused start", n->name, a.what, handles, maps);
     trace_event(&s->tr, s->now, TR_MISCONFIG, (uint32_t)n->idx, (uint32_t)rc, i, tcpshm_code_name(rc));
 }

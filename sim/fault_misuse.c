@@ -10,12 +10,14 @@
 #include "tcpshm/error.h"
 #include "world.h"
 
-enum { M_LOGIN_AGAIN, M_SHM_HOST, M_PUSH_NONE, M_PUSH_MORE_NONE, M_TOO_LARGE, M_TYPE_ZERO, M_START_AGAIN, M_CASES };
+enum { M_LOGIN_AGAIN, M_SHM_HOST, M_PUSH_NONE, M_PUSH_MORE_NONE, M_TOO_LARGE, M_TYPE_ZERO, M_POP_NONE, M_START_AGAIN,
+       M_CASES };
 
 static const char *const case_names[M_CASES] = {
     "a login while one is under way or done", "a shared-memory login with durability host",
     "a push with nothing allocated", "a push_more with nothing allocated",
-    "an alloc over max_msg_size, then a push", "a push of message type 0", "a second server start"};
+    "an alloc over max_msg_size, then a push", "a push of message type 0", "a pop with no message received",
+    "a second server start"};
 
 typedef struct seqs {
     uint32_t start, end, ack;
@@ -38,6 +40,7 @@ static tcpshm_conn *conn_of(sim *s, node *n)
 }
 
 #define NOT_MADE 1 /* the mistake could not be made */
+#define NO_CODE 2  /* a call without a return code (pop): only "nothing changed" is judged */
 
 /* The call of case m: its return code (or NOT_MADE), the message (if the
  * call has one) and a word it must contain. */
@@ -67,6 +70,11 @@ static int misuse(sim *s, node *n, int m, tcpshm_conn *c, tcpshm_error *err, con
         (void)tcpshm_conn_alloc(c, UINT16_MAX); /* the application gives the message up (a failed alloc drops it) */
         return rc;
     }
+    case M_POP_NONE:
+        if (tcpshm_conn_front(c))
+            return NOT_MADE; /* a message is there: the pop would consume it */
+        tcpshm_conn_pop(c);
+        return NO_CODE;
     default:
         *needle = "already started";
         return tcpshm_server_start(n->srv, "127.0.0.1", SIM_PORT, err);
@@ -80,7 +88,7 @@ void fault_misuse(sim *s, node *n)
     int m;
     tcpshm_conn *c = NULL;
     if (n->idx == 0) {
-        m = (int)fp_below(&s->plan, FP_MISUSE, 5);
+        m = (int)fp_below(&s->plan, FP_MISUSE, 6);
         m = m == 0 ? M_START_AGAIN : M_PUSH_NONE + m - 1;
     } else {
         m = (int)fp_below(&s->plan, FP_MISUSE, M_START_AGAIN);
@@ -90,9 +98,9 @@ void fault_misuse(sim *s, node *n)
         if (m == M_SHM_HOST && (st != TCPSHM_CLIENT_IDLE || s->cfg.durability != TCPSHM_DURABILITY_HOST))
             m = st != TCPSHM_CLIENT_IDLE ? M_LOGIN_AGAIN : M_PUSH_NONE;
     }
-    if (m >= M_PUSH_NONE && m <= M_TYPE_ZERO && !(c = conn_of(s, n)))
+    if (m >= M_PUSH_NONE && m <= M_POP_NONE && !(c = conn_of(s, n)))
         return; /* no connection yet: nothing to push on */
-    if (m >= M_PUSH_NONE && m <= M_TYPE_ZERO && world_wrap_holds && world_wrap_holds(c))
+    if (m >= M_PUSH_NONE && m <= M_POP_NONE && world_wrap_holds && world_wrap_holds(c))
         return; /* a user's world holds a message allocated there: a push would push it */
     trace_event(&s->tr, s->now, TR_MISUSE, (uint32_t)n->idx, (uint32_t)m, 0, case_names[m]);
     tcpshm_client_state before_st = n->idx > 0 ? tcpshm_client_get_state(n->cl) : TCPSHM_CLIENT_IDLE;
@@ -108,7 +116,7 @@ void fault_misuse(sim *s, node *n)
     if (rc == NOT_MADE)
         return;
     seqs after = seqs_of(c);
-    if (rc != TCPSHM_E_ARG)
+    if (rc != TCPSHM_E_ARG && rc != NO_CODE)
         chk_fail(&s->chk, -1, "misuse: %s by %s returned %d (%s), not TCPSHM_E_ARG%s", case_names[m], n->name, rc,
                  tcpshm_code_name(rc), m == M_TOO_LARGE && rc == 0 ? " (the alloc returned a message)" : "");
     else if (needle && !strstr(err.text, needle))

@@ -22,13 +22,14 @@ void power_pick_durability(sim *s)
     uint32_t coin = sim_rng_below(&r, 2);
     s->durability = s->p->durability >= 0 ? (uint32_t)s->p->durability : coin;
     /* the core refuses SHM logins in host durability (segments are RAM):
-     * a host seed runs all TCP; one forced onto SHM runs process */
+     * a host seed runs all TCP; one forced onto SHM runs process. A host
+     * seed that drew SHM or mixed keeps its SHM groups (an operator's
+     * config: the server must refuse every SHM login, "Shared memory not
+     * host-durable"; the liar's SHM login asks it) */
     if (s->durability == SIM_DUR_HOST && s->p->transport >= 0 && s->p->transport != SIM_TX_TCP)
         s->durability = SIM_DUR_PROCESS;
-    if (s->durability == SIM_DUR_HOST) {
+    if (s->durability == SIM_DUR_HOST)
         s->tx_mode = SIM_TX_TCP;
-        s->cfg.shm_groups = 0;
-    }
     s->cfg.durability = s->durability == SIM_DUR_HOST ? TCPSHM_DURABILITY_HOST : TCPSHM_DURABILITY_PROCESS;
 }
 

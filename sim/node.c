@@ -15,6 +15,7 @@
 #include "fault_return.h"
 #include "fault_twin.h"
 #include "check_lastserver.h"
+#include "check_queued.h"
 #include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
@@ -53,10 +54,10 @@ void node_hang(void *sim_, const char *call)
     longjmp(*s->jmp, 2);
 }
 
-/* The persisted state of a pair's queue, read by a separate owner with the
- * faults off (what a restarted process would find). */
-bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
-                     uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size)
+/* A pair's queue as a restarted process would open it, by a separate owner
+ * with the faults off, given to fn. */
+bool node_look_queue(sim *s, const char *dir, const char *local, const char *remote,
+                     void (*fn)(void *user, const tcpshm_ptcp_queue *q), void *user, char *why, size_t why_size)
 {
     char path[SIM_PATH_SIZE];
     size_t len;
@@ -78,10 +79,7 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
     look.version = 2;
     int rc = tcpshm_ptcp_queue_open(&q, &look, dir, local, remote, &qc, &err);
     if (rc == 0) {
-        if (seq_start)
-            *seq_start = tcpshm_ptcp_queue_seq_start(&q);
-        *seq_end = tcpshm_ptcp_queue_seq_end(&q);
-        *my_ack = tcpshm_ptcp_queue_my_ack(&q);
+        fn(user, &q);
         tcpshm_ptcp_queue_close(&q);
     } else {
         snprintf(why, why_size, "%s", err.text);
@@ -89,6 +87,28 @@ bool node_peek_queue(sim *s, const char *dir, const char *local, const char *rem
     venv_set_owner(s->v, owner);
     fp_set_active(&s->plan, was);
     return rc == 0;
+}
+
+typedef struct queue_numbers {
+    uint32_t *seq_start, *seq_end, *my_ack;
+} queue_numbers;
+
+static void read_numbers(void *user, const tcpshm_ptcp_queue *q)
+{
+    queue_numbers *r = user;
+    if (r->seq_start)
+        *r->seq_start = tcpshm_ptcp_queue_seq_start(q);
+    *r->seq_end = tcpshm_ptcp_queue_seq_end(q);
+    *r->my_ack = tcpshm_ptcp_queue_my_ack(q);
+}
+
+/* The persisted state of a pair's queue, read by a separate owner with the
+ * faults off (what a restarted process would find). */
+bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
+                     uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size)
+{
+    queue_numbers r = {seq_start, seq_end, my_ack};
+    return node_look_queue(s, dir, local, remote, read_numbers, &r, why, why_size);
 }
 
 /* The count an SHM segment publishes, opened as a restarted process would
@@ -319,6 +339,9 @@ static void check_files(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], ui
                                     n->idx == 0 ? CHK_S2C : CHK_C2S, 0);
             chk_fail(&s->chk, sid, "after %s died its queue %s does not open: %s", n->name,
                      sim_client_shm(s, n->idx == 0 ? remotes[i] : n->name) ? "segment" : "file", why);
+        } else if (!sim_client_shm(s, n->idx == 0 ? remotes[i] : n->name) &&
+                   !queued_intact(s, n->dir, n->name, remotes[i], why, sizeof why)) {
+            chk_fail(&s->chk, -1, "after %s died: %s", n->name, why);
         }
     }
 }

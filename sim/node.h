@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "sim_state.h"
+#include "tcpshm/ptcp_queue.h"
 
 /* The budget env's hook: a hang violation, then back to the node step. */
 void node_hang(void *sim_, const char *call);
@@ -19,6 +20,10 @@ bool node_rename(sim *s, node *n);
  * why when it does not open. */
 bool node_peek_queue(sim *s, const char *dir, const char *local, const char *remote, uint32_t *seq_start,
                      uint32_t *seq_end, uint32_t *my_ack, char *why, size_t why_size);
+/* The same open, with fn given the open queue (then closed): false with why
+ * when it does not open (fn not called). */
+bool node_look_queue(sim *s, const char *dir, const char *local, const char *remote,
+                     void (*fn)(void *user, const tcpshm_ptcp_queue *q), void *user, char *why, size_t why_size);
 void node_step(sim *s, node *n);
 /* The `now` node n gives the core: the run's virtual time as its host's
  * clock reads it (the clock kind steps that clock back or forward). */

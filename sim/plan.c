@@ -351,7 +351,8 @@ bool fp_crash_site(fp_plan *p, const char *name)
 
 /* What a point is, from its name (the literals of core/src: io.c and the
  * crash sites). */
-enum pclass { P_SEND, P_RECV, P_SEND_SHORT, P_RECV_SHORT, P_RESET, P_ACCEPT, P_CONNECT, P_EPOLL, P_FILE, P_CRASH, P_NONE };
+enum pclass { P_SEND, P_RECV, P_SEND_SHORT, P_RECV_SHORT, P_RESET, P_ACCEPT, P_CONNECT, P_EPOLL, P_FILE, P_CRASH, P_ALLOC,
+              P_NONE };
 
 static enum pclass classify(const char *name)
 {
@@ -382,6 +383,8 @@ static enum pclass classify(const char *name)
         return P_FILE;
     if (strncmp(n, "crash/", 6) == 0)
         return P_CRASH;
+    if (strcmp(n, "mem/alloc") == 0)
+        return P_ALLOC;
     return P_NONE;
 }
 
@@ -439,6 +442,8 @@ static int class_gate(enum pclass cls)
 /* The decision of one evaluation of a point (of class cls). */
 static int decide(fp_plan *p, const char *name, enum pclass cls, bool focus, int *failnum, void **failinfo)
 {
+    if (cls == P_ALLOC) /* only where the misconfig kind asks (no stream is drawn) */
+        return p->alloc_fail_in > 0 && --p->alloc_fail_in == 0;
     if (!p->active)
         return 0;
     if (cls <= P_RESET) {

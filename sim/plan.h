@@ -65,6 +65,9 @@ typedef struct fp_plan {
     bool block_io;         /* the running node is partitioned or in a storm: send/recv EAGAIN; fp_set_block_io */
     const char *crash_focus; /* one crash site fires far more often (swarm), or NULL */
     uint64_t fired[FP_KINDS];
+    /* n > 0: the n-th evaluation of tcpshm/mem/alloc from now fails, even
+     * while inactive (the misconfig kind's out-of-memory start); 0 after */
+    uint32_t alloc_fail_in;
     /* Told about every point decision that fired (for the trace); may be NULL. */
     void (*on_fire)(void *user, fp_kind kind, const char *point, int failnum);
     void *user;

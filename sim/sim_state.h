@@ -148,6 +148,13 @@ typedef struct sim {
     struct rb_rule *rb_rule; /* the pairs under its rule (rollback_rule.c) */
     liar liar;          /* the hostile peer (fault_liar.h) */
     impostor imp;       /* the peer that lies to a client (fault_impostor.h) */
+    /* the damage kind's SHM segment damage drawn at a death while the
+     * pair's other end ran: made at the death that leaves both ends down */
+    struct {
+        bool on;
+        char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1];
+        uint32_t way;
+    } shm_damage;
 } sim;
 
 #endif
