@@ -202,6 +202,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     (void)grp;
     const char *name = tcpshm_conn_remote_name(c);
     check_disk_at_logon(s, n->name, name);
+    timeout_logon(s, name);
     peer *p = find_peer(n, name);
     if (!p) {
         if (n->npeers == sizeof n->peers / sizeof n->peers[0]) {
@@ -540,6 +541,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
     check_disk_at_login(s, n, rsp->server_name);
+    timeout_login_ok(s, n);
     rb_client_accepted(s, n, rsp->server_name, n->login_last);
 }
 

@@ -5,6 +5,15 @@
 #include "pairs.h"
 #include "fault_impostor.h"
 
+void timeout_logon(sim *s, const char *client)
+{
+    node *n = sim_node_named(s, client);
+    if (n && n->idx > 0)
+        n->logon_at = s->now;
+}
+
+void timeout_login_ok(sim *s, node *n) { n->login_ok_at = s->now; }
+
 void timeout_close(sim *s, int sid, const node *closer, const char *other, const char *reason)
 {
     if (strcmp(reason, "Timeout") != 0)
@@ -13,12 +22,14 @@ void timeout_close(sim *s, int sid, const node *closer, const char *other, const
     if (!other_node || (closer->idx == 0 && other_node->idx == 0) || !other_node->alive ||
         (closer->idx > 0 && impostor_owns(s, closer)))
         return; /* a peer that died (its sockets reset) or is not a node: nothing to judge */
-    /* A client still logging in sends nothing until it has read the login
-     * response, which the server's timeout starts counting from: a link slow
-     * enough (short reads of a byte at a time) times the login out. Not a
-     * heartbeat's fault (the 100,000 seeds' 54445: client c3g1 in
-     * LOGGING_IN when srv0 closed it). */
-    if (closer->idx == 0 && other_node->cl && tcpshm_client_get_state(other_node->cl) == TCPSHM_CLIENT_LOGGING_IN)
+    /* A client sends nothing on a connection until it has read the login
+     * response, while the server's timeout counts from its acceptance: a
+     * link slow enough (short reads of a byte at a time) times the login
+     * out, or the client's attempt fails after the acceptance and its close
+     * arrives with the timeout. Not a heartbeat's fault (the 100,000 seeds'
+     * 54445: c3g1 still logging in when srv0 closed it, and later failing
+     * 10 ticks before). */
+    if (closer->idx == 0 && other_node->login_ok_at < other_node->logon_at)
         return;
     /* the last moment one side could not be heard: a block ends at its
      * block_until (or at the settle, which lifts it), a stall likewise */

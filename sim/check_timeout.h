@@ -12,6 +12,12 @@
 
 #include "sim_state.h"
 
+/* The server accepted a login of the client named client (its on_logon) /
+ * client node n's login succeeded (its on_login): heartbeats are owed on
+ * the server's connection only once the client has taken it as logged in. */
+void timeout_logon(sim *s, const char *client);
+void timeout_login_ok(sim *s, node *n);
+
 /* Node closer (0: the server) closed its connection with the honest peer
  * named other for reason; sid: the checker stream to report with (-1 none). */
 void timeout_close(sim *s, int sid, const node *closer, const char *other, const char *reason);

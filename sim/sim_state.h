@@ -57,6 +57,8 @@ typedef struct node {
     int64_t clock_off; /* its host's clock minus the run's (the clock kind's steps; node_now) */
     int64_t restart_at, next_login, block_until;
     int64_t unblocked_at; /* the end of its last partition or EAGAIN storm (the settle cuts it short) */
+    int64_t logon_at;     /* client: when the server last accepted a login of its current name */
+    int64_t login_ok_at;  /* client: when its own last login succeeded (its on_login) */
     bool partitioned;
     /* server */
     peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN + 2]; /* + the liar's two names */

@@ -271,6 +271,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     node *n = x->n;
     const char *name = tcpshm_conn_remote_name(c);
     check_disk_at_logon(x->s, n->name, name);
+    timeout_logon(x->s, name);
     peer *p = find_peer(n, name);
     if (!p && n->npeers < sizeof n->peers / sizeof n->peers[0]) {
         p = &n->peers[n->npeers++];
@@ -330,6 +331,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     trace_event(&x->s->tr, x->s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
     check_disk_at_login(x->s, n, rsp->server_name);
+    timeout_login_ok(x->s, n);
     if (ucb->on_login_success)
         ucb->on_login_success(ucb->user, c, rsp);
 }
