@@ -26,9 +26,10 @@ void timeout_close(sim *s, int sid, const node *closer, const char *other, const
      * response, while the server's timeout counts from its acceptance: a
      * link slow enough (short reads of a byte at a time) times the login
      * out, or the client's attempt fails after the acceptance and its close
-     * arrives with the timeout. Not a heartbeat's fault (the 100,000 seeds'
-     * 54445: c3g1 still logging in when srv0 closed it, and later failing
-     * 10 ticks before). */
+     * arrives with the timeout. So a client owes heartbeats from its own
+     * login's success on (the 100,000 seeds' 54445 on 8ee9a72: c3g1 still
+     * logging in when srv0 closed it; later c1g1, logged in 57 ticks after
+     * srv0 accepted it and timed out 10 ticks after that). */
     if (closer->idx == 0 && other_node->login_ok_at < other_node->logon_at)
         return;
     /* the last moment one side could not be heard: a block ends at its
@@ -36,6 +37,8 @@ void timeout_close(sim *s, int sid, const node *closer, const char *other, const
     int64_t heard = closer->unblocked_at > other_node->unblocked_at ? closer->unblocked_at : other_node->unblocked_at;
     if (s->unstalled_at > heard)
         heard = s->unstalled_at;
+    if (closer->idx == 0 && other_node->login_ok_at > heard)
+        heard = other_node->login_ok_at;
     /* after that, a heartbeat goes out within heartbeat_interval and is read
      * at the next steps (a clock step is at most max_dt) */
     int64_t window = s->cfg.connection_timeout + s->cfg.heartbeat_interval + 2 * (int64_t)s->max_dt;
