@@ -149,6 +149,15 @@ static inline uint32_t tcpshm_shm_queue_popped(const tcpshm_shm_queue *q)
     return __atomic_load_n(&q->rcount, __ATOMIC_RELAXED);
 }
 
+/* Consumer: true when front() would return NULL for want of a message (no
+ * front checked and not popped, and the next slot word still 0), in one
+ * load: the poll loops' idle round, inline. False means: call front(). */
+static inline bool tcpshm_shm_queue_idle(const tcpshm_shm_queue *q)
+{
+    return q->front_len == 0 &&
+           __atomic_load_n((const uint64_t *)(const void *)(q->data + q->rpos), __ATOMIC_ACQUIRE) == 0;
+}
+
 
 #ifdef __cplusplus
 }
