@@ -177,13 +177,21 @@ static void shm_pop(tcpshm_conn *c) { tcpshm_shm_queue_pop(&c->shm.in); }
 /* tcpshm_conn_deliver and tcpshm_conn_pop of an SHM link, without the
  * transport table (conn.c sends them here): poll_shm's rounds and the
  * echo of a message are the SHM hot path, and each call through the table
- * lengthens the time until a side sees a slot or publishes the next one. */
+ * lengthens the time until a side sees a slot or publishes the next one.
+ * When a message is there, the line of our next slot is asked for at once
+ * (a hint): the peer spins on it, and a reply written in on_msg no longer
+ * waits for it (bench/README.md "SHM echo p50"). */
 void tcpshm_conn_shm_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user)
 {
     tcpshm_msg_header *m;
+    bool warmed = false;
     while (!__atomic_load_n(&c->close_requested, __ATOMIC_RELAXED)) {
         if (c->shm.open && tcpshm_shm_queue_idle(&c->shm.in))
             return;
+        if (c->shm.open && !warmed) {
+            tcpshm_shm_queue_warm(&c->shm.out);
+            warmed = true;
+        }
         if ((m = shm_front(c)) == NULL)
             return;
         uint64_t pops = c->pops;
