@@ -358,7 +358,7 @@ void tcpshm_client_poll_tcp(tcpshm_client *cl, int64_t now)
 void tcpshm_client_poll_shm(tcpshm_client *cl)
 {
     tcpshm_conn *c = &cl->conn;
-    if (tcpshm_conn_begin_shm_poll(c) && cl->cb.on_msg)
+    if (tcpshm_conn_begin_shm_poll(c) && cl->cb.on_msg && !tcpshm_conn_shm_idle(c))
         tcpshm_conn_deliver(c, deliver_cb, cl);
     tcpshm_conn_end_shm_poll(c);
 }

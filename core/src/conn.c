@@ -53,13 +53,7 @@ bool tcpshm_conn_shm_in_use(const tcpshm_conn *c)
     return __atomic_load_n(&c->live, __ATOMIC_SEQ_CST) || __atomic_load_n(&c->busy, __ATOMIC_SEQ_CST);
 }
 
-bool tcpshm_conn_begin_shm_poll(tcpshm_conn *c)
-{
-    __atomic_store_n(&c->busy, 1, __ATOMIC_SEQ_CST);
-    return __atomic_load_n(&c->live, __ATOMIC_SEQ_CST) != 0;
-}
-
-void tcpshm_conn_end_shm_poll(tcpshm_conn *c) { __atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE); }
+/* (The client's poll_shm raises and drops busy inline: conn_internal.h.) */
 
 /* ---- transport and persistent state ---- */
 
@@ -358,6 +352,10 @@ bool tcpshm_conn_wants_poll(tcpshm_conn *c)
 
 void tcpshm_conn_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user)
 {
+    if (c->tp == &tcpshm_conn_shm) {
+        tcpshm_conn_shm_deliver(c, cb, user);
+        return;
+    }
     tcpshm_msg_header *m;
     while (!__atomic_load_n(&c->close_requested, __ATOMIC_RELAXED) && (m = tcpshm_conn_front(c)) != NULL) {
         uint64_t pops = c->pops;
@@ -376,6 +374,10 @@ tcpshm_msg_header *tcpshm_conn_front(tcpshm_conn *c) { return c->tp->front(c); }
 
 void tcpshm_conn_pop(tcpshm_conn *c)
 {
+    if (c->tp == &tcpshm_conn_shm) {
+        tcpshm_conn_shm_pop(c);
+        return;
+    }
     if (!tcpshm_conn_front(c))
         return;
     c->tp->pop(c);

@@ -128,9 +128,26 @@ void tcpshm_conn_set_established(tcpshm_conn *c);
 
 void tcpshm_conn_set_live(tcpshm_conn *c);
 void tcpshm_conn_clear_live(tcpshm_conn *c);
-/* The client's poll_shm: begin returns whether it may deliver; end always follows. */
-bool tcpshm_conn_begin_shm_poll(tcpshm_conn *c);
-void tcpshm_conn_end_shm_poll(tcpshm_conn *c);
+/* The client's poll_shm: begin returns whether it may deliver; end always
+ * follows. Inline, with tcpshm_conn_shm_idle: see below. */
+static inline bool tcpshm_conn_begin_shm_poll(tcpshm_conn *c)
+{
+    __atomic_store_n(&c->busy, 1, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&c->live, __ATOMIC_SEQ_CST) != 0;
+}
+static inline void tcpshm_conn_end_shm_poll(tcpshm_conn *c) { __atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE); }
+
+/* poll_shm's round that finds nothing, inline: an SHM link with no message
+ * checked and not popped whose next slot word is still 0 (one load; the
+ * segments are mapped while the link is live). Keep a spinning poll_shm
+ * round this short: on the bench's 2-vCPU VM a round longer by ~15 ns
+ * delayed the peer's echo by ~150 ns (bench/README.md "SHM echo p50 ...
+ * 2026-12-01"). False for a TCP link: deliver decides. */
+extern const struct tcpshm_conn_transport tcpshm_conn_shm;
+static inline bool tcpshm_conn_shm_idle(const tcpshm_conn *c)
+{
+    return c->tp == &tcpshm_conn_shm && c->shm.open && tcpshm_shm_queue_idle(&c->shm.in);
+}
 
 /* ---- the link ---- */
 

@@ -174,6 +174,42 @@ static tcpshm_msg_header *shm_front(tcpshm_conn *c)
 
 static void shm_pop(tcpshm_conn *c) { tcpshm_shm_queue_pop(&c->shm.in); }
 
+/* tcpshm_conn_deliver and tcpshm_conn_pop of an SHM link, without the
+ * transport table (conn.c sends them here): poll_shm's rounds and the
+ * echo of a message are the SHM hot path, and each call through the table
+ * lengthens the time until a side sees a slot or publishes the next one.
+ * When a message is there, the line of our next slot is asked for at once
+ * (a hint): the peer spins on it, and a reply written in on_msg no longer
+ * waits for it (bench/README.md "SHM echo p50"). */
+void tcpshm_conn_shm_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user)
+{
+    tcpshm_msg_header *m;
+    bool warmed = false;
+    while (!__atomic_load_n(&c->close_requested, __ATOMIC_RELAXED)) {
+        if (c->shm.open && tcpshm_shm_queue_idle(&c->shm.in))
+            return;
+        if (c->shm.open && !warmed) {
+            tcpshm_shm_queue_warm(&c->shm.out);
+            warmed = true;
+        }
+        if ((m = shm_front(c)) == NULL)
+            return;
+        uint64_t pops = c->pops;
+        cb(user, c, m);
+        if (c->pops == pops)
+            return; /* not popped: it comes again at the next poll */
+    }
+}
+
+void tcpshm_conn_shm_pop(tcpshm_conn *c)
+{
+    /* front again: the slot word and size are checked once more */
+    if (!shm_front(c))
+        return;
+    tcpshm_shm_queue_pop(&c->shm.in);
+    c->pops++;
+}
+
 /* Any thread may ask. seq_end and my_ack are this side's private counts
  * (never read back from the segment, which anyone can write); seq_start is
  * the peer's published pop count (keep it off hot paths), taken only while

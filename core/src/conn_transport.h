@@ -39,6 +39,9 @@ bool tcpshm_conn_tcp_send_queued(tcpshm_conn *c);
 
 /* SHM half, outside the table */
 void tcpshm_conn_shm_close(tcpshm_conn *c);
+/* tcpshm_conn_deliver and tcpshm_conn_pop of an SHM link (the hot path, direct) */
+void tcpshm_conn_shm_deliver(tcpshm_conn *c, tcpshm_msg_cb cb, void *user);
+void tcpshm_conn_shm_pop(tcpshm_conn *c);
 
 /* conn.c, for the halves */
 /* Sends up to len bytes; returns how many went, or -1 after closing the link. */

@@ -643,7 +643,7 @@ void tcpshm_server_poll_shm(tcpshm_server *s, int64_t now, uint32_t grp)
         uint32_t st = group_slot_state(s, &base[i], grp, now);
         if (st == SLOT_FREE)
             break;
-        if (st == SLOT_LIVE && s->cb.on_msg)
+        if (st == SLOT_LIVE && s->cb.on_msg && !tcpshm_conn_shm_idle(&base[i].conn))
             tcpshm_conn_deliver(&base[i].conn, deliver_cb, s);
     }
 }

@@ -437,7 +437,7 @@ int tcpshm_shm_queue_push(tcpshm_shm_queue *q)
     if (q->alloc_wrap) /* after the message, so a reader never finds an empty slot behind it */
         store(slot_word(q, q->wpos), pack(q->wcount, WRAP_MARK));
     TCPSHM_CRASH_SITE("tcpshm/crash/shm/push_after_publish");
-    q->wpos = next;
+    __atomic_store_n(&q->wpos, next, __ATOMIC_RELAXED); /* read by tcpshm_shm_queue_warm in any thread */
     __atomic_store_n(&q->wcount, q->wcount + 1, __ATOMIC_RELAXED); /* read by seq_end in any thread */
     store(&q->seg->wstate, pack(q->wcount, q->wpos));
     q->alloc_len = 0;

@@ -149,6 +149,30 @@ static inline uint32_t tcpshm_shm_queue_popped(const tcpshm_shm_queue *q)
     return __atomic_load_n(&q->rcount, __ATOMIC_RELAXED);
 }
 
+/* Producer: a hint, no store: asks for the cache line of the next slot, for
+ * writing (poll_shm, when a message has come in: a reply would go there, so
+ * its line is on its way while the message is checked and delivered). Any
+ * thread: wpos is read relaxed (push stores it so), and a stale position
+ * only warms another line of the data area. */
+static inline void tcpshm_shm_queue_warm(const tcpshm_shm_queue *q)
+{
+    const uint8_t *p = q->data + __atomic_load_n(&q->wpos, __ATOMIC_RELAXED);
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("prefetchw %0" ::"m"(*p)); /* a no-op where unsupported */
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* Consumer: true when front() would return NULL for want of a message (no
+ * front checked and not popped, and the next slot word still 0), in one
+ * load: the poll loops' idle round, inline. False means: call front(). */
+static inline bool tcpshm_shm_queue_idle(const tcpshm_shm_queue *q)
+{
+    return q->front_len == 0 &&
+           __atomic_load_n((const uint64_t *)(const void *)(q->data + q->rpos), __ATOMIC_ACQUIRE) == 0;
+}
+
 
 #ifdef __cplusplus
 }
