@@ -8,17 +8,14 @@
 #include "tcpshm/ptcp_inspect.h"
 #include "venv.h"
 
-#define HDR_BOOT_ID 164 /* ptcp_file.h asserts these offsets */
-#define HDR_WRITTEN 180
-#define HDR_MIN 256     /* the header's size */
-
 bool disk_claim(const uint8_t *bytes, size_t len, uint32_t *written, uint8_t boot[16])
 {
-    if (len < HDR_MIN)
-        return false;
-    memcpy(written, bytes + HDR_WRITTEN, sizeof *written);
-    memcpy(boot, bytes + HDR_BOOT_ID, 16);
-    return true;
+    tcpshm_ptcp_info info;
+    tcpshm_error e;
+    (void)tcpshm_ptcp_inspect(bytes, len, 0, NULL, NULL, &info, &e); /* the header's fields, valid or not */
+    *written = info.written;
+    memcpy(boot, info.boot_id, 16);
+    return info.have_header;
 }
 
 static void judge_side(sim *s, int sid, const char *dir, const char *local, const char *remote)
@@ -31,28 +28,26 @@ static void judge_side(sim *s, int sid, const char *dir, const char *local, cons
     const uint8_t *disk = live ? venv_disk_data(s->v, path, &dlen, &named) : NULL;
     if (!disk)
         return; /* no file (a reader's login, a pair the core keeps none of) */
+    tcpshm_ptcp_info a, b; /* memory's, the disk's */
+    tcpshm_error e;
+    bool a_ok = tcpshm_ptcp_inspect(live, len, 0, local, remote, &a, &e) == 0;
+    bool b_ok = tcpshm_ptcp_inspect(disk, dlen, 0, local, remote, &b, &e) == 0;
     if (s->durability == SIM_DUR_HOST) {
         if (!named)
             chk_fail(&s->chk, sid, "disk: after a login in host durability %s is not on the disk under its name "
                                    "(a power cut would take the file back, and the pair's numbers with it)", path);
-        tcpshm_ptcp_info a, b;
-        tcpshm_error e;
-        if (!s->chk.violated && tcpshm_ptcp_inspect(live, len, 0, local, remote, &a, &e) == 0 &&
-            (tcpshm_ptcp_inspect(disk, dlen, 0, local, remote, &b, &e) != 0 || b.st.write_seq != a.st.write_seq ||
-             b.st.my_ack != a.st.my_ack))
+        else if (a_ok && (!b_ok || b.st.write_seq != a.st.write_seq || b.st.my_ack != a.st.my_ack))
             chk_fail(&s->chk, sid, "disk: after a login in host durability %s has seq_end %u, my_ack %u on its disk, "
                                    "%u, %u in memory", path, b.have_header ? b.st.write_seq : 0u,
                      b.have_header ? b.st.my_ack : 0u, a.st.write_seq, a.st.my_ack);
         return;
     }
-    uint32_t w, dw;
-    uint8_t boot[16], dboot[16];
-    if (!disk_claim(live, len, &w, boot) || w != 1)
+    if (!a.have_header || a.written != 1)
         return; /* not claimed (an env without boot ids): nothing a cut could betray */
-    if (!disk_claim(disk, dlen, &dw, dboot) || dw != 1 || memcmp(boot, dboot, sizeof boot) != 0)
+    if (!b.have_header || b.written != 1 || memcmp(a.boot_id, b.boot_id, sizeof a.boot_id) != 0)
         chk_fail(&s->chk, sid, "disk: after a login in process durability %s is claimed in memory only "
                                "(its disk says written %u: a power cut would bring back a header it trusts)",
-                 path, disk_claim(disk, dlen, &dw, dboot) ? dw : 0u);
+                 path, b.have_header ? b.written : 0u);
 }
 
 void check_disk_at_logon(sim *s, const char *server, const char *client)

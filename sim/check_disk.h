@@ -29,8 +29,8 @@
 void check_disk_at_logon(sim *s, const char *server, const char *client);
 void check_disk_at_login(sim *s, node *cn, const char *server);
 
-/* A queue file's boot claim from its bytes (ptcp_file.h: written at 180,
- * boot_id at 164): false if the bytes are too short for a header. */
+/* A queue file's boot claim from its bytes (the core's inspector reads the
+ * header): false if the bytes are too short for a header. */
 bool disk_claim(const uint8_t *bytes, size_t len, uint32_t *written, uint8_t boot[16]);
 
 #endif
