@@ -11,9 +11,10 @@ typedef struct dir_print {
     uint64_t h;
 } dir_print;
 
-/* Eight bytes per multiply: the byte-wise FNV-1a this replaced was a
- * twentieth of a --faults all sweep (queue files are hashed whole before and
- * after every twin and misconfigured start). Only compared with itself. */
+/* Eight bytes per multiply, in four independent lanes so that the
+ * multiplies overlap: queue files (1 MiB in a user's world) are hashed whole
+ * before and after every twin and misconfigured start. Only compared with
+ * itself. */
 static uint64_t mix(uint64_t h, uint64_t w)
 {
     h = (h ^ w) * 0x100000001b3ull;
@@ -22,12 +23,15 @@ static uint64_t mix(uint64_t h, uint64_t w)
 
 static uint64_t hash_bytes(uint64_t h, const uint8_t *b, size_t len)
 {
+    uint64_t lane[4] = {h, h ^ 1, h ^ 2, h ^ 3};
     size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, b + i, sizeof w);
-        h = mix(h, w);
-    }
+    for (; i + 32 <= len; i += 32)
+        for (int k = 0; k < 4; k++) {
+            uint64_t w;
+            memcpy(&w, b + i + 8 * (size_t)k, sizeof w);
+            lane[k] = mix(lane[k], w);
+        }
+    h = mix(mix(mix(lane[0], lane[1]), lane[2]), lane[3]);
     for (; i < len; i++)
         h = mix(h, b[i]);
     return mix(h, len);

@@ -307,8 +307,24 @@ static void names_back(power *pw)
     }
 }
 
+/* Page [at, at + n) of the live bytes (zeros past the live size) or of the
+ * disk's (zeros past the durable size), in tmp when it crosses a size. */
+static const uint8_t *page_of(const uint8_t *b, size_t have, size_t at, size_t n, uint8_t *tmp)
+{
+    if (at + n <= have)
+        return b + at;
+    memset(tmp, 0, n);
+    if (at < have)
+        memcpy(tmp, b + at, have - at);
+    return tmp;
+}
+
 /* A file's bytes: each page written since its last sync is the new or the
- * disk's (zeros past a size), by a coin; the size too when it changed. */
+ * disk's (zeros past a size), by a coin; the size too when it changed.
+ * Queue files are large (1 MiB by default) and mostly unchanged since their
+ * last sync, so pages are compared in place and only a reverted page is
+ * copied; the coins are drawn, one per changed page in file order, exactly
+ * as when every page was copied. */
 static void bytes_back(power *pw, inode *ino)
 {
     /* one whose disk copy is its live bytes has nothing to take back and
@@ -320,37 +336,32 @@ static void bytes_back(power *pw, inode *ino)
         size = ino->dur_size;
         pw->st->sizes_reverted++;
     }
-    uint8_t *nd = size ? calloc(1, size) : NULL;
-    if (size && !nd)
-        abort();
+    /* the bytes after the power loss: the live buffer itself when the size
+     * stays (a mapping's address stays), else a new one */
+    uint8_t *out = ino->data;
+    if (size != ino->size) {
+        out = NULL;
+        if (size && posix_memalign((void **)&out, 64, size) != 0)
+            abort();
+    }
     for (size_t at = 0; at < size; at += VENV_PAGE_SIZE) {
         size_t n = size - at < VENV_PAGE_SIZE ? size - at : VENV_PAGE_SIZE;
-        uint8_t live[VENV_PAGE_SIZE] = {0}, disk[VENV_PAGE_SIZE] = {0};
-        if (at < ino->size)
-            memcpy(live, ino->data + at, ino->size - at < n ? ino->size - at : n);
-        if (at < ino->dur_size)
-            memcpy(disk, ino->dur + at, ino->dur_size - at < n ? ino->dur_size - at : n);
+        uint8_t live_tmp[VENV_PAGE_SIZE], disk_tmp[VENV_PAGE_SIZE];
+        const uint8_t *live = page_of(ino->data, ino->size, at, n, live_tmp);
+        const uint8_t *disk = page_of(ino->dur, ino->dur_size, at, n, disk_tmp);
         bool same = memcmp(live, disk, n) == 0;
         bool keep = same || (!pw->v->pages_back && pw->below(pw->user, 2));
         if (!same && keep)
             pw->st->pages_new++;
         else if (!same)
             pw->st->pages_old++;
-        memcpy(nd + at, keep ? live : disk, n);
+        const uint8_t *chosen = keep ? live : disk;
+        if (chosen != out + at)
+            memcpy(out + at, chosen, n);
     }
-    if (size == ino->size) { /* in place: a mapping's address stays */
-        if (size)
-            memcpy(ino->data, nd, size);
-        free(nd);
-    } else {
-        uint8_t *buf = NULL;
-        if (size && posix_memalign((void **)&buf, 64, size) != 0)
-            abort();
-        if (size)
-            memcpy(buf, nd, size);
-        free(nd);
+    if (out != ino->data) {
         free(ino->data);
-        ino->data = buf;
+        ino->data = out;
         ino->size = size;
     }
     (void)dcopy(ino, 0, ino->size); /* after the reboot the disk is what is there */
