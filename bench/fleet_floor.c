@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@ typedef struct floor_side {
     const int *fd;
     uint32_t lo, hi;
     bool echo;  /* the server side: sends back what it got; else counts and sends the next */
-    bool yield; /* on cpu_b beside another thread of this run: sched_yield after an empty round */
+    int wait_ms; /* the client part on cpu_b sleeps in epoll_wait (scaling.c's fleet_part) */
     int64_t t0, len, t_stop; /* rounds: [t0 + r * len, t0 + (r + 1) * len) until t_stop */
     uint64_t echoes[SCALING_MAX_ROUNDS];
     pthread_t thread;
@@ -52,9 +51,7 @@ static void *side_run(void *arg)
         for (uint32_t i = s->lo; i < s->hi; i++)
             (void)send(s->fd[i], msg, sizeof msg, 0);
     for (int64_t now = bench_now(); !side_done(s, now); now = bench_now()) {
-        int k = epoll_wait(set, ev, (int)n, 0);
-        if (k <= 0 && s->yield)
-            sched_yield();
+        int k = epoll_wait(set, ev, (int)n, s->wait_ms);
         for (int j = 0; j < k; j++) {
             int fd = s->fd[ev[j].data.u32];
             ssize_t r = recv(fd, buf, sizeof buf, 0);
@@ -127,10 +124,10 @@ int fleet_floor_run(const bench_opts *o, uint32_t n, uint32_t rounds, double *ec
         goto out;
     int64_t len = (int64_t)(o->scaling_secs * 1e9);
     int64_t t0 = bench_now() + 100000000 + len / 4; /* the threads start, then a warm-up */
-    side[0] = (floor_side){.fd = sfd, .lo = 0, .hi = n, .echo = true, .yield = nparts > 1};
+    side[0] = (floor_side){.fd = sfd, .lo = 0, .hi = n, .echo = true};
     for (uint32_t k = 0; k < nparts; k++)
         side[1 + k] = (floor_side){.fd = cfd, .lo = n * k / nparts, .hi = n * (k + 1) / nparts,
-                                   .yield = k > 0, .t0 = t0, .len = len, .t_stop = t0 + len * rounds};
+                                   .wait_ms = k > 0, .t0 = t0, .len = len, .t_stop = t0 + len * rounds};
     for (; started < 1 + nparts; started++)
         if (bench_spawn(&side[started].thread, started == 1 ? o->cpu_a : o->cpu_b, side_run, &side[started]) != 0)
             goto out;

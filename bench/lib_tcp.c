@@ -1,4 +1,3 @@
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,12 +48,8 @@ void *lib_server_thread(void *arg)
         else
             for (uint32_t g = 0; g < l->groups; g++)
                 tcpshm_server_poll_tcp(l->srv, now, g);
-        if (l->msgs == before) {
-            if (lp->pause)
-                bench_relax();
-            if (lp->yield)
-                sched_yield();
-        }
+        if (lp->pause && l->msgs == before)
+            bench_relax();
     }
     return NULL;
 }

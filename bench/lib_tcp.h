@@ -20,26 +20,23 @@ typedef struct lib_loop {
     bool clock_every_round; /* a fresh clock reading every round (README's loop); else
                                only in control-plane rounds, the data polls reuse it */
     bool pause;             /* a pause after a round that found no message */
-    bool yield;             /* a sched_yield after a round that found no message (the
-                               scaling rows, when part of the client fleet shares the
-                               server thread's CPU) */
 } lib_loop;
 
 /* README's loops ("Using it"), exactly: the control plane every 64th round,
  * now_ns() every round, no pause. */
 #define LIB_README_CTL_EVERY 64u
-static const lib_loop lib_loop_readme = {LIB_README_CTL_EVERY, true, false, false};
+static const lib_loop lib_loop_readme = {LIB_README_CTL_EVERY, true, false};
 /* The bench's own loop: the same, reading the clock only for the control
  * plane; the pause per the run's discipline. */
 static inline lib_loop lib_loop_lean(const bench_opts *o)
 {
-    return (lib_loop){LIB_README_CTL_EVERY, false, o->spin_pause, false};
+    return (lib_loop){LIB_README_CTL_EVERY, false, o->spin_pause};
 }
 /* Diagnostic: the control plane (and a clock reading) every round. */
-static const lib_loop lib_loop_ctl_every_round = {1, true, false, false};
+static const lib_loop lib_loop_ctl_every_round = {1, true, false};
 
-/* The server thread's loop (the scaling rows use it with their own server,
- * leave on_msg NULL and count msgs in their own handler). */
+/* The server thread's loop (the scaling rows use it with their own server
+ * and leave on_msg NULL: no message counting, no pause). */
 typedef struct lib_server_loop {
     _Alignas(64) int stop; /* atomic: the thread ends; alone in its line, which the
                               server thread reads every round */

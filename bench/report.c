@@ -194,9 +194,9 @@ void report_table(FILE *out, const results *r)
         }
         if (o->fleet_threads > 1)
             fprintf(out, "  one echo in flight per client; the clients driven with readiness (epoll) by %u threads, "
-                         "one on each CPU; the server by a thread (poll_ctl every round) sharing CPU %d with "
-                         "one of them, each yielding after an idle round\n",
-                    o->fleet_threads, o->cpu_b);
+                         "one spinning on CPU %d, one sleeping in epoll_wait on CPU %d beside the server's "
+                         "thread (poll_ctl every round)\n",
+                    o->fleet_threads, o->cpu_a, o->cpu_b);
         else
             fprintf(out, "  one echo in flight per client; the clients driven by one thread with readiness "
                          "(epoll), the server by another (poll_ctl every round)\n");

@@ -46,21 +46,13 @@ typedef struct scaling_server {
     int running;
 } scaling_server;
 
-/* The echo, counted: the server loop yields after a round without one. */
-static void count_echo(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
-{
-    ((lib_server_loop *)user)->msgs++;
-    echo_server_msg(NULL, c, m);
-}
-
 static int server_create(scaling_server *S, const tcpshm_config *cfg, const char *sdir)
 {
     memset(S, 0, sizeof *S);
     tcpshm_error err = {0};
-    tcpshm_server_callbacks scb = {.user = &S->loop,
-                                   .on_system_error = lib_report_system_error,
+    tcpshm_server_callbacks scb = {.on_system_error = lib_report_system_error,
                                    .on_disconnect = lib_report_disconnect,
-                                   .on_msg = count_echo};
+                                   .on_msg = echo_server_msg};
     if (tcpshm_server_create(&S->srv, cfg, NULL, "server", sdir, &scb, &err) != 0 ||
         tcpshm_server_start(S->srv, "127.0.0.1", 0, &err) != 0) {
         fprintf(stderr, "tcpshm-bench: scaling server: %s\n", err.text);
@@ -69,13 +61,11 @@ static int server_create(scaling_server *S, const tcpshm_config *cfg, const char
     return 0;
 }
 
-/* yield: part of the fleet shares the server's CPU (fleet_part.yield). */
-static int server_run(scaling_server *S, const bench_opts *o, bool yield)
+static int server_run(scaling_server *S, const bench_opts *o)
 {
     S->loop.srv = S->srv;
     S->loop.groups = 1;
     S->loop.loop = lib_loop_ctl_every_round;
-    S->loop.loop.yield = yield;
     if (bench_spawn(&S->thread, o->cpu_b, lib_server_thread, &S->loop) != 0)
         return -1;
     S->running = 1;
@@ -102,13 +92,16 @@ typedef struct fleet_part {
     uint32_t max_samples, ns; /* ns: samples taken this round */
     uint64_t seq, echoes;     /* the next echo's number; echoes this round */
     uint32_t turn, active;    /* one echo at a time: whose turn, of the first `active` clients */
-    bool yield;               /* on the server's CPU: sched_yield when nothing was ready */
+    int wait_ms;              /* its epoll wait: 0 (spins) on cpu_a; on the server's CPU it
+                                 sleeps until a socket is readable (up to 1 ms), so that the
+                                 kernel's wake-up hands it the CPU, not a spin */
     int64_t next_check;
 } fleet_part;
 
 /* A row: its config, directories, server and fleet parts (part 0 driven by
  * the caller's thread on cpu_a; part 1, if any, by a thread on cpu_b, beside
- * the server thread), and the round being run. */
+ * the spinning server thread: it sleeps in epoll_wait), and the round being
+ * run. */
 typedef struct scaling_row {
     tcpshm_config cfg;
     char sdir[600], cdir[600];
@@ -138,7 +131,7 @@ static int row_open(scaling_row *R, const char *dir, uint32_t slots, uint32_t np
         P->f.set = -1;
         P->max_samples = max_samples / nparts;
         P->samples = samples + (size_t)k * P->max_samples;
-        P->yield = k > 0;
+        P->wait_ms = k > 0;
     }
     snprintf(R->sdir, sizeof R->sdir, "%s/server", dir);
     snprintf(R->cdir, sizeof R->cdir, "%s/clients", dir);
@@ -174,9 +167,7 @@ static int fleet_check(const fleet *f, int64_t now, int64_t *next)
 /* All active: each client whose echo came back sends the next. */
 static int step_all_active(fleet_part *P, int64_t now)
 {
-    uint32_t polled = fleet_poll_ready(&P->f, now, 0);
-    if (!polled && P->yield)
-        sched_yield(); /* the server thread's turn */
+    uint32_t polled = fleet_poll_ready(&P->f, now, P->wait_ms);
     for (uint32_t k = 0; k < polled; k++) {
         fclient *c = &P->f.c[fleet_ready_index(&P->f, k)];
         if (!c->got)
@@ -322,7 +313,7 @@ int scaling_run(const bench_opts *o, const char *dir, uint32_t n, uint32_t round
         if (fleet_create(&R.part[k].f, &R.cfg, R.cdir, prefix[k], share) != 0)
             goto out;
     }
-    if (server_run(&R.S, o, nparts > 1) != 0)
+    if (server_run(&R.S, o) != 0)
         goto out;
     for (uint32_t k = 0; k < nparts; k++) {
         fleet_part *P = &R.part[k];
@@ -364,7 +355,7 @@ int idle_scaling_run(const bench_opts *o, const char *dir, uint32_t connected, u
     /* fork before any thread of this process runs */
     if (server_create(&R.S, &R.cfg, R.sdir) != 0 ||
         (idle && idle_procs_start(&P, &R.cfg, R.cdir, tcpshm_server_port(R.S.srv), idle) != 0) ||
-        server_run(&R.S, o, false) != 0 || (idle && idle_procs_wait(&P) != 0) ||
+        server_run(&R.S, o) != 0 || (idle && idle_procs_wait(&P) != 0) ||
         fleet_create(&A->f, &R.cfg, R.cdir, "a", active) != 0 || fleet_login(&A->f, tcpshm_server_port(R.S.srv)) != 0)
         goto out;
 

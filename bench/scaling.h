@@ -2,8 +2,8 @@
  * slots: more than 64 poll with readiness; polled by one thread on cpu_b,
  * poll_ctl every round), driven with readiness (an epoll set over the
  * clients' sockets, fleet.h) by o->fleet_threads threads: the caller's
- * (cpu_a) and, with 2, a second one on cpu_b beside the server thread, the
- * two on cpu_b yielding to each other after a round that found nothing.
+ * (cpu_a, spinning) and, with 2, a second one on cpu_b beside the server
+ * thread, sleeping in epoll_wait until one of its sockets is readable.
  * Each client keeps one echo in flight. Per round (secs long, after a warm-up) the
  * aggregate echoes per second and the p50 and p99 round trip; *allocs:
  * allocation calls while measuring. 0, -1 after printing why, or 1 when the
