@@ -1,9 +1,5 @@
 /* The all-active scaling rows' floor (fleet_floor.h). */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +8,7 @@
 #include <unistd.h>
 
 #include "fleet_floor.h"
+#include "floors.h"
 #include "scaling.h"
 
 #define FLOOR_MSG 16
@@ -25,6 +22,7 @@ typedef struct floor_side {
     int64_t t0, len, t_stop; /* rounds: [t0 + r * len, t0 + (r + 1) * len) until t_stop */
     uint64_t echoes[SCALING_MAX_ROUNDS];
     pthread_t thread;
+    int failed; /* its epoll set could not be made (said) */
     _Alignas(64) int stop; /* atomic, the server side only: it ends */
 } floor_side;
 
@@ -39,6 +37,7 @@ static void *side_run(void *arg)
     uint32_t n = s->hi - s->lo;
     int set = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event *ev = calloc(n, sizeof *ev);
+    s->failed = 1;
     if (set < 0 || !ev)
         goto out;
     for (uint32_t i = s->lo; i < s->hi; i++) {
@@ -46,6 +45,7 @@ static void *side_run(void *arg)
         if (epoll_ctl(set, EPOLL_CTL_ADD, s->fd[i], &e) != 0)
             goto out;
     }
+    s->failed = 0;
     char buf[1024], msg[FLOOR_MSG] = {0};
     if (!s->echo)
         for (uint32_t i = s->lo; i < s->hi; i++)
@@ -70,43 +70,12 @@ static void *side_run(void *arg)
         }
     }
 out:
+    if (s->failed)
+        fprintf(stderr, "tcpshm-bench: scaling floor: no epoll set: %s\n", strerror(errno));
     if (set >= 0)
         close(set);
     free(ev);
     return NULL;
-}
-
-/* n connected pairs on loopback: cfd[i] to sfd[i], non-blocking, TCP_NODELAY. */
-static int make_pairs(uint32_t n, int *cfd, int *sfd)
-{
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 128) != 0 ||
-        getsockname(l, (struct sockaddr *)&a, &al) != 0)
-        goto fail;
-    for (uint32_t i = 0; i < n; i++) {
-        cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (cfd[i] < 0 || connect(cfd[i], (struct sockaddr *)&a, sizeof a) != 0)
-            goto fail;
-        sfd[i] = accept(l, NULL, NULL);
-        if (sfd[i] < 0)
-            goto fail;
-        int one = 1;
-        for (int k = 0; k < 2; k++) {
-            int fd = k ? sfd[i] : cfd[i];
-            if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-                fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)
-                goto fail;
-        }
-    }
-    close(l);
-    return 0;
-fail:
-    fprintf(stderr, "tcpshm-bench: scaling floor: sockets: %s\n", strerror(errno));
-    if (l >= 0)
-        close(l);
-    return -1;
 }
 
 int fleet_floor_run(const bench_opts *o, uint32_t n, uint32_t rounds, double *echoes_per_s)
@@ -116,12 +85,15 @@ int fleet_floor_run(const bench_opts *o, uint32_t n, uint32_t rounds, double *ec
     int *cfd = malloc(n * sizeof *cfd), *sfd = malloc(n * sizeof *sfd);
     floor_side *side = calloc(1 + nparts, sizeof *side); /* [0] the server, then the client parts */
     uint32_t started = 0;
-    if (!cfd || !sfd || !side)
+    if (!cfd || !sfd || !side) {
+        fprintf(stderr, "tcpshm-bench: scaling floor: no memory for %u pairs\n", n);
         goto out;
+    }
     for (uint32_t i = 0; i < n; i++)
         cfd[i] = sfd[i] = -1;
-    if (make_pairs(n, cfd, sfd) != 0)
-        goto out;
+    for (uint32_t i = 0; i < n; i++)
+        if (floor_tcp_pair(&cfd[i], &sfd[i]) != 0)
+            goto out;
     int64_t len = (int64_t)(o->scaling_secs * 1e9);
     int64_t t0 = bench_now() + 100000000 + len / 4; /* the threads start, then a warm-up */
     side[0] = (floor_side){.fd = sfd, .lo = 0, .hi = n, .echo = true};
@@ -139,6 +111,9 @@ out:
         __atomic_store_n(&side[0].stop, 1, __ATOMIC_RELEASE);
         pthread_join(side[0].thread, NULL);
     }
+    for (uint32_t k = 0; k < started; k++)
+        if (side[k].failed)
+            rc = -1;
     if (rc == 0)
         for (uint32_t r = 0; r < rounds; r++) {
             uint64_t e = 0;
