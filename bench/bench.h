@@ -19,6 +19,7 @@ typedef struct bench_opts {
     double scaling_secs;    /* measuring time per scaling round */
     uint32_t scaling_max;   /* largest client count of the scaling rows (0: no scaling) */
     uint32_t idle_max;      /* largest connected count of the idle-scaling rows (0: none) */
+    uint32_t fleet_threads; /* threads driving the all-active scaling rows' clients (1 or 2) */
     bool no_stream;
     bool spin_pause;        /* the spin discipline of this run: a pause in every spin (true)
                                or none; the runner measures both (copies of the options) */

@@ -13,6 +13,8 @@
 #include "alloc_count.h"
 #include "cli.h"
 #include "escape.h"
+#include "fleet.h"
+#include "fleet_floor.h"
 #include "echo.h"
 #include "floors.h"
 #include "results.h"
@@ -30,7 +32,7 @@ static void usage(FILE *out, const char *prog)
     fprintf(out,
             "usage: " PROG " [--quick] [--rounds N] [--samples N] [--warmup N] [--msg-size B]\n"
             "                    [--stream-msgs N] [--no-stream] [--scaling-max N] [--scaling-secs S]\n"
-            "                    [--idle-max N]\n"
+            "                    [--idle-max N] [--fleet-threads N]\n"
             "                    [--cpus A,B] [--dir DIR] [--json] [--plot FILE.svg]\n"
             "       " PROG " --durability N [--dir DIR] [--json]\n"
             "\n"
@@ -40,7 +42,8 @@ static void usage(FILE *out, const char *prog)
             "ping-pong, each with and without a pause in every spin, plus the loop from README;\n"
             "one-way streaming throughput for 16, 64, 256 and 1024-byte messages against a raw\n"
             "TCP stream and a two-thread ring; server scaling with 1, 10, 100 and 1000 TCP\n"
-            "clients all echoing, and with 1000 and 10000 connected of which 10 echo. Floors and library runs interleave, round after round; the report shows\n"
+            "clients all echoing (against as many raw socket pairs), and with 1000 and 10000\n"
+            "connected of which 10 echo. Floors and library runs interleave, round after round; the report shows\n"
             "medians across rounds. It also counts allocation calls while the library runs\n"
             "(expected 0).\n"
             "The table goes to stdout, progress to stderr.\n"
@@ -61,6 +64,9 @@ static void usage(FILE *out, const char *prog)
             "  --idle-max N       largest connected count of the idle-scaling rows (10 clients\n"
             "                     echo, the rest idle in child processes): 0 (none), 1000 or\n"
             "                     10000 (default 10000)\n"
+            "  --fleet-threads N  threads driving the all-active scaling rows' clients: 1 (this\n"
+            "                     thread, on CPU A) or 2 (and one on CPU B beside the server\n"
+            "                     thread, sleeping in epoll_wait; default 2)\n"
             "  --cpus A,B         pin the two sides to CPUs A and B (default 0,1)\n"
             "  --dir DIR          where the queue files go, in a fresh subdirectory removed at the\n"
             "                     end (default /dev/shm if present, else /tmp)\n"
@@ -294,6 +300,11 @@ static void run_scaling(results *res, const char *base, uint32_t max_samples)
         snprintf(dir, sizeof dir, "%s/scaling-%u", base, counts[i]);
         progress("scaling: %u client%s, %u rounds of %.2f s", counts[i], counts[i] == 1 ? "" : "s",
                  o->rounds, o->scaling_secs);
+        /* the floor first (its own threads, ended before the library's start) */
+        double fl[MAX_ROUNDS];
+        if (fleet_raise_fds((uint64_t)counts[i] * 2 + 64, "the scaling floor") == 0 &&
+            fleet_floor_run(o, counts[i], o->rounds, fl) == 0)
+            s->floor_echoes_per_s = stats_median(fl, o->rounds);
         uint64_t allocs = 0;
         int rc = scaling_run(o, dir, counts[i], o->rounds, g_samples, max_samples, rr, &allocs);
         res->allocs += allocs;
@@ -357,7 +368,7 @@ int main(int argc, char **argv)
     bench_opts *o = &res.opts;
     *o = (bench_opts){.cpu_a = 0, .cpu_b = 1, .rounds = 5, .samples = 100000, .warmup = 10000,
                       .msg_size = 16, .stream_msgs = 1000000, .stream_min_bytes = 64u << 20, .scaling_secs = 0.5,
-                      .scaling_max = 1000, .idle_max = 10000};
+                      .scaling_max = 1000, .idle_max = 10000, .fleet_threads = 2};
     struct stat st;
     o->dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
     int json = 0;
@@ -375,6 +386,7 @@ int main(int argc, char **argv)
         {"dir", required_argument, 0, 'd'},      {"json", no_argument, 0, 'j'},
         {"plot", required_argument, 0, 'p'},     CLI_STD_LONG_OPTIONS,
         {"durability", required_argument, 0, 'D'}, {"idle-max", required_argument, 0, 'I'},
+        {"fleet-threads", required_argument, 0, 'F'},
         {0, 0, 0, 0}};
     int quick = 0;
     uint32_t dur_n = 0;
@@ -422,6 +434,11 @@ int main(int argc, char **argv)
             if (v != 0 && v != 1000 && v != 10000)
                 return usage_error("--idle-max wants 0, 1000 or 10000, not '%s'", optarg);
             o->idle_max = (uint32_t)v, set_imax = 1;
+            break;
+        case 'F':
+            if (parse_u64("fleet-threads", optarg, 1, SCALING_PARTS_MAX, &v))
+                return 2;
+            o->fleet_threads = (uint32_t)v;
             break;
         case 't': {
             char *end;

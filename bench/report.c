@@ -174,8 +174,8 @@ void report_table(FILE *out, const results *r)
     }
 
     if (r->nscaling) {
-        fprintf(out, "\n%-17s %14s %12s %12s   (medians of %u rounds; no floor)\n",
-                "tcp scaling", "echoes/s", "p50", "p99", r->scaling_rounds);
+        fprintf(out, "\n%-17s %14s %12s %12s %14s %8s   (medians of %u rounds)\n",
+                "tcp scaling", "echoes/s", "p50", "p99", "floor echoes/s", "ratio", r->scaling_rounds);
         for (uint32_t i = 0; i < r->nscaling; i++) {
             const scaling_result *s = &r->scaling[i];
             char a[32], b[32];
@@ -185,11 +185,23 @@ void report_table(FILE *out, const results *r)
                                    : "(failed: see stderr)");
                 continue;
             }
-            fprintf(out, "%5u clients     %14.0f %12s %12s\n", s->clients, s->echoes_per_s,
+            fprintf(out, "%5u clients     %14.0f %12s %12s", s->clients, s->echoes_per_s,
                     fmt_ns(a, sizeof a, s->p50_ns), fmt_ns(b, sizeof b, s->p99_ns));
+            if (s->floor_echoes_per_s > 0)
+                fprintf(out, " %14.0f %7.2fx\n", s->floor_echoes_per_s, s->echoes_per_s / s->floor_echoes_per_s);
+            else
+                fprintf(out, " %14s\n", "(not run)");
         }
-        fprintf(out, "  one echo in flight per client; the clients driven by one thread with readiness "
-                     "(epoll), the server by another (poll_ctl every round)\n");
+        if (o->fleet_threads > 1)
+            fprintf(out, "  one echo in flight per client; the clients driven with readiness (epoll) by %u threads, "
+                         "one spinning on CPU %d, one sleeping in epoll_wait on CPU %d beside the server's "
+                         "thread (poll_ctl every round)\n",
+                    o->fleet_threads, o->cpu_a, o->cpu_b);
+        else
+            fprintf(out, "  one echo in flight per client; the clients driven by one thread with readiness "
+                         "(epoll), the server by another (poll_ctl every round)\n");
+        fprintf(out, "  floor: as many raw loopback TCP socket pairs, the same threads, epoll + recv/send on both "
+                     "sides, run just before each row\n");
     }
     if (r->idle_one.ok || r->idle_one.skipped || r->nidle) {
         const idle_result *one = &r->idle_one;
@@ -316,9 +328,9 @@ void report_json(FILE *out, const results *r)
 {
     const bench_opts *o = &r->opts;
     fprintf(out, "{\n  \"config\": {\"rounds\": %u, \"samples\": %u, \"warmup\": %u, "
-                 "\"msg_size\": %u, \"stream_msgs\": %llu, \"cpus\": [%d, %d]},\n",
+                 "\"msg_size\": %u, \"stream_msgs\": %llu, \"cpus\": [%d, %d], \"fleet_threads\": %u},\n",
             o->rounds, o->samples, o->warmup, o->msg_size, (unsigned long long)o->stream_msgs,
-            o->cpu_a, o->cpu_b);
+            o->cpu_a, o->cpu_b, o->fleet_threads);
     fprintf(out, "  \"context\": {\"version\": ");
     json_str(out, context_version());
     fprintf(out, ", \"commit\": ");
@@ -337,16 +349,20 @@ void report_json(FILE *out, const results *r)
     for (uint32_t i = 0; i < r->nscaling; i++) {
         const scaling_result *s = &r->scaling[i];
         fprintf(out, "%s\n      {\"clients\": %u, \"ok\": %s, \"skipped\": %s, \"echoes_per_s\": %.0f, "
-                     "\"p50_ns\": %.0f, \"p99_ns\": %.0f}",
+                     "\"p50_ns\": %.0f, \"p99_ns\": %.0f, \"floor_echoes_per_s\": %.0f}",
                 i ? "," : "", s->clients, s->ok ? "true" : "false", s->skipped ? "true" : "false",
-                s->echoes_per_s, s->p50_ns, s->p99_ns);
+                s->echoes_per_s, s->p50_ns, s->p99_ns, s->floor_echoes_per_s);
     }
     fprintf(out, "%s],\n    \"all_active_scaling\": [", r->nscaling ? "\n    " : "");
     uint32_t shown = 0;
     for (uint32_t i = 0; i < r->nscaling; i++)
         if (r->scaling[i].ok)
-            fprintf(out, "%s\n      {\"clients\": %u, \"echoes_per_s\": %.0f}", shown++ ? "," : "",
-                    r->scaling[i].clients, r->scaling[i].echoes_per_s);
+            fprintf(out, "%s\n      {\"clients\": %u, \"echoes_per_s\": %.0f, \"floor_echoes_per_s\": %.0f, "
+                         "\"ratio_to_floor\": %.3f}",
+                    shown++ ? "," : "", r->scaling[i].clients, r->scaling[i].echoes_per_s,
+                    r->scaling[i].floor_echoes_per_s,
+                    r->scaling[i].floor_echoes_per_s > 0 ? r->scaling[i].echoes_per_s / r->scaling[i].floor_echoes_per_s
+                                                         : 0.0);
     fprintf(out, "%s],\n    \"idle_scaling_one_p50_ns\": %.0f,\n    \"idle_scaling\": [", shown ? "\n    " : "",
             r->idle_one.ok ? r->idle_one.p50_ns : 0.0);
     shown = 0;

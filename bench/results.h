@@ -50,6 +50,7 @@ typedef struct scaling_result {
     int ok, skipped;
     uint32_t clients;
     double echoes_per_s, p50_ns, p99_ns; /* medians across rounds */
+    double floor_echoes_per_s;           /* the raw floor's median (fleet_floor.h); 0: not run */
 } scaling_result;
 
 /* Idle scaling: `connected` clients logged in, `active` of them echoing

@@ -1,8 +1,10 @@
 /* Server scaling: n TCP clients logged in to one server (one group of n
  * slots: more than 64 poll with readiness; polled by one thread on cpu_b,
- * poll_ctl every round), all driven by the caller's thread (cpu_a) with
- * readiness (an epoll set over the clients' sockets, fleet.h): each client
- * keeps one echo in flight. Per round (secs long, after a warm-up) the
+ * poll_ctl every round), driven with readiness (an epoll set over the
+ * clients' sockets, fleet.h) by o->fleet_threads threads: the caller's
+ * (cpu_a, spinning) and, with 2, a second one on cpu_b beside the server
+ * thread, sleeping in epoll_wait until one of its sockets is readable.
+ * Each client keeps one echo in flight. Per round (secs long, after a warm-up) the
  * aggregate echoes per second and the p50 and p99 round trip; *allocs:
  * allocation calls while measuring. 0, -1 after printing why, or 1 when the
  * file-descriptor limit is too low (said). */
@@ -31,5 +33,8 @@ int idle_scaling_run(const bench_opts *o, const char *dir, uint32_t connected, u
                      uint64_t *allocs);
 
 #define SCALING_MAX_ROUNDS 64u /* rounds a run may ask for (main.c's limit) */
+/* --fleet-threads: the all-active rows' clients split among at most this
+ * many threads (the second on cpu_b, beside the server thread). */
+#define SCALING_PARTS_MAX 2u
 
 #endif
