@@ -207,3 +207,55 @@ Test(edges_client, a_tcp_login_from_inside_poll_shm_waits)
     tcpshm_server_destroy(s);
     cr_assert_eq(venv_handle_count(v, 0), 0);
 }
+
+/* A real server, a client logged in over TCP whose application does not
+ * pop the message it is shown: poll_tcp shows it, poll_shm must not
+ * (client.h: poll_shm delivers over SHM, "nothing otherwise"; over TCP
+ * every callback runs in poll_tcp's thread, and a poll_shm thread that
+ * an application keeps running would read the receive buffer poll_tcp
+ * fills). */
+static void on_msg_keep(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    (void)user, (void)c, (void)m;
+    delivered++;
+}
+
+Test(edges_client, poll_shm_of_a_tcp_login_delivers_nothing)
+{
+    E.sock_close(E.ctx, lfd);
+    lfd = -1;
+    tcpshm_error err = {0};
+    tcpshm_server *s = NULL;
+    tcpshm_config sc = cfg;
+    sc.ctl_interval = 0;
+    cr_assert_eq(tcpshm_server_create(&s, &sc, &E, "srv", "s", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9001, &err), 0, "%s", err.text);
+    tcpshm_client_callbacks cb = {.on_msg = on_msg_keep};
+    tcpshm_client *cl = NULL;
+    cr_assert_eq(tcpshm_client_create(&cl, &sc, &E, "cli", "c", &cb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(cl, "127.0.0.1", 9001, false, NULL, 0, &err), 0, "%s", err.text);
+    for (int i = 1; i < 20 && tcpshm_client_get_state(cl) != TCPSHM_CLIENT_LOGGED_IN; i++) {
+        tcpshm_server_poll_ctl(s, i * 1000);
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(cl, i * 1000);
+    }
+    cr_assert_eq(tcpshm_client_get_state(cl), TCPSHM_CLIENT_LOGGED_IN);
+    tcpshm_conn *sconn = tcpshm_server_find_conn(s, "cli");
+    cr_assert_not_null(sconn);
+    tcpshm_msg_header *m = tcpshm_conn_alloc(sconn, 8);
+    cr_assert_not_null(m);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_conn_push(sconn), 0);
+    delivered = 0;
+    for (int i = 0; i < 5 && delivered == 0; i++) {
+        tcpshm_server_poll_tcp(s, 30000 + i, 0);
+        tcpshm_client_poll_tcp(cl, 30000 + i);
+    }
+    cr_assert_eq(delivered, 1, "poll_tcp shows the message");
+    cr_assert_not_null(tcpshm_conn_front(tcpshm_client_conn(cl)), "not popped: still there");
+    tcpshm_client_poll_shm(cl);
+    cr_assert_eq(delivered, 1, "poll_shm of a TCP login delivered the message again");
+    tcpshm_client_destroy(cl);
+    tcpshm_server_destroy(s);
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}
