@@ -29,6 +29,7 @@ typedef struct attempt {
     unsigned alloc; /* > 0: that allocation of create fails (the out-of-memory cases) */
     bool no_name;   /* the name given is NULL */
     const char *report; /* what the server's on_system_error must have said (NULL: nothing asked) */
+    const char *point;  /* the core's start point that fails instead of the env's call (fp_plan.start_fail) */
     int code;          /* what create must return */
     const char *needle; /* what its message must contain */
     long long value;    /* a configuration case's wrong value */
@@ -263,14 +264,21 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
     }
     if ((n->idx > 0 && i >= 1 && i <= 3) || (i == 3 && a->cfg.tcp_conns_per_group <= 64)) /* the core's READY_MIN_SLOTS */
         i = 0;
+    bool by_point = (s->next_owner >> 1) % 2u != 0; /* the attempt's owner, not a draw */
     a->code = TCPSHM_E_SYSTEM;
     switch (i) {
-    case 0:
-        a->env.file_lock = fail_lock;
+    case 0: /* the env's lock failing, or (every other attempt) the core's failure point before it */
+        if (by_point)
+            a->point = "tcpshm/file/lock";
+        else
+            a->env.file_lock = fail_lock;
         a->needle = "cannot lock";
         break;
-    case 1:
-        a->env.listen = fail_listen;
+    case 1: /* the env's listen failing, or (every other attempt) the core's failure point before it */
+        if (by_point)
+            a->point = "tcpshm/net/listen";
+        else
+            a->env.listen = fail_listen;
         a->needle = "cannot listen";
         break;
     case 2:
@@ -278,7 +286,10 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
         a->needle = "cannot read the listening port";
         break;
     case 3:
-        a->env.epoll_create = fail_epoll_create;
+        if (by_point)
+            a->point = "tcpshm/net/epoll_create";
+        else
+            a->env.epoll_create = fail_epoll_create;
         a->code = 0; /* the start goes on, and the application is told */
         a->needle = "";
         a->report = "epoll_create";
@@ -301,9 +312,9 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
     if (a->alloc)
         snprintf(a->what, sizeof a->what, "allocation %u of create failing", a->alloc);
     else
-        snprintf(a->what, sizeof a->what, "the OS failing its %s",
+        snprintf(a->what, sizeof a->what, "the OS failing its %s%s",
                  i == 0 ? "lock" : i == 1 ? "listen" : i == 2 ? "bound port" : i == 3 ? "epoll_create"
-                 : i == 9 ? "lock file's open" : "lock (held, holder not named)");
+                 : i == 9 ? "lock file's open" : "lock (held, holder not named)", a->point ? " (core's point)" : "");
 }
 
 /* The restart cases: a client restarted with a queue configuration its
@@ -311,11 +322,35 @@ static void os_case(sim *s, attempt *a, const node *n, unsigned i)
  * order). Create takes it (each is valid alone); the login call, which
  * opens the recorded pair's file before it connects, must refuse it: the
  * file opens only as it was made (read otherwise, every offset and seq in
- * it would be wrong). Only for a TCP client name whose directory records a
- * server and whose pair file opens with the run's configuration (a look
- * with the faults off), and whose lock file is there; else the missing
- * directory case. */
-static const unsigned n_restart_cases = 2;
+ * it would be wrong). And the right configuration with the OS failing
+ * fstat (EIO) of the .lastserver record or of the pair's queue file, which
+ * the login reads before it connects: refused with the system error
+ * ("cannot stat"), nothing read from a file whose size is unknown. Only for
+ * a TCP client name whose directory records a server and whose pair file
+ * opens with the run's configuration (a look with the faults off), and
+ * whose lock file is there; else the missing directory case. */
+static const unsigned n_restart_cases = 4;
+
+/* The restart case's fstat failure: the descriptor the core opened last
+ * for that path (the env's file_open, wrapped) fails file_size. */
+static char fstat_path[SIM_PATH_SIZE];
+static int fstat_fd = -1;
+static int (*real_file_size)(void *ctx, int fd, uint64_t *size);
+static int open_noting(void *ctx, const char *path, int create, unsigned mode)
+{
+    int fd = real_file_open(ctx, path, create, mode);
+    if (fd >= 0)
+        fstat_fd = strcmp(path, fstat_path) == 0 ? fd : fd == fstat_fd ? -1 : fstat_fd;
+    return fd;
+}
+static int size_failing(void *ctx, int fd, uint64_t *size)
+{
+    if (fd == fstat_fd) {
+        errno = EIO;
+        return -1;
+    }
+    return real_file_size(ctx, fd, size);
+}
 
 static void restart_case(sim *s, attempt *a, const node *n, unsigned i)
 {
@@ -338,10 +373,24 @@ static void restart_case(sim *s, attempt *a, const node *n, unsigned i)
         SET(queue_size, q + 8u <= (1u << 30) ? q + 8u : q - 8u);
         a->needle = "differs from the configured";
         snprintf(a->what, sizeof a->what, "a restart with queue_size %u (was %u)", a->cfg.queue_size, q);
-    } else {
+    } else if (i == 1) {
         a->cfg.little_endian = !a->cfg.little_endian;
         a->needle = a->cfg.little_endian ? "configuration says little-endian" : "configuration says big-endian";
         snprintf(a->what, sizeof a->what, "a restart with the other byte order");
+    } else {
+        if (i == 2)
+            snprintf(fstat_path, sizeof fstat_path, "%s/%s.lastserver", n->dir, n->name);
+        else
+            snprintf(fstat_path, sizeof fstat_path, "%.*s/%.*s_%.*s.ptcp", SIM_NAME_PREC, n->dir, SIM_NAME_PREC,
+                     n->name, SIM_NAME_PREC, rec);
+        fstat_fd = -1;
+        real_file_open = a->env.file_open;
+        real_file_size = a->env.file_size;
+        a->env.file_open = open_noting;
+        a->env.file_size = size_failing;
+        a->code = TCPSHM_E_SYSTEM;
+        a->needle = "cannot stat";
+        snprintf(a->what, sizeof a->what, "a restart whose fstat of its %s fails", i == 2 ? ".lastserver" : "queue file");
     }
 }
 
@@ -367,8 +416,9 @@ static void make_attempt(sim *s, const node *n, unsigned i, attempt *a)
         restart_case(s, a, n, i - n_os_cases);
 }
 
-/* The server attempt's on_system_error: what it said last. */
-static char syserr_said[128];
+/* The server attempt's on_system_error: what it said last, and what it
+ * had said when the polls before its start were done. */
+static char syserr_said[128], polled_said[128];
 static void attempt_syserr(void *user, const char *what, int sys_errno)
 {
     (void)user, (void)sys_errno;
@@ -392,6 +442,8 @@ void fault_misconfig(sim *s, node *n)
     tcpshm_error err = {0};
     int rc;
     s->plan.alloc_fail_in = a.alloc;
+    fp_fail_at_start(&s->plan, a.point);
+    polled_said[0] = '\0';
     if (n->idx == 0) {
         tcpshm_server *srv = NULL;
         /* an operator's start with the application's error callback, or with none (every other restart) */
@@ -401,8 +453,19 @@ void fault_misconfig(sim *s, node *n)
             a.report = NULL;
         syserr_said[0] = '\0';
         rc = tcpshm_server_create(&srv, &a.cfg, &a.env, a.no_name ? NULL : a.name, a.dir, told ? &cb : NULL, &err);
-        if (rc == 0)
+        if (rc == 0) {
+            /* a loop that polls before start: a server not started has nothing to poll, nothing to say */
+            char at_create[sizeof syserr_said];
+            snprintf(at_create, sizeof at_create, "%s", syserr_said);
+            syserr_said[0] = '\0';
+            tcpshm_server_poll_ctl(srv, s->now);
+            tcpshm_server_poll_tcp(srv, s->now, 0);
+            if (a.cfg.shm_groups)
+                tcpshm_server_poll_shm(srv, s->now, 0);
+            snprintf(polled_said, sizeof polled_said, "%s", syserr_said);
+            snprintf(syserr_said, sizeof syserr_said, "%s", at_create);
             rc = tcpshm_server_start(srv, a.addr, SIM_PORT, &err);
+        }
         tcpshm_server_destroy(srv); /* NULL after a refused create */
     } else {
         tcpshm_client *cl = NULL;
@@ -416,6 +479,7 @@ void fault_misconfig(sim *s, node *n)
         a.needle = "";
     }
     s->plan.alloc_fail_in = 0;
+    fp_fail_at_start(&s->plan, NULL);
     /* refused or destroyed, the attempt holds nothing: its lock, files,
      * sockets and mappings went with the refusal or the destroy (a leak
      * would outlive a start an application retries in the same process) */
@@ -423,7 +487,10 @@ void fault_misconfig(sim *s, node *n)
     venv_kill(s->v, owner);
     fp_set_active(&s->plan, was);
     int sid = -1; /* the node's, not a stream's */
-    if (a.code == 0 && rc != 0)
+    if (polled_said[0])
+        chk_fail(&s->chk, sid, "misconfig: %s's polls before its start (with %s) called on_system_error: \"%s\"",
+                 n->name, a.what, polled_said);
+    else if (a.code == 0 && rc != 0)
         chk_fail(&s->chk, sid, "misconfig: %s with %s must start, but start refused with %d (%s: %s)", n->name, a.what,
                  rc, tcpshm_code_name(rc), err.text);
     else if (a.code == 0 && a.report && !strstr(syserr_said, a.report))

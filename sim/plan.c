@@ -119,7 +119,7 @@ static void gate_budget(fp_plan *p, int f)
     if (!p->active || !(p->on >> k & 1u)) { /* nothing is drawn, nothing fires */
         if (!(f == TCPSHM_GATE_NET && p->block_io)) {
             gates[f].counting = false;
-            tcpshm_fault_skip[f] = UINT32_MAX;
+            tcpshm_fault_skip[f] = p->start_fail && !p->active ? 0u : UINT32_MAX; /* fp_fail_at_start */
             return;
         }
     }
@@ -159,6 +159,14 @@ void fp_set_active(fp_plan *p, bool active)
             }
         }
     p->active = active;
+}
+
+void fp_fail_at_start(fp_plan *p, const char *point)
+{
+    p->start_fail = point;
+    if (p == g_plan && !gate_off && !p->active) /* inactive: no budget counts, none is lost */
+        for (int f = 0; f < TCPSHM_GATE_FAMILIES; f++)
+            tcpshm_fault_skip[f] = point ? 0u : UINT32_MAX;
 }
 
 void fp_set_block_io(fp_plan *p, bool block)
@@ -376,7 +384,8 @@ static enum pclass classify(const char *name)
         if (strcmp(n, "epoll_ctl") == 0 || strcmp(n, "epoll_wait") == 0)
             return P_EPOLL;
         /* listen and epoll_create: only at a start, where the plan is
-         * inactive (node_start): the server must be able to start */
+         * inactive (node_start): the server must be able to start (the
+         * misconfig kind's attempts make them fail: start_fail) */
         return P_NONE;
     }
     if (strncmp(n, "file/", 5) == 0 || strcmp(n, "shm/open") == 0 || strcmp(n, "env/boot_id") == 0)
@@ -442,6 +451,8 @@ static int class_gate(enum pclass cls)
 /* The decision of one evaluation of a point (of class cls). */
 static int decide(fp_plan *p, const char *name, enum pclass cls, bool focus, int *failnum, void **failinfo)
 {
+    if (p->start_fail && strcmp(name, p->start_fail) == 0) /* the misconfig kind's point (no stream is drawn) */
+        return 1;
     if (cls == P_ALLOC) /* only where the misconfig kind asks (no stream is drawn) */
         return p->alloc_fail_in > 0 && --p->alloc_fail_in == 0;
     if (!p->active)

@@ -68,6 +68,7 @@ typedef struct fp_plan {
     /* n > 0: the n-th evaluation of tcpshm/mem/alloc from now fails, even
      * while inactive (the misconfig kind's out-of-memory start); 0 after */
     uint32_t alloc_fail_in;
+    const char *start_fail; /* the point that fails at every evaluation (fp_fail_at_start); NULL: none */
     /* Told about every point decision that fired (for the trace); may be NULL. */
     void (*on_fire)(void *user, fp_kind kind, const char *point, int failnum);
     void *user;
@@ -102,6 +103,11 @@ void fp_set_block_io(fp_plan *p, bool block);
 
 /* A scheduler decision of kind k: true (and counted) with the kind's rate,
  * never when the kind is off or the plan inactive. */
+/* While the plan is inactive (a misconfig attempt): every evaluation of
+ * point fails (no stream is drawn, no budget is used), or, NULL, none
+ * again. The gates let every evaluation through meanwhile, so that a gated
+ * point (tcpshm/file/lock) is asked too. */
+void fp_fail_at_start(fp_plan *p, const char *point);
 bool fp_roll(fp_plan *p, fp_kind k);
 /* A crash site outside the core (a user's world, tcpshm_sim_crash_site):
  * whether the crash kind fires at it now, at the kind's rate; a firing is

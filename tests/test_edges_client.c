@@ -149,6 +149,42 @@ Test(edges_client, a_frame_larger_than_any_response)
     E.sock_close(E.ctx, sfd);
 }
 
+/* A real server "srv" on port 9001 instead of the fake one (ctl_interval
+ * 0), and the client "cli" with callbacks cb logged in to it (over SHM if
+ * shm): the server's polls, then the client's, until it is. */
+static tcpshm_server *logged_in(bool shm, const tcpshm_client_callbacks *cb, tcpshm_client **cl)
+{
+    E.sock_close(E.ctx, lfd);
+    lfd = -1;
+    tcpshm_error err = {0};
+    tcpshm_server *s = NULL;
+    tcpshm_config sc = cfg;
+    sc.ctl_interval = 0;
+    cr_assert_eq(tcpshm_server_create(&s, &sc, &E, "srv", "s", NULL, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9001, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_create(cl, &sc, &E, "cli", "c", cb, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_client_login(*cl, "127.0.0.1", 9001, shm, NULL, 0, &err), 0, "%s", err.text);
+    for (int i = 1; i < 20 && tcpshm_client_get_state(*cl) != TCPSHM_CLIENT_LOGGED_IN; i++) {
+        tcpshm_server_poll_ctl(s, i * 1000);
+        tcpshm_server_poll_tcp(s, i * 1000, 0);
+        tcpshm_server_poll_shm(s, i * 1000, 0);
+        tcpshm_client_poll_tcp(*cl, i * 1000);
+    }
+    cr_assert_eq(tcpshm_client_get_state(*cl), TCPSHM_CLIENT_LOGGED_IN);
+    return s;
+}
+
+/* The server's push of one message of type 7 to "cli". */
+static void push_to_cli(tcpshm_server *s)
+{
+    tcpshm_conn *sconn = tcpshm_server_find_conn(s, "cli");
+    cr_assert_not_null(sconn);
+    tcpshm_msg_header *m = tcpshm_conn_alloc(sconn, 8);
+    cr_assert_not_null(m);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_conn_push(sconn), 0);
+}
+
 /* A real server: the client logged in over SHM; inside poll_shm's
  * callback the application sees the link close (poll_tcp) and asks for a
  * login over TCP at once: refused with EAGAIN, since poll_shm is still
@@ -171,29 +207,9 @@ static void on_msg_relogin(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 
 Test(edges_client, a_tcp_login_from_inside_poll_shm_waits)
 {
-    E.sock_close(E.ctx, lfd); /* a real server this time */
-    lfd = -1;
-    tcpshm_error err = {0};
-    tcpshm_server *s = NULL;
-    tcpshm_config sc = cfg;
-    sc.ctl_interval = 0;
-    cr_assert_eq(tcpshm_server_create(&s, &sc, &E, "srv", "s", NULL, &err), 0, "%s", err.text);
-    cr_assert_eq(tcpshm_server_start(s, "127.0.0.1", 9001, &err), 0, "%s", err.text);
     tcpshm_client_callbacks cb = {.on_msg = on_msg_relogin};
-    cr_assert_eq(tcpshm_client_create(&g_cl, &sc, &E, "cli", "c", &cb, &err), 0, "%s", err.text);
-    cr_assert_eq(tcpshm_client_login(g_cl, "127.0.0.1", 9001, true, NULL, 0, &err), 0, "%s", err.text);
-    for (int i = 1; i < 20 && tcpshm_client_get_state(g_cl) != TCPSHM_CLIENT_LOGGED_IN; i++) {
-        tcpshm_server_poll_ctl(s, i * 1000);
-        tcpshm_server_poll_shm(s, i * 1000, 0);
-        tcpshm_client_poll_tcp(g_cl, i * 1000);
-    }
-    cr_assert_eq(tcpshm_client_get_state(g_cl), TCPSHM_CLIENT_LOGGED_IN);
-    tcpshm_conn *sconn = tcpshm_server_find_conn(s, "cli");
-    cr_assert_not_null(sconn);
-    tcpshm_msg_header *m = tcpshm_conn_alloc(sconn, 8);
-    cr_assert_not_null(m);
-    m->msg_type = 7;
-    cr_assert_eq(tcpshm_conn_push(sconn), 0);
+    tcpshm_server *s = logged_in(true, &cb, &g_cl);
+    push_to_cli(s);
     inner_rc = -1;
     delivered = 0;
     tcpshm_client_poll_shm(g_cl);
@@ -201,9 +217,42 @@ Test(edges_client, a_tcp_login_from_inside_poll_shm_waits)
     cr_assert_eq(inner_rc, TCPSHM_E_SYSTEM, "poll_shm is delivering");
     cr_assert_eq(inner_errno, EAGAIN);
     /* poll_shm returned: the transport may change, the login is under way */
+    tcpshm_error err = {0};
     cr_assert_eq(tcpshm_client_login(g_cl, "127.0.0.1", 9001, false, NULL, 200000, &err), 0, "%s", err.text);
     cr_assert_eq(tcpshm_client_get_state(g_cl), TCPSHM_CLIENT_CONNECTING);
     tcpshm_client_destroy(g_cl);
+    tcpshm_server_destroy(s);
+    cr_assert_eq(venv_handle_count(v, 0), 0);
+}
+
+/* A real server, a client logged in over TCP whose application does not
+ * pop the message it is shown: poll_tcp shows it, poll_shm must not
+ * (client.h: poll_shm delivers over SHM, "nothing otherwise"; over TCP
+ * every callback runs in poll_tcp's thread, and a poll_shm thread that
+ * an application keeps running would read the receive buffer poll_tcp
+ * fills). */
+static void on_msg_keep(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
+{
+    (void)user, (void)c, (void)m;
+    delivered++;
+}
+
+Test(edges_client, poll_shm_of_a_tcp_login_delivers_nothing)
+{
+    tcpshm_client_callbacks cb = {.on_msg = on_msg_keep};
+    tcpshm_client *cl = NULL;
+    tcpshm_server *s = logged_in(false, &cb, &cl);
+    push_to_cli(s);
+    delivered = 0;
+    for (int i = 0; i < 5 && delivered == 0; i++) {
+        tcpshm_server_poll_tcp(s, 30000 + i, 0);
+        tcpshm_client_poll_tcp(cl, 30000 + i);
+    }
+    cr_assert_eq(delivered, 1, "poll_tcp shows the message");
+    cr_assert_not_null(tcpshm_conn_front(tcpshm_client_conn(cl)), "not popped: still there");
+    tcpshm_client_poll_shm(cl);
+    cr_assert_eq(delivered, 1, "poll_shm of a TCP login delivered the message again");
+    tcpshm_client_destroy(cl);
     tcpshm_server_destroy(s);
     cr_assert_eq(venv_handle_count(v, 0), 0);
 }

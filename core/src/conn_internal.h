@@ -137,16 +137,17 @@ static inline bool tcpshm_conn_begin_shm_poll(tcpshm_conn *c)
 }
 static inline void tcpshm_conn_end_shm_poll(tcpshm_conn *c) { __atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE); }
 
-/* poll_shm's round that finds nothing, inline: an SHM link with no message
- * checked and not popped whose next slot word is still 0 (one load; the
- * segments are mapped while the link is live). Keep a spinning poll_shm
- * round this short: on the bench's 2-vCPU VM a round longer by ~15 ns
- * delayed the peer's echo by ~150 ns (bench/README.md "SHM echo p50 ...
- * 2026-12-01"). False for a TCP link: deliver decides. */
+/* poll_shm's round that finds nothing, inline: an SHM link (the client's
+ * poll_shm checks that it is one; the server's SHM groups hold no other)
+ * with no message checked and not popped whose next slot word is still 0
+ * (one load; the segments are mapped while the link is live). Keep a
+ * spinning poll_shm round this short: on the bench's 2-vCPU VM a round
+ * longer by ~15 ns delayed the peer's echo by ~150 ns (bench/README.md
+ * "SHM echo p50 ... 2026-12-01"). */
 extern const struct tcpshm_conn_transport tcpshm_conn_shm;
 static inline bool tcpshm_conn_shm_idle(const tcpshm_conn *c)
 {
-    return c->tp == &tcpshm_conn_shm && c->shm.open && tcpshm_shm_queue_idle(&c->shm.in);
+    return c->shm.open && tcpshm_shm_queue_idle(&c->shm.in);
 }
 
 /* ---- the link ---- */

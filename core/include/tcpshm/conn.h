@@ -55,7 +55,8 @@ TCPSHM_API void tcpshm_conn_close(tcpshm_conn *c);
 
 TCPSHM_API bool tcpshm_conn_is_connected(const tcpshm_conn *c);
 
-/* Why the link last closed ("" if it never did) and the errno behind it. */
+/* Why the link last closed ("" if it never did) and the errno behind it
+ * (sys_errno may be NULL when the errno is not wanted). */
 TCPSHM_API const char *tcpshm_conn_close_reason(const tcpshm_conn *c, int *sys_errno);
 
 TCPSHM_API const char *tcpshm_conn_local_name(const tcpshm_conn *c);
