@@ -12,6 +12,7 @@
 #include "fault_power.h"
 #include "node.h"
 #include "pairs.h"
+#include "calm.h"
 #include "settle_inspect.h"
 #include "sim_state.h"
 #include "trace_chrome.h"
@@ -360,6 +361,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->cfg.login_rsp_user_data_size = sim_rng_below(&cfg_rng, 2) ? 8u : 1u;
     s->cfg.file_mode = sim_rng_below(&cfg_rng, 4) ? 0600u : 0u; /* 0 means 0600 (settle_inspect.c) */
     power_init(s);
+    calm_init(s);
     if (p->world) {
         world_begin(s);
         world_shape(s);
@@ -424,6 +426,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         }
         s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
         node_release_connects(s);
+        if (faulting && calm_step(s))
+            faulting = false; /* no fault this step; the plan is paused */
         if (faulting) {
             step_faults(s);
             fault_twin_maybe_start(s);

@@ -128,6 +128,13 @@ typedef struct sim {
     bool hang;      /* the violation is a hang */
     uint32_t step;  /* steps so far */
     bool settle;
+    struct {              /* calm windows (calm.c): the faults pause now and then */
+        sim_rng rng;      /* a stream of its own (9): the others' draws stay */
+        bool on;          /* this seed has them */
+        bool now;         /* a window is open */
+        uint32_t until;   /* the open window's end (a step) */
+        uint32_t next;    /* the next window's start */
+    } calm;
     /* workload shape (swarm) */
     uint32_t win_c, win_s, push_ppm, max_body, max_dt;
     uint32_t more_ppm; /* the share of the clients' pushes made with push_more (its own stream, more_rng) */

@@ -51,6 +51,7 @@ typedef enum tr_type {
     TR_IMPOSTOR,   /* the impostor and client a: lie b, c = 0 told (s its detail), 1 refused as owed, 2 inconclusive,
                     * 3 violation; s the client's reason */
     TR_CLOCK,      /* node a's clock stepped by b (c = 1: back) (the clock kind) */
+    TR_CALM,       /* a calm window opens (a = 1) until step c, or closes (a = 0), the next at step c (calm.c) */
     TR_TYPES
 } tr_type;
 

@@ -405,6 +405,11 @@ static void on_event(void *user, const tr_event *e, const char *note)
         a_u(&a, "back", e->c);
         instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "fault", "fault clock", &a);
         break;
+    case TR_CALM: /* the faults pause or resume: on the scheduler's track */
+        a_u(&a, "step", e->c);
+        instant(w, TC_CHECKER_PID, TC_CHECKER_TID, e->now, "run", e->a ? "calm: faults pause" : "calm: faults resume",
+                &a);
+        break;
     case TR_LIAR: /* the hostile peer is no node: its lies show on the checker's track */
         a_u(&a, "lie", e->a);
         a_u(&a, "outcome", e->b);
