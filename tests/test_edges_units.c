@@ -257,8 +257,8 @@ Test(edges, boot_id_wrapper_version_member_and_point)
     cr_assert(any, "the POSIX boot id is all zero");
 }
 
-/* dir_sync syncs the directory, then its parent: a trailing slash is not
- * a level; a failing env call or a parent path too long for the buffer
+/* dir_sync syncs the directory, then its parent: a trailing slash or "."
+ * is not a level; a failing env call or a parent path too long for the buffer
  * ends it there. */
 static char synced[2][4400];
 static int n_synced;
@@ -279,6 +279,14 @@ Test(edges, dir_sync_parent_trailing_slash_failure_and_length)
     cr_assert_eq(tcpshm_io_dir_sync(&e, "top/sub//"), 0);
     cr_assert_eq(n_synced, 2);
     cr_assert_str_eq(synced[1], "top", "the parent of top/sub//");
+    /* a trailing "." is the directory before it: x/. is x, its parent "." */
+    static const char *const dots[][2] = {{"x/.", "."}, {"top/sub/././/", "top"}, {"/x/.", "/"}, {"x/.y", "x"}};
+    for (size_t i = 0; i < sizeof dots / sizeof dots[0]; i++) {
+        n_synced = 0;
+        cr_assert_eq(tcpshm_io_dir_sync(&e, dots[i][0]), 0);
+        cr_assert_eq(n_synced, 2);
+        cr_assert_str_eq(synced[1], dots[i][1], "the parent of %s", dots[i][0]);
+    }
     e.dir_sync = fail_dir;
     errno = 0;
     cr_assert_eq(tcpshm_io_dir_sync(&e, "top/sub"), -1);

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "conn_internal.h"
 #include "crash.h"
+#include "dir_check.h"
 #include "env_check.h"
 #include "error_set.h"
 #include "io.h"
@@ -23,7 +24,7 @@ struct tcpshm_client {
     const tcpshm_env *env;
     tcpshm_client_callbacks cb;
     char name[TCPSHM_NAME_MAX + 1];
-    char dir[4096];
+    char dir[TCPSHM_PATH_SIZE];
     char last_server[TCPSHM_NAME_MAX + 1]; /* as persisted */
     int lock_fd; /* <dir>/<name>.lock, held from create to destroy */
     tcpshm_client_state state;
@@ -47,8 +48,9 @@ int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tc
         rc = tcpshm_name_check(client_name, cfg->name_size, "client name", err);
     if (rc)
         return rc;
-    if (strlen(dir) >= sizeof((tcpshm_client *)0)->dir)
-        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "directory path too long");
+    rc = tcpshm_dir_check(dir, client_name, cfg->name_size, err);
+    if (rc)
+        return rc;
     if (!env)
         env = tcpshm_env_posix();
     /* First: a second process of this name and directory stops here,

@@ -133,12 +133,20 @@ int tcpshm_io_file_sync(const tcpshm_env *env, int fd)
     return env->file_sync(env->ctx, fd);
 }
 
-/* The parent directory of path ("." for a bare name), into out. */
+/* The parent directory of path ("." for a bare name), into out. A
+ * trailing "." component names the directory before it ("x/." is x, whose
+ * parent is "."), so it is not a level. */
 static int parent_dir(const char *path, char *out, size_t n)
 {
     size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/')
-        len--;
+    for (;;) {
+        while (len > 1 && path[len - 1] == '/')
+            len--;
+        if (len >= 2 && path[len - 1] == '.' && path[len - 2] == '/')
+            len--; /* "x/." -> "x/": then its slashes */
+        else
+            break;
+    }
     while (len > 0 && path[len - 1] != '/')
         len--;
     while (len > 1 && path[len - 1] == '/')

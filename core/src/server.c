@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "conn_internal.h"
 #include "crash.h"
+#include "dir_check.h"
 #include "env_check.h"
 #include "error_set.h"
 #include "io.h"
@@ -77,7 +78,7 @@ struct tcpshm_server {
     const tcpshm_env *env;
     tcpshm_server_callbacks cb;
     char name[TCPSHM_NAME_MAX + 1];
-    char dir[4096];
+    char dir[TCPSHM_PATH_SIZE];
     int listen_fd;
     int lock_fd; /* <dir>/<name>.lock, held from create to destroy */
     uint16_t port;
@@ -149,8 +150,9 @@ int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tc
         rc = tcpshm_name_check(server_name, cfg->name_size, "server name", err);
     if (rc)
         return rc;
-    if (strlen(dir) >= sizeof((tcpshm_server *)0)->dir)
-        return tcpshm_fail(err, TCPSHM_E_ARG, 0, "directory path too long");
+    rc = tcpshm_dir_check(dir, server_name, cfg->name_size, err);
+    if (rc)
+        return rc;
     if (!env)
         env = tcpshm_env_posix();
     /* First: a second server of this name and directory stops here, before

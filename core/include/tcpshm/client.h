@@ -55,7 +55,10 @@ typedef struct tcpshm_client_callbacks {
     void (*on_msg)(void *user, tcpshm_conn *conn, tcpshm_msg_header *msg);
 } tcpshm_client_callbacks;
 
-/* Allocates the client (the only allocation). env NULL: tcpshm_env_posix(). */
+/* Allocates the client (the only allocation). env NULL: tcpshm_env_posix().
+ * dir must leave room for every path the client makes in it (a pair's
+ * queue file with a server of the longest name, <dir>/<client>_<server>.ptcp.tmp,
+ * and <dir>/<client>.lastserver.tmp) in 4095 bytes: TCPSHM_E_ARG otherwise. */
 TCPSHM_API int tcpshm_client_create(tcpshm_client **out, const tcpshm_config *cfg, const tcpshm_env *env,
                          const char *client_name, const char *dir,
                          const tcpshm_client_callbacks *cb, tcpshm_error *err);

@@ -92,7 +92,9 @@ typedef struct tcpshm_server_callbacks {
 } tcpshm_server_callbacks;
 
 /* Allocates everything the server will use (the only allocation). env NULL
- * means tcpshm_env_posix(). The config is copied and checked. */
+ * means tcpshm_env_posix(). The config is copied and checked. dir must leave
+ * room for a pair's queue file with a client of the longest name
+ * (<dir>/<server>_<client>.ptcp.tmp) in 4095 bytes: TCPSHM_E_ARG otherwise. */
 TCPSHM_API int tcpshm_server_create(tcpshm_server **out, const tcpshm_config *cfg, const tcpshm_env *env,
                          const char *server_name, const char *dir,
                          const tcpshm_server_callbacks *cb, tcpshm_error *err);
