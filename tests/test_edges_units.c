@@ -280,7 +280,7 @@ Test(edges, dir_sync_parent_trailing_slash_failure_and_length)
     cr_assert_eq(n_synced, 2);
     cr_assert_str_eq(synced[1], "top", "the parent of top/sub//");
     /* a trailing "." is the directory before it: x/. is x, its parent "." */
-    static const char *const dots[][2] = {{"x/.", "."}, {"top/sub/././/", "top"}, {"/x/.", "/"}, {"x/.y", "x"}};
+    static const char *const dots[][2] = {{"x/.", "."}, {"top/sub/././/", "top"}, {"/x/.", "/"}, {"x/.y", "x"}, {"top/sub.", "top"}};
     for (size_t i = 0; i < sizeof dots / sizeof dots[0]; i++) {
         n_synced = 0;
         cr_assert_eq(tcpshm_io_dir_sync(&e, dots[i][0]), 0);
