@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "app.h"
+#include "calm.h"
 #include "check_sockets.h"
 #include "fault_twin.h"
 #include "fault_rollback.h"
 #include "fault_power.h"
 #include "node.h"
 #include "pairs.h"
-#include "calm.h"
 #include "settle_inspect.h"
 #include "sim_state.h"
 #include "trace_chrome.h"

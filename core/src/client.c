@@ -106,7 +106,7 @@ const char *tcpshm_client_last_server(const tcpshm_client *cl) { return cl->last
  * call, not a failure point: a look, nothing is changed. */
 static bool pair_file_exists(tcpshm_client *cl, const char *server)
 {
-    char path[4096];
+    char path[TCPSHM_PATH_SIZE];
     if (tcpshm_ptcp_queue_path(path, sizeof path, cl->dir, cl->name, server) != 0)
         return true;
     int fd = cl->env->file_open(cl->env->ctx, path, 0, 0);

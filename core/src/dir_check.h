@@ -6,10 +6,8 @@
 
 #include <stddef.h>
 
+#include "io.h" /* TCPSHM_PATH_SIZE */
 #include "tcpshm/error.h"
-
-/* The size of the library's path buffers (NUL included). */
-#define TCPSHM_PATH_SIZE 4096u
 
 /* 0, or TCPSHM_E_ARG when the longest path made in dir for local does not
  * fit TCPSHM_PATH_SIZE: a pair's queue file with a peer of the longest name

@@ -173,7 +173,7 @@ int tcpshm_io_dir_sync(const tcpshm_env *env, const char *path)
         return fail_with(f, EIO);
     if (env->version < 2u || env->dir_sync == NULL)
         return fail_with(0, ENOSYS);
-    char parent[4096];
+    char parent[TCPSHM_PATH_SIZE];
     if (env->dir_sync(env->ctx, path) != 0 || parent_dir(path, parent, sizeof parent) != 0)
         return -1;
     return env->dir_sync(env->ctx, parent);

@@ -13,6 +13,10 @@
 
 #include "tcpshm/env.h"
 
+/* The size of the library's path buffers (NUL included); create refuses a
+ * directory whose paths would not fit (dir_check.h). */
+#define TCPSHM_PATH_SIZE 4096u
+
 int tcpshm_io_file_open(const tcpshm_env *env, const char *path, int create, unsigned mode);
 int tcpshm_io_file_size(const tcpshm_env *env, int fd, uint64_t *size);
 int tcpshm_io_file_resize(const tcpshm_env *env, int fd, uint64_t size);

@@ -27,7 +27,7 @@ int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *c
                            char name[TCPSHM_NAME_MAX + 1], tcpshm_error *err)
 {
     name[0] = '\0';
-    char path[4096];
+    char path[TCPSHM_PATH_SIZE];
     if (path_of(path, sizeof path, dir, client, ""))
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lastserver path too long");
     int fd = tcpshm_io_file_open(env, path, 0, 0);
@@ -65,7 +65,7 @@ int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *c
 int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *client,
                             const char *name, unsigned file_mode, bool host, tcpshm_error *err)
 {
-    char path[4096], tmp[4096];
+    char path[TCPSHM_PATH_SIZE], tmp[TCPSHM_PATH_SIZE];
     if (path_of(path, sizeof path, dir, client, "") || path_of(tmp, sizeof tmp, dir, client, ".tmp"))
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lastserver path too long");
     if (tcpshm_io_ensure_dir(env, dir) != 0) /* SHM clients have no queue file to make it */
@@ -117,7 +117,7 @@ int tcpshm_lastserver_write(const tcpshm_env *env, const char *dir, const char *
 
 int tcpshm_lastserver_sync(const tcpshm_env *env, const char *dir, const char *client, tcpshm_error *err)
 {
-    char path[4096];
+    char path[TCPSHM_PATH_SIZE];
     if (path_of(path, sizeof path, dir, client, ""))
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lastserver path too long");
     int fd = tcpshm_io_file_open(env, path, 0, 0);

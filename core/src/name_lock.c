@@ -25,7 +25,7 @@ int tcpshm_name_lock(const tcpshm_env *env, const char *dir, const char *name,
                      unsigned file_mode, int *fd, tcpshm_error *err)
 {
     *fd = -1;
-    char path[4096];
+    char path[TCPSHM_PATH_SIZE];
     int n = snprintf(path, sizeof path, "%s/%s.lock", dir, name);
     if (n < 0 || (size_t)n >= sizeof path)
         /* the reason first: a long dir would cut it off the end of err->text */

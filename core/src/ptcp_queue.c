@@ -235,7 +235,7 @@ static int create_file(const tcpshm_env *env, const char *dir, const char *path,
                        const char *local, const char *remote, const tcpshm_ptcp_queue_config *cfg,
                        tcpshm_error *err)
 {
-    char tmp[4096];
+    char tmp[TCPSHM_PATH_SIZE];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (n < 0 || (size_t)n >= sizeof tmp) {
         tcpshm_fail(err, TCPSHM_E_ARG, 0, "path too long: %s", path);
@@ -385,7 +385,7 @@ int tcpshm_ptcp_queue_open(tcpshm_ptcp_queue *q, const tcpshm_env *env, const ch
         rc = tcpshm_name_check(remote, TCPSHM_NAME_MAX + 1, "remote name", err);
     if (rc)
         return rc;
-    char path[4096];
+    char path[TCPSHM_PATH_SIZE];
     if (tcpshm_ptcp_queue_path(path, sizeof path - 8, dir, local, remote) != 0)
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "queue path too long for %s_%s in %s", local,
                            remote, dir);
