@@ -322,9 +322,10 @@ static const uint8_t *page_of(const uint8_t *b, size_t have, size_t at, size_t n
 /* A file's bytes: each page written since its last sync is the new or the
  * disk's (zeros past a size), by a coin; the size too when it changed.
  * Queue files are large (1 MiB by default) and mostly unchanged since their
- * last sync, so pages are compared in place and only a reverted page is
- * copied; the coins are drawn, one per changed page in file order, exactly
- * as when every page was copied. */
+ * last sync, so pages are compared in place and only a changed page is
+ * copied (a reverted one into the live bytes, a kept one to the disk's);
+ * the coins are drawn, one per changed page in file order, exactly as when
+ * every page was copied. */
 static void bytes_back(power *pw, inode *ino)
 {
     /* one whose disk copy is its live bytes has nothing to take back and
@@ -339,6 +340,9 @@ static void bytes_back(power *pw, inode *ino)
     /* the bytes after the power loss: the live buffer itself when the size
      * stays (a mapping's address stays), else a new one */
     uint8_t *out = ino->data;
+    /* sizes that stay: the disk's copy differs from out after the loop only
+     * in the pages kept, copied to it there; else dcopy makes it whole */
+    bool in_place = size == ino->size && ino->dur_size == size;
     if (size != ino->size) {
         out = NULL;
         if (size && posix_memalign((void **)&out, 64, size) != 0)
@@ -358,13 +362,16 @@ static void bytes_back(power *pw, inode *ino)
         const uint8_t *chosen = keep ? live : disk;
         if (chosen != out + at)
             memcpy(out + at, chosen, n);
+        if (in_place && !same && keep)
+            memcpy(ino->dur + at, live, n);
     }
     if (out != ino->data) {
         free(ino->data);
         ino->data = out;
         ino->size = size;
     }
-    (void)dcopy(ino, 0, ino->size); /* after the reboot the disk is what is there */
+    if (!in_place)
+        (void)dcopy(ino, 0, ino->size); /* after the reboot the disk is what is there */
 }
 
 void venv_set_pages_back(venv *v, bool all) { v->pages_back = all; }
