@@ -377,6 +377,15 @@ bool chk_settled(const chk *c, int *first_open)
     return true;
 }
 
+uint32_t chk_backlog(const chk *c)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (!c->s[i].closed)
+            n += c->s[i].pushed - c->s[i].popped;
+    return n;
+}
+
 void chk_honest_close(chk *c, int sid, const char *who, const char *other, const char *reason)
 {
     static const char *const broken[] = {"Bad ack", "Bad frame", "Bad shm", "Msg size larger", "Bad queue"};

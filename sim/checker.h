@@ -139,5 +139,7 @@ void chk_honest_close(chk *c, int sid, const char *who, const char *other, const
 
 /* Every open stream popped everything pushed. */
 bool chk_settled(const chk *c, int *first_open_stream);
+/* Messages pushed and not popped yet, over the open streams. */
+uint32_t chk_backlog(const chk *c);
 
 #endif

@@ -229,6 +229,7 @@ typedef struct rb_plan {
     uint32_t nrewinds;
     char pairs[SIM_MAX_CLIENTS * SIM_MAX_GEN][2][RB_NAME]; /* pairs it touches: (server, client) */
     uint32_t npairs;
+    const char *remote; /* RB_PAIR_QUEUE: the pair the focus chose (NULL: drawn) */
     node *stop; /* the other side of a segment, stopped for the restore */
     bool bad;   /* the rule cannot follow it (a pair that would start at another seq) */
 } rb_plan;
@@ -354,6 +355,9 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
         if (nr == 0)
             return false;
         const char *remote = remotes[fp_below(&s->plan, FP_ROLLBACK, nr)];
+        for (uint32_t i = 0; pl->remote && i < nr; i++)
+            if (strcmp(remotes[i], pl->remote) == 0)
+                remote = remotes[i]; /* the focus's pair, if it is still open */
         if (sim_client_shm(s, x->idx == 0 ? remote : x->name))
             return false;
         sim_queue_path(path, sizeof path, x->dir, x->name, remote);
@@ -456,6 +460,30 @@ static void forget_snapshots(sim *s)
             snap_free(&s->rb->snap[i][k]);
 }
 
+/* A pair of server x whose rollback to snapshot sn goes back in one
+ * direction only: its client popped messages x pushed after sn, while x
+ * popped none of the client's since. The client's login then acks past
+ * x's restored seq_end with a range x's restored ack still covers, so
+ * only the ack says the storage went back (known bug 15, a clamped ack,
+ * hides exactly that). NULL if no pair is so. */
+static const char *one_sided_pair(const sim *s, const node *x, const rb_snap *sn)
+{
+    for (uint32_t i = 0; i < sn->ncounts; i++) {
+        const chk_stream *st = &s->chk.s[sn->counts[i].sid];
+        if (st->dir != CHK_S2C || st->closed || strcmp(st->server, x->name) != 0 ||
+            st->popped == sn->counts[i].popped)
+            continue;
+        int c2s = chk_find(&s->chk, st->server, st->client, CHK_C2S);
+        uint32_t pushed, popped;
+        if (c2s < 0)
+            continue;
+        snap_counts(sn, c2s, &pushed, &popped);
+        if (s->chk.s[c2s].popped == popped)
+            return st->client;
+    }
+    return NULL;
+}
+
 static void rollback(sim *s, node *x)
 {
     rb_snap *slots = s->rb->snap[x->idx], *cands[RB_SNAPS];
@@ -471,11 +499,21 @@ static void rollback(sim *s, node *x)
      * longer has (known bug 15: a clamped ack; it was found in 0.4% of the
      * seeds without the focus) */
     bool focus = x->idx == 0 && nc > 1 && fp_below(&s->plan, FP_ROLLBACK, 2) == 0;
+    const char *one_sided = NULL;
     if (focus) {
         mode = RB_PAIR_QUEUE;
         for (uint32_t k = 0; k < nc; k++)
             if (cands[k]->t < cands[which]->t)
                 which = k;
+        /* a pair gone back in one direction only, if a snapshot has one
+         * (the newest such: the least that goes back) */
+        for (uint32_t k = 0; k < nc; k++) {
+            const char *r = one_sided_pair(s, x, cands[k]);
+            if (r && (!one_sided || cands[k]->t > cands[which]->t)) {
+                one_sided = r;
+                which = k;
+            }
+        }
     }
     bool none = mode == RB_WIPE || mode == RB_LOST_RECORD;
     if (nc == 0 && !none)
@@ -487,6 +525,7 @@ static void rollback(sim *s, node *x)
     pl->sn = none ? &empty : cands[which];
     pl->npaths = pl->nrewinds = pl->npairs = 0;
     pl->stop = NULL;
+    pl->remote = one_sided;
     pl->bad = false;
     char what[SIM_PATH_SIZE + 16];
     bool ok = plan_mode(s, pl, x, mode, what, sizeof what);

@@ -68,18 +68,36 @@ static void shape(sim *s, sim_rng *r)
     static const uint32_t caps[] = {17, 64, 200, 4096, 65536};
     tcpshm_config *c = &s->cfg;
     tcpshm_config_default(c);
-    c->max_msg_size = pick(r, msg_sizes, 4);
+    /* A quarter of the seeds are deep, by a coin of their own stream (10):
+     * windows of 24-200 messages and a queue that holds them, so that a
+     * login resumes with a hundred or more unacknowledged (a rewind or
+     * resend off by one only at depth shows nowhere else); their messages
+     * are at most 128 bytes and the queue is no roomier than it must be,
+     * since every file copy and fingerprint costs its size. TCPSHM_SIM_DEEP=1
+     * makes every seed deep, =0 none. */
+    sim_rng deep_rng = sim_rng_make(s->p->seed, 10);
+    bool deep = sim_rng_below(&deep_rng, 4) == 0;
+    const char *force_deep = getenv("TCPSHM_SIM_DEEP"); /* =1 every seed deep, =0 none */
+    if (force_deep && (strcmp(force_deep, "1") == 0 || strcmp(force_deep, "0") == 0))
+        deep = force_deep[0] == '1';
+    c->max_msg_size = pick(r, msg_sizes, deep ? 2 : 4);
     s->max_body = c->max_msg_size - 8u;
     if (sim_rng_below(r, 2))
         s->max_body = WL_MIN_BODY + sim_rng_below(r, s->max_body - WL_MIN_BODY + 1u);
     s->win_c = sim_rng_range(r, 1, 8);
     s->win_s = sim_rng_range(r, 1, 8);
+    if (deep) {
+        s->win_c = sim_rng_range(&deep_rng, 24, 200);
+        s->win_s = sim_rng_range(&deep_rng, 24, 200);
+    }
     uint32_t unit = c->max_msg_size;
     /* roomy, or tight (alloc refuses often, compaction runs often) */
     if (sim_rng_below(r, 2))
         c->queue_size = round8(2u * (2u * s->win_c + s->win_s + 2u) * unit * sim_rng_range(r, 1, 3));
     else
         c->queue_size = round8(unit * sim_rng_range(r, 1, 4) + sim_rng_below(r, unit));
+    if (deep) /* the server's queue holds the echoes of win_c requests and win_s of its own */
+        c->queue_size = round8((s->win_c + s->win_s + 2u) * unit + sim_rng_below(&deep_rng, 2u * unit));
     c->recv_buf_size = round8((s->win_c + 2u) * unit + sim_rng_below(r, 4) * unit);
     c->little_endian = sim_rng_below(r, 4) != 0;
     c->heartbeat_interval = sim_rng_range(r, 20, 200);
@@ -125,6 +143,16 @@ static void on_fire(void *user, fp_kind kind, const char *point, int failnum)
         s->sync_failed_at = s->now; /* fault_power.c: the focus */
         s->sync_failed_node = s->stepping ? s->stepping->idx : -1;
     }
+}
+
+/* The settle deadline's allowance for the backlog when the faults stop: a
+ * deep seed may hold hundreds of messages, each of them (and the echo a
+ * request still owes) taking up to a step of max_dt ticks per stream_cap
+ * bytes, twice (the bytes move in one step, are read in the next). */
+static int64_t settle_drain_ticks(const sim *s)
+{
+    int64_t steps_per_msg = 2 * ((int64_t)s->cfg.max_msg_size / s->stream_cap + 2);
+    return 2 * (int64_t)chk_backlog(&s->chk) * steps_per_msg * s->max_dt;
 }
 
 /* Faults the scheduler takes between steps. */
@@ -421,7 +449,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
                     s->nodes[i].restart_at = s->now;
             }
             deadline = s->now + 4 * s->cfg.connection_timeout + 4 * s->cfg.new_conn_timeout +
-                       20 * s->cfg.heartbeat_interval + 2000;
+                       20 * s->cfg.heartbeat_interval + 2000 + settle_drain_ticks(s);
             trace_event(&s->tr, s->now, TR_SETTLE, 0, 0, (uint32_t)deadline, NULL);
         }
         s->now += 1 + (int64_t)sim_rng_below(&s->rng, s->max_dt);
