@@ -19,10 +19,17 @@ void sim_replay_command(const sim_settings *s, uint64_t seed, char *out, size_t 
     if (s->time_limit)
         snprintf(tl, sizeof tl, " --time %" PRIu64, s->time_limit);
     bool tx = strcmp(s->transport, "swarm") != 0, dur = strcmp(s->durability, "swarm") != 0;
-    /* the environment switch that shapes the server (scheduler.c) is part of the run */
-    const char *ready = getenv("TCPSHM_SIM_READINESS");
-    bool rd = ready && (strcmp(ready, "1") == 0 || strcmp(ready, "0") == 0);
-    snprintf(out, n, "%s%s%s%s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s%s", rd ? "TCPSHM_SIM_READINESS=" : "", rd ? ready : "", rd ? " " : "", s->program, seed,
+    /* the environment switches that shape a seed (scheduler.c) are part of the run */
+    char env[64] = "";
+    static const char *const switches[] = {"TCPSHM_SIM_READINESS", "TCPSHM_SIM_DEEP"};
+    for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++) {
+        const char *v = getenv(switches[i]);
+        if (v && (strcmp(v, "1") == 0 || strcmp(v, "0") == 0)) {
+            size_t len = strlen(env);
+            snprintf(env + len, sizeof env - len, "%s=%s ", switches[i], v);
+        }
+    }
+    snprintf(out, n, "%s%s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s%s", env, s->program, seed,
              s->steps, tl, s->faults, tx ? " --transport " : "", tx ? s->transport : "", dur ? " --durability " : "",
              dur ? s->durability : "");
 }
