@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check_disk.h"
+#include "check_lastserver.h"
 #include "checker.h"
 #include "pairs.h"
 #include "tcpshm/ptcp_inspect.h"
@@ -56,11 +57,37 @@ void check_disk_at_logon(sim *s, const char *server, const char *client)
         judge_side(s, -1, s->nodes[0].dir, server, client);
 }
 
+/* Host durability: the client's record names the server on its disk, under
+ * its name (the login told the server "I have recorded you"; a power cut
+ * that took the record back would make the client's next login a new
+ * connection while the server continues the pair). */
+static void judge_record(sim *s, int sid, const char *dir, const char *client, const char *server)
+{
+    char path[SIM_PATH_SIZE], found[TCPSHM_NAME_MAX + 1], why[160];
+    sim_join(path, sizeof path, dir, "/", client, ".lastserver", NULL);
+    size_t len;
+    bool named;
+    const uint8_t *disk = venv_disk_data(s->v, path, &len, &named);
+    if (!disk || !named)
+        chk_fail(&s->chk, sid, "disk: after %s's login to %s in host durability %s is not on the disk under its "
+                               "name (a power cut would take the record back)", client, server, path);
+    else if (!lastserver_parse(disk, len, client, found, why, sizeof why))
+        chk_fail(&s->chk, sid, "disk: after %s's login to %s in host durability its record's disk bytes: %s",
+                 client, server, why);
+    else if (strcmp(found, server) != 0)
+        chk_fail(&s->chk, sid, "disk: after %s's login to %s in host durability %s says \"%s\" on its disk "
+                               "(the record's data is not synced)", client, server, path, found);
+}
+
 void check_disk_at_login(sim *s, node *cn, const char *server)
 {
-    if (cn->shm[cn->cur] || s->chk.violated)
+    if (s->chk.violated)
         return;
     char client[TCPSHM_NAME_MAX + 1], cdir[TCPSHM_NAME_MAX + 1];
     sim_name_of(s, cn, cn->cur, client);
-    judge_side(s, cn->c2s, sim_dir_of(s, cn, cn->cur, cdir), client, server);
+    sim_dir_of(s, cn, cn->cur, cdir);
+    if (s->durability == SIM_DUR_HOST)
+        judge_record(s, cn->c2s, cdir, client, server);
+    if (!cn->shm[cn->cur] && !s->chk.violated) /* SHM pairs keep no queue file */
+        judge_side(s, cn->c2s, cdir, client, server);
 }

@@ -9,6 +9,9 @@
  *    the pair new on one side only, or lose pushes and pops that returned
  *    (known bug 46: an open that finds a file whose creation could not sync
  *    the directory, and trusts it; mutation 36: a found file not synced);
+ *  - host durability, at the client's login: its .lastserver is on the
+ *    disk under its name and its bytes there name the server (known bug
+ *    55: the record's bytes never synced);
  *  - process durability: a file claimed in this boot (header `written` 1)
  *    says so on its disk too, so that a power cut refuses it instead of
  *    bringing back a header that says "clean" over changes it took back

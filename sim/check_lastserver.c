@@ -18,6 +18,28 @@ void lastserver_login_ok(sim *s, node *n, const char *server)
     memcpy(n->ls_prev[n->cur], n->ls_rec[n->cur], sizeof n->ls_prev[0]);
 }
 
+bool lastserver_parse(const uint8_t *d, size_t len, const char *client, char name[TCPSHM_NAME_MAX + 1],
+                      char *why, size_t why_size)
+{
+    uint32_t version;
+    name[0] = '\0';
+    if (len != LS_SIZE) {
+        snprintf(why, why_size, "%.*s.lastserver has %zu bytes, a record has %u", SIM_NAME_PREC, client, len,
+                 LS_SIZE);
+        return false;
+    }
+    memcpy(&version, d + 8, sizeof version);
+    const char *field = (const char *)d + 16;
+    if (memcmp(d, LS_MAGIC, 8) != 0 || version != 1u || !memchr(field, '\0', TCPSHM_NAME_MAX + 1) ||
+        field[0] == '\0') {
+        snprintf(why, why_size, "%.*s.lastserver holds no valid record (torn or never written)", SIM_NAME_PREC,
+                 client);
+        return false;
+    }
+    memcpy(name, field, TCPSHM_NAME_MAX + 1);
+    return true;
+}
+
 /* The recorded name in the file, "" if there is no file; false with why if
  * the file is there but holds no valid record. */
 static bool read_record(sim *s, node *n, char name[TCPSHM_NAME_MAX + 1], char *why, size_t why_size)
@@ -27,24 +49,7 @@ static bool read_record(sim *s, node *n, char name[TCPSHM_NAME_MAX + 1], char *w
     size_t len;
     const uint8_t *d = venv_file_data(s->v, path, &len);
     name[0] = '\0';
-    if (!d)
-        return true;
-    uint32_t version;
-    if (len != LS_SIZE) {
-        snprintf(why, why_size, "%.*s.lastserver has %zu bytes, a record has %u", SIM_NAME_PREC, n->name, len,
-                 LS_SIZE);
-        return false;
-    }
-    memcpy(&version, d + 8, sizeof version);
-    const char *field = (const char *)d + 16;
-    if (memcmp(d, LS_MAGIC, 8) != 0 || version != 1u || !memchr(field, '\0', TCPSHM_NAME_MAX + 1) ||
-        field[0] == '\0') {
-        snprintf(why, why_size, "%.*s.lastserver holds no valid record (torn or never written)", SIM_NAME_PREC,
-                 n->name);
-        return false;
-    }
-    memcpy(name, field, TCPSHM_NAME_MAX + 1);
-    return true;
+    return !d || lastserver_parse(d, len, n->name, name, why, why_size);
 }
 
 /* Whether name is one the run's server has had (srv0 .. its current one). */

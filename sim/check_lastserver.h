@@ -11,6 +11,8 @@
 #define TCPSHM_SIM_CHECK_LASTSERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "sim_state.h"
 #include "tcpshm/login.h"
@@ -29,5 +31,9 @@ void lastserver_after_failed_login(sim *s, node *n);
 void lastserver_resync(sim *s, node *n);
 /* A login of an honest client, as the server application sees it. */
 void lastserver_at_login(sim *s, const tcpshm_login *lg);
+/* The server name a record's bytes hold (core/src/lastserver.c's layout):
+ * false with why if they hold no valid record. */
+bool lastserver_parse(const uint8_t *bytes, size_t len, const char *client, char name[TCPSHM_NAME_MAX + 1],
+                      char *why, size_t why_size);
 
 #endif
