@@ -615,6 +615,21 @@ static bool young_pair(const sim *s)
     return false;
 }
 
+void power_at_crash_site(sim *s, node *n)
+{
+    if (!(s->plan.on >> FP_POWER & 1u) || !s->plan.active)
+        return;
+    if (s->durability == SIM_DUR_PROCESS && rb_power_pending(s))
+        return; /* as in power_step */
+    if (fp_below(&s->plan, FP_POWER, 4) != 0)
+        return;
+    s->plan.fired[FP_POWER]++;
+    /* half the time the disk keeps no page written since its file's last
+     * sync: the most a cut between a write and its sync can take */
+    bool pages_back = fp_below(&s->plan, FP_POWER, 2) == 0;
+    power_loss(s, (int)n->idx, pages_back);
+}
+
 void power_step(sim *s)
 {
     /* process durability: a pair whose two ends both went back (a second

@@ -37,5 +37,11 @@ void power_init(sim *s);
 
 /* Between steps: maybe a power loss (this kind's rate, per step). */
 void power_step(sim *s);
+/* Node n died at a crash site (the crash kind): 1 time in 4 it was its
+ * host losing power there instead, between two of the core's OS calls
+ * (between a write and its sync, a rename and the directory's sync), which
+ * a power loss between steps never meets. The node is dead already and
+ * made no call since, so a power loss now is one at that site. */
+void power_at_crash_site(sim *s, node *n);
 
 #endif

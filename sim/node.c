@@ -23,6 +23,7 @@
 #include "tcpshm/crash_hook.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
+#include "fault_power.h"
 #include "world.h"
 
 static sim *g_sim; /* for the crash hook: one run at a time */
@@ -650,6 +651,8 @@ void node_step(sim *s, node *n)
     fp_set_active(&s->plan, was);
     if (died != TR_TYPES)
         node_die(s, n, died);
+    if (died == TR_CRASH && !s->chk.violated)
+        power_at_crash_site(s, n);
     fp_set_block_io(&s->plan, false);
 }
 
