@@ -699,6 +699,15 @@ void app_client(sim *s, node *n)
     if (rb_pair_dead(s, remote, n->name))
         return;
     client_streams(s, n, remote);
+    /* a pair whose storage went back, not judged yet, may hold on the client
+     * an older epoch than the checker's: the record came back to a server
+     * name that had since started the pair anew (seed 44835 --faults all:
+     * a login the server accepted as new and the client failed to record).
+     * Its pushes belong to that older epoch, which the next login must end
+     * (a mismatch, or a new connection); they are never delivered. */
+    const chk_stream *st = &s->chk.s[n->c2s];
+    if (rb_pair_pending(s, remote, n->name) && tcpshm_conn_seq_end(c) != st->base + st->pushed)
+        n->c2s = chk_stale_epoch(&s->chk, remote, n->name, CHK_C2S, tcpshm_conn_seq_end(c));
     for (int i = 0; i < 2 && !s->chk.violated; i++) {
         if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             return;

@@ -80,6 +80,13 @@ int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint3
     return i >= 0 ? i : make(c, server, client, dir, base);
 }
 
+int chk_stale_epoch(chk *c, const char *server, const char *client, int dir, uint32_t base)
+{
+    int i = make(c, server, client, dir, base);
+    c->s[i].closed = true;
+    return i;
+}
+
 void chk_name_back(chk *c, const char *name)
 {
     for (uint32_t i = 0; i < c->ngone; i++)

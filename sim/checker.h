@@ -69,6 +69,10 @@ void chk_init(chk *c);
 void chk_fini(chk *c);
 /* The newest stream (the last made) of (server, client, dir), or -1. */
 int chk_find(const chk *c, const char *server, const char *client, int dir);
+/* A new stream of the pair at base, closed (no liveness): an older epoch
+ * that one side still holds (a client whose storage went back pushes into
+ * a queue the checker's epoch has left behind); the next login must end it. */
+int chk_stale_epoch(chk *c, const char *server, const char *client, int dir, uint32_t base);
 /* The stream (server, client, dir) of the pair's current epoch, created
  * (starting at seq base) if absent. */
 int chk_stream_id(chk *c, const char *server, const char *client, int dir, uint32_t base);
