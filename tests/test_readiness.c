@@ -171,13 +171,15 @@ static tcpshm_config config(uint32_t slots)
     return cfg;
 }
 
+static bool quiet_server; /* the server leaves the optional on_system_error NULL */
+
 static void start(const tcpshm_config *cfg, const tcpshm_env *env, uint32_t n)
 {
     memset(&sa, 0, sizeof sa);
     memset(ca, 0, sizeof ca);
     now = 0;
     tcpshm_server_callbacks scb = {.user = &sa, .on_logon = srv_logon, .on_msg = srv_msg,
-                                   .on_disconnect = srv_disc, .on_system_error = srv_error};
+                                   .on_disconnect = srv_disc, .on_system_error = quiet_server ? NULL : srv_error};
     tcpshm_error err = {0};
     venv_set_owner(v, SRV);
     cr_assert_eq(tcpshm_server_create(&srv, cfg, env, "server", "srv", &scb, &err), 0, "%s", err.text);
@@ -377,6 +379,21 @@ Test(readiness, epoll_create_failure_leaves_the_group_on_direct_polling)
     cr_assert(strstr(sa.last_error, "epoll_create") != NULL, "%s", sa.last_error);
     log_all_in(NCLIENTS);
     echo_round_trip(NCLIENTS, 2);
+    stop(NCLIENTS);
+}
+
+Test(readiness, epoll_create_failure_without_on_system_error_still_polls_directly)
+{
+    tcpshm_config cfg = config(100);
+    quiet_server = true;
+    cr_assert_eq(fiu_enable("tcpshm/net/epoll_create", 1, NULL, 0), 0);
+    start(&cfg, E, NCLIENTS);
+    cr_assert_eq(fiu_disable("tcpshm/net/epoll_create"), 0);
+    quiet_server = false;
+    cr_assert_eq(sa.errors, 0u); /* nobody to tell: the optional callback is NULL */
+    log_all_in(NCLIENTS);
+    echo_round_trip(NCLIENTS, 2);
+    cr_assert_eq(sa.disconnects, 0u);
     stop(NCLIENTS);
 }
 
