@@ -141,6 +141,12 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len);
 /* The bytes of the file at path and its size, or NULL (a file of size 0
  * gives a non-NULL pointer). Valid until the file is resized or freed. */
 const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len);
+/* venv_file_data, and a stamp of those bytes: while the file at path keeps
+ * the same nonzero stamp its bytes stay the same (every change of a file's
+ * bytes or size gives it a stamp no file of this venv had before). 0 while
+ * the file is mapped (its bytes may change through the mapping at any
+ * time). For caches of a file's copy or hash (the simulator's snapshots). */
+const uint8_t *venv_file_stamped(const venv *v, const char *path, size_t *len, uint64_t *stamp);
 /* The permission bits a file or directory was created with, or -1. */
 int venv_file_mode(const venv *v, const char *path);
 /* Calls fn for every name (files and directories), in creation order. */

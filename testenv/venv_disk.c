@@ -332,6 +332,7 @@ static void bytes_back(power *pw, inode *ino)
      * draws no coin: said by one compare (most files of a host are synced) */
     if (ino->dur_size == ino->size && (ino->size == 0 || memcmp(ino->data, ino->dur, ino->size) == 0))
         return;
+    venv_restamp(pw->v, ino); /* some of its bytes or its size may go back */
     size_t size = ino->size;
     if (ino->dur_size != ino->size && ino->maps == 0 && !pw->below(pw->user, 2)) {
         size = ino->dur_size;

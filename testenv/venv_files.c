@@ -172,6 +172,7 @@ static int v_file_open(void *ctx, const char *path, int create, unsigned mode)
             venv_free_handle(&v->h[fd]);
             return venv_fail(ENOMEM);
         }
+        venv_restamp(v, ino);
     } else {
         free(norm);
         ino = d->ino;
@@ -192,7 +193,8 @@ static int v_file_size(void *ctx, int fd, uint64_t *size)
 
 static int v_file_resize(void *ctx, int fd, uint64_t size)
 {
-    handle *hd = venv_get_handle(ctx, fd, H_FILE);
+    venv *v = ctx;
+    handle *hd = venv_get_handle(v, fd, H_FILE);
     if (!hd)
         return -1;
     inode *ino = hd->ino;
@@ -211,6 +213,7 @@ static int v_file_resize(void *ctx, int fd, uint64_t size)
     free(ino->data);
     ino->data = nd;
     ino->size = (size_t)size;
+    venv_restamp(v, ino);
     return 0;
 }
 
@@ -373,6 +376,7 @@ static void *v_map(void *ctx, int fd, size_t size)
     m->dead = false;
     m->ino = ino;
     ino->maps++;
+    venv_restamp(v, ino); /* and again at unmap: writes may come between */
     return ino->data;
 }
 
@@ -386,6 +390,7 @@ static int v_unmap(void *ctx, void *addr, size_t size)
             memmove(m, m + 1, (v->nmaps - i - 1) * sizeof *m);
             v->nmaps--;
             ino->maps--;
+            venv_restamp(v, ino);
             venv_inode_maybe_free(ino);
             return 0;
         }
@@ -485,6 +490,7 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
         memcpy(buf, data, len);
     ino->data = buf;
     ino->size = len;
+    venv_restamp(v, ino);
     if (d) {
         free(norm);
         inode *old = d->ino;
@@ -503,9 +509,10 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
     return venv_disk_settle(v, v->dents[v->ndents - 1].path);
 }
 
-const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
+const uint8_t *venv_file_stamped(const venv *v, const char *path, size_t *len, uint64_t *stamp)
 {
     static const uint8_t empty[1];
+    *stamp = 0;
     char *norm = venv_normalize(path);
     if (!norm)
         return NULL;
@@ -515,7 +522,15 @@ const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
         return NULL;
     if (len)
         *len = d->ino->size;
+    if (d->ino->maps == 0)
+        *stamp = d->ino->stamp;
     return d->ino->size ? d->ino->data : empty;
+}
+
+const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
+{
+    uint64_t stamp;
+    return venv_file_stamped(v, path, len, &stamp);
 }
 
 int venv_file_mode(const venv *v, const char *path)

@@ -29,6 +29,7 @@ typedef struct inode {
     size_t dur_size;
     bool locked;         /* file_lock taken by a handle (its holds_lock) */
     uint32_t lock_owner; /* that handle's owner */
+    uint64_t stamp;      /* venv_file_stamped's stamp of data (venv_restamp) */
 } inode;
 
 typedef struct dentry {
@@ -125,6 +126,7 @@ struct venv {
     size_t nh;
     int *held; /* handles of held connects, oldest first */
     size_t nheld, cap_held;
+    uint64_t stamps;        /* the last stamp given (venv_restamp) */
     uint32_t boots;         /* venv_reboot's count: the boot id without boot_fn */
     venv_boot_fn boot_fn;   /* the boot id of the current owner's host (venv_set_boot_fn) */
     void *boot_user;
@@ -153,6 +155,10 @@ static inline bool venv_grow(void **arr, size_t *cap, size_t n, size_t sz)
     *cap = nc;
     return true;
 }
+
+/* ino's bytes changed, or may change from now on (a mapping): a stamp
+ * no file had before. */
+static inline void venv_restamp(venv *v, inode *ino) { ino->stamp = ++v->stamps; }
 
 /* ---- venv_owners.c: the handle table, each handle tagged with its owner ---- */
 
