@@ -5,7 +5,7 @@
 #include "dir_print.h"
 
 typedef struct dir_print {
-    const venv *v;
+    sim *s;
     const char *dir;
     size_t dlen;
     uint64_t h;
@@ -37,20 +37,41 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *b, size_t len)
     return mix(h, len);
 }
 
+/* The hash of a file's bytes; one whose venv stamp is in the run's cache
+ * is not read again (most files of a directory are unchanged between the
+ * fingerprint before a refused start and the one after, and many between
+ * one start and the next). */
+static uint64_t file_hash(sim *s, const char *path, bool *file)
+{
+    size_t len = 0;
+    uint64_t stamp;
+    const uint8_t *b = venv_file_stamped(s->v, path, &len, &stamp);
+    *file = b != NULL;
+    if (!b)
+        return 0;
+    sim_print_cache *c = &s->print_cache[stamp % SIM_PRINT_CACHE];
+    if (stamp && c->stamp == stamp)
+        return c->hash;
+    uint64_t h = hash_bytes(0xcbf29ce484222325ull, b, len);
+    if (stamp)
+        *c = (sim_print_cache){stamp, h};
+    return h;
+}
+
 static void print_file(void *u, const char *path, bool is_dir, size_t size)
 {
     dir_print *d = u;
     if (strncmp(path, d->dir, d->dlen) != 0 || path[d->dlen] != '/')
         return;
-    size_t len = 0;
-    const uint8_t *b = is_dir ? NULL : venv_file_data(d->v, path, &len);
+    bool file = false;
+    uint64_t fh = is_dir ? 0 : file_hash(d->s, path, &file);
     uint64_t h = hash_bytes(d->h ^ (uint64_t)size, (const uint8_t *)path, strlen(path));
-    d->h = b ? hash_bytes(h, b, len) : mix(h, 0);
+    d->h = file ? mix(mix(h, fh), 1) : mix(h, 0);
 }
 
-uint64_t sim_dir_fingerprint(const sim *s, const char *dir)
+uint64_t sim_dir_fingerprint(sim *s, const char *dir)
 {
-    dir_print d = {s->v, dir, strlen(dir), 0xcbf29ce484222325ull};
+    dir_print d = {s, dir, strlen(dir), 0xcbf29ce484222325ull};
     venv_list(s->v, print_file, &d);
     return d.h;
 }

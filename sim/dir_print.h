@@ -8,6 +8,6 @@
 
 #include "sim_state.h"
 
-uint64_t sim_dir_fingerprint(const sim *s, const char *dir);
+uint64_t sim_dir_fingerprint(sim *s, const char *dir);
 
 #endif
