@@ -32,5 +32,8 @@ void wl_fill(uint8_t *body, wl_msg *m);
 /* Reads the fields of a received body of size bytes; returns 0, or -1 if it
  * is too short or its checksum does not match its bytes. */
 int wl_parse(const uint8_t *body, uint32_t size, wl_msg *m);
+/* wl_parse without the checksum, for a body a check has parsed already
+ * (chk_front_ok): its fields (all 0 if it is too short). */
+void wl_fields(const uint8_t *body, uint32_t size, wl_msg *m);
 
 #endif
