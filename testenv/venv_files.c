@@ -6,12 +6,9 @@
 
 /* Collapses repeated slashes, drops "." components ("./a/./b" is "a/b";
  * "." alone stays) and a trailing slash ("/" stays). */
-char *venv_normalize(const char *path)
+/* path normalized into out (at least strlen(path) + 1 bytes) */
+static char *normalize_to(char *out, const char *path, size_t n)
 {
-    size_t n = strlen(path);
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (path[i] == '/' && k > 0 && out[k - 1] == '/')
@@ -29,6 +26,19 @@ char *venv_normalize(const char *path)
         k--;
     out[k] = '\0';
     return out;
+}
+
+char *venv_normalize(const char *path)
+{
+    size_t n = strlen(path);
+    char *out = malloc(n + 1);
+    return out ? normalize_to(out, path, n) : NULL;
+}
+
+char *venv_normalize_in(const char *path, char *buf, size_t size)
+{
+    size_t n = strlen(path);
+    return n < size ? normalize_to(buf, path, n) : venv_normalize(path);
 }
 
 bool venv_is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0 || strcmp(p, ".") == 0; }
@@ -59,6 +69,7 @@ void venv_dentry_name(dentry *d, char *norm)
 {
     d->path = norm;
     d->hash = venv_path_hash(norm);
+    d->plen = venv_parent_len(norm);
 }
 
 /* The entry named by the first len bytes of norm. */
@@ -513,11 +524,13 @@ const uint8_t *venv_file_stamped(const venv *v, const char *path, size_t *len, u
 {
     static const uint8_t empty[1];
     *stamp = 0;
-    char *norm = venv_normalize(path);
+    char buf[VENV_NORM_BUF];
+    char *norm = venv_normalize_in(path, buf, sizeof buf);
     if (!norm)
         return NULL;
     dentry *d = venv_lookup(v, norm);
-    free(norm);
+    if (norm != buf)
+        free(norm);
     if (!d || d->ino->is_dir)
         return NULL;
     if (len)

@@ -35,6 +35,7 @@ typedef struct inode {
 typedef struct dentry {
     char *path;    /* normalized */
     uint32_t hash; /* venv_path_hash(path): a lookup compares it before the string */
+    size_t plen;   /* venv_parent_len(path): dir_sync finds a directory's names by it */
     inode *ino;
 } dentry;
 
@@ -174,6 +175,10 @@ void venv_free_handle(handle *hd);
 
 /* Paths and names, shared with venv_disk.c. */
 char *venv_normalize(const char *path); /* malloc'd; NULL when out of memory */
+/* The same in buf (size bytes) when it fits, else malloc'd (free it when
+ * it is not buf): a lookup's, without a malloc per call. */
+#define VENV_NORM_BUF 256
+char *venv_normalize_in(const char *path, char *buf, size_t size);
 bool venv_is_root(const char *norm);
 /* The parent of a normalized path is a prefix of it ("/" for "/x", "" for
  * "x"): its length, and whether it is the root ("", "/" or "."). */
