@@ -96,19 +96,26 @@ const uint8_t *venv_disk_data(const venv *v, const char *path, size_t *len, bool
  * live bytes (the rest as it was, zeros past the old durable size). */
 static int dcopy(inode *ino, size_t from, size_t to)
 {
+    if (to > ino->size)
+        to = ino->size;
     if (ino->dur_size != ino->size) {
-        uint8_t *nd = ino->size ? calloc(1, ino->size) : NULL;
+        uint8_t *nd = ino->size ? malloc(ino->size) : NULL;
         if (ino->size && !nd)
             return venv_fail(ENOMEM);
         size_t keep = ino->dur_size < ino->size ? ino->dur_size : ino->size;
         if (keep)
             memcpy(nd, ino->dur, keep);
+        /* zeros past the old durable size, but where [from, to) goes below
+         * (zeroing a whole new copy first showed in profiles) */
+        size_t a = from < keep ? keep : from < ino->size ? from : ino->size, b = to > a ? to : a;
+        if (a > keep)
+            memset(nd + keep, 0, a - keep);
+        if (ino->size > b)
+            memset(nd + b, 0, ino->size - b);
         free(ino->dur);
         ino->dur = nd;
         ino->dur_size = ino->size;
     }
-    if (to > ino->size)
-        to = ino->size;
     if (from < to)
         memcpy(ino->dur + from, ino->data + from, to - from);
     return 0;

@@ -138,7 +138,9 @@ static inode *new_inode(bool is_dir, unsigned mode)
     return ino;
 }
 
-/* A buffer of size bytes, 64-byte aligned (as the start of a mapping is). */
+/* A buffer of size bytes, 64-byte aligned (as the start of a mapping is),
+ * not zeroed: its callers write every byte (zeroing it first too showed in
+ * profiles: queue files are created and resized at every login). */
 static uint8_t *alloc_data(size_t size)
 {
     void *p = NULL;
@@ -146,7 +148,6 @@ static uint8_t *alloc_data(size_t size)
         return NULL;
     if (posix_memalign(&p, 64, size) != 0)
         return NULL;
-    memset(p, 0, size);
     return p;
 }
 
@@ -221,6 +222,8 @@ static int v_file_resize(void *ctx, int fd, uint64_t size)
     size_t keep = ino->size < size ? ino->size : (size_t)size;
     if (keep)
         memcpy(nd, ino->data, keep);
+    if (size > keep)
+        memset(nd + keep, 0, (size_t)size - keep);
     free(ino->data);
     ino->data = nd;
     ino->size = (size_t)size;
