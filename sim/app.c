@@ -16,6 +16,7 @@
 #include "check_timeout.h"
 #include "pairs.h"
 #include "sim_state.h"
+#include "same_name.h"
 #include "stream_io.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -485,7 +486,7 @@ void app_server(sim *s, node *n)
 
 static void client_streams(sim *s, node *n, const char *server)
 {
-    if (n->c2s >= 0 && strcmp(n->server, server) == 0)
+    if (n->c2s >= 0 && sim_same_name(n->server, server))
         return;
     sim_join(n->server, sizeof n->server, server, NULL);
     uint32_t base = sim_pair_base(s, server, n->name);

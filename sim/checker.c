@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "checker.h"
+#include "same_name.h"
 
 void chk_init(chk *c)
 {
@@ -48,7 +49,7 @@ static bool is_gone(const chk *c, const char *name)
 int chk_find(const chk *c, const char *server, const char *client, int dir)
 {
     for (uint32_t i = c->n; i-- > 0;)
-        if (c->s[i].dir == dir && strcmp(c->s[i].server, server) == 0 && strcmp(c->s[i].client, client) == 0)
+        if (c->s[i].dir == dir && sim_same_name(c->s[i].server, server) && sim_same_name(c->s[i].client, client))
             return (int)i;
     return -1;
 }
@@ -201,8 +202,8 @@ static void echo_pushed(chk *c, chk_stream *s2c, uint32_t echo_of)
 {
     int req = -1;
     for (uint32_t i = 0; i < c->n; i++)
-        if (c->s[i].dir == CHK_C2S && strcmp(c->s[i].server, s2c->server) == 0 &&
-            strcmp(c->s[i].client, s2c->client) == 0)
+        if (c->s[i].dir == CHK_C2S && sim_same_name(c->s[i].server, s2c->server) &&
+            sim_same_name(c->s[i].client, s2c->client))
             req = (int)i;
     if (req < 0) {
         chk_fail(c, (int)(s2c - c->s), "echo of %u pushed but the client never pushed on this pair", echo_of);

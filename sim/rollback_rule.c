@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rollback_rule.h"
+#include "same_name.h"
 
 void rb_rule_init(sim *s)
 {
@@ -93,7 +94,7 @@ static bool pair_in(const sim *s, const char *server, const char *client, int st
 {
     for (uint32_t i = 0; s->rb_rule && i < s->rb_rule->npairs; i++) {
         const rb_pair *p = &s->rb_rule->pairs[i];
-        if (p->state == state && strcmp(p->client, client) == 0 && strcmp(p->server, server) == 0)
+        if (p->state == state && sim_same_name(p->client, client) && sim_same_name(p->server, server))
             return true;
     }
     return false;
