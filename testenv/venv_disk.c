@@ -278,6 +278,7 @@ static void names_back(power *pw)
         } else if (dd) {
             pw->st->names_reverted++;
             inode *old = d->ino;
+            venv_stamp_leaves(v, old);
             d->ino = dd->ino;
             d->ino->links++;
             old->links--;

@@ -119,6 +119,7 @@ dentry *venv_add_dentry(venv *v, char *norm, inode *ino)
 void venv_drop_dentry(venv *v, dentry *d)
 {
     inode *ino = d->ino;
+    venv_stamp_leaves(v, ino);
     free(d->path);
     size_t i = (size_t)(d - v->dents);
     memmove(&v->dents[i], &v->dents[i + 1], (v->ndents - i - 1) * sizeof *v->dents);
@@ -224,10 +225,10 @@ static int v_file_resize(void *ctx, int fd, uint64_t size)
         memcpy(nd, ino->data, keep);
     if (size > keep)
         memset(nd + keep, 0, (size_t)size - keep);
+    venv_restamp(v, ino);
     free(ino->data);
     ino->data = nd;
     ino->size = (size_t)size;
-    venv_restamp(v, ino);
     return 0;
 }
 
@@ -299,6 +300,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
         for (size_t i = 0; i < v->ndents; i++) {
             char *p = v->dents[i].path;
             if (strncmp(p, nf, lf) == 0 && p[lf] == '/') {
+                venv_stamp_leaves(v, v->dents[i].ino);
                 char *np = malloc(lt + strlen(p + lf) + 1);
                 if (!np) {
                     e = ENOMEM; /* cannot happen atomically; leave what moved */
@@ -311,6 +313,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
             }
         }
     }
+    venv_stamp_leaves(v, src->ino);
     free(src->path);
     venv_dentry_name(src, nt);
     nt = NULL;
@@ -389,8 +392,8 @@ static void *v_map(void *ctx, int fd, size_t size)
     m->owner = v->owner;
     m->dead = false;
     m->ino = ino;
-    ino->maps++;
     venv_restamp(v, ino); /* and again at unmap: writes may come between */
+    ino->maps++;
     return ino->data;
 }
 
@@ -508,6 +511,7 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
     if (d) {
         free(norm);
         inode *old = d->ino;
+        venv_stamp_leaves(v, old);
         d->ino = ino;
         ino->links++;
         old->links--;
@@ -541,6 +545,12 @@ const uint8_t *venv_file_stamped(const venv *v, const char *path, size_t *len, u
     if (d->ino->maps == 0)
         *stamp = d->ino->stamp;
     return d->ino->size ? d->ino->data : empty;
+}
+
+void venv_set_stamp_hook(venv *v, venv_stamp_fn fn, void *user)
+{
+    v->stamp_fn = fn;
+    v->stamp_user = user;
 }
 
 const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)

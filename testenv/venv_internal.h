@@ -128,6 +128,8 @@ struct venv {
     int *held; /* handles of held connects, oldest first */
     size_t nheld, cap_held;
     uint64_t stamps;        /* the last stamp given (venv_restamp) */
+    venv_stamp_fn stamp_fn; /* venv_set_stamp_hook's */
+    void *stamp_user;
     uint32_t boots;         /* venv_reboot's count: the boot id without boot_fn */
     venv_boot_fn boot_fn;   /* the boot id of the current owner's host (venv_set_boot_fn) */
     void *boot_user;
@@ -157,9 +159,23 @@ static inline bool venv_grow(void **arr, size_t *cap, size_t n, size_t sz)
     return true;
 }
 
-/* ino's bytes changed, or may change from now on (a mapping): a stamp
- * no file had before. */
-static inline void venv_restamp(venv *v, inode *ino) { ino->stamp = ++v->stamps; }
+/* ino's bytes as they are, under the stamp venv_file_stamped shows (none
+ * while mapped), go to the stamp hook: they are about to change or to
+ * leave a name. */
+static inline void venv_stamp_leaves(venv *v, const inode *ino)
+{
+    if (v->stamp_fn && !ino->is_dir && ino->maps == 0 && ino->stamp)
+        v->stamp_fn(v->stamp_user, ino->stamp, ino->data, ino->size);
+}
+
+/* ino's bytes are about to change, or may change from now on (a first
+ * mapping; again at the last unmap): the hook first, then a stamp no file
+ * had before. */
+static inline void venv_restamp(venv *v, inode *ino)
+{
+    venv_stamp_leaves(v, ino);
+    ino->stamp = ++v->stamps;
+}
 
 /* ---- venv_owners.c: the handle table, each handle tagged with its owner ---- */
 

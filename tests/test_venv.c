@@ -192,6 +192,54 @@ Test(venv, stamps_change_with_the_bytes_and_are_0_while_mapped)
     cr_assert_eq(CALL(file_close, fd), 0);
 }
 
+typedef struct hook_log {
+    uint32_t calls;
+    uint64_t stamp;
+    uint8_t first; /* the first byte it was given (0 when empty) */
+    size_t size;
+} hook_log;
+
+static void log_stamp(void *user, uint64_t stamp, const uint8_t *data, size_t size)
+{
+    hook_log *l = user;
+    l->calls++;
+    l->stamp = stamp;
+    l->size = size;
+    l->first = size ? data[0] : 0;
+}
+
+Test(venv, stamp_hook_gets_the_bytes_before_they_change_or_leave_their_name)
+{
+    hook_log l = {0};
+    venv_set_stamp_hook(v, log_stamp, &l);
+    cr_assert_eq(venv_file_write(v, "f", "ab", 2), 0);
+    cr_assert_eq(l.calls, 0, "a new file: nothing left");
+    uint64_t a = stamp_of("f");
+    int fd = CALL(file_open, "f", 0, 0);
+    cr_assert_eq(CALL(file_resize, fd, 4), 0);
+    cr_assert(l.calls == 1 && l.stamp == a && l.size == 2 && l.first == 'a', "a resize: the bytes before it");
+    uint64_t b = stamp_of("f");
+    uint8_t *m = CALL(map, fd, 4);
+    cr_assert(l.calls == 2 && l.stamp == b, "a first map: the bytes before any write through it");
+    m[0] = 'z';
+    cr_assert_eq(CALL(unmap, m, 4), 0);
+    cr_assert_eq(CALL(file_close, fd), 0);
+    uint64_t c = stamp_of("f");
+    uint32_t before = l.calls;
+    cr_assert_eq(venv_file_write(v, "g", "xy", 2), 0);
+    cr_assert_eq(CALL(rename, "g", "f"), 0);
+    cr_assert(l.calls > before && l.stamp != c, "renamed away: g's bytes");
+    cr_assert_eq(venv_file_write(v, "h", "q", 1), 0);
+    before = l.calls;
+    cr_assert_eq(venv_file_write(v, "h", "r", 1), 0);
+    cr_assert(l.calls == before + 1 && l.first == 'q', "replaced by a write: the bytes it had");
+    cr_assert_eq(CALL(remove, "h"), 0);
+    cr_assert(l.calls == before + 2 && l.first == 'r', "removed");
+    venv_set_stamp_hook(v, NULL, NULL);
+    cr_assert_eq(CALL(remove, "f"), 0);
+    cr_assert_eq(l.calls, before + 2, "no hook: no call");
+}
+
 Test(venv, removed_file_lives_while_mapped)
 {
     int fd = CALL(file_open, "f", 1, 0600);
