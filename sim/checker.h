@@ -23,7 +23,9 @@ enum { CHK_C2S = 0, CHK_S2C = 1 };
 
 typedef struct chk_rec {
     uint32_t size, checksum;
+    uint32_t seq, echo_of;
     uint16_t kind;
+    bool wl; /* wl_fill made it on this stream (not a world's push): chk_front_ok's as_pushed */
 } chk_rec;
 
 typedef struct chk_stream {

@@ -435,7 +435,8 @@ void fault_misconfig(sim *s, node *n)
     make_attempt(s, n, i, &a);
     uint32_t owner = s->next_owner++;
     trace_event(&s->tr, s->now, TR_MISCONFIG, (uint32_t)n->idx, owner, i, a.what);
-    uint64_t before = sim_dir_fingerprint(s, n->dir);
+    static sim_dir_print before; /* one attempt at a time */
+    sim_dir_print_begin(s, n->dir, &before);
     venv_set_owner(s->v, owner);
     bool was = s->plan.active;
     fp_set_active(&s->plan, false);
@@ -485,6 +486,7 @@ void fault_misconfig(sim *s, node *n)
      * would outlive a start an application retries in the same process) */
     uint32_t handles = venv_handle_count(s->v, owner), maps = venv_mapping_count(s->v, owner);
     venv_kill(s->v, owner);
+    sim_dir_print_end(s, &before);
     fp_set_active(&s->plan, was);
     int sid = -1; /* the node's, not a stream's */
     if (polled_said[0])
@@ -509,7 +511,7 @@ void fault_misconfig(sim *s, node *n)
                  "say \"%s\"", n->name, a.what, err.text, a.needle);
     else if (handles != 0 || maps != 0)
         ; /* below */
-    else if (sim_dir_fingerprint(s, n->dir) != before)
+    else if (!sim_dir_print_same(s, &before))
         chk_fail(&s->chk, sid, "misconfig: the refused start of %s with %s changed its directory %s", n->name,
                  a.what, n->dir);
     if (!s->chk.violated && (handles != 0 || maps != 0))

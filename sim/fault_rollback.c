@@ -22,10 +22,20 @@
  * server while it holds that server's queue) */
 enum { RB_PAIR_QUEUE, RB_LASTSERVER, RB_ALL, RB_WIPE, RB_SEGMENT, RB_LOST_RECORD, RB_MODES };
 
+/* A copy of a file's bytes, shared by the snapshots that found the file
+ * unchanged since it was made (the same venv stamp): a dead node's files,
+ * and the files a live one has not mapped, are copied once, not every 25
+ * steps. */
+typedef struct rb_copy {
+    uint32_t refs;
+    uint64_t stamp; /* venv_file_stamped's when copied; 0: not shared */
+    size_t len;
+    uint8_t data[];
+} rb_copy;
+
 typedef struct rb_file {
     char path[SIM_PATH_SIZE];
-    uint8_t *data;
-    size_t len;
+    rb_copy *copy;
 } rb_file;
 
 typedef struct rb_count { /* a stream's counts when the snapshot was taken */
@@ -55,10 +65,16 @@ static bool on(const sim *s) { return (s->plan.on >> FP_ROLLBACK & 1u) && s->pla
 /* Frees the copies and empties the slot. Only the counts and the header
  * are reset: nothing reads files[] or counts[] past them (zeroing the whole
  * slot, some 16 KB, showed in profiles). */
+static void copy_drop(rb_copy *c)
+{
+    if (c && --c->refs == 0)
+        free(c);
+}
+
 static void snap_free(rb_snap *sn)
 {
     for (uint32_t i = 0; i < sn->nfiles; i++)
-        free(sn->files[i].data);
+        copy_drop(sn->files[i].copy);
     sn->used = false;
     sn->t = 0;
     sn->name[0] = '\0';
@@ -68,9 +84,15 @@ static void snap_free(rb_snap *sn)
 
 void rb_init(sim *s)
 {
-    s->rb = calloc(1, sizeof *s->rb);
+    /* not zeroed (some 270 KB per seed): each slot's header says it is empty */
+    s->rb = malloc(sizeof *s->rb);
     if (!s->rb)
         abort();
+    for (uint32_t i = 0; i < 1 + SIM_MAX_CLIENTS; i++)
+        for (uint32_t k = 0; k < RB_SNAPS; k++) {
+            s->rb->snap[i][k].nfiles = 0;
+            snap_free(&s->rb->snap[i][k]);
+        }
     rb_rule_init(s);
 }
 
@@ -146,6 +168,21 @@ static void collect_file(void *user, const char *path, bool is_dir, size_t size)
     }
     rb_file *f = &c->sn->files[c->sn->nfiles++];
     sim_join(f->path, sizeof f->path, path, NULL);
+    f->copy = NULL;
+}
+
+/* A copy of bytes with this stamp that another of the node's snapshots
+ * (or the slot sn replaces: old) holds, or NULL. */
+static rb_copy *shared_copy(rb_snap *slots, const rb_snap *sn, rb_copy *const *old, uint32_t nold, uint64_t stamp)
+{
+    for (uint32_t i = 0; i < nold; i++)
+        if (old[i]->stamp == stamp)
+            return old[i];
+    for (uint32_t k = 0; k < RB_SNAPS; k++)
+        for (uint32_t i = 0; &slots[k] != sn && i < slots[k].nfiles; i++)
+            if (slots[k].files[i].copy && slots[k].files[i].copy->stamp == stamp)
+                return slots[k].files[i].copy;
+    return NULL;
 }
 
 static void take_snapshot(sim *s, node *n)
@@ -156,17 +193,35 @@ static void take_snapshot(sim *s, node *n)
             sn = &slots[k];
     if (!sn)
         sn = &slots[fp_below(&s->plan, FP_ROLLBACK, RB_SNAPS)];
+    /* the replaced slot's copies are kept until the new one is made: it may share them */
+    rb_copy *old[RB_FILES];
+    uint32_t nold = 0;
+    for (uint32_t i = 0; i < sn->nfiles; i++)
+        old[nold++] = sn->files[i].copy;
+    sn->nfiles = 0;
     snap_free(sn);
     collect c = {n, sn, false};
     venv_list(s->v, collect_file, &c);
     for (uint32_t i = 0; i < sn->nfiles; i++) {
         rb_file *f = &sn->files[i];
-        const uint8_t *d = venv_file_data(s->v, f->path, &f->len);
-        f->data = malloc(f->len ? f->len : 1);
-        if (!d || !f->data)
+        size_t len;
+        uint64_t stamp;
+        const uint8_t *d = venv_file_stamped(s->v, f->path, &len, &stamp);
+        if (!d)
             abort();
-        memcpy(f->data, d, f->len);
+        f->copy = stamp ? shared_copy(slots, sn, old, nold, stamp) : NULL;
+        if (f->copy) {
+            f->copy->refs++;
+            continue;
+        }
+        f->copy = malloc(sizeof *f->copy + (len ? len : 1));
+        if (!f->copy)
+            abort();
+        *f->copy = (rb_copy){1, stamp, len};
+        memcpy(f->copy->data, d, len);
     }
+    for (uint32_t i = 0; i < nold; i++)
+        copy_drop(old[i]);
     for (uint32_t i = 0; i < s->chk.n && !c.overflow; i++) {
         const chk_stream *st = &s->chk.s[i];
         if (strcmp(n->idx == 0 ? st->server : st->client, n->name) != 0)
@@ -428,7 +483,7 @@ static void restore_path(sim *s, const rb_snap *sn, const char *path)
     const rb_file *f = snap_file(sn, path);
     size_t len;
     if (f) {
-        if (venv_file_write(s->v, path, f->data, f->len) != 0) {
+        if (venv_file_write(s->v, path, f->copy->data, f->copy->len) != 0) {
             fprintf(stderr, "tcpshm-sim: cannot restore %s\n", path);
             abort();
         }

@@ -81,7 +81,8 @@ static void same_dir_twin(sim *s, node *vn, const tcpshm_client_callbacks *cb)
     char what[2 * TCPSHM_NAME_MAX + 8];
     snprintf(what, sizeof what, "%s %s", vn->name, vn->dir);
     trace_event(&s->tr, s->now, TR_TWIN, (uint32_t)vn->idx, owner, 0, what);
-    uint64_t before = sim_dir_fingerprint(s, vn->dir);
+    static sim_dir_print before; /* one twin at a time */
+    sim_dir_print_begin(s, vn->dir, &before);
     tcpshm_client *cl = NULL;
     tcpshm_error err;
     venv_set_owner(s->v, owner);
@@ -98,8 +99,9 @@ static void same_dir_twin(sim *s, node *vn, const tcpshm_client_callbacks *cb)
                  "not TCPSHM_E_IN_USE", vn->name, vn->dir, rc, err.text);
     }
     venv_kill(s->v, owner);
+    sim_dir_print_end(s, &before);
     fp_set_active(&s->plan, was);
-    if (rc != 0 && sim_dir_fingerprint(s, vn->dir) != before)
+    if (rc != 0 && !sim_dir_print_same(s, &before))
         chk_fail(&s->chk, vn->c2s, "twin: the refused second process of %s changed its directory %s", vn->name,
                  vn->dir);
     trace_event(&s->tr, s->now, TR_TWIN_END, (uint32_t)vn->idx, 0, 0,

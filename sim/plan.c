@@ -81,6 +81,17 @@ static int kind_gate(fp_kind k)
     return -1;
 }
 
+/* kind_gate of every kind, made once (fp_below asks it at every draw) */
+static int8_t kind_gates[FP_KINDS];
+static bool kind_gates_made;
+
+static void make_kind_gates(void)
+{
+    for (int k = 0; k < FP_KINDS; k++)
+        kind_gates[k] = (int8_t)kind_gate((fp_kind)k);
+    kind_gates_made = true;
+}
+
 /* The skipped evaluations of family f become draws of its stream. */
 static void gate_sync(fp_plan *p, int f)
 {
@@ -189,20 +200,25 @@ static void gate_draw(fp_plan *p, int f)
         gates[f].paused--;
 }
 
-uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n)
+/* The next draw of k's stream (sim_rng_next), after the skipped
+ * evaluations of its gate family became draws. */
+static uint64_t draw(fp_plan *p, fp_kind k)
 {
     if (p == g_plan) {
-        int f = kind_gate(k);
+        int f = kind_gates[k];
         if (f >= 0)
             gate_draw(p, f);
     }
-    return sim_rng_below(&p->rng[k], n);
+    return sim_rng_next(&p->rng[k]);
 }
 
-/* A decision of kind k: draws (from k's stream) only when k is on. */
+uint32_t fp_below(fp_plan *p, fp_kind k, uint32_t n) { return (uint32_t)(draw(p, k) % n); /* sim_rng_below */ }
+
+/* A decision of kind k: draws (from k's stream) only when k is on. The
+ * modulus a constant (fp_below(p, k, 1000000), without a division). */
 static bool chance(fp_plan *p, fp_kind k)
 {
-    return (p->on >> k & 1u) && fp_below(p, k, 1000000u) < p->ppm[k];
+    return (p->on >> k & 1u) && (uint32_t)(draw(p, k) % 1000000u) < p->ppm[k];
 }
 
 /* The plan's streams of the seed, numbered after the simulator's own
@@ -535,6 +551,8 @@ int fp_install(fp_plan *p)
 {
     static bool enabled;
     g_plan = p;
+    if (!kind_gates_made)
+        make_kind_gates();
     const char *off = getenv("TCPSHM_SIM_NO_GATE");
     gate_off = off && strcmp(off, "1") == 0;
     gates_reset();

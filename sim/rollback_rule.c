@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rollback_rule.h"
+#include "same_name.h"
 
 void rb_rule_init(sim *s)
 {
@@ -86,16 +87,27 @@ bool rb_power_pending(const sim *s)
     return false;
 }
 
+/* Whether the pair (server, client) is in state: find_pair's answer, the
+ * names compared only for pairs in that state (a pair is there once, by
+ * pair_of; asked per message, the compares showed in profiles). */
+static bool pair_in(const sim *s, const char *server, const char *client, int state)
+{
+    for (uint32_t i = 0; s->rb_rule && i < s->rb_rule->npairs; i++) {
+        const rb_pair *p = &s->rb_rule->pairs[i];
+        if (p->state == state && sim_same_name(p->client, client) && sim_same_name(p->server, server))
+            return true;
+    }
+    return false;
+}
+
 bool rb_pair_dead(const sim *s, const char *server, const char *client)
 {
-    const rb_pair *p = s->rb_rule && s->rb_rule->npairs ? find_pair(s, server, client) : NULL;
-    return p && p->state == RB_DEAD;
+    return pair_in(s, server, client, RB_DEAD);
 }
 
 bool rb_pair_pending(const sim *s, const char *server, const char *client)
 {
-    const rb_pair *p = s->rb_rule && s->rb_rule->npairs ? find_pair(s, server, client) : NULL;
-    return p && p->state == RB_PENDING;
+    return pair_in(s, server, client, RB_PENDING);
 }
 
 bool rb_client_retired(const sim *s, const char *client)

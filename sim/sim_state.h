@@ -104,6 +104,11 @@ typedef struct twin { /* the twin fault: a second client with a live client's na
     char refused[48];  /* how its login ended: "refused: <text>", "failed: <why>", or "" */
 } twin;
 
+#define SIM_PRINT_CACHE 512u
+typedef struct sim_print_cache { /* the hash of a file's bytes with this venv stamp */
+    uint64_t stamp, hash;
+} sim_print_cache;
+
 typedef struct sim {
     const sim_params *p;
     venv *v;
@@ -153,6 +158,7 @@ typedef struct sim {
     login_note notes[16]; /* logins between on_new_connection and on_logon */
     uint32_t nnotes;
     twin tw;
+    sim_print_cache print_cache[SIM_PRINT_CACHE]; /* file hashes by venv stamp (dir_print.c) */
     struct rb_state *rb;     /* the rollback kind's snapshots (fault_rollback.c) */
     struct rb_rule *rb_rule; /* the pairs under its rule (rollback_rule.c) */
     liar liar;          /* the hostile peer (fault_liar.h) */

@@ -21,31 +21,85 @@ static uint32_t checksum(const uint8_t *b, uint32_t size)
     return h;
 }
 
+#define LCG_A 6364136223846793005ull
+#define LCG_C 1442695040888963407ull
+
+/* The filler of (stream, seq): byte i (from 20) is the top byte of the
+ * i-19th step of the LCG x = A x + C. Four steps at once are x = A4 x + C4,
+ * so four interleaved chains (bytes i, i+1, i+2, i+3) give the same bytes
+ * without waiting on one multiply per byte. */
+typedef struct filler {
+    uint64_t x[4];
+} filler;
+
+static filler filler_of(uint32_t stream, uint32_t seq)
+{
+    filler f;
+    uint64_t x = (uint64_t)stream << 32 ^ seq ^ 0x9e3779b97f4a7c15ull;
+    for (int k = 0; k < 4; k++)
+        f.x[k] = x = x * LCG_A + LCG_C;
+    return f;
+}
+
+/* The next n bytes of the filler into out (n a multiple of 4 but at the end). */
+static void filler_next(filler *f, uint8_t *out, uint32_t n)
+{
+    static const uint64_t A4 = LCG_A * LCG_A * LCG_A * LCG_A;
+    static const uint64_t C4 = LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1u);
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++) {
+            out[i + (uint32_t)k] = (uint8_t)(f->x[k] >> 56);
+            f->x[k] = f->x[k] * A4 + C4;
+        }
+    for (int k = 0; i < n; i++, k++)
+        out[i] = (uint8_t)(f->x[k] >> 56);
+}
+
 void wl_fill(uint8_t *b, wl_msg *m)
 {
     put32(b, m->stream);
     put32(b + 4, m->seq);
     put32(b + 8, m->kind);
     put32(b + 12, m->echo_of);
-    uint64_t x = (uint64_t)m->stream << 32 ^ m->seq ^ 0x9e3779b97f4a7c15ull;
-    for (uint32_t i = 20; i < m->size; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        b[i] = (uint8_t)(x >> 56);
-    }
+    filler f = filler_of(m->stream, m->seq);
+    if (m->size > 20)
+        filler_next(&f, b + 20, m->size - 20);
     m->checksum = checksum(b, m->size);
     put32(b + 16, m->checksum);
 }
 
-int wl_parse(const uint8_t *b, uint32_t size, wl_msg *m)
+bool wl_filler_is(const uint8_t *b, uint32_t size, uint32_t stream, uint32_t seq)
+{
+    filler f = filler_of(stream, seq);
+    uint8_t chunk[256];
+    for (uint32_t at = 20; at < size;) {
+        uint32_t n = size - at < sizeof chunk ? size - at : (uint32_t)sizeof chunk;
+        filler_next(&f, chunk, n);
+        if (memcmp(b + at, chunk, n) != 0)
+            return false;
+        at += n;
+    }
+    return true;
+}
+
+void wl_fields(const uint8_t *b, uint32_t size, wl_msg *m)
 {
     memset(m, 0, sizeof *m);
     if (size < WL_MIN_BODY)
-        return -1;
+        return;
     m->stream = get32(b);
     m->seq = get32(b + 4);
     m->kind = get32(b + 8);
     m->echo_of = get32(b + 12);
     m->checksum = get32(b + 16);
     m->size = size;
+}
+
+int wl_parse(const uint8_t *b, uint32_t size, wl_msg *m)
+{
+    wl_fields(b, size, m);
+    if (size < WL_MIN_BODY)
+        return -1;
     return checksum(b, size) == m->checksum ? 0 : -1;
 }

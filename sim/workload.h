@@ -12,6 +12,7 @@
 #ifndef TCPSHM_SIM_WORKLOAD_H
 #define TCPSHM_SIM_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define WL_MIN_BODY 20u
@@ -32,5 +33,11 @@ void wl_fill(uint8_t *body, wl_msg *m);
 /* Reads the fields of a received body of size bytes; returns 0, or -1 if it
  * is too short or its checksum does not match its bytes. */
 int wl_parse(const uint8_t *body, uint32_t size, wl_msg *m);
+/* Whether bytes [20, size) of body are the filler wl_fill writes for
+ * (stream, seq). */
+bool wl_filler_is(const uint8_t *body, uint32_t size, uint32_t stream, uint32_t seq);
+/* wl_parse without the checksum, for a body a check has parsed already
+ * (chk_front_ok): its fields (all 0 if it is too short). */
+void wl_fields(const uint8_t *body, uint32_t size, wl_msg *m);
 
 #endif

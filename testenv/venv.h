@@ -141,6 +141,20 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len);
 /* The bytes of the file at path and its size, or NULL (a file of size 0
  * gives a non-NULL pointer). Valid until the file is resized or freed. */
 const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len);
+/* venv_file_data, and a stamp of those bytes: while the file at path keeps
+ * the same nonzero stamp its bytes stay the same (every change of a file's
+ * bytes or size gives it a stamp no file of this venv had before). 0 while
+ * the file is mapped (its bytes may change through the mapping at any
+ * time). For caches of a file's copy or hash (the simulator's snapshots). */
+const uint8_t *venv_file_stamped(const venv *v, const char *path, size_t *len, uint64_t *stamp);
+/* fn (NULL: none) gets a file's bytes and their stamp (as venv_file_stamped
+ * showed it, never 0) just before they change (a resize, a first map, a
+ * power loss) or leave their name (removed, replaced by a write, a rename
+ * or a power loss, renamed away, with a directory too): a cache of what
+ * the file held under that stamp can take it then, not before (the
+ * simulator's fingerprint of a directory before a refused start). */
+typedef void (*venv_stamp_fn)(void *user, uint64_t stamp, const uint8_t *data, size_t size);
+void venv_set_stamp_hook(venv *v, venv_stamp_fn fn, void *user);
 /* The permission bits a file or directory was created with, or -1. */
 int venv_file_mode(const venv *v, const char *path);
 /* Calls fn for every name (files and directories), in creation order. */

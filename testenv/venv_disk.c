@@ -54,16 +54,16 @@ static int dset(venv *v, const char *path, inode *ino)
     return 0;
 }
 
-/* Whether norm is a direct child of the directory dir (normalized, dlen
- * bytes; root: venv_is_root(dir)): its parent (venv_parent_len) is dir, or
- * both are the root. Compared in place, the prefix first: dir_sync asks it
- * of every name (a malloc each, then the parent's length each, showed in
- * profiles). */
-static bool child_of(const char *norm, const char *dir, size_t dlen, bool root)
+/* Whether d is a direct child of the directory dir (normalized, dlen
+ * bytes; root: venv_is_root(dir)): its parent is dir, or both are the
+ * root. By the parent's length kept in d, then the bytes: dir_sync asks it
+ * of every name (a malloc each, then the parent's length each, then a
+ * strncmp each showed in profiles). */
+static bool child_of(const dentry *d, const char *dir, size_t dlen, bool root)
 {
     if (root)
-        return venv_parent_is_root(norm, venv_parent_len(norm));
-    return strncmp(norm, dir, dlen) == 0 && norm[dlen] == '/' && !strchr(norm + dlen + 1, '/');
+        return venv_parent_is_root(d->path, d->plen);
+    return d->plen == dlen && memcmp(d->path, dir, dlen) == 0;
 }
 
 const uint8_t *venv_disk_data(const venv *v, const char *path, size_t *len, bool *name_durable)
@@ -96,19 +96,26 @@ const uint8_t *venv_disk_data(const venv *v, const char *path, size_t *len, bool
  * live bytes (the rest as it was, zeros past the old durable size). */
 static int dcopy(inode *ino, size_t from, size_t to)
 {
+    if (to > ino->size)
+        to = ino->size;
     if (ino->dur_size != ino->size) {
-        uint8_t *nd = ino->size ? calloc(1, ino->size) : NULL;
+        uint8_t *nd = ino->size ? malloc(ino->size) : NULL;
         if (ino->size && !nd)
             return venv_fail(ENOMEM);
         size_t keep = ino->dur_size < ino->size ? ino->dur_size : ino->size;
         if (keep)
             memcpy(nd, ino->dur, keep);
+        /* zeros past the old durable size, but where [from, to) goes below
+         * (zeroing a whole new copy first showed in profiles) */
+        size_t a = from < keep ? keep : from < ino->size ? from : ino->size, b = to > a ? to : a;
+        if (a > keep)
+            memset(nd + keep, 0, a - keep);
+        if (ino->size > b)
+            memset(nd + b, 0, ino->size - b);
         free(ino->dur);
         ino->dur = nd;
         ino->dur_size = ino->size;
     }
-    if (to > ino->size)
-        to = ino->size;
     if (from < to)
         memcpy(ino->dur + from, ino->data + from, to - from);
     return 0;
@@ -173,7 +180,8 @@ static int v_dir_sync(void *ctx, const char *path)
     venv *v = ctx;
     if (!path)
         return venv_fail(EFAULT);
-    char *dir = venv_normalize(path);
+    char buf[VENV_NORM_BUF];
+    char *dir = venv_normalize_in(path, buf, sizeof buf);
     if (!dir)
         return venv_fail(ENOMEM);
     dentry *d = venv_lookup(v, dir);
@@ -181,12 +189,13 @@ static int v_dir_sync(void *ctx, const char *path)
     bool root = venv_is_root(dir);
     int e = !root && !d ? ENOENT : !root && !d->ino->is_dir ? ENOTDIR : 0;
     for (size_t i = 0; !e && i < v->ndents; i++)
-        if (child_of(v->dents[i].path, dir, dlen, root) && dset(v, v->dents[i].path, v->dents[i].ino) != 0)
+        if (child_of(&v->dents[i], dir, dlen, root) && dset(v, v->dents[i].path, v->dents[i].ino) != 0)
             e = errno;
     for (size_t i = v->nddents; !e && i-- > 0;)
-        if (child_of(v->ddents[i].path, dir, dlen, root) && !venv_lookup(v, v->ddents[i].path))
+        if (child_of(&v->ddents[i], dir, dlen, root) && !venv_lookup(v, v->ddents[i].path))
             ddrop(v, &v->ddents[i]);
-    free(dir);
+    if (dir != buf)
+        free(dir);
     return e ? venv_fail(e) : 0;
 }
 
@@ -269,6 +278,7 @@ static void names_back(power *pw)
         } else if (dd) {
             pw->st->names_reverted++;
             inode *old = d->ino;
+            venv_stamp_leaves(v, old);
             d->ino = dd->ino;
             d->ino->links++;
             old->links--;
@@ -332,6 +342,7 @@ static void bytes_back(power *pw, inode *ino)
      * draws no coin: said by one compare (most files of a host are synced) */
     if (ino->dur_size == ino->size && (ino->size == 0 || memcmp(ino->data, ino->dur, ino->size) == 0))
         return;
+    venv_restamp(pw->v, ino); /* some of its bytes or its size may go back */
     size_t size = ino->size;
     if (ino->dur_size != ino->size && ino->maps == 0 && !pw->below(pw->user, 2)) {
         size = ino->dur_size;

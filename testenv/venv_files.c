@@ -6,12 +6,9 @@
 
 /* Collapses repeated slashes, drops "." components ("./a/./b" is "a/b";
  * "." alone stays) and a trailing slash ("/" stays). */
-char *venv_normalize(const char *path)
+/* path normalized into out (at least strlen(path) + 1 bytes) */
+static char *normalize_to(char *out, const char *path, size_t n)
 {
-    size_t n = strlen(path);
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (path[i] == '/' && k > 0 && out[k - 1] == '/')
@@ -29,6 +26,19 @@ char *venv_normalize(const char *path)
         k--;
     out[k] = '\0';
     return out;
+}
+
+char *venv_normalize(const char *path)
+{
+    size_t n = strlen(path);
+    char *out = malloc(n + 1);
+    return out ? normalize_to(out, path, n) : NULL;
+}
+
+char *venv_normalize_in(const char *path, char *buf, size_t size)
+{
+    size_t n = strlen(path);
+    return n < size ? normalize_to(buf, path, n) : venv_normalize(path);
 }
 
 bool venv_is_root(const char *p) { return p[0] == '\0' || strcmp(p, "/") == 0 || strcmp(p, ".") == 0; }
@@ -59,6 +69,7 @@ void venv_dentry_name(dentry *d, char *norm)
 {
     d->path = norm;
     d->hash = venv_path_hash(norm);
+    d->plen = venv_parent_len(norm);
 }
 
 /* The entry named by the first len bytes of norm. */
@@ -108,6 +119,7 @@ dentry *venv_add_dentry(venv *v, char *norm, inode *ino)
 void venv_drop_dentry(venv *v, dentry *d)
 {
     inode *ino = d->ino;
+    venv_stamp_leaves(v, ino);
     free(d->path);
     size_t i = (size_t)(d - v->dents);
     memmove(&v->dents[i], &v->dents[i + 1], (v->ndents - i - 1) * sizeof *v->dents);
@@ -127,7 +139,9 @@ static inode *new_inode(bool is_dir, unsigned mode)
     return ino;
 }
 
-/* A buffer of size bytes, 64-byte aligned (as the start of a mapping is). */
+/* A buffer of size bytes, 64-byte aligned (as the start of a mapping is),
+ * not zeroed: its callers write every byte (zeroing it first too showed in
+ * profiles: queue files are created and resized at every login). */
 static uint8_t *alloc_data(size_t size)
 {
     void *p = NULL;
@@ -135,7 +149,6 @@ static uint8_t *alloc_data(size_t size)
         return NULL;
     if (posix_memalign(&p, 64, size) != 0)
         return NULL;
-    memset(p, 0, size);
     return p;
 }
 
@@ -172,6 +185,7 @@ static int v_file_open(void *ctx, const char *path, int create, unsigned mode)
             venv_free_handle(&v->h[fd]);
             return venv_fail(ENOMEM);
         }
+        venv_restamp(v, ino);
     } else {
         free(norm);
         ino = d->ino;
@@ -192,7 +206,8 @@ static int v_file_size(void *ctx, int fd, uint64_t *size)
 
 static int v_file_resize(void *ctx, int fd, uint64_t size)
 {
-    handle *hd = venv_get_handle(ctx, fd, H_FILE);
+    venv *v = ctx;
+    handle *hd = venv_get_handle(v, fd, H_FILE);
     if (!hd)
         return -1;
     inode *ino = hd->ino;
@@ -208,6 +223,9 @@ static int v_file_resize(void *ctx, int fd, uint64_t size)
     size_t keep = ino->size < size ? ino->size : (size_t)size;
     if (keep)
         memcpy(nd, ino->data, keep);
+    if (size > keep)
+        memset(nd + keep, 0, (size_t)size - keep);
+    venv_restamp(v, ino);
     free(ino->data);
     ino->data = nd;
     ino->size = (size_t)size;
@@ -282,6 +300,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
         for (size_t i = 0; i < v->ndents; i++) {
             char *p = v->dents[i].path;
             if (strncmp(p, nf, lf) == 0 && p[lf] == '/') {
+                venv_stamp_leaves(v, v->dents[i].ino);
                 char *np = malloc(lt + strlen(p + lf) + 1);
                 if (!np) {
                     e = ENOMEM; /* cannot happen atomically; leave what moved */
@@ -294,6 +313,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
             }
         }
     }
+    venv_stamp_leaves(v, src->ino);
     free(src->path);
     venv_dentry_name(src, nt);
     nt = NULL;
@@ -372,6 +392,7 @@ static void *v_map(void *ctx, int fd, size_t size)
     m->owner = v->owner;
     m->dead = false;
     m->ino = ino;
+    venv_restamp(v, ino); /* and again at unmap: writes may come between */
     ino->maps++;
     return ino->data;
 }
@@ -386,6 +407,7 @@ static int v_unmap(void *ctx, void *addr, size_t size)
             memmove(m, m + 1, (v->nmaps - i - 1) * sizeof *m);
             v->nmaps--;
             ino->maps--;
+            venv_restamp(v, ino);
             venv_inode_maybe_free(ino);
             return 0;
         }
@@ -485,9 +507,11 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
         memcpy(buf, data, len);
     ino->data = buf;
     ino->size = len;
+    venv_restamp(v, ino);
     if (d) {
         free(norm);
         inode *old = d->ino;
+        venv_stamp_leaves(v, old);
         d->ino = ino;
         ino->links++;
         old->links--;
@@ -503,19 +527,36 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
     return venv_disk_settle(v, v->dents[v->ndents - 1].path);
 }
 
-const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
+const uint8_t *venv_file_stamped(const venv *v, const char *path, size_t *len, uint64_t *stamp)
 {
     static const uint8_t empty[1];
-    char *norm = venv_normalize(path);
+    *stamp = 0;
+    char buf[VENV_NORM_BUF];
+    char *norm = venv_normalize_in(path, buf, sizeof buf);
     if (!norm)
         return NULL;
     dentry *d = venv_lookup(v, norm);
-    free(norm);
+    if (norm != buf)
+        free(norm);
     if (!d || d->ino->is_dir)
         return NULL;
     if (len)
         *len = d->ino->size;
+    if (d->ino->maps == 0)
+        *stamp = d->ino->stamp;
     return d->ino->size ? d->ino->data : empty;
+}
+
+void venv_set_stamp_hook(venv *v, venv_stamp_fn fn, void *user)
+{
+    v->stamp_fn = fn;
+    v->stamp_user = user;
+}
+
+const uint8_t *venv_file_data(const venv *v, const char *path, size_t *len)
+{
+    uint64_t stamp;
+    return venv_file_stamped(v, path, len, &stamp);
 }
 
 int venv_file_mode(const venv *v, const char *path)

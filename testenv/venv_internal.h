@@ -29,11 +29,13 @@ typedef struct inode {
     size_t dur_size;
     bool locked;         /* file_lock taken by a handle (its holds_lock) */
     uint32_t lock_owner; /* that handle's owner */
+    uint64_t stamp;      /* venv_file_stamped's stamp of data (venv_restamp) */
 } inode;
 
 typedef struct dentry {
     char *path;    /* normalized */
     uint32_t hash; /* venv_path_hash(path): a lookup compares it before the string */
+    size_t plen;   /* venv_parent_len(path): dir_sync finds a directory's names by it */
     inode *ino;
 } dentry;
 
@@ -125,6 +127,9 @@ struct venv {
     size_t nh;
     int *held; /* handles of held connects, oldest first */
     size_t nheld, cap_held;
+    uint64_t stamps;        /* the last stamp given (venv_restamp) */
+    venv_stamp_fn stamp_fn; /* venv_set_stamp_hook's */
+    void *stamp_user;
     uint32_t boots;         /* venv_reboot's count: the boot id without boot_fn */
     venv_boot_fn boot_fn;   /* the boot id of the current owner's host (venv_set_boot_fn) */
     void *boot_user;
@@ -154,6 +159,24 @@ static inline bool venv_grow(void **arr, size_t *cap, size_t n, size_t sz)
     return true;
 }
 
+/* ino's bytes as they are, under the stamp venv_file_stamped shows (none
+ * while mapped), go to the stamp hook: they are about to change or to
+ * leave a name. */
+static inline void venv_stamp_leaves(venv *v, const inode *ino)
+{
+    if (v->stamp_fn && !ino->is_dir && ino->maps == 0 && ino->stamp)
+        v->stamp_fn(v->stamp_user, ino->stamp, ino->data, ino->size);
+}
+
+/* ino's bytes are about to change, or may change from now on (a first
+ * mapping; again at the last unmap): the hook first, then a stamp no file
+ * had before. */
+static inline void venv_restamp(venv *v, inode *ino)
+{
+    venv_stamp_leaves(v, ino);
+    ino->stamp = ++v->stamps;
+}
+
 /* ---- venv_owners.c: the handle table, each handle tagged with its owner ---- */
 
 /* A free handle of kind for the current owner (the lowest free number), or -1
@@ -168,6 +191,10 @@ void venv_free_handle(handle *hd);
 
 /* Paths and names, shared with venv_disk.c. */
 char *venv_normalize(const char *path); /* malloc'd; NULL when out of memory */
+/* The same in buf (size bytes) when it fits, else malloc'd (free it when
+ * it is not buf): a lookup's, without a malloc per call. */
+#define VENV_NORM_BUF 256
+char *venv_normalize_in(const char *path, char *buf, size_t size);
 bool venv_is_root(const char *norm);
 /* The parent of a normalized path is a prefix of it ("/" for "/x", "" for
  * "x"): its length, and whether it is the root ("", "/" or "."). */

@@ -160,6 +160,86 @@ Test(venv, mappings_are_fixed_and_shared)
     cr_assert_eq(venv_mapping_count(v, 0), 0);
 }
 
+static uint64_t stamp_of(const char *path)
+{
+    size_t len;
+    uint64_t st = 99;
+    (void)venv_file_stamped(v, path, &len, &st);
+    return st;
+}
+
+Test(venv, stamps_change_with_the_bytes_and_are_0_while_mapped)
+{
+    cr_assert_eq(stamp_of("f"), 0, "no file");
+    int fd = CALL(file_open, "f", 1, 0600);
+    uint64_t a = stamp_of("f");
+    cr_assert_neq(a, 0);
+    cr_assert_eq(stamp_of("f"), a, "unchanged: the same stamp");
+    cr_assert_eq(CALL(file_resize, fd, 64), 0);
+    uint64_t b = stamp_of("f");
+    cr_assert(b != 0 && b != a, "a resize");
+    uint8_t *m = CALL(map, fd, 64);
+    cr_assert_eq(stamp_of("f"), 0, "mapped: the bytes may change at any time");
+    m[1] = 5;
+    cr_assert_eq(CALL(unmap, m, 64), 0);
+    uint64_t c = stamp_of("f");
+    cr_assert(c != 0 && c != a && c != b, "unmapped after writes");
+    cr_assert_eq(venv_file_write(v, "g", "xy", 2), 0);
+    uint64_t g = stamp_of("g");
+    cr_assert(g != 0 && g != c, "another file: another stamp");
+    cr_assert_eq(venv_file_write(v, "f", "xy", 2), 0);
+    cr_assert(stamp_of("f") != c && stamp_of("f") != g, "replaced");
+    cr_assert_eq(CALL(file_close, fd), 0);
+}
+
+typedef struct hook_log {
+    uint32_t calls;
+    uint64_t stamp;
+    uint8_t first; /* the first byte it was given (0 when empty) */
+    size_t size;
+} hook_log;
+
+static void log_stamp(void *user, uint64_t stamp, const uint8_t *data, size_t size)
+{
+    hook_log *l = user;
+    l->calls++;
+    l->stamp = stamp;
+    l->size = size;
+    l->first = size ? data[0] : 0;
+}
+
+Test(venv, stamp_hook_gets_the_bytes_before_they_change_or_leave_their_name)
+{
+    hook_log l = {0};
+    venv_set_stamp_hook(v, log_stamp, &l);
+    cr_assert_eq(venv_file_write(v, "f", "ab", 2), 0);
+    cr_assert_eq(l.calls, 0, "a new file: nothing left");
+    uint64_t a = stamp_of("f");
+    int fd = CALL(file_open, "f", 0, 0);
+    cr_assert_eq(CALL(file_resize, fd, 4), 0);
+    cr_assert(l.calls == 1 && l.stamp == a && l.size == 2 && l.first == 'a', "a resize: the bytes before it");
+    uint64_t b = stamp_of("f");
+    uint8_t *m = CALL(map, fd, 4);
+    cr_assert(l.calls == 2 && l.stamp == b, "a first map: the bytes before any write through it");
+    m[0] = 'z';
+    cr_assert_eq(CALL(unmap, m, 4), 0);
+    cr_assert_eq(CALL(file_close, fd), 0);
+    uint64_t c = stamp_of("f");
+    uint32_t before = l.calls;
+    cr_assert_eq(venv_file_write(v, "g", "xy", 2), 0);
+    cr_assert_eq(CALL(rename, "g", "f"), 0);
+    cr_assert(l.calls > before && l.stamp != c, "renamed away: g's bytes");
+    cr_assert_eq(venv_file_write(v, "h", "q", 1), 0);
+    before = l.calls;
+    cr_assert_eq(venv_file_write(v, "h", "r", 1), 0);
+    cr_assert(l.calls == before + 1 && l.first == 'q', "replaced by a write: the bytes it had");
+    cr_assert_eq(CALL(remove, "h"), 0);
+    cr_assert(l.calls == before + 2 && l.first == 'r', "removed");
+    venv_set_stamp_hook(v, NULL, NULL);
+    cr_assert_eq(CALL(remove, "f"), 0);
+    cr_assert_eq(l.calls, before + 2, "no hook: no call");
+}
+
 Test(venv, removed_file_lives_while_mapped)
 {
     int fd = CALL(file_open, "f", 1, 0600);
@@ -820,11 +900,13 @@ Test(venv, power_loss_takes_back_what_was_not_synced)
     int fd;
     uint8_t *m = two_pages(true, &fd);
     CALL(unmap, m, 2 * VENV_PAGE_SIZE);
+    uint64_t before = stamp_of("d/f");
     venv_power_stats st;
     power_off(coin_back, &st);
     size_t len;
     const uint8_t *d = venv_file_data(v, "d/f", &len);
     cr_assert_not_null(d);
+    cr_assert(stamp_of("d/f") != before, "its bytes changed: a new stamp");
     cr_assert_eq(len, 2 * VENV_PAGE_SIZE);
     cr_assert_eq(d[VENV_PAGE_SIZE], 'a', "the unsynced page went back");
     cr_assert_eq(st.pages_old, 1);
