@@ -12,6 +12,7 @@
 #include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
+#include "tcpshm/ptcp_inspect.h"
 #include "tcpshm/ptcp_queue.h"
 
 #define POWER_ALL (-1) /* every host at once */
@@ -218,6 +219,45 @@ static bool back_to(const chk_stream *st, uint32_t count, uint32_t seq, uint32_t
 
 #define POWER_SIDES 256 /* pair sides one power loss may judge */
 
+/* Process durability, just before the power loss: a queue file whose
+ * header says "clean" (in memory or on its disk) holds on its disk what it
+ * holds in memory: the same messages and records; only the clean mark
+ * itself may not have reached the disk yet. The core marks a file clean
+ * only once all of it is synced (a close), and claims it again with a
+ * synced header before it changes anything, so a clean header vouches for
+ * every byte; a power loss would bring back bytes it did not vouch for,
+ * under a header the next boot trusts (mutation 42: a close whose full
+ * sync failed marked the file clean all the same; the refusal that may
+ * follow passes for a detection). A file whose disk holds no header yet (a
+ * creation whose first claim failed) vouches for nothing. */
+static void clean_mark_rule(sim *s, const char *dir, const char *local, const char *remote)
+{
+    char path[SIM_PATH_SIZE];
+    size_t len, dlen;
+    bool named;
+    sim_queue_path(path, sizeof path, dir, local, remote);
+    const uint8_t *live = venv_file_data(s->v, path, &len);
+    const uint8_t *disk = live ? venv_disk_data(s->v, path, &dlen, &named) : NULL;
+    tcpshm_ptcp_info a, b; /* memory's, the disk's */
+    tcpshm_error e;
+    if (!disk)
+        return;
+    (void)tcpshm_ptcp_inspect(live, len, 0, NULL, NULL, &a, &e); /* the header's fields, valid or not */
+    (void)tcpshm_ptcp_inspect(disk, dlen, 0, NULL, NULL, &b, &e);
+    if (!a.have_header || !b.have_header || strcmp(b.magic, "TSHMPTCP") != 0 || (a.written != 0 && b.written != 0))
+        return;
+    size_t at = a.data_offset;
+    while (at < len && at < dlen && live[at] == disk[at])
+        at++;
+    bool records = a.active == b.active && memcmp(&a.st, &b.st, sizeof a.st) == 0 &&
+                   memcmp(&a.other, &b.other, sizeof a.other) == 0;
+    if (at < len || at < dlen || !records)
+        chk_fail(&s->chk, -1, "power loss (process durability): %s says clean %s but its disk differs from memory "
+                              "(%s; %zu bytes, %zu on the disk): a clean mark vouches for bytes the disk does not hold",
+                 path, b.written == 0 ? "on its disk" : "in memory", records ? "a message byte" : "the record",
+                 len, dlen);
+}
+
 typedef struct pair_check {
     /* before the power loss: whether each side visited (in order) held the
      * checker's current epoch; a side that does not (a client that has not
@@ -283,6 +323,8 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
     }
     if (!pc->after) {
         pc->current[side] = same;
+        if (s->durability == SIM_DUR_PROCESS)
+            clean_mark_rule(s, dir, server_side ? server : client, server_side ? client : server);
         return false;
     }
     /* process durability: a file the core now refuses is refused at every

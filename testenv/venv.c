@@ -22,6 +22,7 @@ venv *venv_create(const venv_options *opt)
         return NULL;
     }
     v->stream_capacity = opt && opt->stream_capacity ? opt->stream_capacity : DEFAULT_STREAM_CAPACITY;
+    v->sync_unit = opt && opt->sync_unit && opt->sync_unit <= VENV_PAGE_SIZE ? opt->sync_unit : VENV_PAGE_SIZE;
     v->first_port = opt && opt->first_ephemeral_port ? opt->first_ephemeral_port
                                                      : (uint16_t)DEFAULT_EPHEMERAL_PORT;
     v->next_local_port = v->first_port;

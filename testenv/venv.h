@@ -43,7 +43,8 @@
  *
  * Stable storage. Beside its live bytes (the page cache) each file has a
  * durable copy (the disk), and beside the names a durable namespace.
- * map_sync (msync MS_SYNC) copies the VENV_PAGE_SIZE pages it covers and
+ * map_sync (msync MS_SYNC) copies the VENV_PAGE_SIZE pages it covers (or
+ * the smaller units of venv_options.sync_unit) and
  * the file's size to the disk, file_sync (fdatasync) the whole file,
  * dir_sync (fsync of a directory) the names of that directory as they are
  * (created, replaced, removed, renamed in or away). venv_power_loss brings
@@ -98,6 +99,9 @@ typedef struct venv venv;
 typedef struct venv_options {
     uint32_t stream_capacity;      /* bytes per direction of a new connection; 0: 65536 */
     uint16_t first_ephemeral_port; /* first port listen(port 0) and connects take; 0: 40000 */
+    uint32_t sync_unit; /* map_sync copies its range rounded out to this (a power of 2 at most
+                           VENV_PAGE_SIZE, e.g. a 512-byte sector: stricter than a kernel,
+                           which syncs whole pages); 0: VENV_PAGE_SIZE */
 } venv_options;
 
 /* NULL options: the defaults. NULL if out of memory. */

@@ -140,7 +140,7 @@ void venv_sync_all(venv *v)
             ddrop(v, &v->ddents[i]);
 }
 
-/* msync(MS_SYNC): the pages of [addr, addr + len) of the mapping that holds
+/* msync(MS_SYNC): the pages (sync units) of [addr, addr + len) of the mapping that holds
  * addr reach the disk, and the file's size with them (as fdatasync does for
  * a range). */
 static int v_map_sync(void *ctx, void *addr, size_t len)
@@ -158,8 +158,9 @@ static int v_map_sync(void *ctx, void *addr, size_t len)
         size_t off = (size_t)(a - base);
         if (len > m->size - off)
             return venv_fail(ENOMEM);
-        size_t from = off / VENV_PAGE_SIZE * VENV_PAGE_SIZE;
-        size_t to = (off + len + VENV_PAGE_SIZE - 1) / VENV_PAGE_SIZE * VENV_PAGE_SIZE;
+        size_t unit = v->sync_unit;
+        size_t from = off / unit * unit;
+        size_t to = (off + len + unit - 1) / unit * unit;
         return dcopy(m->ino, from, to);
     }
     return venv_fail(ENOMEM); /* as msync on an address that is not mapped */

@@ -110,6 +110,7 @@ struct venv {
     tcpshm_env env;
     uint32_t owner;
     uint32_t stream_capacity;
+    uint32_t sync_unit; /* venv_options.sync_unit */
     bool pages_back; /* venv_set_pages_back: a power loss takes every unsynced page back, no coin */
     uint16_t first_port;
     uint16_t next_local_port;

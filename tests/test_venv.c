@@ -927,6 +927,41 @@ Test(venv, power_loss_keeps_a_page_map_sync_wrote)
     cr_assert_eq(d[0], 'a', "the other page went back");
 }
 
+/* The disk's bytes of d/f after a map_sync of 8 bytes at offset 600 of
+ * two written pages, in a venv whose sync unit is `unit` (0: the page). */
+static void sync_600(uint32_t unit, uint8_t *at_0, uint8_t *at_1000)
+{
+    venv_options o = {.sync_unit = unit};
+    venv *w = venv_create(&o);
+    cr_assert_not_null(w);
+    const tcpshm_env *e = venv_env(w);
+    venv_set_owner(w, 1);
+    cr_assert_eq(e->mkdir(w, "d", 0700), 0);
+    int fd = e->file_open(w, "d/f", 1, 0600);
+    cr_assert_eq(e->file_resize(w, fd, 2 * VENV_PAGE_SIZE), 0);
+    cr_assert_eq(e->file_sync(w, fd), 0); /* the disk: zeros */
+    uint8_t *m = e->map(w, fd, 2 * VENV_PAGE_SIZE);
+    cr_assert_not_null(m);
+    memset(m, 'a', 2 * VENV_PAGE_SIZE);
+    cr_assert_eq(e->map_sync(w, m + 600, 8), 0);
+    size_t len;
+    bool named;
+    const uint8_t *d = venv_disk_data(w, "d/f", &len, &named);
+    cr_assert_not_null(d);
+    *at_0 = d[0];
+    *at_1000 = d[1000];
+    venv_destroy(w);
+}
+
+Test(venv, map_sync_copies_whole_pages_or_sectors)
+{
+    uint8_t a0, a1000;
+    sync_600(0, &a0, &a1000);
+    cr_assert(a0 == 'a' && a1000 == 'a', "a page: the whole first page reached the disk");
+    sync_600(512, &a0, &a1000);
+    cr_assert(a0 == 0 && a1000 == 'a', "512-byte sectors: only [512, 1024) did (%d, %d)", a0, a1000);
+}
+
 Test(venv, power_loss_may_keep_unsynced_pages)
 {
     venv_set_owner(v, 1);
