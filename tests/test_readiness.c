@@ -380,6 +380,23 @@ Test(readiness, epoll_create_failure_leaves_the_group_on_direct_polling)
     stop(NCLIENTS);
 }
 
+/* The same without on_system_error: the failure is not reported (the
+ * callback is optional) and the server is made all the same. */
+Test(readiness, epoll_create_failure_without_a_callback_is_silent)
+{
+    tcpshm_config cfg = config(100);
+    tcpshm_server_callbacks scb = {.user = &sa, .on_logon = srv_logon, .on_msg = srv_msg};
+    tcpshm_error err = {0};
+    tcpshm_server *s2 = NULL;
+    venv_set_owner(v, SRV);
+    cr_assert_eq(fiu_enable("tcpshm/net/epoll_create", 1, NULL, 0), 0);
+    int rc = tcpshm_server_create(&s2, &cfg, E, "server", "srv", &scb, &err);
+    cr_assert_eq(fiu_disable("tcpshm/net/epoll_create"), 0);
+    cr_assert_eq(rc, 0, "%s", err.text);
+    cr_assert_not_null(s2);
+    tcpshm_server_destroy(s2);
+}
+
 /* A version-2 env: the same venv, without the readiness members. */
 static int no_epoll_create(void *ctx)
 {
