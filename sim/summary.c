@@ -20,8 +20,8 @@ void sim_replay_command(const sim_settings *s, uint64_t seed, char *out, size_t 
         snprintf(tl, sizeof tl, " --time %" PRIu64, s->time_limit);
     bool tx = strcmp(s->transport, "swarm") != 0, dur = strcmp(s->durability, "swarm") != 0;
     /* the environment switches that shape a seed (scheduler.c) are part of the run */
-    char env[64] = "";
-    static const char *const switches[] = {"TCPSHM_SIM_READINESS", "TCPSHM_SIM_DEEP"};
+    char env[96] = "";
+    static const char *const switches[] = {"TCPSHM_SIM_READINESS", "TCPSHM_SIM_DEEP", "TCPSHM_SIM_SECTOR"};
     for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++) {
         const char *v = getenv(switches[i]);
         if (v && (strcmp(v, "1") == 0 || strcmp(v, "0") == 0)) {
