@@ -46,14 +46,20 @@ static void filler_next(filler *f, uint8_t *out, uint32_t n)
 {
     static const uint64_t A4 = LCG_A * LCG_A * LCG_A * LCG_A;
     static const uint64_t C4 = LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1u);
+    /* the lanes in locals: out may alias f, so stores through it would
+     * make the compiler reload them at every byte */
+    uint64_t x0 = f->x[0], x1 = f->x[1], x2 = f->x[2], x3 = f->x[3];
     uint32_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (int k = 0; k < 4; k++) {
-            out[i + (uint32_t)k] = (uint8_t)(f->x[k] >> 56);
-            f->x[k] = f->x[k] * A4 + C4;
-        }
-    for (int k = 0; i < n; i++, k++)
-        out[i] = (uint8_t)(f->x[k] >> 56);
+    for (; i + 4 <= n; i += 4) {
+        uint32_t w = (uint32_t)(x0 >> 56) | (uint32_t)(x1 >> 56) << 8 | (uint32_t)(x2 >> 56) << 16 |
+                     (uint32_t)(x3 >> 56) << 24;
+        put32(out + i, w);
+        x0 = x0 * A4 + C4, x1 = x1 * A4 + C4, x2 = x2 * A4 + C4, x3 = x3 * A4 + C4;
+    }
+    const uint64_t rest[3] = {x0, x1, x2};
+    for (uint32_t k = 0; i < n; i++, k++)
+        out[i] = (uint8_t)(rest[k] >> 56);
+    f->x[0] = x0, f->x[1] = x1, f->x[2] = x2, f->x[3] = x3;
 }
 
 void wl_fill(uint8_t *b, wl_msg *m)
