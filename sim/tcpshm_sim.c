@@ -105,6 +105,10 @@ static void usage(FILE *f, const char *prog)
             "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage\n"
             "(or shards that cannot be merged).\n",
             prog, prog, prog, 4, DEFAULT_STEPS, SIM_SEED_TIMEOUT_DEFAULT, SIM_STEP_ENV_BUDGET);
+    fprintf(f, "\nEnvironment: TCPSHM_SIM_READINESS, TCPSHM_SIM_DEEP, TCPSHM_SIM_SECTOR =1 put\n"
+               "every seed in readiness-polled groups, deep windows (24-200 unacknowledged),\n"
+               "512-byte disk sectors; =0 none (default: a seeded quarter, quarter, half).\n"
+               "A replay command carries them.\n");
     if (g_world)
         fprintf(f, "\nThis program runs its own application (tcpshm/sim.h) as the server and clients,\n"
                    "with the fault kinds disconnect, kill, crash, short-write, short-read, io-error,\n"
