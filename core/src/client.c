@@ -363,8 +363,11 @@ void tcpshm_client_poll_shm(tcpshm_client *cl)
     /* live is set for a TCP login too: over TCP, poll_tcp's thread alone
      * delivers (client.h). The transport is read once busy is up, when a
      * login can no longer change it (tcpshm_conn_set_transport). */
-    if (tcpshm_conn_begin_shm_poll(c) && c->tp == &tcpshm_conn_shm && cl->cb.on_msg && !tcpshm_conn_shm_idle(c))
-        tcpshm_conn_deliver(c, deliver_cb, cl);
+    if (tcpshm_conn_begin_shm_poll(c) && c->tp == &tcpshm_conn_shm) {
+        tcpshm_conn_shm_pay_republish(c);
+        if (cl->cb.on_msg && !tcpshm_conn_shm_idle(c))
+            tcpshm_conn_deliver(c, deliver_cb, cl);
+    }
     tcpshm_conn_end_shm_poll(c);
 }
 

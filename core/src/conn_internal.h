@@ -56,6 +56,8 @@ struct tcpshm_conn {
     } shm;
     uint32_t live;          /* atomic: poll_shm may deliver (see conn.c) */
     uint32_t busy;          /* atomic: the client's poll_shm is looking (see conn.c) */
+    uint32_t republish;     /* atomic: the client's poll_shm owes its consumer word a republish
+                               (a login was accepted: conn_shm.c shm_login_accept) */
     uint32_t peer_failed;   /* atomic: the peer broke the protocol off the TCP thread (a bad slot) */
     char peer_fail_reason[96];
 
@@ -148,6 +150,15 @@ extern const struct tcpshm_conn_transport tcpshm_conn_shm;
 static inline bool tcpshm_conn_shm_idle(const tcpshm_conn *c)
 {
     return c->shm.open && tcpshm_shm_queue_idle(&c->shm.in);
+}
+
+/* The client's poll_shm, once it may deliver: the consumer word a login
+ * owed is written again from this thread, the only one that writes it. */
+static inline void tcpshm_conn_shm_pay_republish(tcpshm_conn *c)
+{
+    if (__atomic_load_n(&c->republish, __ATOMIC_ACQUIRE) && __atomic_exchange_n(&c->republish, 0, __ATOMIC_ACQ_REL) &&
+        c->shm.open)
+        tcpshm_shm_queue_republish(&c->shm.in);
 }
 
 /* ---- the link ---- */

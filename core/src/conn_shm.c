@@ -98,16 +98,21 @@ static bool shm_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)
 }
 
 /* Nothing to free or resend: the segments hold the unconsumed messages.
- * The server republishes its consumer position: its login runs in the
- * thread of its pops (poll_shm), so a position word another process
- * scribbled is put right, instead of being refused by the client at every
- * login. (The client's logins run in poll_tcp, beside its poll_shm: it
- * cannot do the same.) */
+ * Each side republishes its consumer position, so that a position word
+ * another process scribbled is put right instead of being refused by the
+ * peer at every login (a client with nothing left to pop never rewrites
+ * it otherwise: its logins then ended in a close, again and again, in
+ * tests/test_shm_scribble.c under load). The server's login runs in the
+ * thread of its pops (poll_shm): at once. The client's runs in poll_tcp,
+ * beside its poll_shm: it leaves the republish owed, and its poll_shm pays
+ * it once the link is live (tcpshm_conn_shm_pay_republish). */
 static void shm_login_accept(tcpshm_conn *c, tcpshm_seq_mismatch *r)
 {
     (void)r;
     if (c->side == TCPSHM_CONN_SERVER && c->shm.open)
         tcpshm_shm_queue_republish(&c->shm.in);
+    else if (c->shm.open) /* before the live flag is set: poll_shm sees it with live */
+        __atomic_store_n(&c->republish, 1, __ATOMIC_RELEASE);
 }
 
 /* TCP carries heartbeats only; acks mean nothing here. */
