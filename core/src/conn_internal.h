@@ -156,9 +156,12 @@ static inline bool tcpshm_conn_shm_idle(const tcpshm_conn *c)
  * owed is written again from this thread, the only one that writes it. */
 static inline void tcpshm_conn_shm_pay_republish(tcpshm_conn *c)
 {
-    if (__atomic_load_n(&c->republish, __ATOMIC_ACQUIRE) && __atomic_exchange_n(&c->republish, 0, __ATOMIC_ACQ_REL) &&
-        c->shm.open)
+    /* set only for open segments, before live; cleared only here, while
+     * live holds off the next login (conn.c): a load and a store suffice */
+    if (__atomic_load_n(&c->republish, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&c->republish, 0, __ATOMIC_RELAXED);
         tcpshm_shm_queue_republish(&c->shm.in);
+    }
 }
 
 /* ---- the link ---- */
