@@ -14,6 +14,7 @@
 #include "node.h"
 #include "pairs.h"
 #include "settle_inspect.h"
+#include "shape_switch.h"
 #include "sim_state.h"
 #include "trace_chrome.h"
 #include "world.h"
@@ -76,10 +77,7 @@ static void shape(sim *s, sim_rng *r)
      * since every file copy and fingerprint costs its size. TCPSHM_SIM_DEEP=1
      * makes every seed deep, =0 none. */
     sim_rng deep_rng = sim_rng_make(s->p->seed, 10);
-    bool deep = sim_rng_below(&deep_rng, 4) == 0;
-    const char *force_deep = getenv("TCPSHM_SIM_DEEP"); /* =1 every seed deep, =0 none */
-    if (force_deep && (strcmp(force_deep, "1") == 0 || strcmp(force_deep, "0") == 0))
-        deep = force_deep[0] == '1';
+    bool deep = sim_switch_apply(SIM_SW_DEEP, sim_rng_below(&deep_rng, 4) == 0);
     c->max_msg_size = pick(r, msg_sizes, deep ? 2 : 4);
     s->max_body = c->max_msg_size - 8u;
     if (sim_rng_below(r, 2))
@@ -109,10 +107,7 @@ static void shape(sim *s, sim_rng *r)
      * their own stream (6), so the seed's other choices stay;
      * TCPSHM_SIM_READINESS=1 puts every seed there, =0 none. */
     sim_rng ready_rng = sim_rng_make(s->p->seed, 6);
-    bool ready = sim_rng_below(&ready_rng, 4) == 0;
-    const char *force = getenv("TCPSHM_SIM_READINESS");
-    if (force && (strcmp(force, "1") == 0 || strcmp(force, "0") == 0))
-        ready = force[0] == '1';
+    bool ready = sim_switch_apply(SIM_SW_READINESS, sim_rng_below(&ready_rng, 4) == 0);
     if (ready)
         c->tcp_conns_per_group = 65;
     c->max_new_conns = sim_rng_range(r, 1, 4);
@@ -128,10 +123,7 @@ static void shape(sim *s, sim_rng *r)
      * the record synced after it: mutation 44). TCPSHM_SIM_SECTOR=1 puts
      * every seed there, =0 none. */
     sim_rng sector_rng = sim_rng_make(s->p->seed, 11);
-    bool sector = sim_rng_below(&sector_rng, 2) == 0;
-    const char *force_sector = getenv("TCPSHM_SIM_SECTOR");
-    if (force_sector && (strcmp(force_sector, "1") == 0 || strcmp(force_sector, "0") == 0))
-        sector = force_sector[0] == '1';
+    bool sector = sim_switch_apply(SIM_SW_SECTOR, sim_rng_below(&sector_rng, 2) == 0);
     vo.sync_unit = sector ? 512u : 0u;
     /* a quarter of the runs start their first pairs just below the u32 wrap */
     if (sim_rng_below(r, 4) == 0)

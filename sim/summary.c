@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shape_switch.h"
+
 uint64_t sim_mix_seed_hash(uint64_t seed, uint64_t h)
 {
     uint64_t z = h ^ (seed * 0x9e3779b97f4a7c15ull);
@@ -21,12 +23,11 @@ void sim_replay_command(const sim_settings *s, uint64_t seed, char *out, size_t 
     bool tx = strcmp(s->transport, "swarm") != 0, dur = strcmp(s->durability, "swarm") != 0;
     /* the environment switches that shape a seed (scheduler.c) are part of the run */
     char env[96] = "";
-    static const char *const switches[] = {"TCPSHM_SIM_READINESS", "TCPSHM_SIM_DEEP", "TCPSHM_SIM_SECTOR"};
-    for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++) {
-        const char *v = getenv(switches[i]);
-        if (v && (strcmp(v, "1") == 0 || strcmp(v, "0") == 0)) {
+    for (int w = 0; w < SIM_SW_COUNT; w++) {
+        const char *v = sim_switch_value((sim_switch)w);
+        if (v) {
             size_t len = strlen(env);
-            snprintf(env + len, sizeof env - len, "%s=%s ", switches[i], v);
+            snprintf(env + len, sizeof env - len, "%s=%s ", sim_switch_name((sim_switch)w), v);
         }
     }
     snprintf(out, n, "%s%s --seed %" PRIu64 " --steps %" PRIu64 "%s --faults %s%s%s%s%s", env, s->program, seed,
