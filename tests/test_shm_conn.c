@@ -443,3 +443,49 @@ Test(shm_conn, scribbled_slot_seq_closes_the_connection)
               "%s", h.srv_side.last_reason);
     cr_assert_eq(h.srv_side.received, 0);
 }
+
+/* The client's popped count in the server's segment, scribbled after the
+ * client's last pop: the server, its queue full, closes naming it, and the
+ * client's next login must put it right (it republishes the count its last
+ * pop published). Without that, nothing would rewrite the word while the
+ * client has nothing to pop: the server's queue full again, it would close
+ * every login (a stall once seen in CI's ASan stage of test_shm_scribble). */
+Test(shm_conn, scribbled_client_consumer_word_is_republished_at_login)
+{
+    th_start_server(&h, srv_name);
+    uint32_t c = th_add_client(&h, cli_name);
+    h.server_echo = true;
+    tcpshm_conn *conn = login_ok(c);
+    uint32_t sent = 0;
+    for (; sent < 10; sent++)
+        cr_assert(th_push(conn, sent, 40, false));
+    cr_assert(th_pump_until(&h, got_at_least, (void *)(uintptr_t)sent, 1000));
+    scribble(srv_name, cli_name, 128, (uint64_t)(sent + 400) << 32); /* past everything the server pushed */
+    h.client_consume = false; /* the echoes fill the server's queue: it reads the word */
+    for (int i = 0; i < 1000 && h.srv_side.disconnects == 0; i++) {
+        if (th_push(conn, sent, 40, false))
+            sent++;
+        th_poll(&h, 1000000);
+    }
+    cr_assert_eq(h.srv_side.disconnects, 1, "the server's queue never looked full (%u pushed)", sent);
+    cr_assert(strstr(h.srv_side.last_reason, "Bad shm word") && strstr(h.srv_side.last_reason, "consumer position"),
+              "%s", h.srv_side.last_reason);
+    for (int i = 0; i < 100 && h.clients[c].side.disconnects == 0; i++)
+        th_poll(&h, 10 * 1000000LL); /* the client notices */
+    cr_assert_eq(h.clients[c].side.disconnects, 1, "%s", h.clients[c].side.last_reason);
+    /* nobody puts the word right by hand: the login must; the client still
+     * pops nothing, so the server's queue fills again and reads the word */
+    conn = login_ok(c);
+    for (int i = 0; i < 1000; i++) {
+        if (th_push(conn, sent, 40, false))
+            sent++;
+        th_poll(&h, 1000000);
+    }
+    cr_assert_eq(h.srv_side.disconnects, 1, "the server closed a login again: %s", h.srv_side.last_reason);
+    h.client_consume = true;
+    cr_assert(th_pump_until(&h, got_at_least, (void *)(uintptr_t)sent, 20000), "client got %u of %u echoes; server: %s",
+              h.clients[c].side.received, sent, h.srv_side.last_reason);
+    cr_assert_eq(h.clients[c].side.bad, 0, "%s", h.clients[c].side.bad_text);
+    cr_assert_eq(h.clients[c].side.received, sent);
+    cr_assert_eq(h.srv_side.disconnects, 1, "the server closed a login again: %s", h.srv_side.last_reason);
+}

@@ -160,6 +160,7 @@ int tcpshm_client_login(tcpshm_client *cl, const char *addr, uint16_t port, bool
         if (rc)
             return rc;
     }
+    tcpshm_conn_shm_before_login(&cl->conn);
     tcpshm_login lg;
     memset(&lg, 0, sizeof lg);
     tcpshm_conn_seq_state(&cl->conn, &lg.client_seq_start, &lg.client_seq_end, &lg.ack_seq);

@@ -152,6 +152,10 @@ static inline bool tcpshm_conn_shm_idle(const tcpshm_conn *c)
     return c->shm.open && tcpshm_shm_queue_idle(&c->shm.in);
 }
 
+/* The client, before its login goes out: rewrites its consumer word in the
+ * server's segment when poll_shm is not looking (conn_shm.c). */
+void tcpshm_conn_shm_before_login(tcpshm_conn *c);
+
 /* The client's poll_shm, once it may deliver: the consumer word a login
  * owed is written again from this thread, the only one that writes it. */
 static inline void tcpshm_conn_shm_pay_republish(tcpshm_conn *c)

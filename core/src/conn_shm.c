@@ -97,15 +97,28 @@ static bool shm_login_seq_ok(tcpshm_conn *c, tcpshm_seq_mismatch *r)
     return tcpshm_conn_ranges_agree(r);
 }
 
-/* Nothing to free or resend: the segments hold the unconsumed messages.
- * Each side republishes its consumer position, so that a position word
- * another process scribbled is put right instead of being refused by the
- * peer at every login (a client with nothing left to pop never rewrites
- * it otherwise: its logins then ended in a close, again and again, in
- * tests/test_shm_scribble.c under load). The server's login runs in the
- * thread of its pops (poll_shm): at once. The client's runs in poll_tcp,
- * beside its poll_shm: it leaves the republish owed, and its poll_shm pays
- * it once the link is live (tcpshm_conn_shm_pay_republish). */
+/* Each side republishes its consumer position before the peer can read it
+ * at a login, so that a position word another process scribbled is put
+ * right instead of being refused by the peer at every login (a client with
+ * nothing left to pop never rewrites it otherwise: with the server's queue
+ * full, the server read the scribbled word right after each accept and
+ * closed again, in tests/test_shm_scribble.c under load). The value is the
+ * one the last pop published: only a scribbled word changes.
+ *
+ * The client writes it before its login goes out, when poll_shm is not
+ * looking (live and busy clear: conn.c), so this thread is its only writer.
+ * If poll_shm is still looking, the accepted login leaves it owed and
+ * poll_shm pays it (tcpshm_conn_shm_pay_republish). The server's login
+ * runs in the thread of its pops (poll_shm): it writes at once. Either
+ * segment may be open with the TCP transport chosen (a switch): writing
+ * the same value there is harmless. */
+void tcpshm_conn_shm_before_login(tcpshm_conn *c)
+{
+    if (c->shm.open && !tcpshm_conn_shm_in_use(c))
+        tcpshm_shm_queue_republish(&c->shm.in);
+}
+
+/* Nothing to free or resend: the segments hold the unconsumed messages. */
 static void shm_login_accept(tcpshm_conn *c, tcpshm_seq_mismatch *r)
 {
     (void)r;
