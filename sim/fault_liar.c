@@ -54,6 +54,8 @@ enum {
                                nothing), then liar1's consumer word goes back, past the pushes, outside
                                the data area or off its slot, and the application pushes again: the
                                server reads the word only then, and must close ("Bad shm word") */
+    LIE_SHM_TCP_MSG,        /* after the SHM login, an application message over liar1's TCP socket,
+                               which carries heartbeats only: "Bad frame: application message ..." */
     LIES
 };
 
@@ -66,7 +68,7 @@ static const char *const lie_names[LIES] = {
     "an SHM slot word with another seq",    "an SHM slot length of no slot", "an SHM header size off its slot",
     "an SHM wrap marker at offset 0",       "an SHM message rewritten while held", "an SHM slot word in the server's segment",
     "an SHM consumer position past the pushes", "a bad SHM segment header or producer position",
-    "a bad SHM consumer word where the server's queue is full"};
+    "a bad SHM consumer word where the server's queue is full", "an application message over an SHM link's TCP"};
 
 enum { HDR_GROWN = 12, HDR_WAYS }; /* the header lie's ways (header_tell) */
 
@@ -603,6 +605,11 @@ static void tell_lie(sim *s, liar *L)
      * ending in a mismatch just before this attempt's login was accepted */
     L->seen[0] = '\0';
     L->deadline = s->now + 2 * s->cfg.connection_timeout + s->cfg.new_conn_timeout;
+    if (L->lie == LIE_SHM_TCP_MSG) { /* the socket, not the segments */
+        snprintf(L->expect, sizeof L->expect, "Bad frame: application message over TCP");
+        out_header(s, L, 16, 99, 0);
+        return;
+    }
     if (shm_lie(L->lie)) {
         if (!shm_tell(s, L))
             finish(s, L, 2, "no segment");
