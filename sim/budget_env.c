@@ -58,7 +58,14 @@ FWD(ssize_t, send, (void *ctx, int fd, const void *buf, size_t len), (b->inner->
 FWD(ssize_t, recv, (void *ctx, int fd, void *buf, size_t len), (b->inner->ctx, fd, buf, len))
 FWD(int, set_nodelay, (void *ctx, int fd, int on), (b->inner->ctx, fd, on))
 FWD(int, sock_reset, (void *ctx, int fd), (b->inner->ctx, fd))
-FWD(int, sock_close, (void *ctx, int fd), (b->inner->ctx, fd))
+static int fwd_sock_close(void *ctx, int fd)
+{
+    budget_env *b = ctx;
+    count(b, "sock_close");
+    if (b->closing)
+        b->closing(b->user, fd);
+    return b->inner->sock_close(b->inner->ctx, fd);
+}
 FWD(int, wait_io, (void *ctx, int fd, int want_write, int timeout_ms), (b->inner->ctx, fd, want_write, timeout_ms))
 FWD(int, sock_addrs, (void *ctx, int fd, char *local, char *peer, size_t size), (b->inner->ctx, fd, local, peer, size))
 FWD(int, file_lock, (void *ctx, int fd, int *holder_pid), (b->inner->ctx, fd, holder_pid))
@@ -67,7 +74,17 @@ FWD_FILE(int, file_sync, (void *ctx, int fd), (b->inner->ctx, fd), -1, true)
 FWD_FILE(int, dir_sync, (void *ctx, const char *path), (b->inner->ctx, path), -1, true)
 FWD(int, boot_id, (void *ctx, uint8_t id[16]), (b->inner->ctx, id))
 FWD(int, epoll_create, (void *ctx), (b->inner->ctx))
-FWD(int, epoll_ctl, (void *ctx, int set, int op, int fd, uint64_t tag), (b->inner->ctx, set, op, fd, tag))
+static int fwd_epoll_ctl(void *ctx, int set, int op, int fd, uint64_t tag)
+{
+    budget_env *b = ctx;
+    count(b, "epoll_ctl");
+    int e = op == TCPSHM_EPOLL_ADD && b->epoll_add_fails ? b->epoll_add_fails(b->user) : 0;
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return b->inner->epoll_ctl(b->inner->ctx, set, op, fd, tag);
+}
 FWD(int, epoll_wait, (void *ctx, int set, uint64_t *tags, uint32_t max), (b->inner->ctx, set, tags, max))
 
 /* version, ctx and one forwarder per member: a new member needs one here. */

@@ -35,6 +35,12 @@ typedef struct budget_env {
      * (it may not return: a crash site). */
     int (*fail)(void *user, const char *call);
     void (*changed)(void *user, const char *call);
+    /* Optional: before a socket is closed (the timeout rule reads what
+     * waited unread in it: check_timeout.h). */
+    void (*closing)(void *user, int fd);
+    /* Optional: an errno that fails a registration in a readiness set now
+     * (0: go on; the scheduler's full set). */
+    int (*epoll_add_fails)(void *user);
 } budget_env;
 
 void budget_env_init(budget_env *b, const tcpshm_env *inner, uint64_t limit,

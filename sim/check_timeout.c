@@ -4,6 +4,7 @@
 #include "check_timeout.h"
 #include "pairs.h"
 #include "fault_impostor.h"
+#include "venv.h"
 
 void timeout_logon(sim *s, const char *client)
 {
@@ -13,6 +14,16 @@ void timeout_logon(sim *s, const char *client)
 }
 
 void timeout_login_ok(sim *s, node *n) { n->login_ok_at = s->now; }
+
+void timeout_closing(void *user, int fd)
+{
+    sim *s = user;
+    node *n = s->stepping;
+    if (!n)
+        return;
+    n->closed_at = s->now;
+    n->closed_unread = venv_sock_unread(s->v, fd, &n->closed_unread_since);
+}
 
 void timeout_close(sim *s, int sid, const node *closer, const char *other, const char *reason)
 {
@@ -41,6 +52,24 @@ void timeout_close(sim *s, int sid, const node *closer, const char *other, const
         heard = other_node->login_ok_at;
     /* after that, a heartbeat goes out within heartbeat_interval and is read
      * at the next steps (a clock step is at most max_dt) */
+    /* Bytes of the peer waited unread in the closer's socket, since after
+     * that moment, for longer than a heartbeat: every poll reads a link
+     * that has bytes (a readiness set that lost a socket sweeps it back
+     * within a quarter heartbeat), so the closer stopped reading it, and
+     * its timeout only ended what it caused (mutations 33 and 43: a link
+     * left out of the readiness set, read only when a wait failed, timed
+     * out inside the window below). */
+    int64_t unread_for = s->now - closer->closed_unread_since;
+    if (closer->closed_at == s->now && closer->closed_unread > 0 && closer->closed_unread_since >= heard &&
+        unread_for > s->cfg.heartbeat_interval + 2 * (int64_t)s->max_dt) {
+        chk_fail(&s->chk, sid,
+                 "timeout: %s closed its connection with %s for \"Timeout\" at t=%lld with %ld bytes from it "
+                 "unread in its socket since t=%lld (%lld ticks, heartbeat_interval %lld), and neither was blocked "
+                 "nor a server group poll stalled since: it stopped reading the link",
+                 closer->name, other, (long long)s->now, closer->closed_unread, (long long)closer->closed_unread_since,
+                 (long long)unread_for, (long long)s->cfg.heartbeat_interval);
+        return;
+    }
     int64_t window = s->cfg.connection_timeout + s->cfg.heartbeat_interval + 2 * (int64_t)s->max_dt;
     if (s->now - heard <= window)
         return;

@@ -18,6 +18,10 @@
 void timeout_logon(sim *s, const char *client);
 void timeout_login_ok(sim *s, node *n);
 
+/* A node step closes socket fd (budget_env's hook; user: the sim): what
+ * waited unread in it is kept for timeout_close. */
+void timeout_closing(void *user, int fd);
+
 /* Node closer (0: the server) closed its connection with the honest peer
  * named other for reason; sid: the checker stream to report with (-1 none). */
 void timeout_close(sim *s, int sid, const node *closer, const char *other, const char *reason);

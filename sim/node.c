@@ -630,6 +630,7 @@ void node_step(sim *s, node *n)
     if (fault_twin_pins(s, n))
         fp_set_active(&s->plan, false); /* its connection stays live while the twin tries */
     s->stepping = n;
+    venv_set_clock(s->v, s->now); /* when bytes begin to wait in a socket (check_timeout.c) */
     budget_env_begin(&s->budget);
     tr_type died = TR_TYPES; /* or how the node died: a crash site fired, a hang (node_hang) */
     switch (setjmp(jb)) {

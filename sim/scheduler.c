@@ -1,6 +1,7 @@
 /* The run: the swarm's choice of sizes and rates, the step loop under the
  * virtual clock, the faults taken between steps, then the settle phase
  * (faults off) and its liveness bound. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "shape_switch.h"
 #include "sim_state.h"
 #include "trace_chrome.h"
+#include "check_timeout.h"
 #include "world.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
@@ -63,6 +65,15 @@ static void shape_shm(sim *s, sim_rng *r)
 /* Sizes, windows, timeouts and the number of clients, from the seed. The
  * queue and receive buffer are sized from the windows so that an echo
  * server always gets room eventually (README: flow control). */
+
+/* budget_env's hook: the server's registrations while its readiness sets
+ * are full (step_faults). */
+static int set_full_fails(void *user)
+{
+    const sim *s = user;
+    return s->stepping && s->stepping->idx == 0 && s->set_full_until > s->now ? ENOSPC : 0;
+}
+
 static void shape(sim *s, sim_rng *r)
 {
     static const uint32_t msg_sizes[] = {80, 128, 256, 1024};
@@ -110,6 +121,8 @@ static void shape(sim *s, sim_rng *r)
     bool ready = sim_switch_apply(SIM_SW_READINESS, sim_rng_below(&ready_rng, 4) == 0);
     if (ready)
         c->tcp_conns_per_group = 65;
+    s->ready_sets = ready;
+    s->set_full_rng = sim_rng_make(s->p->seed, 12);
     c->max_new_conns = sim_rng_range(r, 1, 4);
     c->accepts_per_poll = sim_rng_range(r, 1, 4);
     s->nnodes = 1u + sim_rng_range(r, 1, SIM_MAX_CLIENTS);
@@ -132,6 +145,8 @@ static void shape(sim *s, sim_rng *r)
     shape_shm(s, r);
     s->v = venv_create(&vo);
     budget_env_init(&s->budget, venv_env(s->v), SIM_STEP_ENV_BUDGET, node_hang, s);
+    s->budget.closing = timeout_closing;
+    s->budget.epoll_add_fails = set_full_fails;
     s->env = &s->budget.env;
 }
 
@@ -205,6 +220,17 @@ static void step_faults(sim *s)
         s->stall_until = s->now + 1 + (int64_t)fp_below(&s->plan, FP_STALL, 2u * (uint32_t)s->cfg.heartbeat_interval);
         s->unstalled_at = s->stall_until;
         trace_event(&s->tr, s->now, TR_STALL, s->stall_group, 0, (uint32_t)s->stall_until, NULL);
+    }
+    /* the server's readiness sets full for up to two timeouts (with the
+     * io-error kind): every registration fails with ENOSPC, and the groups
+     * must read the links they could not add directly (mutation 43: a slot
+     * that kept an old registration took a new socket with the same
+     * descriptor for registered, and nothing read it until it timed out) */
+    if (n->idx == 0 && s->ready_sets && (s->plan.on >> FP_IO_ERROR & 1u) && s->set_full_until <= s->now &&
+        sim_rng_ppm(&s->set_full_rng, 3000)) {
+        s->set_full_until =
+            s->now + 1 + (int64_t)sim_rng_below(&s->set_full_rng, 2u * (uint32_t)s->cfg.connection_timeout);
+        trace_event(&s->tr, s->now, TR_SET_FULL, 0, 0, (uint32_t)s->set_full_until, NULL);
     }
     /* its host's clock steps (NTP) back or forward by up to three heartbeat
      * intervals: the core's timers must neither stall nor lose anything
@@ -442,6 +468,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             fp_set_active(&s->plan, false);
             fault_twin_end(s, "faults stop");
             s->stall_until = 0;
+            s->set_full_until = 0;
             if (s->unstalled_at > s->now)
                 s->unstalled_at = s->now;
             for (uint32_t i = 0; i < s->nnodes; i++) {

@@ -59,6 +59,9 @@ typedef struct node {
     int64_t unblocked_at; /* the end of its last partition or EAGAIN storm (the settle cuts it short) */
     int64_t logon_at;     /* client: when the server last accepted a login of its current name */
     int64_t login_ok_at;  /* client: when its own last login succeeded (its on_login) */
+    int64_t closed_at;             /* the last socket it closed in a step: when, */
+    long closed_unread;            /* the bytes that waited unread in it, */
+    int64_t closed_unread_since;   /* and since when (check_timeout.h) */
     bool partitioned;
     /* server */
     peer peers[SIM_MAX_CLIENTS * SIM_MAX_GEN + 2]; /* + the liar's two names */
@@ -152,6 +155,9 @@ typedef struct sim {
     int64_t stall_until;    /* the stall kind: the server's group poll stall_group is skipped until then */
     uint32_t stall_group;   /* < 4: TCP group, else SHM group - 4 (node.c server_polls) */
     int64_t unstalled_at;   /* the end of the last stall (the settle cuts it short): check_timeout.c */
+    bool ready_sets;        /* the run's TCP groups poll by readiness (scheduler.c shape) */
+    sim_rng set_full_rng;   /* the full readiness set's own stream (12): no other draw moves */
+    int64_t set_full_until; /* the server's readiness sets refuse every registration until then */
     int64_t held_until;     /* != 0: connects a cut-off client made wait (venv holds them) until then */
     uint32_t boots[1 + SIM_MAX_CLIENTS]; /* per host: power losses so far (its boot id, fault_power.c) */
     int probe_host;                      /* the host SIM_PROBE_OWNER runs on */

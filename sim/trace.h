@@ -52,6 +52,7 @@ typedef enum tr_type {
                     * 3 violation; s the client's reason */
     TR_CLOCK,      /* node a's clock stepped by b (c = 1: back) (the clock kind) */
     TR_CALM,       /* a calm window opens (a = 1) until step c, or closes (a = 0), the next at step c (calm.c) */
+    TR_SET_FULL,   /* the server's readiness sets refuse every registration (ENOSPC) until c */
     TR_TYPES
 } tr_type;
 

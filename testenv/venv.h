@@ -205,6 +205,12 @@ uint32_t venv_mapping_count(const venv *v, uint32_t owner);
 uint32_t venv_socket_count(const venv *v, uint32_t owner);
 /* Bytes waiting to be received by the socket handle fd (any owner), or -1. */
 long venv_sock_pending(const venv *v, int fd);
+/* The same, and when they began to wait unread: the clock (venv_set_clock)
+ * of the send that found the stream empty, or of the last receive that
+ * left bytes in it. */
+long venv_sock_unread(const venv *v, int fd, int64_t *since);
+/* The user's clock, for venv_sock_unread (venv itself has no time). */
+void venv_set_clock(venv *v, int64_t now);
 
 #ifdef __cplusplus
 }

@@ -53,6 +53,7 @@ typedef struct mapping {
 typedef struct stream {
     uint8_t *buf;
     uint32_t cap, head, len;
+    int64_t waiting_since; /* while len > 0: the clock when the bytes began to wait unread (venv_set_clock) */
 } stream;
 
 /* A connection. End 0 connected, end 1 was (or will be) accepted. */
@@ -110,6 +111,7 @@ struct venv {
     tcpshm_env env;
     uint32_t owner;
     uint32_t stream_capacity;
+    int64_t clock; /* the user's time (venv_set_clock): when bytes began to wait in a stream */
     uint32_t sync_unit; /* venv_options.sync_unit */
     bool pages_back; /* venv_set_pages_back: a power loss takes every unsynced page back, no coin */
     uint16_t first_port;

@@ -276,6 +276,8 @@ static ssize_t v_send(void *ctx, int fd, const void *buf, size_t len)
     if (len == 0)
         return 0;
     uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    if (c->s[p].len == 0)
+        c->s[p].waiting_since = ((venv *)ctx)->clock;
     uint32_t n = stream_put(&c->s[p], buf, want);
     if (n == 0)
         return venv_fail(EAGAIN);
@@ -299,6 +301,7 @@ static ssize_t v_recv(void *ctx, int fd, void *buf, size_t len)
         return 0;
     if (c->s[e].len > 0) {
         uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+        c->s[e].waiting_since = ((venv *)ctx)->clock; /* what is left waits from this read on */
         return (ssize_t)stream_get(&c->s[e], buf, want);
     }
     if (c->eof_in[e])
@@ -488,3 +491,13 @@ long venv_sock_pending(const venv *v, int fd)
         return -1;
     return (long)v->h[fd].c->s[v->h[fd].end].len;
 }
+
+long venv_sock_unread(const venv *v, int fd, int64_t *since)
+{
+    long n = venv_sock_pending(v, fd);
+    if (n > 0)
+        *since = v->h[fd].c->s[v->h[fd].end].waiting_since;
+    return n;
+}
+
+void venv_set_clock(venv *v, int64_t now) { v->clock = now; }
