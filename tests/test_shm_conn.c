@@ -45,6 +45,13 @@ static void server_gets_exactly(uint32_t sent)
     cr_assert_eq(h.srv_side.received, sent);
 }
 
+/* Polls (100 rounds at most, step_ns each) until side saw a close. */
+static void poll_until_closed(const th_side *side, int64_t step_ns)
+{
+    for (int i = 0; i < 100 && side->disconnects == 0; i++)
+        th_poll(&h, step_ns);
+}
+
 static tcpshm_conn *login_ok(uint32_t c)
 {
     th_login(&h, c);
@@ -249,8 +256,7 @@ Test(shm_conn, garbage_slot_sizes_close_the_connection)
     uint64_t word = 0xfffffff8u; /* seq 0, length 4 GiB - 8 */
     __atomic_store_n((uint64_t *)(void *)(m + TCPSHM_SHM_HEADER_SIZE), word, __ATOMIC_RELEASE);
     munmap(m, len);
-    for (int i = 0; i < 100 && h.srv_side.disconnects == 0; i++)
-        th_poll(&h, 1000000);
+    poll_until_closed(&h.srv_side, 1000000);
     cr_assert_eq(h.srv_side.disconnects, 1);
     cr_assert(strstr(h.srv_side.last_reason, "Bad shm message"), "%s", h.srv_side.last_reason);
     cr_assert_eq(h.srv_side.received, 0);
@@ -406,8 +412,7 @@ Test(shm_conn, scribbled_consumer_word_closes_naming_it)
     /* a count past everything pushed, at the producer's position */
     uint64_t truth = scribble(cli_name, srv_name, 128, (uint64_t)(sent + 40) << 32);
     cr_assert(!th_push(conn, sent, 100, false), "the client wrote over unread messages");
-    for (int i = 0; i < 100 && h.clients[c].side.disconnects == 0; i++)
-        th_poll(&h, 1000000);
+    poll_until_closed(&h.clients[c].side, 1000000);
     cr_assert_eq(h.clients[c].side.disconnects, 1);
     char seg[64];
     segment_name(seg, sizeof seg, cli_name, srv_name);
@@ -415,8 +420,7 @@ Test(shm_conn, scribbled_consumer_word_closes_naming_it)
                   strstr(h.clients[c].side.last_reason, seg) &&
                   strstr(h.clients[c].side.last_reason, "consumer position"),
               "%s", h.clients[c].side.last_reason);
-    for (int i = 0; i < 100 && h.srv_side.disconnects == 0; i++)
-        th_poll(&h, 10 * 1000000LL); /* the server notices */
+    poll_until_closed(&h.srv_side, 10 * 1000000LL); /* the server notices */
     /* the word is put right (the server's next pop would do it too) */
     scribble(cli_name, srv_name, 128, truth);
     h.server_consume = true;
@@ -436,8 +440,7 @@ Test(shm_conn, scribbled_slot_seq_closes_the_connection)
     h.server_consume = true;
     login_ok(c);
     scribble(cli_name, srv_name, TCPSHM_SHM_HEADER_SIZE, (uint64_t)5 << 32 | 32u);
-    for (int i = 0; i < 100 && h.srv_side.disconnects == 0; i++)
-        th_poll(&h, 1000000);
+    poll_until_closed(&h.srv_side, 1000000);
     cr_assert_eq(h.srv_side.disconnects, 1, "the server waits for seq 0 behind a slot word of seq 5");
     cr_assert(strstr(h.srv_side.last_reason, "Bad shm message") && strstr(h.srv_side.last_reason, "seq 5"),
               "%s", h.srv_side.last_reason);
@@ -470,8 +473,7 @@ Test(shm_conn, scribbled_client_consumer_word_is_republished_at_login)
     cr_assert_eq(h.srv_side.disconnects, 1, "the server's queue never looked full (%u pushed)", sent);
     cr_assert(strstr(h.srv_side.last_reason, "Bad shm word") && strstr(h.srv_side.last_reason, "consumer position"),
               "%s", h.srv_side.last_reason);
-    for (int i = 0; i < 100 && h.clients[c].side.disconnects == 0; i++)
-        th_poll(&h, 10 * 1000000LL); /* the client notices */
+    poll_until_closed(&h.clients[c].side, 10 * 1000000LL); /* the client notices */
     cr_assert_eq(h.clients[c].side.disconnects, 1, "%s", h.clients[c].side.last_reason);
     /* nobody puts the word right by hand: the login must; the client still
      * pops nothing, so the server's queue fills again and reads the word */
