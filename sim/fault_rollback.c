@@ -243,7 +243,7 @@ static void take_snapshot(sim *s, node *n)
     }
     sn->used = true;
     sn->t = s->now;
-    snprintf(sn->name, sizeof sn->name, "%s", n->name);
+    sim_join(sn->name, sizeof sn->name, n->name, NULL);
     trace_event(&s->tr, s->now, TR_SNAPSHOT, (uint32_t)n->idx, sn->nfiles, 0, NULL);
 }
 
@@ -378,7 +378,7 @@ static uint32_t open_remotes(const sim *s, const node *x, char out[][RB_NAME], u
         for (uint32_t k = 0; k < n; k++)
             seen = seen || strcmp(out[k], r) == 0;
         if (!seen && n < max)
-            snprintf(out[n++], RB_NAME, "%s", r);
+            sim_join(out[n++], RB_NAME, r, NULL);
     }
     return n;
 }
