@@ -54,13 +54,23 @@ bool venv_parent_is_root(const char *p, size_t plen)
     return plen == 0 || (plen == 1 && (p[0] == '/' || p[0] == '.')); /* "", "/" or "." */
 }
 
-/* FNV-1a of the first len bytes */
+/* A hash of the first len bytes, eight at a time (only the index and a
+ * lookup's first compare use it; byte-serial FNV-1a showed in profiles). */
 static uint32_t hash_len(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s + i, len - i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    return (uint32_t)h;
 }
 
 uint32_t venv_path_hash(const char *norm) { return hash_len(norm, strlen(norm)); }
