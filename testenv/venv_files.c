@@ -67,7 +67,8 @@ static uint32_t hash_len(const char *s, size_t len)
         h ^= h >> 32;
     }
     uint64_t w = 0;
-    memcpy(&w, s + i, len - i);
+    for (unsigned k = 0; i < len; i++, k += 8) /* the last 0-7 bytes (a memcpy call cost more) */
+        w |= (uint64_t)(unsigned char)s[i] << k;
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     return (uint32_t)h;
@@ -78,7 +79,8 @@ uint32_t venv_path_hash(const char *norm) { return hash_len(norm, strlen(norm));
 void venv_dentry_name(dentry *d, char *norm)
 {
     d->path = norm;
-    d->hash = venv_path_hash(norm);
+    d->len = strlen(norm);
+    d->hash = hash_len(norm, d->len);
     d->plen = venv_parent_len(norm);
 }
 

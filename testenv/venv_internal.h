@@ -35,6 +35,7 @@ typedef struct inode {
 typedef struct dentry {
     char *path;    /* normalized */
     uint32_t hash; /* venv_path_hash(path): a lookup compares it before the string */
+    size_t len;    /* strlen(path): and the length, so the bytes with memcmp */
     size_t plen;   /* venv_parent_len(path): dir_sync finds a directory's names by it */
     inode *ino;
 } dentry;
