@@ -125,6 +125,7 @@ dentry *venv_add_dentry(venv *v, char *norm, inode *ino)
     d->ino = ino;
     ino->links++;
     venv_index_added(v->dix, v->dents, v->ndents);
+    venv_names_changed(v);
     return d;
 }
 
@@ -137,6 +138,7 @@ void venv_drop_dentry(venv *v, dentry *d)
     memmove(&v->dents[i], &v->dents[i + 1], (v->ndents - i - 1) * sizeof *v->dents);
     v->ndents--;
     venv_index_stale(v->dix);
+    venv_names_changed(v);
     ino->links--;
     venv_inode_maybe_free(ino);
 }
@@ -331,6 +333,7 @@ static int v_rename(void *ctx, const char *from, const char *to)
     nt = NULL;
 out:
     venv_index_stale(v->dix); /* names may have changed */
+    venv_names_changed(v);
     free(nf);
     free(nt);
     return e ? venv_fail(e) : 0;
@@ -525,6 +528,7 @@ int venv_file_write(venv *v, const char *path, const void *data, size_t len)
         inode *old = d->ino;
         venv_stamp_leaves(v, old);
         d->ino = ino;
+        venv_names_changed(v);
         ino->links++;
         old->links--;
         venv_inode_maybe_free(old);
