@@ -285,10 +285,11 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
  * and the client's name, zero-padded, cut to size bytes. */
 static void user_data_of(char tag, const char *client, uint32_t size, uint8_t out[TCPSHM_MAX_USER_DATA])
 {
-    char text[TCPSHM_MAX_USER_DATA + 1];
+    char text[TCPSHM_MAX_USER_DATA + 1], t[2] = {tag, '\0'};
     memset(out, 0, TCPSHM_MAX_USER_DATA);
-    int k = snprintf(text, sizeof text, "%c:%s", tag, client);
-    memcpy(out, text, k < 0 ? 0u : (uint32_t)k < size ? (uint32_t)k : size);
+    sim_join(text, sizeof text, t, ":", client, NULL); /* cut as the bytes copied are (size <= sizeof text - 1) */
+    size_t k = strlen(text);
+    memcpy(out, text, k < size ? k : size);
 }
 
 const uint8_t *app_login_user_data(sim *s, node *n)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "checker.h"
+#include "pairs.h"
 #include "same_name.h"
 
 void chk_init(chk *c)
@@ -68,8 +69,8 @@ static int make(chk *c, const char *server, const char *client, int dir, uint32_
     memset(s, 0, sizeof *s);
     /* e.g. a client still connected to a renamed server pushes on the old pair */
     s->closed = is_gone(c, server) || is_gone(c, client);
-    snprintf(s->server, sizeof s->server, "%s", server);
-    snprintf(s->client, sizeof s->client, "%s", client);
+    sim_join(s->server, sizeof s->server, server, NULL);
+    sim_join(s->client, sizeof s->client, client, NULL);
     s->dir = dir;
     s->base = base;
     return (int)c->n++;

@@ -239,11 +239,10 @@ static void clean_mark_rule(sim *s, const char *dir, const char *local, const ch
     const uint8_t *live = venv_file_data(s->v, path, &len);
     const uint8_t *disk = live ? venv_disk_data(s->v, path, &dlen, &named) : NULL;
     tcpshm_ptcp_info a, b; /* memory's, the disk's */
-    tcpshm_error e;
     if (!disk)
         return;
-    (void)tcpshm_ptcp_inspect(live, len, 0, NULL, NULL, &a, &e); /* the header's fields, valid or not */
-    (void)tcpshm_ptcp_inspect(disk, dlen, 0, NULL, NULL, &b, &e);
+    (void)tcpshm_ptcp_inspect(live, len, 0, NULL, NULL, &a, NULL); /* the header's fields, valid or not */
+    (void)tcpshm_ptcp_inspect(disk, dlen, 0, NULL, NULL, &b, NULL);
     if (!a.have_header || !b.have_header || strcmp(b.magic, "TSHMPTCP") != 0 || (a.written != 0 && b.written != 0))
         return;
     size_t at = a.data_offset;

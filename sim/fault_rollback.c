@@ -185,6 +185,21 @@ static rb_copy *shared_copy(rb_snap *slots, const rb_snap *sn, rb_copy *const *o
     return NULL;
 }
 
+/* A mapped file has no stamp (its bytes change under venv): a copy of the
+ * same path another of the node's snapshots holds with the same bytes, or
+ * NULL (a third of the mapped copies, mostly idle pairs; a changed file
+ * differs early, in its header). */
+static rb_copy *same_bytes(rb_snap *slots, const rb_snap *sn, const char *path, const uint8_t *d, size_t len)
+{
+    for (uint32_t k = 0; k < RB_SNAPS; k++)
+        for (uint32_t i = 0; &slots[k] != sn && i < slots[k].nfiles; i++) {
+            const rb_copy *c = slots[k].files[i].copy;
+            if (c && c->stamp == 0 && c->len == len && strcmp(slots[k].files[i].path, path) == 0)
+                return memcmp(c->data, d, len) == 0 ? slots[k].files[i].copy : NULL;
+        }
+    return NULL;
+}
+
 static void take_snapshot(sim *s, node *n)
 {
     rb_snap *slots = s->rb->snap[n->idx], *sn = NULL;
@@ -209,7 +224,7 @@ static void take_snapshot(sim *s, node *n)
         const uint8_t *d = venv_file_stamped(s->v, f->path, &len, &stamp);
         if (!d)
             abort();
-        f->copy = stamp ? shared_copy(slots, sn, old, nold, stamp) : NULL;
+        f->copy = stamp ? shared_copy(slots, sn, old, nold, stamp) : same_bytes(slots, sn, f->path, d, len);
         if (f->copy) {
             f->copy->refs++;
             continue;
@@ -243,7 +258,7 @@ static void take_snapshot(sim *s, node *n)
     }
     sn->used = true;
     sn->t = s->now;
-    snprintf(sn->name, sizeof sn->name, "%s", n->name);
+    sim_join(sn->name, sizeof sn->name, n->name, NULL);
     trace_event(&s->tr, s->now, TR_SNAPSHOT, (uint32_t)n->idx, sn->nfiles, 0, NULL);
 }
 
@@ -378,7 +393,7 @@ static uint32_t open_remotes(const sim *s, const node *x, char out[][RB_NAME], u
         for (uint32_t k = 0; k < n; k++)
             seen = seen || strcmp(out[k], r) == 0;
         if (!seen && n < max)
-            snprintf(out[n++], RB_NAME, "%s", r);
+            sim_join(out[n++], RB_NAME, r, NULL);
     }
     return n;
 }

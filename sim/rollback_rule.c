@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pairs.h"
 #include "rollback_rule.h"
 #include "same_name.h"
 
@@ -44,8 +45,8 @@ static rb_pair *pair_of(sim *s, const char *server, const char *client)
         return p;
     p = &s->rb_rule->pairs[s->rb_rule->npairs++];
     memset(p, 0, sizeof *p);
-    snprintf(p->server, sizeof p->server, "%s", server);
-    snprintf(p->client, sizeof p->client, "%s", client);
+    sim_join(p->server, sizeof p->server, server, NULL);
+    sim_join(p->client, sizeof p->client, client, NULL);
     return p;
 }
 
@@ -60,7 +61,7 @@ void rb_pending(sim *s, const char *server, const char *client, const char *who)
         return;
     p->state = RB_PENDING;
     p->t = s->now;
-    snprintf(p->who, sizeof p->who, "%s", who);
+    sim_join(p->who, sizeof p->who, who, NULL);
     p->owner_floor = s->next_owner;
     p->srv_last[0] = '\0';
     p->srv_noted = false;

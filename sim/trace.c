@@ -16,12 +16,20 @@ void trace_init(trace *t, FILE *file)
     t->file = file;
 }
 
+#define FNV_BYTE(h, x) (((h) ^ ((x) & 0xffu)) * 0x100000001b3ull)
+
 static uint64_t mix(uint64_t h, uint64_t v)
 {
-    /* FNV-1a over the 8 bytes of v */
-    for (int i = 0; i < 8; i++)
-        h = (h ^ ((v >> (8 * i)) & 0xffu)) * 0x100000001b3ull;
-    return h;
+    /* FNV-1a over the 8 bytes of v, low byte first; written out (the
+     * compiler kept the loop, half of the instructions of every event) */
+    h = FNV_BYTE(h, v);
+    h = FNV_BYTE(h, v >> 8);
+    h = FNV_BYTE(h, v >> 16);
+    h = FNV_BYTE(h, v >> 24);
+    h = FNV_BYTE(h, v >> 32);
+    h = FNV_BYTE(h, v >> 40);
+    h = FNV_BYTE(h, v >> 48);
+    return FNV_BYTE(h, v >> 56);
 }
 
 void trace_event(trace *t, int64_t now, tr_type type, uint32_t a, uint32_t b, uint32_t c, const char *s)

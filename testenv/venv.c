@@ -21,6 +21,7 @@ venv *venv_create(const venv_options *opt)
         free(v);
         return NULL;
     }
+    v->names_gen = 1;
     v->stream_capacity = opt && opt->stream_capacity ? opt->stream_capacity : DEFAULT_STREAM_CAPACITY;
     v->sync_unit = opt && opt->sync_unit && opt->sync_unit <= VENV_PAGE_SIZE ? opt->sync_unit : VENV_PAGE_SIZE;
     v->first_port = opt && opt->first_ephemeral_port ? opt->first_ephemeral_port

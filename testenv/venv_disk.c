@@ -23,6 +23,7 @@ static void ddrop(venv *v, dentry *d)
     memmove(&v->ddents[i], &v->ddents[i + 1], (v->nddents - i - 1) * sizeof *v->ddents);
     v->nddents--;
     venv_index_stale(v->ddix);
+    venv_names_changed(v);
     ino->dlinks--;
     venv_inode_maybe_free(ino);
 }
@@ -35,6 +36,7 @@ static int dset(venv *v, const char *path, inode *ino)
         if (d->ino != ino) {
             inode *old = d->ino;
             d->ino = ino;
+            venv_names_changed(v);
             ino->dlinks++;
             old->dlinks--;
             venv_inode_maybe_free(old);
@@ -50,6 +52,7 @@ static int dset(venv *v, const char *path, inode *ino)
     venv_dentry_name(nd, p);
     nd->ino = ino;
     venv_index_added(v->ddix, v->ddents, v->nddents);
+    venv_names_changed(v);
     ino->dlinks++;
     return 0;
 }
@@ -189,12 +192,17 @@ static int v_dir_sync(void *ctx, const char *path)
     size_t dlen = strlen(dir);
     bool root = venv_is_root(dir);
     int e = !root && !d ? ENOENT : !root && !d->ino->is_dir ? ENOTDIR : 0;
-    for (size_t i = 0; !e && i < v->ndents; i++)
+    /* no name changed anywhere since this directory's last sync: it has
+     * nothing to sync (most dir syncs of a run; the scans below visit every name) */
+    bool done = !e && !root && d->ino->synced_names == v->names_gen;
+    for (size_t i = 0; !e && !done && i < v->ndents; i++)
         if (child_of(&v->dents[i], dir, dlen, root) && dset(v, v->dents[i].path, v->dents[i].ino) != 0)
             e = errno;
-    for (size_t i = v->nddents; !e && i-- > 0;)
+    for (size_t i = v->nddents; !e && !done && i-- > 0;)
         if (child_of(&v->ddents[i], dir, dlen, root) && !venv_lookup(v, v->ddents[i].path))
             ddrop(v, &v->ddents[i]);
+    if (!e && !root)
+        d->ino->synced_names = v->names_gen;
     if (dir != buf)
         free(dir);
     return e ? venv_fail(e) : 0;
@@ -281,6 +289,7 @@ static void names_back(power *pw)
             inode *old = d->ino;
             venv_stamp_leaves(v, old);
             d->ino = dd->ino;
+            venv_names_changed(v);
             d->ino->links++;
             old->links--;
             venv_inode_maybe_free(old);

@@ -74,7 +74,7 @@ void venv_index_added(venv_index *ix, const dentry *arr, size_t n)
 
 static bool named(const dentry *d, const char *s, size_t len, uint32_t hash)
 {
-    return d->hash == hash && strncmp(d->path, s, len) == 0 && d->path[len] == '\0';
+    return d->hash == hash && d->len == len && memcmp(d->path, s, len) == 0;
 }
 
 dentry *venv_index_find(venv_index *ix, dentry *arr, size_t n, const char *s, size_t len, uint32_t hash)

@@ -30,11 +30,13 @@ typedef struct inode {
     bool locked;         /* file_lock taken by a handle (its holds_lock) */
     uint32_t lock_owner; /* that handle's owner */
     uint64_t stamp;      /* venv_file_stamped's stamp of data (venv_restamp) */
+    uint64_t synced_names; /* a directory: venv's names_gen right after its last dir_sync (0: none) */
 } inode;
 
 typedef struct dentry {
     char *path;    /* normalized */
     uint32_t hash; /* venv_path_hash(path): a lookup compares it before the string */
+    size_t len;    /* strlen(path): and the length, so the bytes with memcmp */
     size_t plen;   /* venv_parent_len(path): dir_sync finds a directory's names by it */
     inode *ino;
 } dentry;
@@ -134,11 +136,17 @@ struct venv {
     venv_stamp_fn stamp_fn; /* venv_set_stamp_hook's */
     void *stamp_user;
     uint32_t boots;         /* venv_reboot's count: the boot id without boot_fn */
+    /* counts changes of names, live or durable (an entry added, dropped,
+     * renamed or pointed at another inode: venv_names_changed), from 1: a
+     * directory synced since the last one has nothing more to sync */
+    uint64_t names_gen;
     venv_boot_fn boot_fn;   /* the boot id of the current owner's host (venv_set_boot_fn) */
     void *boot_user;
 };
 
 /* -------------------------------------------------------------- helpers */
+
+static inline void venv_names_changed(venv *v) { v->names_gen++; }
 
 static inline int venv_fail(int e)
 {

@@ -6,6 +6,7 @@
 #include "error_set.h"
 #include "io.h"
 #include "lastserver.h"
+#include "path_join.h"
 
 #define LAST_MAGIC "TSHMLAST"
 #define LAST_VERSION 1u
@@ -19,8 +20,7 @@ struct last_file {
 
 static int path_of(char *out, size_t n, const char *dir, const char *client, const char *suffix)
 {
-    int k = snprintf(out, n, "%s/%s.lastserver%s", dir, client, suffix);
-    return (k < 0 || (size_t)k >= n) ? -1 : 0;
+    return tcpshm_join(out, n, dir, "/", client, ".lastserver", suffix, NULL);
 }
 
 int tcpshm_lastserver_read(const tcpshm_env *env, const char *dir, const char *client,

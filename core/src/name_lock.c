@@ -5,6 +5,7 @@
 #include "error_set.h"
 #include "io.h"
 #include "name_lock.h"
+#include "path_join.h"
 
 /* Opens the lock file, creating it when absent (another process may create
  * it between our two tries: then it is opened). */
@@ -26,8 +27,7 @@ int tcpshm_name_lock(const tcpshm_env *env, const char *dir, const char *name,
 {
     *fd = -1;
     char path[TCPSHM_PATH_SIZE];
-    int n = snprintf(path, sizeof path, "%s/%s.lock", dir, name);
-    if (n < 0 || (size_t)n >= sizeof path)
+    if (tcpshm_join(path, sizeof path, dir, "/", name, ".lock", NULL) != 0)
         /* the reason first: a long dir would cut it off the end of err->text */
         return tcpshm_fail(err, TCPSHM_E_ARG, 0, "lock path too long for %s in %s", name, dir);
     if (tcpshm_io_ensure_dir(env, dir) != 0)

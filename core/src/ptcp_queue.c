@@ -9,6 +9,7 @@
 #include "env_check.h"
 #include "error_set.h"
 #include "io.h"
+#include "path_join.h"
 #include "ptcp_file.h"
 #include "tcpshm/login.h" /* tcpshm_seq_in_range */
 #include "tcpshm/names.h"
@@ -224,8 +225,7 @@ int tcpshm_ptcp_queue_verify(const void *bytes, uint64_t size, const char *local
 int tcpshm_ptcp_queue_path(char *out, size_t out_size, const char *dir, const char *local,
                            const char *remote)
 {
-    int n = snprintf(out, out_size, "%s/%s_%s.ptcp", dir, local, remote);
-    return (n < 0 || (size_t)n >= out_size) ? TCPSHM_E_ARG : 0;
+    return tcpshm_join(out, out_size, dir, "/", local, "_", remote, ".ptcp", NULL) != 0 ? TCPSHM_E_ARG : 0;
 }
 
 /* Creates the file under a temporary name, initialises it and renames it
@@ -236,8 +236,7 @@ static int create_file(const tcpshm_env *env, const char *dir, const char *path,
                        tcpshm_error *err)
 {
     char tmp[TCPSHM_PATH_SIZE];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
+    if (tcpshm_join(tmp, sizeof tmp, path, ".tmp", NULL) != 0) {
         tcpshm_fail(err, TCPSHM_E_ARG, 0, "path too long: %s", path);
         return -1;
     }

@@ -282,11 +282,19 @@ static void reject(tcpshm_server *s, pending *p, const tcpshm_login *login, uint
     drop_pending(s, p, login->client_name, text);
 }
 
+/* Each group's slots in use are a prefix of it (handle_login): a group's
+ * first free slot ends its part of the search. */
 static slot *find_slot(tcpshm_server *s, const char *client)
 {
+    uint32_t tcp = s->cfg.tcp_conns_per_group, shm = s->cfg.shm_conns_per_group;
     for (uint32_t i = 0; i < nslots(s); i++) {
         slot *sl = &s->slots[i];
-        if (load_state(sl) != SLOT_FREE && strcmp(tcpshm_conn_remote_name(&sl->conn), client) == 0)
+        if (load_state(sl) == SLOT_FREE) { /* on to the next group */
+            uint32_t count = i < ntcp(s) ? tcp : shm, first = i < ntcp(s) ? 0 : ntcp(s);
+            i = first + ((i - first) / count + 1) * count - 1;
+            continue;
+        }
+        if (strcmp(tcpshm_conn_remote_name(&sl->conn), client) == 0)
             return sl;
     }
     return NULL;
@@ -605,11 +613,17 @@ static void went_offline(tcpshm_server *s, slot *sl)
  * each socket only when due (conn.c). */
 static void poll_shm_links(tcpshm_server *s, int64_t now)
 {
-    slot *base = &s->slots[ntcp(s)];
-    uint32_t n = nslots(s) - ntcp(s);
-    for (uint32_t i = 0; i < n; i++)
-        if (load_state(&base[i]) == SLOT_LIVE && !tcpshm_conn_poll_io(&base[i].conn, now))
-            went_offline(s, &base[i]);
+    for (uint32_t grp = 0; grp < s->cfg.shm_groups; grp++) {
+        uint32_t count;
+        slot *base = group_base(s, true, grp, &count);
+        for (uint32_t i = 0; i < count; i++) { /* in use: a prefix (handle_login) */
+            uint32_t st = load_state(&base[i]);
+            if (st == SLOT_FREE)
+                break;
+            if (st == SLOT_LIVE && !tcpshm_conn_poll_io(&base[i].conn, now))
+                went_offline(s, &base[i]);
+        }
+    }
 }
 
 void tcpshm_server_poll_ctl(tcpshm_server *s, int64_t now)
@@ -797,9 +811,14 @@ void tcpshm_server_poll_tcp(tcpshm_server *s, int64_t now, uint32_t grp)
         poll_tcp_ready(s, &s->ready[grp], base, count, grp, now);
         return;
     }
-    for (uint32_t i = 0; i < count; i++)
-        if (group_slot_state(s, &base[i], grp, now) == SLOT_LIVE)
+    /* the slots in use are a prefix, as in poll_shm: the first free one ends the scan */
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t st = group_slot_state(s, &base[i], grp, now);
+        if (st == SLOT_FREE)
+            break;
+        if (st == SLOT_LIVE)
             serve_tcp(s, &base[i], now, true);
+    }
 }
 
 tcpshm_conn *tcpshm_server_find_conn(tcpshm_server *s, const char *client_name)

@@ -8,6 +8,7 @@
 #include "env_check.h"
 #include "error_set.h"
 #include "io.h"
+#include "path_join.h"
 #include "tcpshm/shm_queue.h"
 
 #define SHM_MAGIC "TSHMSHMQ"
@@ -62,8 +63,7 @@ static void store(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_REL
 
 int tcpshm_shm_queue_name(char *out, size_t out_size, const char *from, const char *to)
 {
-    int n = snprintf(out, out_size, "/tcpshm_%s_%s", from, to);
-    return (n < 0 || (size_t)n >= out_size) ? TCPSHM_E_ARG : 0;
+    return tcpshm_join(out, out_size, "/tcpshm_", from, "_", to, NULL) != 0 ? TCPSHM_E_ARG : 0;
 }
 
 /* A slot length read from shared memory is usable when it is a multiple of
