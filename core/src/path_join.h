@@ -1,6 +1,7 @@
 /* tcpshm_join(out, n, "a", "b", ..., NULL): the strings joined into out (n
  * bytes), cut and terminated as snprintf(out, n, "%s%s...") would leave
- * them; 0 when all of them fit, -1 when cut. The paths of queue files,
+ * them; 0 when all of them fit, -1 when cut. n > 0 (every caller's out is
+ * an array). The paths of queue files,
  * segments, records and locks are made at every open and login, where
  * snprintf's format parsing showed in the simulator's profiles. */
 #ifndef TCPSHM_PATH_JOIN_H
@@ -23,9 +24,8 @@ static inline int tcpshm_join(char *out, size_t n, ...)
                 fit = 0;
         }
     va_end(ap);
-    if (n)
-        out[k] = '\0';
-    return fit && n ? 0 : -1;
+    out[k] = '\0';
+    return fit ? 0 : -1;
 }
 
 #endif
