@@ -115,7 +115,12 @@ static int stream_of(sim *s, node *n, tcpshm_conn *c, bool outgoing)
     const char *remote = tcpshm_conn_remote_name(c);
     bool server = n->idx == 0;
     int dir = server == outgoing ? CHK_S2C : CHK_C2S;
-    return chk_stream_id(&s->chk, server ? n->name : remote, server ? remote : n->name, dir, 0);
+    int sid = chk_stream_id(&s->chk, server ? n->name : remote, server ? remote : n->name, dir, 0);
+    /* the client has this epoch (its login, a push or a pop on it): a
+     * snapshot of its files counts it (fault_rollback.c) */
+    if (!server)
+        s->chk.s[sid].client_joined = true;
+    return sid;
 }
 
 /* A detected loss ended the pair (rollback_rule.c): until the operator
@@ -426,6 +431,12 @@ tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote)
 {
     node *n = node_named(local);
     if (!n || !n->alive)
+        return NULL;
+    /* a pair whose storage went back and whose next login was not judged
+     * yet holds numbers that are not the pair's (the login must detect
+     * it), and a detected one is about to be reset: neither is given */
+    const char *server = n->idx == 0 ? local : remote, *client = n->idx == 0 ? remote : local;
+    if (rb_pair_pending(g_run, server, client) || rb_pair_dead(g_run, server, client))
         return NULL;
     if (n->idx == 0)
         return tcpshm_server_find_conn(n->srv, remote);

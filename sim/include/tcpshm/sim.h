@@ -112,7 +112,10 @@ int64_t tcpshm_sim_now(void);           /* the virtual clock */
 uint64_t tcpshm_sim_random(void);       /* the seed's own stream for your application */
 bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no new work */
 bool tcpshm_sim_alive(const char *node_name);
-/* Node local's connection with remote (NULL if local is dead or has none). */
+/* Node local's connection with remote (NULL if local is dead or has none;
+ * NULL too while the pair's storage went back (rollback, power loss) and
+ * its next login has not been judged yet: its numbers are not the pair's
+ * until then; and once such a loss was detected, until the reset). */
 tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote);
 /* A crash site of your code: a point between two of your own stores or
  * file calls where a kill would leave your persisted state half-updated
