@@ -115,7 +115,7 @@ static void usage(FILE *f, const char *prog)
         char kinds[400];
         fp_kinds_text(g_world_kinds, kinds, sizeof kinds);
         fprintf(f, "\nThis program runs its own application (tcpshm/sim.h) as the server and clients,\n"
-                   "with the fault kinds %s\n(the others judge tcpshm-sim's own application: off).\n", kinds);
+                   "with the fault kinds %s\n(the others are off in a world: docs/simulating-your-app.md, \"Limits\").\n", kinds);
     }
 }
 
