@@ -27,12 +27,16 @@ static void remove_file(sim *s, const char *path)
     (void)s->env->remove(s->env->ctx, path);
 }
 
-/* The user's hook, with the plan off: the operator's own calls do not fail. */
+/* The user's hook, with the plan off: the operator's own calls do not fail.
+ * (A world without it runs no kind that resets pairs; a file a host-durable
+ * power loss left refused would still be reset, unannounced.) */
 static void tell_user(sim *s, const char *server, const char *client, uint32_t how)
 {
     const tcpshm_sim_world *w = s->p->world;
     node *cn = sim_node_named(s, client);
     trace_event(&s->tr, s->now, TR_RESET, cn ? (uint32_t)cn->idx : 0, how, 0, client);
+    if (!w->pair_reset)
+        return;
     bool was = s->plan.active;
     fp_set_active(&s->plan, false);
     venv_set_owner(s->v, SIM_PEEK_OWNER);
