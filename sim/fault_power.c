@@ -12,6 +12,7 @@
 #include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
+#include "world_reset.h"
 #include "tcpshm/ptcp_inspect.h"
 #include "tcpshm/ptcp_queue.h"
 
@@ -470,6 +471,7 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
                 continue;
             int c2s, s2c;
             chk_pair_login(&s->chk, server, client, false, 0, &c2s, &s2c);
+            world_pair_lost(s, server, client); /* a user's world: its application's state of it too */
             pc->shm_pairs++;
             continue;
         }

@@ -12,6 +12,7 @@
 #include "rollback_rule.h"
 #include "node.h"
 #include "pairs.h"
+#include "world_reset.h"
 
 #define RB_SNAPS 3    /* kept per node */
 #define RB_FILES 64   /* files in one snapshot */
@@ -554,6 +555,27 @@ static const char *one_sided_pair(const sim *s, const node *x, const rb_snap *sn
     return NULL;
 }
 
+/* A user's world keeps its own files of a pair beside the queue file,
+ * which the simulator does not know: a restore is of the whole directory
+ * (the application's files go back with the queues, as a backup restores
+ * them), never of a queue file alone (the `queue` mode, the focus's, is
+ * the directory's `all`) nor of a segment (the application's files would
+ * not follow: a loss no protocol can detect and no application can
+ * repair). Nor is the directory of a node with a pair over SHM restored
+ * or wiped: the pair's state stays in /dev/shm while the application's
+ * files of it go back. false: no rollback now. */
+static bool world_mode(const sim *s, const node *x, uint32_t *mode)
+{
+    if (*mode == RB_SEGMENT)
+        return false;
+    if (*mode == RB_PAIR_QUEUE)
+        *mode = RB_ALL;
+    for (uint32_t i = 1; (*mode == RB_ALL || *mode == RB_WIPE) && i < s->nnodes; i++)
+        if ((x->idx == 0 || x->idx == (int)i) && sim_client_shm(s, s->nodes[i].name))
+            return false;
+    return true;
+}
+
 static void rollback(sim *s, node *x)
 {
     rb_snap *slots = s->rb->snap[x->idx], *cands[RB_SNAPS];
@@ -585,6 +607,8 @@ static void rollback(sim *s, node *x)
             }
         }
     }
+    if (s->p->world && !world_mode(s, x, &mode))
+        return;
     bool none = mode == RB_WIPE || mode == RB_LOST_RECORD;
     if (nc == 0 && !none)
         return;
@@ -656,7 +680,8 @@ void rb_step(sim *s, node *n)
         rollback(s, n);
 }
 
-/* The operator: a detected pair's client is stopped and renamed. */
+/* The operator: a detected pair's client is stopped and renamed (a user's
+ * world, whose names are fixed: the pair is reset, world_reset.c). */
 void rb_operator(sim *s)
 {
     if (!s->rb_rule || s->rb_rule->npairs == 0)
@@ -666,7 +691,9 @@ void rb_operator(sim *s)
         char *name = s->rb_rule->rename[i];
         if (!name[0])
             continue;
-        if (strcmp(n->name, name) == 0) {
+        if (strcmp(n->name, name) == 0 && s->p->world) {
+            world_reset(s, n);
+        } else if (strcmp(n->name, name) == 0) {
             if (n->alive)
                 node_kill(s, n, false);
             if (strcmp(n->name, name) == 0 && !node_rename(s, n))

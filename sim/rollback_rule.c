@@ -68,6 +68,16 @@ void rb_pending(sim *s, const char *server, const char *client, const char *who)
     p->power = p->lost = false;
 }
 
+void rb_pair_reset(sim *s, const char *server, const char *client)
+{
+    rb_pair *p = find_pair(s, server, client);
+    if (!p)
+        return;
+    memset(p, 0, sizeof *p); /* RB_NONE */
+    snprintf(p->server, sizeof p->server, "%s", server);
+    snprintf(p->client, sizeof p->client, "%s", client);
+}
+
 void rb_power_lost(sim *s, const char *server, const char *client, const char *who, bool lost)
 {
     rb_pair *p = find_pair(s, server, client);

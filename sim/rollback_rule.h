@@ -3,8 +3,9 @@
  * (sim/README.md, "Storage that goes back in time"). A pair is pending
  * from a rollback to its next good login; a detected rollback (a mismatch,
  * or a new connection) makes it dead: its streams closed, its client to be
- * renamed by the operator (fault_rollback.c). Defined in rollback_rule.c;
- * used by app.c (the hooks) and fault_rollback.c. */
+ * renamed by the operator (fault_rollback.c; in a user's world, whose names
+ * are fixed, the pair is reset instead: world_reset.c). Defined in rollback_rule.c;
+ * used by app.c and world.c (the hooks), fault_rollback.c and world_reset.c. */
 #ifndef TCPSHM_SIM_ROLLBACK_RULE_H
 #define TCPSHM_SIM_ROLLBACK_RULE_H
 
@@ -43,6 +44,9 @@ void rb_rule_init(sim *s);
 void rb_rule_fini(sim *s);
 /* The node that has this name now, or NULL. */
 node *rb_node_named(sim *s, const char *name);
+/* A user's world: the operator reset the pair (both sides' state removed,
+ * world_reset.c): a new pair, under no rule. */
+void rb_pair_reset(sim *s, const char *server, const char *client);
 /* The server refused a login of client in handle_login (after its note). */
 void rb_server_rejected(sim *s, const char *client);
 /* A rollback of who's storage touched the pair: pending (unless dead). */

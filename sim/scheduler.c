@@ -20,6 +20,7 @@
 #include "trace_chrome.h"
 #include "check_timeout.h"
 #include "world.h"
+#include "tcpshm/sim.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
 
@@ -424,7 +425,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         world_shape(s);
     }
     power_pick_durability(s);
-    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS_OF(s->durability) : p->kinds, p->swarm);
+    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS_OF(s->durability, p->world->pair_reset != NULL) : p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)
         fp_plan_focus_shm(&s->plan);
     s->plan.on_fire = on_fire;
@@ -511,8 +512,10 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             liar_step(s);
             impostor_step(s);
         }
-        if (!s->chk.violated && p->world)
+        if (!s->chk.violated && p->world) {
+            rb_operator(s); /* a pair detected in this step is reset before the user's invariant runs */
             world_check(s, false);
+        }
         if (s->chk.violated) {
             report(s, r, out);
             break;

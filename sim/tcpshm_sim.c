@@ -24,10 +24,12 @@
 #include "summary.h"
 #include "watchdog.h"
 #include "world.h"
+#include "tcpshm/sim.h"
 
 #define DEFAULT_STEPS 3000u
 
 static bool g_world; /* the program runs a user's world (tcpshm_sim_main) */
+static uint32_t g_world_kinds; /* the kinds it may run (world.h) */
 
 /* A seed allocates and frees many large blocks (queue files, snapshot
  * copies, server slots): by default glibc hands them back to the kernel
@@ -109,10 +111,12 @@ static void usage(FILE *f, const char *prog)
                "every seed in readiness-polled groups, deep windows (24-200 unacknowledged),\n"
                "512-byte disk sectors; =0 none (default: a seeded quarter, quarter, half).\n"
                "A replay command carries them.\n");
-    if (g_world)
+    if (g_world) {
+        char kinds[400];
+        fp_kinds_text(g_world_kinds, kinds, sizeof kinds);
         fprintf(f, "\nThis program runs its own application (tcpshm/sim.h) as the server and clients,\n"
-                   "with the fault kinds disconnect, kill, crash, short-write, short-read, io-error,\n"
-                   "eagain, partition and file (the others judge tcpshm-sim's own application: off).\n");
+                   "with the fault kinds %s\n(the others are off in a world: docs/simulating-your-app.md, \"Limits\").\n", kinds);
+    }
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -426,6 +430,7 @@ int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
 {
     const char *prog = argv[0];
     g_world = world != NULL;
+    g_world_kinds = world ? WORLD_KINDS_OF(SIM_DUR_HOST, world->pair_reset != NULL) : 0u;
     keep_freed_memory();
     /* one line at a time also into a file or a pipe: a sweep that ends
      * abruptly loses no seed line */
@@ -591,8 +596,8 @@ int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return cli_usage_error(prog, "%s", why);
-    if (world && !p.swarm && strcmp(faults, "all") != 0 && (p.kinds & ~(uint32_t)WORLD_KINDS)) {
-        fp_kinds_text(p.kinds & ~(uint32_t)WORLD_KINDS, why, sizeof why);
+    if (world && !p.swarm && strcmp(faults, "all") != 0 && (p.kinds & ~g_world_kinds)) {
+        fp_kinds_text(p.kinds & ~g_world_kinds, why, sizeof why);
         return cli_usage_error(prog, "--faults %s: not in a world of tcpshm/sim.h (%s)", why, "see --help");
     }
     if (trace_path && range && seed_a != seed_b)

@@ -7,7 +7,7 @@ static const char *const names[TR_TYPES] = {
     "start", "kill", "crash", "fault", "break", "close", "partition", "partition-end", "login",
     "login-fail", "disconnect", "push", "pop", "echo-skip", "settle", "mismatch", "reject", "hang", "twin", "twin-end",
     "snapshot", "rollback", "rollback-detected", "liar", "power-loss", "misconfig", "damage", "misuse",
-    "stall", "system-error", "impostor", "clock", "calm", "set-full"};
+    "stall", "system-error", "impostor", "clock", "calm", "set-full", "pair-reset"};
 
 void trace_init(trace *t, FILE *file)
 {

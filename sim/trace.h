@@ -53,6 +53,8 @@ typedef enum tr_type {
     TR_CLOCK,      /* node a's clock stepped by b (c = 1: back) (the clock kind) */
     TR_CALM,       /* a calm window opens (a = 1) until step c, or closes (a = 0), the next at step c (calm.c) */
     TR_SET_FULL,   /* the server's readiness sets refuse every registration (ENOSPC) until c */
+    TR_RESET,      /* a user's world: the operator reset the pair of client a (name in s) after a detected loss
+                    * (b: 0 a rollback's or power loss's detection, 1 a power loss took its SHM segments) */
     TR_TYPES
 } tr_type;
 

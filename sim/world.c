@@ -13,6 +13,7 @@
 #include "fault_impostor.h"
 #include "fault_twin.h"
 #include "pairs.h"
+#include "rollback_rule.h"
 #include "sim.h"
 #include "tcpshm/sim.h"
 #include "world.h"
@@ -105,14 +106,30 @@ void world_name(sim *s, node *n)
 /* ------------------------------------------------------------ streams */
 
 /* The checker's stream of node n's connection c: outgoing (n pushes) or
- * incoming (n pops). A user world's pairs never change names, so a pair
- * has one stream per direction for the whole run. */
+ * incoming (n pops). A user world's pairs never change names: a pair has
+ * one stream per direction until the operator resets it (world_reset.c) or
+ * a power loss takes its SHM segments, which start new ones (the newest is
+ * the one found). */
 static int stream_of(sim *s, node *n, tcpshm_conn *c, bool outgoing)
 {
     const char *remote = tcpshm_conn_remote_name(c);
     bool server = n->idx == 0;
     int dir = server == outgoing ? CHK_S2C : CHK_C2S;
-    return chk_stream_id(&s->chk, server ? n->name : remote, server ? remote : n->name, dir, 0);
+    int sid = chk_stream_id(&s->chk, server ? n->name : remote, server ? remote : n->name, dir, 0);
+    /* the client has this epoch (its login, a push or a pop on it): a
+     * snapshot of its files counts it (fault_rollback.c) */
+    if (!server)
+        s->chk.s[sid].client_joined = true;
+    return sid;
+}
+
+/* A detected loss ended the pair (rollback_rule.c): until the operator
+ * resets it (world_reset.c, later in this scheduler step) the user's pushes
+ * and pops on it go to the core unchecked, as a dead pair's do. */
+static bool pair_dead(const sim *s, const node *n, tcpshm_conn *c)
+{
+    const char *remote = tcpshm_conn_remote_name(c);
+    return n->idx == 0 ? rb_pair_dead(s, n->name, remote) : rb_pair_dead(s, remote, n->name);
 }
 
 /* What identifies a user's message to the checker: FNV-1a of its type and
@@ -136,6 +153,8 @@ int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, b
         chk_fail(&s->chk, -1, "world: a push outside a node's step (from check or a stale connection?)");
         return push(c);
     }
+    if (pair_dead(s, n, c))
+        return push(c);
     int sid = stream_of(s, n, c, true);
     /* kind 0: none of the built-in application's echo rules apply */
     wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), 0, 0, msg_sum(h), h->size >= 8u ? h->size - 8u : 0u};
@@ -149,6 +168,10 @@ void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop)
     if (!n || !h) {
         if (!n && h)
             chk_fail(&s->chk, -1, "world: a pop outside a node's step (from check or a stale connection?)");
+        pop(c);
+        return;
+    }
+    if (pair_dead(s, n, c)) {
         pop(c);
         return;
     }
@@ -178,15 +201,18 @@ static shared_cbs shared_of(const world_ctx *x)
     return (shared_cbs){sp->client.user, sp->client.on_seq_mismatch, sp->client.on_disconnect, sp->client.on_msg};
 }
 
-/* No fault of a user's world rolls storage back: every mismatch is a bug,
- * but a client's refusal of a range the impostor made up. */
+/* A mismatch is a bug, but a client's refusal of a range the impostor made
+ * up, or the detection of a rollback or a power loss the rollback rule
+ * asks for (rollback_rule.c: the pair is dead, the operator resets it). */
 static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
     world_ctx *x = u;
     sim *s = x->s;
     node *n = x->n;
     trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
-    if (!impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch"))
+    const char *remote = tcpshm_conn_remote_name(c);
+    if (!impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch") &&
+        !rb_mismatch(s, n->idx == 0 ? n->name : "", n->idx == 0 ? remote : n->name))
         chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
              n->idx == 0 ? "server" : "client", n->name, m->local_seq_start, m->local_seq_end, m->local_ack,
              m->remote_seq_start, m->remote_seq_end, m->remote_ack);
@@ -243,6 +269,7 @@ static void s_syserr(void *u, const char *what, int e)
 static int s_new(void *u, const tcpshm_login *lg, uint8_t *rsp, const char **reject)
 {
     SRV(x);
+    rb_server_login(x->s, lg);
     lastserver_at_login(x->s, lg);
     /* a twin whose first dropped after it started: refused for it (fault_twin.h) */
     if ((*reject = fault_twin_refuse(x->s, lg)) != NULL)
@@ -261,6 +288,7 @@ static void s_rejected(void *u, const char *client, const char *reason)
 {
     SRV(x);
     trace_event_noted(&x->s->tr, x->s->now, TR_REJECT, 0, 0, 0, reason, client);
+    rb_server_rejected(x->s, client);
     if (ucb->on_login_rejected)
         ucb->on_login_rejected(ucb->user, client, reason);
 }
@@ -284,6 +312,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         p->c2s = stream_of(x->s, n, c, false);
         p->s2c = stream_of(x->s, n, c, true);
     }
+    rb_server_accepted(x->s, n->name, name); /* the rollback rule judges the login */
     if (ucb->on_logon)
         ucb->on_logon(ucb->user, c, grp);
 }
@@ -332,6 +361,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
                 rsp->server_name);
     check_disk_at_login(x->s, n, rsp->server_name);
     timeout_login_ok(x->s, n);
+    rb_client_accepted(x->s, n, rsp->server_name, n->login_last); /* the rollback rule judges the login */
     if (ucb->on_login_success)
         ucb->on_login_success(ucb->user, c, rsp);
 }
@@ -401,6 +431,12 @@ tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote)
 {
     node *n = node_named(local);
     if (!n || !n->alive)
+        return NULL;
+    /* a pair whose storage went back and whose next login was not judged
+     * yet holds numbers that are not the pair's (the login must detect
+     * it), and a detected one is about to be reset: neither is given */
+    const char *server = n->idx == 0 ? local : remote, *client = n->idx == 0 ? remote : local;
+    if (rb_pair_pending(g_run, server, client) || rb_pair_dead(g_run, server, client))
         return NULL;
     if (n->idx == 0)
         return tcpshm_server_find_conn(n->srv, remote);

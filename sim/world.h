@@ -11,18 +11,23 @@
 #include "stream_io.h"
 
 /* The fault kinds a user's world runs: those that need no knowledge of the
- * application (renames, returns, rollbacks, the liar, damage and power
- * loss judge the built-in application's own records). */
+ * application (renames and returns change names, which a world's are not;
+ * the liar and damage judge the built-in application's own records). */
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
      (1u << FP_STALL) | (1u << FP_MISCONFIG) | (1u << FP_TWIN) | (1u << FP_MISUSE) | (1u << FP_IMPOSTOR) |     \
      (1u << FP_POWER))
-/* Of those, the ones a seed of durability dur runs: power loss only in host
- * durability, whose rule (nothing whose push or pop returned is lost)
- * needs no model of the application; process durability's rule follows
- * the built-in application's logins (rollback_rule.c). */
-#define WORLD_KINDS_OF(dur) (WORLD_KINDS & ((dur) == SIM_DUR_HOST ? ~0u : ~(1u << FP_POWER)))
+/* With the user's pair_reset hook (resets: world_reset.h), also the kinds
+ * whose detected losses end a pair, which the operator then resets:
+ * rollback, and power loss in process durability. */
+#define WORLD_RESET_KINDS ((1u << FP_ROLLBACK) | (1u << FP_POWER))
+/* Of those, the ones a seed of durability dur runs: without resets, power
+ * loss only in host durability, whose rule (nothing whose push or pop
+ * returned is lost) ends no pair. */
+#define WORLD_KINDS_OF(dur, resets)                                                                              \
+    ((resets) ? WORLD_KINDS | WORLD_RESET_KINDS                                                                  \
+              : WORLD_KINDS & ((dur) == SIM_DUR_HOST ? ~0u : ~(1u << FP_POWER)))
 
 /* The run begins (s is the run the public accessors see) / ends. */
 void world_begin(sim *s);

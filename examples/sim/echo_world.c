@@ -219,6 +219,20 @@ static void client_step(void *user, int64_t now, tcpshm_conn *c)
 static server_state g_server;
 static client_state g_clients[NCLIENTS] = {{"alice", 0}, {"bob", 0}};
 
+/* The simulator reset the pair of client (a rollback or a power loss lost
+ * part of it, the core detected it, and the operator removed both sides'
+ * queues): both processes are down, the pair starts again at request 0.
+ * The server's record of the old pair would name its requests: it goes
+ * too (the operator's procedure for this application). */
+static void pair_reset(void *user, const char *server, const char *client)
+{
+    (void)user, (void)server;
+    const tcpshm_env *e = tcpshm_sim_env();
+    char path[128];
+    snprintf(path, sizeof path, "srv/%s.echo", client);
+    (void)e->remove(e->ctx, path); /* none (the naive server keeps no record): nothing to do */
+}
+
 /* At the end, every request has its echo. */
 static int check(void *user, int64_t now, bool final, char *why, size_t n)
 {
@@ -250,5 +264,6 @@ int main(int argc, char **argv)
     }
     w.nclients = NCLIENTS;
     w.check = check;
+    w.pair_reset = pair_reset; /* and so the rollback and power-loss kinds (process durability) */
     return tcpshm_sim_main(argc, argv, &w);
 }

@@ -177,8 +177,30 @@ static void trader_step(void *user, int64_t now, tcpshm_conn *c)
 static exchange g_exchange;
 static trader g_trader[NTRADERS];
 
+/* A pair the simulator reset (the core detected that a rollback or a power
+ * loss lost part of it; the operator removed both sides' queues): both
+ * processes are down and the trader's orders start again at id 0. The
+ * orders of the old pair are gone with it: the trader's book goes too
+ * (the operator's procedure for this application), and the invariant
+ * holds the book to the new pair's orders only. */
+static uint32_t g_resets[NTRADERS]; /* for the invariant's message */
+
+static void pair_reset(void *user, const char *server, const char *client)
+{
+    (void)user, (void)server;
+    int t = trader_index(client);
+    if (t < 0)
+        return;
+    const tcpshm_env *e = tcpshm_sim_env();
+    char path[128];
+    snprintf(path, sizeof path, "exchange/%s.book", client);
+    (void)e->remove(e->ctx, path);
+    g_resets[t]++;
+}
+
 /* Every order booked exactly once: never more than the trader pushed, and
- * at the end all of them, with their volume. */
+ * at the end all of them, with their volume (since its pair's last reset,
+ * if a loss reset it). */
 static int booked_once(void *user, int64_t now, bool final, char *why, size_t n)
 {
     (void)user, (void)now;
@@ -195,8 +217,9 @@ static int booked_once(void *user, int64_t now, bool final, char *why, size_t n)
             volume += qty_of(i);
         uint32_t orders = book_orders(b);
         if (orders > pushed || (final && (orders != pushed || book_volume(b) != volume))) {
-            snprintf(why, n, "trader %s pushed %u orders (volume %u), the exchange booked %u (volume %u)",
-                     g_traders[t], pushed, volume, orders, book_volume(b));
+            snprintf(why, n, "trader %s pushed %u orders (volume %u), the exchange booked %u (volume %u)%s",
+                     g_traders[t], pushed, volume, orders, book_volume(b),
+                     g_resets[t] ? " since the pair's last reset" : "");
             return 1;
         }
     }
@@ -218,5 +241,6 @@ int main(int argc, char **argv)
     }
     w.nclients = NTRADERS;
     w.check = booked_once;
+    w.pair_reset = pair_reset; /* and so the rollback and power-loss kinds (process durability) */
     return tcpshm_sim_main(argc, argv, &w);
 }

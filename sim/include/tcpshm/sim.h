@@ -79,6 +79,25 @@ typedef struct tcpshm_sim_world {
      * only the built-in checks. */
     int (*check)(void *user, int64_t now, bool final, char *why, size_t why_size);
     void *check_user;
+    /* Optional (NULL: the world runs neither kind below). Set, it opts the
+     * world into the kinds that lose part of a pair for good: `rollback`
+     * (a node's directory goes back to an older backup, or is wiped, or a
+     * client's .lastserver alone goes back, while the node is down) and
+     * `power-loss` in process durability (what was not synced goes). The
+     * core must detect such a loss at the next login (a sequence mismatch
+     * on either side, a new connection, or a queue file it refuses); the
+     * simulator checks that it does, and that no login goes on as if
+     * nothing happened. Then the simulator does what your operator would:
+     * it stops both processes, removes the pair's queues on both sides
+     * (and the client's .lastserver) and calls this hook, before either
+     * restarts; the pair starts again at seq 0 both ways. It is also
+     * called when a power loss takes a pair's SHM segments (memory: both
+     * sides start at 0; both nodes are down then too). Everything pushed
+     * on the pair before is gone: reset your application's state of the
+     * pair (its files, through tcpshm_sim_env(); your node's memory is
+     * rebuilt by start), and stop expecting it in your invariant. user is
+     * check_user. Its file calls do not fail. */
+    void (*pair_reset)(void *user, const char *server, const char *client);
 } tcpshm_sim_world;
 
 /* Runs the world under the standard command line of tcpshm-sim (--seed,
@@ -93,7 +112,10 @@ int64_t tcpshm_sim_now(void);           /* the virtual clock */
 uint64_t tcpshm_sim_random(void);       /* the seed's own stream for your application */
 bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no new work */
 bool tcpshm_sim_alive(const char *node_name);
-/* Node local's connection with remote (NULL if local is dead or has none). */
+/* Node local's connection with remote (NULL if local is dead or has none;
+ * NULL too while the pair's storage went back (rollback, power loss) and
+ * its next login has not been judged yet: its numbers are not the pair's
+ * until then; and once such a loss was detected, until the reset). */
 tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote);
 /* A crash site of your code: a point between two of your own stores or
  * file calls where a kill would leave your persisted state half-updated

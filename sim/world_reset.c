@@ -1,0 +1,91 @@
+/* A user's world's operator (world_reset.h). The built-in application's
+ * answer to a detected loss is a new client name (fault_rollback.c
+ * rb_operator); a world node's name is fixed, so its operator does what one
+ * does for such an application: stop both ends, remove the pair's state on
+ * both, start them again. The pair is new (seq 0 both ways), which the
+ * user's pair_reset hook is told while both processes are down, so that
+ * the application's own state of the pair and the invariant's
+ * expectations start over too. */
+#include <string.h>
+
+#include "check_lastserver.h"
+#include "node.h"
+#include "pairs.h"
+#include "rollback_rule.h"
+#include "tcpshm/sim.h"
+#include "world_reset.h"
+
+bool world_resets_pairs(const sim *s) { return s->p->world && s->p->world->pair_reset; }
+
+/* Removed as the operator would (a file not there: nothing to do). */
+static void remove_file(sim *s, const char *path)
+{
+    size_t len;
+    if (!venv_file_data(s->v, path, &len))
+        return;
+    venv_set_owner(s->v, SIM_PEEK_OWNER);
+    (void)s->env->remove(s->env->ctx, path);
+}
+
+/* The user's hook, with the plan off: the operator's own calls do not fail.
+ * (A world without it runs no kind that resets pairs; a file a host-durable
+ * power loss left refused would still be reset, unannounced.) */
+static void tell_user(sim *s, const char *server, const char *client, uint32_t how)
+{
+    const tcpshm_sim_world *w = s->p->world;
+    node *cn = sim_node_named(s, client);
+    trace_event(&s->tr, s->now, TR_RESET, cn ? (uint32_t)cn->idx : 0, how, 0, client);
+    if (!w->pair_reset)
+        return;
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    venv_set_owner(s->v, SIM_PEEK_OWNER);
+    w->pair_reset(w->check_user, server, client);
+    fp_set_active(&s->plan, was);
+}
+
+void world_reset(sim *s, node *cn)
+{
+    node *sv = &s->nodes[0];
+    char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1], path[SIM_PATH_SIZE];
+    sim_join(server, sizeof server, sv->name, NULL);
+    sim_join(client, sizeof client, cn->name, NULL);
+    if (cn->alive)
+        node_kill(s, cn, false);
+    if (sv->alive && !s->chk.violated)
+        node_kill(s, sv, false);
+    if (s->chk.violated)
+        return;
+    bool was = s->plan.active;
+    fp_set_active(&s->plan, false);
+    sim_queue_path(path, sizeof path, sv->dir, server, client);
+    remove_file(s, path);
+    sim_queue_path(path, sizeof path, cn->dir, client, server);
+    remove_file(s, path);
+    sim_join(path, sizeof path, cn->dir, "/", client, ".lastserver", NULL);
+    remove_file(s, path);
+    sim_shm_path(path, sizeof path, client, server);
+    remove_file(s, path);
+    sim_shm_path(path, sizeof path, server, client);
+    remove_file(s, path);
+    /* durable as the operator leaves it: a later power loss (process
+     * durability) must not bring the removed names back */
+    (void)s->env->dir_sync(s->env->ctx, sv->dir);
+    (void)s->env->dir_sync(s->env->ctx, cn->dir);
+    fp_set_active(&s->plan, was);
+    cn->ls_torn &= ~(1u << cn->cur);
+    lastserver_resync(s, cn); /* no record now */
+    memcpy(cn->ls_prev[cn->cur], cn->ls_rec[cn->cur], sizeof cn->ls_prev[0]);
+    /* the checker: the old streams stay closed (retired), new ones at 0 */
+    chk_name_back(&s->chk, client);
+    (void)chk_new_epoch(&s->chk, server, client, CHK_C2S, 0);
+    (void)chk_new_epoch(&s->chk, server, client, CHK_S2C, 0);
+    rb_pair_reset(s, server, client);
+    tell_user(s, server, client, 0);
+}
+
+void world_pair_lost(sim *s, const char *server, const char *client)
+{
+    if (world_resets_pairs(s))
+        tell_user(s, server, client, 1);
+}
