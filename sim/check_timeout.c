@@ -50,8 +50,6 @@ void timeout_close(sim *s, int sid, const node *closer, const char *other, const
         heard = s->unstalled_at;
     if (closer->idx == 0 && other_node->login_ok_at > heard)
         heard = other_node->login_ok_at;
-    /* after that, a heartbeat goes out within heartbeat_interval and is read
-     * at the next steps (a clock step is at most max_dt) */
     /* Bytes of the peer waited unread in the closer's socket, since after
      * that moment, for longer than a heartbeat: every poll reads a link
      * that has bytes (a readiness set that lost a socket sweeps it back
@@ -70,6 +68,8 @@ void timeout_close(sim *s, int sid, const node *closer, const char *other, const
                  (long long)unread_for, (long long)s->cfg.heartbeat_interval);
         return;
     }
+    /* after that, a heartbeat goes out within heartbeat_interval and is read
+     * at the next steps (a clock step is at most max_dt) */
     int64_t window = s->cfg.connection_timeout + s->cfg.heartbeat_interval + 2 * (int64_t)s->max_dt;
     if (s->now - heard <= window)
         return;

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "calm.h"
 #include "check_sockets.h"
+#include "check_timeout.h"
 #include "fault_twin.h"
 #include "fault_rollback.h"
 #include "fault_power.h"
@@ -18,7 +19,6 @@
 #include "shape_switch.h"
 #include "sim_state.h"
 #include "trace_chrome.h"
-#include "check_timeout.h"
 #include "world.h"
 #include "tcpshm/sim.h"
 #include "tcpshm/ptcp_queue.h"
@@ -63,10 +63,6 @@ static void shape_shm(sim *s, sim_rng *r)
     }
 }
 
-/* Sizes, windows, timeouts and the number of clients, from the seed. The
- * queue and receive buffer are sized from the windows so that an echo
- * server always gets room eventually (README: flow control). */
-
 /* budget_env's hook: the server's registrations while its readiness sets
  * are full (step_faults). */
 static int set_full_fails(void *user)
@@ -75,6 +71,9 @@ static int set_full_fails(void *user)
     return s->stepping && s->stepping->idx == 0 && s->set_full_until > s->now ? ENOSPC : 0;
 }
 
+/* Sizes, windows, timeouts and the number of clients, from the seed. The
+ * queue and receive buffer are sized from the windows so that an echo
+ * server always gets room eventually (README: flow control). */
 static void shape(sim *s, sim_rng *r)
 {
     static const uint32_t msg_sizes[] = {80, 128, 256, 1024};
