@@ -283,19 +283,17 @@ static void reject(tcpshm_server *s, pending *p, const tcpshm_login *login, uint
 }
 
 /* Each group's slots in use are a prefix of it (handle_login): a group's
- * first free slot ends its part of the search. */
+ * first free slot ends its part of the search. TCP groups first, then SHM. */
 static slot *find_slot(tcpshm_server *s, const char *client)
 {
-    uint32_t tcp = s->cfg.tcp_conns_per_group, shm = s->cfg.shm_conns_per_group;
-    for (uint32_t i = 0; i < nslots(s); i++) {
-        slot *sl = &s->slots[i];
-        if (load_state(sl) == SLOT_FREE) { /* on to the next group */
-            uint32_t count = i < ntcp(s) ? tcp : shm, first = i < ntcp(s) ? 0 : ntcp(s);
-            i = first + ((i - first) / count + 1) * count - 1;
-            continue;
-        }
-        if (strcmp(tcpshm_conn_remote_name(&sl->conn), client) == 0)
-            return sl;
+    uint32_t groups = s->cfg.tcp_groups + s->cfg.shm_groups;
+    for (uint32_t k = 0; k < groups; k++) {
+        bool shm = k >= s->cfg.tcp_groups;
+        uint32_t count;
+        slot *base = group_base(s, shm, shm ? k - s->cfg.tcp_groups : k, &count);
+        for (uint32_t i = 0; i < count && load_state(&base[i]) != SLOT_FREE; i++)
+            if (strcmp(tcpshm_conn_remote_name(&base[i].conn), client) == 0)
+                return &base[i];
     }
     return NULL;
 }
