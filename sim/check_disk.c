@@ -64,7 +64,7 @@ void check_disk_at_logon(sim *s, const char *server, const char *client)
 static void judge_record(sim *s, int sid, const char *dir, const char *client, const char *server)
 {
     char path[SIM_PATH_SIZE], found[TCPSHM_NAME_MAX + 1], why[160];
-    sim_join(path, sizeof path, dir, "/", client, ".lastserver", NULL);
+    sim_lastserver_path(path, sizeof path, dir, client);
     size_t len;
     bool named;
     const uint8_t *disk = venv_disk_data(s->v, path, &len, &named);

@@ -45,7 +45,7 @@ bool lastserver_parse(const uint8_t *d, size_t len, const char *client, char nam
 static bool read_record(sim *s, node *n, char name[TCPSHM_NAME_MAX + 1], char *why, size_t why_size)
 {
     char path[SIM_PATH_SIZE];
-    sim_join(path, sizeof path, n->dir, "/", n->name, ".lastserver", NULL);
+    sim_lastserver_path(path, sizeof path, n->dir, n->name);
     size_t len;
     const uint8_t *d = venv_file_data(s->v, path, &len);
     name[0] = '\0';

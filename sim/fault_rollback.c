@@ -445,7 +445,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
     case RB_LASTSERVER: /* the client's record alone */
         if (x->idx == 0)
             return false;
-        sim_join(path, sizeof path, x->dir, "/", x->name, ".lastserver", NULL);
+        sim_lastserver_path(path, sizeof path, x->dir, x->name);
         plan_path(pl, path);
         for (uint32_t i = 0; i < nr; i++)
             plan_pair(pl, remotes[i], x->name);

@@ -93,6 +93,11 @@ void sim_queue_path(char *out, size_t n, const char *dir, const char *local, con
     sim_join(out, n, dir, "/", local, "_", remote, ".ptcp", NULL);
 }
 
+void sim_lastserver_path(char *out, size_t n, const char *dir, const char *client)
+{
+    sim_join(out, n, dir, "/", client, ".lastserver", NULL);
+}
+
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
 {
     size_t n = strlen(client);
@@ -185,7 +190,7 @@ int sim_recorded_server(sim *s, const char *dir, const char *client, char out[TC
 {
     char path[SIM_PATH_SIZE];
     size_t len = 0;
-    sim_join(path, sizeof path, dir, "/", client, ".lastserver", NULL);
+    sim_lastserver_path(path, sizeof path, dir, client);
     const uint8_t *d = venv_file_data(s->v, path, &len);
     out[0] = '\0';
     if (!d)

@@ -48,6 +48,8 @@ void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 /* The venv path of local's queue file of the pair with remote in dir
  * (<dir>/<local>_<remote>.ptcp, as the core names it). */
 void sim_queue_path(char *out, size_t n, const char *dir, const char *local, const char *remote);
+/* The venv path of client's .lastserver record in dir (<dir>/<client>.lastserver). */
+void sim_lastserver_path(char *out, size_t n, const char *dir, const char *client);
 
 /* The core's answer to a lost pair: a client whose record names server
  * but whose queue file of that pair (TCP) is gone logs in naming no server

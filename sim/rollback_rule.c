@@ -38,15 +38,21 @@ static rb_pair *find_pair(const sim *s, const char *server, const char *client)
     return NULL;
 }
 
+/* A pair of these names in state RB_NONE, nothing else known of it. */
+static void pair_init(rb_pair *p, const char *server, const char *client)
+{
+    memset(p, 0, sizeof *p);
+    sim_join(p->server, sizeof p->server, server, NULL);
+    sim_join(p->client, sizeof p->client, client, NULL);
+}
+
 static rb_pair *pair_of(sim *s, const char *server, const char *client)
 {
     rb_pair *p = find_pair(s, server, client);
     if (p || s->rb_rule->npairs == RB_PAIRS)
         return p;
     p = &s->rb_rule->pairs[s->rb_rule->npairs++];
-    memset(p, 0, sizeof *p);
-    sim_join(p->server, sizeof p->server, server, NULL);
-    sim_join(p->client, sizeof p->client, client, NULL);
+    pair_init(p, server, client);
     return p;
 }
 
@@ -71,11 +77,8 @@ void rb_pending(sim *s, const char *server, const char *client, const char *who)
 void rb_pair_reset(sim *s, const char *server, const char *client)
 {
     rb_pair *p = find_pair(s, server, client);
-    if (!p)
-        return;
-    memset(p, 0, sizeof *p); /* RB_NONE */
-    snprintf(p->server, sizeof p->server, "%s", server);
-    snprintf(p->client, sizeof p->client, "%s", client);
+    if (p)
+        pair_init(p, server, client);
 }
 
 void rb_power_lost(sim *s, const char *server, const char *client, const char *who, bool lost)

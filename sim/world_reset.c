@@ -62,7 +62,7 @@ void world_reset(sim *s, node *cn)
     remove_file(s, path);
     sim_queue_path(path, sizeof path, cn->dir, client, server);
     remove_file(s, path);
-    sim_join(path, sizeof path, cn->dir, "/", client, ".lastserver", NULL);
+    sim_lastserver_path(path, sizeof path, cn->dir, client);
     remove_file(s, path);
     sim_shm_path(path, sizeof path, client, server);
     remove_file(s, path);
