@@ -12,6 +12,7 @@
 #include "check_timeout.h"
 #include "fault_impostor.h"
 #include "fault_twin.h"
+#include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
 #include "sim.h"
@@ -393,15 +394,16 @@ void world_step(sim *s, node *n)
     const tcpshm_sim_node *x = spec(s, n);
     if (!x->step)
         return;
+    int64_t now = node_now(s, n); /* its host's clock, as its core's */
     if (n->idx > 0) {
         tcpshm_conn *c = tcpshm_client_conn(n->cl);
         if (c)
-            x->step(user_of(s, n), s->now, c);
+            x->step(user_of(s, n), now, c);
         return;
     }
     for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++)
         if (n->peers[i].conn)
-            x->step(user_of(s, n), s->now, n->peers[i].conn);
+            x->step(user_of(s, n), now, n->peers[i].conn);
 }
 
 void world_check(sim *s, bool final)
@@ -415,7 +417,12 @@ void world_check(sim *s, bool final)
 /* ------------------------------------------------------------ the public accessors */
 
 const tcpshm_env *tcpshm_sim_env(void) { return g_run ? &g_user_env.env : NULL; }
-int64_t tcpshm_sim_now(void) { return g_run ? g_run->now : 0; }
+int64_t tcpshm_sim_now(void)
+{
+    if (!g_run)
+        return 0;
+    return g_run->stepping ? node_now(g_run, g_run->stepping) : g_run->now;
+}
 uint64_t tcpshm_sim_random(void) { return g_run ? sim_rng_next(&g_run->wl_rng) : 0; }
 bool tcpshm_sim_settling(void) { return g_run && g_run->settle; }
 

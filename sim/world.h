@@ -12,16 +12,18 @@
 
 /* The fault kinds a user's world runs: those that need no knowledge of the
  * application (renames and returns change names, which a world's are not;
- * the liar and damage judge the built-in application's own records). */
+ * the liar needs the built-in server application's cooperation). A clock
+ * step moves the `now` the node's core and the user's code get alike. */
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
      (1u << FP_STALL) | (1u << FP_MISCONFIG) | (1u << FP_TWIN) | (1u << FP_MISUSE) | (1u << FP_IMPOSTOR) |     \
-     (1u << FP_POWER))
+     (1u << FP_POWER) | (1u << FP_CLOCK))
 /* With the user's pair_reset hook (resets: world_reset.h), also the kinds
  * whose detected losses end a pair, which the operator then resets:
- * rollback, and power loss in process durability. */
-#define WORLD_RESET_KINDS ((1u << FP_ROLLBACK) | (1u << FP_POWER))
+ * rollback, power loss in process durability, and damage (a pair file
+ * refused at its reopen). */
+#define WORLD_RESET_KINDS ((1u << FP_ROLLBACK) | (1u << FP_POWER) | (1u << FP_DAMAGE))
 /* Of those, the ones a seed of durability dur runs: without resets, power
  * loss only in host durability, whose rule (nothing whose push or pop
  * returned is lost) ends no pair. */

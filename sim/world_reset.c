@@ -73,7 +73,9 @@ void world_reset(sim *s, node *cn)
     (void)s->env->dir_sync(s->env->ctx, sv->dir);
     (void)s->env->dir_sync(s->env->ctx, cn->dir);
     fp_set_active(&s->plan, was);
+    /* the record is gone, so no longer torn or damaged: its rule holds again */
     cn->ls_torn &= ~(1u << cn->cur);
+    cn->ls_damaged &= ~(1u << cn->cur);
     lastserver_resync(s, cn); /* no record now */
     memcpy(cn->ls_prev[cn->cur], cn->ls_rec[cn->cur], sizeof cn->ls_prev[0]);
     /* the checker: the old streams stay closed (retired), new ones at 0 */

@@ -231,6 +231,9 @@ static void pair_reset(void *user, const char *server, const char *client)
     char path[128];
     snprintf(path, sizeof path, "srv/%s.echo", client);
     (void)e->remove(e->ctx, path); /* none (the naive server keeps no record): nothing to do */
+    /* for good: a power loss (durability host) brings back an unsynced removal,
+     * and with it a record of the old pair */
+    (void)e->dir_sync(e->ctx, "srv");
 }
 
 /* At the end, every request has its echo. */

@@ -195,6 +195,9 @@ static void pair_reset(void *user, const char *server, const char *client)
     char path[128];
     snprintf(path, sizeof path, "exchange/%s.book", client);
     (void)e->remove(e->ctx, path);
+    /* for good: a power loss (durability host) brings back an unsynced removal,
+     * and with it a record of the old pair */
+    (void)e->dir_sync(e->ctx, "exchange");
     g_resets[t]++;
 }
 

@@ -79,13 +79,15 @@ typedef struct tcpshm_sim_world {
      * only the built-in checks. */
     int (*check)(void *user, int64_t now, bool final, char *why, size_t why_size);
     void *check_user;
-    /* Optional (NULL: the world runs neither kind below). Set, it opts the
-     * world into the kinds that lose part of a pair for good: `rollback`
-     * (a node's directory goes back to an older backup, or is wiped, or a
-     * client's .lastserver alone goes back, while the node is down) and
-     * `power-loss` in process durability (what was not synced goes). The
-     * core must detect such a loss at the next login (a sequence mismatch
-     * on either side, a new connection, or a queue file it refuses); the
+    /* Optional (NULL: the world runs none of the kinds below). Set, it
+     * opts the world into the kinds that lose part of a pair for good:
+     * `rollback` (a node's directory goes back to an older backup, or is
+     * wiped, or a client's .lastserver alone goes back, while the node is
+     * down), `power-loss` in process durability (what was not synced goes)
+     * and `damage` (a dead node's queue file or .lastserver damaged on its
+     * disk: the core must refuse it with TCPSHM_E_CORRUPT). The core must
+     * detect such a loss at the next login or open (a sequence mismatch on
+     * either side, a new connection, or a queue file it refuses); the
      * simulator checks that it does, and that no login goes on as if
      * nothing happened. Then the simulator does what your operator would:
      * it stops both processes, removes the pair's queues on both sides
@@ -108,7 +110,12 @@ int tcpshm_sim_main(int argc, char **argv, const tcpshm_sim_world *world);
 
 /* Inside a run (from start, step, the callbacks, check): */
 const tcpshm_env *tcpshm_sim_env(void); /* the virtual env: your files go through it */
-int64_t tcpshm_sim_now(void);           /* the virtual clock */
+/* The virtual clock: inside a node's step and callbacks, that node's host
+ * clock, the same `now` its core gets (and step receives); the fault kind
+ * `clock` steps it back or forward by up to three heartbeat intervals, as
+ * an NTP step does: never assume it only moves forward. Elsewhere (check)
+ * the run's own time. */
+int64_t tcpshm_sim_now(void);
 uint64_t tcpshm_sim_random(void);       /* the seed's own stream for your application */
 bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no new work */
 bool tcpshm_sim_alive(const char *node_name);
