@@ -156,11 +156,12 @@ static bool peek_shm(sim *s, const char *from, const char *to, bool producer, ui
  * doubled separators. The same directory each time (the OS, and venv,
  * resolve the spellings alike); the simulator's own looks use the plain
  * one, so a core that took another spelling for another place would
- * leave its files where no check finds them. A user's world keeps its. */
-static void dir_spelling(const sim *s, const node *n, char *out, size_t size)
+ * leave its files where no check finds them. A user's world too: the
+ * spelling is the core's only; the user's start hook gets the plain one. */
+static void dir_spelling(const node *n, char *out, size_t size)
 {
     static const char *const form[] = {"%s", "%s/", "./%s", ".//%s//"};
-    unsigned k = s->p->world ? 0u : (n->owner >> 1) % 4u;
+    unsigned k = (n->owner >> 1) % 4u;
     snprintf(out, size, form[k], n->dir);
 }
 
@@ -175,7 +176,7 @@ static void dir_spelling(const sim *s, const node *n, char *out, size_t size)
 static const tcpshm_env *node_env(sim *s, node *n)
 {
     n->env = *s->env;
-    switch (s->p->world ? 0u : (n->owner >> 3) % 8u) {
+    switch ((n->owner >> 3) % 8u) {
     case 1:
         if (s->durability == SIM_DUR_HOST)
             n->env.version = 2;
@@ -215,7 +216,7 @@ void node_start(sim *s, node *n)
     tcpshm_error err;
     int rc;
     char dir[TCPSHM_NAME_MAX + 8];
-    dir_spelling(s, n, dir, sizeof dir);
+    dir_spelling(n, dir, sizeof dir);
     if (n->idx == 0) {
         tcpshm_server_callbacks cb;
         if (s->p->world)
@@ -501,8 +502,10 @@ static int64_t blocking_clock(void *user)
     bool was = s->plan.active;
     fp_set_active(&s->plan, false);
     venv_set_owner(s->v, sv->owner);
+    s->stepping = sv; /* the server's code runs: its callbacks' pushes are its own (world.c) */
     tcpshm_server_poll_ctl(sv->srv, node_now(s, sv));
     server_polls(s, sv);
+    s->stepping = b->n;
     venv_set_owner(s->v, b->n->owner);
     fp_set_active(&s->plan, was);
     return node_now(s, b->n);
@@ -519,7 +522,7 @@ static int64_t blocking_clock(void *user)
  * attempt began). */
 static int blocking_login(sim *s, node *n, bool shm, uint16_t port)
 {
-    if (s->p->world || port != SIM_PORT || n->owner % 2u == 0 || n->connect_called)
+    if (port != SIM_PORT || n->owner % 2u == 0 || n->connect_called)
         return -1;
     /* the liar, the impostor and a twin keep their own time with the
      * server's answers while they try: not frozen under a blocking call */
