@@ -389,7 +389,7 @@ static void node_die(sim *s, node *n, tr_type why)
     fault_damage(s, n, remotes, nr); /* now and then its disk damages a file */
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
-    if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME))
+    if (n->gen + 1u < sim_max_names(s, n) && fp_roll(&s->plan, FP_RENAME))
         sim_name_switch(s, n, n->gen + 1u); /* a new name: the old pair's streams end, new ones begin */
     else
         fault_return(s, n); /* maybe a name it had before */
@@ -399,7 +399,7 @@ static void node_die(sim *s, node *n, tr_type why)
  * detected mismatch): false when it has had all its names. */
 bool node_rename(sim *s, node *n)
 {
-    if (n->alive || n->gen + 1u >= SIM_MAX_GEN)
+    if (n->alive || n->gen + 1u >= sim_max_names(s, n))
         return false;
     sim_name_switch(s, n, n->gen + 1u); /* a new name: the old pair's streams end, new ones begin */
     return true;
