@@ -170,6 +170,23 @@ const char *sim_dir_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_
     return out;
 }
 
+const char *sim_server_dir(const sim *s, const char *server, char out[TCPSHM_NAME_MAX + 1])
+{
+    const node *sv = &s->nodes[0];
+    if (!s->p->world) { /* one directory for every name */
+        sim_join(out, TCPSHM_NAME_MAX + 1, sv->dir, NULL);
+        return out;
+    }
+    for (uint32_t g = 0; g <= sv->gen; g++) {
+        char name[TCPSHM_NAME_MAX + 1];
+        sim_name_of(s, sv, g, name);
+        if (strcmp(name, server) == 0)
+            return sim_dir_of(s, sv, g, out);
+    }
+    sim_join(out, TCPSHM_NAME_MAX + 1, sv->dir, NULL);
+    return out;
+}
+
 uint32_t sim_max_names(const sim *s, const node *n)
 {
     return s->p->world ? world_names(s, n) : SIM_MAX_GEN;

@@ -28,6 +28,10 @@ void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
  * first name and directory; world_identity). */
 void sim_name_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
 const char *sim_dir_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
+/* The directory of the server's name server (a world server's identities
+ * may each have one; tcpshm-sim's share the node's): its current one's if
+ * it never had that name. */
+const char *sim_server_dir(const sim *s, const char *server, char out[TCPSHM_NAME_MAX + 1]);
 /* How many names node n may have in the run: SIM_MAX_GEN in tcpshm-sim,
  * a world node's identities (1 when it lists none: renames and returns
  * leave it alone). */

@@ -247,16 +247,19 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     world_ctx *x = u;
     sim *s = x->s;
     node *n = x->n;
-    trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
     const char *remote = tcpshm_conn_remote_name(c);
+    if (n->idx == 0) /* the server's trace names the client */
+        trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL, remote);
+    else
+        trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
     bool made_up = impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
     if (n->idx == 0)
         lf_note_drop(s, remote); /* its login ends here */
     else if (!made_up)
         lf_client_mismatch(s, n, m); /* never at a new connection */
     if (!made_up && !rb_mismatch(s, n->idx == 0 ? n->name : "", n->idx == 0 ? remote : n->name))
-        chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
-             n->idx == 0 ? "server" : "client", n->name, m->local_seq_start, m->local_seq_end, m->local_ack,
+        chk_fail(&s->chk, -1, "%s %s: sequence mismatch with %s: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
+             n->idx == 0 ? "server" : "client", n->name, remote, m->local_seq_start, m->local_seq_end, m->local_ack,
              m->remote_seq_start, m->remote_seq_end, m->remote_ack);
     shared_cbs ucb = shared_of(x);
     if (ucb.on_seq_mismatch)
