@@ -83,9 +83,11 @@ typedef struct tcpshm_sim_node {
      * identity's dir), keep your state per pair of names, and take a
      * connection whose seq_end and my_ack are both 0 at on_logon /
      * on_login_success for a pair that may have started again. Names are
-     * unique in the world; a directory may be shared by identities. Each
-     * node's user pointer must then be its own (the accessor finds the
-     * node by it). */
+     * unique in the world. A directory may be shared by identities, but
+     * then the rollback kind leaves it alone (a restore follows the pairs
+     * of the name the node runs under): give each its own to have it
+     * restored. Each node's user pointer must then be its own (the
+     * accessor finds the node by it). */
     const tcpshm_sim_identity *identities;
     uint32_t nidentities;
 } tcpshm_sim_node;
@@ -97,7 +99,8 @@ typedef struct tcpshm_sim_world {
      * new_conn_timeout, ctl_interval, max_new_conns and accepts_per_poll.
      * Over shared memory (a seed may run clients over SHM) it also sets
      * shm_groups, shm_conns_per_group and, when 0, shm_queue_size; durability
-     * is the seed's (--durability). tcp_conns_per_group must hold the clients. */
+     * is the seed's (--durability). tcp_conns_per_group must hold the clients
+     * (with identities: every client identity). */
     tcpshm_config config;
     tcpshm_sim_node server;
     tcpshm_sim_node clients[TCPSHM_SIM_MAX_CLIENTS];
