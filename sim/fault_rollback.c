@@ -692,7 +692,7 @@ void rb_step(sim *s, node *n)
 }
 
 /* The operator: a detected pair's client is stopped and renamed (a user's
- * world, whose names are fixed: the pair is reset, world_reset.c). */
+ * world, whose names are the user's: the pair is reset, world_reset.c). */
 void rb_operator(sim *s)
 {
     if (!s->rb_rule || s->rb_rule->npairs == 0)
