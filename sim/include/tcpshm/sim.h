@@ -148,8 +148,9 @@ bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no 
 bool tcpshm_sim_alive(const char *node_name); /* a node's current name */
 /* The current name of the node whose callbacks' user pointer is user
  * (server.user or client.user): its first name until a rename or a return
- * gave it another identity (tcpshm_sim_node.identities). NULL outside a
- * run or for a pointer no node has. */
+ * gave it another identity (tcpshm_sim_node.identities). The string
+ * changes when the node takes another identity (while it is down): copy
+ * it to keep it. NULL outside a run or for a pointer no node has. */
 const char *tcpshm_sim_node_name(const void *user);
 /* Node local's connection with remote (NULL if local is dead or has none;
  * NULL too while the pair's storage went back (rollback, power loss) and
