@@ -14,6 +14,7 @@
 #include "check_disk.h"
 #include "check_lastserver.h"
 #include "check_timeout.h"
+#include "login_follow.h"
 #include "pairs.h"
 #include "sim_state.h"
 #include "same_name.h"
@@ -109,88 +110,27 @@ static peer *find_peer(node *n, const char *name)
     return NULL;
 }
 
-/* ------------------------------------------------------------ login notes
- * What each login said (last_server_name, its numbers), from
- * on_new_connection until the login is refused, fails the sequence check
- * or is accepted: the checker decides from it whether the pair continues. */
-
-static int note_find(sim *s, const char *client)
-{
-    for (uint32_t i = s->nnotes; i-- > 0;)
-        if (strcmp(s->notes[i].client, client) == 0)
-            return (int)i;
-    return -1;
-}
-
-static void note_drop(sim *s, const char *client)
-{
-    int i = note_find(s, client);
-    if (i >= 0)
-        s->notes[i] = s->notes[--s->nnotes];
-}
-
-static void note_add(sim *s, const tcpshm_login *lg)
-{
-    if (s->nnotes == sizeof s->notes / sizeof s->notes[0]) {
-        chk_fail(&s->chk, -1, "simulator: too many logins under way");
-        return;
-    }
-    login_note *t = &s->notes[s->nnotes++];
-    sim_join(t->client, sizeof t->client, lg->client_name, NULL);
-    sim_join(t->last, sizeof t->last, lg->last_server_name, NULL);
-    t->zeros = lg->ack_seq == 0 && lg->client_seq_start == 0 && lg->client_seq_end == 0;
-}
-
-/* The pair after an accepted login: the protocol's decision (step 5) made
- * by the checker; the server's queue must be where that epoch says (a
- * reset the protocol asked for happened, none it did not ask for). */
+/* The pair after an accepted login (login_follow.c follows it), and the
+ * echo record of the pair with it. */
 static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
 {
-    int i = note_find(s, p->name);
-    if (i < 0) {
-        if (!liar_server_logon(s, p->name)) /* a login lie accepted: the liar says which */
-            chk_fail(&s->chk, -1, "simulator: %s logged on without a login seen", p->name);
+    lf_login r;
+    if (!lf_server_login(s, n, p, c, &r))
         return;
-    }
-    login_note t = s->notes[i];
-    note_drop(s, p->name);
-    uint32_t base = sim_pair_base(s, n->name, p->name);
-    bool cont = chk_login_continues(&s->chk, n->name, p->name, t.last, t.zeros, base);
-    chk_pair_login(&s->chk, n->name, p->name, cont, base, &p->c2s, &p->s2c);
-    /* the first-login window (last "", zeros) resumes the server's side, but
-     * the client, which names no server, starts the pair anew: pushes it made
-     * to this server in an earlier life of the name (it has since logged in
-     * elsewhere: a new connection that abandoned this pair) go with its
-     * reset, as they would at any later login here. A pair under the
-     * rollback rule is that rule's to judge. (Seed 462, swarm.) Not over
-     * SHM: only the server resets the segments, and in the window it keeps
-     * them, so those pushes are still there and are delivered (seed 26201,
-     * --faults all: a client whose directory was wiped). */
-    if (cont && t.last[0] == '\0' && !p->shm && s->chk.s[p->c2s].pushed > 0 &&
-        !rb_pair_pending(s, n->name, p->name)) {
-        p->c2s = chk_new_epoch(&s->chk, n->name, p->name, CHK_C2S, s->chk.s[p->c2s].base);
-        /* the echo record names a request of the old epoch: the new one's
-         * requests start again at its base (seed 80719 --faults all: request
-         * 0 of the new epoch taken for the old one's, its echo skipped) */
+    /* the first-login window's new epoch: the echo record names a request
+     * of the old epoch; the new one's requests start again at its base
+     * (seed 80719 --faults all: request 0 of the new epoch taken for the
+     * old one's, its echo skipped) */
+    if (r.window_epoch) {
         p->rec->k = s->chk.s[p->c2s].base - 1u, p->rec->e = tcpshm_conn_seq_end(c);
         rec_sync(s, p->rec);
     }
-    const chk_stream *a = &s->chk.s[p->c2s], *b = &s->chk.s[p->s2c];
-    bool checked = !rb_pair_pending(s, n->name, p->name) && !rb_pair_dead(s, n->name, p->name);
-    if (checked && (tcpshm_conn_seq_end(c) != b->base + b->pushed || tcpshm_conn_my_ack(c) != a->base + a->popped))
-        chk_fail(&s->chk, p->s2c, "server %s: after the login of %s (last server \"%s\": %s) its queue has seq_end %u, "
-                                  "my_ack %u; the pair says %u, %u",
-                 n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
-                 tcpshm_conn_my_ack(c), b->base + b->pushed, a->base + a->popped);
-    /* a reset pair: the echo record of the old one names nothing now. Not a
-     * wrap run's queue that came round to 0 with my_ack 0 (the queue is
-     * where the epoch says, and the epoch is past its start): its record may
+    /* a reset pair: the echo record of the old one names nothing now (not
+     * a wrap run's queue that came round to 0 with my_ack 0: its record may
      * name the request whose echo is queued (seed 6233, --transport shm
      * --faults all: that echo was pushed twice; seed 35760, --faults all:
      * request 0, popped but taken back by a power loss, was echoed twice) */
-    bool epoch_at_start = a->base == 0 && a->popped == 0 && b->base == 0 && b->pushed == 0;
-    if (tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (!checked || epoch_at_start) &&
-        (p->rec->k != 0u - 1u || p->rec->e != 0)) {
+    if (r.at_zero && (p->rec->k != 0u - 1u || p->rec->e != 0)) {
         p->rec->k = 0u - 1u, p->rec->e = 0;
         rec_sync(s, p->rec);
     }
@@ -342,7 +282,7 @@ static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, c
     *reject_text = fault_twin_refuse(s, lg);
     if (*reject_text)
         return -1;
-    note_add(s, lg);
+    lf_note_add(s, lg);
     return grp;
 }
 
@@ -366,7 +306,7 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
     sim *s = u;
     peer *p = find_peer(server_of(s), tcpshm_conn_remote_name(c));
-    note_drop(s, tcpshm_conn_remote_name(c));
+    lf_note_drop(s, tcpshm_conn_remote_name(c));
     trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
                       tcpshm_conn_remote_name(c));
     if (liar_name(tcpshm_conn_remote_name(c))) { /* a lie the server saw through */
@@ -394,10 +334,7 @@ static bool refused_after_reset(sim *s, const char *name, const char *reason)
     node *n = server_of(s);
     peer *p = find_peer(n, name);
     tcpshm_conn *c = tcpshm_server_find_conn(n->srv, name);
-    int i = note_find(s, name);
-    if (!p || !c || i < 0 || strcmp(reason, "System error") != 0 ||
-        chk_login_continues(&s->chk, n->name, name, s->notes[i].last, s->notes[i].zeros,
-                            sim_pair_base(s, n->name, name)))
+    if (!p || !c || !lf_refused_after_reset(s, n->name, name, reason))
         return false;
     s_pair_login(s, n, p, c);
     return true;
@@ -427,7 +364,7 @@ static void s_rejected(void *u, const char *name, const char *reason)
      * settle) when the server gets to its login: known by the login itself */
     bool noteless = liar_take_noteless(s);
     if (!noteless && !refused_after_reset(s, name, reason))
-        note_drop(s, name);
+        lf_note_drop(s, name);
     trace_event_noted(&s->tr, s->now, TR_REJECT, 0, 0, 0, reason, name);
     if (!noteless)
         rb_server_rejected(s, name);
@@ -485,17 +422,6 @@ void app_server(sim *s, node *n)
 
 /* ------------------------------------------------------------ client */
 
-static void client_streams(sim *s, node *n, const char *server)
-{
-    if (n->c2s >= 0 && sim_same_name(n->server, server))
-        return;
-    sim_join(n->server, sizeof n->server, server, NULL);
-    uint32_t base = sim_pair_base(s, server, n->name);
-    n->c2s = chk_stream_id(&s->chk, server, n->name, CHK_C2S, base);
-    n->s2c = chk_stream_id(&s->chk, server, n->name, CHK_S2C, base);
-    s->chk.s[n->c2s].client_joined = s->chk.s[n->s2c].client_joined = true;
-}
-
 static node *client_node(tcpshm_conn *c) { return tcpshm_conn_user(c); }
 
 static void c_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
@@ -504,7 +430,7 @@ static void c_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     node *n = client_node(c);
     if (!n || s->chk.violated || rb_pair_dead(s, tcpshm_conn_remote_name(c), n->name))
         return;
-    client_streams(s, n, tcpshm_conn_remote_name(c));
+    lf_client_streams(s, n, tcpshm_conn_remote_name(c));
     const uint8_t *body = (const uint8_t *)(m + 1);
     uint32_t size = (uint32_t)m->size - 8u;
     if (m->msg_type != WL_MSG_TYPE) {
@@ -530,15 +456,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     if (impostor_client_end(s, n, IMP_END_ACCEPTED, rsp->server_name))
         return;
     check_user_data(s, n->name, rsp->user_data, s->cfg.login_rsp_user_data_size, 'r');
-    n->c2s = -1; /* the server's login may have started a new epoch of the pair */
-    client_streams(s, n, rsp->server_name);
-    const chk_stream *a = &s->chk.s[n->c2s], *b = &s->chk.s[n->s2c];
-    if (!rb_pair_pending(s, rsp->server_name, n->name) && !rb_pair_dead(s, rsp->server_name, n->name) &&
-        (tcpshm_conn_seq_end(c) != a->base + a->pushed || tcpshm_conn_my_ack(c) != b->base + b->popped))
-        chk_fail(&s->chk, n->c2s, "client %s: after its login to %s (it said last server \"%s\") its queue has "
-                                  "seq_end %u, my_ack %u; the pair says %u, %u",
-                 n->name, rsp->server_name, n->login_last, tcpshm_conn_seq_end(c), tcpshm_conn_my_ack(c),
-                 a->base + a->pushed, b->base + b->popped);
+    lf_client_login(s, n, c, rsp->server_name);
     lastserver_login_ok(s, n, rsp->server_name);
     trace_event(&s->tr, s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
@@ -576,18 +494,7 @@ static void client_mismatch(sim *s, node *n, const tcpshm_seq_mismatch *m)
     trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
     if (impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch"))
         return; /* a range the impostor made up: refused as it must be */
-    /* A login to a server name other than the one it said is a new
-     * connection: the client resets and records the new name before it
-     * judges the ranges, and the server (told another name) reset too, so
-     * both are [0, 0) with ack 0 (or the server kept a first-login window
-     * that starts at 0): never a mismatch, rollback or not. */
-    char rec[TCPSHM_NAME_MAX + 1];
-    if (sim_recorded_server(s, n->dir, n->name, rec) >= 0 && rec[0] && strcmp(rec, n->login_last) != 0)
-        chk_fail(&s->chk, n->c2s,
-                 "client %s: sequence mismatch at a login that is a new connection (it said last server \"%s\", "
-                 "now records \"%s\"): client [%u, %u) ack %u, server [%u, %u) ack %u (both sides start at 0)",
-                 n->name, n->login_last, rec, m->local_seq_start, m->local_seq_end, m->local_ack,
-                 m->remote_seq_start, m->remote_seq_end, m->remote_ack);
+    lf_client_mismatch(s, n, m); /* never at a new connection */
     if (rb_mismatch(s, "", n->name))
         return; /* a rollback detected, as it must be */
     chk_fail(&s->chk, n->c2s,
@@ -700,16 +607,7 @@ void app_client(sim *s, node *n)
     const char *remote = tcpshm_conn_remote_name(c);
     if (rb_pair_dead(s, remote, n->name))
         return;
-    client_streams(s, n, remote);
-    /* a pair whose storage went back, not judged yet, may hold on the client
-     * an older epoch than the checker's: the record came back to a server
-     * name that had since started the pair anew (seed 44835 --faults all:
-     * a login the server accepted as new and the client failed to record).
-     * Its pushes belong to that older epoch, which the next login must end
-     * (a mismatch, or a new connection); they are never delivered. */
-    const chk_stream *st = &s->chk.s[n->c2s];
-    if (rb_pair_pending(s, remote, n->name) && tcpshm_conn_seq_end(c) != st->base + st->pushed)
-        n->c2s = chk_stale_epoch(&s->chk, remote, n->name, CHK_C2S, tcpshm_conn_seq_end(c));
+    lf_client_push_streams(s, n, c); /* a stale epoch's pushes, too */
     for (int i = 0; i < 2 && !s->chk.violated; i++) {
         if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= s->win_c || !sim_rng_ppm(&s->wl_rng, s->push_ppm))
             return;
@@ -758,5 +656,5 @@ void app_server_forget(sim *s, node *n)
     for (uint32_t i = 0; i < n->npeers; i++)
         s->env->unmap(s->env->ctx, n->peers[i].rec, sizeof(app_rec));
     n->npeers = 0;
-    s->nnotes = 0; /* the logins it was handling died with it */
+    lf_notes_forget(s); /* the logins it was handling died with it */
 }

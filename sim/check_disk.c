@@ -53,8 +53,9 @@ static void judge_side(sim *s, int sid, const char *dir, const char *local, cons
 
 void check_disk_at_logon(sim *s, const char *server, const char *client)
 {
+    char dir[TCPSHM_NAME_MAX + 1];
     if (!s->chk.violated && !sim_client_shm(s, client)) /* SHM pairs keep no queue file */
-        judge_side(s, -1, s->nodes[0].dir, server, client);
+        judge_side(s, -1, sim_server_dir(s, server, dir), server, client);
 }
 
 /* Host durability: the client's record names the server on its disk, under

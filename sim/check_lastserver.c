@@ -55,11 +55,9 @@ static bool read_record(sim *s, node *n, char name[TCPSHM_NAME_MAX + 1], char *w
 /* Whether name is one the run's server has had (srv0 .. its current one). */
 static bool a_server_name(const sim *s, const char *name)
 {
-    if (s->p->world) /* a user's world: its server has one name */
-        return strcmp(name, s->nodes[0].name) == 0;
-    for (uint32_t g = 0; g <= s->nodes[0].gen; g++) {
+    for (uint32_t g = 0; g <= s->nodes[0].gen; g++) { /* a world's: its identities so far */
         char sn[TCPSHM_NAME_MAX + 1];
-        sim_node_name(&s->nodes[0], g, sn);
+        sim_name_of(s, &s->nodes[0], g, sn);
         if (strcmp(sn, name) == 0)
             return true;
     }

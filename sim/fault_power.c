@@ -56,6 +56,9 @@ typedef struct power_ctx {
      * a tenth of a --faults all sweep */
     uint32_t ndirs;
     char dirs[SIM_MAX_CLIENTS * SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
+    /* the server's names' (tcpshm-sim's share one; a world's identities may not) */
+    uint32_t nsdirs;
+    char sdirs[SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
 } power_ctx;
 
 static void power_ctx_make(power_ctx *x, sim *s, int host)
@@ -63,6 +66,9 @@ static void power_ctx_make(power_ctx *x, sim *s, int host)
     x->s = s;
     x->host = host;
     x->ndirs = 0;
+    x->nsdirs = 0;
+    for (uint32_t g = 0; g <= s->nodes[0].gen; g++)
+        (void)sim_dir_of(s, &s->nodes[0], g, x->sdirs[x->nsdirs++]);
     for (uint32_t i = 1; i < s->nnodes; i++)
         for (uint32_t g = 0; g <= s->nodes[i].gen; g++)
             if (name_host(&s->nodes[i], g) == host)
@@ -72,13 +78,15 @@ static void power_ctx_make(power_ctx *x, sim *s, int host)
 static bool on_host(void *user, const char *path)
 {
     const power_ctx *x = user;
-    const sim *s = x->s;
     if (strcmp(path, "/dev") == 0 || strcmp(path, VENV_SHM_DIR) == 0)
         return false; /* the OS's, there after every boot */
     if (x->host == POWER_ALL)
         return true;
-    if (x->host == 0 && (under(path, s->nodes[0].dir) || under(path, VENV_SHM_DIR)))
+    if (x->host == 0 && under(path, VENV_SHM_DIR))
         return true;
+    for (uint32_t i = 0; x->host == 0 && i < x->nsdirs; i++)
+        if (under(path, x->sdirs[i]))
+            return true;
     for (uint32_t i = 0; i < x->ndirs; i++)
         if (under(path, x->dirs[i]))
             return true;
@@ -128,9 +136,24 @@ void power_init(sim *s) { venv_set_boot_fn(s->v, boot_id, s); }
 /* The host of a directory (the server's or a client name's). */
 static int dir_host(const sim *s, const char *dir)
 {
-    uint32_t g;
-    const node *n = sim_client_named(s, dir, &g);
-    return n ? name_host(n, g) : 0;
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) {
+            char d[TCPSHM_NAME_MAX + 1];
+            if (strcmp(sim_dir_of(s, &s->nodes[i], g, d), dir) == 0)
+                return name_host(&s->nodes[i], g);
+        }
+    return 0;
+}
+
+/* Whether dir is the directory of one of the server's names. */
+static bool a_server_dir(const sim *s, const char *dir)
+{
+    for (uint32_t g = 0; g <= s->nodes[0].gen; g++) {
+        char d[TCPSHM_NAME_MAX + 1];
+        if (strcmp(sim_dir_of(s, &s->nodes[0], g, d), dir) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* The rule, as the checker states it (docs/design.md, "Durability"): a
@@ -201,7 +224,7 @@ static int side_state(sim *s, const char *dir, const char *local, const char *re
         return 0;
     if (!node_peek_queue(s, dir, local, remote, seq_start, seq_end, my_ack, why, n))
         return -1;
-    int host = strcmp(dir, s->nodes[0].dir) == 0 ? 0 : dir_host(s, dir);
+    int host = a_server_dir(s, dir) ? 0 : dir_host(s, dir);
     if (!boot_refused(s, bytes, len, host))
         return 1;
     snprintf(why, n, "written without a sync before its host's power loss");
@@ -363,7 +386,8 @@ static bool side_after(sim *s, const char *dir, bool server_side, const char *se
             same = my_ack == si->base + si->popped;
         }
         if (st > 0 && seq_end == so->base + so->pushed && my_ack != si->base + si->popped &&
-            pops_back_ok(s, server_side ? client_dir(s, client, cdir) : s->nodes[0].dir, server_side ? client : server,
+            pops_back_ok(s, server_side ? client_dir(s, client, cdir) : sim_server_dir(s, server, cdir),
+                         server_side ? client : server,
                          server_side ? server : client, si, my_ack, &acked)) {
             pc->replayed += si->base + si->popped - my_ack;
             chk_rewind_popped(&s->chk, in, my_ack - si->base);
@@ -436,7 +460,8 @@ static void unknown_pairs_refused(sim *s, int host, pair_check *pc)
                 int known = chk_find(&s->chk, server, client, CHK_C2S);
                 if ((known >= 0 && !s->chk.s[known].retired) || rb_pair_dead(s, server, client))
                     continue; /* a known pair: judged above */
-                if ((srv_side && side_state(s, sv->dir, server, client, NULL, &b, &c, why, sizeof why) < 0) ||
+                char sdir[TCPSHM_NAME_MAX + 1];
+                if ((srv_side && side_state(s, sim_dir_of(s, sv, v, sdir), server, client, NULL, &b, &c, why, sizeof why) < 0) ||
                     (cli_side && side_state(s, sim_dir_of(s, cn, g, cdir), client, server, NULL, &b, &c, why, sizeof why) < 0)) {
                     pc->refused++;
                     rb_file_refused(s, server, client);
@@ -481,8 +506,9 @@ static void pairs_after(sim *s, int host, const char *who, pair_check *pc)
         bool refused = false, lost = false;
         uint32_t msgs = pc->lost_msgs;
         char cdir[TCPSHM_NAME_MAX + 1];
+        char sdir[TCPSHM_NAME_MAX + 1];
         if (srv_side)
-            lost = side_after(s, sv->dir, true, server, client, pc, &refused) || lost;
+            lost = side_after(s, sim_server_dir(s, server, sdir), true, server, client, pc, &refused) || lost;
         if (cli_side && !s->chk.violated)
             lost = side_after(s, sim_dir_of(s, cn, g, cdir), false, server, client, pc, &refused) || lost;
         if (s->chk.violated || !pc->after || (!lost && !refused))

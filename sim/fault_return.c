@@ -11,7 +11,7 @@ void fault_return(sim *s, node *n)
     if (!fp_roll(&s->plan, FP_RETURN))
         return;
     if (n->gen == 0) { /* nothing to come back to yet: a second name first */
-        if (n->gen + 1u < SIM_MAX_GEN)
+        if (n->gen + 1u < sim_max_names(s, n))
             sim_name_switch(s, n, 1);
         return;
     }
@@ -21,7 +21,7 @@ void fault_return(sim *s, node *n)
     uint32_t cand[SIM_MAX_GEN], nc = 0;
     for (uint32_t k = 0; k <= n->gen; k++) {
         char name[TCPSHM_NAME_MAX + 1];
-        sim_node_name(n, k, name);
+        sim_name_of(s, n, k, name);
         if (k != n->cur && !(n->idx > 0 && rb_client_retired(s, name)))
             cand[nc++] = k;
     }

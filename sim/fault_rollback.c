@@ -563,7 +563,8 @@ static const char *one_sided_pair(const sim *s, const node *x, const rb_snap *sn
  * not follow: a loss no protocol can detect and no application can
  * repair). Nor is the directory of a node with a pair over SHM restored
  * or wiped: the pair's state stays in /dev/shm while the application's
- * files of it go back. false: no rollback now. */
+ * files of it go back; nor one that another identity has too. false: no
+ * rollback now. */
 static bool world_mode(const sim *s, const node *x, uint32_t *mode)
 {
     if (*mode == RB_SEGMENT)
@@ -571,8 +572,18 @@ static bool world_mode(const sim *s, const node *x, uint32_t *mode)
     if (*mode == RB_PAIR_QUEUE)
         *mode = RB_ALL;
     for (uint32_t i = 1; (*mode == RB_ALL || *mode == RB_WIPE) && i < s->nnodes; i++)
-        if ((x->idx == 0 || x->idx == (int)i) && sim_client_shm(s, s->nodes[i].name))
-            return false;
+        for (uint32_t g = 0; g <= s->nodes[i].gen; g++) /* the server: every client name's pair */
+            if ((x->idx == 0 || (x->idx == (int)i && g == x->cur)) && s->nodes[i].shm[g])
+                return false;
+    /* nor a directory that another identity shares (the rule follows the
+     * current name's pairs: the other's files, the user's among them, would
+     * go back without their queues) */
+    for (uint32_t i = 0; i < s->nnodes; i++)
+        for (uint32_t k = 0; k < sim_max_names(s, &s->nodes[i]); k++) {
+            char d[TCPSHM_NAME_MAX + 1];
+            if (!(&s->nodes[i] == x && k == x->cur) && strcmp(sim_dir_of(s, &s->nodes[i], k, d), x->dir) == 0)
+                return false;
+        }
     return true;
 }
 
@@ -681,7 +692,7 @@ void rb_step(sim *s, node *n)
 }
 
 /* The operator: a detected pair's client is stopped and renamed (a user's
- * world, whose names are fixed: the pair is reset, world_reset.c). */
+ * world, whose names are the user's: the pair is reset, world_reset.c). */
 void rb_operator(sim *s)
 {
     if (!s->rb_rule || s->rb_rule->npairs == 0)

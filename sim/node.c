@@ -350,7 +350,7 @@ static void check_files(sim *s, node *n, char remotes[][TCPSHM_NAME_MAX + 1], ui
 
 /* The death of a node: killed between steps (TR_KILL), at a crash site
  * (TR_CRASH), or stopped in a hang (TR_HANG: traced by node_hang). */
-static void node_die(sim *s, node *n, tr_type why)
+static void node_die(sim *s, node *n, tr_type why, bool keep_name)
 {
     if (why != TR_HANG)
         trace_event(&s->tr, s->now, why, (uint32_t)n->idx, n->owner, 0, n->name);
@@ -390,7 +390,9 @@ static void node_die(sim *s, node *n, tr_type why)
     fault_damage(s, n, remotes, nr); /* now and then its disk damages a file */
     n->alive = false;
     n->restart_at = s->now + sim_rng_range(&s->rng, 0, (uint32_t)(2 * s->cfg.heartbeat_interval));
-    if (n->gen + 1u < SIM_MAX_GEN && fp_roll(&s->plan, FP_RENAME))
+    if (keep_name)
+        return; /* stopped by the operator, to start again as it was */
+    if (n->gen + 1u < sim_max_names(s, n) && fp_roll(&s->plan, FP_RENAME))
         sim_name_switch(s, n, n->gen + 1u); /* a new name: the old pair's streams end, new ones begin */
     else
         fault_return(s, n); /* maybe a name it had before */
@@ -400,13 +402,15 @@ static void node_die(sim *s, node *n, tr_type why)
  * detected mismatch): false when it has had all its names. */
 bool node_rename(sim *s, node *n)
 {
-    if (n->alive || n->gen + 1u >= SIM_MAX_GEN)
+    if (n->alive || n->gen + 1u >= sim_max_names(s, n))
         return false;
     sim_name_switch(s, n, n->gen + 1u); /* a new name: the old pair's streams end, new ones begin */
     return true;
 }
 
-void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL); }
+void node_kill(sim *s, node *n, bool crashed) { node_die(s, n, crashed ? TR_CRASH : TR_KILL, false); }
+
+void node_stop(sim *s, node *n) { node_die(s, n, TR_KILL, true); }
 
 int64_t node_now(const sim *s, const node *n) { return s->now + n->clock_off; }
 
@@ -654,7 +658,7 @@ void node_step(sim *s, node *n)
     s->stepping = NULL;
     fp_set_active(&s->plan, was);
     if (died != TR_TYPES)
-        node_die(s, n, died);
+        node_die(s, n, died, false);
     if (died == TR_CRASH && !s->chk.violated)
         power_at_crash_site(s, n);
     fp_set_block_io(&s->plan, false);

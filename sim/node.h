@@ -12,6 +12,9 @@
 void node_hang(void *sim_, const char *call);
 void node_start(sim *s, node *n);
 void node_kill(sim *s, node *n, bool crashed);
+/* The same by an operator (world_reset.c): the node keeps its name (no
+ * rename or return draw), to start again under it. */
+void node_stop(sim *s, node *n);
 /* A dead node restarts under its next name (old streams closed); false
  * when it is alive or has no name left. */
 bool node_rename(sim *s, node *n);

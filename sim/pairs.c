@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pairs.h"
+#include "world.h"
 
 bool sim_pick_shm(sim *s)
 {
@@ -36,11 +37,10 @@ static long canonical_number(const char **p)
  * user's world has its own names, compared. */
 bool sim_client_shm(const sim *s, const char *client)
 {
-    if (s->p->world) { /* a user's world: its own names, one each */
-        for (uint32_t i = 1; i < s->nnodes; i++)
-            if (strcmp(s->nodes[i].name, client) == 0)
-                return s->nodes[i].shm[0];
-        return false;
+    if (s->p->world) { /* a user's world: its own names, compared */
+        uint32_t g;
+        const node *n = sim_client_named(s, client, &g);
+        return n ? n->shm[g] : false;
     }
     if (strcmp(client, SIM_SHM_LIAR_NAME) == 0)
         return true; /* the liar's SHM name */
@@ -154,18 +154,42 @@ void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
 void sim_name_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
 {
     if (s->p->world)
-        sim_join(out, TCPSHM_NAME_MAX + 1, n->name, NULL);
+        sim_join(out, TCPSHM_NAME_MAX + 1, world_identity(s, n, k).name, NULL);
     else
         sim_node_name(n, k, out);
 }
 
 const char *sim_dir_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
 {
-    if (s->p->world || n->idx == 0)
+    if (s->p->world)
+        sim_join(out, TCPSHM_NAME_MAX + 1, world_identity(s, n, k).dir, NULL);
+    else if (n->idx == 0)
         sim_join(out, TCPSHM_NAME_MAX + 1, n->dir, NULL);
     else
         sim_node_name(n, k, out);
     return out;
+}
+
+const char *sim_server_dir(const sim *s, const char *server, char out[TCPSHM_NAME_MAX + 1])
+{
+    const node *sv = &s->nodes[0];
+    if (!s->p->world) { /* one directory for every name */
+        sim_join(out, TCPSHM_NAME_MAX + 1, sv->dir, NULL);
+        return out;
+    }
+    for (uint32_t g = 0; g <= sv->gen; g++) {
+        char name[TCPSHM_NAME_MAX + 1];
+        sim_name_of(s, sv, g, name);
+        if (strcmp(name, server) == 0)
+            return sim_dir_of(s, sv, g, out);
+    }
+    sim_join(out, TCPSHM_NAME_MAX + 1, sv->dir, NULL);
+    return out;
+}
+
+uint32_t sim_max_names(const sim *s, const node *n)
+{
+    return s->p->world ? world_names(s, n) : SIM_MAX_GEN;
 }
 
 void sim_name_switch(sim *s, node *n, uint32_t k)
@@ -175,9 +199,13 @@ void sim_name_switch(sim *s, node *n, uint32_t k)
     else
         chk_close_client(&s->chk, n->name);
     n->cur = k;
-    sim_node_name(n, k, n->name);
-    if (n->idx > 0)
-        memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
+    if (s->p->world) {
+        world_name(s, n); /* its identity k */
+    } else {
+        sim_node_name(n, k, n->name);
+        if (n->idx > 0)
+            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
+    }
     if (k > n->gen) {
         n->gen = k;
         if (n->idx > 0)

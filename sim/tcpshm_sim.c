@@ -430,7 +430,7 @@ int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
 {
     const char *prog = argv[0];
     g_world = world != NULL;
-    g_world_kinds = world ? WORLD_KINDS_OF(SIM_DUR_HOST, world->pair_reset != NULL) : 0u;
+    g_world_kinds = world ? WORLD_KINDS_OF(SIM_DUR_HOST, world->pair_reset != NULL, world_lists_identities(world)) : 0u;
     keep_freed_memory();
     /* one line at a time also into a file or a pipe: a sweep that ends
      * abruptly loses no seed line */

@@ -12,12 +12,15 @@
 #include "check_timeout.h"
 #include "fault_impostor.h"
 #include "fault_twin.h"
+#include "login_follow.h"
 #include "node.h"
 #include "pairs.h"
 #include "rollback_rule.h"
 #include "sim.h"
 #include "tcpshm/sim.h"
 #include "world.h"
+
+_Static_assert(TCPSHM_SIM_MAX_IDENTITIES == SIM_MAX_GEN, "a world node's identities are its names (gen)");
 
 static sim *g_run; /* the run in progress: one at a time per process */
 
@@ -97,31 +100,66 @@ void world_shape(sim *s)
     s->wrap_base = 0;
 }
 
+static tcpshm_sim_identity identity_of(const tcpshm_sim_node *x, uint32_t k)
+{
+    return k == 0 ? (tcpshm_sim_identity){x->name, x->dir} : x->identities[k - 1];
+}
+
+tcpshm_sim_identity world_identity(const sim *s, const node *n, uint32_t k) { return identity_of(spec(s, n), k); }
+
+static uint32_t names_of(const tcpshm_sim_node *x) { return 1u + (x->identities ? x->nidentities : 0u); }
+
+uint32_t world_names(const sim *s, const node *n) { return names_of(spec(s, n)); }
+
+bool world_lists_identities(const tcpshm_sim_world *w)
+{
+    bool any = names_of(&w->server) > 1;
+    for (uint32_t i = 0; i < w->nclients; i++)
+        any = any || names_of(&w->clients[i]) > 1;
+    return any;
+}
+
+bool world_has_identities(const sim *s) { return world_lists_identities(s->p->world); }
+
 void world_name(sim *s, node *n)
 {
-    const tcpshm_sim_node *x = spec(s, n);
-    snprintf(n->name, sizeof n->name, "%s", x->name);
-    snprintf(n->dir, sizeof n->dir, "%s", x->dir);
+    tcpshm_sim_identity id = world_identity(s, n, n->cur);
+    snprintf(n->name, sizeof n->name, "%s", id.name);
+    snprintf(n->dir, sizeof n->dir, "%s", id.dir);
 }
 
 /* ------------------------------------------------------------ streams */
 
+static peer *find_peer(node *n, const char *name)
+{
+    for (uint32_t i = 0; i < n->npeers; i++)
+        if (strcmp(n->peers[i].name, name) == 0)
+            return &n->peers[i];
+    return NULL;
+}
+
 /* The checker's stream of node n's connection c: outgoing (n pushes) or
- * incoming (n pops). A user world's pairs never change names: a pair has
- * one stream per direction until the operator resets it (world_reset.c) or
- * a power loss takes its SHM segments, which start new ones (the newest is
- * the one found). */
+ * incoming (n pops). The server's are its peer's, of the epoch the login
+ * started (login_follow.c); a client's, of the pair with the server it
+ * logged in to (a stale epoch's for a pair whose storage went back, not
+ * judged yet). The operator's reset (world_reset.c) and a power loss that
+ * takes a pair's SHM segments start new epochs while both nodes are down. */
 static int stream_of(sim *s, node *n, tcpshm_conn *c, bool outgoing)
 {
-    const char *remote = tcpshm_conn_remote_name(c);
-    bool server = n->idx == 0;
-    int dir = server == outgoing ? CHK_S2C : CHK_C2S;
-    int sid = chk_stream_id(&s->chk, server ? n->name : remote, server ? remote : n->name, dir, 0);
-    /* the client has this epoch (its login, a push or a pop on it): a
-     * snapshot of its files counts it (fault_rollback.c) */
-    if (!server)
-        s->chk.s[sid].client_joined = true;
-    return sid;
+    if (n->idx == 0) {
+        const char *remote = tcpshm_conn_remote_name(c);
+        peer *p = find_peer(n, remote);
+        if (p)
+            return outgoing ? p->s2c : p->c2s;
+        /* no logon seen (the peers are full): the pair's current epoch */
+        return chk_stream_id(&s->chk, n->name, remote, outgoing ? CHK_S2C : CHK_C2S,
+                             sim_pair_base(s, n->name, remote));
+    }
+    if (outgoing)
+        lf_client_push_streams(s, n, c);
+    else
+        lf_client_streams(s, n, tcpshm_conn_remote_name(c));
+    return outgoing ? n->c2s : n->s2c;
 }
 
 /* A detected loss ended the pair (rollback_rule.c): until the operator
@@ -210,12 +248,19 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
     world_ctx *x = u;
     sim *s = x->s;
     node *n = x->n;
-    trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
     const char *remote = tcpshm_conn_remote_name(c);
-    if (!impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch") &&
-        !rb_mismatch(s, n->idx == 0 ? n->name : "", n->idx == 0 ? remote : n->name))
-        chk_fail(&s->chk, -1, "%s %s: sequence mismatch: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
-             n->idx == 0 ? "server" : "client", n->name, m->local_seq_start, m->local_seq_end, m->local_ack,
+    if (n->idx == 0) /* the server's trace names the client */
+        trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL, remote);
+    else
+        trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    bool made_up = impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
+    if (n->idx == 0)
+        lf_note_drop(s, remote); /* its login ends here */
+    else if (!made_up)
+        lf_client_mismatch(s, n, m); /* never at a new connection */
+    if (!made_up && !rb_mismatch(s, n->idx == 0 ? n->name : "", n->idx == 0 ? remote : n->name))
+        chk_fail(&s->chk, -1, "%s %s: sequence mismatch with %s: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
+             n->idx == 0 ? "server" : "client", n->name, remote, m->local_seq_start, m->local_seq_end, m->local_ack,
              m->remote_seq_start, m->remote_seq_end, m->remote_ack);
     shared_cbs ucb = shared_of(x);
     if (ucb.on_seq_mismatch)
@@ -248,14 +293,6 @@ static void w_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 
 /* ------------------------------------------------------------ server callbacks */
 
-static peer *find_peer(node *n, const char *name)
-{
-    for (uint32_t i = 0; i < n->npeers; i++)
-        if (strcmp(n->peers[i].name, name) == 0)
-            return &n->peers[i];
-    return NULL;
-}
-
 #define SRV(x) world_ctx *x = u; const tcpshm_server_callbacks *ucb = &spec(x->s, x->n)->server
 #define CLI(x) world_ctx *x = u; const tcpshm_client_callbacks *ucb = &spec(x->s, x->n)->client
 
@@ -275,6 +312,7 @@ static int s_new(void *u, const tcpshm_login *lg, uint8_t *rsp, const char **rej
     /* a twin whose first dropped after it started: refused for it (fault_twin.h) */
     if ((*reject = fault_twin_refuse(x->s, lg)) != NULL)
         return -1;
+    lf_note_add(x->s, lg); /* until the login is accepted, refused or fails the sequence check */
     return ucb->on_new_connection ? ucb->on_new_connection(ucb->user, lg, rsp, reject) : 0;
 }
 
@@ -289,6 +327,16 @@ static void s_rejected(void *u, const char *client, const char *reason)
 {
     SRV(x);
     trace_event_noted(&x->s->tr, x->s->now, TR_REJECT, 0, 0, 0, reason, client);
+    /* host durability: a login refused at its end after step 5 reset the
+     * pair is in the new epoch (login_follow.h) */
+    node *n = x->n;
+    peer *p = find_peer(n, client);
+    tcpshm_conn *c = tcpshm_server_find_conn(n->srv, client);
+    lf_login r;
+    if (p && c && lf_refused_after_reset(x->s, n->name, client, reason))
+        (void)lf_server_login(x->s, n, p, c, &r);
+    else
+        lf_note_drop(x->s, client);
     rb_server_rejected(x->s, client);
     if (ucb->on_login_rejected)
         ucb->on_login_rejected(ucb->user, client, reason);
@@ -308,10 +356,12 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         snprintf(p->name, sizeof p->name, "%s", name);
         p->shm = sim_client_shm(x->s, name);
     }
+    lf_login r; /* the pair continues or starts again: what the login said */
     if (p) {
+        (void)lf_server_login(x->s, n, p, c, &r);
         p->conn = c;
-        p->c2s = stream_of(x->s, n, c, false);
-        p->s2c = stream_of(x->s, n, c, true);
+    } else {
+        chk_fail(&x->s->chk, -1, "simulator: too many client names at %s", n->name);
     }
     rb_server_accepted(x->s, n->name, name); /* the rollback rule judges the login */
     if (ucb->on_logon)
@@ -354,9 +404,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
     node *n = x->n;
     if (impostor_client_end(x->s, n, IMP_END_ACCEPTED, rsp->server_name))
         return; /* a violation: the user's application is not told */
-    snprintf(n->server, sizeof n->server, "%s", rsp->server_name);
-    n->c2s = stream_of(x->s, n, c, true);
-    n->s2c = stream_of(x->s, n, c, false);
+    lf_client_login(x->s, n, c, rsp->server_name); /* its streams: the epoch the server's login started */
     lastserver_login_ok(x->s, n, rsp->server_name);
     trace_event(&x->s->tr, x->s->now, TR_LOGIN, (uint32_t)n->idx, tcpshm_conn_my_ack(c), tcpshm_conn_seq_end(c),
                 rsp->server_name);
@@ -385,8 +433,10 @@ void world_started(sim *s, node *n)
 
 void world_died(sim *s, node *n)
 {
-    (void)s;
-    n->npeers = 0; /* the connections were the dead process's */
+    if (n->idx != 0)
+        return;
+    n->npeers = 0;      /* the connections were the dead process's */
+    lf_notes_forget(s); /* and the logins it was handling */
 }
 
 void world_step(sim *s, node *n)
@@ -427,6 +477,14 @@ uint64_t tcpshm_sim_random(void) { return g_run ? sim_rng_next(&g_run->wl_rng) :
 bool tcpshm_sim_settling(void) { return g_run && g_run->settle; }
 
 static node *node_named(const char *name) { return g_run ? sim_node_named(g_run, name) : NULL; }
+
+const char *tcpshm_sim_node_name(const void *user)
+{
+    for (uint32_t i = 0; g_run && i < g_run->nnodes; i++)
+        if (user_of(g_run, &g_run->nodes[i]) == user)
+            return g_run->nodes[i].name;
+    return NULL;
+}
 
 bool tcpshm_sim_alive(const char *name)
 {
@@ -470,6 +528,36 @@ void tcpshm_sim_fail(const char *fmt, ...)
     chk_fail(&g_run->chk, -1, "invariant: %s", text);
 }
 
+/* Every node's identities: at most TCPSHM_SIM_MAX_IDENTITIES names in all,
+ * each with a name and a directory, no name twice in the world. */
+static bool identities_ok(const char *prog, const tcpshm_sim_world *w)
+{
+    const char *names[(1 + TCPSHM_SIM_MAX_CLIENTS) * TCPSHM_SIM_MAX_IDENTITIES];
+    uint32_t nn = 0;
+    for (uint32_t i = 0; i <= w->nclients; i++) {
+        const tcpshm_sim_node *x = i == 0 ? &w->server : &w->clients[i - 1];
+        if (x->nidentities > 0 && (!x->identities || names_of(x) > TCPSHM_SIM_MAX_IDENTITIES)) {
+            fprintf(stderr, "%s: node %s lists %u identities (at most %d more than its first name)\n", prog,
+                    x->name, x->nidentities, TCPSHM_SIM_MAX_IDENTITIES - 1);
+            return false;
+        }
+        for (uint32_t k = 0; k < names_of(x); k++) {
+            tcpshm_sim_identity id = identity_of(x, k);
+            if (!id.name || !id.dir) {
+                fprintf(stderr, "%s: identity %u of node %s has no name or no directory\n", prog, k, x->name);
+                return false;
+            }
+            for (uint32_t j = 0; j < nn; j++)
+                if (strcmp(names[j], id.name) == 0) {
+                    fprintf(stderr, "%s: the name %s is in the world twice\n", prog, id.name);
+                    return false;
+                }
+            names[nn++] = id.name;
+        }
+    }
+    return true;
+}
+
 /* world_wrap.c defines it: the program was linked with the wrappers
  * (pkg-config --libs tcpshm_sim), without which the checker sees nothing. */
 extern const int tcpshm_sim_wrapped __attribute__((weak));
@@ -493,5 +581,7 @@ int tcpshm_sim_main(int argc, char **argv, const tcpshm_sim_world *world)
             fprintf(stderr, "%s: client %u has no name or no directory\n", prog, i);
             return 2;
         }
+    if (!identities_ok(prog, world))
+        return 2;
     return sim_cli_main(argc, argv, world);
 }

@@ -9,11 +9,12 @@
 
 #include "sim_state.h"
 #include "stream_io.h"
+#include "tcpshm/sim.h"
 
 /* The fault kinds a user's world runs: those that need no knowledge of the
- * application (renames and returns change names, which a world's are not;
- * the liar needs the built-in server application's cooperation). A clock
- * step moves the `now` the node's core and the user's code get alike. */
+ * application (the liar needs the built-in server application's
+ * cooperation). A clock step moves the `now` the node's core and the
+ * user's code get alike. */
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
@@ -24,12 +25,16 @@
  * rollback, power loss in process durability, and damage (a pair file
  * refused at its reopen). */
 #define WORLD_RESET_KINDS ((1u << FP_ROLLBACK) | (1u << FP_POWER) | (1u << FP_DAMAGE))
+/* With a node that lists identities (tcpshm_sim_node.identities), also
+ * the kinds that change a node's name: rename and return. */
+#define WORLD_NAME_KINDS ((1u << FP_RENAME) | (1u << FP_RETURN))
 /* Of those, the ones a seed of durability dur runs: without resets, power
  * loss only in host durability, whose rule (nothing whose push or pop
  * returned is lost) ends no pair. */
-#define WORLD_KINDS_OF(dur, resets)                                                                              \
-    ((resets) ? WORLD_KINDS | WORLD_RESET_KINDS                                                                  \
-              : WORLD_KINDS & ((dur) == SIM_DUR_HOST ? ~0u : ~(1u << FP_POWER)))
+#define WORLD_KINDS_OF(dur, resets, names)                                                                       \
+    (((resets) ? WORLD_KINDS | WORLD_RESET_KINDS                                                                 \
+               : WORLD_KINDS & ((dur) == SIM_DUR_HOST ? ~0u : ~(1u << FP_POWER))) |                             \
+     ((names) ? WORLD_NAME_KINDS : 0u))
 
 /* The run begins (s is the run the public accessors see) / ends. */
 void world_begin(sim *s);
@@ -37,8 +42,14 @@ void world_end(sim *s);
 /* After the seed's shape: the user's config (the seed's SHM settings kept
  * for SHM runs), the user's number of clients, no wrap run. */
 void world_shape(sim *s);
-/* Node n's name and directory from the world. */
+/* Node n's name and directory from the world: its identity n->cur. */
 void world_name(sim *s, node *n);
+/* Identity k of node n (0: its first name and dir), and how many it has;
+ * whether any node of the world lists more than one. */
+tcpshm_sim_identity world_identity(const sim *s, const node *n, uint32_t k);
+uint32_t world_names(const sim *s, const node *n);
+bool world_lists_identities(const tcpshm_sim_world *w);
+bool world_has_identities(const sim *s);
 void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb);
 void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
 /* Node n's process started (its start hook) / died (its connections gone). */

@@ -1,8 +1,9 @@
 /* A user's world's operator (world_reset.h). The built-in application's
  * answer to a detected loss is a new client name (fault_rollback.c
- * rb_operator); a world node's name is fixed, so its operator does what one
- * does for such an application: stop both ends, remove the pair's state on
- * both, start them again. The pair is new (seq 0 both ways), which the
+ * rb_operator); a world node's names are the user's, so its operator does
+ * what one does for such an application: stop both ends, remove the
+ * pair's state on both, start them again (every pair of the client that a
+ * detected loss ended: with server identities, one per server name). The pair is new (seq 0 both ways), which the
  * user's pair_reset hook is told while both processes are down, so that
  * the application's own state of the pair and the invariant's
  * expectations start over too. */
@@ -44,33 +45,52 @@ static void tell_user(sim *s, const char *server, const char *client, uint32_t h
     fp_set_active(&s->plan, was);
 }
 
+/* The servers of client's pairs that a detected loss ended (a world whose
+ * server has identities may have several), or the server's current name
+ * when none is dead (a record of the client torn: no pair named). */
+static uint32_t dead_servers(sim *s, const char *client, char out[][RB_NAME], uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; s->rb_rule && i < s->rb_rule->npairs && n < max; i++) {
+        const rb_pair *p = &s->rb_rule->pairs[i];
+        if (p->state == RB_DEAD && strcmp(p->client, client) == 0)
+            sim_join(out[n++], RB_NAME, p->server, NULL);
+    }
+    if (n == 0)
+        sim_join(out[n++], RB_NAME, s->nodes[0].name, NULL);
+    return n;
+}
+
 void world_reset(sim *s, node *cn)
 {
     node *sv = &s->nodes[0];
-    char server[TCPSHM_NAME_MAX + 1], client[TCPSHM_NAME_MAX + 1], path[SIM_PATH_SIZE];
-    sim_join(server, sizeof server, sv->name, NULL);
+    char servers[RB_PAIRS][RB_NAME], client[TCPSHM_NAME_MAX + 1], path[SIM_PATH_SIZE], sdir[TCPSHM_NAME_MAX + 1];
+    uint32_t ns = dead_servers(s, cn->name, servers, RB_PAIRS);
     sim_join(client, sizeof client, cn->name, NULL);
     if (cn->alive)
-        node_kill(s, cn, false);
+        node_stop(s, cn);
     if (sv->alive && !s->chk.violated)
-        node_kill(s, sv, false);
+        node_stop(s, sv);
     if (s->chk.violated)
         return;
     bool was = s->plan.active;
     fp_set_active(&s->plan, false);
-    sim_queue_path(path, sizeof path, sv->dir, server, client);
-    remove_file(s, path);
-    sim_queue_path(path, sizeof path, cn->dir, client, server);
-    remove_file(s, path);
+    for (uint32_t i = 0; i < ns; i++) {
+        const char *server = servers[i];
+        sim_queue_path(path, sizeof path, sim_server_dir(s, server, sdir), server, client);
+        remove_file(s, path);
+        sim_queue_path(path, sizeof path, cn->dir, client, server);
+        remove_file(s, path);
+        sim_shm_path(path, sizeof path, client, server);
+        remove_file(s, path);
+        sim_shm_path(path, sizeof path, server, client);
+        remove_file(s, path);
+        /* durable as the operator leaves it: a later power loss (process
+         * durability) must not bring the removed names back */
+        (void)s->env->dir_sync(s->env->ctx, sdir);
+    }
     sim_lastserver_path(path, sizeof path, cn->dir, client);
     remove_file(s, path);
-    sim_shm_path(path, sizeof path, client, server);
-    remove_file(s, path);
-    sim_shm_path(path, sizeof path, server, client);
-    remove_file(s, path);
-    /* durable as the operator leaves it: a later power loss (process
-     * durability) must not bring the removed names back */
-    (void)s->env->dir_sync(s->env->ctx, sv->dir);
     (void)s->env->dir_sync(s->env->ctx, cn->dir);
     fp_set_active(&s->plan, was);
     /* the record is gone, so no longer torn or damaged: its rule holds again */
@@ -80,10 +100,12 @@ void world_reset(sim *s, node *cn)
     memcpy(cn->ls_prev[cn->cur], cn->ls_rec[cn->cur], sizeof cn->ls_prev[0]);
     /* the checker: the old streams stay closed (retired), new ones at 0 */
     chk_name_back(&s->chk, client);
-    (void)chk_new_epoch(&s->chk, server, client, CHK_C2S, 0);
-    (void)chk_new_epoch(&s->chk, server, client, CHK_S2C, 0);
-    rb_pair_reset(s, server, client);
-    tell_user(s, server, client, 0);
+    for (uint32_t i = 0; i < ns; i++) {
+        (void)chk_new_epoch(&s->chk, servers[i], client, CHK_C2S, 0);
+        (void)chk_new_epoch(&s->chk, servers[i], client, CHK_S2C, 0);
+        rb_pair_reset(s, servers[i], client);
+        tell_user(s, servers[i], client, 0);
+    }
 }
 
 void world_pair_lost(sim *s, const char *server, const char *client)

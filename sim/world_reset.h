@@ -1,7 +1,7 @@
 /* A user's world's operator (world_reset.c): what is done, instead of the
  * built-in application's rename, when a loss on a pair was detected (a
- * rollback's or a power loss's: rollback_rule.c). A world node's name is
- * fixed, so the pair itself starts over. */
+ * rollback's or a power loss's: rollback_rule.c). A world's names are the
+ * user's, so the pair itself starts over. */
 #ifndef TCPSHM_SIM_WORLD_RESET_H
 #define TCPSHM_SIM_WORLD_RESET_H
 
@@ -10,8 +10,9 @@
 /* Whether the world opted into the kinds that reset pairs (its pair_reset
  * hook is set): rollback, and power loss in process durability. */
 bool world_resets_pairs(const sim *s);
-/* The pair of client node cn was detected dead: both processes stopped,
- * the pair's state removed on both sides (the server's queue file of the
+/* A pair of client node cn was detected dead: both processes stopped,
+ * the state of each of cn's dead pairs (one per server name) removed on
+ * both sides (the server's queue file of the
  * client, the client's queue file and .lastserver, an SHM pair's
  * segments), new streams for it at seq 0, the rule's state of it cleared,
  * and the user's pair_reset hook told. */

@@ -22,6 +22,19 @@
  * the simulator kills the exchange there now and then (a production build
  * would define it empty).
  *
+ * Names: each node lists identities (tcpshm_sim_node.identities), so the
+ * simulator renames a killed node now and then or brings it back under a
+ * name it had (the exchange alternates between two names on one address;
+ * a trader restarts as another desk's login, with that name's directory).
+ * A pair is a pair of names: the exchange keeps a book per pair
+ * (<dir>/<exchange>_<trader>.book, in its current name's directory), and
+ * the order ids are the pair's seqs.
+ * When the protocol starts a pair again at a login (a new connection: the
+ * trader last talked to another exchange name), both queues are at 0 at
+ * on_logon, and the exchange empties that pair's book before it books
+ * the new pair's first order (an order of the old pair that was booked
+ * and not yet acknowledged is in the queue still: booked again, once).
+ *
  *   order_world --seeds 1-400 --faults all
  */
 #include <stdio.h>
@@ -67,19 +80,34 @@ static void book_add(book *b, uint32_t qty) /* one order more, with one store */
     __atomic_store_n(b, (uint64_t)(book_volume(b) + qty) << 32 | (book_orders(b) + 1u), __ATOMIC_RELAXED);
 }
 
-static const char *const g_traders[NTRADERS] = {"t1", "t2", "t3"};
+/* Every trader name (identity) of the world; trader i's first is
+ * g_names[i][0]. Each has its own directory (its queue files, .lastserver). */
+#define NAMES 3
+static const tcpshm_sim_identity g_names[NTRADERS][NAMES] = {
+    {{"t1", "t1"}, {"t1b", "t1b"}, {"t1c", "t1c"}},
+    {{"t2", "t2"}, {"t2b", "t2b"}, {NULL, NULL}},
+    {{"t3", "t3"}, {"t3b", "t3b"}, {"t3c", "t3c"}},
+};
+static const uint32_t g_nnames[NTRADERS] = {3, 2, 3};
+/* the exchange's two names, a directory each (a restore from a backup
+ * takes the whole directory of the name the exchange runs under) */
+static const tcpshm_sim_identity g_exchange_names[2] = {{"exchange", "exchange"}, {"exchange-b", "exchange-b"}};
+#define NBOOKS (NTRADERS * NAMES)
 
 typedef struct exchange {
     const tcpshm_env *env;
     const char *dir;
-    book *books[NTRADERS]; /* mapped, or NULL (not yet, or the process died) */
+    book *books[NBOOKS]; /* of the pairs of its current name; mapped, or NULL (not yet, or the process died) */
+    bool emptied[NBOOKS]; /* false: the pair started again at a login, its book not emptied yet */
 } exchange;
 
+/* The book index of a trader name (-1: none of the world's). */
 static int trader_index(const char *name)
 {
     for (int i = 0; i < NTRADERS; i++)
-        if (strcmp(g_traders[i], name) == 0)
-            return i;
+        for (uint32_t k = 0; k < g_nnames[i]; k++)
+            if (strcmp(g_names[i][k].name, name) == 0)
+                return i * NAMES + (int)k;
     return -1;
 }
 
@@ -108,11 +136,23 @@ static book *book_of(exchange *x, int t)
 {
     if (x->books[t])
         return x->books[t];
-    char path[128];
+    char path[160];
     bool fresh; /* a new book is all zeros: empty */
-    snprintf(path, sizeof path, "%s/%s.book", x->dir, g_traders[t]);
+    snprintf(path, sizeof path, "%s/%s_%s.book", x->dir, tcpshm_sim_node_name(x), g_names[t / NAMES][t % NAMES].name);
     x->books[t] = map_durable(x->env, x->dir, path, sizeof(book), &fresh);
     return x->books[t];
+}
+
+/* The book of a pair that started again, emptied (on the disk before the
+ * first order of the new pair is booked); false: not now, try again. */
+static bool empty_book(exchange *x, int t)
+{
+    book *b = book_of(x, t);
+    if (!b)
+        return false;
+    __atomic_store_n(b, 0, __ATOMIC_RELAXED);
+    x->emptied[t] = x->env->map_sync(x->env->ctx, b, sizeof *b) == 0;
+    return x->emptied[t];
 }
 
 static void exchange_start(void *user, const tcpshm_env *env, const char *dir, uint32_t restarts)
@@ -120,14 +160,32 @@ static void exchange_start(void *user, const tcpshm_env *env, const char *dir, u
     exchange *x = user;
     (void)restarts;
     x->env = env;
-    x->dir = dir;
+    x->dir = dir; /* its current name's (tcpshm_sim_node_name) */
     memset(x->books, 0, sizeof x->books); /* the dead process's mappings are gone */
+    for (int t = 0; t < NBOOKS; t++)
+        x->emptied[t] = true;
+}
+
+/* A login of a trader: a pair at seq 0 both ways started again (a new
+ * connection) or never booked anything; either way its book is empty now
+ * (an order booked but not acknowledged is still queued: booked again). */
+static void exchange_logon(void *user, tcpshm_conn *c, uint32_t group)
+{
+    exchange *x = user;
+    (void)group;
+    int t = trader_index(tcpshm_conn_remote_name(c));
+    if (t >= 0 && tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0) {
+        x->emptied[t] = false;
+        (void)empty_book(x, t);
+    }
 }
 
 static void exchange_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 {
     exchange *x = user;
     int t = trader_index(tcpshm_conn_remote_name(c));
+    if (t >= 0 && !x->emptied[t] && !empty_book(x, t))
+        return; /* the pair's book first: the order stays and comes again */
     book *b = t >= 0 ? book_of(x, t) : NULL;
     if (!b)
         return; /* cannot book now: the order stays and comes again */
@@ -152,15 +210,14 @@ static void exchange_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 /* ------------------------------------------------------------ traders */
 
 typedef struct trader {
-    const char *name;
+    int desk; /* its index: its names are g_names[desk] */
 } trader;
 
 static void trader_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 {
-    trader *tr = user;
     uint32_t want = tcpshm_conn_my_ack(c), got = get32(m);
     if (m->msg_type != MSG_ACK || got != want)
-        tcpshm_sim_fail("trader %s: got the ack of order %u, expected %u", tr->name, got, want);
+        tcpshm_sim_fail("trader %s: got the ack of order %u, expected %u", tcpshm_sim_node_name(user), got, want);
     tcpshm_conn_pop(c);
 }
 
@@ -183,17 +240,19 @@ static trader g_trader[NTRADERS];
  * orders of the old pair are gone with it: the trader's book goes too
  * (the operator's procedure for this application), and the invariant
  * holds the book to the new pair's orders only. */
-static uint32_t g_resets[NTRADERS]; /* for the invariant's message */
+static uint32_t g_resets[NBOOKS]; /* for the invariant's message */
 
 static void pair_reset(void *user, const char *server, const char *client)
 {
-    (void)user, (void)server;
+    (void)user;
     int t = trader_index(client);
     if (t < 0)
         return;
     const tcpshm_env *e = tcpshm_sim_env();
-    char path[128];
-    snprintf(path, sizeof path, "exchange/%s.book", client);
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s_%s.book", strcmp(server, g_exchange_names[0].name) == 0 ? g_exchange_names[0].dir
+                                                                                            : g_exchange_names[1].dir,
+             server, client);
     (void)e->remove(e->ctx, path);
     /* for good: a power loss (durability host) brings back an unsynced removal,
      * and with it a record of the old pair */
@@ -201,27 +260,31 @@ static void pair_reset(void *user, const char *server, const char *client)
     g_resets[t]++;
 }
 
-/* Every order booked exactly once: never more than the trader pushed, and
- * at the end all of them, with their volume (since its pair's last reset,
- * if a loss reset it). */
+/* Every order booked exactly once: never more than the trader pushed on
+ * its pair with the exchange's current name, and at the end all of them,
+ * with their volume (since the pair's last start: a reset after a loss,
+ * or a new connection). */
 static int booked_once(void *user, int64_t now, bool final, char *why, size_t n)
 {
     (void)user, (void)now;
-    if (!tcpshm_sim_alive("exchange"))
+    const char *xname = tcpshm_sim_node_name(&g_exchange);
+    if (!tcpshm_sim_alive(xname))
         return 0; /* its mappings died with it */
-    for (int t = 0; t < NTRADERS; t++) {
-        tcpshm_conn *c = tcpshm_sim_conn(g_traders[t], "exchange");
+    for (int d = 0; d < NTRADERS; d++) {
+        const char *tname = tcpshm_sim_node_name(&g_trader[d]);
+        int t = trader_index(tname);
+        tcpshm_conn *c = tcpshm_sim_conn(tname, xname);
         const book *b = g_exchange.books[t];
-        if (!c || !b)
-            continue;
+        if (!c || !b || !g_exchange.emptied[t])
+            continue; /* no pair now, its book not mapped, or not emptied yet after a new start */
         uint32_t pushed = tcpshm_conn_seq_end(c);
         uint32_t volume = 0;
         for (uint32_t i = 0; i < pushed; i++)
             volume += qty_of(i);
         uint32_t orders = book_orders(b);
         if (orders > pushed || (final && (orders != pushed || book_volume(b) != volume))) {
-            snprintf(why, n, "trader %s pushed %u orders (volume %u), the exchange booked %u (volume %u)%s",
-                     g_traders[t], pushed, volume, orders, book_volume(b),
+            snprintf(why, n, "trader %s pushed %u orders (volume %u), %s booked %u (volume %u)%s", tname, pushed,
+                     volume, xname, orders, book_volume(b),
                      g_resets[t] ? " since the pair's last reset" : "");
             return 1;
         }
@@ -233,12 +296,16 @@ int main(int argc, char **argv)
 {
     static tcpshm_sim_world w;
     tcpshm_config_default(&w.config);
-    w.server = (tcpshm_sim_node){.name = "exchange", .dir = "exchange", .start = exchange_start};
+    /* each node's first name, and the others it may take (rename, return) */
+    w.server = (tcpshm_sim_node){.name = g_exchange_names[0].name, .dir = g_exchange_names[0].dir,
+                                 .start = exchange_start, .identities = &g_exchange_names[1], .nidentities = 1};
     w.server.server.user = &g_exchange;
     w.server.server.on_msg = exchange_msg;
+    w.server.server.on_logon = exchange_logon;
     for (int i = 0; i < NTRADERS; i++) {
-        g_trader[i].name = g_traders[i];
-        w.clients[i] = (tcpshm_sim_node){.name = g_traders[i], .dir = g_traders[i], .step = trader_step};
+        g_trader[i].desk = i;
+        w.clients[i] = (tcpshm_sim_node){.name = g_names[i][0].name, .dir = g_names[i][0].dir, .step = trader_step,
+                                         .identities = &g_names[i][1], .nidentities = g_nnames[i] - 1};
         w.clients[i].client.user = &g_trader[i];
         w.clients[i].client.on_msg = trader_msg;
     }

@@ -38,12 +38,21 @@ extern "C" {
 #endif
 
 #define TCPSHM_SIM_MAX_CLIENTS 4
+/* The names a node may have in a run: its first (name, dir) and up to
+ * TCPSHM_SIM_MAX_IDENTITIES - 1 more (tcpshm_sim_node.identities). */
+#define TCPSHM_SIM_MAX_IDENTITIES 4
+
+/* A name a node may take, and its directory on the virtual disk. */
+typedef struct tcpshm_sim_identity {
+    const char *name;
+    const char *dir;
+} tcpshm_sim_identity;
 
 /* One node of the world: a process of your application. Its callbacks'
  * `user` pointer (server.user or client.user) is also what start, step
  * and the node's callbacks receive. */
 typedef struct tcpshm_sim_node {
-    const char *name; /* its tcpshm name */
+    const char *name; /* its tcpshm name (its first, when it lists identities) */
     const char *dir;  /* its directory on the virtual disk (queue files, .lastserver, your files) */
     tcpshm_server_callbacks server; /* the server node: your production callbacks */
     tcpshm_client_callbacks client; /* a client node: your production callbacks */
@@ -57,6 +66,30 @@ typedef struct tcpshm_sim_node {
      * connection (once a login opened it); the server is called once per
      * client connection it has. NULL: callbacks only. */
     void (*step)(void *user, int64_t now, tcpshm_conn *conn);
+    /* Optional: the other identities the node may take (0 to
+     * TCPSHM_SIM_MAX_IDENTITIES - 1 of them; NULL/0: it is always name).
+     * With any node listing some, the world runs the kinds `rename` (a
+     * killed node restarts under the next identity it has not had yet: a
+     * client's new name is a new pair with every server name; a server's,
+     * a new server name for every client, whose logins to it are new
+     * connections) and `return` (a killed node restarts under an identity
+     * it had before, with that identity's directory: its queue files and
+     * .lastserver). At each login the protocol decides whether the pair
+     * of the two names continues or starts again at seq 0 (a new
+     * connection: the client's last server name is not this server's;
+     * docs/protocol.md step 5); the simulator checks that it did and what
+     * it says, and your application must follow it too: learn the node's
+     * current name from tcpshm_sim_node_name(user) (start gets the current
+     * identity's dir), keep your state per pair of names, and take a
+     * connection whose seq_end and my_ack are both 0 at on_logon /
+     * on_login_success for a pair that may have started again. Names are
+     * unique in the world. A directory may be shared by identities, but
+     * then the rollback kind leaves it alone (a restore follows the pairs
+     * of the name the node runs under): give each its own to have it
+     * restored. Each node's user pointer must then be its own (the
+     * accessor finds the node by it). */
+    const tcpshm_sim_identity *identities;
+    uint32_t nidentities;
 } tcpshm_sim_node;
 
 typedef struct tcpshm_sim_world {
@@ -66,7 +99,8 @@ typedef struct tcpshm_sim_world {
      * new_conn_timeout, ctl_interval, max_new_conns and accepts_per_poll.
      * Over shared memory (a seed may run clients over SHM) it also sets
      * shm_groups, shm_conns_per_group and, when 0, shm_queue_size; durability
-     * is the seed's (--durability). tcp_conns_per_group must hold the clients. */
+     * is the seed's (--durability). tcp_conns_per_group must hold the clients
+     * (with identities: every client identity). */
     tcpshm_config config;
     tcpshm_sim_node server;
     tcpshm_sim_node clients[TCPSHM_SIM_MAX_CLIENTS];
@@ -118,7 +152,13 @@ const tcpshm_env *tcpshm_sim_env(void); /* the virtual env: your files go throug
 int64_t tcpshm_sim_now(void);
 uint64_t tcpshm_sim_random(void);       /* the seed's own stream for your application */
 bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no new work */
-bool tcpshm_sim_alive(const char *node_name);
+bool tcpshm_sim_alive(const char *node_name); /* a node's current name */
+/* The current name of the node whose callbacks' user pointer is user
+ * (server.user or client.user): its first name until a rename or a return
+ * gave it another identity (tcpshm_sim_node.identities). The string
+ * changes when the node takes another identity (while it is down): copy
+ * it to keep it. NULL outside a run or for a pointer no node has. */
+const char *tcpshm_sim_node_name(const void *user);
 /* Node local's connection with remote (NULL if local is dead or has none;
  * NULL too while the pair's storage went back (rollback, power loss) and
  * its next login has not been judged yet: its numbers are not the pair's
