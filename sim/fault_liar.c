@@ -911,11 +911,14 @@ void liar_step(sim *s)
 
 static bool mine(const liar *L, const char *name) { return L->fd >= 0 && strcmp(name, L->name) == 0; }
 
-void liar_server_disc(sim *s, const char *name, const char *reason)
+bool liar_server_disc(sim *s, const char *name, const char *reason)
 {
     liar *L = &s->liar;
-    if (mine(L, name) && liar_name(name) && !L->seen[0])
+    if (!liar_name(name))
+        return false;
+    if (mine(L, name) && !L->seen[0])
         snprintf(L->seen, sizeof L->seen, "%s", reason);
+    return true;
 }
 
 void liar_server_reject(sim *s, const char *name, const char *reason)

@@ -12,12 +12,13 @@
 
 /* The fault kinds a user's world runs: those that need no knowledge of the
  * application (renames and returns change names, which a world's are not;
- * the liar and damage judge the built-in application's own records). */
+ * damage judges the built-in application's own records). The liar's
+ * connections are the wrappers' (world.c), never the user's callbacks'. */
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
      (1u << FP_STALL) | (1u << FP_MISCONFIG) | (1u << FP_TWIN) | (1u << FP_MISUSE) | (1u << FP_IMPOSTOR) |     \
-     (1u << FP_POWER))
+     (1u << FP_POWER) | (1u << FP_LIAR))
 /* With the user's pair_reset hook (resets: world_reset.h), also the kinds
  * whose detected losses end a pair, which the operator then resets:
  * rollback, and power loss in process durability. */
