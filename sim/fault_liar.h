@@ -25,6 +25,7 @@
 #define SIM_LIAR_OWNER 8u /* the liar's venv owner (nodes have 100 and up) */
 #define SIM_LIAR_NAME "liar0"      /* the TCP lies' client name */
 #define SIM_SHM_LIAR_NAME "liar1"  /* the SHM lies' (a name keeps its transport) */
+#define SIM_LIAR_SENT_NAME "liar2" /* a name of no pair, sent by the unterminated-name lie */
 #define SIM_LIAR_MARK 0xA5u /* login user_data[0] of a liar's login that uses an honest name */
 #define SIM_LIAR_MARK_OWN 0xA6u   /* ... of a liar name's login the application passes on as it is */
 #define SIM_LIAR_MARK_GROUP 0xA7u /* ... of one it answers with a group out of range */

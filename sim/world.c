@@ -612,7 +612,7 @@ int tcpshm_sim_main(int argc, char **argv, const tcpshm_sim_world *world)
         }
     for (uint32_t i = 0; i <= world->nclients; i++) { /* the liar's names (fault_liar.h), and the one it sends */
         const char *name = i == 0 ? world->server.name : world->clients[i - 1].name;
-        if (liar_name(name) || strcmp(name, "liar2") == 0) {
+        if (liar_name(name) || strcmp(name, SIM_LIAR_SENT_NAME) == 0) {
             fprintf(stderr, "%s: the name %s is the simulator's (its liar's)\n", prog, name);
             return 2;
         }
