@@ -255,16 +255,11 @@ static void check_user_data(sim *s, const char *client, const uint8_t *got, uint
 }
 
 /* The group of a client: FNV-1a of its name, as tools/echo_server does,
- * among the groups of its transport. */
+ * among the groups of its transport (sim_name_group). */
 static int s_new_conn(void *u, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject_text)
 {
     sim *s = u;
-    uint32_t h = 2166136261u;
-    for (const char *p = lg->client_name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    uint32_t groups = lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups; /* 0: the liar's SHM login
-                                                                             * where SHM is off */
-    int grp = groups ? (int)(h % groups) : 0;
+    int grp = sim_name_group(s, lg);
     /* the liar's login for a live name goes to that name's group, where
      * the server must find the live slot and refuse */
     int lg_liar = liar_new_conn(s, lg, grp, reject_text);
@@ -295,8 +290,7 @@ static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
     sim *s = u;
     (void)e;
     trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
-    liar_server_disc(s, tcpshm_conn_remote_name(c), reason);
-    if (!liar_name(tcpshm_conn_remote_name(c))) {
+    if (!liar_server_disc(s, tcpshm_conn_remote_name(c), reason)) {
         chk_honest_close(&s->chk, -1, server_of(s)->name, tcpshm_conn_remote_name(c), reason);
         timeout_close(s, -1, server_of(s), tcpshm_conn_remote_name(c), reason);
     }
@@ -637,7 +631,9 @@ void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb)
         cb->on_msg = NULL;
 }
 
-bool app_server_reports(const sim *s) { return s->nodes[0].owner % 2u == 0; }
+/* A user's world's server reports always: its wrapped callbacks are all
+ * set, whatever the user's are (world.c). */
+bool app_server_reports(const sim *s) { return s->p->world || s->nodes[0].owner % 2u == 0; }
 
 void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
 {

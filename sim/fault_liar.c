@@ -514,9 +514,9 @@ static void start(sim *s, liar *L)
         /* the server reports the refused login with the client name it could read ("" none):
          * a name of no pair (the refusal of liar0's would drop the note of a login of its
          * that is still pending) */
-        snprintf(L->name, sizeof L->name, "%s", L->arg ? "liar2" : "");
+        snprintf(L->name, sizeof L->name, "%s", L->arg ? SIM_LIAR_SENT_NAME : "");
         snprintf(L->expect, sizeof L->expect, "Invalid %s name", L->arg ? "last server" : "client");
-        out_login(s, L, L->arg ? "liar2" : SIM_LIAR_NAME, "", 0, 0, 0, false, 0); /* status 2 (docs/protocol.md) */
+        out_login(s, L, L->arg ? SIM_LIAR_SENT_NAME : SIM_LIAR_NAME, "", 0, 0, 0, false, 0); /* status 2 (docs/protocol.md) */
         memset(L->out + 17u + s->cfg.login_user_data_size + L->arg * s->cfg.name_size, 'x', s->cfg.name_size);
         break;
     case LIE_BAD_LOGIN_SIZE: {
@@ -911,11 +911,14 @@ void liar_step(sim *s)
 
 static bool mine(const liar *L, const char *name) { return L->fd >= 0 && strcmp(name, L->name) == 0; }
 
-void liar_server_disc(sim *s, const char *name, const char *reason)
+bool liar_server_disc(sim *s, const char *name, const char *reason)
 {
     liar *L = &s->liar;
-    if (mine(L, name) && liar_name(name) && !L->seen[0])
+    if (!liar_name(name))
+        return false;
+    if (mine(L, name) && !L->seen[0])
         snprintf(L->seen, sizeof L->seen, "%s", reason);
+    return true;
 }
 
 void liar_server_reject(sim *s, const char *name, const char *reason)

@@ -25,6 +25,7 @@
 #define SIM_LIAR_OWNER 8u /* the liar's venv owner (nodes have 100 and up) */
 #define SIM_LIAR_NAME "liar0"      /* the TCP lies' client name */
 #define SIM_SHM_LIAR_NAME "liar1"  /* the SHM lies' (a name keeps its transport) */
+#define SIM_LIAR_SENT_NAME "liar2" /* a name of no pair, sent by the unterminated-name lie */
 #define SIM_LIAR_MARK 0xA5u /* login user_data[0] of a liar's login that uses an honest name */
 #define SIM_LIAR_MARK_OWN 0xA6u   /* ... of a liar name's login the application passes on as it is */
 #define SIM_LIAR_MARK_GROUP 0xA7u /* ... of one it answers with a group out of range */
@@ -84,13 +85,20 @@ typedef struct sim sim;
 
 /* One liar step (after the nodes' steps), when the kind is on. */
 void liar_step(sim *s);
-/* From the server application's callbacks. */
-void liar_server_disc(sim *s, const char *name, const char *reason);
+/* From the server application's callbacks (tcpshm-sim's, app.c, or the
+ * wrappers of a user's world, world.c, which keep the liar's connections
+ * from the user's callbacks and step). The close of a connection of name:
+ * true if it is one of the liar's (the honest nodes' rules do not apply). */
+bool liar_server_disc(sim *s, const char *name, const char *reason);
 void liar_server_reject(sim *s, const char *name, const char *reason);
 void liar_server_mismatch(sim *s, const char *name);
 /* on_new_connection of a login that carries one of the liar's marks, for
- * which the application chose group grp: -1 refuse (reject_text set), else
- * the group to return; -2 not the liar's. */
+ * which the application chose group grp (tcpshm-sim's: sim_name_group; a
+ * world's wrapper: that for the liar's own names, the user's group of the
+ * name's live login for an honest one): -1 refuse (reject_text set), else
+ * the group to return; -2 not the liar's. Called for every login (it
+ * counts the liar's names' logins under way, and sets what
+ * liar_take_noteless tells). */
 int liar_new_conn(sim *s, const tcpshm_login *lg, int grp, const char **reject_text);
 /* Whether one of the liar's consumer-position lies stands in the server's
  * segment to remote now (the segment does not open while it does: no crash
@@ -107,9 +115,10 @@ void liar_server_msg(sim *s, const char *name, const tcpshm_msg_header *m);
 /* The server's on_system_error and on_client_file_error. */
 void liar_server_syserr(sim *s, const char *what);
 void liar_server_file_error(sim *s, const char *name, const char *text);
-/* The server's application at its step, for the liar's pair c of name:
- * pushes what the lie of an ack past the messages sent wants (messages
- * the checker does not follow: nothing pops them). */
+/* The server's application at its step (a world's: its wrapper, never
+ * the user's step), for the liar's pair c of name: pushes what the lie of
+ * an ack past the messages sent wants (messages the checker does not
+ * follow: nothing pops them). */
 void liar_server_push(sim *s, const char *name, tcpshm_conn *c);
 /* Whether the login the server just refused is the liar's, which left no
  * login note (once: the server refuses it within on_new_connection's call). */

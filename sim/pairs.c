@@ -7,6 +7,16 @@
 #include "pairs.h"
 #include "world.h"
 
+int sim_name_group(const sim *s, const tcpshm_login *lg)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = lg->client_name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    uint32_t groups = lg->use_shm ? s->cfg.shm_groups : s->cfg.tcp_groups; /* 0: the liar's SHM login
+                                                                             * where SHM is off */
+    return groups ? (int)(h % groups) : 0;
+}
+
 bool sim_pick_shm(sim *s)
 {
     if (s->tx_mode == SIM_TX_MIXED)
@@ -37,13 +47,13 @@ static long canonical_number(const char **p)
  * user's world has its own names, compared. */
 bool sim_client_shm(const sim *s, const char *client)
 {
+    if (strcmp(client, SIM_SHM_LIAR_NAME) == 0)
+        return true; /* the liar's SHM name (a world's nodes may not take it: world.c) */
     if (s->p->world) { /* a user's world: its own names, compared */
         uint32_t g;
         const node *n = sim_client_named(s, client, &g);
         return n ? n->shm[g] : false;
     }
-    if (strcmp(client, SIM_SHM_LIAR_NAME) == 0)
-        return true; /* the liar's SHM name */
     const char *p = client;
     if (*p++ != 'c')
         return false;

@@ -14,8 +14,14 @@
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client);
 /* The transport of a new client name: from the run's mode (a coin in mixed runs). */
 bool sim_pick_shm(sim *s);
-/* Whether the client name logs in over shared memory (false for unknown names). */
+/* Whether the client name logs in over shared memory (false for unknown names;
+ * true for the liar's SHM name, liar1). */
 bool sim_client_shm(const sim *s, const char *client);
+/* The group of a login: FNV-1a of its client name among its transport's
+ * groups, as tools/echo_server chooses (0 where the transport has none):
+ * tcpshm-sim's server application's choice for every login (app.c), and
+ * a user's world's wrapper's for the liar's own names (world.c). */
+int sim_name_group(const sim *s, const tcpshm_login *lg);
 /* The strings up to a NULL joined into out (n bytes), cut as snprintf's
  * "%s%s..." would be: the paths of pair files and copies of names, made
  * many times a step (snprintf showed in profiles). */

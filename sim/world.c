@@ -11,6 +11,7 @@
 #include "check_lastserver.h"
 #include "check_timeout.h"
 #include "fault_impostor.h"
+#include "fault_liar.h"
 #include "fault_twin.h"
 #include "login_follow.h"
 #include "node.h"
@@ -31,6 +32,12 @@ typedef struct world_ctx { /* what a wrapped callback's user pointer gives */
 static world_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 static uint32_t g_starts[1 + SIM_MAX_CLIENTS]; /* processes started per node this run */
 static budget_env g_user_env; /* the env of the user's own files (tcpshm_sim_env, the start hook) */
+/* The liar (fault_liar.h) in a world: per client node, the group the
+ * user's on_new_connection gave its last accepted login (a liar's login
+ * with that name gets it: s_new), and whether the server's pending login of
+ * that name is one the wrapper passed on for the liar (liar_logon). */
+static int g_group[1 + SIM_MAX_CLIENTS];
+static bool g_liar_login[1 + SIM_MAX_CLIENTS];
 
 /* The user's file calls: failed now and then by the file kind, and each
  * one that changed a file followed by a crash site (budget_env.h). */
@@ -62,6 +69,8 @@ void world_begin(sim *s)
 {
     g_run = s;
     memset(g_starts, 0, sizeof g_starts);
+    memset(g_group, 0, sizeof g_group);
+    memset(g_liar_login, 0, sizeof g_liar_login);
     /* over the nodes' env: the user's calls count toward a step's budget too */
     budget_env_init(&g_user_env, s->env, 0, NULL, s);
     budget_env_set_faults(&g_user_env, user_file_fail, user_file_changed);
@@ -96,6 +105,11 @@ void world_shape(sim *s)
     } else {
         s->cfg.shm_groups = 0;
     }
+    /* the liar's TCP name takes a slot of its group (slots are never
+     * freed): one more per group, so that the user's clients keep theirs
+     * (SHM's above leave room for liar1) */
+    if ((s->p->kinds >> FP_LIAR & 1u) && s->cfg.tcp_conns_per_group < 65536u)
+        s->cfg.tcp_conns_per_group++;
     s->nnodes = 1u + w->nclients;
     s->wrap_base = 0;
 }
@@ -162,6 +176,10 @@ static int stream_of(sim *s, node *n, tcpshm_conn *c, bool outgoing)
     return outgoing ? n->c2s : n->s2c;
 }
 
+/* The server's connection c is one of the liar's (liar0, liar1): the
+ * wrappers handle it; the user's callbacks and step never see it. */
+static bool liars(const node *n, tcpshm_conn *c) { return n->idx == 0 && liar_name(tcpshm_conn_remote_name(c)); }
+
 /* A detected loss ended the pair (rollback_rule.c): until the operator
  * resets it (world_reset.c, later in this scheduler step) the user's pushes
  * and pops on it go to the core unchecked, as a dead pair's do. */
@@ -192,7 +210,7 @@ int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, b
         chk_fail(&s->chk, -1, "world: a push outside a node's step (from check or a stale connection?)");
         return push(c);
     }
-    if (pair_dead(s, n, c))
+    if (pair_dead(s, n, c) || liars(n, c)) /* the liar's pairs: the simulator's own pushes (world_step) */
         return push(c);
     int sid = stream_of(s, n, c, true);
     /* kind 0: none of the built-in application's echo rules apply */
@@ -210,7 +228,7 @@ void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop)
         pop(c);
         return;
     }
-    if (pair_dead(s, n, c)) {
+    if (pair_dead(s, n, c) || liars(n, c)) {
         pop(c);
         return;
     }
@@ -253,6 +271,10 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
         trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL, remote);
     else
         trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
+    if (liars(n, c)) { /* a lie the server saw through */
+        liar_server_mismatch(s, remote);
+        return;
+    }
     bool made_up = impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
     if (n->idx == 0)
         lf_note_drop(s, remote); /* its login ends here */
@@ -268,8 +290,9 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 }
 
 /* The server's trace names the client; a client's, its node. Every peer
- * of a world is honest (no liar in a world): the honest-close rule and the
- * timeout rule hold on both sides. */
+ * but the liar is honest: the honest-close rule and the timeout rule hold
+ * on both sides, but for the liar's connections, whose close is the
+ * liar's to judge (as app.c's s_disc). */
 static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     world_ctx *x = u;
@@ -277,6 +300,8 @@ static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
         trace_event_noted(&x->s->tr, x->s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
     else
         trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
+    if (x->n->idx == 0 && liar_server_disc(x->s, tcpshm_conn_remote_name(c), reason))
+        return;
     chk_honest_close(&x->s->chk, -1, x->n->name, tcpshm_conn_remote_name(c), reason);
     timeout_close(x->s, -1, x->n, tcpshm_conn_remote_name(c), reason);
     shared_cbs ucb = shared_of(x);
@@ -286,6 +311,12 @@ static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 
 static void w_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 {
+    world_ctx *x = u;
+    if (liars(x->n, c)) { /* held for a lie (not popped), else a lie the server took */
+        if (!x->s->chk.violated)
+            liar_server_msg(x->s, tcpshm_conn_remote_name(c), m);
+        return;
+    }
     shared_cbs ucb = shared_of(u);
     if (ucb.on_msg)
         ucb.on_msg(ucb.user, c, m);
@@ -293,20 +324,64 @@ static void w_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 
 /* ------------------------------------------------------------ server callbacks */
 
+/* The server's peer of name, made at its first logon in this process. */
+static peer *peer_of(sim *s, node *n, const char *name)
+{
+    peer *p = find_peer(n, name);
+    if (!p && n->npeers < sizeof n->peers / sizeof n->peers[0]) {
+        p = &n->peers[n->npeers++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->shm = sim_client_shm(s, name);
+        p->c2s = p->s2c = -1;
+    }
+    return p;
+}
+
 #define SRV(x) world_ctx *x = u; const tcpshm_server_callbacks *ucb = &spec(x->s, x->n)->server
 #define CLI(x) world_ctx *x = u; const tcpshm_client_callbacks *ucb = &spec(x->s, x->n)->client
+
+/* The group out of range the wrapper gave a liar's login (its mark: the
+ * liar's login was the last on_new_connection) is not the user's error. */
+#define GROUP_ERROR "on_new_connection returned a group out of range"
 
 static void s_syserr(void *u, const char *what, int e)
 {
     SRV(x);
     trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, 0, (uint32_t)e, 0, what);
+    liar_server_syserr(x->s, what);
+    if (x->s->liar.noteless && strncmp(what, GROUP_ERROR, strlen(GROUP_ERROR)) == 0)
+        return;
     if (ucb->on_system_error)
         ucb->on_system_error(ucb->user, what, e);
 }
 
+/* The group the wrapper gives a liar's login: for its own names
+ * sim_name_group's (as tcpshm-sim's application), for an honest client's
+ * name the group the user gave that name's live login, where the core must
+ * find the live slot and refuse. */
+static int liar_group(sim *s, const tcpshm_login *lg)
+{
+    const node *h = sim_node_named(s, lg->client_name);
+    return h && h->idx > 0 ? g_group[h->idx] : sim_name_group(s, lg);
+}
+
+/* The liar's logins are the wrapper's (the user's on_new_connection never
+ * sees them, as the user's callbacks never see the liar's connections):
+ * those with a mark (fault_liar.h) answered as tcpshm-sim's application
+ * answers them (liar_new_conn: a login as an honest client that is not
+ * live refused, one as a live client passed on for the core to refuse),
+ * the others of its own names given their group. */
 static int s_new(void *u, const tcpshm_login *lg, uint8_t *rsp, const char **reject)
 {
     SRV(x);
+    int grp = liar_new_conn(x->s, lg, liar_group(x->s, lg), reject);
+    if (grp != -2 || liar_name(lg->client_name)) {
+        const node *h = sim_node_named(x->s, lg->client_name);
+        if (grp >= 0 && h && h->idx > 0)
+            g_liar_login[h->idx] = true; /* its pending login is the liar's now */
+        return grp != -2 ? grp : sim_name_group(x->s, lg);
+    }
     rb_server_login(x->s, lg);
     lastserver_at_login(x->s, lg);
     /* a twin whose first dropped after it started: refused for it (fault_twin.h) */
@@ -319,27 +394,68 @@ static int s_new(void *u, const tcpshm_login *lg, uint8_t *rsp, const char **rej
 static void s_file_err(void *u, const char *client, const tcpshm_error *err)
 {
     SRV(x);
+    liar_server_file_error(x->s, client, err->text);
+    if (liar_name(client))
+        return;
     if (ucb->on_client_file_error)
         ucb->on_client_file_error(ucb->user, client, err);
 }
 
+/* A refused login of the liar's (one of its own names, or one with a mark,
+ * which the user's on_new_connection did not see) is not the user's; the
+ * others are, also those the core refused before on_new_connection (an
+ * invalid name the liar sent among them). */
 static void s_rejected(void *u, const char *client, const char *reason)
 {
     SRV(x);
+    bool noteless = liar_take_noteless(x->s); /* the liar's mark (once: app.c's s_rejected) */
     trace_event_noted(&x->s->tr, x->s->now, TR_REJECT, 0, 0, 0, reason, client);
-    /* host durability: a login refused at its end after step 5 reset the
-     * pair is in the new epoch (login_follow.h) */
-    node *n = x->n;
-    peer *p = find_peer(n, client);
-    tcpshm_conn *c = tcpshm_server_find_conn(n->srv, client);
-    lf_login r;
-    if (p && c && lf_refused_after_reset(x->s, n->name, client, reason))
-        (void)lf_server_login(x->s, n, p, c, &r);
-    else
-        lf_note_drop(x->s, client);
-    rb_server_rejected(x->s, client);
+    if (!noteless) {
+        /* host durability: a login refused at its end after step 5 reset the
+         * pair is in the new epoch (login_follow.h) */
+        node *n = x->n;
+        peer *p = find_peer(n, client);
+        tcpshm_conn *c = tcpshm_server_find_conn(n->srv, client);
+        lf_login r;
+        if (p && c && lf_refused_after_reset(x->s, n->name, client, reason))
+            (void)lf_server_login(x->s, n, p, c, &r);
+        else
+            lf_note_drop(x->s, client);
+        rb_server_rejected(x->s, client);
+    }
+    liar_server_reject(x->s, client, reason);
+    const node *h = sim_node_named(x->s, client);
+    if (noteless && h && h->idx > 0)
+        g_liar_login[h->idx] = false;
+    if (noteless || liar_name(client))
+        return;
     if (ucb->on_login_rejected)
         ucb->on_login_rejected(ucb->user, client, reason);
+}
+
+/* An accepted login of the liar's: one of its own names (its peer kept,
+ * without streams, for the liar's pushes, misuse and the file checks after
+ * a death), or one as an honest client that the wrapper passed on (the core
+ * must refuse it: the violation). True if it was the liar's. */
+static bool liar_logon(sim *s, node *n, tcpshm_conn *c, const char *name)
+{
+    node *h = sim_node_named(s, name);
+    bool passed = h && h->idx > 0 && g_liar_login[h->idx];
+    if (!passed && !liar_name(name))
+        return false;
+    if (passed)
+        g_liar_login[h->idx] = false;
+    if (liar_server_logon(s, name)) /* a login lie accepted: the liar says which */
+        return true;
+    if (passed) {
+        chk_fail(&s->chk, -1, "liar: the server accepted a login as %s that the liar sent while %s was live", name,
+                 name);
+        return true;
+    }
+    peer *p = peer_of(s, n, name);
+    if (p)
+        p->conn = c;
+    return true;
 }
 
 static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
@@ -349,13 +465,12 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     const char *name = tcpshm_conn_remote_name(c);
     check_disk_at_logon(x->s, n->name, name);
     timeout_logon(x->s, name);
-    peer *p = find_peer(n, name);
-    if (!p && n->npeers < sizeof n->peers / sizeof n->peers[0]) {
-        p = &n->peers[n->npeers++];
-        memset(p, 0, sizeof *p);
-        snprintf(p->name, sizeof p->name, "%s", name);
-        p->shm = sim_client_shm(x->s, name);
-    }
+    if (liar_logon(x->s, n, c, name))
+        return;
+    const node *h = sim_node_named(x->s, name);
+    if (h && h->idx > 0)
+        g_group[h->idx] = (int)grp; /* a liar's login with this name gets it */
+    peer *p = peer_of(x->s, n, name);
     lf_login r; /* the pair continues or starts again: what the login said */
     if (p) {
         (void)lf_server_login(x->s, n, p, c, &r);
@@ -433,27 +548,37 @@ void world_started(sim *s, node *n)
 
 void world_died(sim *s, node *n)
 {
+    /* the liar's logins pending in the server (as far as a death of the
+     * name they use may end them too) */
+    memset(g_liar_login, 0, sizeof g_liar_login);
     if (n->idx != 0)
         return;
     n->npeers = 0;      /* the connections were the dead process's */
     lf_notes_forget(s); /* and the logins it was handling */
 }
 
+/* The user's step of each connection; on the server the liar's are not
+ * the user's: what a lie wants the server to push to the liar is pushed
+ * there instead (tcpshm-sim's application does it in its step: app.c). */
 void world_step(sim *s, node *n)
 {
     const tcpshm_sim_node *x = spec(s, n);
-    if (!x->step)
-        return;
     int64_t now = node_now(s, n); /* its host's clock, as its core's */
     if (n->idx > 0) {
         tcpshm_conn *c = tcpshm_client_conn(n->cl);
-        if (c)
+        if (c && x->step)
             x->step(user_of(s, n), now, c);
         return;
     }
-    for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++)
-        if (n->peers[i].conn)
-            x->step(user_of(s, n), now, n->peers[i].conn);
+    for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
+        peer *p = &n->peers[i];
+        if (liar_name(p->name)) {
+            if (p->conn && !s->settle && !s->bootstrap)
+                liar_server_push(s, p->name, p->conn);
+        } else if (p->conn && x->step) {
+            x->step(user_of(s, n), now, p->conn);
+        }
+    }
 }
 
 void world_check(sim *s, bool final)
@@ -501,6 +626,8 @@ tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote)
      * yet holds numbers that are not the pair's (the login must detect
      * it), and a detected one is about to be reset: neither is given */
     const char *server = n->idx == 0 ? local : remote, *client = n->idx == 0 ? remote : local;
+    if (liar_name(client)) /* the liar's are not the user's */
+        return NULL;
     if (rb_pair_pending(g_run, server, client) || rb_pair_dead(g_run, server, client))
         return NULL;
     if (n->idx == 0)
@@ -529,7 +656,8 @@ void tcpshm_sim_fail(const char *fmt, ...)
 }
 
 /* Every node's identities: at most TCPSHM_SIM_MAX_IDENTITIES names in all,
- * each with a name and a directory, no name twice in the world. */
+ * each with a name and a directory, no name twice in the world, none the
+ * liar uses. */
 static bool identities_ok(const char *prog, const tcpshm_sim_world *w)
 {
     const char *names[(1 + TCPSHM_SIM_MAX_CLIENTS) * TCPSHM_SIM_MAX_IDENTITIES];
@@ -545,6 +673,10 @@ static bool identities_ok(const char *prog, const tcpshm_sim_world *w)
             tcpshm_sim_identity id = identity_of(x, k);
             if (!id.name || !id.dir) {
                 fprintf(stderr, "%s: identity %u of node %s has no name or no directory\n", prog, k, x->name);
+                return false;
+            }
+            if (liar_name(id.name) || strcmp(id.name, SIM_LIAR_SENT_NAME) == 0) { /* fault_liar.h */
+                fprintf(stderr, "%s: the name %s is the simulator's (its liar's)\n", prog, id.name);
                 return false;
             }
             for (uint32_t j = 0; j < nn; j++)
@@ -581,7 +713,7 @@ int tcpshm_sim_main(int argc, char **argv, const tcpshm_sim_world *world)
             fprintf(stderr, "%s: client %u has no name or no directory\n", prog, i);
             return 2;
         }
-    if (!identities_ok(prog, world))
+    if (!identities_ok(prog, world)) /* also no name of the liar's */
         return 2;
     return sim_cli_main(argc, argv, world);
 }

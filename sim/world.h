@@ -12,14 +12,14 @@
 #include "tcpshm/sim.h"
 
 /* The fault kinds a user's world runs: those that need no knowledge of the
- * application (the liar needs the built-in server application's
- * cooperation). A clock step moves the `now` the node's core and the
- * user's code get alike. */
+ * application. A clock step moves the `now` the node's core and the
+ * user's code get alike. The liar's connections are the wrappers'
+ * (world.c), never the user's callbacks'. */
 #define WORLD_KINDS                                                                                             \
     ((1u << FP_DISCONNECT) | (1u << FP_KILL) | (1u << FP_CRASH) | (1u << FP_SHORT_WRITE) |                       \
      (1u << FP_SHORT_READ) | (1u << FP_IO_ERROR) | (1u << FP_EAGAIN) | (1u << FP_PARTITION) | (1u << FP_FILE) |  \
      (1u << FP_STALL) | (1u << FP_MISCONFIG) | (1u << FP_TWIN) | (1u << FP_MISUSE) | (1u << FP_IMPOSTOR) |     \
-     (1u << FP_POWER) | (1u << FP_CLOCK))
+     (1u << FP_POWER) | (1u << FP_CLOCK) | (1u << FP_LIAR))
 /* With the user's pair_reset hook (resets: world_reset.h), also the kinds
  * whose detected losses end a pair, which the operator then resets:
  * rollback, power loss in process durability, and damage (a pair file
