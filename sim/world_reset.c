@@ -45,27 +45,11 @@ static void tell_user(sim *s, const char *server, const char *client, uint32_t h
     fp_set_active(&s->plan, was);
 }
 
-/* The servers of client's pairs that a detected loss ended (a world whose
- * server has identities may have several), or the server's current name
- * when none is dead (a record of the client torn: no pair named). */
-static uint32_t dead_servers(sim *s, const char *client, char out[][RB_NAME], uint32_t max)
-{
-    uint32_t n = 0;
-    for (uint32_t i = 0; s->rb_rule && i < s->rb_rule->npairs && n < max; i++) {
-        const rb_pair *p = &s->rb_rule->pairs[i];
-        if (p->state == RB_DEAD && strcmp(p->client, client) == 0)
-            sim_join(out[n++], RB_NAME, p->server, NULL);
-    }
-    if (n == 0)
-        sim_join(out[n++], RB_NAME, s->nodes[0].name, NULL);
-    return n;
-}
-
 void world_reset(sim *s, node *cn)
 {
     node *sv = &s->nodes[0];
     char servers[RB_PAIRS][RB_NAME], client[TCPSHM_NAME_MAX + 1], path[SIM_PATH_SIZE], sdir[TCPSHM_NAME_MAX + 1];
-    uint32_t ns = dead_servers(s, cn->name, servers, RB_PAIRS);
+    uint32_t ns;
     sim_join(client, sizeof client, cn->name, NULL);
     if (cn->alive)
         node_stop(s, cn);
@@ -75,6 +59,13 @@ void world_reset(sim *s, node *cn)
         return;
     bool was = s->plan.active;
     fp_set_active(&s->plan, false);
+    /* The client's record goes, so its next login says "" to every server
+     * name: every pair of the client starts over, not only the dead ones.
+     * With identities, a pair with another server name whose messages it
+     * popped but had not yet acknowledged would otherwise resume in the
+     * first-login window and give them again (order_world seed 303, swarm). */
+    for (ns = 0; ns < sim_max_names(s, sv); ns++)
+        sim_name_of(s, sv, ns, servers[ns]);
     for (uint32_t i = 0; i < ns; i++) {
         const char *server = servers[i];
         sim_queue_path(path, sizeof path, sim_server_dir(s, server, sdir), server, client);
@@ -93,10 +84,10 @@ void world_reset(sim *s, node *cn)
     remove_file(s, path);
     (void)s->env->dir_sync(s->env->ctx, cn->dir);
     fp_set_active(&s->plan, was);
-    /* the record is gone, so no longer torn or damaged: its rule holds again */
+    /* no record now, so no longer torn or damaged: its rule holds again */
     cn->ls_torn &= ~(1u << cn->cur);
     cn->ls_damaged &= ~(1u << cn->cur);
-    lastserver_resync(s, cn); /* no record now */
+    lastserver_resync(s, cn);
     memcpy(cn->ls_prev[cn->cur], cn->ls_rec[cn->cur], sizeof cn->ls_prev[0]);
     /* the checker: the old streams stay closed (retired), new ones at 0 */
     chk_name_back(&s->chk, client);
