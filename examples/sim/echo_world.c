@@ -204,11 +204,22 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     cs->echoes_seen++;
 }
 
-/* Requests within the window, until the faults stop. */
+/* Requests within the window, until the faults stop. An echo may come
+ * before its request: the server answered it (echo pushed, request not yet
+ * popped), then this client's directory went back to before the request (a
+ * rollback takes back the push, not the answer). The request is pushed
+ * again, also while settling: the server's record names it, so it is
+ * popped without a second echo. The window is counted signed: unsigned,
+ * that case read as a full window for good. */
 static void client_step(void *user, int64_t now, tcpshm_conn *c)
 {
     (void)user, (void)now;
-    if (tcpshm_sim_settling() || tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c) >= WINDOW)
+    int32_t unanswered = (int32_t)(tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c));
+    if (unanswered < 0) {
+        (void)push32(c, MSG_REQUEST, tcpshm_conn_seq_end(c));
+        return;
+    }
+    if (tcpshm_sim_settling() || unanswered >= WINDOW)
         return;
     if (tcpshm_sim_random() % 4 == 0)
         (void)push32(c, MSG_REQUEST, tcpshm_conn_seq_end(c));

@@ -221,11 +221,18 @@ static void trader_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     tcpshm_conn_pop(c);
 }
 
+/* Orders within the window, until the faults stop. An ack may come before
+ * its order (the exchange booked and acknowledged it, then this trader's
+ * directory went back to before it): the order is pushed again, also while
+ * settling, and the exchange, whose book has it, neither books nor
+ * acknowledges it twice. Signed: unsigned, that read as a full window. */
 static void trader_step(void *user, int64_t now, tcpshm_conn *c)
 {
     (void)user, (void)now;
-    if (!tcpshm_sim_settling() && tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c) < WINDOW &&
-        tcpshm_sim_random() % 3 == 0)
+    int32_t unacked = (int32_t)(tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c));
+    if (unacked < 0)
+        (void)push32(c, MSG_ORDER, tcpshm_conn_seq_end(c));
+    else if (!tcpshm_sim_settling() && unacked < WINDOW && tcpshm_sim_random() % 3 == 0)
         (void)push32(c, MSG_ORDER, tcpshm_conn_seq_end(c));
 }
 
