@@ -102,14 +102,6 @@ static app_rec *map_rec(sim *s, node *n, const char *client, uint32_t my_ack)
     return m;
 }
 
-static peer *find_peer(node *n, const char *name)
-{
-    for (uint32_t i = 0; i < n->npeers; i++)
-        if (strcmp(n->peers[i].name, name) == 0)
-            return &n->peers[i];
-    return NULL;
-}
-
 /* The pair after an accepted login (login_follow.c follows it), and the
  * echo record of the pair with it. */
 static void s_pair_login(sim *s, node *n, peer *p, tcpshm_conn *c)
@@ -144,7 +136,7 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     const char *name = tcpshm_conn_remote_name(c);
     check_disk_at_logon(s, n->name, name);
     timeout_logon(s, name);
-    peer *p = find_peer(n, name);
+    peer *p = sim_find_peer(n, name);
     if (!p) {
         if (n->npeers == sizeof n->peers / sizeof n->peers[0]) {
             chk_fail(&s->chk, -1, "simulator: too many client names");
@@ -299,7 +291,7 @@ static void s_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
     sim *s = u;
-    peer *p = find_peer(server_of(s), tcpshm_conn_remote_name(c));
+    peer *p = sim_find_peer(server_of(s), tcpshm_conn_remote_name(c));
     lf_note_drop(s, tcpshm_conn_remote_name(c));
     trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL,
                       tcpshm_conn_remote_name(c));
@@ -326,7 +318,7 @@ static void s_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 static bool refused_after_reset(sim *s, const char *name, const char *reason)
 {
     node *n = server_of(s);
-    peer *p = find_peer(n, name);
+    peer *p = sim_find_peer(n, name);
     tcpshm_conn *c = tcpshm_server_find_conn(n->srv, name);
     if (!p || !c || !lf_refused_after_reset(s, n->name, name, reason))
         return false;

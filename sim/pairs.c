@@ -93,6 +93,14 @@ node *sim_node_named(sim *s, const char *name)
     return NULL;
 }
 
+peer *sim_find_peer(node *n, const char *name)
+{
+    for (uint32_t i = 0; i < n->npeers; i++)
+        if (strcmp(n->peers[i].name, name) == 0)
+            return &n->peers[i];
+    return NULL;
+}
+
 void sim_shm_path(char *out, size_t n, const char *from, const char *to)
 {
     sim_join(out, n, VENV_SHM_DIR, "/tcpshm_", from, "_", to, NULL);

@@ -57,6 +57,8 @@ const node *sim_client_named(const sim *s, const char *name, uint32_t *gen);
 /* The node whose current name is name (the server or a client, alive or
  * not), or NULL. sim_client_named also knows a client's earlier names. */
 node *sim_node_named(sim *s, const char *name);
+/* The server node n's peer of the client name, or NULL. */
+peer *sim_find_peer(node *n, const char *name);
 /* The venv path of the segment of the direction from -> to. */
 void sim_shm_path(char *out, size_t n, const char *from, const char *to);
 /* The venv path of local's queue file of the pair with remote in dir

@@ -135,6 +135,7 @@ bool world_lists_identities(const tcpshm_sim_world *w)
 
 bool world_has_identities(const sim *s) { return world_lists_identities(s->p->world); }
 
+
 void world_name(sim *s, node *n)
 {
     tcpshm_sim_identity id = world_identity(s, n, n->cur);
@@ -143,14 +144,6 @@ void world_name(sim *s, node *n)
 }
 
 /* ------------------------------------------------------------ streams */
-
-static peer *find_peer(node *n, const char *name)
-{
-    for (uint32_t i = 0; i < n->npeers; i++)
-        if (strcmp(n->peers[i].name, name) == 0)
-            return &n->peers[i];
-    return NULL;
-}
 
 /* The checker's stream of node n's connection c: outgoing (n pushes) or
  * incoming (n pops). The server's are its peer's, of the epoch the login
@@ -162,7 +155,7 @@ static int stream_of(sim *s, node *n, tcpshm_conn *c, bool outgoing)
 {
     if (n->idx == 0) {
         const char *remote = tcpshm_conn_remote_name(c);
-        peer *p = find_peer(n, remote);
+        peer *p = sim_find_peer(n, remote);
         if (p)
             return outgoing ? p->s2c : p->c2s;
         /* no logon seen (the peers are full): the pair's current epoch */
@@ -327,7 +320,7 @@ static void w_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
 /* The server's peer of name, made at its first logon in this process. */
 static peer *peer_of(sim *s, node *n, const char *name)
 {
-    peer *p = find_peer(n, name);
+    peer *p = sim_find_peer(n, name);
     if (!p && n->npeers < sizeof n->peers / sizeof n->peers[0]) {
         p = &n->peers[n->npeers++];
         memset(p, 0, sizeof *p);
@@ -414,7 +407,7 @@ static void s_rejected(void *u, const char *client, const char *reason)
         /* host durability: a login refused at its end after step 5 reset the
          * pair is in the new epoch (login_follow.h) */
         node *n = x->n;
-        peer *p = find_peer(n, client);
+        peer *p = sim_find_peer(n, client);
         tcpshm_conn *c = tcpshm_server_find_conn(n->srv, client);
         lf_login r;
         if (p && c && lf_refused_after_reset(x->s, n->name, client, reason))
