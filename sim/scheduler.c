@@ -424,7 +424,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
         world_shape(s);
     }
     power_pick_durability(s);
-    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS_OF(s->durability, p->world->pair_reset != NULL, world_has_identities(s)) : p->kinds, p->swarm);
+    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS_OF(s->durability, p->world->pair_reset != NULL, world_lists_identities(p->world)) : p->kinds, p->swarm);
     if (s->tx_mode != SIM_TX_TCP)
         fp_plan_focus_shm(&s->plan);
     s->plan.on_fire = on_fire;

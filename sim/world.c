@@ -133,8 +133,6 @@ bool world_lists_identities(const tcpshm_sim_world *w)
     return any;
 }
 
-bool world_has_identities(const sim *s) { return world_lists_identities(s->p->world); }
-
 
 void world_name(sim *s, node *n)
 {

@@ -49,7 +49,6 @@ void world_name(sim *s, node *n);
 tcpshm_sim_identity world_identity(const sim *s, const node *n, uint32_t k);
 uint32_t world_names(const sim *s, const node *n);
 bool world_lists_identities(const tcpshm_sim_world *w);
-bool world_has_identities(const sim *s);
 void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb);
 void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
 /* Node n's process started (its start hook) / died (its connections gone). */
