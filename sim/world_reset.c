@@ -2,11 +2,11 @@
  * answer to a detected loss is a new client name (fault_rollback.c
  * rb_operator); a world node's names are the user's, so its operator does
  * what one does for such an application: stop both ends, remove the
- * pair's state on both, start them again (every pair of the client that a
- * detected loss ended: with server identities, one per server name). The pair is new (seq 0 both ways), which the
- * user's pair_reset hook is told while both processes are down, so that
- * the application's own state of the pair and the invariant's
- * expectations start over too. */
+ * pair's state on both, start them again (every pair of the client: with
+ * server identities, one per server name). The pair is new (seq 0 both
+ * ways), which the user's pair_reset hook is told while both processes
+ * are down, so that the application's own state of the pair and the
+ * invariant's expectations start over too. */
 #include <string.h>
 
 #include "check_lastserver.h"
@@ -48,7 +48,7 @@ static void tell_user(sim *s, const char *server, const char *client, uint32_t h
 void world_reset(sim *s, node *cn)
 {
     node *sv = &s->nodes[0];
-    char servers[RB_PAIRS][RB_NAME], client[TCPSHM_NAME_MAX + 1], path[SIM_PATH_SIZE], sdir[TCPSHM_NAME_MAX + 1];
+    char servers[SIM_MAX_GEN][RB_NAME], client[TCPSHM_NAME_MAX + 1], path[SIM_PATH_SIZE], sdir[TCPSHM_NAME_MAX + 1];
     uint32_t ns;
     sim_join(client, sizeof client, cn->name, NULL);
     if (cn->alive)
