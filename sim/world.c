@@ -133,7 +133,6 @@ bool world_lists_identities(const tcpshm_sim_world *w)
     return any;
 }
 
-
 void world_name(sim *s, node *n)
 {
     tcpshm_sim_identity id = world_identity(s, n, n->cur);
