@@ -11,6 +11,7 @@
 #include "sim_state.h"
 #include "tcpshm/frame.h"
 #include "tcpshm/shm_queue.h"
+#include "world.h"
 
 enum {
     /* after a valid login as liar0 */
@@ -157,12 +158,14 @@ static void violation(sim *s, liar *L, const char *what)
     finish(s, L, 3, what);
 }
 
-static void out_add(liar *L, const void *p, uint32_t n)
+static void out_add(sim *s, liar *L, const void *p, uint32_t n)
 {
-    if (L->out_len + n <= sizeof L->out) {
-        memcpy(L->out + L->out_len, p, n);
-        L->out_len += n;
+    if (L->out_len + n > sizeof L->out) { /* not the lie meant: never sent cut */
+        chk_fail(&s->chk, -1, "simulator: the liar's frames (%u bytes) do not fit its buffer", L->out_len + n);
+        return;
     }
+    memcpy(L->out + L->out_len, p, n);
+    L->out_len += n;
 }
 
 static void out_header(sim *s, liar *L, uint16_t size, uint16_t type, uint32_t ack)
@@ -171,7 +174,7 @@ static void out_header(sim *s, liar *L, uint16_t size, uint16_t type, uint32_t a
     memset(b, 0, sizeof b);
     tcpshm_msg_header h = {size, type, ack};
     tcpshm_header_encode(&h, b, s->cfg.little_endian);
-    out_add(L, b, size >= 8 && size <= 16 ? tcpshm_padded_size(size) : 8u);
+    out_add(s, L, b, size >= 8 && size <= 16 ? tcpshm_padded_size(size) : 8u);
 }
 
 static void out_login(sim *s, liar *L, const char *name, const char *last, uint32_t ack, uint32_t start,
@@ -188,7 +191,7 @@ static void out_login(sim *s, liar *L, const char *name, const char *last, uint3
     snprintf(m.last_server_name, sizeof m.last_server_name, "%s", last);
     uint8_t b[sizeof L->out];
     uint32_t n = tcpshm_login_encode(&s->cfg, &m, b);
-    out_add(L, b, tcpshm_padded_size(n));
+    out_add(s, L, b, tcpshm_padded_size(n));
 }
 
 /* ---- liar1's segments, through the raw env as another process maps them ---- */
@@ -727,6 +730,14 @@ static bool header_reason_ok(sim *s, liar *L)
     return false;
 }
 
+/* Whether the server's process reports system errors (file_errors: the
+ * files it refuses) to its application: the lie's answer is judged from
+ * the report only then. */
+static bool server_reports(const sim *s, bool file_errors)
+{
+    return s->p->world ? world_server_reports(s, file_errors) : app_server_reports(s);
+}
+
 static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
 {
     char what[160];
@@ -773,11 +784,11 @@ static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
         }
         ok = L->lie == LIE_SHM_HEADER && L->hdr_slot ? r->status == TCPSHM_LOGIN_SEQ_MISMATCH
                                                       : r->status == TCPSHM_LOGIN_ERROR && owed(L, r->error_msg);
-        if (ok && L->lie == LIE_GROUP && L->arg < 3 && !L->syserr && app_server_reports(s)) {
+        if (ok && L->lie == LIE_GROUP && L->arg < 3 && !L->syserr && server_reports(s, false)) {
             violation(s, L, "the server refused it without telling its application (on_system_error)");
             return;
         }
-        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && app_server_reports(s) && !header_reason_ok(s, L))
+        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && server_reports(s, true) && !header_reason_ok(s, L))
             return;
         break;
     default: /* a login with a bad header size: dropped without a response */

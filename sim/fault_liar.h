@@ -30,6 +30,11 @@
 #define SIM_LIAR_MARK_OWN 0xA6u   /* ... of a liar name's login the application passes on as it is */
 #define SIM_LIAR_MARK_GROUP 0xA7u /* ... of one it answers with a group out of range */
 
+/* The liar's pending output holds its largest frame: a login of the
+ * largest user data and names any config allows (header, the two seqs,
+ * user data, use_shm, two names; aligned to 4, padded to 8). */
+#define LIAR_OUT_SIZE (8u + ((8u + TCPSHM_MAX_USER_DATA + 1u + 2u * (TCPSHM_NAME_MAX + 1u) + 3u) & ~3u) + 8u)
+
 typedef struct liar {
     int fd;    /* the liar's socket, -1: idle */
     int lie;   /* the lie of this attempt (fault_liar.c) */
@@ -53,7 +58,7 @@ typedef struct liar {
     char file_err[160]; /* the server's on_client_file_error for this attempt's name, "" none */
     bool syserr;        /* the server told its application the group was out of range */
     int delivered; /* the lie's valid message reached the server's on_msg: 1 held, 2 rewritten since */
-    uint8_t out[128];
+    uint8_t out[LIAR_OUT_SIZE];
     uint32_t out_len, out_off;
     uint8_t in[512];
     uint32_t in_len;
