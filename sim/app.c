@@ -16,6 +16,7 @@
 #include "check_timeout.h"
 #include "login_follow.h"
 #include "pairs.h"
+#include "quiet_client.h"
 #include "sim_state.h"
 #include "same_name.h"
 #include "stream_io.h"
@@ -227,7 +228,7 @@ static void user_data_of(char tag, const char *client, uint32_t size, uint8_t ou
 const uint8_t *app_login_user_data(sim *s, node *n)
 {
     static uint8_t data[1 + SIM_MAX_CLIENTS][TCPSHM_MAX_USER_DATA];
-    if (s->p->world || n->owner % 5u != 0)
+    if (n->owner % 5u != 0)
         return NULL;
     user_data_of('u', n->name, s->cfg.login_user_data_size, data[n->idx]);
     return data[n->idx];
@@ -524,7 +525,7 @@ bool app_client_quiet(const node *n) { return n->owner % 3u == 2u; }
 /* An incarnation of owner 3 mod 7 reads its messages itself: no on_msg,
  * the front message read and popped after each poll while logged in, as
  * an application that polls and then drains its connection does. */
-static bool client_reads(const sim *s, const node *n) { return !s->p->world && n->owner % 7u == 3u; }
+static bool client_reads(const node *n) { return n->owner % 7u == 3u; }
 
 static void c_msg_x(void *u, tcpshm_conn *c, tcpshm_msg_header *m);
 
@@ -544,27 +545,27 @@ static void client_read(sim *s, node *n)
 
 void app_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins)
 {
-    if (client_reads(s, n) && !s->chk.violated)
+    if (client_reads(n) && !s->chk.violated)
         client_read(s, n);
-    tcpshm_client_state now = tcpshm_client_get_state(n->cl);
-    if (s->p->world || !app_client_quiet(n) || now != TCPSHM_CLIENT_IDLE || before == TCPSHM_CLIENT_IDLE || s->chk.violated)
+    if (!app_client_quiet(n) || s->chk.violated)
         return;
-    tcpshm_conn *c = tcpshm_client_conn(n->cl); /* NULL: no pair state, no reason to read */
-    int e = 0;
-    const char *reason = c ? tcpshm_conn_close_reason(c, &e) : "";
-    if (before == TCPSHM_CLIENT_LOGGED_IN || n->logins != logins)
-        client_disconnected(s, n, c, reason);
-    else if (strcmp(reason, "Login rejected") == 0)
-        client_rejected(s, n, reason);
-    else if (strcmp(reason, "Seq number mismatch") == 0) {
-        /* the numbers went to the callback only: the client's own side */
-        tcpshm_seq_mismatch m = {0};
-        m.local_seq_start = tcpshm_conn_seq_start(c);
-        m.local_seq_end = tcpshm_conn_seq_end(c);
-        m.local_ack = tcpshm_conn_my_ack(c);
-        client_mismatch(s, n, &m);
-    } else
-        client_failed(s, n, reason, e);
+    quiet_event ev = quiet_client_end(n, before, logins);
+    switch (ev.end) {
+    case QUIET_NONE:
+        break;
+    case QUIET_DISCONNECTED:
+        client_disconnected(s, n, ev.conn, ev.reason);
+        break;
+    case QUIET_REJECTED:
+        client_rejected(s, n, ev.reason);
+        break;
+    case QUIET_MISMATCH:
+        client_mismatch(s, n, &ev.m);
+        break;
+    case QUIET_FAILED:
+        client_failed(s, n, ev.reason, ev.sys_errno);
+        break;
+    }
 }
 
 /* The wrappers give the sim to the message and login callbacks. */
@@ -623,9 +624,7 @@ void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb)
         cb->on_msg = NULL;
 }
 
-/* A user's world's server reports always: its wrapped callbacks are all
- * set, whatever the user's are (world.c). */
-bool app_server_reports(const sim *s) { return s->p->world || s->nodes[0].owner % 2u == 0; }
+bool app_server_reports(const sim *s) { return s->nodes[0].owner % 2u == 0; }
 
 void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
 {
@@ -635,7 +634,7 @@ void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
                                     .on_login_success = c_login_x, .on_disconnect = c_disc, .on_msg = c_msg_x};
     if (app_client_quiet(n)) /* the optional ones left NULL (app_client_after_poll) */
         cb->on_system_error = NULL, cb->on_login_reject = NULL, cb->on_seq_mismatch = NULL, cb->on_disconnect = NULL;
-    if (client_reads(s, n)) /* it reads with front and pop (client_read) */
+    if (client_reads(n)) /* it reads with front and pop (client_read) */
         cb->on_msg = NULL;
 }
 

@@ -10,7 +10,7 @@
 void app_server_callbacks(sim *s, tcpshm_server_callbacks *cb);
 /* Whether the server incarnation's application sets the optional callbacks
  * on_system_error and on_client_file_error (those of even owner: the core
- * runs without them too; a user's world's wrapped ones always). */
+ * runs without them too). */
 bool app_server_reports(const sim *s);
 void app_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
 /* Whether the client incarnation's application leaves the optional

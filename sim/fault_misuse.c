@@ -124,10 +124,10 @@ static int misuse(sim *s, node *n, int m, tcpshm_conn *c, tcpshm_error *err, con
     switch (m) {
     case M_LOGIN_AGAIN:
         *needle = "already under way";
-        return tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, n->shm[n->cur], NULL, node_now(s, n), err);
+        return tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, n->shm[n->cur], node_side_login_data(s, n), node_now(s, n), err);
     case M_SHM_HOST:
         *needle = "cannot use shared memory";
-        return tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, true, NULL, node_now(s, n), err);
+        return tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, true, node_side_login_data(s, n), node_now(s, n), err);
     case M_PUSH_NONE:
         return tcpshm_conn_push(c);
     case M_PUSH_MORE_NONE:

@@ -16,6 +16,7 @@
 
 #include "dir_print.h"
 #include "fault_twin.h"
+#include "node.h"
 #include "pairs.h"
 
 static node *victim_of(sim *s) { return &s->nodes[s->tw.victim]; }
@@ -181,7 +182,7 @@ void fault_twin_step(sim *s)
     if (!t->tried) {
         tcpshm_error err;
         t->tried = true;
-        over = tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, NULL, s->now, &err) != 0;
+        over = tcpshm_client_login(n->cl, "127.0.0.1", SIM_PORT, shm, node_side_login_data(s, n), s->now, &err) != 0;
     } else if (st == TCPSHM_CLIENT_IDLE) {
         over = true; /* refused, or the link failed */
     }

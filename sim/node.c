@@ -515,6 +515,24 @@ static int64_t blocking_clock(void *user)
     return node_now(s, b->n);
 }
 
+/* The user data of client n's login: its application's. */
+static const uint8_t *login_user_data(sim *s, node *n)
+{
+    return s->p->world ? world_login_user_data(s, n) : app_login_user_data(s, n);
+}
+
+const uint8_t *node_side_login_data(sim *s, node *n) { return s->p->world ? world_login_user_data(s, n) : NULL; }
+
+/* What n's application does after its polls (reads; a quiet process's
+ * ends its callbacks did not hear). */
+static void client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins)
+{
+    if (s->p->world)
+        world_client_after_poll(s, n, before, logins);
+    else
+        app_client_after_poll(s, n, before, logins);
+}
+
 /* An incarnation of an echo client with an odd owner makes its first
  * login with the blocking call, as an application that connects at its
  * start and then polls (the impostor's misrouted logins excepted; later
@@ -544,7 +562,7 @@ static int blocking_login(sim *s, node *n, bool shm, uint16_t port)
     int64_t timeout = sim_rng_below(&s->rng, 4) == 0 ? sim_rng_range(&s->rng, 1, 2 * s->max_dt)
                                                       : sim_rng_range(&s->rng, hb, 2 * hb);
     tcpshm_error err;
-    int rc = tcpshm_client_connect(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n), timeout, blocking_clock,
+    int rc = tcpshm_client_connect(n->cl, "127.0.0.1", port, shm, login_user_data(s, n), timeout, blocking_clock,
                                    &b, &err);
     tcpshm_client_state st = tcpshm_client_get_state(n->cl);
     if (rc != 0)
@@ -582,13 +600,13 @@ static void client_polls(sim *s, node *n)
         venv_hold_connects(s->v, hold);
         int blocked = blocking_login(s, n, shm, port);
         bool ok = blocked >= 0 ? blocked == 1
-                               : tcpshm_client_login(n->cl, "127.0.0.1", port, shm, app_login_user_data(s, n),
+                               : tcpshm_client_login(n->cl, "127.0.0.1", port, shm, login_user_data(s, n),
                                                      node_now(s, n), &err) == 0;
         venv_hold_connects(s->v, false);
         if (ok)
             before = TCPSHM_CLIENT_CONNECTING; /* an attempt began */
         if (blocked >= 0) { /* it polled already */
-            app_client_after_poll(s, n, before, logins);
+            client_after_poll(s, n, before, logins);
             return;
         }
         if (!ok)
@@ -603,7 +621,7 @@ static void client_polls(sim *s, node *n)
     tcpshm_client_poll_tcp(n->cl, node_now(s, n));
     if (shm && !shm_first)
         tcpshm_client_poll_shm(n->cl);
-    app_client_after_poll(s, n, before, logins);
+    client_after_poll(s, n, before, logins);
 }
 
 static void step_body(sim *s, node *n)

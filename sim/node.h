@@ -31,6 +31,12 @@ void node_step(sim *s, node *n);
 /* The `now` node n gives the core: the run's virtual time as its host's
  * clock reads it (the clock kind steps that clock back or forward). */
 int64_t node_now(const sim *s, const node *n);
+/* The user data of a login the simulator makes in client n's name outside
+ * its login step (misuse's calls, a twin): a login of the application's
+ * name carries the application's data, so in a world the user's (its server
+ * may check what comes); tcpshm-sim's application sends none there (its
+ * server takes zeros as none). */
+const uint8_t *node_side_login_data(sim *s, node *n);
 bool node_client_ready(sim *s, node *n); /* logged in, its queues fully acknowledged */
 /* The connects a cut-off client made (held by venv) go through once the
  * network is back (s->held_until) or the faults stop. */

@@ -16,6 +16,7 @@
 #include "login_follow.h"
 #include "node.h"
 #include "pairs.h"
+#include "quiet_client.h"
 #include "rollback_rule.h"
 #include "sim.h"
 #include "tcpshm/sim.h"
@@ -32,11 +33,17 @@ typedef struct world_ctx { /* what a wrapped callback's user pointer gives */
 static world_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 static uint32_t g_starts[1 + SIM_MAX_CLIENTS]; /* processes started per node this run */
 static budget_env g_user_env; /* the env of the user's own files (tcpshm_sim_env, the start hook) */
+/* The user's callbacks of each node's current process (its process hook's
+ * choice, else the node's own), which the wrappers call. */
+static tcpshm_server_callbacks g_scb;
+static tcpshm_client_callbacks g_ccb[1 + SIM_MAX_CLIENTS];
 /* The liar (fault_liar.h) in a world: per client node, the group the
  * user's on_new_connection gave its last accepted login (a liar's login
  * with that name gets it: s_new), and whether the server's pending login of
  * that name is one the wrapper passed on for the liar (liar_logon). */
 static int g_group[1 + SIM_MAX_CLIENTS];
+/* What was wrong with the world's shape for this seed (world_shape), reported as a violation at the first check. */
+static char g_shape_error[320];
 static bool g_liar_login[1 + SIM_MAX_CLIENTS];
 
 /* The user's file calls: failed now and then by the file kind, and each
@@ -71,6 +78,7 @@ void world_begin(sim *s)
     memset(g_starts, 0, sizeof g_starts);
     memset(g_group, 0, sizeof g_group);
     memset(g_liar_login, 0, sizeof g_liar_login);
+    g_shape_error[0] = '\0';
     /* over the nodes' env: the user's calls count toward a step's budget too */
     budget_env_init(&g_user_env, s->env, 0, NULL, s);
     budget_env_set_faults(&g_user_env, user_file_fail, user_file_changed);
@@ -89,6 +97,17 @@ void world_shape(sim *s)
     const tcpshm_sim_world *w = s->p->world;
     tcpshm_config seed = s->cfg;
     s->cfg = w->config;
+    s->nnodes = 1u + w->nclients;
+    if (w->shape) { /* the user's choice for this seed; the seed's fields below are set over it */
+        tcpshm_sim_shape sh = {s->cfg, w->nclients};
+        w->shape(w->check_user, &sh);
+        s->cfg = sh.config;
+        if (sh.nclients < 1 || sh.nclients > w->nclients)
+            snprintf(g_shape_error, sizeof g_shape_error, "the shape hook chose %u clients (the world has %u)",
+                     sh.nclients, w->nclients);
+        else
+            s->nnodes = 1u + sh.nclients;
+    }
     /* the clock is the simulator's (ticks): the seed's timing */
     s->cfg.heartbeat_interval = seed.heartbeat_interval;
     s->cfg.connection_timeout = seed.connection_timeout;
@@ -110,8 +129,12 @@ void world_shape(sim *s)
      * (SHM's above leave room for liar1) */
     if ((s->p->kinds >> FP_LIAR & 1u) && s->cfg.tcp_conns_per_group < 65536u)
         s->cfg.tcp_conns_per_group++;
-    s->nnodes = 1u + w->nclients;
     s->wrap_base = 0;
+    tcpshm_error err;
+    if (!g_shape_error[0] && tcpshm_config_check(&s->cfg, &err) != 0) {
+        snprintf(g_shape_error, sizeof g_shape_error, "the seed's config is not valid: %s", err.text);
+        s->cfg = seed; /* the nodes start on the simulator's own: the violation is the report */
+    }
 }
 
 static tcpshm_sim_identity identity_of(const tcpshm_sim_node *x, uint32_t k)
@@ -242,20 +265,17 @@ typedef struct shared_cbs {
 
 static shared_cbs shared_of(const world_ctx *x)
 {
-    const tcpshm_sim_node *sp = spec(x->s, x->n);
     if (x->n->idx == 0)
-        return (shared_cbs){sp->server.user, sp->server.on_seq_mismatch, sp->server.on_disconnect, sp->server.on_msg};
-    return (shared_cbs){sp->client.user, sp->client.on_seq_mismatch, sp->client.on_disconnect, sp->client.on_msg};
+        return (shared_cbs){g_scb.user, g_scb.on_seq_mismatch, g_scb.on_disconnect, g_scb.on_msg};
+    const tcpshm_client_callbacks *c = &g_ccb[x->n->idx];
+    return (shared_cbs){c->user, c->on_seq_mismatch, c->on_disconnect, c->on_msg};
 }
 
 /* A mismatch is a bug, but a client's refusal of a range the impostor made
  * up, or the detection of a rollback or a power loss the rollback rule
  * asks for (rollback_rule.c: the pair is dead, the operator resets it). */
-static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
+static bool judge_mismatch(sim *s, node *n, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
-    world_ctx *x = u;
-    sim *s = x->s;
-    node *n = x->n;
     const char *remote = tcpshm_conn_remote_name(c);
     if (n->idx == 0) /* the server's trace names the client */
         trace_event_noted(&s->tr, s->now, TR_MISMATCH, 0, m->local_seq_end, m->remote_seq_end, NULL, remote);
@@ -263,7 +283,7 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
         trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
     if (liars(n, c)) { /* a lie the server saw through */
         liar_server_mismatch(s, remote);
-        return;
+        return false;
     }
     bool made_up = impostor_client_end(s, n, IMP_END_MISMATCH, "Seq number mismatch");
     if (n->idx == 0)
@@ -274,8 +294,14 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
         chk_fail(&s->chk, -1, "%s %s: sequence mismatch with %s: mine [%u, %u) ack %u, peer's [%u, %u) ack %u",
              n->idx == 0 ? "server" : "client", n->name, remote, m->local_seq_start, m->local_seq_end, m->local_ack,
              m->remote_seq_start, m->remote_seq_end, m->remote_ack);
+    return true;
+}
+
+static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
+{
+    world_ctx *x = u;
     shared_cbs ucb = shared_of(x);
-    if (ucb.on_seq_mismatch)
+    if (judge_mismatch(x->s, x->n, c, m) && ucb.on_seq_mismatch)
         ucb.on_seq_mismatch(ucb.user, c, m);
 }
 
@@ -283,17 +309,24 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
  * but the liar is honest: the honest-close rule and the timeout rule hold
  * on both sides, but for the liar's connections, whose close is the
  * liar's to judge (as app.c's s_disc). */
+static bool judge_disc(sim *s, node *n, tcpshm_conn *c, const char *reason)
+{
+    if (n->idx == 0)
+        trace_event_noted(&s->tr, s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
+    else
+        trace_event(&s->tr, s->now, TR_DISC, (uint32_t)n->idx, 0, 0, reason);
+    if (n->idx == 0 && liar_server_disc(s, tcpshm_conn_remote_name(c), reason))
+        return false;
+    chk_honest_close(&s->chk, -1, n->name, tcpshm_conn_remote_name(c), reason);
+    timeout_close(s, -1, n, tcpshm_conn_remote_name(c), reason);
+    return true;
+}
+
 static void w_disc(void *u, tcpshm_conn *c, const char *reason, int e)
 {
     world_ctx *x = u;
-    if (x->n->idx == 0)
-        trace_event_noted(&x->s->tr, x->s->now, TR_DISC, 0, 0, 0, reason, tcpshm_conn_remote_name(c));
-    else
-        trace_event(&x->s->tr, x->s->now, TR_DISC, (uint32_t)x->n->idx, 0, 0, reason);
-    if (x->n->idx == 0 && liar_server_disc(x->s, tcpshm_conn_remote_name(c), reason))
+    if (!judge_disc(x->s, x->n, c, reason))
         return;
-    chk_honest_close(&x->s->chk, -1, x->n->name, tcpshm_conn_remote_name(c), reason);
-    timeout_close(x->s, -1, x->n, tcpshm_conn_remote_name(c), reason);
     shared_cbs ucb = shared_of(x);
     if (ucb.on_disconnect)
         ucb.on_disconnect(ucb.user, c, reason, e);
@@ -328,8 +361,8 @@ static peer *peer_of(sim *s, node *n, const char *name)
     return p;
 }
 
-#define SRV(x) world_ctx *x = u; const tcpshm_server_callbacks *ucb = &spec(x->s, x->n)->server
-#define CLI(x) world_ctx *x = u; const tcpshm_client_callbacks *ucb = &spec(x->s, x->n)->client
+#define SRV(x) world_ctx *x = u; const tcpshm_server_callbacks *ucb = &g_scb
+#define CLI(x) world_ctx *x = u; const tcpshm_client_callbacks *ucb = &g_ccb[x->n->idx]
 
 /* The group out of range the wrapper gave a liar's login (its mark: the
  * liar's login was the last on_new_connection) is not the user's error. */
@@ -473,23 +506,55 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
         ucb->on_logon(ucb->user, c, grp);
 }
 
+/* The callbacks of the server's process that starts: the node's, or what
+ * its process hook made of them; the core gets a wrapper for each, and NULL
+ * where the user left an optional one or on_msg NULL (the wrappers of the
+ * others check what the core does). */
 void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb)
 {
+    const tcpshm_sim_node *x = spec(s, n);
     g_ctx[n->idx] = (world_ctx){s, n};
+    g_scb = x->server;
+    if (x->process)
+        x->process(x->server.user, g_starts[n->idx], &g_scb, NULL);
+    g_scb.user = x->server.user;
     *cb = (tcpshm_server_callbacks){&g_ctx[n->idx], s_syserr, s_new, s_file_err, s_rejected, w_mismatch,
                                     s_logon, w_disc, w_msg};
+    if (!g_scb.on_system_error)
+        cb->on_system_error = NULL;
+    if (!g_scb.on_client_file_error)
+        cb->on_client_file_error = NULL;
+    if (!g_scb.on_msg)
+        cb->on_msg = NULL;
+}
+
+bool world_server_reports(const sim *s, bool file_errors)
+{
+    (void)s;
+    return file_errors ? g_scb.on_client_file_error != NULL : g_scb.on_system_error != NULL;
 }
 
 /* ------------------------------------------------------------ client callbacks */
 
 /* A client's attempt with the impostor ends in its callbacks as any failed
  * login does (the user's callbacks see it), and is judged there. */
+static void judge_failed(sim *s, node *n, const char *reason, int e)
+{
+    trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)e, 0, reason);
+    if (!impostor_client_end(s, n, IMP_END_FAILED, reason)) /* its record must be as it was */
+        lastserver_after_failed_login(s, n);
+}
+
+static void judge_rejected(sim *s, node *n, const char *error_msg)
+{
+    trace_event(&s->tr, s->now, TR_REJECT, (uint32_t)n->idx, 0, 0, error_msg);
+    (void)impostor_client_end(s, n, IMP_END_REJECTED, "Login rejected");
+}
+
 static void c_syserr(void *u, const char *reason, int e)
 {
     CLI(x);
-    trace_event(&x->s->tr, x->s->now, TR_LOGIN_FAIL, (uint32_t)x->n->idx, (uint32_t)e, 0, reason);
-    if (!impostor_client_end(x->s, x->n, IMP_END_FAILED, reason)) /* its record must be as it was */
-        lastserver_after_failed_login(x->s, x->n);
+    judge_failed(x->s, x->n, reason, e);
     if (ucb->on_system_error)
         ucb->on_system_error(ucb->user, reason, e);
 }
@@ -497,8 +562,7 @@ static void c_syserr(void *u, const char *reason, int e)
 static void c_reject(void *u, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
-    trace_event(&x->s->tr, x->s->now, TR_REJECT, (uint32_t)x->n->idx, 0, 0, rsp->error_msg);
-    (void)impostor_client_end(x->s, x->n, IMP_END_REJECTED, "Login rejected");
+    judge_rejected(x->s, x->n, rsp->error_msg);
     if (ucb->on_login_reject)
         ucb->on_login_reject(ucb->user, rsp);
 }
@@ -507,6 +571,7 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
     node *n = x->n;
+    n->logins++; /* quiet_client.h: a login that succeeded and closed in one poll */
     if (impostor_client_end(x->s, n, IMP_END_ACCEPTED, rsp->server_name))
         return; /* a violation: the user's application is not told */
     lf_client_login(x->s, n, c, rsp->server_name); /* its streams: the epoch the server's login started */
@@ -522,8 +587,48 @@ static void c_login(void *u, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
 
 void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb)
 {
+    const tcpshm_sim_node *x = spec(s, n);
+    tcpshm_client_callbacks *u = &g_ccb[n->idx];
     g_ctx[n->idx] = (world_ctx){s, n};
+    *u = x->client;
+    if (x->process)
+        x->process(x->client.user, g_starts[n->idx], NULL, u);
+    u->user = x->client.user;
     *cb = (tcpshm_client_callbacks){&g_ctx[n->idx], c_syserr, c_reject, w_mismatch, c_login, w_disc, w_msg};
+    if (!u->on_system_error)
+        cb->on_system_error = NULL;
+    if (!u->on_login_reject)
+        cb->on_login_reject = NULL;
+    if (!u->on_seq_mismatch)
+        cb->on_seq_mismatch = NULL;
+    if (!u->on_disconnect)
+        cb->on_disconnect = NULL;
+    if (!u->on_msg)
+        cb->on_msg = NULL;
+}
+
+/* The ends of a poll that a NULL optional callback of the user's did not
+ * hear: judged as its wrapper judges them (quiet_client.h). */
+void world_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins)
+{
+    const tcpshm_client_callbacks *u = &g_ccb[n->idx];
+    if (s->chk.violated)
+        return;
+    quiet_event ev = quiet_client_end(n, before, logins);
+    if (ev.end == QUIET_DISCONNECTED && !u->on_disconnect)
+        (void)judge_disc(s, n, ev.conn, ev.reason);
+    else if (ev.end == QUIET_REJECTED && !u->on_login_reject)
+        judge_rejected(s, n, ev.reason);
+    else if (ev.end == QUIET_MISMATCH && !u->on_seq_mismatch)
+        (void)judge_mismatch(s, n, ev.conn, &ev.m);
+    else if (ev.end == QUIET_FAILED && !u->on_system_error)
+        judge_failed(s, n, ev.reason, ev.sys_errno);
+}
+
+const uint8_t *world_login_user_data(sim *s, node *n)
+{
+    const tcpshm_sim_node *x = spec(s, n);
+    return x->login_user_data ? x->login_user_data(user_of(s, n)) : NULL;
 }
 
 /* ------------------------------------------------------------ lives, steps, invariants */
@@ -547,6 +652,20 @@ void world_died(sim *s, node *n)
     lf_notes_forget(s); /* and the logins it was handling */
 }
 
+/* A server process without on_msg reads its messages in the user's step;
+ * the liar's are the wrapper's: read here, as w_msg reads them, until one
+ * stays (held for a lie). */
+static void liar_read(sim *s, peer *p)
+{
+    tcpshm_msg_header *m;
+    while (!s->chk.violated && tcpshm_conn_is_connected(p->conn) && (m = tcpshm_conn_front(p->conn)) != NULL) {
+        uint32_t ack = tcpshm_conn_my_ack(p->conn);
+        liar_server_msg(s, p->name, m);
+        if (tcpshm_conn_my_ack(p->conn) == ack)
+            break;
+    }
+}
+
 /* The user's step of each connection; on the server the liar's are not
  * the user's: what a lie wants the server to push to the liar is pushed
  * there instead (tcpshm-sim's application does it in its step: app.c). */
@@ -562,6 +681,8 @@ void world_step(sim *s, node *n)
     }
     for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
         peer *p = &n->peers[i];
+        if (liar_name(p->name) && p->conn && !g_scb.on_msg)
+            liar_read(s, p);
         if (liar_name(p->name)) {
             if (p->conn && !s->settle && !s->bootstrap)
                 liar_server_push(s, p->name, p->conn);
@@ -575,6 +696,8 @@ void world_check(sim *s, bool final)
 {
     const tcpshm_sim_world *w = s->p->world;
     char why[400] = "";
+    if (g_shape_error[0] && !s->chk.violated)
+        chk_fail(&s->chk, -1, "world: %s", g_shape_error);
     if (w->check && !s->chk.violated && w->check(w->check_user, s->now, final, why, sizeof why) != 0)
         chk_fail(&s->chk, -1, "invariant%s: %s", final ? " (at the end)" : "", why[0] ? why : "(no message)");
 }
@@ -590,6 +713,8 @@ int64_t tcpshm_sim_now(void)
 }
 uint64_t tcpshm_sim_random(void) { return g_run ? sim_rng_next(&g_run->wl_rng) : 0; }
 bool tcpshm_sim_settling(void) { return g_run && g_run->settle; }
+const tcpshm_config *tcpshm_sim_config(void) { return g_run ? &g_run->cfg : NULL; }
+uint32_t tcpshm_sim_nclients(void) { return g_run ? g_run->nnodes - 1u : 0u; }
 
 static node *node_named(const char *name) { return g_run ? sim_node_named(g_run, name) : NULL; }
 

@@ -49,8 +49,19 @@ void world_name(sim *s, node *n);
 tcpshm_sim_identity world_identity(const sim *s, const node *n, uint32_t k);
 uint32_t world_names(const sim *s, const node *n);
 bool world_lists_identities(const tcpshm_sim_world *w);
+/* The callbacks the core gets for node n's process that starts: wrappers
+ * of the user's (the node's, or its process hook's choice), NULL where
+ * the user's optional callback or on_msg is NULL. */
 void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb);
 void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
+/* Whether the server's process sets on_client_file_error (file_errors) or
+ * on_system_error: the liar expects reports only then. */
+bool world_server_reports(const sim *s, bool file_errors);
+/* After client n's polls of a step (node.c; before and logins as in
+ * quiet_client.h): the ends its NULL optional callbacks did not hear. */
+void world_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins);
+/* The user data of client n's next login (its login_user_data hook). */
+const uint8_t *world_login_user_data(sim *s, node *n);
 /* Node n's process started (its start hook) / died (its connections gone). */
 void world_started(sim *s, node *n);
 void world_died(sim *s, node *n);

@@ -90,7 +90,44 @@ typedef struct tcpshm_sim_node {
      * accessor finds the node by it). */
     const tcpshm_sim_identity *identities;
     uint32_t nidentities;
+    /* Optional: the callbacks of each process of the node, where your
+     * application's processes differ (a rolling upgrade; a version that
+     * reads its messages with tcpshm_conn_front / tcpshm_conn_pop in step
+     * instead of on_msg; one that leaves the optional callbacks NULL).
+     * Called as a process starts, before start, with the restarts start
+     * gets, and a copy of the node's server callbacks (the server node) or
+     * client callbacks (a client node) to change in place; the other
+     * pointer is NULL. Keep user as it is. The core gets exactly the
+     * callbacks you leave set: a NULL on_msg, or a NULL optional callback
+     * (a server's on_system_error and on_client_file_error; a client's
+     * on_system_error, on_login_reject, on_seq_mismatch, on_disconnect), is
+     * NULL in the core too, and the simulator judges what it would have
+     * reported from the client's state and close reason after each poll.
+     * NULL: every process has server / client as they are. */
+    void (*process)(void *user, uint32_t restarts, tcpshm_server_callbacks *server,
+                    tcpshm_client_callbacks *client);
+    /* Optional, a client node: the user data its next login carries, as
+     * your application passes it to tcpshm_client_login / _connect
+     * (TCPSHM_MAX_USER_DATA bytes; config.login_user_data_size of them go
+     * out); called at each login attempt. NULL, or NULL returned: none (the
+     * server sees zeros). Your server's on_new_connection sees what came,
+     * and may check it with tcpshm_sim_fail. */
+    const uint8_t *(*login_user_data)(void *user);
 } tcpshm_sim_node;
+
+/* A seed's shape of the world (tcpshm_sim_world.shape). */
+typedef struct tcpshm_sim_shape {
+    /* In: your config with the seed's timing, transport settings and
+     * durability (tcpshm_sim_world.config says which are the seed's).
+     * Out: what every node of the run is created with; change the fields
+     * your application lets its operators choose (sizes, groups, byte
+     * order, user data sizes, Nagle). The seed's timing, transport and
+     * durability fields are set again after the hook. */
+    tcpshm_config config;
+    /* In: the world's nclients. Out: how many of them run (1 to that): the
+     * first ones of clients[]. */
+    uint32_t nclients;
+} tcpshm_sim_shape;
 
 typedef struct tcpshm_sim_world {
     /* Your production config. The simulator keeps its sizes and groups
@@ -134,6 +171,13 @@ typedef struct tcpshm_sim_world {
      * rebuilt by start), and stop expecting it in your invariant. user is
      * check_user. Its file calls do not fail. */
     void (*pair_reset)(void *user, const char *server, const char *client);
+    /* Optional: each seed's shape, called once before the nodes start,
+     * with check_user: draw with tcpshm_sim_random() the config and the
+     * number of clients this seed runs (tcpshm_sim_shape), so that a sweep
+     * covers the configurations your deployments use. Your code reads what
+     * the seed got with tcpshm_sim_config(). NULL: every seed runs config
+     * and every client. */
+    void (*shape)(void *user, tcpshm_sim_shape *shape);
 } tcpshm_sim_world;
 
 /* Runs the world under the standard command line of tcpshm-sim (--seed,
@@ -151,6 +195,13 @@ const tcpshm_env *tcpshm_sim_env(void); /* the virtual env: your files go throug
  * the run's own time. */
 int64_t tcpshm_sim_now(void);
 uint64_t tcpshm_sim_random(void);       /* the seed's own stream for your application */
+/* The config every node of this run was created with: the world's, as the
+ * seed's shape made it (its timing, transport settings, durability, and
+ * what the shape hook chose). NULL outside a run. */
+const tcpshm_config *tcpshm_sim_config(void);
+/* How many of the world's clients this run has (the shape hook's choice):
+ * clients[0 .. that - 1]. 0 outside a run. */
+uint32_t tcpshm_sim_nclients(void);
 bool tcpshm_sim_settling(void);         /* the faults stopped: finish, start no new work */
 bool tcpshm_sim_alive(const char *node_name); /* a node's current name */
 /* The current name of the node whose callbacks' user pointer is user
