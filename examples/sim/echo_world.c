@@ -25,6 +25,13 @@
  * requests with none missing or repeated (echo k answers request k), and
  * the world's invariant checks at the end that every request was echoed.
  *
+ * The service as it is deployed, not one fixed build: each seed picks how
+ * many clients run and the config an operator may choose (shape); each
+ * process is one of two versions, as in a rolling upgrade (process): v1
+ * reads in on_msg, v2 reads with tcpshm_conn_front / tcpshm_conn_pop in its
+ * step and, on a client, counts its disconnects; every login carries user
+ * data the server checks, and so does its response.
+ *
  *   echo_world --seeds 1-400 --faults all   # a sweep; also --jobs, --shrink, --json ...
  *   echo_world --help
  */
@@ -35,7 +42,7 @@
 
 #define MSG_REQUEST 100
 #define MSG_ECHO 101
-#define NCLIENTS 2
+#define NCLIENTS 3
 #define WINDOW 4 /* requests a client has in flight at most */
 #define CRASH_SITE(name) tcpshm_sim_crash_site(name)
 
@@ -79,6 +86,7 @@ static void rec_write(echo_rec *r, uint32_t k, uint32_t e)
 }
 
 typedef struct server_state {
+    bool v2; /* this process reads in its step (process) */
     const tcpshm_env *env;
     const char *dir;
     struct {
@@ -142,7 +150,7 @@ static void server_start(void *user, const tcpshm_env *env, const char *dir, uin
 }
 #else
 typedef struct server_state {
-    int unused;
+    bool v2;
 } server_state;
 static void server_start(void *user, const tcpshm_env *env, const char *dir, uint32_t restarts)
 {
@@ -184,11 +192,58 @@ static void server_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
 #endif
 }
 
+/* Version 2 of the server reads in its step (called per connection):
+ * each front message handled as on_msg would, until one stays (its record
+ * not mapped, the echo queue full). */
+static void server_step(void *user, int64_t now, tcpshm_conn *c)
+{
+    (void)now;
+    const server_state *st = user;
+    tcpshm_msg_header *m;
+    while (st->v2 && (m = tcpshm_conn_front(c)) != NULL) {
+        uint32_t ack = tcpshm_conn_my_ack(c);
+        server_msg(user, c, m);
+        if (tcpshm_conn_my_ack(c) == ack)
+            break;
+    }
+}
+
+/* The user data of a login ('u') or of its response ('r'): the tag, ':'
+ * and the client's name, zero-padded (the config sends the first
+ * login_user_data_size / login_rsp_user_data_size bytes). */
+static void user_data_of(char tag, const char *client, uint8_t out[TCPSHM_MAX_USER_DATA])
+{
+    memset(out, 0, TCPSHM_MAX_USER_DATA);
+    out[0] = (uint8_t)tag;
+    out[1] = ':';
+    size_t k = strlen(client);
+    memcpy(out + 2, client, k < TCPSHM_MAX_USER_DATA - 2 ? k : TCPSHM_MAX_USER_DATA - 2);
+}
+
+/* Every login must carry its client's user data; the response carries the
+ * server's. One group. */
+static int server_new_conn(void *user, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject)
+{
+    (void)user, (void)reject;
+    const tcpshm_config *cfg = tcpshm_sim_config();
+    uint8_t want[TCPSHM_MAX_USER_DATA];
+    user_data_of('u', lg->client_name, want);
+    if (memcmp(lg->user_data, want, cfg->login_user_data_size) != 0)
+        tcpshm_sim_fail("the login of %s carries user data \"%.*s\", not its own", lg->client_name,
+                        (int)cfg->login_user_data_size, (const char *)lg->user_data);
+    user_data_of('r', lg->client_name, want);
+    memcpy(rsp_user_data, want, cfg->login_rsp_user_data_size);
+    return 0;
+}
+
 /* ------------------------------------------------------------ clients */
 
 typedef struct client_state {
     const char *name;
     uint32_t echoes_seen; /* in memory: only for the check's message */
+    bool v2;              /* this process reads in its step and counts its disconnects */
+    uint32_t disconnects;
+    uint8_t login_data[TCPSHM_MAX_USER_DATA];
 } client_state;
 
 static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
@@ -204,6 +259,32 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     cs->echoes_seen++;
 }
 
+static const uint8_t *client_login_data(void *user)
+{
+    client_state *cs = user;
+    user_data_of('u', cs->name, cs->login_data);
+    return cs->login_data;
+}
+
+static void client_logged_in(void *user, tcpshm_conn *c, const tcpshm_login_rsp *rsp)
+{
+    client_state *cs = user;
+    (void)c;
+    uint8_t want[TCPSHM_MAX_USER_DATA];
+    uint32_t n = tcpshm_sim_config()->login_rsp_user_data_size;
+    user_data_of('r', cs->name, want);
+    if (memcmp(rsp->user_data, want, n) != 0)
+        tcpshm_sim_fail("client %s: the login response carries user data \"%.*s\", not the server's for it",
+                        cs->name, (int)n, (const char *)rsp->user_data);
+}
+
+static void client_disconnected(void *user, tcpshm_conn *c, const char *reason, int sys_errno)
+{
+    client_state *cs = user;
+    (void)c, (void)reason, (void)sys_errno;
+    cs->disconnects++;
+}
+
 /* Requests within the window, until the faults stop. An echo may come
  * before its request: the server answered it (echo pushed, request not yet
  * popped), then this client's directory went back to before the request (a
@@ -213,7 +294,11 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
  * that case read as a full window for good. */
 static void client_step(void *user, int64_t now, tcpshm_conn *c)
 {
-    (void)user, (void)now;
+    client_state *cs = user;
+    (void)now;
+    tcpshm_msg_header *m;
+    while (cs->v2 && tcpshm_conn_is_connected(c) && (m = tcpshm_conn_front(c)) != NULL)
+        client_msg(user, c, m); /* version 2 reads here; client_msg pops */
     int32_t unanswered = (int32_t)(tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c));
     if (unanswered < 0) {
         (void)push32(c, MSG_REQUEST, tcpshm_conn_seq_end(c));
@@ -228,7 +313,7 @@ static void client_step(void *user, int64_t now, tcpshm_conn *c)
 /* ------------------------------------------------------------ the world */
 
 static server_state g_server;
-static client_state g_clients[NCLIENTS] = {{"alice", 0}, {"bob", 0}};
+static client_state g_clients[NCLIENTS] = {{.name = "alice"}, {.name = "bob"}, {.name = "carol"}};
 
 /* The simulator reset the pair of client (a rollback or a power loss lost
  * part of it, the core detected it, and the operator removed both sides'
@@ -247,13 +332,47 @@ static void pair_reset(void *user, const char *server, const char *client)
     (void)e->dir_sync(e->ctx, "srv");
 }
 
+/* Each process of a node is version 1 or 2 (a rolling upgrade that goes
+ * back and forth): version 2 reads in its step, so its on_msg is NULL, and
+ * a client of version 2 sets on_disconnect. */
+static void process(void *user, uint32_t restarts, tcpshm_server_callbacks *server, tcpshm_client_callbacks *client)
+{
+    (void)restarts;
+    bool v2 = tcpshm_sim_random() % 2 == 0;
+    if (server) {
+        ((server_state *)user)->v2 = v2;
+        if (v2)
+            server->on_msg = NULL;
+    } else {
+        ((client_state *)user)->v2 = v2;
+        if (v2)
+            client->on_msg = NULL, client->on_disconnect = client_disconnected;
+    }
+}
+
+/* Each seed: 1 to NCLIENTS clients, and what an operator may configure:
+ * a tight queue (32 messages) or a roomy one, either byte order, login
+ * user data of 2 to 24 bytes. */
+static void shape(void *user, tcpshm_sim_shape *sh)
+{
+    (void)user;
+    tcpshm_config *c = &sh->config;
+    sh->nclients = 1u + (uint32_t)(tcpshm_sim_random() % NCLIENTS);
+    c->max_msg_size = 512; /* a login of the largest user data fits */
+    c->queue_size = tcpshm_sim_random() % 2 ? 512u : 1u << 16;
+    c->recv_buf_size = tcpshm_sim_random() % 2 ? 512u : 4096u;
+    c->little_endian = tcpshm_sim_random() % 4 != 0;
+    c->login_user_data_size = 2u + (uint32_t)(tcpshm_sim_random() % (TCPSHM_MAX_USER_DATA - 1));
+    c->login_rsp_user_data_size = 2u + (uint32_t)(tcpshm_sim_random() % 7);
+}
+
 /* At the end, every request has its echo. */
 static int check(void *user, int64_t now, bool final, char *why, size_t n)
 {
     (void)user, (void)now;
     if (!final)
         return 0;
-    for (int i = 0; i < NCLIENTS; i++) {
+    for (uint32_t i = 0; i < tcpshm_sim_nclients(); i++) {
         tcpshm_conn *c = tcpshm_sim_conn(g_clients[i].name, "server");
         if (c && tcpshm_conn_my_ack(c) != tcpshm_conn_seq_end(c)) {
             snprintf(why, n, "client %s pushed %u requests but popped %u echoes: an echo was lost",
@@ -268,15 +387,20 @@ int main(int argc, char **argv)
 {
     static tcpshm_sim_world w;
     tcpshm_config_default(&w.config);
-    w.server = (tcpshm_sim_node){.name = "server", .dir = "srv", .start = server_start};
+    w.server = (tcpshm_sim_node){.name = "server", .dir = "srv", .start = server_start, .step = server_step,
+                                 .process = process};
     w.server.server.user = &g_server;
     w.server.server.on_msg = server_msg;
+    w.server.server.on_new_connection = server_new_conn;
     for (int i = 0; i < NCLIENTS; i++) {
-        w.clients[i] = (tcpshm_sim_node){.name = g_clients[i].name, .dir = g_clients[i].name, .step = client_step};
+        w.clients[i] = (tcpshm_sim_node){.name = g_clients[i].name, .dir = g_clients[i].name, .step = client_step,
+                                         .process = process, .login_user_data = client_login_data};
         w.clients[i].client.user = &g_clients[i];
         w.clients[i].client.on_msg = client_msg;
+        w.clients[i].client.on_login_success = client_logged_in;
     }
     w.nclients = NCLIENTS;
+    w.shape = shape;
     w.check = check;
     w.pair_reset = pair_reset; /* and so the rollback and power-loss kinds (process durability) */
     return tcpshm_sim_main(argc, argv, &w);
