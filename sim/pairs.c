@@ -118,6 +118,14 @@ void sim_lastserver_path(char *out, size_t n, const char *dir, const char *clien
 
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
 {
+    if (!s->wrap_base)
+        return 0;
+    if (s->p->world) { /* the pairs of the first names (world_identity 0) */
+        bool first = false;
+        for (uint32_t i = 1; i < s->nnodes && !first; i++)
+            first = strcmp(world_identity(s, &s->nodes[i], 0).name, client) == 0;
+        return first && strcmp(world_identity(s, &s->nodes[0], 0).name, server) == 0 ? s->wrap_base : 0;
+    }
     size_t n = strlen(client);
     return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
 }

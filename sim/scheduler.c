@@ -20,6 +20,7 @@
 #include "sim_state.h"
 #include "trace_chrome.h"
 #include "world.h"
+#include "world_reset.h"
 #include "tcpshm/sim.h"
 #include "tcpshm/ptcp_queue.h"
 #include "tcpshm/shm_queue.h"
@@ -305,23 +306,27 @@ static bool bootstrap_wrap(sim *s)
         return false;
     for (uint32_t k = 0; k < s->nnodes; k++)
         node_kill(s, &s->nodes[k], false);
+    const char *srv = s->nodes[0].name;
     for (uint32_t k = 1; k < s->nnodes; k++) {
         char path[SIM_PATH_SIZE];
         const char *c = s->nodes[k].name;
         if (s->nodes[k].shm[0]) {
-            sim_shm_path(path, sizeof path, c, "srv0");
+            sim_shm_path(path, sizeof path, c, srv);
             patch_to_base(s, path, s->wrap_base, true);
-            sim_shm_path(path, sizeof path, "srv0", c);
+            sim_shm_path(path, sizeof path, srv, c);
             patch_to_base(s, path, s->wrap_base, true);
         } else {
-            snprintf(path, sizeof path, "%s/%s_srv0.ptcp", s->nodes[k].dir, c);
+            sim_queue_path(path, sizeof path, s->nodes[k].dir, c, srv);
             patch_to_base(s, path, s->wrap_base, false);
-            snprintf(path, sizeof path, "%s/srv0_%s.ptcp", s->nodes[0].dir, c);
+            sim_queue_path(path, sizeof path, s->nodes[0].dir, srv, c);
             patch_to_base(s, path, s->wrap_base, false);
         }
-        /* the echo records were made for seq 0: start them again */
-        snprintf(path, sizeof path, "%s/srv0_%s.app", s->nodes[0].dir, c);
-        s->env->remove(s->env->ctx, path);
+        if (s->p->world) { /* the application's state of the pair was made for seq 0: its operator starts it again */
+            world_pair_lost(s, srv, c);
+        } else { /* the echo records were made for seq 0: start them again */
+            snprintf(path, sizeof path, "%s/%s_%s.app", s->nodes[0].dir, srv, c);
+            s->env->remove(s->env->ctx, path);
+        }
     }
     chk_fini(&s->chk);
     chk_init(&s->chk);

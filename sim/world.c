@@ -96,12 +96,18 @@ void world_shape(sim *s)
 {
     const tcpshm_sim_world *w = s->p->world;
     tcpshm_config seed = s->cfg;
+    uint32_t start_seq = 0;
     s->cfg = w->config;
     s->nnodes = 1u + w->nclients;
     if (w->shape) { /* the user's choice for this seed; the seed's fields below are set over it */
-        tcpshm_sim_shape sh = {s->cfg, w->nclients};
+        tcpshm_sim_shape sh = {s->cfg, w->nclients, 0};
         w->shape(w->check_user, &sh);
         s->cfg = sh.config;
+        start_seq = sh.start_seq;
+        if (start_seq && !w->pair_reset)
+            snprintf(g_shape_error, sizeof g_shape_error, "the shape hook chose start_seq %u without a pair_reset hook "
+                     "(the pairs move there after their first logins, and the application starts its state of "
+                     "them again)", start_seq);
         if (sh.nclients < 1 || sh.nclients > w->nclients)
             snprintf(g_shape_error, sizeof g_shape_error, "the shape hook chose %u clients (the world has %u)",
                      sh.nclients, w->nclients);
@@ -129,12 +135,12 @@ void world_shape(sim *s)
      * (SHM's above leave room for liar1) */
     if ((s->p->kinds >> FP_LIAR & 1u) && s->cfg.tcp_conns_per_group < 65536u)
         s->cfg.tcp_conns_per_group++;
-    s->wrap_base = 0;
     tcpshm_error err;
     if (!g_shape_error[0] && tcpshm_config_check(&s->cfg, &err) != 0) {
         snprintf(g_shape_error, sizeof g_shape_error, "the seed's config is not valid: %s", err.text);
         s->cfg = seed; /* the nodes start on the simulator's own: the violation is the report */
     }
+    s->wrap_base = g_shape_error[0] ? 0 : start_seq; /* scheduler.c's wrap run */
 }
 
 static tcpshm_sim_identity identity_of(const tcpshm_sim_node *x, uint32_t k)
@@ -673,6 +679,8 @@ void world_step(sim *s, node *n)
 {
     const tcpshm_sim_node *x = spec(s, n);
     int64_t now = node_now(s, n); /* its host's clock, as its core's */
+    if (s->bootstrap) /* a wrap run's first logins: no pushes until the pairs moved near the wrap */
+        return;
     if (n->idx > 0) {
         tcpshm_conn *c = tcpshm_client_conn(n->cl);
         if (c && x->step)

@@ -8,6 +8,11 @@
  *                 crash between the two stores leaves the new request with
  *                 the old position, and the restarted server takes the echo
  *                 for pushed ("... an echo was lost").
+ *   -DECHO_ZEROS  the write-ahead record below, but a new one is zeros,
+ *                 read as "request 0 was being echoed": right while seq
+ *                 numbers start at 0, wrong where they start near 2^32 (the
+ *                 seeds whose shape sets start_seq): every request before
+ *                 0 is taken for echoed ("... an echo was lost").
  *   (default)     the write-ahead record: before pushing the echo of request
  *                 r, the server writes {r, seq_end} into a file of its own
  *                 (mapped through the simulator's env, so it survives kills
@@ -68,8 +73,10 @@ static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
 
 #ifndef ECHO_NAIVE
 /* The write-ahead record of one client's pair, one 64-bit word: the request
- * being echoed, k (UINT32_MAX: none yet), and the echo queue's seq_end
- * before that echo's push, e. */
+ * being echoed, k, and the echo queue's seq_end before that echo's push, e.
+ * A new record names the request before the first one the server handles
+ * (never a request it will see: seq numbers may be anywhere, near 2^32
+ * too). */
 typedef uint64_t echo_rec;
 static uint32_t rec_k(const echo_rec *r) { return (uint32_t)__atomic_load_n(r, __ATOMIC_RELAXED); }
 static uint32_t rec_e(const echo_rec *r) { return (uint32_t)(__atomic_load_n(r, __ATOMIC_RELAXED) >> 32); }
@@ -91,16 +98,16 @@ typedef struct server_state {
     const char *dir;
     struct {
         char client[32];
-        echo_rec *rec; /* mapped <dir>/<client>.echo */
+        echo_rec *rec; /* in <dir>/<client>.echo, mapped (rec_file) */
     } recs[NCLIENTS];
     int nrecs;
 } server_state;
 
 /* The file at path, size bytes, mapped; its size and its name on the disk
  * (file_sync, dir_sync: under durability host a power loss keeps only what
- * was synced) before anything relies on it. *fresh: it was shorter (new).
- * NULL on any failure: the caller tries again later. */
-static void *map_durable(const tcpshm_env *e, const char *dir, const char *path, size_t size, bool *fresh)
+ * was synced) before anything relies on it. NULL on any failure: the
+ * caller tries again later. */
+static void *map_durable(const tcpshm_env *e, const char *dir, const char *path, size_t size)
 {
     int fd = e->file_open(e->ctx, path, 0, 0);
     if (fd < 0) /* the first time (create requires that it does not exist) */
@@ -113,27 +120,51 @@ static void *map_durable(const tcpshm_env *e, const char *dir, const char *path,
         e->file_sync(e->ctx, fd) == 0 && e->dir_sync(e->ctx, dir) == 0)
         p = e->map(e->ctx, fd, size); /* new bytes read as zero */
     e->file_close(e->ctx, fd); /* the mapping stays */
-    *fresh = have < size;
     return p;
 }
 
-/* The record of client's pair, mapped (created the first time). */
-static echo_rec *record(server_state *st, const char *client)
+/* A record file: a marker, set only once the record below it was written
+ * and synced. A new file reads as zeros, and a creation cut short (a
+ * failed call, a crash) leaves them: zeros are no record (taken for one,
+ * they named request 0, and near the wrap every request before it was
+ * taken for echoed). */
+#define REC_VALID 0x3143455243484345ull /* "ECHOREC1" */
+typedef struct rec_file {
+    echo_rec rec; /* first: a sync of the record starts at the mapping (msync wants it page-aligned) */
+    uint64_t valid;
+} rec_file;
+
+/* The record of c's pair, mapped (made when the server handles the pair's
+ * first request, which is c's front message). */
+static echo_rec *record(server_state *st, tcpshm_conn *c)
 {
+    const char *client = tcpshm_conn_remote_name(c);
     for (int i = 0; i < st->nrecs; i++)
         if (strcmp(st->recs[i].client, client) == 0)
             return st->recs[i].rec;
     char path[128];
     snprintf(path, sizeof path, "%s/%s.echo", st->dir, client);
-    bool fresh;
-    echo_rec *r = map_durable(st->env, st->dir, path, sizeof(echo_rec), &fresh);
-    if (!r)
+    const tcpshm_env *e = st->env;
+    rec_file *f = map_durable(e, st->dir, path, sizeof *f);
+    if (!f)
         return NULL;
-    if (fresh) {
-        rec_write(r, UINT32_MAX, 0);
-        if (st->env->map_sync(st->env->ctx, r, sizeof *r) != 0)
-            return NULL; /* not mapped for good: the next message tries again */
+    if (__atomic_load_n(&f->valid, __ATOMIC_RELAXED) != REC_VALID) {
+#ifdef ECHO_ZEROS
+        rec_write(&f->rec, 0, 0); /* assumes the pair's seq numbers start at 0 */
+#else
+        rec_write(&f->rec, tcpshm_conn_my_ack(c) - 1u, tcpshm_conn_seq_end(c));
+#endif
+        bool ok = e->map_sync(e->ctx, f, sizeof *f) == 0;
+        if (ok) {
+            __atomic_store_n(&f->valid, REC_VALID, __ATOMIC_RELAXED);
+            ok = e->map_sync(e->ctx, f, sizeof *f) == 0;
+        }
+        if (!ok) {
+            e->unmap(e->ctx, f, sizeof *f);
+            return NULL; /* not made for good: the next message tries again */
+        }
     }
+    echo_rec *r = &f->rec;
     snprintf(st->recs[st->nrecs].client, sizeof st->recs[0].client, "%s", client);
     st->recs[st->nrecs].rec = r;
     st->nrecs++;
@@ -168,7 +199,7 @@ static void server_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     CRASH_SITE("echo/crash/popped_not_echoed");
     (void)push32(c, MSG_ECHO, r); /* ... and a crash before this, or a full queue, loses its echo */
 #else
-    echo_rec *rec = record(st, tcpshm_conn_remote_name(c));
+    echo_rec *rec = record(st, c);
     if (!rec)
         return; /* cannot record: leave the request, it comes again */
     /* Echoed before a crash: only the pop was missing. Requests are echoed
@@ -176,7 +207,7 @@ static void server_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
      * loss (durability host) may take back several pops, whose sync waits
      * until an ack covers them. */
     uint32_t k = rec_k(rec);
-    if (k != UINT32_MAX && ((int32_t)(r - k) < 0 || (r == k && tcpshm_conn_seq_end(c) == rec_e(rec) + 1u))) {
+    if ((int32_t)(r - k) < 0 || (r == k && tcpshm_conn_seq_end(c) == rec_e(rec) + 1u)) {
         tcpshm_conn_pop(c);
         return;
     }
@@ -352,7 +383,7 @@ static void process(void *user, uint32_t restarts, tcpshm_server_callbacks *serv
 
 /* Each seed: 1 to NCLIENTS clients, and what an operator may configure:
  * a tight queue (32 messages) or a roomy one, either byte order, login
- * user data of 2 to 24 bytes. */
+ * user data of 2 to 256 bytes; and now and then seq numbers near 2^32. */
 static void shape(void *user, tcpshm_sim_shape *sh)
 {
     (void)user;
@@ -364,6 +395,9 @@ static void shape(void *user, tcpshm_sim_shape *sh)
     c->little_endian = tcpshm_sim_random() % 4 != 0;
     c->login_user_data_size = 2u + (uint32_t)(tcpshm_sim_random() % (TCPSHM_MAX_USER_DATA - 1));
     c->login_rsp_user_data_size = 2u + (uint32_t)(tcpshm_sim_random() % 7);
+    /* a quarter of the seeds run across the u32 wrap of the seq numbers */
+    if (tcpshm_sim_random() % 4 == 0)
+        sh->start_seq = 0u - (1u + (uint32_t)(tcpshm_sim_random() % 300));
 }
 
 /* At the end, every request has its echo. */
@@ -375,8 +409,9 @@ static int check(void *user, int64_t now, bool final, char *why, size_t n)
     for (uint32_t i = 0; i < tcpshm_sim_nclients(); i++) {
         tcpshm_conn *c = tcpshm_sim_conn(g_clients[i].name, "server");
         if (c && tcpshm_conn_my_ack(c) != tcpshm_conn_seq_end(c)) {
-            snprintf(why, n, "client %s pushed %u requests but popped %u echoes: an echo was lost",
-                     g_clients[i].name, tcpshm_conn_seq_end(c), tcpshm_conn_my_ack(c));
+            snprintf(why, n, "client %s has %u requests without an echo (requests up to seq %u, echoes up to %u): "
+                     "an echo was lost", g_clients[i].name, tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c),
+                     tcpshm_conn_seq_end(c), tcpshm_conn_my_ack(c));
             return 1;
         }
     }

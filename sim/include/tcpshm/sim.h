@@ -127,6 +127,16 @@ typedef struct tcpshm_sim_shape {
     /* In: the world's nclients. Out: how many of them run (1 to that): the
      * first ones of clients[]. */
     uint32_t nclients;
+    /* In: 0. Out: 0, or the sequence number both directions of every pair
+     * of first names (the server's name with each client's) start at: a
+     * value just below 2^32 (e.g. 0u - 200) makes the run cross the u32
+     * wrap within a few hundred messages, where seq arithmetic that is not
+     * modular breaks. The simulator logs every client in without faults or
+     * pushes, stops the nodes, moves those pairs' queues there and calls
+     * pair_reset for each (needed: without it the seed is refused), so
+     * that your application starts its state of the pair again, and
+     * restarts the nodes. */
+    uint32_t start_seq;
 } tcpshm_sim_shape;
 
 typedef struct tcpshm_sim_world {
