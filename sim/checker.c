@@ -199,7 +199,7 @@ void chk_push_begin(chk *c, int sid, uint32_t seq, const wl_msg *m)
                          "(a push that returned was lost, or the queue was reset)",
                  seq, s->pushed);
     s->push_pending = true;
-    bool wl = m->stream == (uint32_t)sid && m->kind >= WL_ONEWAY && m->kind <= WL_ECHO; /* a world's are kind 0 */
+    bool wl = m->stream == (uint32_t)sid && m->kind >= WL_ONEWAY && m->kind <= WL_ECHO; /* a world's name no stream */
     s->pending = (chk_rec){m->size, m->checksum, m->seq, m->echo_of, (uint16_t)m->kind, wl};
     s->pending_echo_of = m->echo_of;
 }
@@ -289,6 +289,8 @@ static bool as_pushed(const chk_stream *s, int sid, const uint8_t *body, uint32_
            f.checksum == r->checksum && size == r->size && wl_filler_is(body, size, f.stream, f.seq);
 }
 
+static bool front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, int kind);
+
 bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size)
 {
     chk_stream *s = &c->s[sid];
@@ -304,10 +306,18 @@ bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size)
         chk_fail(c, sid, "pop: a message of stream %u (seq %u) arrived on this stream", m.stream, m.seq);
         return false;
     }
-    return chk_front_is(c, sid, m.seq, size, m.checksum, (uint16_t)m.kind);
+    return front_is(c, sid, m.seq, size, m.checksum, (int)m.kind);
 }
 
-bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, uint16_t kind)
+bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum)
+{
+    return front_is(c, sid, seq, size, checksum, -1);
+}
+
+/* The front of stream sid is the message pushed as seq, of this size and
+ * checksum, and of this kind (-1: a world's, whose kind is the pusher's
+ * mark, not in its bytes). */
+static bool front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, int kind)
 {
     chk_stream *s = &c->s[sid];
     uint32_t want = s->base + s->popped;
@@ -323,8 +333,8 @@ bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksu
     const chk_rec *r = &s->recs[s->popped];
     uint32_t i = s->popped - s->old_base;
     bool was_retracted = s->popped >= s->old_base && i < s->old_n && s->old[i].size == size &&
-                         s->old[i].checksum == checksum && s->old[i].kind == kind;
-    if ((r->size != size || r->checksum != checksum || r->kind != kind) && !was_retracted) {
+                         s->old[i].checksum == checksum && (kind < 0 || s->old[i].kind == kind);
+    if ((r->size != size || r->checksum != checksum || (kind >= 0 && r->kind != kind)) && !was_retracted) {
         chk_fail(c, sid, "pop: seq %u differs from what was pushed (size %u/%u, checksum %08x/%08x)", seq,
                  size, r->size, checksum, r->checksum);
         return false;

@@ -25,7 +25,7 @@ typedef struct chk_rec {
     uint32_t size, checksum;
     uint32_t seq, echo_of;
     uint16_t kind;
-    bool wl; /* wl_fill made it on this stream (not a world's push): chk_front_ok's as_pushed */
+    bool wl; /* wl_fill made it on this stream (a world's push names no stream): chk_front_ok's as_pushed */
 } chk_rec;
 
 typedef struct chk_stream {
@@ -106,8 +106,9 @@ void chk_push_done(chk *c, int sid);
 /* A message at the front of sid, about to be popped: must be the next one. */
 bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size);
 /* The same for a message known by its seq (the receiver's my_ack), size
- * and checksum (a user world's: world.c). */
-bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, uint16_t kind);
+ * and checksum (a user world's: world.c; its kind is the pusher's mark,
+ * not in its bytes). */
+bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum);
 void chk_pop_begin(chk *c, int sid);
 void chk_pop_done(chk *c, int sid);
 /* A push that returned before its sync (push_more, host durability): done,

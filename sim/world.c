@@ -222,7 +222,33 @@ static uint32_t msg_sum(const tcpshm_msg_header *h)
     return x;
 }
 
-int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, bool batched)
+/* The user's mark of a message (tcpshm_sim.h): on the allocation its node
+ * holds on conn (world_wrap.c), taken by its push. Requests are a
+ * client's, answers the server's. */
+static void set_mark(tcpshm_conn *conn, uint32_t kind, uint32_t answers, const char *call)
+{
+    sim *s = g_run;
+    if (!s || s->chk.violated)
+        return;
+    node *n = s->stepping;
+    const char *wrong = !n                                  ? "outside a node's step"
+                        : (kind == WL_REQUEST) != (n->idx > 0) ? (n->idx > 0 ? "on a client" : "on the server")
+                        : !world_wrap_mark || !world_wrap_mark(conn, kind, answers)
+                            ? "without an allocation of this process on the connection (mark it between "
+                              "tcpshm_conn_alloc and the push)"
+                            : NULL;
+    if (wrong)
+        chk_fail(&s->chk, -1, "world: %s %s", call, wrong);
+}
+
+void tcpshm_sim_request(tcpshm_conn *conn) { set_mark(conn, WL_REQUEST, 0, "tcpshm_sim_request"); }
+void tcpshm_sim_answer(tcpshm_conn *conn, uint32_t request_seq)
+{
+    set_mark(conn, WL_ECHO, request_seq, "tcpshm_sim_answer");
+}
+
+int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, uint32_t kind, uint32_t answers, sio_push_fn push,
+               bool batched)
 {
     node *n = s->stepping;
     if (!n) {
@@ -232,8 +258,10 @@ int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, b
     if (pair_dead(s, n, c) || liars(n, c)) /* the liar's pairs: the simulator's own pushes (world_step) */
         return push(c);
     int sid = stream_of(s, n, c, true);
-    /* kind 0: none of the built-in application's echo rules apply */
-    wl_msg m = {(uint32_t)sid, tcpshm_conn_seq_end(c), 0, 0, msg_sum(h), h->size >= 8u ? h->size - 8u : 0u};
+    /* no stream: the body is the user's, not the built-in workload's (the
+     * checker knows it by its sum); its kind the user's mark, if any: the
+     * echo rule then holds (checker.c) */
+    wl_msg m = {UINT32_MAX, tcpshm_conn_seq_end(c), kind, answers, msg_sum(h), h->size >= 8u ? h->size - 8u : 0u};
     return sio_push(s, n, c, sid, &m, push, batched);
 }
 
@@ -253,7 +281,7 @@ void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop)
     }
     int sid = stream_of(s, n, c, false);
     uint32_t seq = tcpshm_conn_my_ack(c), size = h->size - 8u;
-    if (!chk_front_is(&s->chk, sid, seq, size, msg_sum(h), 0))
+    if (!chk_front_is(&s->chk, sid, seq, size, msg_sum(h)))
         return;
     sio_pop(s, n, c, sid, seq, size, pop);
 }

@@ -77,7 +77,13 @@ sim *world_running(void);
  * (world_wrap.c; weak: tcpshm-sim does not link the wrappers). A misuse
  * "push with nothing allocated" would push it. */
 bool world_wrap_holds(const tcpshm_conn *c) __attribute__((weak));
-int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, sio_push_fn push, bool batched);
+/* Marks the allocation the calling process holds on c (world_wrap.c):
+ * its push is a request or an answer (kind WL_REQUEST / WL_ECHO, answers
+ * the request's seq). false: no allocation of this process on c. */
+bool world_wrap_mark(const tcpshm_conn *c, uint32_t kind, uint32_t answers) __attribute__((weak));
+/* kind, answers: the user's mark of the message (0: none). */
+int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, uint32_t kind, uint32_t answers, sio_push_fn push,
+               bool batched);
 void world_pop(sim *s, tcpshm_conn *c, sio_pop_fn pop);
 
 #endif

@@ -27,6 +27,7 @@ typedef struct alloc_rec {
     tcpshm_conn *conn;
     tcpshm_msg_header *msg;
     uint32_t owner;
+    uint32_t kind, answers; /* the user's mark (tcpshm_sim_request, _answer): 0, or WL_REQUEST / WL_ECHO */
 } alloc_rec;
 static alloc_rec g_allocs[64];
 
@@ -50,6 +51,15 @@ bool world_wrap_holds(const tcpshm_conn *c)
     return r && r->owner == owner_now();
 }
 
+bool world_wrap_mark(const tcpshm_conn *c, uint32_t kind, uint32_t answers)
+{
+    alloc_rec *r = c ? find(c) : NULL;
+    if (!r || r->owner != owner_now())
+        return false;
+    r->kind = kind, r->answers = answers;
+    return true;
+}
+
 /* The simulator's own misuse calls (fault_misuse.c) are not the user's:
  * straight to the core, unrecorded. */
 static bool misusing(void)
@@ -68,7 +78,7 @@ tcpshm_msg_header *__wrap_tcpshm_conn_alloc(tcpshm_conn *c, uint16_t body_size)
         r = find(NULL);
     if (!r)
         r = &g_allocs[0];
-    *r = h ? (alloc_rec){c, h, owner_now()} : (alloc_rec){NULL, NULL, 0};
+    *r = h ? (alloc_rec){c, h, owner_now(), 0, 0} : (alloc_rec){NULL, NULL, 0, 0, 0};
     return h;
 }
 
@@ -81,10 +91,10 @@ static int push(tcpshm_conn *c, sio_push_fn real, bool batched)
     if (!r)
         return real(c); /* nothing allocated: the core refuses it */
     alloc_rec a = *r;
-    *r = (alloc_rec){NULL, NULL, 0};
+    *r = (alloc_rec){NULL, NULL, 0, 0, 0};
     if (!s || a.owner != owner_now())
         return real(c); /* another process's allocation: the core refuses it */
-    return world_push(s, c, a.msg, real, batched);
+    return world_push(s, c, a.msg, a.kind, a.answers, real, batched);
 }
 
 int __wrap_tcpshm_conn_push(tcpshm_conn *c) { return push(c, __real_tcpshm_conn_push, false); }

@@ -12,6 +12,14 @@
  *   -DORDER_NAIVE  books every order it pops as it comes. An order whose
  *                  pop a crash cut short comes again after the restart and
  *                  is booked twice: "invariant: ... booked 41 orders ...".
+ *   -DORDER_POP_FIRST  books as the default does, but pops the order before
+ *                  it pushes the ack: a kill between the two loses the ack,
+ *                  which no invariant of the book sees. The orders are
+ *                  marked as requests and the acks as their answers
+ *                  (tcpshm_sim_request, tcpshm_sim_answer): the simulator
+ *                  checks that each order is acknowledged exactly once and
+ *                  before it is popped ("request 0 popped without its
+ *                  echo", at once).
  *   (default)      the book records the next order id it expects; an order
  *                  below it is already booked (and acknowledged if the
  *                  ack queue's seq_end is past it): only the missing steps
@@ -57,6 +65,9 @@ static uint32_t get32(const tcpshm_msg_header *h)
     return v;
 }
 
+/* Pushes a message of type t carrying v: an order (a request, which the
+ * exchange must acknowledge exactly once, before it pops it), or the ack
+ * of order v (its answer). 0, or -1 when the queue is full. */
 static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
 {
     tcpshm_msg_header *h = tcpshm_conn_alloc(c, sizeof v);
@@ -64,6 +75,10 @@ static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
         return -1;
     h->msg_type = t;
     memcpy(h + 1, &v, sizeof v);
+    if (t == MSG_ORDER)
+        tcpshm_sim_request(c);
+    else
+        tcpshm_sim_answer(c, v);
     return tcpshm_conn_push(c);
 }
 
@@ -201,10 +216,17 @@ static void exchange_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     if (x->env->map_sync(x->env->ctx, b, sizeof *b) != 0)
         return;
     CRASH_SITE("order/crash/booked_not_acked");
+#ifdef ORDER_POP_FIRST
+    tcpshm_conn_pop(c);
+    CRASH_SITE("order/crash/popped_not_acked");
+#endif
+    /* the ack answers the order at the front (its id is its seq) */
     if (tcpshm_conn_seq_end(c) == id && push32(c, MSG_ACK, id) != 0)
         return; /* the ack queue is full: the order comes again (booked already) */
+#ifndef ORDER_POP_FIRST
     CRASH_SITE("order/crash/acked_not_popped");
     tcpshm_conn_pop(c);
+#endif
 }
 
 /* ------------------------------------------------------------ traders */
@@ -230,10 +252,9 @@ static void trader_step(void *user, int64_t now, tcpshm_conn *c)
 {
     (void)user, (void)now;
     int32_t unacked = (int32_t)(tcpshm_conn_seq_end(c) - tcpshm_conn_my_ack(c));
-    if (unacked < 0)
+    if (unacked < 0 || (!tcpshm_sim_settling() && unacked < WINDOW && tcpshm_sim_random() % 3 == 0)) {
         (void)push32(c, MSG_ORDER, tcpshm_conn_seq_end(c));
-    else if (!tcpshm_sim_settling() && unacked < WINDOW && tcpshm_sim_random() % 3 == 0)
-        (void)push32(c, MSG_ORDER, tcpshm_conn_seq_end(c));
+    }
 }
 
 /* ------------------------------------------------------------ the world */

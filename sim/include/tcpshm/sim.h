@@ -236,6 +236,24 @@ tcpshm_conn *tcpshm_sim_conn(const char *local, const char *remote);
  * your production build. name (e.g. "myapp/crash/after_record") is what
  * the trace shows. */
 void tcpshm_sim_crash_site(const char *name);
+/* Requests and answers (optional): the simulator checks a request/answer
+ * protocol's exactly-once discipline for you. Between tcpshm_conn_alloc
+ * and the push of a message on conn, mark what it is:
+ *  - tcpshm_sim_request(conn), a client's message: a request; the server
+ *    must answer it exactly once, and before it pops it;
+ *  - tcpshm_sim_answer(conn, seq), the server's message: it answers the
+ *    client's request seq (the seq of the front message on conn, its
+ *    tcpshm_conn_my_ack), which must be the next request still unanswered.
+ * Answer, then pop, is the discipline that stays exactly-once at a kill:
+ * a kill between the two redelivers the request, whose answer is queued
+ * already (your own record must say so: docs/simulating-your-app.md,
+ * section 5); a pop before the answer loses the answer at a kill. The
+ * violations say "request 5 popped without its echo", "request 5 echoed
+ * twice", "echo of 7 while the next request to handle is 5". The rule is
+ * off for a pair whose storage went back (rollback, power loss) until the
+ * pair is reset. */
+void tcpshm_sim_request(tcpshm_conn *conn);
+void tcpshm_sim_answer(tcpshm_conn *conn, uint32_t request_seq);
 /* Reports a violation from your code (e.g. in on_msg: "echo 7 came twice"). */
 void tcpshm_sim_fail(const char *fmt, ...)
 #if defined(__GNUC__)
