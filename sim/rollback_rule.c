@@ -272,6 +272,22 @@ bool rb_mismatch(sim *s, const char *server, const char *client)
         rb_pair *p = &s->rb_rule->pairs[i];
         if (p->state == RB_NONE || strcmp(p->client, client) != 0 || (server[0] && strcmp(p->server, server) != 0))
             continue;
+        /* The server's mismatch at a login that names another server ("":
+         * none) detects nothing: step 5 made that login a new connection
+         * (both sides at 0), or the first-login window resumed a pair the
+         * server never consumed from (my_ack 0, seq_start 0): the ranges
+         * agree either way, rollback or not (known bug 59: a server that
+         * resumes a pair it consumed from for a client whose state was
+         * lost). The login is the one noted last: a slot has one login
+         * under way, and one refused meanwhile unsets the note. */
+        if (server[0] && p->srv_noted && strcmp(p->srv_last, server) != 0) {
+            chk_fail(&s->chk, chk_find(&s->chk, p->server, p->client, CHK_C2S),
+                     "server %s: sequence mismatch at a login of %s that is a new connection (it said last server "
+                     "\"%s\", ack %u, client_seq_end %u): step 5 resets both sides or resumes an unconsumed pair, "
+                     "whose ranges agree (rollback or not)",
+                     server, client, p->srv_last, p->srv_ack, p->srv_end);
+            return false;
+        }
         if (p->state == RB_PENDING)
             detected(s, p, 0);
         return true;

@@ -79,7 +79,9 @@ void rb_server_accepted(sim *s, const char *server, const char *client);
 void rb_client_accepted(sim *s, node *n, const char *server, const char *recorded);
 /* A sequence mismatch on the pair (server "": any pair of the client): true
  * when a rollback explains it (detected: the pair is dead now), false when
- * it is a violation. */
+ * it is a violation. The server's mismatch at a login that names another
+ * server (or none) is one, rollback or not: that login is a new connection
+ * (rule 4), and reported as such here. */
 bool rb_mismatch(sim *s, const char *server, const char *client);
 
 #endif
