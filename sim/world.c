@@ -14,6 +14,7 @@
 #include "fault_liar.h"
 #include "fault_twin.h"
 #include "login_follow.h"
+#include "msg_sum.h"
 #include "node.h"
 #include "pairs.h"
 #include "quiet_client.h"
@@ -208,18 +209,10 @@ static bool pair_dead(const sim *s, const node *n, tcpshm_conn *c)
     return n->idx == 0 ? rb_pair_dead(s, n->name, remote) : rb_pair_dead(s, remote, n->name);
 }
 
-/* What identifies a user's message to the checker: FNV-1a of its type and
- * body. */
+/* What identifies a user's message to the checker (msg_sum.h). */
 static uint32_t msg_sum(const tcpshm_msg_header *h)
 {
-    uint32_t x = 2166136261u;
-    const uint8_t t[2] = {(uint8_t)h->msg_type, (uint8_t)(h->msg_type >> 8)};
-    for (int i = 0; i < 2; i++)
-        x = (x ^ t[i]) * 16777619u;
-    const uint8_t *b = (const uint8_t *)(h + 1);
-    for (uint32_t i = 8; i < h->size; i++)
-        x = (x ^ b[i - 8]) * 16777619u;
-    return x;
+    return sim_msg_sum(h->msg_type, (const uint8_t *)(h + 1), h->size > 8u ? h->size - 8u : 0u);
 }
 
 /* The user's mark of a message (tcpshm_sim.h): on the allocation its node
