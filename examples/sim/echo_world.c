@@ -48,7 +48,8 @@
 #define MSG_REQUEST 100
 #define MSG_ECHO 101
 #define NCLIENTS 3
-#define WINDOW 4 /* requests a client has in flight at most */
+/* requests a client has in flight at most: the seed's (shape) */
+static uint32_t g_window = 4;
 #define CRASH_SITE(name) tcpshm_sim_crash_site(name)
 
 static uint32_t get32(const tcpshm_msg_header *h)
@@ -335,7 +336,7 @@ static void client_step(void *user, int64_t now, tcpshm_conn *c)
         (void)push32(c, MSG_REQUEST, tcpshm_conn_seq_end(c));
         return;
     }
-    if (tcpshm_sim_settling() || unanswered >= WINDOW)
+    if (tcpshm_sim_settling() || unanswered >= (int32_t)g_window)
         return;
     if (tcpshm_sim_random() % 4 == 0)
         (void)push32(c, MSG_REQUEST, tcpshm_conn_seq_end(c));
@@ -383,7 +384,8 @@ static void process(void *user, uint32_t restarts, tcpshm_server_callbacks *serv
 
 /* Each seed: 1 to NCLIENTS clients, and what an operator may configure:
  * a tight queue (32 messages) or a roomy one, either byte order, login
- * user data of 2 to 256 bytes; and now and then seq numbers near 2^32. */
+ * user data of 2 to 256 bytes, groups polled by readiness; how deep the
+ * clients' windows are; and now and then seq numbers near 2^32. */
 static void shape(void *user, tcpshm_sim_shape *sh)
 {
     (void)user;
@@ -395,6 +397,11 @@ static void shape(void *user, tcpshm_sim_shape *sh)
     c->little_endian = tcpshm_sim_random() % 4 != 0;
     c->login_user_data_size = 2u + (uint32_t)(tcpshm_sim_random() % (TCPSHM_MAX_USER_DATA - 1));
     c->login_rsp_user_data_size = 2u + (uint32_t)(tcpshm_sim_random() % 7);
+    /* groups of more than 64 connections (the core polls them by readiness) */
+    if (tcpshm_sim_random() % 4 == 0)
+        c->tcp_conns_per_group = 65;
+    /* the clients' windows: deep ones leave dozens of requests in flight at a login */
+    g_window = tcpshm_sim_random() % 4 == 0 ? 24u + (uint32_t)(tcpshm_sim_random() % 40) : 4u;
     /* a quarter of the seeds run across the u32 wrap of the seq numbers */
     if (tcpshm_sim_random() % 4 == 0)
         sh->start_seq = 0u - (1u + (uint32_t)(tcpshm_sim_random() % 300));

@@ -67,7 +67,10 @@ static uint32_t get32(const tcpshm_msg_header *h)
 
 /* Pushes a message of type t carrying v: an order (a request, which the
  * exchange must acknowledge exactly once, before it pops it), or the ack
- * of order v (its answer). 0, or -1 when the queue is full. */
+ * of order v (its answer). Orders go now and then with push_more: a batch
+ * the core sends (and, in durability host, syncs) with the next push or
+ * its next poll, as a trader that sends a basket at once does. 0, or -1
+ * when the queue is full. */
 static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
 {
     tcpshm_msg_header *h = tcpshm_conn_alloc(c, sizeof v);
@@ -75,11 +78,12 @@ static int push32(tcpshm_conn *c, uint16_t t, uint32_t v)
         return -1;
     h->msg_type = t;
     memcpy(h + 1, &v, sizeof v);
-    if (t == MSG_ORDER)
-        tcpshm_sim_request(c);
-    else
+    if (t == MSG_ACK) {
         tcpshm_sim_answer(c, v);
-    return tcpshm_conn_push(c);
+        return tcpshm_conn_push(c);
+    }
+    tcpshm_sim_request(c);
+    return tcpshm_sim_random() % 2 ? tcpshm_conn_push_more(c) : tcpshm_conn_push(c);
 }
 
 /* ------------------------------------------------------------ the exchange */
