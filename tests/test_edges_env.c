@@ -1231,6 +1231,47 @@ Test(edges_env, host_batch_record_sync_retried_after_it_failed)
     tcpshm_ptcp_queue_close(&q);
 }
 
+/* Host durability: a compaction whose record sync fails leaves that sync
+ * owed (the copy is published, the disk's record may still point at the
+ * old region): the alloc fails, every later sync tries the record first
+ * and fails while it fails, and once it is made the queue goes on and
+ * reopens whole. */
+Test(edges_env, host_compaction_record_sync_owed_until_it_succeeds)
+{
+    tcpshm_ptcp_queue_config qc = {.capacity = 1024, .max_msg_size = 128, .little_endian = true, .host_durable = true};
+    tcpshm_ptcp_queue q;
+    tcpshm_error err = {0};
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    push_n(&q, 8, false); /* synced: bytes [0, 1024) */
+    const uint8_t *p;
+    cr_assert_eq(tcpshm_ptcp_queue_sendable(&q, &p), 1024);
+    tcpshm_ptcp_queue_mark_sent(&q, 1024);
+    cr_assert_eq(tcpshm_ptcp_queue_ack(&q, 4, &err), 0, "%s", err.text);
+    cr_assert_eq(q.st.read_idx, 512);
+    real_map_sync = E.map_sync;
+    E.map_sync = counting_map_sync;
+    map_syncs = 0;
+    map_sync_fail_at = 2; /* the compacted bytes sync, the compaction's record sync fails */
+    cr_assert_null(tcpshm_ptcp_queue_alloc(&q, 120), "the alloc must fail with the compaction's record unsynced");
+    cr_assert_eq(map_syncs, 2);
+    cr_assert_eq(q.st.read_idx, 0, "the compaction was published");
+    map_sync_fail_at = 3;
+    cr_assert_neq(tcpshm_ptcp_queue_sync(&q, &err), 0, "the owed record sync failed again: the sync must say so");
+    cr_assert_eq(map_syncs, 3, "the sync tried the owed record first");
+    cr_assert_eq(tcpshm_ptcp_queue_sync(&q, &err), 0, "%s", err.text);
+    cr_assert_eq(map_syncs, 4, "the owed record was synced");
+    E.map_sync = real_map_sync;
+    tcpshm_msg_header *m = tcpshm_ptcp_queue_alloc(&q, 120);
+    cr_assert_not_null(m);
+    m->msg_type = 7;
+    cr_assert_eq(tcpshm_ptcp_queue_push(&q, &err), 0, "%s", err.text);
+    tcpshm_ptcp_queue_close(&q);
+    cr_assert_eq(tcpshm_ptcp_queue_open(&q, &E, "d", "a", "b", &qc, &err), 0, "%s", err.text);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_start(&q), 4);
+    cr_assert_eq(tcpshm_ptcp_queue_seq_end(&q), 9);
+    tcpshm_ptcp_queue_close(&q);
+}
+
 /* Host durability at the queue's level: a push_more batch sent and
  * acknowledged before any sync (conn.c never sends one unsynced: send_some
  * syncs first). The ack that empties the queue moves it back to offset 0,
