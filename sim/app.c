@@ -465,22 +465,10 @@ typedef struct client_ctx {
 } client_ctx;
 static client_ctx g_ctx[1 + SIM_MAX_CLIENTS];
 
-/* The client's handlers of a login's end and of a disconnect: called by
- * the callbacks, or, in an incarnation that leaves them NULL, by
- * app_client_after_poll from what the client's state and close reason say. */
-static void client_failed(sim *s, node *n, const char *reason, int e)
-{
-    trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)e, 0, reason);
-    if (!impostor_client_end(s, n, IMP_END_FAILED, reason)) /* its record must be as it was */
-        lastserver_after_failed_login(s, n);
-}
-
-static void client_rejected(sim *s, node *n, const char *error_msg)
-{
-    trace_event(&s->tr, s->now, TR_REJECT, (uint32_t)n->idx, 0, 0, error_msg);
-    (void)impostor_client_end(s, n, IMP_END_REJECTED, "Login rejected");
-}
-
+/* The client's handlers of a mismatch and of a disconnect (of a failed or
+ * refused login: login_follow.c): called by the callbacks, or, in an
+ * incarnation that leaves them NULL, by app_client_after_poll from what the
+ * client's state and close reason say. */
 static void client_mismatch(sim *s, node *n, const tcpshm_seq_mismatch *m)
 {
     trace_event(&s->tr, s->now, TR_MISMATCH, (uint32_t)n->idx, m->local_seq_end, m->remote_seq_end, NULL);
@@ -505,12 +493,12 @@ static void client_disconnected(sim *s, node *n, tcpshm_conn *c, const char *rea
 static void c_syserr(void *u, const char *reason, int e)
 {
     client_ctx *x = u;
-    client_failed(x->s, x->n, reason, e);
+    lf_client_failed(x->s, x->n, reason, e);
 }
 static void c_reject(void *u, const tcpshm_login_rsp *rsp)
 {
     client_ctx *x = u;
-    client_rejected(x->s, x->n, rsp->error_msg);
+    lf_client_rejected(x->s, x->n, rsp->error_msg);
 }
 static void c_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 {
@@ -562,13 +550,13 @@ void app_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t
         client_disconnected(s, n, ev.conn, ev.reason);
         break;
     case QUIET_REJECTED:
-        client_rejected(s, n, ev.reason);
+        lf_client_rejected(s, n, ev.reason);
         break;
     case QUIET_MISMATCH:
         client_mismatch(s, n, &ev.m);
         break;
     case QUIET_FAILED:
-        client_failed(s, n, ev.reason, ev.sys_errno);
+        lf_client_failed(s, n, ev.reason, ev.sys_errno);
         break;
     }
 }

@@ -5,6 +5,8 @@
  * pair by what lf_server_login says) and a user's world (world.c). */
 #include <string.h>
 
+#include "check_lastserver.h"
+#include "fault_impostor.h"
 #include "login_follow.h"
 #include "pairs.h"
 #include "rollback_rule.h"
@@ -155,4 +157,17 @@ void lf_client_mismatch(sim *s, node *n, const tcpshm_seq_mismatch *m)
                  "now records \"%s\"): client [%u, %u) ack %u, server [%u, %u) ack %u (both sides start at 0)",
                  n->name, n->login_last, rec, m->local_seq_start, m->local_seq_end, m->local_ack,
                  m->remote_seq_start, m->remote_seq_end, m->remote_ack);
+}
+
+void lf_client_failed(sim *s, node *n, const char *reason, int e)
+{
+    trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)e, 0, reason);
+    if (!impostor_client_end(s, n, IMP_END_FAILED, reason)) /* its record must be as it was */
+        lastserver_after_failed_login(s, n);
+}
+
+void lf_client_rejected(sim *s, node *n, const char *error_msg)
+{
+    trace_event(&s->tr, s->now, TR_REJECT, (uint32_t)n->idx, 0, 0, error_msg);
+    (void)impostor_client_end(s, n, IMP_END_REJECTED, "Login rejected");
 }

@@ -74,5 +74,11 @@ void lf_client_login(sim *s, node *n, tcpshm_conn *c, const char *server);
  * connection (it records a server name other than the one it said: both
  * sides reset, both start at 0). A violation if so. */
 void lf_client_mismatch(sim *s, node *n, const tcpshm_seq_mismatch *m);
+/* Client n's login failed (on_system_error, or its quiet derivation) /
+ * was refused (on_login_reject): traced, and judged: an attempt with the
+ * impostor ends there, and a failed login leaves the client's record as
+ * it was (app.c and world.c alike). */
+void lf_client_failed(sim *s, node *n, const char *reason, int e);
+void lf_client_rejected(sim *s, node *n, const char *error_msg);
 
 #endif

@@ -564,24 +564,13 @@ bool world_server_reports(const sim *s, bool file_errors)
 /* ------------------------------------------------------------ client callbacks */
 
 /* A client's attempt with the impostor ends in its callbacks as any failed
- * login does (the user's callbacks see it), and is judged there. */
-static void judge_failed(sim *s, node *n, const char *reason, int e)
-{
-    trace_event(&s->tr, s->now, TR_LOGIN_FAIL, (uint32_t)n->idx, (uint32_t)e, 0, reason);
-    if (!impostor_client_end(s, n, IMP_END_FAILED, reason)) /* its record must be as it was */
-        lastserver_after_failed_login(s, n);
-}
-
-static void judge_rejected(sim *s, node *n, const char *error_msg)
-{
-    trace_event(&s->tr, s->now, TR_REJECT, (uint32_t)n->idx, 0, 0, error_msg);
-    (void)impostor_client_end(s, n, IMP_END_REJECTED, "Login rejected");
-}
+ * login does (the user's callbacks see it), and is judged there
+ * (lf_client_failed, lf_client_rejected). */
 
 static void c_syserr(void *u, const char *reason, int e)
 {
     CLI(x);
-    judge_failed(x->s, x->n, reason, e);
+    lf_client_failed(x->s, x->n, reason, e);
     if (ucb->on_system_error)
         ucb->on_system_error(ucb->user, reason, e);
 }
@@ -589,7 +578,7 @@ static void c_syserr(void *u, const char *reason, int e)
 static void c_reject(void *u, const tcpshm_login_rsp *rsp)
 {
     CLI(x);
-    judge_rejected(x->s, x->n, rsp->error_msg);
+    lf_client_rejected(x->s, x->n, rsp->error_msg);
     if (ucb->on_login_reject)
         ucb->on_login_reject(ucb->user, rsp);
 }
@@ -645,11 +634,11 @@ void world_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32
     if (ev.end == QUIET_DISCONNECTED && !u->on_disconnect)
         (void)judge_disc(s, n, ev.conn, ev.reason);
     else if (ev.end == QUIET_REJECTED && !u->on_login_reject)
-        judge_rejected(s, n, ev.reason);
+        lf_client_rejected(s, n, ev.reason);
     else if (ev.end == QUIET_MISMATCH && !u->on_seq_mismatch)
         (void)judge_mismatch(s, n, ev.conn, &ev.m);
     else if (ev.end == QUIET_FAILED && !u->on_system_error)
-        judge_failed(s, n, ev.reason, ev.sys_errno);
+        lf_client_failed(s, n, ev.reason, ev.sys_errno);
 }
 
 const uint8_t *world_login_user_data(sim *s, node *n)
