@@ -241,15 +241,15 @@ static void server_step(void *user, int64_t now, tcpshm_conn *c)
 }
 
 /* The user data of a login ('u') or of its response ('r'): the tag, ':'
- * and the client's name, zero-padded (the config sends the first
- * login_user_data_size / login_rsp_user_data_size bytes). */
+ * and the client's name, then '|' and again, to the last byte (the config
+ * sends the first login_user_data_size / login_rsp_user_data_size bytes):
+ * no zero padding that a cut copy would leave as it was. */
 static void user_data_of(char tag, const char *client, uint8_t out[TCPSHM_MAX_USER_DATA])
 {
-    memset(out, 0, TCPSHM_MAX_USER_DATA);
-    out[0] = (uint8_t)tag;
-    out[1] = ':';
-    size_t k = strlen(client);
-    memcpy(out + 2, client, k < TCPSHM_MAX_USER_DATA - 2 ? k : TCPSHM_MAX_USER_DATA - 2);
+    char unit[40];
+    int k = snprintf(unit, sizeof unit, "%c:%.32s|", tag, client);
+    for (size_t i = 0; i < TCPSHM_MAX_USER_DATA; i++)
+        out[i] = (uint8_t)unit[i % (size_t)k];
 }
 
 /* Every login must carry its client's user data; the response carries the
