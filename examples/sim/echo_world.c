@@ -286,7 +286,7 @@ static void client_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     uint32_t want = tcpshm_conn_my_ack(c), got = get32(m);
     if (m->msg_type != MSG_ECHO || got != want)
         tcpshm_sim_fail("client %s: got the echo of request %u, expected %u (%s)", cs->name, got, want,
-                        got > want ? "an echo was lost" : "an echo came twice");
+                        (int32_t)(got - want) > 0 ? "an echo was lost" : "an echo came twice"); /* modular: near 2^32 too */
     tcpshm_conn_pop(c);
     cs->echoes_seen++;
 }
