@@ -219,15 +219,18 @@ static void s_msg(void *u, tcpshm_conn *c, tcpshm_msg_header *m)
     pop_checked(s, n, c, p->c2s, w.seq, size);
 }
 
-/* The user data of a login ('u') or of its response ('r'): the tag, ':'
- * and the client's name, zero-padded, cut to size bytes. */
+/* The user data of a login ('u') or of its response ('r'): the tag, ':',
+ * the client's name and '|', again and again to size bytes. */
 static void user_data_of(char tag, const char *client, uint32_t size, uint8_t out[TCPSHM_MAX_USER_DATA])
 {
-    char text[TCPSHM_MAX_USER_DATA + 1], t[2] = {tag, '\0'};
+    char unit[TCPSHM_NAME_MAX + 4], t[2] = {tag, '\0'};
     memset(out, 0, TCPSHM_MAX_USER_DATA);
-    sim_join(text, sizeof text, t, ":", client, NULL); /* cut as the bytes copied are (size <= sizeof text - 1) */
-    size_t k = strlen(text);
-    memcpy(out, text, k < size ? k : size);
+    sim_join(unit, sizeof unit, t, ":", client, "|", NULL);
+    /* repeated to the last byte: no zero padding that a cut copy would
+     * leave as it was (a decode that kept 8 of 24 bytes passed) */
+    size_t k = strlen(unit);
+    for (uint32_t i = 0; i < size && i < TCPSHM_MAX_USER_DATA; i++)
+        out[i] = (uint8_t)unit[i % k];
 }
 
 const uint8_t *app_login_user_data(sim *s, node *n)

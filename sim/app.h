@@ -24,8 +24,8 @@ bool app_client_quiet(const node *n);
  * connection's close reason, judged as the callbacks' handlers judge it. */
 void app_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins);
 /* The user data of n's login calls: NULL (none), or in incarnations of
- * owner 0 mod 5 "u:<name>" (the server application checks what it gets;
- * the client checks the response's "r:<name>"). */
+ * owner 0 mod 5 "u:<name>|" repeated to its size (the server application
+ * checks what it gets; the client checks the response's, of "r:"). */
 const uint8_t *app_login_user_data(sim *s, node *n);
 void app_server(sim *s, node *n); /* one-way pushes */
 void app_client(sim *s, node *n); /* requests and one-way pushes */
