@@ -14,6 +14,7 @@
 #include "check_disk.h"
 #include "check_lastserver.h"
 #include "check_timeout.h"
+#include "fault_rollback.h"
 #include "login_follow.h"
 #include "pairs.h"
 #include "quiet_client.h"
@@ -599,10 +600,9 @@ void app_client(sim *s, node *n)
             return;
         uint32_t kind = sim_rng_below(&s->wl_rng, 2) ? WL_REQUEST : WL_ONEWAY;
         /* the client's pushes only: the server's echoes keep the write-ahead
-         * record's order with push (its sync); in host durability not with
-         * rollbacks (their snapshots would hold batches a death drops) */
-        bool batched = sim_rng_ppm(&s->more_rng, s->more_ppm) &&
-                       !(s->durability == SIM_DUR_HOST && (s->plan.on >> FP_ROLLBACK & 1u));
+         * record's order with push (its sync); and only where the rollback
+         * model follows a batch */
+        bool batched = sim_rng_ppm(&s->more_rng, s->more_ppm) && rb_batches_followed(s);
         (void)push_alloced(s, n, c, h, n->c2s, kind, 0, batched);
     }
 }

@@ -735,7 +735,7 @@ static bool header_reason_ok(sim *s, liar *L)
  * the report only then. */
 static bool server_reports(const sim *s, bool file_errors)
 {
-    return s->p->world ? world_server_reports(s, file_errors) : app_server_reports(s);
+    return s->p->world ? world_server_reports(file_errors) : app_server_reports(s);
 }
 
 static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)

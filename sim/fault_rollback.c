@@ -63,6 +63,8 @@ typedef struct rb_state {
 
 static bool on(const sim *s) { return (s->plan.on >> FP_ROLLBACK & 1u) && s->plan.active; }
 
+bool rb_batches_followed(const sim *s) { return !(s->durability == SIM_DUR_HOST && (s->plan.on >> FP_ROLLBACK & 1u)); }
+
 /* Frees the copies and empties the slot. Only the counts and the header
  * are reset: nothing reads files[] or counts[] past them (zeroing the whole
  * slot, some 16 KB, showed in profiles). */

@@ -34,4 +34,10 @@ void rb_step(sim *s, node *n);
  * renames the client of a dead pair). */
 void rb_operator(sim *s);
 
+/* Whether a push_more batch may stay a batch in this run: not in host
+ * durability with the rollback kind on, whose snapshots would hold a batch
+ * a death then drops (the model does not follow that yet). tcpshm-sim's
+ * clients and a world's wrapper (world_wrap.c) push whole otherwise. */
+bool rb_batches_followed(const sim *s);
+
 #endif

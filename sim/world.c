@@ -43,9 +43,10 @@ static tcpshm_client_callbacks g_ccb[1 + SIM_MAX_CLIENTS];
  * with that name gets it: s_new), and whether the server's pending login of
  * that name is one the wrapper passed on for the liar (liar_logon). */
 static int g_group[1 + SIM_MAX_CLIENTS];
-/* What was wrong with the world's shape for this seed (world_shape), reported as a violation at the first check. */
-static char g_shape_error[320];
 static bool g_liar_login[1 + SIM_MAX_CLIENTS];
+/* What was wrong with the world's shape for this seed (world_shape),
+ * reported as a violation at the first check. */
+static char g_shape_error[320];
 
 /* The user's file calls: failed now and then by the file kind, and each
  * one that changed a file followed by a crash site (budget_env.h). */
@@ -555,9 +556,8 @@ void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb)
         cb->on_msg = NULL;
 }
 
-bool world_server_reports(const sim *s, bool file_errors)
+bool world_server_reports(bool file_errors)
 {
-    (void)s;
     return file_errors ? g_scb.on_client_file_error != NULL : g_scb.on_system_error != NULL;
 }
 
@@ -566,7 +566,6 @@ bool world_server_reports(const sim *s, bool file_errors)
 /* A client's attempt with the impostor ends in its callbacks as any failed
  * login does (the user's callbacks see it), and is judged there
  * (lf_client_failed, lf_client_rejected). */
-
 static void c_syserr(void *u, const char *reason, int e)
 {
     CLI(x);
@@ -699,10 +698,10 @@ void world_step(sim *s, node *n)
     }
     for (uint32_t i = 0; i < n->npeers && !s->chk.violated; i++) {
         peer *p = &n->peers[i];
-        if (liar_name(p->name) && p->conn && !g_scb.on_msg)
-            liar_read(s, p);
         if (liar_name(p->name)) {
-            if (p->conn && !s->settle && !s->bootstrap)
+            if (p->conn && !g_scb.on_msg)
+                liar_read(s, p);
+            if (p->conn && !s->settle)
                 liar_server_push(s, p->name, p->conn);
         } else if (p->conn && x->step) {
             x->step(user_of(s, n), now, p->conn);

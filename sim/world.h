@@ -56,7 +56,7 @@ void world_server_callbacks(sim *s, node *n, tcpshm_server_callbacks *cb);
 void world_client_callbacks(sim *s, node *n, tcpshm_client_callbacks *cb);
 /* Whether the server's process sets on_client_file_error (file_errors) or
  * on_system_error: the liar expects reports only then. */
-bool world_server_reports(const sim *s, bool file_errors);
+bool world_server_reports(bool file_errors);
 /* After client n's polls of a step (node.c; before and logins as in
  * quiet_client.h): the ends its NULL optional callbacks did not hear. */
 void world_client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins);

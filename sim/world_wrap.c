@@ -6,6 +6,7 @@
  * application calls the core directly). */
 #include <stddef.h>
 
+#include "fault_rollback.h"
 #include "world.h"
 
 const int tcpshm_sim_wrapped = 1; /* world.c: the wrappers are linked */
@@ -98,14 +99,12 @@ static int push(tcpshm_conn *c, sio_push_fn real, bool batched)
 }
 
 int __wrap_tcpshm_conn_push(tcpshm_conn *c) { return push(c, __real_tcpshm_conn_push, false); }
-/* A batch in durability host with the rollback kind on is pushed whole:
- * a backup restored later would hold a batch a death dropped, which the
- * rollback model does not follow yet (tcpshm-sim's own clients do not
- * batch then either: app.c). */
+/* A batch the rollback model does not follow is pushed whole
+ * (rb_batches_followed), as tcpshm-sim's own clients push then. */
 int __wrap_tcpshm_conn_push_more(tcpshm_conn *c)
 {
     sim *s = world_running();
-    if (s && s->durability == SIM_DUR_HOST && (s->plan.on >> FP_ROLLBACK & 1u))
+    if (s && !rb_batches_followed(s))
         return push(c, __real_tcpshm_conn_push, false);
     return push(c, __real_tcpshm_conn_push_more, true);
 }
