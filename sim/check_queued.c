@@ -9,11 +9,10 @@
 #include "rollback_rule.h"
 #include "same_name.h"
 #include "tcpshm/frame.h"
-#include "workload.h"
 
 typedef struct walk {
     const sim *s;
-    const chk_stream *st; /* a world's: the checker's pushes of the file's stream; NULL: the workload's bodies */
+    const chk_stream *st; /* the checker's pushes of the file's stream */
     const char *path;
     char *why;
     size_t why_size;
@@ -21,8 +20,7 @@ typedef struct walk {
 } walk;
 
 /* Whether the queued message m (header h) is the one pushed as seq: the
- * workload's body says its seq (and its checksum holds); a world's
- * message, opaque, is the checker's record of the push of seq on the
+ * message, opaque to the checker, is its record of the push of seq on the
  * stream (its size and msg_sum). false with what differs in *what. */
 static bool pushed_as(const walk *w, const uint8_t *m, const tcpshm_msg_header *h, uint32_t seq, const char **what)
 {
@@ -30,10 +28,6 @@ static bool pushed_as(const walk *w, const uint8_t *m, const tcpshm_msg_header *
     if (h->size < 8u)
         return false;
     uint32_t body = (uint32_t)h->size - 8u;
-    if (!w->st) {
-        wl_msg msg;
-        return h->msg_type == WL_MSG_TYPE && body >= WL_MIN_BODY && wl_parse(m + 8, body, &msg) == 0 && msg.seq == seq;
-    }
     uint32_t k = seq - w->st->base;
     if (k >= w->st->pushed) { /* before the epoch's first push, or past its last */
         *what = "no push of that seq returned on its stream";
@@ -112,13 +106,11 @@ bool queued_intact(sim *s, const char *dir, const char *local, const char *remot
     if (liar_name(local) || liar_name(remote) || !venv_file_data(s->v, path, &len))
         return true;
     walk w = {s, NULL, path, why, why_size, true};
-    if (s->p->world) {
-        static const chk_stream none; /* nothing pushed */
-        int sid = world_stream(s, local, remote);
-        if (sid == -1)
-            return true; /* the checker cannot know what the file holds (world_stream) */
-        w.st = sid >= 0 ? &s->chk.s[sid] : &none;
-    }
+    static const chk_stream none; /* nothing pushed */
+    int sid = world_stream(s, local, remote);
+    if (sid == -1)
+        return true; /* the checker cannot know what the file holds (world_stream) */
+    w.st = sid >= 0 ? &s->chk.s[sid] : &none;
     (void)node_look_queue(s, dir, local, remote, walk_queue, &w, open_why, sizeof open_why); /* refused: not ours */
     return w.ok;
 }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app.h"
 #include "fault_liar.h"
 #include "fault_twin.h"
 #include "pairs.h"
@@ -730,14 +729,6 @@ static bool header_reason_ok(sim *s, liar *L)
     return false;
 }
 
-/* Whether the server's process reports system errors (file_errors: the
- * files it refuses) to its application: the lie's answer is judged from
- * the report only then. */
-static bool server_reports(const sim *s, bool file_errors)
-{
-    return s->p->world ? world_server_reports(file_errors) : app_server_reports(s);
-}
-
 static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
 {
     char what[160];
@@ -784,11 +775,11 @@ static void on_response(sim *s, liar *L, const tcpshm_login_rsp *r)
         }
         ok = L->lie == LIE_SHM_HEADER && L->hdr_slot ? r->status == TCPSHM_LOGIN_SEQ_MISMATCH
                                                       : r->status == TCPSHM_LOGIN_ERROR && owed(L, r->error_msg);
-        if (ok && L->lie == LIE_GROUP && L->arg < 3 && !L->syserr && server_reports(s, false)) {
+        if (ok && L->lie == LIE_GROUP && L->arg < 3 && !L->syserr && world_server_reports(false)) { /* reported only then */
             violation(s, L, "the server refused it without telling its application (on_system_error)");
             return;
         }
-        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && server_reports(s, true) && !header_reason_ok(s, L))
+        if (ok && L->lie == LIE_SHM_HEADER && !L->hdr_slot && world_server_reports(true) && !header_reason_ok(s, L))
             return;
         break;
     default: /* a login with a bad header size: dropped without a response */

@@ -620,7 +620,7 @@ static void rollback(sim *s, node *x)
             }
         }
     }
-    if (s->p->world && !world_mode(s, x, &mode))
+    if (!world_mode(s, x, &mode))
         return;
     bool none = mode == RB_WIPE || mode == RB_LOST_RECORD;
     if (nc == 0 && !none)
@@ -693,8 +693,9 @@ void rb_step(sim *s, node *n)
         rollback(s, n);
 }
 
-/* The operator: a detected pair's client is stopped and renamed (a user's
- * world, whose names are the user's: the pair is reset, world_reset.c). */
+/* The operator: a detected pair is reset (world_reset.c: both processes
+ * stopped, both sides' files of the pair removed, the application's
+ * pair_reset hook called). */
 void rb_operator(sim *s)
 {
     if (!s->rb_rule || s->rb_rule->npairs == 0)
@@ -702,16 +703,8 @@ void rb_operator(sim *s)
     for (uint32_t i = 1; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
         char *name = s->rb_rule->rename[i];
-        if (!name[0])
-            continue;
-        if (strcmp(n->name, name) == 0 && s->p->world) {
+        if (name[0] && strcmp(n->name, name) == 0)
             world_reset(s, n);
-        } else if (strcmp(n->name, name) == 0) {
-            if (n->alive)
-                node_kill(s, n, false);
-            if (strcmp(n->name, name) == 0 && !node_rename(s, n))
-                n->retired = true; /* no name left: its pair stays dead */
-        }
         name[0] = '\0';
     }
 }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "fault_damage.h"
 #include "fault_misconfig.h"
 #include "fault_misuse.h"
@@ -219,27 +218,20 @@ void node_start(sim *s, node *n)
     dir_spelling(n, dir, sizeof dir);
     if (n->idx == 0) {
         tcpshm_server_callbacks cb;
-        if (s->p->world)
-            world_server_callbacks(s, n, &cb);
-        else
-            app_server_callbacks(s, &cb);
+        world_server_callbacks(s, n, &cb);
         rc = tcpshm_server_create(&n->srv, &s->cfg, node_env(s, n), n->name, dir, &cb, &err);
         if (rc == 0)
             rc = tcpshm_server_start(n->srv, "0.0.0.0", SIM_PORT, &err);
     } else {
         tcpshm_client_callbacks cb;
-        if (s->p->world)
-            world_client_callbacks(s, n, &cb);
-        else
-            app_client_callbacks(s, n, &cb);
+        world_client_callbacks(s, n, &cb);
         rc = tcpshm_client_create(&n->cl, &s->cfg, node_env(s, n), n->name, dir, &cb, &err);
     }
     if (rc != 0) {
         fprintf(stderr, "tcpshm-sim: cannot start %s: %s\n", n->name, err.text);
         abort();
     }
-    if (s->p->world)
-        world_started(s, n); /* the user's state from the user's files */
+    world_started(s, n); /* the application's state from its files */
     fp_set_active(&s->plan, was);
     char what[TCPSHM_NAME_MAX + 8];
     bool shm = n->idx > 0 && n->shm[n->cur];
@@ -371,10 +363,7 @@ static void node_die(sim *s, node *n, tr_type why, bool keep_name)
      * handles are closed), its files and their bytes stay */
     venv_set_owner(s->v, n->owner);
     if (n->idx == 0) {
-        if (s->p->world)
-            world_died(s, n);
-        else
-            app_server_forget(s, n);
+        world_died(s, n);
         tcpshm_server_destroy(n->srv);
         n->srv = NULL;
     } else {
@@ -516,21 +505,15 @@ static int64_t blocking_clock(void *user)
 }
 
 /* The user data of client n's login: its application's. */
-static const uint8_t *login_user_data(sim *s, node *n)
-{
-    return s->p->world ? world_login_user_data(s, n) : app_login_user_data(s, n);
-}
+static const uint8_t *login_user_data(sim *s, node *n) { return world_login_user_data(s, n); }
 
-const uint8_t *node_side_login_data(sim *s, node *n) { return s->p->world ? world_login_user_data(s, n) : NULL; }
+const uint8_t *node_side_login_data(sim *s, node *n) { return world_login_user_data(s, n); }
 
-/* What n's application does after its polls (reads; a quiet process's
- * ends its callbacks did not hear). */
+/* What n's application does after its polls (a quiet process's ends its
+ * callbacks did not hear). */
 static void client_after_poll(sim *s, node *n, tcpshm_client_state before, uint32_t logins)
 {
-    if (s->p->world)
-        world_client_after_poll(s, n, before, logins);
-    else
-        app_client_after_poll(s, n, before, logins);
+    world_client_after_poll(s, n, before, logins);
 }
 
 /* An incarnation of an echo client with an odd owner makes its first
@@ -638,12 +621,7 @@ static void step_body(sim *s, node *n)
     }
     if (s->chk.violated)
         return;
-    if (s->p->world)
-        world_step(s, n);
-    else if (n->idx == 0)
-        app_server(s, n);
-    else
-        app_client(s, n);
+    world_step(s, n);
 }
 
 void node_step(sim *s, node *n)

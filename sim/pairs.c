@@ -24,51 +24,15 @@ bool sim_pick_shm(sim *s)
     return s->tx_mode == SIM_TX_SHM;
 }
 
-/* A decimal number as snprintf writes it (no sign, no leading 0) at *p,
- * advancing *p; -1 if there is none or it is too long. */
-static long canonical_number(const char **p)
-{
-    const char *q = *p;
-    long v = 0;
-    if (*q < '0' || *q > '9' || (q[0] == '0' && q[1] >= '0' && q[1] <= '9'))
-        return -1;
-    for (; *q >= '0' && *q <= '9'; q++) {
-        if (v > 100000)
-            return -1;
-        v = v * 10 + (*q - '0');
-    }
-    *p = q;
-    return v;
-}
-
-/* client is "c<idx>g<g>" (sim_node_name) of a node and a generation it had:
- * parsed, not compared with every name it could be (the snprintfs showed in
- * profiles: rollback asks for every pair, every step of a dead node). A
- * user's world has its own names, compared. */
+/* Whether client (a name of a node of the world, or the liar's SHM name)
+ * logs in over SHM. */
 bool sim_client_shm(const sim *s, const char *client)
 {
     if (strcmp(client, SIM_SHM_LIAR_NAME) == 0)
         return true; /* the liar's SHM name (a world's nodes may not take it: world.c) */
-    if (s->p->world) { /* a user's world: its own names, compared */
-        uint32_t g;
-        const node *n = sim_client_named(s, client, &g);
-        return n ? n->shm[g] : false;
-    }
-    const char *p = client;
-    if (*p++ != 'c')
-        return false;
-    long idx = canonical_number(&p);
-    if (idx < 1 || *p++ != 'g')
-        return false;
-    long g = canonical_number(&p);
-    if (g < 0 || *p != '\0')
-        return false;
-    for (uint32_t i = 1; i < s->nnodes; i++) {
-        const node *n = &s->nodes[i];
-        if (n->idx == idx && (uint32_t)g <= n->gen)
-            return n->shm[g];
-    }
-    return false;
+    uint32_t g;
+    const node *n = sim_client_named(s, client, &g);
+    return n ? n->shm[g] : false;
 }
 
 const node *sim_client_named(const sim *s, const char *name, uint32_t *gen)
@@ -118,16 +82,12 @@ void sim_lastserver_path(char *out, size_t n, const char *dir, const char *clien
 
 uint32_t sim_pair_base(const sim *s, const char *server, const char *client)
 {
-    if (!s->wrap_base)
+    if (!s->wrap_base) /* the pairs of the first names (world_identity 0) */
         return 0;
-    if (s->p->world) { /* the pairs of the first names (world_identity 0) */
-        bool first = false;
-        for (uint32_t i = 1; i < s->nnodes && !first; i++)
-            first = strcmp(world_identity(s, &s->nodes[i], 0).name, client) == 0;
-        return first && strcmp(world_identity(s, &s->nodes[0], 0).name, server) == 0 ? s->wrap_base : 0;
-    }
-    size_t n = strlen(client);
-    return strcmp(server, "srv0") == 0 && n > 2 && strcmp(client + n - 2, "g0") == 0 ? s->wrap_base : 0;
+    bool first = false;
+    for (uint32_t i = 1; i < s->nnodes && !first; i++)
+        first = strcmp(world_identity(s, &s->nodes[i], 0).name, client) == 0;
+    return first && strcmp(world_identity(s, &s->nodes[0], 0).name, server) == 0 ? s->wrap_base : 0;
 }
 
 void sim_join(char *out, size_t n, ...)
@@ -143,66 +103,20 @@ void sim_join(char *out, size_t n, ...)
         out[k] = '\0';
 }
 
-/* The decimal digits of v at out, returning the end (no terminator). */
-static char *put_number(char *out, uint32_t v)
-{
-    char digits[10];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    while (n)
-        *out++ = digits[--n];
-    return out;
-}
-
-/* As snprintf's "srv%u" and "c%dg%u" (at most 24 bytes: never cut), by
- * hand: names are made for every node and generation many times a step
- * (power loss, rollback) and snprintf showed in profiles. */
-void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
-{
-    char *p = out;
-    if (n->idx == 0) {
-        memcpy(p, "srv", 3);
-        p += 3;
-    } else {
-        *p++ = 'c';
-        if (n->idx < 0)
-            *p++ = '-';
-        p = put_number(p, n->idx < 0 ? 0u - (uint32_t)n->idx : (uint32_t)n->idx);
-        *p++ = 'g';
-    }
-    p = put_number(p, k);
-    *p = '\0';
-}
-
 void sim_name_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
 {
-    if (s->p->world)
-        sim_join(out, TCPSHM_NAME_MAX + 1, world_identity(s, n, k).name, NULL);
-    else
-        sim_node_name(n, k, out);
+    sim_join(out, TCPSHM_NAME_MAX + 1, world_identity(s, n, k).name, NULL);
 }
 
 const char *sim_dir_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1])
 {
-    if (s->p->world)
-        sim_join(out, TCPSHM_NAME_MAX + 1, world_identity(s, n, k).dir, NULL);
-    else if (n->idx == 0)
-        sim_join(out, TCPSHM_NAME_MAX + 1, n->dir, NULL);
-    else
-        sim_node_name(n, k, out);
+    sim_join(out, TCPSHM_NAME_MAX + 1, world_identity(s, n, k).dir, NULL);
     return out;
 }
 
 const char *sim_server_dir(const sim *s, const char *server, char out[TCPSHM_NAME_MAX + 1])
 {
     const node *sv = &s->nodes[0];
-    if (!s->p->world) { /* one directory for every name */
-        sim_join(out, TCPSHM_NAME_MAX + 1, sv->dir, NULL);
-        return out;
-    }
     for (uint32_t g = 0; g <= sv->gen; g++) {
         char name[TCPSHM_NAME_MAX + 1];
         sim_name_of(s, sv, g, name);
@@ -213,10 +127,7 @@ const char *sim_server_dir(const sim *s, const char *server, char out[TCPSHM_NAM
     return out;
 }
 
-uint32_t sim_max_names(const sim *s, const node *n)
-{
-    return s->p->world ? world_names(s, n) : SIM_MAX_GEN;
-}
+uint32_t sim_max_names(const sim *s, const node *n) { return world_names(s, n); }
 
 void sim_name_switch(sim *s, node *n, uint32_t k)
 {
@@ -225,13 +136,7 @@ void sim_name_switch(sim *s, node *n, uint32_t k)
     else
         chk_close_client(&s->chk, n->name);
     n->cur = k;
-    if (s->p->world) {
-        world_name(s, n); /* its identity k */
-    } else {
-        sim_node_name(n, k, n->name);
-        if (n->idx > 0)
-            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
-    }
+    world_name(s, n); /* its identity k */
     if (k > n->gen) {
         n->gen = k;
         if (n->idx > 0)

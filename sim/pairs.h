@@ -19,28 +19,21 @@ bool sim_pick_shm(sim *s);
 bool sim_client_shm(const sim *s, const char *client);
 /* The group of a login: FNV-1a of its client name among its transport's
  * groups, as tools/echo_server chooses (0 where the transport has none):
- * tcpshm-sim's server application's choice for every login (app.c), and
- * a user's world's wrapper's for the liar's own names (world.c). */
+ * the world's wrapper's for the liar's own names (world.c). */
 int sim_name_group(const sim *s, const tcpshm_login *lg);
 /* The strings up to a NULL joined into out (n bytes), cut as snprintf's
  * "%s%s..." would be: the paths of pair files and copies of names, made
  * many times a step (snprintf showed in profiles). */
 void sim_join(char *out, size_t n, ...);
-/* The name number k of node n ("srvK", "cIgK"). */
-void sim_node_name(const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
-/* The same in any run, and that name's directory: tcpshm-sim's names are
- * sim_node_name's, each in a directory of its own name (the server's in
- * its node's dir); a user's world's are its node's identities (k 0: its
- * first name and directory; world_identity). */
+/* The name number k of node n, and that name's directory: the node's
+ * identities (k 0: its first name and directory; world_identity). */
 void sim_name_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
 const char *sim_dir_of(const sim *s, const node *n, uint32_t k, char out[TCPSHM_NAME_MAX + 1]);
-/* The directory of the server's name server (a world server's identities
- * may each have one; tcpshm-sim's share the node's): its current one's if
- * it never had that name. */
+/* The directory of the server's name server (its identities may each
+ * have one): its current one's if it never had that name. */
 const char *sim_server_dir(const sim *s, const char *server, char out[TCPSHM_NAME_MAX + 1]);
-/* How many names node n may have in the run: SIM_MAX_GEN in tcpshm-sim,
- * a world node's identities (1 when it lists none: renames and returns
- * leave it alone). */
+/* How many names node n may have in the run: its identities (1 when it
+ * lists none: renames and returns leave it alone). */
 uint32_t sim_max_names(const sim *s, const node *n);
 /* Node n takes its name number k (> n->gen: a new name, which tosses its
  * transport in a mixed run; otherwise one it had before, with that name's

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "calm.h"
 #include "check_sockets.h"
 #include "check_timeout.h"
@@ -321,12 +320,7 @@ static bool bootstrap_wrap(sim *s)
             sim_queue_path(path, sizeof path, s->nodes[0].dir, srv, c);
             patch_to_base(s, path, s->wrap_base, false);
         }
-        if (s->p->world) { /* the application's state of the pair was made for seq 0: its operator starts it again */
-            world_pair_lost(s, srv, c);
-        } else { /* the echo records were made for seq 0: start them again */
-            snprintf(path, sizeof path, "%s/%s_%s.app", s->nodes[0].dir, srv, c);
-            s->env->remove(s->env->ctx, path);
-        }
+        world_pair_lost(s, srv, c); /* the application's state of the pair was made for seq 0: its operator starts it again */
     }
     chk_fini(&s->chk);
     chk_init(&s->chk);
@@ -424,12 +418,12 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     s->cfg.file_mode = sim_rng_below(&cfg_rng, 4) ? 0600u : 0u; /* 0 means 0600 (settle_inspect.c) */
     power_init(s);
     calm_init(s);
-    if (p->world) {
-        world_begin(s);
-        world_shape(s);
-    }
+    world_begin(s);
+    world_shape(s);
     power_pick_durability(s);
-    fp_plan_init(&s->plan, p->seed, p->world ? p->kinds & WORLD_KINDS_OF(s->durability, p->world->pair_reset != NULL, world_lists_identities(p->world)) : p->kinds, p->swarm);
+    fp_plan_init(&s->plan, p->seed,
+                 p->kinds & WORLD_KINDS_OF(s->durability, p->world->pair_reset != NULL, world_lists_identities(p->world)),
+                 p->swarm);
     if (s->tx_mode != SIM_TX_TCP)
         fp_plan_focus_shm(&s->plan);
     s->plan.on_fire = on_fire;
@@ -447,17 +441,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     for (uint32_t i = 0; i < s->nnodes; i++) {
         node *n = &s->nodes[i];
         n->idx = (int)i;
-        if (p->world) {
-            world_name(s, n);
-            n->shm[0] = i > 0 && sim_pick_shm(s);
-        } else if (i == 0) {
-            snprintf(n->name, sizeof n->name, "srv0");
-            snprintf(n->dir, sizeof n->dir, "srv");
-        } else {
-            snprintf(n->name, sizeof n->name, "c%ug0", i);
-            memcpy(n->dir, n->name, sizeof n->dir); /* both char[TCPSHM_NAME_MAX + 1] */
-            n->shm[0] = sim_pick_shm(s);
-        }
+        world_name(s, n);
+        n->shm[0] = i > 0 && sim_pick_shm(s);
         node_start(s, n);
     }
     uint32_t order[1 + SIM_MAX_CLIENTS];
@@ -516,8 +501,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             liar_step(s);
             impostor_step(s);
         }
-        if (!s->chk.violated && p->world) {
-            rb_operator(s); /* a pair detected in this step is reset before the user's invariant runs */
+        if (!s->chk.violated) {
+            rb_operator(s); /* a pair detected in this step is reset before the application's invariant runs */
             world_check(s, false);
         }
         if (s->chk.violated) {
@@ -525,13 +510,10 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             break;
         }
         if (s->settle && all_ready(s)) {
-            if (!p->world)
-                settle_inspect(s); /* a violation is reported after the loop */
-            if (p->world) {
-                world_check(s, true);
-                if (s->chk.violated)
-                    report(s, r, out);
-            }
+            settle_inspect(s);
+            world_check(s, true);
+            if (s->chk.violated)
+                report(s, r, out);
             break;
         }
         if (s->settle && s->now > deadline) {
@@ -572,10 +554,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
             continue;
         venv_set_owner(s->v, n->owner);
         if (i == 0) {
-            if (p->world)
-                world_died(s, n);
-            else
-                app_server_forget(s, n);
+            world_died(s, n);
             tcpshm_server_destroy(n->srv);
         } else {
             tcpshm_client_destroy(n->cl);

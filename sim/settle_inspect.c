@@ -89,8 +89,7 @@ static void check_mode(void *user, const char *path, bool is_dir, size_t size)
 
 void settle_inspect(sim *s)
 {
-    if (!s->p->world)
-        venv_list(s->v, check_mode, s);
+    venv_list(s->v, check_mode, s);
     node *sv = &s->nodes[0];
     for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++) {
         node *n = &s->nodes[i];

@@ -1,4 +1,6 @@
-/* tcpshm-sim: the command line on the built-in echo / one-way workload. */
-#include "sim.h"
+/* tcpshm-sim: the command line on the simulator's own application, the
+ * echo / one-way workload (echo_app.c), a world of tcpshm/sim.h as a
+ * user's is. */
+#include "echo_app.h"
 
-int main(int argc, char **argv) { return sim_cli_main(argc, argv, NULL); }
+int main(int argc, char **argv) { return tcpshm_sim_main(argc, argv, echo_app_world()); }

@@ -107,11 +107,12 @@ static void usage(FILE *f, const char *prog)
             "Exit status: 0 no violation, 1 a violation or a determinism mismatch, 2 usage\n"
             "(or shards that cannot be merged).\n",
             prog, prog, prog, 4, DEFAULT_STEPS, SIM_SEED_TIMEOUT_DEFAULT, SIM_STEP_ENV_BUDGET);
-    fprintf(f, "\nEnvironment: TCPSHM_SIM_READINESS, TCPSHM_SIM_DEEP, TCPSHM_SIM_SECTOR =1 put\n"
-               "every seed in readiness-polled groups, deep windows (24-200 unacknowledged),\n"
-               "512-byte disk sectors; =0 none (default: a seeded quarter, quarter, half).\n"
-               "A replay command carries them.\n");
-    if (g_world) {
+    fprintf(f, "\nEnvironment: TCPSHM_SIM_SECTOR=1 puts every seed on 512-byte disk sectors, =0\n"
+               "none (default: a seeded half). tcpshm-sim's own application also reads\n"
+               "TCPSHM_SIM_READINESS and TCPSHM_SIM_DEEP: =1 every seed in readiness-polled\n"
+               "groups, deep windows (24-200 unacknowledged); =0 none (default: a seeded\n"
+               "quarter each). A replay command carries them.\n");
+    if (g_world && g_world_kinds != FP_ALL_KINDS) {
         char kinds[400];
         fp_kinds_text(g_world_kinds, kinds, sizeof kinds);
         fprintf(f, "\nThis program runs its own application (tcpshm/sim.h) as the server and clients,\n"

@@ -47,6 +47,10 @@ static bool g_liar_login[1 + SIM_MAX_CLIENTS];
 /* What was wrong with the world's shape for this seed (world_shape),
  * reported as a violation at the first check. */
 static char g_shape_error[320];
+/* The name whose login the user's on_new_connection refused last, until
+ * the core's on_login_rejected of it (a refusal of the user's, which the
+ * liar must not take for the answer to its own login with that name). */
+static char g_user_refused[TCPSHM_NAME_MAX + 1];
 
 /* The user's file calls: failed now and then by the file kind, and each
  * one that changed a file followed by a crash site (budget_env.h). */
@@ -81,6 +85,7 @@ void world_begin(sim *s)
     memset(g_group, 0, sizeof g_group);
     memset(g_liar_login, 0, sizeof g_liar_login);
     g_shape_error[0] = '\0';
+    g_user_refused[0] = '\0';
     /* over the nodes' env: the user's calls count toward a step's budget too */
     budget_env_init(&g_user_env, s->env, 0, NULL, s);
     budget_env_set_faults(&g_user_env, user_file_fail, user_file_changed);
@@ -143,6 +148,7 @@ void world_shape(sim *s)
         s->cfg = seed; /* the nodes start on the simulator's own: the violation is the report */
     }
     s->wrap_base = g_shape_error[0] ? 0 : start_seq; /* scheduler.c's wrap run */
+    s->ready_sets = s->cfg.tcp_conns_per_group > 64; /* the core polls such groups by readiness */
 }
 
 static tcpshm_sim_identity identity_of(const tcpshm_sim_node *x, uint32_t k)
@@ -435,11 +441,17 @@ static int s_new(void *u, const tcpshm_login *lg, uint8_t *rsp, const char **rej
     }
     rb_server_login(x->s, lg);
     lastserver_at_login(x->s, lg);
+    if (lg->use_shm != (sim_client_shm(x->s, lg->client_name) ? 1 : 0))
+        chk_fail(&x->s->chk, -1, "simulator: %s logs in over %s, not its transport", lg->client_name,
+                 lg->use_shm ? "SHM" : "TCP");
     /* a twin whose first dropped after it started: refused for it (fault_twin.h) */
     if ((*reject = fault_twin_refuse(x->s, lg)) != NULL)
         return -1;
     lf_note_add(x->s, lg); /* until the login is accepted, refused or fails the sequence check */
-    return ucb->on_new_connection ? ucb->on_new_connection(ucb->user, lg, rsp, reject) : 0;
+    int grp_user = ucb->on_new_connection ? ucb->on_new_connection(ucb->user, lg, rsp, reject) : 0;
+    if (grp_user < 0) /* the user's refusal: its on_login_rejected is not the liar's answer */
+        snprintf(g_user_refused, sizeof g_user_refused, "%s", lg->client_name);
+    return grp_user;
 }
 
 static void s_file_err(void *u, const char *client, const tcpshm_error *err)
@@ -474,7 +486,9 @@ static void s_rejected(void *u, const char *client, const char *reason)
             lf_note_drop(x->s, client);
         rb_server_rejected(x->s, client);
     }
-    liar_server_reject(x->s, client, reason);
+    if (strcmp(g_user_refused, client) != 0)
+        liar_server_reject(x->s, client, reason);
+    g_user_refused[0] = '\0';
     const node *h = sim_node_named(x->s, client);
     if (noteless && h && h->idx > 0)
         g_liar_login[h->idx] = false;
