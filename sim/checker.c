@@ -199,8 +199,7 @@ void chk_push_begin(chk *c, int sid, uint32_t seq, const wl_msg *m)
                          "(a push that returned was lost, or the queue was reset)",
                  seq, s->pushed);
     s->push_pending = true;
-    bool wl = m->stream == (uint32_t)sid && m->kind >= WL_ONEWAY && m->kind <= WL_ECHO; /* a world's name no stream */
-    s->pending = (chk_rec){m->size, m->checksum, m->seq, m->echo_of, (uint16_t)m->kind, wl};
+    s->pending = (chk_rec){m->size, m->checksum, m->seq, m->echo_of, (uint16_t)m->kind};
     s->pending_echo_of = m->echo_of;
 }
 
@@ -272,52 +271,9 @@ void chk_push_resolve(chk *c, int sid, bool persisted)
     c->s[sid].push_pending = false;
 }
 
-/* Whether body is, byte for byte, what wl_fill made for the push at the
- * front of stream sid: the fields, size and checksum its record holds and
- * the filler of (sid, seq). Then its checksum holds without reading it
- * again, and wl_parse would say what wl_fields says (FNV-1a, a byte at a
- * time, was a third of a --faults none sweep's time); anything else is
- * parsed as before. */
-static bool as_pushed(const chk_stream *s, int sid, const uint8_t *body, uint32_t size)
-{
-    if (s->popped >= s->pushed || size < WL_MIN_BODY)
-        return false;
-    const chk_rec *r = &s->recs[s->popped];
-    wl_msg f;
-    wl_fields(body, size, &f);
-    return r->wl && f.stream == (uint32_t)sid && f.seq == r->seq && f.kind == r->kind && f.echo_of == r->echo_of &&
-           f.checksum == r->checksum && size == r->size && wl_filler_is(body, size, f.stream, f.seq);
-}
-
-static bool front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, int kind);
-
-bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size)
-{
-    chk_stream *s = &c->s[sid];
-    wl_msg m;
-    uint32_t want = s->base + s->popped;
-    if (as_pushed(s, sid, body, size))
-        wl_fields(body, size, &m);
-    else if (wl_parse(body, size, &m) != 0) {
-        chk_fail(c, sid, "pop: message %u is corrupted (checksum or size %u)", want, size);
-        return false;
-    }
-    if (m.stream != (uint32_t)sid) {
-        chk_fail(c, sid, "pop: a message of stream %u (seq %u) arrived on this stream", m.stream, m.seq);
-        return false;
-    }
-    return front_is(c, sid, m.seq, size, m.checksum, (int)m.kind);
-}
-
-bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum)
-{
-    return front_is(c, sid, seq, size, checksum, -1);
-}
-
 /* The front of stream sid is the message pushed as seq, of this size and
- * checksum, and of this kind (-1: a world's, whose kind is the pusher's
- * mark, not in its bytes). */
-static bool front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum, int kind)
+ * checksum (its kind is the pusher's mark, not in its bytes). */
+bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum)
 {
     chk_stream *s = &c->s[sid];
     uint32_t want = s->base + s->popped;
@@ -333,8 +289,8 @@ static bool front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t chec
     const chk_rec *r = &s->recs[s->popped];
     uint32_t i = s->popped - s->old_base;
     bool was_retracted = s->popped >= s->old_base && i < s->old_n && s->old[i].size == size &&
-                         s->old[i].checksum == checksum && (kind < 0 || s->old[i].kind == kind);
-    if ((r->size != size || r->checksum != checksum || (kind >= 0 && r->kind != kind)) && !was_retracted) {
+                         s->old[i].checksum == checksum;
+    if ((r->size != size || r->checksum != checksum) && !was_retracted) {
         chk_fail(c, sid, "pop: seq %u differs from what was pushed (size %u/%u, checksum %08x/%08x)", seq,
                  size, r->size, checksum, r->checksum);
         return false;

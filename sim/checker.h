@@ -24,8 +24,7 @@ enum { CHK_C2S = 0, CHK_S2C = 1 };
 typedef struct chk_rec {
     uint32_t size, checksum;
     uint32_t seq, echo_of;
-    uint16_t kind;
-    bool wl; /* wl_fill made it on this stream (a world's push names no stream): chk_front_ok's as_pushed */
+    uint16_t kind; /* the pusher's mark: 0, WL_REQUEST or WL_ECHO */
 } chk_rec;
 
 typedef struct chk_stream {
@@ -103,11 +102,9 @@ const char *chk_stream_name(const chk *c, int sid, char *out, unsigned n);
 void chk_push_begin(chk *c, int sid, uint32_t seq, const wl_msg *m);
 /* The push returned. */
 void chk_push_done(chk *c, int sid);
-/* A message at the front of sid, about to be popped: must be the next one. */
-bool chk_front_ok(chk *c, int sid, const uint8_t *body, uint32_t size);
-/* The same for a message known by its seq (the receiver's my_ack), size
- * and checksum (a user world's: world.c; its kind is the pusher's mark,
- * not in its bytes). */
+/* A message at the front of sid, about to be popped, known by its seq
+ * (the receiver's my_ack), size and checksum (msg_sum.h; world.c): must be
+ * the next one pushed. */
 bool chk_front_is(chk *c, int sid, uint32_t seq, uint32_t size, uint32_t checksum);
 void chk_pop_begin(chk *c, int sid);
 void chk_pop_done(chk *c, int sid);

@@ -592,5 +592,9 @@ const tcpshm_sim_world *echo_app_world(void)
     w.nclients = NCLIENTS;
     w.shape = shape;
     w.pair_reset = pair_reset;
+    /* its record only guards its echoes: a queue file or a segment that goes
+     * back alone leaves the record ahead, which the echo rule, off for the
+     * pair until its reset, does not judge */
+    w.core_files_alone = true;
     return &w;
 }

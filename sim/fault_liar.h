@@ -90,9 +90,8 @@ typedef struct sim sim;
 
 /* One liar step (after the nodes' steps), when the kind is on. */
 void liar_step(sim *s);
-/* From the server application's callbacks (tcpshm-sim's, app.c, or the
- * wrappers of a user's world, world.c, which keep the liar's connections
- * from the user's callbacks and step). The close of a connection of name:
+/* From the wrappers of the world's server callbacks (world.c, which keep
+ * the liar's connections from the application's callbacks and step). The close of a connection of name:
  * true if it is one of the liar's (the honest nodes' rules do not apply). */
 bool liar_server_disc(sim *s, const char *name, const char *reason);
 void liar_server_reject(sim *s, const char *name, const char *reason);

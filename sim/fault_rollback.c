@@ -12,6 +12,7 @@
 #include "rollback_rule.h"
 #include "node.h"
 #include "pairs.h"
+#include "tcpshm/sim.h"
 #include "world_reset.h"
 
 #define RB_SNAPS 3    /* kept per node */
@@ -424,7 +425,7 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
     char remotes[SIM_MAX_CLIENTS * SIM_MAX_GEN][RB_NAME], path[SIM_PATH_SIZE];
     uint32_t nr = open_remotes(s, x, remotes, SIM_MAX_CLIENTS * SIM_MAX_GEN);
     switch (mode) {
-    case RB_PAIR_QUEUE: { /* one queue file (a server's: with the echo record of the pair) */
+    case RB_PAIR_QUEUE: { /* one queue file, alone */
         if (nr == 0)
             return false;
         const char *remote = remotes[fp_below(&s->plan, FP_ROLLBACK, nr)];
@@ -435,10 +436,6 @@ static bool plan_mode(sim *s, rb_plan *pl, node *x, uint32_t mode, char *what, s
             return false;
         sim_queue_path(path, sizeof path, x->dir, x->name, remote);
         plan_path(pl, path);
-        if (x->idx == 0) {
-            sim_join(path, sizeof path, x->dir, "/", x->name, "_", remote, ".app", NULL);
-            plan_path(pl, path);
-        }
         plan_side(s, pl, x, remote);
         snprintf(what, what_size, "%s", pl->paths[0]);
         return true;
@@ -557,29 +554,31 @@ static const char *one_sided_pair(const sim *s, const node *x, const rb_snap *sn
     return NULL;
 }
 
-/* A user's world keeps its own files of a pair beside the queue file,
+/* An application keeps its own files of a pair beside the queue file,
  * which the simulator does not know: a restore is of the whole directory
- * (the application's files go back with the queues, as a backup restores
- * them), never of a queue file alone (the `queue` mode, the focus's, is
- * the directory's `all`) nor of a segment (the application's files would
- * not follow: a loss no protocol can detect and no application can
- * repair). Nor is the directory of a node with a pair over SHM restored
- * or wiped: the pair's state stays in /dev/shm while the application's
- * files of it go back; nor one that another identity has too. false: no
- * rollback now. */
+ * (its files go back with the queues, as a backup restores them), never of
+ * a queue file alone (the `queue` mode, the focus's, is the directory's
+ * `all`) nor of a segment (its files would not follow: a loss no protocol
+ * can detect and no application can repair). Nor is the directory of a
+ * node with a pair over SHM restored or wiped: the pair's state stays in
+ * /dev/shm while its files of it go back. Unless the world says its
+ * application copes with the core's files going back alone
+ * (tcpshm_sim_world.core_files_alone: tcpshm-sim's own, whose record only
+ * guards its echoes). Never a directory that another identity shares (the
+ * rule follows the current name's pairs: the other's files, the
+ * application's among them, would go back without their queues). false:
+ * no rollback now. */
 static bool world_mode(const sim *s, const node *x, uint32_t *mode)
 {
-    if (*mode == RB_SEGMENT)
+    bool alone = s->p->world->core_files_alone;
+    if (*mode == RB_SEGMENT && !alone)
         return false;
-    if (*mode == RB_PAIR_QUEUE)
+    if (*mode == RB_PAIR_QUEUE && !alone)
         *mode = RB_ALL;
-    for (uint32_t i = 1; (*mode == RB_ALL || *mode == RB_WIPE) && i < s->nnodes; i++)
+    for (uint32_t i = 1; !alone && (*mode == RB_ALL || *mode == RB_WIPE) && i < s->nnodes; i++)
         for (uint32_t g = 0; g <= s->nodes[i].gen; g++) /* the server: every client name's pair */
             if ((x->idx == 0 || (x->idx == (int)i && g == x->cur)) && s->nodes[i].shm[g])
                 return false;
-    /* nor a directory that another identity shares (the rule follows the
-     * current name's pairs: the other's files, the user's among them, would
-     * go back without their queues) */
     for (uint32_t i = 0; i < s->nnodes; i++)
         for (uint32_t k = 0; k < sim_max_names(s, &s->nodes[i]); k++) {
             char d[TCPSHM_NAME_MAX + 1];

@@ -1,10 +1,11 @@
 /* The `rollback` fault kind: storage that goes back in time. Between steps
  * the simulator takes snapshots (copies of the bytes, through venv's direct
  * file access) of a node's persisted files, and, while a node is dead,
- * restores an older copy of one of its queue files (a server's also brings
- * back the application's echo record of that pair), its .lastserver record,
- * all of its directory, or one SHM segment of its pairs (/dev/shm: the
- * other side is stopped too), or wipes its directory (a replaced disk).
+ * restores an older copy of all of its directory, or of its .lastserver
+ * record, or wipes its directory (a replaced disk); in a world whose
+ * application copes with the core's files going back alone
+ * (core_files_alone), also one of its queue files, or one SHM segment of
+ * its pairs (/dev/shm: the other side is stopped too).
  *
  * The checker's side (sim/README.md, "Storage that goes back in time"):
  * the streams of the pair are rewound to the snapshot (the dead node's pops
@@ -12,9 +13,9 @@
  * and the pair is "pending" until its next good login. A pending pair whose
  * peer popped a retracted push must end in a sequence mismatch (or a new
  * connection both sides see as new); a detected pair is dead for the
- * checker and the simulator, as an operator would, renames the client.
- * Defined in fault_rollback.c; hooks in scheduler.c and node.c; the rule
- * itself (the hooks in app.c) is rollback_rule.c. */
+ * checker and the simulator, as an operator would, resets the pair
+ * (world_reset.c). Defined in fault_rollback.c; hooks in scheduler.c and
+ * node.c; the rule itself (its hooks in world.c) is rollback_rule.c. */
 #ifndef TCPSHM_SIM_FAULT_ROLLBACK_H
 #define TCPSHM_SIM_FAULT_ROLLBACK_H
 

@@ -1,7 +1,7 @@
 /* The twin fault kind: a second live client process with the name of a
  * live client (a misconfigured standby, with a fresh directory), for a
  * bounded time. Defined in fault_twin.c; hooks in scheduler.c (start, step,
- * end), node.c (pins) and app.c (refuse). */
+ * end), node.c (pins) and world.c (refuse). */
 #ifndef TCPSHM_SIM_FAULT_TWIN_H
 #define TCPSHM_SIM_FAULT_TWIN_H
 

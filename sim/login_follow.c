@@ -1,8 +1,6 @@
 /* Following a pair through its logins (login_follow.h): the login notes,
  * the protocol's decision at each accepted login made by the checker, and
- * the queues checked against the epoch on both sides. Shared by
- * tcpshm-sim's echo application (app.c, which keeps its echo record of the
- * pair by what lf_server_login says) and a user's world (world.c). */
+ * the queues checked against the epoch on both sides (world.c). */
 #include <string.h>
 
 #include "check_lastserver.h"
@@ -51,7 +49,7 @@ void lf_notes_forget(sim *s) { s->nnotes = 0; }
 /* The pair after an accepted login: the protocol's decision (step 5) made
  * by the checker; the server's queue must be where that epoch says (a
  * reset the protocol asked for happened, none it did not ask for). */
-bool lf_server_login(sim *s, node *n, peer *p, tcpshm_conn *c, lf_login *r)
+bool lf_server_login(sim *s, node *n, peer *p, tcpshm_conn *c)
 {
     int i = note_find(s, p->name);
     if (i < 0) {
@@ -64,7 +62,6 @@ bool lf_server_login(sim *s, node *n, peer *p, tcpshm_conn *c, lf_login *r)
     uint32_t base = sim_pair_base(s, n->name, p->name);
     bool cont = chk_login_continues(&s->chk, n->name, p->name, t.last, t.zeros, base);
     chk_pair_login(&s->chk, n->name, p->name, cont, base, &p->c2s, &p->s2c);
-    r->cont = cont;
     /* the first-login window (last "", zeros) resumes the server's side, but
      * the client, which names no server, starts the pair anew: pushes it made
      * to this server in an earlier life of the name (it has since logged in
@@ -74,9 +71,9 @@ bool lf_server_login(sim *s, node *n, peer *p, tcpshm_conn *c, lf_login *r)
      * SHM: only the server resets the segments, and in the window it keeps
      * them, so those pushes are still there and are delivered (seed 26201,
      * --faults all: a client whose directory was wiped). */
-    r->window_epoch = cont && t.last[0] == '\0' && !p->shm && s->chk.s[p->c2s].pushed > 0 &&
+    bool window_epoch = cont && t.last[0] == '\0' && !p->shm && s->chk.s[p->c2s].pushed > 0 &&
                       !rb_pair_pending(s, n->name, p->name);
-    if (r->window_epoch)
+    if (window_epoch)
         p->c2s = chk_new_epoch(&s->chk, n->name, p->name, CHK_C2S, s->chk.s[p->c2s].base);
     const chk_stream *a = &s->chk.s[p->c2s], *b = &s->chk.s[p->s2c];
     bool checked = !rb_pair_pending(s, n->name, p->name) && !rb_pair_dead(s, n->name, p->name);
@@ -85,12 +82,6 @@ bool lf_server_login(sim *s, node *n, peer *p, tcpshm_conn *c, lf_login *r)
                                   "my_ack %u; the pair says %u, %u",
                  n->name, p->name, t.last, cont ? "continues" : "new connection, both reset", tcpshm_conn_seq_end(c),
                  tcpshm_conn_my_ack(c), b->base + b->pushed, a->base + a->popped);
-    /* a reset pair. Not a wrap run's queue that came round to 0 with my_ack
-     * 0 (the queue is where the epoch says, and the epoch is past its start:
-     * app.c's echo record may name the request whose echo is queued; seeds
-     * 6233 --transport shm and 35760 --faults all) */
-    bool epoch_at_start = a->base == 0 && a->popped == 0 && b->base == 0 && b->pushed == 0;
-    r->at_zero = tcpshm_conn_seq_end(c) == 0 && tcpshm_conn_my_ack(c) == 0 && (!checked || epoch_at_start);
     return true;
 }
 

@@ -2,8 +2,8 @@
  * "Names that come back"): at every login the protocol decides whether the
  * pair of the two names goes on or starts again at seq 0 (a new
  * connection), and the checker follows that decision per pair, from what
- * the login said, for tcpshm-sim's echo application (app.c) and for a
- * user's world (world.c) alike. Defined in login_follow.c.
+ * the login said, for the world's nodes (world.c). Defined in
+ * login_follow.c.
  *
  * The server's side: each login the server application sees in
  * on_new_connection is noted (its last_server_name and whether its three
@@ -30,24 +30,12 @@ void lf_note_drop(sim *s, const char *client);
 /* The server died: the logins it was handling died with it. */
 void lf_notes_forget(sim *s);
 
-/* What the checker made of an accepted login, for what an application
- * keeps of the pair besides the core (app.c's echo record). */
-typedef struct lf_login {
-    bool cont;         /* the login continued the pair's current epoch */
-    bool window_epoch; /* the first-login window started a new client-to-server
-                        * epoch (at the stream's base) for pushes of an
-                        * earlier life of the client's name */
-    bool at_zero;      /* the server's queue is at seq_end 0, my_ack 0 as a
-                        * reset pair's (not a wrap run's queue that came round
-                        * to 0 in an epoch past its start) */
-} lf_login;
-
 /* The server n accepted the login of peer p (its connection c, at
  * on_logon): the pair continues or starts anew as the protocol decided
  * from the login's note (p->c2s, p->s2c become the epoch's streams), and
  * the server's queue must be where that epoch says. false: no note (a
- * violation, or the liar's lie: fault_liar.c); *r is then not set. */
-bool lf_server_login(sim *s, node *n, peer *p, tcpshm_conn *c, lf_login *r);
+ * violation, or the liar's lie: fault_liar.c). */
+bool lf_server_login(sim *s, node *n, peer *p, tcpshm_conn *c);
 /* Host durability: a login of client refused at its end with "System
  * error" after step 5 had reset the pair (a new connection by its note):
  * the server's queue is in the new epoch though no login was accepted. The
@@ -77,7 +65,7 @@ void lf_client_mismatch(sim *s, node *n, const tcpshm_seq_mismatch *m);
 /* Client n's login failed (on_system_error, or its quiet derivation) /
  * was refused (on_login_reject): traced, and judged: an attempt with the
  * impostor ends there, and a failed login leaves the client's record as
- * it was (app.c and world.c alike). */
+ * it was. */
 void lf_client_failed(sim *s, node *n, const char *reason, int e);
 void lf_client_rejected(sim *s, node *n, const char *error_msg);
 

@@ -1,5 +1,6 @@
 /* The nodes: a server and clients of the real core on venv, started,
- * stepped and killed (their application is in app.c). Every call into the
+ * stepped and killed (their application is the world's: world.c, and
+ * tcpshm-sim's own in echo_app.c). Every call into the
  * core runs inside node_step (or a callback under it), where a crash site
  * longjmps back to. After a death the checker learns from the files what a
  * cut-short push or pop left, and every queue file must still open. */

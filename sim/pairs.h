@@ -1,6 +1,7 @@
 /* The pairs of a run (a server name and a client name): the seq a pair's
  * streams start at, and the transport of a client name and where its SHM
- * segments are. Defined in pairs.c; used by app.c, node.c and scheduler.c. */
+ * segments are. Defined in pairs.c; used by world.c, node.c, scheduler.c
+ * and the fault kinds. */
 #ifndef TCPSHM_SIM_PAIRS_H
 #define TCPSHM_SIM_PAIRS_H
 

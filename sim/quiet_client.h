@@ -2,8 +2,7 @@
  * incarnations, a user's process hook): what the core would have told
  * those callbacks at the end of a poll, derived from the client's state and
  * its connection's close reason, so that the simulator judges it as the
- * callbacks' wrappers do. One derivation for app.c and world.c. Defined in
- * quiet_client.c. */
+ * callbacks' wrappers do (world.c). Defined in quiet_client.c. */
 #ifndef TCPSHM_SIM_QUIET_CLIENT_H
 #define TCPSHM_SIM_QUIET_CLIENT_H
 

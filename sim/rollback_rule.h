@@ -2,10 +2,10 @@
  * what a login, a sequence mismatch or a new connection means for them
  * (sim/README.md, "Storage that goes back in time"). A pair is pending
  * from a rollback to its next good login; a detected rollback (a mismatch,
- * or a new connection) makes it dead: its streams closed, its client to be
- * renamed by the operator (fault_rollback.c; in a user's world, whose names
- * are fixed, the pair is reset instead: world_reset.c). Defined in rollback_rule.c;
- * used by app.c and world.c (the hooks), fault_rollback.c and world_reset.c. */
+ * or a new connection) makes it dead: its streams closed, the pair to be
+ * reset by the operator (fault_rollback.c rb_operator, world_reset.c).
+ * Defined in rollback_rule.c; used by world.c (the hooks), fault_rollback.c
+ * and world_reset.c. */
 #ifndef TCPSHM_SIM_ROLLBACK_RULE_H
 #define TCPSHM_SIM_ROLLBACK_RULE_H
 

@@ -29,13 +29,9 @@ const char *const sim_dur_names[2] = {"process", "host"};
 
 static uint32_t pick(sim_rng *r, const uint32_t *v, uint32_t n) { return v[sim_rng_below(r, n)]; }
 
-static uint32_t round8(uint32_t x) { return (x + 7u) & ~7u; }
-
-/* The transports (drawn last, so an all-TCP seed makes the same choices as
- * before SHM nodes existed): 40% of the seeds all TCP, 30% mixed, 30% all
- * SHM. The SHM queue (per direction, the same on both sides) is roomy, a
- * few messages, or the minimum 2 * (max_msg_size + 8) plus up to one
- * message: full queues and wrap markers then happen all the time. */
+/* The transports (drawn last): 40% of the seeds all TCP, 30% mixed, 30%
+ * all SHM; a seed with SHM clients has 1 or 2 SHM groups (the sizes of its
+ * segments are the application's config: world.c). */
 static void shape_shm(sim *s, sim_rng *r)
 {
     tcpshm_config *c = &s->cfg;
@@ -43,24 +39,7 @@ static void shape_shm(sim *s, sim_rng *r)
     s->tx_mode = m < 4 ? SIM_TX_TCP : m < 7 ? SIM_TX_MIXED : SIM_TX_SHM;
     if (s->p->transport >= 0) /* --transport: the same draws, another mode */
         s->tx_mode = (uint32_t)s->p->transport;
-    if (s->tx_mode == SIM_TX_TCP) {
-        c->shm_groups = 0; /* a login with use_shm would be refused */
-        return;
-    }
-    uint32_t slot = c->max_msg_size + 8u;
-    c->shm_groups = sim_rng_range(r, 1, 2);
-    c->shm_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN + 1; /* + the SHM liar */
-    switch (sim_rng_below(r, 3)) {
-    case 0:
-        c->shm_queue_size = 2u * (2u * s->win_c + s->win_s + 2u) * slot * sim_rng_range(r, 1, 3);
-        break;
-    case 1:
-        c->shm_queue_size = slot * sim_rng_range(r, 3, 6) + 8u * sim_rng_below(r, slot / 8u);
-        break;
-    default:
-        c->shm_queue_size = 2u * slot + 8u * sim_rng_below(r, slot / 8u + 1u);
-        break;
-    }
+    c->shm_groups = s->tx_mode == SIM_TX_TCP ? 0 : sim_rng_range(r, 1, 2); /* 0: a login with use_shm is refused */
 }
 
 /* budget_env's hook: the server's registrations while its readiness sets
@@ -71,62 +50,22 @@ static int set_full_fails(void *user)
     return s->stepping && s->stepping->idx == 0 && s->set_full_until > s->now ? ENOSPC : 0;
 }
 
-/* Sizes, windows, timeouts and the number of clients, from the seed. The
- * queue and receive buffer are sized from the windows so that an echo
- * server always gets room eventually (README: flow control). */
+/* What the seed decides of the machine room, whatever the application:
+ * the timing (the virtual clock counts ticks), how far a step moves it,
+ * the sockets' capacity, the disk's sync unit, the transports. The
+ * application's own shape (sizes, groups, clients, a wrap run) is its
+ * world's (world_shape). */
 static void shape(sim *s, sim_rng *r)
 {
-    static const uint32_t msg_sizes[] = {80, 128, 256, 1024};
     static const uint32_t caps[] = {17, 64, 200, 4096, 65536};
     tcpshm_config *c = &s->cfg;
     tcpshm_config_default(c);
-    /* A quarter of the seeds are deep, by a coin of their own stream (10):
-     * windows of 24-200 messages and a queue that holds them, so that a
-     * login resumes with a hundred or more unacknowledged (a rewind or
-     * resend off by one only at depth shows nowhere else); their messages
-     * are at most 128 bytes and the queue is no roomier than it must be,
-     * since every file copy and fingerprint costs its size. TCPSHM_SIM_DEEP=1
-     * makes every seed deep, =0 none. */
-    sim_rng deep_rng = sim_rng_make(s->p->seed, 10);
-    bool deep = sim_switch_apply(SIM_SW_DEEP, sim_rng_below(&deep_rng, 4) == 0);
-    c->max_msg_size = pick(r, msg_sizes, deep ? 2 : 4);
-    s->max_body = c->max_msg_size - 8u;
-    if (sim_rng_below(r, 2))
-        s->max_body = WL_MIN_BODY + sim_rng_below(r, s->max_body - WL_MIN_BODY + 1u);
-    s->win_c = sim_rng_range(r, 1, 8);
-    s->win_s = sim_rng_range(r, 1, 8);
-    if (deep) {
-        s->win_c = sim_rng_range(&deep_rng, 24, 200);
-        s->win_s = sim_rng_range(&deep_rng, 24, 200);
-    }
-    uint32_t unit = c->max_msg_size;
-    /* roomy, or tight (alloc refuses often, compaction runs often) */
-    if (sim_rng_below(r, 2))
-        c->queue_size = round8(2u * (2u * s->win_c + s->win_s + 2u) * unit * sim_rng_range(r, 1, 3));
-    else
-        c->queue_size = round8(unit * sim_rng_range(r, 1, 4) + sim_rng_below(r, unit));
-    if (deep) /* the server's queue holds the echoes of win_c requests and win_s of its own */
-        c->queue_size = round8((s->win_c + s->win_s + 2u) * unit + sim_rng_below(&deep_rng, 2u * unit));
-    c->recv_buf_size = round8((s->win_c + 2u) * unit + sim_rng_below(r, 4) * unit);
-    c->little_endian = sim_rng_below(r, 4) != 0;
     c->heartbeat_interval = sim_rng_range(r, 20, 200);
     c->connection_timeout = c->heartbeat_interval * sim_rng_range(r, 3, 8);
     c->new_conn_timeout = sim_rng_range(r, 200, 800);
-    c->tcp_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN + 1; /* + the liar */
-    /* A quarter of the seeds run TCP groups large enough to poll with
-     * readiness (the core's epoll path, more than 64 slots), by a coin of
-     * their own stream (6), so the seed's other choices stay;
-     * TCPSHM_SIM_READINESS=1 puts every seed there, =0 none. */
-    sim_rng ready_rng = sim_rng_make(s->p->seed, 6);
-    bool ready = sim_switch_apply(SIM_SW_READINESS, sim_rng_below(&ready_rng, 4) == 0);
-    if (ready)
-        c->tcp_conns_per_group = 65;
-    s->ready_sets = ready;
     s->set_full_rng = sim_rng_make(s->p->seed, 12);
     c->max_new_conns = sim_rng_range(r, 1, 4);
     c->accepts_per_poll = sim_rng_range(r, 1, 4);
-    s->nnodes = 1u + sim_rng_range(r, 1, SIM_MAX_CLIENTS);
-    s->push_ppm = pick(r, (const uint32_t[]){100000, 300000, 700000}, 3);
     s->max_dt = sim_rng_range(r, 1, 10);
     venv_options vo = {.stream_capacity = pick(r, caps, 5)};
     s->stream_cap = vo.stream_capacity;
@@ -138,10 +77,6 @@ static void shape(sim *s, sim_rng *r)
     sim_rng sector_rng = sim_rng_make(s->p->seed, 11);
     bool sector = sim_switch_apply(SIM_SW_SECTOR, sim_rng_below(&sector_rng, 2) == 0);
     vo.sync_unit = sector ? 512u : 0u;
-    /* a quarter of the runs start their first pairs just below the u32 wrap */
-    if (sim_rng_below(r, 4) == 0)
-        s->wrap_base = 0u - sim_rng_range(r, 1, 300);
-    c->tcp_groups = sim_rng_range(r, 1, 3); /* clients spread by a hash of their name */
     shape_shm(s, r);
     s->v = venv_create(&vo);
     budget_env_init(&s->budget, venv_env(s->v), SIM_STEP_ENV_BUDGET, node_hang, s);
@@ -336,7 +271,7 @@ static bool all_ready(sim *s)
     if (!s->nodes[0].alive)
         return false;
     for (uint32_t i = 1; i < s->nnodes; i++)
-        if (!s->nodes[i].retired && !node_client_ready(s, &s->nodes[i]))
+        if (!node_client_ready(s, &s->nodes[i]))
             return false;
     return chk_settled(&s->chk, NULL) && sockets_settled(s, NULL, 0);
 }
@@ -403,19 +338,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
     sim_rng shape_rng = sim_rng_make(p->seed, 1);
     s->rng = sim_rng_make(p->seed, 2);
     s->tx_rng = sim_rng_make(p->seed, 3);
-    s->wl_rng = sim_rng_make(p->seed, 4);
-    s->more_rng = sim_rng_make(p->seed, 7);
-    s->more_ppm = pick(&s->more_rng, (const uint32_t[]){0, 300000, 800000}, 3);
+    s->wl_rng = sim_rng_make(p->seed, 4); /* the application's (tcpshm_sim_random) */
     shape(s, &shape_rng);
-    /* choices of the configuration added later, from a stream of their own
-     * (8, so the others stay): Nagle on in a quarter of the seeds; the
-     * login's and its response's user data sizes (the login's messages fit
-     * the smallest max_msg_size, 80); file_mode 0 in a quarter */
-    sim_rng cfg_rng = sim_rng_make(p->seed, 8);
-    s->cfg.tcp_nodelay = sim_rng_below(&cfg_rng, 4) != 0;
-    s->cfg.login_user_data_size = (const uint32_t[]){1, 8, 24}[sim_rng_below(&cfg_rng, 3)];
-    s->cfg.login_rsp_user_data_size = sim_rng_below(&cfg_rng, 2) ? 8u : 1u;
-    s->cfg.file_mode = sim_rng_below(&cfg_rng, 4) ? 0600u : 0u; /* 0 means 0600 (settle_inspect.c) */
     power_init(s);
     calm_init(s);
     world_begin(s);
@@ -525,7 +449,7 @@ void sim_run(const sim_params *p, sim_result *r, FILE *out)
                          st->popped, st->pushed, (long long)deadline);
             } else {
                 for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++)
-                    if (!s->nodes[i].retired && !node_client_ready(s, &s->nodes[i]))
+                    if (!node_client_ready(s, &s->nodes[i]))
                         chk_fail(&s->chk, -1, "liveness: client %s is not logged in with its queues acknowledged "
                                               "by the deadline (state %d)",
                                  s->nodes[i].name,

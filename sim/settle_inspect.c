@@ -93,7 +93,7 @@ void settle_inspect(sim *s)
     node *sv = &s->nodes[0];
     for (uint32_t i = 1; i < s->nnodes && !s->chk.violated; i++) {
         node *n = &s->nodes[i];
-        if (n->retired || sim_client_shm(s, n->name) || !node_client_ready(s, n))
+        if (sim_client_shm(s, n->name) || !node_client_ready(s, n))
             continue;
         tcpshm_conn *c = tcpshm_client_conn(n->cl);
         const char *server = tcpshm_conn_remote_name(c);

@@ -1,6 +1,6 @@
 /* The simulator's state (a run, its nodes, the server's peers): data only,
- * no functions. Shared by pairs.c, app.c, node.c and scheduler.c; the calls
- * between them are declared in pairs.h, app.h and node.h. */
+ * no functions. Shared by pairs.c, world.c, node.c and scheduler.c; the
+ * calls between them are declared in pairs.h, world.h and node.h. */
 #ifndef TCPSHM_SIM_STATE_H
 #define TCPSHM_SIM_STATE_H
 
@@ -31,16 +31,10 @@
  * an array of names is). */
 #define SIM_NAME_PREC ((int)TCPSHM_NAME_MAX)
 
-typedef struct app_rec { /* the echo server's write-ahead record, in a mapped file */
-    uint32_t k;          /* seq of the request being echoed (created as my_ack - 1: none) */
-    uint32_t e;          /* the queue's seq_end before the echo was pushed */
-} app_rec;
-
-typedef struct peer { /* the server application's view of one client name */
+typedef struct peer { /* the server's view of one client name (world.c keeps it) */
     char name[TCPSHM_NAME_MAX + 1];
     tcpshm_conn *conn;
     int c2s, s2c; /* checker streams */
-    app_rec *rec;
     bool shm; /* the client logs in over shared memory */
 } peer;
 
@@ -76,9 +70,6 @@ typedef struct node {
     bool connect_called;                  /* this incarnation made its blocking login (node.c) */
     /* an operation a crash may cut short: stream ids, -1 none */
     int pend_push, pend_pop;
-    /* client: its pair died of a detected rollback and no name is left to
-     * rename it (no liveness) */
-    bool retired;
     /* client: per name (its directory), the server name of its last
      * successful login (check_lastserver.h); [cur] is the current name's */
     char ls_rec[SIM_MAX_GEN][TCPSHM_NAME_MAX + 1];
@@ -120,8 +111,7 @@ typedef struct sim {
     const tcpshm_env *env; /* &budget.env: what the nodes and the simulator use */
     tcpshm_config cfg;
     sim_rng rng;    /* scheduling: clock steps, node order, poll order, login and restart times */
-    sim_rng wl_rng; /* workload: push decisions, body sizes, message kinds */
-    sim_rng more_rng; /* workload: push or push_more (a stream of its own: the others' draws stay) */
+    sim_rng wl_rng; /* the application's (tcpshm_sim_random) */
     sim_rng tx_rng; /* transports of client names (mixed runs) */
     fp_plan plan;   /* faults: one stream per kind (plan.h) */
     chk chk;
@@ -143,9 +133,7 @@ typedef struct sim {
         uint32_t until;   /* the open window's end (a step) */
         uint32_t next;    /* the next window's start */
     } calm;
-    /* workload shape (swarm) */
-    uint32_t win_c, win_s, push_ppm, max_body, max_dt;
-    uint32_t more_ppm; /* the share of the clients' pushes made with push_more (its own stream, more_rng) */
+    uint32_t max_dt;    /* a step moves the clock by 1 .. max_dt ticks */
     uint32_t wrap_base; /* != 0: the first pairs start at this seq, near the u32 wrap */
     bool bootstrap;     /* the fault-free first logins of a wrap run: no pushes */
     uint32_t tx_mode;   /* SIM_TX_*: the transports of the run's clients */

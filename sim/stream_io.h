@@ -1,9 +1,9 @@
 /* A push and a pop the checker follows: the one place where a node's push
  * or pop is reported to the checker (begin, the call, done), marked as in
  * flight for a crash (node.c resolves it from the file) and traced. Used by
- * the built-in application (app.c) and by a user's world (world.c), which
- * pass the core's function to call (a user world reaches the core's
- * through the link-time wrappers of world_wrap.c). Defined in stream_io.c. */
+ * the world's wrappers (world.c), which pass the core's function to call
+ * (the application reaches the core's through the link-time wrappers of
+ * world_wrap.c). Defined in stream_io.c. */
 #ifndef TCPSHM_SIM_STREAM_IO_H
 #define TCPSHM_SIM_STREAM_IO_H
 

@@ -75,20 +75,6 @@ void wl_fill(uint8_t *b, wl_msg *m)
     put32(b + 16, m->checksum);
 }
 
-bool wl_filler_is(const uint8_t *b, uint32_t size, uint32_t stream, uint32_t seq)
-{
-    filler f = filler_of(stream, seq);
-    uint8_t chunk[256];
-    for (uint32_t at = 20; at < size;) {
-        uint32_t n = size - at < sizeof chunk ? size - at : (uint32_t)sizeof chunk;
-        filler_next(&f, chunk, n);
-        if (memcmp(b + at, chunk, n) != 0)
-            return false;
-        at += n;
-    }
-    return true;
-}
-
 void wl_fields(const uint8_t *b, uint32_t size, wl_msg *m)
 {
     memset(m, 0, sizeof *m);

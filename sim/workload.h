@@ -1,14 +1,17 @@
-/* The workload's messages: sequence-numbered and checksummed.
+/* The messages of tcpshm-sim's own application (echo_app.c):
+ * sequence-numbered and checksummed, so that the popper checks each body
+ * itself, as the checker checks it by its sum (msg_sum.h).
  *
  * Body (little-endian, at least WL_MIN_BODY bytes):
- *   0  u32 stream id (the checker's)     4  u32 seq in that stream
+ *   0  u32 stream: the tag of the pair's direction   4  u32 seq it was pushed at
  *   8  u16 kind (enum wl_kind)          10  u16 0
  *  12  u32 echo_of: for WL_ECHO, the seq of the request it answers
  *  16  u32 checksum: FNV-1a of bytes [0, 16) and [20, size)
  *  20  filler derived from (stream, seq)
  * A message is identified by (stream, seq) and its checksum covers every
  * other byte, so any corruption, loss, duplicate or reordering shows.
- * Defined in workload.c. */
+ * The kinds are also the checker's marks of a push (chk_rec.kind, wl_msg
+ * its record of a push). Defined in workload.c. */
 #ifndef TCPSHM_SIM_WORKLOAD_H
 #define TCPSHM_SIM_WORKLOAD_H
 
@@ -33,11 +36,7 @@ void wl_fill(uint8_t *body, wl_msg *m);
 /* Reads the fields of a received body of size bytes; returns 0, or -1 if it
  * is too short or its checksum does not match its bytes. */
 int wl_parse(const uint8_t *body, uint32_t size, wl_msg *m);
-/* Whether bytes [20, size) of body are the filler wl_fill writes for
- * (stream, seq). */
-bool wl_filler_is(const uint8_t *body, uint32_t size, uint32_t stream, uint32_t seq);
-/* wl_parse without the checksum, for a body a check has parsed already
- * (chk_front_ok): its fields (all 0 if it is too short). */
+/* wl_parse without the checksum: its fields (all 0 if it is too short). */
 void wl_fields(const uint8_t *body, uint32_t size, wl_msg *m);
 
 #endif

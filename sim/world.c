@@ -86,6 +86,8 @@ void world_begin(sim *s)
     memset(g_liar_login, 0, sizeof g_liar_login);
     g_shape_error[0] = '\0';
     g_user_refused[0] = '\0';
+    if (world_wrap_forget)
+        world_wrap_forget();
     /* over the nodes' env: the user's calls count toward a step's budget too */
     budget_env_init(&g_user_env, s->env, 0, NULL, s);
     budget_env_set_faults(&g_user_env, user_file_fail, user_file_changed);
@@ -128,10 +130,9 @@ void world_shape(sim *s)
     s->cfg.ctl_interval = seed.ctl_interval;
     s->cfg.max_new_conns = seed.max_new_conns;
     s->cfg.accepts_per_poll = seed.accepts_per_poll;
-    tcpshm_config shm = seed;
-    if (s->tx_mode != SIM_TX_TCP) { /* the seed runs clients over SHM: the sizes it drew, the user's message size */
-        s->cfg.shm_groups = shm.shm_groups;
-        s->cfg.shm_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN;
+    if (s->tx_mode != SIM_TX_TCP) { /* the seed runs clients over SHM: its groups, the user's sizes */
+        s->cfg.shm_groups = seed.shm_groups;
+        s->cfg.shm_conns_per_group = SIM_MAX_CLIENTS * SIM_MAX_GEN + 1; /* + the SHM liar */
         if (s->cfg.shm_queue_size == 0)
             s->cfg.shm_queue_size = 16u * (s->cfg.max_msg_size + 8u);
     } else {
@@ -342,7 +343,7 @@ static void w_mismatch(void *u, tcpshm_conn *c, const tcpshm_seq_mismatch *m)
 /* The server's trace names the client; a client's, its node. Every peer
  * but the liar is honest: the honest-close rule and the timeout rule hold
  * on both sides, but for the liar's connections, whose close is the
- * liar's to judge (as app.c's s_disc). */
+ * liar's to judge. */
 static bool judge_disc(sim *s, node *n, tcpshm_conn *c, const char *reason)
 {
     if (n->idx == 0)
@@ -471,7 +472,7 @@ static void s_file_err(void *u, const char *client, const tcpshm_error *err)
 static void s_rejected(void *u, const char *client, const char *reason)
 {
     SRV(x);
-    bool noteless = liar_take_noteless(x->s); /* the liar's mark (once: app.c's s_rejected) */
+    bool noteless = liar_take_noteless(x->s); /* the liar's mark (taken once) */
     trace_event_noted(&x->s->tr, x->s->now, TR_REJECT, 0, 0, 0, reason, client);
     if (!noteless) {
         /* host durability: a login refused at its end after step 5 reset the
@@ -479,9 +480,8 @@ static void s_rejected(void *u, const char *client, const char *reason)
         node *n = x->n;
         peer *p = sim_find_peer(n, client);
         tcpshm_conn *c = tcpshm_server_find_conn(n->srv, client);
-        lf_login r;
         if (p && c && lf_refused_after_reset(x->s, n->name, client, reason))
-            (void)lf_server_login(x->s, n, p, c, &r);
+            (void)lf_server_login(x->s, n, p, c);
         else
             lf_note_drop(x->s, client);
         rb_server_rejected(x->s, client);
@@ -536,9 +536,8 @@ static void s_logon(void *u, tcpshm_conn *c, uint32_t grp)
     if (h && h->idx > 0)
         g_group[h->idx] = (int)grp; /* a liar's login with this name gets it */
     peer *p = peer_of(x->s, n, name);
-    lf_login r; /* the pair continues or starts again: what the login said */
-    if (p) {
-        (void)lf_server_login(x->s, n, p, c, &r);
+    if (p) { /* the pair continues or starts again: what the login said */
+        (void)lf_server_login(x->s, n, p, c);
         p->conn = c;
     } else {
         chk_fail(&x->s->chk, -1, "simulator: too many client names at %s", n->name);
@@ -697,7 +696,7 @@ static void liar_read(sim *s, peer *p)
 
 /* The user's step of each connection; on the server the liar's are not
  * the user's: what a lie wants the server to push to the liar is pushed
- * there instead (tcpshm-sim's application does it in its step: app.c). */
+ * there instead. */
 void world_step(sim *s, node *n)
 {
     const tcpshm_sim_node *x = spec(s, n);

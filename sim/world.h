@@ -73,14 +73,19 @@ void world_check(sim *s, bool final);
 /* The wrappers: the run in progress (NULL: none, pass through), and a
  * push of the message h allocated on c, and a pop of c's front, checked. */
 sim *world_running(void);
-/* Whether the user's application holds an allocation on c not pushed yet
- * (world_wrap.c; weak: tcpshm-sim does not link the wrappers). A misuse
- * "push with nothing allocated" would push it. */
+/* The wrappers' own (world_wrap.c), weak: a program linked without them
+ * has none (tcpshm_sim_main then refuses to run).
+ * Whether the application holds an allocation on c not pushed yet. A
+ * misuse "push with nothing allocated" would push it. */
 bool world_wrap_holds(const tcpshm_conn *c) __attribute__((weak));
-/* Marks the allocation the calling process holds on c (world_wrap.c):
- * its push is a request or an answer (kind WL_REQUEST / WL_ECHO, answers
- * the request's seq). false: no allocation of this process on c. */
+/* Marks the allocation the calling process holds on c: its push is a
+ * request or an answer (kind WL_REQUEST / WL_ECHO, answers the request's
+ * seq). false: no allocation of this process on c. */
 bool world_wrap_mark(const tcpshm_conn *c, uint32_t kind, uint32_t answers) __attribute__((weak));
+/* Forgets every allocation (a run begins: connections of an earlier run
+ * may have the addresses of this one's: seed 104 --faults all
+ * --check-determinism). */
+void world_wrap_forget(void) __attribute__((weak));
 /* kind, answers: the user's mark of the message (0: none). */
 int world_push(sim *s, tcpshm_conn *c, tcpshm_msg_header *h, uint32_t kind, uint32_t answers, sio_push_fn push,
                bool batched);

@@ -1,10 +1,10 @@
-/* The link-time wrappers of a user's world (-Wl,--wrap=tcpshm_conn_alloc
- * and push, push_more, pop: pkg-config --libs tcpshm_sim): the user's
- * calls come here, and go to the core's function (__real_) through the
- * checker while a world runs (world.c), straight otherwise. Only a program
- * linked with --wrap pulls this file in (tcpshm-sim does not: its own
- * application calls the core directly). */
+/* The link-time wrappers of a world (-Wl,--wrap=tcpshm_conn_alloc and
+ * push, push_more, pop: pkg-config --libs tcpshm_sim; tcpshm-sim's own
+ * programs are linked the same way): the application's calls come here,
+ * and go to the core's function (__real_) through the checker while a
+ * world runs (world.c), straight otherwise. */
 #include <stddef.h>
+#include <string.h>
 
 #include "fault_rollback.h"
 #include "world.h"
@@ -45,6 +45,8 @@ static alloc_rec *find(const tcpshm_conn *c)
             return &g_allocs[i];
     return NULL;
 }
+
+void world_wrap_forget(void) { memset(g_allocs, 0, sizeof g_allocs); }
 
 bool world_wrap_holds(const tcpshm_conn *c)
 {

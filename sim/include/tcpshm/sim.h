@@ -181,6 +181,18 @@ typedef struct tcpshm_sim_world {
      * rebuilt by start), and stop expecting it in your invariant. user is
      * check_user. Its file calls do not fail. */
     void (*pair_reset)(void *user, const char *server, const char *client);
+    /* Optional, with pair_reset (false: off). true: your application copes
+     * with the core's files of a pair going back without its own files of
+     * the pair (its state then runs ahead of the pair's: e.g. a record that
+     * names a request the restored queue delivers again) until the core
+     * detects the loss and the pair is reset; your invariant must allow
+     * that while tcpshm_sim_conn() gives no connection for the pair. The
+     * rollback kind then also restores a queue file alone, or one SHM
+     * segment of a pair (both processes stopped), and rolls back the
+     * directories of nodes that have pairs over SHM. false: only whole
+     * directories (your files go back with the queues), and only of nodes
+     * without pairs over SHM. */
+    bool core_files_alone;
     /* Optional: each seed's shape, called once before the nodes start,
      * with check_user: draw with tcpshm_sim_random() the config and the
      * number of clients this seed runs (tcpshm_sim_shape), so that a sweep
