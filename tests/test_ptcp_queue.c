@@ -2,6 +2,9 @@
  * reopen, and every class of corrupt file. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <fiu-control.h>
+#include <fiu.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include <unistd.h>
 
 #include "queue_test_util.h"
+#include "tcpshm/crash_hook.h"
 #include "tcpshm/ptcp_queue.h"
 
 /* File layout offsets (checked by _Static_assert in core/src/ptcp_queue.c). */
@@ -200,6 +204,61 @@ Test(ptcp_queue, compaction_moves_live_region_and_keeps_contents)
     cr_assert_eq(tcpshm_ptcp_queue_sendable(&q, &p), 64);
     reopen_q();
     check_queue_contents(&q, 10, 17);
+}
+
+/* The crash hook of the test below: back to the test, as the simulator's
+ * node step is (a crash there leaves the mapping as it is, like a kill). */
+static jmp_buf crashed;
+static void crash_here(const char *site, void *user)
+{
+    (void)site, (void)user;
+    longjmp(crashed, 1);
+}
+
+/* A process killed at either side of compaction's publish (its copy of the
+ * live region made; the record not yet / just pointing at it), in this
+ * process so that the site's firing counts in the coverage run (a child
+ * that _exits writes no counts: ci/coverage-untaken.md, crash.c): the file
+ * reopens with exactly the messages that were queued, whole. */
+Test(ptcp_queue, crash_at_either_side_of_compaction_publish_reopens_whole)
+{
+    static const char *const sites[] = {"tcpshm/crash/queue/compact_before_publish",
+                                        "tcpshm/crash/queue/compact_after_publish"};
+    cr_assert_eq(fiu_init(0), 0);
+    for (int i = 0; i < 2; i++) {
+        char sub[300];
+        snprintf(sub, sizeof sub, "%s/%d", dir, i);
+        cr_assert_eq(mkdir(sub, 0700), 0);
+        tcpshm_error err = {0};
+        tcpshm_ptcp_queue dead;
+        memset(&dead, 0, sizeof dead);
+        cr_assert_eq(tcpshm_ptcp_queue_open(&dead, tcpshm_env_posix(), sub, "server", "client", &cfg, &err), 0,
+                     "%s", err.text);
+        for (uint32_t s = 0; s < 16; s++) /* as the compaction test above: 6 live behind 640 free bytes */
+            cr_assert(push_test_msg(&dead, s, 56));
+        const uint8_t *p;
+        uint32_t n = tcpshm_ptcp_queue_sendable(&dead, &p);
+        tcpshm_ptcp_queue_mark_sent(&dead, n);
+        cr_assert_eq(tcpshm_ptcp_queue_ack(&dead, 10, &err), 0);
+        tcpshm_set_crash_hook(crash_here, NULL);
+        cr_assert_eq(fiu_enable(sites[i], 1, NULL, 0), 0);
+        volatile bool died = false;
+        if (setjmp(crashed) == 0)
+            (void)push_test_msg(&dead, 16, 56); /* compacts: dies at the site */
+        else
+            died = true;
+        fiu_disable(sites[i]);
+        tcpshm_set_crash_hook(NULL, NULL);
+        cr_assert(died, "%s: the push did not reach the site", sites[i]);
+        /* the dead process's handles are not closed: a kill closes nothing
+         * the file depends on (its mapping's bytes are the file's) */
+        tcpshm_ptcp_queue back;
+        memset(&back, 0, sizeof back);
+        cr_assert_eq(tcpshm_ptcp_queue_open(&back, tcpshm_env_posix(), sub, "server", "client", &cfg, &err), 0,
+                     "%s: the file does not reopen: %s", sites[i], err.text);
+        check_queue_contents(&back, 10, 16);
+        tcpshm_ptcp_queue_close(&back);
+    }
 }
 
 Test(ptcp_queue, compaction_refused_when_copy_would_overlap_live_bytes)
