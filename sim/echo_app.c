@@ -313,13 +313,17 @@ static void server_start(void *user, const tcpshm_env *env, const char *dir, uin
 /* A login: its user data must be the client's (zeros: it sent none); the
  * response carries the server's for it. What the protocol will make of it
  * (docs/protocol.md, step 5): the pair goes on if the login names this
- * server, or (the first-login window) names none with no state, when the
- * server may resume its side while a TCP client starts its own again (over
- * SHM the client resets nothing); otherwise both start again. Either start
- * needs the record to name no request of the earlier one (forget_record);
- * a login whose record cannot be removed now is refused (the client tries
- * again). Whether it named this server is noted for its on_logon. The
- * group: FNV-1a of the name among its transport's. */
+ * server; otherwise both sides start again (a new connection), or, in the
+ * first-login window (no name, no state), the server resumes its side
+ * while a TCP client starts its own again. So the record goes at every
+ * login that does not name this server (forget_record), and a login whose
+ * record cannot be removed now is refused (the client tries again). Over
+ * SHM the window resumes both sides, where the removal could repeat the
+ * echo of the pair's very first request if the server died between that
+ * echo and its pop before the client ever recorded the server: accepted
+ * (not seen in 100,000 seeds). Whether the login named this server is
+ * noted for its on_logon. The group: FNV-1a of the name among its
+ * transport's. */
 static int s_new(void *user, const tcpshm_login *lg, uint8_t *rsp_user_data, const char **reject)
 {
     server_app *a = user;
