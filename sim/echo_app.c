@@ -107,17 +107,32 @@ static bool host_durable(void) { return tcpshm_sim_config()->durability == TCPSH
 
 /* ------------------------------------------------------------ messages */
 
+#define FNV_START 2166136261u
+
+/* FNV-1a of the string t, continuing from h. */
+static uint32_t fnv1a(uint32_t h, const char *t)
+{
+    for (; *t; t++)
+        h = (h ^ (uint8_t)*t) * 16777619u;
+    return h;
+}
+
 /* The tag of the pair's direction from -> to: FNV-1a of "from>to" (a
  * message of another pair or direction shows by it). */
-static uint32_t pair_tag(const char *from, const char *to)
+static uint32_t pair_tag(const char *from, const char *to) { return fnv1a(fnv1a(fnv1a(FNV_START, from), ">"), to); }
+
+/* Handles the front messages of c with handle (which pops what it takes),
+ * until one stays (not popped: it comes again) or the link closes: a
+ * process that reads in its step instead of on_msg. */
+static void drain(void *user, tcpshm_conn *c, void (*handle)(void *user, tcpshm_conn *c, tcpshm_msg_header *m))
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = from; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    h = (h ^ (uint8_t)'>') * 16777619u;
-    for (const char *p = to; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return h;
+    tcpshm_msg_header *m;
+    while (tcpshm_conn_is_connected(c) && (m = tcpshm_conn_front(c)) != NULL) {
+        uint32_t ack = tcpshm_conn_my_ack(c);
+        handle(user, c, m);
+        if (tcpshm_conn_my_ack(c) == ack)
+            break;
+    }
 }
 
 static uint16_t body_size(void) { return (uint16_t)rnd_range(WL_MIN_BODY, g.max_body); }
@@ -182,6 +197,12 @@ typedef struct rec_file {
     uint64_t valid;
 } rec_file;
 
+/* The path of the record of the pair (server, client) in dir. */
+static void record_path(char *out, size_t n, const char *dir, const char *server, const char *client)
+{
+    snprintf(out, n, "%s/%s_%s.app", dir, server, client);
+}
+
 static uint32_t rec_k(const rec_file *f) { return (uint32_t)__atomic_load_n(&f->rec, __ATOMIC_ACQUIRE); }
 static uint32_t rec_e(const rec_file *f) { return (uint32_t)(__atomic_load_n(&f->rec, __ATOMIC_ACQUIRE) >> 32); }
 
@@ -238,7 +259,7 @@ static rec_file *map_record(server_app *a, tcpshm_conn *c)
 {
     const tcpshm_env *e = a->env;
     char path[3 * NAME_SIZE + 8];
-    snprintf(path, sizeof path, "%s/%s_%s.app", a->dir, a->name, tcpshm_conn_remote_name(c));
+    record_path(path, sizeof path, a->dir, a->name, tcpshm_conn_remote_name(c));
     int fd = e->file_open(e->ctx, path, 0, 0);
     if (fd < 0 && errno == ENOENT)
         fd = e->file_open(e->ctx, path, 1, 0600);
@@ -294,7 +315,7 @@ static bool forget_record(server_app *a, const char *client)
             e->unmap(e->ctx, a->pairs[i].rec, sizeof(rec_file));
             a->pairs[i].rec = NULL;
         }
-    snprintf(path, sizeof path, "%s/%s_%s.app", a->dir, a->name, client);
+    record_path(path, sizeof path, a->dir, a->name, client);
     if (e->remove(e->ctx, path) != 0 && errno != ENOENT)
         return false;
     return !host_durable() || e->dir_sync(e->ctx, a->dir) == 0 || errno == ENOENT;
@@ -347,9 +368,7 @@ static int s_new(void *user, const tcpshm_login *lg, uint8_t *rsp_user_data, con
         *reject = "the application cannot reset its record of the pair";
         return -1;
     }
-    uint32_t h = 2166136261u;
-    for (const char *q = lg->client_name; *q; q++)
-        h = (h ^ (uint8_t)*q) * 16777619u;
+    uint32_t h = fnv1a(FNV_START, lg->client_name);
     uint32_t groups = lg->use_shm ? cfg->shm_groups : cfg->tcp_groups;
     return groups ? (int)(h % groups) : 0;
 }
@@ -412,17 +431,6 @@ static void s_msg(void *user, tcpshm_conn *c, tcpshm_msg_header *m)
     tcpshm_conn_pop(c);
 }
 
-static void server_read(server_app *a, tcpshm_conn *c)
-{
-    tcpshm_msg_header *m;
-    while (tcpshm_conn_is_connected(c) && (m = tcpshm_conn_front(c)) != NULL) {
-        uint32_t ack = tcpshm_conn_my_ack(c);
-        s_msg(a, c, m);
-        if (tcpshm_conn_my_ack(c) == ack)
-            break; /* not popped: it comes again */
-    }
-}
-
 /* The server's step of connection c: its messages, if this process reads
  * them here; then now and then a one-way push, only once the client is
  * known to have recorded this server's name (its login named it, or the
@@ -434,7 +442,7 @@ static void server_step(void *user, int64_t now, tcpshm_conn *c)
     server_app *a = user;
     (void)now;
     if (a->reads)
-        server_read(a, c);
+        drain(a, c, s_msg);
     srv_pair *p = pair_of(a, tcpshm_conn_remote_name(c));
     if (tcpshm_sim_settling() || !p || !p->rec || (!p->named_me && tcpshm_conn_my_ack(c) == p->ack_at_logon) ||
         (int32_t)(rec_k(p->rec) - tcpshm_conn_my_ack(c)) >= 0 ||
@@ -501,14 +509,9 @@ static void c_disc(void *user, tcpshm_conn *c, const char *reason, int e) { (voi
 static void client_step(void *user, int64_t now, tcpshm_conn *c)
 {
     client_app *a = user;
-    tcpshm_msg_header *m;
     (void)now;
-    while (a->reads && tcpshm_conn_is_connected(c) && (m = tcpshm_conn_front(c)) != NULL) {
-        uint32_t ack = tcpshm_conn_my_ack(c);
-        c_msg(a, c, m);
-        if (tcpshm_conn_my_ack(c) == ack)
-            break;
-    }
+    if (a->reads)
+        drain(a, c, c_msg);
     for (int i = 0; i < 2 && !tcpshm_sim_settling(); i++) {
         if (tcpshm_conn_seq_end(c) - tcpshm_conn_seq_start(c) >= g.win_c || !rnd_ppm(g.push_ppm))
             return;
@@ -557,7 +560,7 @@ static void pair_reset(void *user, const char *server, const char *client)
     const tcpshm_env *e = tcpshm_sim_env();
     char path[3 * NAME_SIZE + 8];
     (void)user;
-    snprintf(path, sizeof path, "%s/%s_%s.app", server, server, client); /* each server name's directory is its name */
+    record_path(path, sizeof path, server, server, client); /* each server name's directory is its name */
     (void)e->remove(e->ctx, path);
     (void)e->dir_sync(e->ctx, server); /* a power loss (durability host) brings back an unsynced removal */
 }

@@ -58,8 +58,8 @@ void sim_run(const sim_params *p, sim_result *r, FILE *report);
  * end after reporting. */
 void sim_interrupted(sim_result *r, FILE *report, double cpu_seconds);
 
-/* The command line (tcpshm_sim.c) on the built-in workload (world NULL:
- * sim_main.c) or a user's world (tcpshm_sim_main): the exit status. */
+/* The command line (tcpshm_sim.c) on a world (tcpshm_sim_main: a user's,
+ * or tcpshm-sim's own, echo_app.c): the exit status. */
 int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world);
 
 #endif

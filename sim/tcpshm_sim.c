@@ -28,7 +28,6 @@
 
 #define DEFAULT_STEPS 3000u
 
-static bool g_world; /* the program runs a user's world (tcpshm_sim_main) */
 static uint32_t g_world_kinds; /* the kinds it may run (world.h) */
 
 /* A seed allocates and frees many large blocks (queue files, snapshot
@@ -112,7 +111,7 @@ static void usage(FILE *f, const char *prog)
                "TCPSHM_SIM_READINESS and TCPSHM_SIM_DEEP: =1 every seed in readiness-polled\n"
                "groups, deep windows (24-200 unacknowledged); =0 none (default: a seeded\n"
                "quarter each). A replay command carries them.\n");
-    if (g_world && g_world_kinds != FP_ALL_KINDS) {
+    if (g_world_kinds != FP_ALL_KINDS) {
         char kinds[400];
         fp_kinds_text(g_world_kinds, kinds, sizeof kinds);
         fprintf(f, "\nThis program runs its own application (tcpshm/sim.h) as the server and clients,\n"
@@ -430,8 +429,7 @@ static int shrink(sweep *w, uint64_t seed)
 int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
 {
     const char *prog = argv[0];
-    g_world = world != NULL;
-    g_world_kinds = world ? WORLD_KINDS_OF(SIM_DUR_HOST, world->pair_reset != NULL, world_lists_identities(world)) : 0u;
+    g_world_kinds = WORLD_KINDS_OF(SIM_DUR_HOST, world->pair_reset != NULL, world_lists_identities(world));
     keep_freed_memory();
     /* one line at a time also into a file or a pipe: a sweep that ends
      * abruptly loses no seed line */
@@ -597,7 +595,7 @@ int sim_cli_main(int argc, char **argv, const struct tcpshm_sim_world *world)
     char why[128];
     if (fp_parse_kinds(faults, &p.kinds, &p.swarm, why, sizeof why) != 0)
         return cli_usage_error(prog, "%s", why);
-    if (world && !p.swarm && strcmp(faults, "all") != 0 && (p.kinds & ~g_world_kinds)) {
+    if (!p.swarm && strcmp(faults, "all") != 0 && (p.kinds & ~g_world_kinds)) {
         fp_kinds_text(p.kinds & ~g_world_kinds, why, sizeof why);
         return cli_usage_error(prog, "--faults %s: not in a world of tcpshm/sim.h (%s)", why, "see --help");
     }
